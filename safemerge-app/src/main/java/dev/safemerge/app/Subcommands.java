@@ -1,0 +1,12 @@
+package dev.safemerge.app;
+
+import java.util.List;
+
+/** Every subcommand of the command line, in the order {@code --help} lists them. */
+final class Subcommands {
+    private Subcommands() {}
+
+    static List<Object> all() {
+        return List.of(new InspectCommand());
+    }
+}

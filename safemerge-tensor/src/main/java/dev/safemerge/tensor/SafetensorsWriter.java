@@ -1,0 +1,212 @@
+package dev.safemerge.tensor;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Writes a safetensors file without holding the model in memory: the header is laid out up front from the tensor
+ * specs, then each tensor's bytes are written at their final position, in any order and from any thread. The
+ * layout follows the reference writer: tensors sorted by dtype (largest first) then name, compact JSON with
+ * {@code __metadata__} first, the header padded with spaces to a multiple of 8 bytes.
+ */
+public final class SafetensorsWriter implements AutoCloseable {
+    private static final int CHUNK_ELEMENTS = 1 << 16;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, TensorInfo> layout;
+    private final Map<String, AtomicLong> bytesWritten = new LinkedHashMap<>();
+    private boolean finished;
+
+    private SafetensorsWriter(Path path, FileChannel channel, long dataStart, Map<String, TensorInfo> layout) {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.layout = layout;
+        layout.keySet().forEach(name -> bytesWritten.put(name, new AtomicLong()));
+    }
+
+    public static SafetensorsWriter create(Path path, Collection<TensorSpec> specs, Map<String, String> metadata) {
+        List<TensorSpec> ordered = new ArrayList<>(specs);
+        Set<String> names = new HashSet<>();
+        for (TensorSpec spec : ordered) {
+            if (spec.name().equals("__metadata__") || !names.add(spec.name())) {
+                throw new IllegalArgumentException(
+                        "duplicate or reserved tensor name '" + spec.name() + "' for " + path);
+            }
+        }
+        ordered.sort(Comparator.comparing(TensorSpec::dtype, Comparator.reverseOrder())
+                .thenComparing(TensorSpec::name));
+        Map<String, TensorInfo> layout = new LinkedHashMap<>();
+        long offset = 0;
+        for (TensorSpec spec : ordered) {
+            long end = offset + spec.byteSize();
+            layout.put(spec.name(), new TensorInfo(spec.name(), spec.dtype(), spec.shape(), offset, end));
+            offset = end;
+        }
+        byte[] header = headerBytes(layout.values(), metadata);
+        try {
+            FileChannel channel = FileChannel.open(
+                    path,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE,
+                    StandardOpenOption.READ);
+            ByteBuffer prefix = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
+            prefix.putLong(header.length).put(header).flip();
+            while (prefix.hasRemaining()) {
+                channel.write(prefix, prefix.position());
+            }
+            // Size the file now so that concurrent positional writes never race on extending it.
+            long total = 8 + header.length + offset;
+            if (total > 8 + header.length) {
+                channel.write(ByteBuffer.allocate(1), total - 1);
+            }
+            return new SafetensorsWriter(path, channel, 8 + header.length, layout);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+    }
+
+    static byte[] headerBytes(Collection<TensorInfo> tensors, Map<String, String> metadata) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator json = new JsonFactory().createGenerator(out)) {
+            json.writeStartObject();
+            if (metadata != null && !metadata.isEmpty()) {
+                json.writeObjectFieldStart("__metadata__");
+                for (Map.Entry<String, String> entry : new TreeMap<>(metadata).entrySet()) {
+                    json.writeStringField(entry.getKey(), entry.getValue());
+                }
+                json.writeEndObject();
+            }
+            for (TensorInfo info : tensors) {
+                json.writeObjectFieldStart(info.name());
+                json.writeStringField("dtype", info.dtype().safetensorsName());
+                json.writeArrayFieldStart("shape");
+                for (long dim : info.shape()) {
+                    json.writeNumber(dim);
+                }
+                json.writeEndArray();
+                json.writeArrayFieldStart("data_offsets");
+                json.writeNumber(info.dataBegin());
+                json.writeNumber(info.dataEnd());
+                json.writeEndArray();
+                json.writeEndObject();
+            }
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        int padding = (8 - out.size() % 8) % 8;
+        for (int i = 0; i < padding; i++) {
+            out.write(' ');
+        }
+        return out.toByteArray();
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Where each tensor goes, in file order. */
+    public Map<String, TensorInfo> layout() {
+        return layout;
+    }
+
+    private TensorInfo spec(String name) {
+        TensorInfo info = layout.get(name);
+        if (info == null) {
+            throw new IllegalArgumentException("tensor '" + name + "' was not declared for " + path);
+        }
+        return info;
+    }
+
+    /** Writes raw little-endian bytes into a tensor at a byte offset; safe to call concurrently for disjoint ranges. */
+    public void writeBytes(String name, long byteOffset, MemorySegment bytes) {
+        TensorInfo info = spec(name);
+        long length = bytes.byteSize();
+        if (byteOffset < 0 || byteOffset + length > info.byteSize()) {
+            throw new IndexOutOfBoundsException("bytes " + byteOffset + "+" + length + " of " + info);
+        }
+        try {
+            ByteBuffer buffer = bytes.asByteBuffer();
+            long position = dataStart + info.dataBegin() + byteOffset;
+            while (buffer.hasRemaining()) {
+                position += channel.write(buffer, position);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path, e);
+        }
+        bytesWritten.get(name).addAndGet(length);
+    }
+
+    /** Converts floats to the tensor's dtype (rounding to nearest even) and writes them at an element offset. */
+    public void writeFloats(String name, long firstElement, float[] src, int srcOffset, int count) {
+        TensorInfo info = spec(name);
+        int elementSize = info.dtype().byteSize();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate((long) Math.min(count, CHUNK_ELEMENTS) * elementSize);
+            for (int done = 0; done < count; done += CHUNK_ELEMENTS) {
+                int n = Math.min(CHUNK_ELEMENTS, count - done);
+                MemorySegment chunk = buffer.asSlice(0, (long) n * elementSize);
+                FloatConversion.encode(info.dtype(), src, srcOffset + done, chunk, n);
+                writeBytes(name, (firstElement + done) * elementSize, chunk);
+            }
+        }
+    }
+
+    public void writeFloats(String name, float[] values) {
+        writeFloats(name, 0, values, 0, values.length);
+    }
+
+    /** Checks that every declared byte was written and forces the file to disk. */
+    public void finish() {
+        for (Map.Entry<String, AtomicLong> entry : bytesWritten.entrySet()) {
+            long expected = layout.get(entry.getKey()).byteSize();
+            if (entry.getValue().get() != expected) {
+                throw new IllegalStateException("tensor '" + entry.getKey() + "' in " + path + " got "
+                        + entry.getValue().get() + " of " + expected + " bytes");
+            }
+        }
+        try {
+            channel.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot flush " + path, e);
+        }
+        finished = true;
+    }
+
+    public boolean finished() {
+        return finished;
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot close " + path, e);
+        }
+    }
+}
