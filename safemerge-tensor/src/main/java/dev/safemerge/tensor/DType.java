@@ -3,8 +3,9 @@ package dev.safemerge.tensor;
 import java.util.Locale;
 
 /**
- * Element types of safetensors files. The declaration order is the reference writer's dtype order, which decides
- * the layout of tensors in a file it writes (largest alignment first).
+ * Element types of safetensors files. The declaration order is the reference writer's dtype order (safetensors
+ * {@code Dtype}, "increasing alignment order"), which decides the layout of tensors in a file it writes (last
+ * first). The sub-byte types F4, F6_E2M3 and F6_E3M2 are not supported and read as unknown dtypes.
  */
 public enum DType {
     BOOL(1, false),
@@ -12,6 +13,9 @@ public enum DType {
     I8(1, false),
     F8_E5M2(1, false),
     F8_E4M3(1, false),
+    F8_E8M0(1, false),
+    F8_E4M3FNUZ(1, false),
+    F8_E5M2FNUZ(1, false),
     I16(2, false),
     U16(2, false),
     F16(2, true),
@@ -19,6 +23,7 @@ public enum DType {
     I32(4, false),
     U32(4, false),
     F32(4, true),
+    C64(8, false),
     F64(8, true),
     I64(8, false),
     U64(8, false);

@@ -2,6 +2,7 @@ package dev.safemerge.tensor;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -25,12 +26,14 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * A safetensors file, memory-mapped and validated as untrusted input. Tensors are read lazily: opening parses only
  * the header, and each tensor's bytes are touched only when asked for. Files and tensors may exceed 2 GiB.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements TensorSource {
     /** The reference implementation refuses headers above this size; so do we. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
 
@@ -41,6 +44,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private static final ObjectMapper STRICT_JSON = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     private final Path path;
@@ -49,6 +53,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private final long headerLength;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
+    private final SortedSet<String> sortedNames;
 
     private SafetensorsFile(
             Path path,
@@ -63,6 +68,7 @@ public final class SafetensorsFile implements AutoCloseable {
         this.headerLength = headerLength;
         this.tensors = tensors;
         this.metadata = metadata;
+        this.sortedNames = Collections.unmodifiableSortedSet(new TreeSet<>(tensors.keySet()));
     }
 
     /** Opens and validates {@code path}; every problem is a {@link BadInputException} naming the file and tensor. */
@@ -262,10 +268,22 @@ public final class SafetensorsFile implements AutoCloseable {
         return metadata;
     }
 
+    @Override
+    public SortedSet<String> tensorNames() {
+        return sortedNames;
+    }
+
+    @Override
+    public String describe() {
+        return path.toString();
+    }
+
+    @Override
     public boolean contains(String name) {
         return tensors.containsKey(name);
     }
 
+    @Override
     public TensorInfo info(String name) {
         TensorInfo info = tensors.get(name);
         if (info == null) {
@@ -275,32 +293,21 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** The raw little-endian bytes of one tensor, valid until this file is closed. */
+    @Override
     public MemorySegment bytes(String name) {
         TensorInfo info = info(name);
         return data.asSlice(info.dataBegin(), info.byteSize());
     }
 
-    /** Reads a whole float tensor (F64/F32/F16/BF16) as float32; the tensor must have fewer than 2^31 elements. */
-    public float[] readFloats(String name) {
-        TensorInfo info = info(name);
-        long count = info.elementCount();
-        if (count > Integer.MAX_VALUE - 8) {
-            throw new BadInputException(path + ": tensor '" + name + "' has " + count
-                    + " elements, too many for one array; read it in ranges");
-        }
-        float[] out = new float[(int) count];
-        readFloats(name, 0, out, 0, out.length);
-        return out;
-    }
-
     /** Reads {@code count} elements starting at element {@code firstElement} of a float tensor into {@code dst}. */
+    @Override
     public void readFloats(String name, long firstElement, float[] dst, int dstOffset, int count) {
         TensorInfo info = info(name);
         if (!info.dtype().readableAsFloat()) {
             throw new BadInputException(path + ": tensor '" + name + "' has dtype " + info.dtype()
                     + ", which is not a floating-point type");
         }
-        if (firstElement < 0 || count < 0 || firstElement + count > info.elementCount()) {
+        if (firstElement < 0 || count < 0 || firstElement > info.elementCount() - count) {
             throw new IndexOutOfBoundsException("elements " + firstElement + "+" + count + " of " + info);
         }
         MemorySegment bytes = data.asSlice(

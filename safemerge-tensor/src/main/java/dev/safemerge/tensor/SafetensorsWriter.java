@@ -1,8 +1,5 @@
 package dev.safemerge.tensor;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -10,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -57,7 +55,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
         }
         ordered.sort(Comparator.comparing(TensorSpec::dtype, Comparator.reverseOrder())
-                .thenComparing(TensorSpec::name));
+                .thenComparing(TensorSpec::name, SafetensorsWriter::compareUtf8));
         Map<String, TensorInfo> layout = new LinkedHashMap<>();
         long offset = 0;
         for (TensorSpec spec : ordered) {
@@ -89,40 +87,87 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
+    /** Orders names as the reference writer does: by their UTF-8 bytes, which is code point order. */
+    static int compareUtf8(String left, String right) {
+        return java.util.Arrays.compare(
+                left.codePoints().toArray(), right.codePoints().toArray());
+    }
+
+    /**
+     * The header exactly as the reference writer (serde_json, compact) produces it: {@code __metadata__} first
+     * (its keys sorted here, where the reference's order is a hash map's), then tensors in layout order, padded with
+     * spaces to a multiple of 8 bytes.
+     */
     static byte[] headerBytes(Collection<TensorInfo> tensors, Map<String, String> metadata) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator json = new JsonFactory().createGenerator(out)) {
-            json.writeStartObject();
-            if (metadata != null && !metadata.isEmpty()) {
-                json.writeObjectFieldStart("__metadata__");
-                for (Map.Entry<String, String> entry : new TreeMap<>(metadata).entrySet()) {
-                    json.writeStringField(entry.getKey(), entry.getValue());
+        StringBuilder json = new StringBuilder(64 + 96 * tensors.size());
+        json.append('{');
+        boolean first = true;
+        if (metadata != null && !metadata.isEmpty()) {
+            json.append("\"__metadata__\":{");
+            boolean firstEntry = true;
+            for (Map.Entry<String, String> entry : new TreeMap<>(metadata).entrySet()) {
+                if (!firstEntry) {
+                    json.append(',');
                 }
-                json.writeEndObject();
+                firstEntry = false;
+                appendString(json, entry.getKey());
+                json.append(':');
+                appendString(json, entry.getValue());
             }
-            for (TensorInfo info : tensors) {
-                json.writeObjectFieldStart(info.name());
-                json.writeStringField("dtype", info.dtype().safetensorsName());
-                json.writeArrayFieldStart("shape");
-                for (long dim : info.shape()) {
-                    json.writeNumber(dim);
+            json.append('}');
+            first = false;
+        }
+        for (TensorInfo info : tensors) {
+            if (!first) {
+                json.append(',');
+            }
+            first = false;
+            appendString(json, info.name());
+            json.append(":{\"dtype\":\"").append(info.dtype().safetensorsName()).append("\",\"shape\":[");
+            long[] shape = info.shape();
+            for (int i = 0; i < shape.length; i++) {
+                if (i > 0) {
+                    json.append(',');
                 }
-                json.writeEndArray();
-                json.writeArrayFieldStart("data_offsets");
-                json.writeNumber(info.dataBegin());
-                json.writeNumber(info.dataEnd());
-                json.writeEndArray();
-                json.writeEndObject();
+                json.append(shape[i]);
             }
-            json.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            json.append("],\"data_offsets\":[")
+                    .append(info.dataBegin())
+                    .append(',')
+                    .append(info.dataEnd())
+                    .append("]}");
         }
-        int padding = (8 - out.size() % 8) % 8;
-        for (int i = 0; i < padding; i++) {
-            out.write(' ');
+        json.append('}');
+        byte[] bytes = json.toString().getBytes(StandardCharsets.UTF_8);
+        int padded = (bytes.length + 7) / 8 * 8;
+        byte[] out = java.util.Arrays.copyOf(bytes, padded);
+        java.util.Arrays.fill(out, bytes.length, padded, (byte) ' ');
+        return out;
+    }
+
+    /** A JSON string with serde_json's escapes: short forms where JSON has them, else lowercase \\u00xx. */
+    private static void appendString(StringBuilder json, String value) {
+        json.append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '"' -> json.append("\\\"");
+                case '\\' -> json.append("\\\\");
+                case '\b' -> json.append("\\b");
+                case '\f' -> json.append("\\f");
+                case '\n' -> json.append("\\n");
+                case '\r' -> json.append("\\r");
+                case '\t' -> json.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        json.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        json.append(c);
+                    }
+                }
+            }
         }
-        return out.toByteArray();
+        json.append('"');
     }
 
     public Path path() {

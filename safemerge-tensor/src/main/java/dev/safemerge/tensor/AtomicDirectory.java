@@ -1,0 +1,190 @@
+package dev.safemerge.tensor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * An output directory that appears complete or not at all. Files are written into a temporary directory beside the
+ * target ({@code .name.tmp-<random>}, same file system so the final rename is atomic); {@link #commit()} fsyncs
+ * every file and the directory, then renames it onto the target. Closing without committing deletes the temporary
+ * directory, so a crash or an error never leaves a half-written model where a complete one is expected.
+ */
+public final class AtomicDirectory implements AutoCloseable {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Path target;
+    private final Path temp;
+    private final boolean overwrite;
+    private boolean committed;
+    private boolean closed;
+
+    private AtomicDirectory(Path target, Path temp, boolean overwrite) {
+        this.target = target;
+        this.temp = temp;
+        this.overwrite = overwrite;
+    }
+
+    /**
+     * Starts writing {@code target}. Unless {@code overwrite} is set, an existing non-empty target is refused now,
+     * before any work is done, with a {@link BadInputException}.
+     */
+    public static AtomicDirectory begin(Path target, boolean overwrite) {
+        Path absolute = target.toAbsolutePath().normalize();
+        Path parent = absolute.getParent();
+        if (parent == null || absolute.getFileName() == null) {
+            throw new BadInputException(target + ": cannot write a directory at the file system root");
+        }
+        checkTarget(absolute, overwrite);
+        try {
+            Files.createDirectories(parent);
+            Path temp = parent.resolve("." + absolute.getFileName() + ".tmp-" + randomSuffix());
+            Files.createDirectory(temp);
+            return new AtomicDirectory(absolute, temp, overwrite);
+        } catch (IOException e) {
+            throw new BadInputException(target + ": cannot create output directory: " + e.getMessage(), e);
+        }
+    }
+
+    /** Same as {@code begin(target, false)}. */
+    public static AtomicDirectory begin(Path target) {
+        return begin(target, false);
+    }
+
+    private static void checkTarget(Path target, boolean overwrite) {
+        if (Files.exists(target) && !Files.isDirectory(target)) {
+            throw new BadInputException(target + ": exists and is not a directory");
+        }
+        if (!overwrite && Files.isDirectory(target) && !isEmpty(target)) {
+            throw new BadInputException(target + ": output directory exists and is not empty (choose another path or"
+                    + " allow overwriting)");
+        }
+    }
+
+    private static boolean isEmpty(Path dir) {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    private static String randomSuffix() {
+        byte[] bytes = new byte[6];
+        RANDOM.nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    /** Where the final directory will be. */
+    public Path target() {
+        return target;
+    }
+
+    /** The temporary directory to write into until {@link #commit()}. */
+    public Path path() {
+        return temp;
+    }
+
+    /** Fsyncs every file and directory under the temporary directory, then renames it onto the target. */
+    public void commit() {
+        if (closed || committed) {
+            throw new IllegalStateException("output " + target + " was already committed or abandoned");
+        }
+        try {
+            syncTree(temp);
+            checkTarget(target, overwrite);
+            Path parent = target.getParent();
+            if (Files.isDirectory(target) && !isEmpty(target)) {
+                // rename(2) cannot replace a non-empty directory: move the old one aside first, and only delete it
+                // once the new one is in place, so that some complete version exists at every moment.
+                Path old = parent.resolve("." + target.getFileName() + ".old-" + randomSuffix());
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                syncDirectory(parent);
+                deleteTree(old);
+            } else {
+                try {
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (DirectoryNotEmptyException | FileAlreadyExistsException e) {
+                    throw new BadInputException(target + ": output directory appeared while writing it", e);
+                }
+            }
+            syncDirectory(parent);
+            committed = true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot commit " + target, e);
+        }
+    }
+
+    public boolean committed() {
+        return committed;
+    }
+
+    /** Deletes the temporary directory unless {@link #commit()} succeeded. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (!committed) {
+            try {
+                deleteTree(temp);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot delete temporary output " + temp, e);
+            }
+        }
+    }
+
+    /** Forces a file's content to disk. */
+    static void syncFile(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+    }
+
+    /** Forces a directory's entries (names created or renamed in it) to disk. */
+    static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
+
+    private static void syncTree(Path root) throws IOException {
+        List<Path> entries;
+        try (Stream<Path> walk = Files.walk(root)) {
+            entries = walk.sorted(Comparator.reverseOrder()).toList();
+        }
+        for (Path entry : entries) {
+            if (Files.isDirectory(entry)) {
+                syncDirectory(entry);
+            } else if (Files.isRegularFile(entry)) {
+                syncFile(entry);
+            }
+        }
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        List<Path> entries;
+        try (Stream<Path> walk = Files.walk(root)) {
+            entries = walk.sorted(Comparator.reverseOrder()).toList();
+        }
+        for (Path entry : entries) {
+            Files.deleteIfExists(entry);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.safemerge.tensor;
+
+/**
+ * The two LoRA factors of one adapted linear layer, in float32 and row-major as PEFT stores them.
+ *
+ * @param a lora_A, shape [rank, in]
+ * @param b lora_B, shape [out, rank]
+ * @param scale the factor applied to B·A (alpha/r or alpha/sqrt(r))
+ * @param fanInFanOut the base weight is stored [in, out], so the delta is (B·A)ᵀ
+ */
+@SuppressWarnings("ArrayRecordComponent") // large buffers passed without copying, as with every tensor array here
+public record LoraWeights(float[] a, float[] b, int rank, int in, int out, float scale, boolean fanInFanOut) {
+    public LoraWeights {
+        if (rank <= 0 || in <= 0 || out <= 0) {
+            throw new IllegalArgumentException(
+                    "LoRA dimensions must be positive: rank " + rank + ", in " + in + ", out " + out);
+        }
+        if (a.length != (long) rank * in || b.length != (long) out * rank) {
+            throw new IllegalArgumentException("LoRA factor sizes " + a.length + " and " + b.length
+                    + " do not match rank " + rank + ", in " + in + ", out " + out);
+        }
+    }
+
+    /** Shape of the base weight this adapts: [out, in], or [in, out] with fan_in_fan_out. */
+    public long[] baseShape() {
+        return fanInFanOut ? new long[] {in, out} : new long[] {out, in};
+    }
+
+    /** scale·B·A in float32 laid out like the base weight (transposed with fan_in_fan_out). */
+    public float[] delta() {
+        float[] product = new float[Math.multiplyExact(out, in)];
+        int rows = fanInFanOut ? in : out;
+        int columns = fanInFanOut ? out : in;
+        float[] row = new float[columns];
+        for (int i = 0; i < rows; i++) {
+            deltaRow(i, row);
+            System.arraycopy(row, 0, product, i * columns, columns);
+        }
+        return product;
+    }
+
+    /** One row of {@link #delta()} into {@code dst} (length = columns of the base weight). */
+    public void deltaRow(int row, float[] dst) {
+        if (!fanInFanOut) {
+            // row o of B·A = sum over k of B[o,k] * A[k,:]
+            java.util.Arrays.fill(dst, 0, in, 0f);
+            for (int k = 0; k < rank; k++) {
+                float bk = b[row * rank + k];
+                int aRow = k * in;
+                for (int i = 0; i < in; i++) {
+                    dst[i] += bk * a[aRow + i];
+                }
+            }
+            for (int i = 0; i < in; i++) {
+                dst[i] *= scale;
+            }
+        } else {
+            // row i of (B·A)ᵀ = column i of B·A: element o = sum over k of B[o,k] * A[k,i]
+            for (int o = 0; o < out; o++) {
+                float sum = 0;
+                for (int k = 0; k < rank; k++) {
+                    sum += b[o * rank + k] * a[k * in + row];
+                }
+                dst[o] = sum * scale;
+            }
+        }
+    }
+}
