@@ -10,6 +10,7 @@ final class Subcommands {
         return List.of(
                 new InspectCommand(),
                 new MergeCommand(),
+                new ForwardCommand(),
                 new EvalCommand());
     }
 }
