@@ -7,6 +7,7 @@ final class Subcommands {
     private Subcommands() {}
 
     static List<Object> all() {
-        return List.of(new InspectCommand(), new EvalCommand());
+        return List.of(
+                new InspectCommand(), new GenerateCommand(), new ChatCommand(), new ServeCommand(), new EvalCommand());
     }
 }
