@@ -11,6 +11,9 @@ final class Subcommands {
                 new InspectCommand(),
                 new MergeCommand(),
                 new ForwardCommand(),
+                new GenerateCommand(),
+                new ChatCommand(),
+                new ServeCommand(),
                 new EvalCommand());
     }
 }
