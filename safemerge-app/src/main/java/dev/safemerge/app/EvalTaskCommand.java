@@ -44,7 +44,11 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, paramLabel = "PATH", description = "Task data file (or BBH folder).")
     Path task;
 
-    @Option(names = "--metric", required = true, paramLabel = "NAME", description = "exact, numeric, multiple-choice, bbh, humaneval, tool-call or similarity.")
+    @Option(
+            names = "--metric",
+            required = true,
+            paramLabel = "NAME",
+            description = "exact, numeric, multiple-choice, bbh, humaneval, tool-call or similarity.")
     String metricName;
 
     @Option(names = "--prompt-field", paramLabel = "NAME", description = "Field with the prompt.")
