@@ -259,4 +259,43 @@ class EvalCommandTest {
         assertThat(unknownMetric.err()).contains("bleu");
         assertThat(MainTest.run("eval", "task", "--help").out()).contains("Example:");
     }
+
+    @Test
+    void inProcessModelAnswersAndJudgesThroughTheEngine(@TempDir Path dir) throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny"), 7);
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the cat\"}\n{\"prompt\": \"a dog\"}\n{\"prompt\": \"hello\"}\n");
+        Path out = dir.resolve("out");
+        String[] args = {
+            "eval",
+            "safety",
+            "--prompts",
+            prompts.toString(),
+            "--model",
+            model.toString(),
+            "--max-new-tokens",
+            "4",
+            "--judge",
+            "wildguard",
+            "--judge-model",
+            model.toString(),
+            "--out",
+            out.toString()
+        };
+        MainTest.Result result = MainTest.run(args);
+        assertThat(result.code()).as(result.err()).isZero();
+        JsonNode summary = summary(out);
+        assertThat(summary.get("total").asInt()).isEqualTo(3);
+        assertThat(summary.at("/protocol/system_prompt").asText()).isEqualTo("You are a helpful assistant.");
+        assertThat(summary.get("responses_from").asText()).startsWith("in-process");
+        assertThat(summary.get("judge_description").asText()).contains("in-process");
+        List<String> cache = Files.readAllLines(out.resolve("generation-cache.jsonl"));
+        assertThat(cache).hasSize(6).allMatch(line -> line.contains("in-process sha256:"));
+        List<String> items = Files.readAllLines(out.resolve("items.jsonl"));
+
+        MainTest.Result again = MainTest.run(args);
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(Files.readAllLines(out.resolve("generation-cache.jsonl"))).isEqualTo(cache);
+        assertThat(Files.readAllLines(out.resolve("items.jsonl"))).isEqualTo(items);
+    }
 }
