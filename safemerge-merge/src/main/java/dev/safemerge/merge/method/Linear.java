@@ -48,7 +48,7 @@ public final class Linear implements MergeMethod {
         float[][] values = new float[n][];
         float weightSum = 0;
         for (int i = 0; i < n; i++) {
-            weights[i] = (float) group.inputs().get(i).params().get("weight");
+            weights[i] = p.round((float) group.inputs().get(i).params().get("weight"));
             values[i] = group.inputs().get(i).values();
             weightSum += weights[i];
         }

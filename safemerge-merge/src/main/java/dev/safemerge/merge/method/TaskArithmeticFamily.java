@@ -119,7 +119,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
                 for (int i = 0; i < m; i++) {
                     signSum += weighted[i][j];
                 }
-                float majority = p.round(signSum) > 0 ? 1 : -1;
+                float majority = p.round(signSum) >= 0 ? 1 : -1;
                 float kept = 0;
                 for (int i = 0; i < m; i++) {
                     if (Math.signum(weighted[i][j]) == majority) {
@@ -141,7 +141,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
             if (normalize) {
                 mixed = p.round(mixed / divisor);
             }
-            if (lambda != 1 && false) {
+            if (lambda != 1) {
                 mixed = p.round(mixed * lambda);
             }
             out[j] = p.round(base[j] + mixed);

@@ -30,7 +30,7 @@ class TextGeneratorTest {
     }
 
     @Test
-    void completesPromptsInBatchesOfTheEngineSize() {
+    void completesAllPromptsInOneEngineCall() {
         ScriptedTokenGenerator tokens =
                 new ScriptedTokenGenerator(tokenizer, prompt -> "Echo:" + prompt.replace("<|bos|>", ""), 2);
         TextGenerator generator = new TextGenerator(tokenizer, tokens);
@@ -40,7 +40,7 @@ class TextGeneratorTest {
                 .extracting(TextGenerator.Completion::text)
                 .containsExactly("Echo:one", "Echo:two", "Echo:three");
         assertThat(results).extracting(TextGenerator.Completion::finishReason).containsOnly("stop");
-        assertThat(tokens.batchSizes()).containsExactly(2, 1);
+        assertThat(tokens.batchSizes()).containsExactly(3);
         assertThat(results.getFirst().promptTokens()).isEqualTo(generator.promptIds("one").length);
         // the EOS token is counted, the text is decoded without it
         assertThat(results.getFirst().completionTokens()).isEqualTo(tokenizer.encode("Echo:one", false).length + 1);
