@@ -30,7 +30,7 @@ class TrainerTest {
         int[] ids = prompt.clone();
         for (int i = 0; i < newTokens; i++) {
             float[] logits = model.logits(ids);
-            int vocab = model.traits().vocab();
+            int vocab = model.spec().vocabSize();
             int best = 0;
             for (int v = 1; v < vocab; v++) {
                 if (logits[(ids.length - 1) * vocab + v] > logits[(ids.length - 1) * vocab + best]) {
@@ -52,7 +52,7 @@ class TrainerTest {
     void loraTrainingLowersTheLossAndTeachesTheMapping() {
         TinyModels.Tiny tiny = TinyModels.create(Arch.LLAMA, 1, 48, 32, 64, 2, DType.BF16);
         LoraSettings lora = new LoraSettings(8, 16, 0.0, false, Set.copyOf(LoraSettings.ALL_LINEAR));
-        TrainableModel model = TrainableModel.withLora(tiny.traits(), tiny.weights(), lora, 3);
+        TrainableModel model = TrainableModel.withLora(tiny.spec(), tiny.weights(), lora, 3);
         List<SftData.Example> data = toyTask(8);
         int[] prompt = {1, 5, 2};
         assertThat(greedy(model, prompt, 3)).isNotEqualTo(new int[] {15, 25, 3});
@@ -84,11 +84,11 @@ class TrainerTest {
         List<SftData.Example> data = toyTask(10);
         Map<String, String> settings = Map.of("seed", "42");
 
-        TrainableModel straight = TrainableModel.withLora(tiny.traits(), tiny.weights(), lora, 3);
+        TrainableModel straight = TrainableModel.withLora(tiny.spec(), tiny.weights(), lora, 3);
         Trainer.Result full =
                 new Trainer(straight, options(6, 0), data, List.of()).run(null, (s, o) -> {}, Progress.SILENT);
 
-        TrainableModel first = TrainableModel.withLora(tiny.traits(), tiny.weights(), lora, 3);
+        TrainableModel first = TrainableModel.withLora(tiny.spec(), tiny.weights(), lora, 3);
         Trainer firstTrainer = new Trainer(first, options(6, 0), data, List.of());
         Path checkpoint = dir.resolve("ckpt");
         Trainer.Result interrupted = firstTrainer.run(
@@ -98,7 +98,7 @@ class TrainerTest {
         assertThat(interrupted.interrupted()).isTrue();
         assertThat(interrupted.state().step()).isEqualTo(3);
 
-        TrainableModel resumed = TrainableModel.withLora(tiny.traits(), tiny.weights(), lora, 999);
+        TrainableModel resumed = TrainableModel.withLora(tiny.spec(), tiny.weights(), lora, 999);
         Trainer resumedTrainer = new Trainer(resumed, options(6, 0), data, List.of());
         Trainer.State state = TrainingCheckpoint.load(checkpoint, resumedTrainer.optimizer(), settings);
         Trainer.Result rest = resumedTrainer.run(state, (s, o) -> {}, Progress.SILENT);
