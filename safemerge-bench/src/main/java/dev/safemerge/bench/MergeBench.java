@@ -152,6 +152,7 @@ public final class MergeBench {
                         threads,
                         false,
                         false,
+                        false,
                         Progress.SILENT,
                         new PrintWriter(System.err, true, StandardCharsets.UTF_8)));
         double seconds = (System.nanoTime() - start) / 1e9;

@@ -8,6 +8,7 @@ import dev.safemerge.merge.config.MergeConfig;
 import dev.safemerge.merge.config.ModelRef;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ByteSizes;
+import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.ModelWriter;
 import dev.safemerge.tensor.Progress;
@@ -51,6 +52,7 @@ public final class Merger {
             int threads,
             boolean dryRun,
             boolean allowCrimes,
+            boolean emitAdapter,
             Progress.Factory progress,
             PrintWriter log) {}
 
@@ -86,28 +88,53 @@ public final class Merger {
         MergeConfig config = ConfigParser.parse(configFile, warnings);
         Map<ModelRef, ModelDirectory> directories = new LinkedHashMap<>();
         Map<ModelRef, TensorSource> sources = new LinkedHashMap<>();
+        Map<ModelRef, LoraAdapter> adapters = new LinkedHashMap<>();
         try {
             for (ModelRef ref : config.referencedModels()) {
-                if (ref.hasAdapter()) {
-                    throw new BadInputException(configFile + ": " + ref
-                            + ": base+adapter model references are not supported yet; merge the adapter first");
-                }
                 ModelDirectory directory = ModelDirectory.open(ref.path());
                 directories.put(ref, directory);
-                sources.put(ref, directory);
+                if (ref.hasAdapter()) {
+                    // base+adapter as mergekit writes LoRA references: the adapter applied to the base on read.
+                    LoraAdapter adapter = LoraAdapter.open(ref.adapter());
+                    adapters.put(ref, adapter);
+                    sources.put(ref, adapter.applied(directory));
+                } else {
+                    sources.put(ref, directory);
+                }
             }
             checkArchitectures(configFile, directories, options.allowCrimes());
             MergePlanner.Plan plan = MergePlanner.plan(config, sources::get, warnings);
+            LoraFastPath.Match fast = LoraFastPath.find(config, adapters, sources);
+            if (options.emitAdapter() && fast == null) {
+                throw new BadInputException(configFile + ": --emit-adapter needs a linear or task_arithmetic merge of"
+                        + " a base model with the same base plus a LoRA adapter (BASE and BASE+ADAPTER)");
+            }
             Summary summary = summary(plan);
             if (options.dryRun()) {
+                if (fast != null) {
+                    options.log()
+                            .println("LoRA fast path: base + c·scale·B·A from " + fast.tuned()
+                                    + (options.emitAdapter() ? ", written as an adapter" : ""));
+                }
                 printPlan(config, plan, summary, options.log());
                 return summary;
             }
-            write(config, plan, directories, options);
+            if (fast != null) {
+                List<TensorTask> tasks = LoraFastPath.tasks(plan.tasks(), fast, config);
+                if (options.emitAdapter()) {
+                    LoraFastPath.writeAdapter(options.out(), fast, tasks);
+                    return summary;
+                }
+                plan = new MergePlanner.Plan(tasks, plan.outputLayers(), plan.layerReport());
+            }
+            write(config, plan, fast != null ? new LoraFastPath.Combination() : config.method(), directories, options);
             return summary;
         } finally {
-            for (TensorSource source : sources.values()) {
-                source.close();
+            for (ModelDirectory directory : directories.values()) {
+                directory.close();
+            }
+            for (LoraAdapter adapter : adapters.values()) {
+                adapter.close();
             }
         }
     }
@@ -168,7 +195,11 @@ public final class Merger {
     }
 
     private static void write(
-            MergeConfig config, MergePlanner.Plan plan, Map<ModelRef, ModelDirectory> directories, Options options) {
+            MergeConfig config,
+            MergePlanner.Plan plan,
+            MergeMethod method,
+            Map<ModelRef, ModelDirectory> directories,
+            Options options) {
         List<TensorSpec> specs = new ArrayList<>();
         for (TensorTask task : plan.tasks()) {
             specs.add(task.spec());
@@ -180,7 +211,7 @@ public final class Merger {
         try (ModelWriter writer = ModelWriter.create(options.out(), specs, options.maxShardBytes(), Map.of())) {
             MergeExecutor.execute(
                     plan.tasks(),
-                    config.method(),
+                    method,
                     writer,
                     MergeExecutor.Options.defaults(options.threads(), options.seed(), options.progress()));
             writer.writeFile("config.json", outputConfig(config, plan, donor));
