@@ -103,6 +103,10 @@ public final class Merger {
                 }
             }
             checkArchitectures(configFile, directories, options.allowCrimes());
+            int outputVocabulary = -1;
+            if ("base".equals(config.tokenizerSource())) {
+                outputVocabulary = useBaseVocabulary(configFile, config, directories, sources);
+            }
             MergePlanner.Plan plan = MergePlanner.plan(config, sources::get, warnings);
             LoraFastPath.Match fast = LoraFastPath.find(config, adapters, sources);
             if (options.emitAdapter() && fast == null) {
@@ -127,7 +131,13 @@ public final class Merger {
                 }
                 plan = new MergePlanner.Plan(tasks, plan.outputLayers(), plan.layerReport());
             }
-            write(config, plan, fast != null ? new LoraFastPath.Combination() : config.method(), directories, options);
+            write(
+                    config,
+                    plan,
+                    fast != null ? new LoraFastPath.Combination() : config.method(),
+                    directories,
+                    outputVocabulary,
+                    options);
             return summary;
         } finally {
             for (ModelDirectory directory : directories.values()) {
@@ -137,6 +147,32 @@ public final class Merger {
                 adapter.close();
             }
         }
+    }
+
+    /** Presents every model's embeddings in the base tokenizer's vocabulary; returns its size. */
+    private static int useBaseVocabulary(
+            Path file,
+            MergeConfig config,
+            Map<ModelRef, ModelDirectory> directories,
+            Map<ModelRef, TensorSource> sources) {
+        if (config.baseModel() == null) {
+            throw new BadInputException(file + ": tokenizer_source: base needs a base_model");
+        }
+        Map<String, Integer> baseTokens =
+                BaseVocabulary.tokens(config.baseModel().path());
+        TensorSource base = sources.get(config.baseModel());
+        for (ModelRef ref : new ArrayList<>(sources.keySet())) {
+            TensorSource source = sources.get(ref);
+            long rows = Long.MAX_VALUE;
+            for (String name : source.tensorNames()) {
+                if (TensorNames.isEmbedding(name) && source.info(name).rank() == 2) {
+                    rows = Math.min(rows, source.info(name).dim(0));
+                }
+            }
+            int[] map = BaseVocabulary.rowMap(baseTokens, BaseVocabulary.tokens(ref.path()), rows);
+            sources.put(ref, new BaseVocabulary.Remapped(source, base, map));
+        }
+        return baseTokens.size();
     }
 
     private static void checkArchitectures(Path file, Map<ModelRef, ModelDirectory> models, boolean allowCrimes) {
@@ -199,6 +235,7 @@ public final class Merger {
             MergePlanner.Plan plan,
             MergeMethod method,
             Map<ModelRef, ModelDirectory> directories,
+            int outputVocabulary,
             Options options) {
         List<TensorSpec> specs = new ArrayList<>();
         for (TensorTask task : plan.tasks()) {
@@ -214,7 +251,7 @@ public final class Merger {
                     method,
                     writer,
                     MergeExecutor.Options.defaults(options.threads(), options.seed(), options.progress()));
-            writer.writeFile("config.json", outputConfig(config, plan, donor));
+            writer.writeFile("config.json", outputConfig(config, plan, donor, outputVocabulary));
             copyTokenizer(donor, writer);
             writer.writeFile("mergekit_config.yml", config.yamlText().getBytes(StandardCharsets.UTF_8));
             writer.writeFile("README.md", ModelCard.text(config, plan).getBytes(StandardCharsets.UTF_8));
@@ -222,8 +259,12 @@ public final class Merger {
         }
     }
 
-    private static byte[] outputConfig(MergeConfig config, MergePlanner.Plan plan, ModelDirectory donor) {
+    private static byte[] outputConfig(
+            MergeConfig config, MergePlanner.Plan plan, ModelDirectory donor, int outputVocabulary) {
         ObjectNode json = donor.config().raw().deepCopy();
+        if (outputVocabulary > 0) {
+            json.put("vocab_size", outputVocabulary);
+        }
         String dtype = config.outDtype() != null
                 ? config.outDtype().torchName()
                 : config.dtype() != null ? config.dtype().torchName() : null;
