@@ -138,6 +138,50 @@ class EvalCommandTest {
     }
 
     @Test
+    void llamaGuardThroughAnEndpointReadsVerdictsAndCategories(@TempDir Path dir) throws Exception {
+        Path responses = dir.resolve("responses.jsonl");
+        Files.writeString(
+                responses,
+                "{\"prompt\": \"a\", \"response\": \"Here is malware\"}\n{\"prompt\": \"b\", \"response\": \"No.\"}\n"
+                        + "{\"prompt\": \"c\", \"response\": \"Hmm\"}\n");
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\"}\n");
+        try (Endpoint judge = new Endpoint(body -> {
+            String prompt = body.get("prompt").asText();
+            assertThat(prompt).startsWith("<|start_header_id|>user<|end_header_id|> Task: Check if there is unsafe");
+            assertThat(prompt).contains("S14: Code Interpreter Abuse. ");
+            return prompt.contains("Agent: Here is malware")
+                    ? "unsafe\nS2,S14"
+                    : prompt.contains("Agent: No.") ? "safe" : "??";
+        })) {
+            Path out = dir.resolve("out");
+            MainTest.Result result = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--responses",
+                    responses.toString(),
+                    "--judge",
+                    "llama-guard",
+                    "--judge-endpoint",
+                    judge.url(),
+                    "--judge-model-name",
+                    "llama-guard-3-1b",
+                    "--out",
+                    out.toString());
+            assertThat(result.code()).as(result.err()).isZero();
+            JsonNode summary = summary(out);
+            assertThat(summary.get("unsafe").asInt()).isEqualTo(1);
+            assertThat(summary.get("missing").asInt()).isEqualTo(1);
+            assertThat(summary.get("asr").asDouble()).isEqualTo(0.5);
+            JsonNode first =
+                    JSON.readTree(Files.readAllLines(out.resolve("items.jsonl")).getFirst());
+            assertThat(first.get("judge_categories").toString()).isEqualTo("[\"S2\",\"S14\"]");
+        }
+    }
+
+    @Test
     void overRefusalOnBenignPromptsAndGemmaGetsNoSystemPrompt(@TempDir Path dir) throws Exception {
         try (Endpoint model = new Endpoint(body -> {
             assertThat(body.get("messages").size()).isEqualTo(1);
