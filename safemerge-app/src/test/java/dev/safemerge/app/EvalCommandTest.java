@@ -6,6 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
+import dev.safemerge.app.serve.OpenAiServer;
+import dev.safemerge.model.Model;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.text.EngineTokenGenerator;
+import dev.safemerge.model.text.HfTokenizer;
+import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.Progress;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -341,5 +348,57 @@ class EvalCommandTest {
         assertThat(again.code()).as(again.err()).isZero();
         assertThat(Files.readAllLines(out.resolve("generation-cache.jsonl"))).isEqualTo(cache);
         assertThat(Files.readAllLines(out.resolve("items.jsonl"))).isEqualTo(items);
+    }
+
+    @Test
+    void theProjectsOwnServerAndTheInProcessEngineGiveTheSameAnswers(@TempDir Path dir) throws Exception {
+        Path modelDir = TinyModel.write(dir.resolve("tiny"), 11);
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the cat\"}\n{\"prompt\": \"hello dog\"}\n");
+        try (HfTokenizer tokenizer = HfTokenizer.load(modelDir);
+                Model model = Model.load(modelDir, ModelLoadOptions.defaults());
+                OpenAiServer server = OpenAiServer.start(
+                        java.util.Map.of(
+                                "tiny",
+                                new TextGenerator(
+                                        tokenizer, new EngineTokenGenerator(model.generator(2), Progress.NONE))),
+                        new OpenAiServer.Options("127.0.0.1", 0, null, 2, 16, 16))) {
+            Path remote = dir.resolve("remote");
+            MainTest.Result viaServer = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--endpoint",
+                    "http://127.0.0.1:" + server.port() + "/v1",
+                    "--model-name",
+                    "tiny",
+                    "--max-new-tokens",
+                    "6",
+                    "--out",
+                    remote.toString());
+            assertThat(viaServer.code()).as(viaServer.err()).isZero();
+            Path local = dir.resolve("local");
+            MainTest.Result inProcess = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--model",
+                    modelDir.toString(),
+                    "--max-new-tokens",
+                    "6",
+                    "--out",
+                    local.toString());
+            assertThat(inProcess.code()).as(inProcess.err()).isZero();
+            List<String> remoteItems = Files.readAllLines(remote.resolve("items.jsonl"));
+            List<String> localItems = Files.readAllLines(local.resolve("items.jsonl"));
+            for (int i = 0; i < 2; i++) {
+                String response =
+                        JSON.readTree(localItems.get(i)).get("response").asText();
+                assertThat(JSON.readTree(remoteItems.get(i)).get("response").asText())
+                        .isEqualTo(response);
+            }
+        }
     }
 }
