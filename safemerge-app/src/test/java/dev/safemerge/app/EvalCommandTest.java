@@ -401,4 +401,105 @@ class EvalCommandTest {
             }
         }
     }
+
+    @Test
+    void everyShippedTaskSetScoresFromRecordedResponses(@TempDir Path dir) throws Exception {
+        StringBuilder humaneval = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/humaneval.jsonl"))) {
+            JsonNode problem = JSON.readTree(line);
+            String id = problem.get("task_id").asText();
+            humaneval
+                    .append(JSON.writeValueAsString(java.util.Map.of(
+                            "task_id",
+                            id,
+                            "completion",
+                            problem.get("canonical_solution").asText())))
+                    .append('\n');
+            humaneval
+                    .append(JSON.writeValueAsString(java.util.Map.of("task_id", id, "completion", "    return None\n")))
+                    .append('\n');
+        }
+        JsonNode he = scoreRecorded(
+                dir, "humaneval", "humaneval.jsonl", humaneval.toString(), "--samples", "2", "--k", "1,2");
+        assertThat(he.get("pass@1").asDouble()).isEqualTo(0.5);
+        assertThat(he.get("pass@2").asDouble()).isEqualTo(1.0);
+
+        StringBuilder tools = new StringBuilder();
+        for (JsonNode item :
+                JSON.readTree(Path.of("../data/tasks/tool-call.json").toFile())) {
+            tools.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            item.get("instruction").asText(),
+                            "response",
+                            item.get("output").asText())))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "tool-call", "tool-call.json", tools.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(1.0);
+
+        StringBuilder similar = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/similarity.jsonl"))) {
+            JsonNode item = JSON.readTree(line);
+            similar.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            item.get("prompt").asText(),
+                            "response",
+                            item.get("reference").asText())))
+                    .append('\n');
+        }
+        JsonNode sim = scoreRecorded(dir, "similarity", "similarity.jsonl", similar.toString());
+        assertThat(sim.get("rouge_l").asDouble()).isEqualTo(1.0);
+        assertThat(sim.get("token_f1").asDouble()).isEqualTo(1.0);
+
+        StringBuilder choices = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/multiple-choice.jsonl"))) {
+            choices.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt", JSON.readTree(line).get("question").asText(), "response", "The answer is (B).")))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "multiple-choice", "multiple-choice.jsonl", choices.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(0.5);
+
+        StringBuilder bbh = new StringBuilder();
+        for (JsonNode example :
+                JSON.readTree(Path.of("../data/tasks/bbh.json").toFile()).get("examples")) {
+            bbh.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            example.get("input").asText(),
+                            "response",
+                            "Adding up. So the answer is "
+                                    + example.get("target").asText() + ".\n\nQ: next")))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "bbh", "bbh.json", bbh.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(1.0);
+    }
+
+    private static JsonNode scoreRecorded(Path dir, String metric, String task, String responses, String... extra)
+            throws Exception {
+        Path file = dir.resolve(metric + "-responses.jsonl");
+        Files.writeString(file, responses);
+        Path out = dir.resolve(metric);
+        List<String> args = new java.util.ArrayList<>(List.of(
+                "eval",
+                "task",
+                "--task",
+                "../data/tasks/" + task,
+                "--metric",
+                metric,
+                "--responses",
+                file.toString(),
+                "--out",
+                out.toString()));
+        args.addAll(List.of(extra));
+        MainTest.Result result = MainTest.run(args.toArray(String[]::new));
+        assertThat(result.code()).as(result.err()).isZero();
+        return summary(out);
+    }
 }
