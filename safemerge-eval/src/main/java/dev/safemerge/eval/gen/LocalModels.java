@@ -37,7 +37,7 @@ public final class LocalModels {
             throw e;
         }
         TextGenerator text =
-                new TextGenerator(tokenizer, new EngineTokenGenerator(model.generator(batch), Progress.NONE));
+                new TextGenerator(tokenizer, new EngineTokenGenerator(model.generator(batch), Progress.SILENT));
         String description = "in-process " + modelDir + (adapter == null ? "" : " + adapter " + adapter);
         return new InProcessGenerator(text, fingerprint, description, () -> {
             try (tokenizer) {

@@ -101,6 +101,17 @@ class HfTokenizerTest {
     }
 
     @Test
+    void trainingViewEncodesWithoutSpecialTokensAndRendersTheTemplate() throws Exception {
+        var training = tokenizer("tiny").forTraining();
+        assertThat(training.encode("Hi")).containsExactly(tokenizer("tiny").encode("Hi", false));
+        assertThat(training.bosId()).hasValue(556);
+        assertThat(training.eosId()).hasValue(557);
+        assertThat(training.hasChatTemplate()).isTrue();
+        assertThat(training.renderChat(List.of(new dev.safemerge.model.text.ChatMessage("user", " Hi ")), true))
+                .isEqualTo("<|bos|><|user|>Hi<|end|><|assistant|>");
+    }
+
+    @Test
     void longInputsAreNeverTruncated() throws Exception {
         HfTokenizer tiny = tokenizer("tiny");
         String text = "The quick brown fox jumps over the lazy dog. ".repeat(200);
