@@ -9,7 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Bulk BF16 reads and writes for the merge loop: one bulk copy of the mapped (or output) bytes plus a shift per
+ * Reads and writes for the merge loop. BF16 goes in bulk: one bulk copy of the mapped (or output) bytes plus a shift per
  * element, which streams several times faster than element-wise segment access. Other dtypes and computed views
  * (a base with a LoRA applied) go through the ordinary float API.
  */
@@ -20,14 +20,26 @@ final class Bf16Io {
     private Bf16Io() {}
 
     static void read(TensorSource source, String name, long firstElement, float[] dst, int offset, int count) {
-        if (!(source instanceof ModelDirectory) || source.info(name).dtype() != DType.BF16) {
+        if (!(source instanceof ModelDirectory)) {
             source.readFloats(name, firstElement, dst, offset, count);
             return;
         }
-        short[] bits = new short[count];
-        MemorySegment.copy(source.bytes(name), SHORT_LE, firstElement * 2, bits, 0, count);
-        for (int i = 0; i < count; i++) {
-            dst[offset + i] = Float.intBitsToFloat(bits[i] << 16);
+        DType dtype = source.info(name).dtype();
+        MemorySegment bytes =
+                source.bytes(name).asSlice(firstElement * dtype.byteSize(), (long) count * dtype.byteSize());
+        if (dtype == DType.BF16) {
+            short[] bits = new short[count];
+            MemorySegment.copy(bytes, SHORT_LE, 0, bits, 0, count);
+            for (int i = 0; i < count; i++) {
+                dst[offset + i] = Float.intBitsToFloat(bits[i] << 16);
+            }
+        } else {
+            source.readFloats(name, firstElement, dst, offset, count);
+        }
+        // Drop the pages just read from this process's mapping (they stay in the page cache), so that resident
+        // memory stays bounded by the working set rather than growing with every input byte read.
+        if (bytes.isMapped()) {
+            bytes.unload();
         }
     }
 
