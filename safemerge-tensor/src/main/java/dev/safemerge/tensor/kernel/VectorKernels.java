@@ -146,16 +146,31 @@ final class VectorKernels implements Kernels {
             a32 = wv.fma(v2, a32);
             a33 = wv.fma(v3, a33);
         }
-        FloatVector[][] acc = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
-        for (int i = 0; i < TILE; i++) {
-            for (int j = 0; j < TILE; j++) {
-                float sum = acc[i][j].reduceLanes(VectorOperators.ADD);
-                for (int k = c; k < cols; k++) {
-                    sum += w.get(r + i, k) * x[(b + j) * cols + k];
-                }
-                out[(b + j) * rows + r + i] = sum;
-            }
+        store(w, x, out, r, b, c, a00.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r, b + 1, c, a01.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r, b + 2, c, a02.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r, b + 3, c, a03.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b, c, a10.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b + 1, c, a11.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b + 2, c, a12.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b + 3, c, a13.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b, c, a20.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b + 1, c, a21.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b + 2, c, a22.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b + 3, c, a23.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b, c, a30.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b + 1, c, a31.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b + 2, c, a32.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b + 3, c, a33.reduceLanes(VectorOperators.ADD));
+    }
+
+    /** Adds the scalar tail (columns from {@code from}) to a vector sum and stores out[b, r]. */
+    private static void store(Matrix w, float[] x, float[] out, int r, int b, int from, float sum) {
+        int cols = w.cols();
+        for (int k = from; k < cols; k++) {
+            sum += w.get(r, k) * x[b * cols + k];
         }
+        out[b * w.rows() + r] = sum;
     }
 
     /** One vector of weights at element {@code element}, decoded to float lanes. */
