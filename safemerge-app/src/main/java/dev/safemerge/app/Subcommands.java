@@ -8,6 +8,12 @@ final class Subcommands {
 
     static List<Object> all() {
         return List.of(
-                new InspectCommand(), new GenerateCommand(), new ChatCommand(), new ServeCommand(), new EvalCommand());
+                new InspectCommand(),
+                new MergeCommand(),
+                new ForwardCommand(),
+                new GenerateCommand(),
+                new ChatCommand(),
+                new ServeCommand(),
+                new EvalCommand());
     }
 }

@@ -163,6 +163,15 @@ class MetricsTest {
                 metric.score(items.get(1), List.of("    while True:\n        pass\n", "    return False"));
         assertThat(palindrome.get("passed").asInt()).isZero();
         assertThat(palindrome.at("/samples/0/result").asText()).isEqualTo("timed_out");
+        assertThat(HumanEval.completion("\n\n    return a + b\n\n")).isEqualTo("    return a + b");
+        assertThat(HumanEval.completion("Here:\n```python\n\ndef f():\n    return 1\n```"))
+                .isEqualTo("def f():\n    return 1");
+        ObjectNode body = metric.score(
+                items.get(2),
+                List.of(
+                        "\n    out, best = [], None\n    for v in values:\n        best = v if best is None or v > best else best\n"
+                                + "        out.append(best)\n    return out\n"));
+        assertThat(body.get("passed").asInt()).isEqualTo(1);
         ObjectNode summary = metric.summarize(items.subList(0, 2), List.of(add, palindrome));
         assertThat(summary.get("pass@1").asDouble()).isCloseTo(0.25, within(1e-12));
         assertThat(summary.get("pass@2").asDouble()).isCloseTo(0.5, within(1e-12));

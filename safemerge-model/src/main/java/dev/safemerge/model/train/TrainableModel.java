@@ -1,5 +1,6 @@
 package dev.safemerge.model.train;
 
+import dev.safemerge.model.ModelSpec;
 import dev.safemerge.model.ops.Attention;
 import dev.safemerge.model.ops.RmsNorm;
 import dev.safemerge.model.ops.Rope;
@@ -21,7 +22,8 @@ public final class TrainableModel {
     /** One training sequence: its ids and the target of each position ({@link CrossEntropy#IGNORE} for none). */
     public record Sequence(int[] ids, int[] labels) {}
 
-    private final Traits traits;
+    private final ModelSpec spec;
+    private final int[] windows;
     private final FrozenMatrix frozenEmbedding;
     private final Parameter trainableEmbedding;
     private final Block[] blocks;
@@ -55,14 +57,15 @@ public final class TrainableModel {
             LoraLinear down) {}
 
     private TrainableModel(
-            Traits traits,
+            ModelSpec spec,
             FrozenMatrix frozenEmbedding,
             Parameter trainableEmbedding,
             Block[] blocks,
             Norm finalNorm,
             LoraLinear lmHead,
             List<Parameter> parameters) {
-        this.traits = traits;
+        this.spec = spec;
+        this.windows = spec.slidingWindows();
         this.frozenEmbedding = frozenEmbedding;
         this.trainableEmbedding = trainableEmbedding;
         this.blocks = blocks;
@@ -70,7 +73,7 @@ public final class TrainableModel {
         this.lmHead = lmHead;
         this.parameters = List.copyOf(parameters);
         this.attentionShape = new Attention.Shape(
-                traits.heads(), traits.kvHeads(), traits.headDim(), traits.attentionScale(), traits.attentionSoftcap());
+                spec.heads(), spec.kvHeads(), spec.headDim(), spec.attentionScale(), spec.attentionSoftcap());
     }
 
     /** PEFT's key of a LoRA factor: {@code base_model.model.<module path>.lora_A.weight}. */
@@ -82,10 +85,10 @@ public final class TrainableModel {
      * The base model with LoRA adapters on {@code lora.targetModules()} of every layer, initialised as PEFT does:
      * A from kaiming_uniform(a=√5), i.e. uniform in ±1/√in, and B zeros, so training starts at the base model.
      */
-    public static TrainableModel withLora(Traits traits, WeightSource weights, LoraSettings lora, long seed) {
+    public static TrainableModel withLora(ModelSpec spec, WeightSource weights, LoraSettings lora, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<Parameter> parameters = new ArrayList<>();
-        Builder builder = new Builder(traits, weights) {
+        Builder builder = new Builder(spec, weights) {
             @Override
             LoraLinear linear(String path, String module, int out, int in, boolean bias) {
                 FrozenMatrix w = weights.matrix(path + ".weight", out, in);
@@ -108,7 +111,7 @@ public final class TrainableModel {
 
             @Override
             Norm norm(String name) {
-                return new Norm(weights.vector(name, traits.hidden()), null);
+                return new Norm(weights.vector(name, spec.hiddenSize()), null);
             }
         };
         return builder.build(null, parameters);
@@ -118,9 +121,9 @@ public final class TrainableModel {
      * Every weight trainable in float32 (embeddings, norms, projections, biases), named by its HF key. Tied
      * embeddings stay one parameter that both the embedding and the output layer update.
      */
-    public static TrainableModel full(Traits traits, WeightSource weights) {
+    public static TrainableModel full(ModelSpec spec, WeightSource weights) {
         List<Parameter> parameters = new ArrayList<>();
-        Builder builder = new Builder(traits, weights) {
+        Builder builder = new Builder(spec, weights) {
             @Override
             LoraLinear linear(String path, String module, int out, int in, boolean bias) {
                 Parameter w = trainable(
@@ -134,7 +137,7 @@ public final class TrainableModel {
 
             @Override
             Norm norm(String name) {
-                return new Norm(null, trainable(name, weights.vector(name, traits.hidden()), traits.hidden()));
+                return new Norm(null, trainable(name, weights.vector(name, spec.hiddenSize()), spec.hiddenSize()));
             }
 
             private Parameter trainable(String name, float[] values, int... shape) {
@@ -145,20 +148,20 @@ public final class TrainableModel {
         };
         Parameter embedding = new Parameter(
                 "model.embed_tokens.weight",
-                weights.matrix("model.embed_tokens.weight", traits.vocab(), traits.hidden())
+                weights.matrix("model.embed_tokens.weight", spec.vocabSize(), spec.hiddenSize())
                         .toFloats(),
-                traits.vocab(),
-                traits.hidden());
+                spec.vocabSize(),
+                spec.hiddenSize());
         parameters.add(embedding);
         return builder.build(embedding, parameters);
     }
 
     private abstract static class Builder {
-        final Traits traits;
+        final ModelSpec spec;
         final WeightSource weights;
 
-        Builder(Traits traits, WeightSource weights) {
-            this.traits = traits;
+        Builder(ModelSpec spec, WeightSource weights) {
+            this.spec = spec;
             this.weights = weights;
         }
 
@@ -167,7 +170,7 @@ public final class TrainableModel {
         abstract Norm norm(String name);
 
         TrainableModel build(Parameter trainableEmbedding, List<Parameter> parameters) {
-            Traits t = traits;
+            ModelSpec t = spec;
             Block[] blocks = new Block[t.layers()];
             for (int i = 0; i < t.layers(); i++) {
                 String layer = "model.layers." + i;
@@ -178,17 +181,17 @@ public final class TrainableModel {
                         norm(layer + ".post_attention_layernorm.weight"),
                         t.sandwichNorms() ? norm(layer + ".pre_feedforward_layernorm.weight") : null,
                         t.sandwichNorms() ? norm(layer + ".post_feedforward_layernorm.weight") : null,
-                        linear(attention + "q_proj", "q_proj", t.qDim(), t.hidden(), t.qkvBias()),
-                        linear(attention + "k_proj", "k_proj", t.kvDim(), t.hidden(), t.qkvBias()),
-                        linear(attention + "v_proj", "v_proj", t.kvDim(), t.hidden(), t.qkvBias()),
-                        linear(attention + "o_proj", "o_proj", t.hidden(), t.qDim(), t.outputBias()),
-                        linear(mlp + "gate_proj", "gate_proj", t.intermediate(), t.hidden(), t.mlpBias()),
-                        linear(mlp + "up_proj", "up_proj", t.intermediate(), t.hidden(), t.mlpBias()),
-                        linear(mlp + "down_proj", "down_proj", t.hidden(), t.intermediate(), t.mlpBias()));
+                        linear(attention + "q_proj", "q_proj", t.qDim(), t.hiddenSize(), t.qkvBias()),
+                        linear(attention + "k_proj", "k_proj", t.kvDim(), t.hiddenSize(), t.qkvBias()),
+                        linear(attention + "v_proj", "v_proj", t.kvDim(), t.hiddenSize(), t.qkvBias()),
+                        linear(attention + "o_proj", "o_proj", t.hiddenSize(), t.qDim(), t.outputBias()),
+                        linear(mlp + "gate_proj", "gate_proj", t.intermediateSize(), t.hiddenSize(), t.mlpBias()),
+                        linear(mlp + "up_proj", "up_proj", t.intermediateSize(), t.hiddenSize(), t.mlpBias()),
+                        linear(mlp + "down_proj", "down_proj", t.hiddenSize(), t.intermediateSize(), t.mlpBias()));
             }
             Norm finalNorm = norm("model.norm.weight");
             FrozenMatrix frozenEmbedding = trainableEmbedding == null
-                    ? weights.matrix("model.embed_tokens.weight", t.vocab(), t.hidden())
+                    ? weights.matrix("model.embed_tokens.weight", t.vocabSize(), t.hiddenSize())
                     : null;
             LoraLinear lmHead;
             if (t.tiedEmbeddings()) {
@@ -198,20 +201,21 @@ public final class TrainableModel {
             } else if (trainableEmbedding != null) {
                 Parameter head = new Parameter(
                         "lm_head.weight",
-                        weights.matrix("lm_head.weight", t.vocab(), t.hidden()).toFloats(),
-                        t.vocab(),
-                        t.hidden());
+                        weights.matrix("lm_head.weight", t.vocabSize(), t.hiddenSize())
+                                .toFloats(),
+                        t.vocabSize(),
+                        t.hiddenSize());
                 parameters.add(head);
                 lmHead = LoraLinear.trainable(head, null);
             } else {
-                lmHead = LoraLinear.frozen(weights.matrix("lm_head.weight", t.vocab(), t.hidden()), null);
+                lmHead = LoraLinear.frozen(weights.matrix("lm_head.weight", t.vocabSize(), t.hiddenSize()), null);
             }
             return new TrainableModel(t, frozenEmbedding, trainableEmbedding, blocks, finalNorm, lmHead, parameters);
         }
     }
 
-    public Traits traits() {
-        return traits;
+    public ModelSpec spec() {
+        return spec;
     }
 
     /** The trainable parameters, in a fixed order (layer by layer, as the adapter file lists them). */
@@ -287,15 +291,17 @@ public final class TrainableModel {
     }
 
     private float[] forward(Packing packing, SplittableRandom dropout, ForwardCache[] cacheOut) {
-        Traits t = traits;
+        ModelSpec t = spec;
         int n = packing.tokens();
-        int hidden = t.hidden();
-        float[][] cos = new float[packing.maxLength()][];
-        float[][] sin = new float[packing.maxLength()][];
-        for (int p = 0; p < cos.length; p++) {
-            cos[p] = new float[t.rope().invFreq().length];
-            sin[p] = new float[t.rope().invFreq().length];
-            Rope.table(t.rope(), p, cos[p], sin[p]);
+        int hidden = t.hiddenSize();
+        // Rope tables per token: positions restart in each sequence, and dynamic scaling depends on its length.
+        float[][] cos = new float[n][t.headDim() / 2];
+        float[][] sin = new float[n][t.headDim() / 2];
+        for (int s = 0; s < packing.starts().length; s++) {
+            Rope.Frequencies frequencies = t.rope().frequencies(packing.lengths()[s]);
+            for (int i = packing.starts()[s]; i < packing.starts()[s] + packing.lengths()[s]; i++) {
+                Rope.table(frequencies, packing.positions()[i], cos[i], sin[i]);
+            }
         }
 
         float[] x = new float[n * hidden];
@@ -318,7 +324,7 @@ public final class TrainableModel {
             float[] v = block.v().forward(attentionInput, n, dropout, keep ? vc : null);
             rotate(q, packing, t.heads(), cos, sin);
             rotate(k, packing, t.kvHeads(), cos, sin);
-            float[] attended = attention(q, k, v, packing, t.window(layer));
+            float[] attended = attention(q, k, v, packing, windows[layer]);
             float[] attentionOutput = block.o().forward(attended, n, dropout, keep ? oc : null);
             float[] attentionDelta =
                     t.sandwichNorms() ? norm(attentionOutput, n, block.postAttentionNorm()) : attentionOutput;
@@ -375,8 +381,8 @@ public final class TrainableModel {
     }
 
     private void embeddingRow(int id, float[] x, int offset) {
-        int hidden = traits.hidden();
-        float scale = traits.embedScale();
+        int hidden = spec.hiddenSize();
+        float scale = spec.embeddingScale();
         if (trainableEmbedding != null) {
             float[] table = trainableEmbedding.values();
             for (int c = 0; c < hidden; c++) {
@@ -390,24 +396,24 @@ public final class TrainableModel {
     }
 
     private float[] norm(float[] x, int n, Norm norm) {
-        int hidden = traits.hidden();
+        int hidden = spec.hiddenSize();
         float[] out = new float[x.length];
         for (int i = 0; i < n; i++) {
             RmsNorm.forward(
-                    x, i * hidden, norm.weight(), traits.normOffsetByOne(), traits.eps(), out, i * hidden, hidden);
+                    x, i * hidden, norm.weight(), spec.gemmaNorms(), spec.rmsNormEps(), out, i * hidden, hidden);
         }
         return out;
     }
 
     private void normBackward(float[] x, int n, Norm norm, float[] dy, float[] dx) {
-        int hidden = traits.hidden();
+        int hidden = spec.hiddenSize();
         for (int i = 0; i < n; i++) {
             RmsNorm.backward(
                     x,
                     i * hidden,
                     norm.weight(),
-                    traits.normOffsetByOne(),
-                    traits.eps(),
+                    spec.gemmaNorms(),
+                    spec.rmsNormEps(),
                     dy,
                     i * hidden,
                     dx,
@@ -418,23 +424,21 @@ public final class TrainableModel {
     }
 
     private void rotate(float[] x, Packing packing, int heads, float[][] cos, float[][] sin) {
-        int headDim = traits.headDim();
+        int headDim = spec.headDim();
         int width = heads * headDim;
         for (int i = 0; i < packing.tokens(); i++) {
-            int p = packing.positions()[i];
             for (int h = 0; h < heads; h++) {
-                Rope.rotate(x, i * width + h * headDim, cos[p], sin[p]);
+                Rope.rotate(x, i * width + h * headDim, cos[i], sin[i]);
             }
         }
     }
 
     private void rotateBackward(float[] dx, Packing packing, int heads, float[][] cos, float[][] sin) {
-        int headDim = traits.headDim();
+        int headDim = spec.headDim();
         int width = heads * headDim;
         for (int i = 0; i < packing.tokens(); i++) {
-            int p = packing.positions()[i];
             for (int h = 0; h < heads; h++) {
-                Rope.rotateBackward(dx, i * width + h * headDim, cos[p], sin[p]);
+                Rope.rotateBackward(dx, i * width + h * headDim, cos[i], sin[i]);
             }
         }
     }
@@ -446,10 +450,10 @@ public final class TrainableModel {
 
     private float[] attention(float[] q, float[] k, float[] v, Packing packing, int window) {
         int n = packing.tokens();
-        float[] out = new float[n * traits.qDim()];
+        float[] out = new float[n * spec.qDim()];
         int[] sequenceOf = sequenceIndex(packing);
         int maxLength = packing.maxLength();
-        KernelPool.forRanges(n, (long) maxLength * traits.qDim(), (start, end) -> {
+        KernelPool.forRanges(n, (long) maxLength * spec.qDim(), (start, end) -> {
             float[] scores = new float[maxLength];
             for (int i = start; i < end; i++) {
                 int seqStart = packing.starts()[sequenceOf[i]];
@@ -457,14 +461,14 @@ public final class TrainableModel {
                 Attention.forward(
                         attentionShape,
                         q,
-                        i * traits.qDim(),
+                        i * spec.qDim(),
                         k,
                         v,
                         seqStart + firstVisible(p, window),
                         i,
                         scores,
                         out,
-                        i * traits.qDim());
+                        i * spec.qDim());
             }
         });
         return out;
@@ -480,43 +484,42 @@ public final class TrainableModel {
             float[] dq,
             float[] dk,
             float[] dv) {
-        int kvHeads = traits.kvHeads();
-        int group = traits.heads() / kvHeads;
+        int kvHeads = spec.kvHeads();
+        int group = spec.heads() / kvHeads;
         int sequences = packing.starts().length;
         int maxLength = packing.maxLength();
         // One task per (sequence, kv head): tasks write disjoint columns or rows of dq, dk and dv.
-        KernelPool.forRanges(
-                sequences * kvHeads, (long) maxLength * maxLength * traits.headDim() * group, (from, to) -> {
-                    float[] probs = new float[maxLength];
-                    float[] capped = new float[maxLength];
-                    float[] dScores = new float[maxLength];
-                    for (int task = from; task < to; task++) {
-                        int s = task / kvHeads;
-                        int kvHead = task % kvHeads;
-                        int seqStart = packing.starts()[s];
-                        for (int p = 0; p < packing.lengths()[s]; p++) {
-                            int i = seqStart + p;
-                            Attention.backward(
-                                    attentionShape,
-                                    q,
-                                    i * traits.qDim(),
-                                    k,
-                                    v,
-                                    seqStart + firstVisible(p, window),
-                                    i,
-                                    dOut,
-                                    i * traits.qDim(),
-                                    dq,
-                                    dk,
-                                    dv,
-                                    kvHead * group,
-                                    (kvHead + 1) * group,
-                                    probs,
-                                    capped,
-                                    dScores);
-                        }
-                    }
-                });
+        KernelPool.forRanges(sequences * kvHeads, (long) maxLength * maxLength * spec.headDim() * group, (from, to) -> {
+            float[] probs = new float[maxLength];
+            float[] capped = new float[maxLength];
+            float[] dScores = new float[maxLength];
+            for (int task = from; task < to; task++) {
+                int s = task / kvHeads;
+                int kvHead = task % kvHeads;
+                int seqStart = packing.starts()[s];
+                for (int p = 0; p < packing.lengths()[s]; p++) {
+                    int i = seqStart + p;
+                    Attention.backward(
+                            attentionShape,
+                            q,
+                            i * spec.qDim(),
+                            k,
+                            v,
+                            seqStart + firstVisible(p, window),
+                            i,
+                            dOut,
+                            i * spec.qDim(),
+                            dq,
+                            dk,
+                            dv,
+                            kvHead * group,
+                            (kvHead + 1) * group,
+                            probs,
+                            capped,
+                            dScores);
+                }
+            }
+        });
     }
 
     private static int[] sequenceIndex(Packing packing) {
@@ -548,12 +551,12 @@ public final class TrainableModel {
         ForwardCache[] cacheOut = new ForwardCache[1];
         float[] logits = forward(packing, new SplittableRandom(dropoutSeed), cacheOut);
         int[] targets = targets(batch, packing);
-        float[] capped = traits.finalSoftcap() > 0 ? logits.clone() : null;
+        float[] capped = spec.finalSoftcap() > 0 ? logits.clone() : null;
         Loss loss = new Loss(
-                CrossEntropy.forwardBackward(logits, packing.tokens(), traits.vocab(), targets, lossWeight),
+                CrossEntropy.forwardBackward(logits, packing.tokens(), spec.vocabSize(), targets, lossWeight),
                 countTargets(targets));
         if (capped != null) {
-            Softmax.softcapBackward(capped, logits, 0, logits.length, traits.finalSoftcap());
+            Softmax.softcapBackward(capped, logits, 0, logits.length, spec.finalSoftcap());
         }
         backward(logits, cacheOut[0]);
         return loss;
@@ -564,7 +567,7 @@ public final class TrainableModel {
         Packing packing = Packing.of(batch.stream().map(Sequence::ids).toList());
         float[] logits = forward(packing, null, null);
         int[] targets = targets(batch, packing);
-        return new Loss(CrossEntropy.loss(logits, packing.tokens(), traits.vocab(), targets), countTargets(targets));
+        return new Loss(CrossEntropy.loss(logits, packing.tokens(), spec.vocabSize(), targets), countTargets(targets));
     }
 
     /** The gradient of {@code Σ logits⊙r}: for checking the backward pass against finite differences. */
@@ -573,8 +576,8 @@ public final class TrainableModel {
         ForwardCache[] cacheOut = new ForwardCache[1];
         float[] logits = forward(packing, new SplittableRandom(dropoutSeed), cacheOut);
         float[] d = dLogits.clone();
-        if (traits.finalSoftcap() > 0) {
-            Softmax.softcapBackward(logits, d, 0, d.length, traits.finalSoftcap());
+        if (spec.finalSoftcap() > 0) {
+            Softmax.softcapBackward(logits, d, 0, d.length, spec.finalSoftcap());
         }
         backward(d, cacheOut[0]);
     }
@@ -603,11 +606,11 @@ public final class TrainableModel {
     }
 
     private void backward(float[] dLogits, ForwardCache cache) {
-        Traits t = traits;
+        ModelSpec t = spec;
         Packing packing = cache.packing();
         int n = packing.tokens();
         float[] dNormed = lmHead.backward(dLogits, cache.head());
-        float[] dx = new float[n * t.hidden()];
+        float[] dx = new float[n * t.hiddenSize()];
         normBackward(cache.finalInput(), n, finalNorm, dNormed, dx);
 
         for (int layer = blocks.length - 1; layer >= 0; layer--) {
@@ -639,7 +642,7 @@ public final class TrainableModel {
             float[] dq = new float[n * t.qDim()];
             float[] dk = new float[n * t.kvDim()];
             float[] dv = new float[n * t.kvDim()];
-            attentionBackward(c.queries(), c.keys(), c.values(), dAttended, packing, t.window(layer), dq, dk, dv);
+            attentionBackward(c.queries(), c.keys(), c.values(), dAttended, packing, windows[layer], dq, dk, dv);
             rotateBackward(dq, packing, t.heads(), cache.cos(), cache.sin());
             rotateBackward(dk, packing, t.kvHeads(), cache.cos(), cache.sin());
             float[] dAttentionInput = block.q().backward(dq, c.q());
@@ -651,11 +654,11 @@ public final class TrainableModel {
 
         if (trainableEmbedding != null) {
             float[] grad = trainableEmbedding.grad();
-            int hidden = t.hidden();
+            int hidden = t.hiddenSize();
             for (int i = 0; i < n; i++) {
                 int row = packing.ids()[i] * hidden;
                 for (int col = 0; col < hidden; col++) {
-                    grad[row + col] += dx[i * hidden + col] * t.embedScale();
+                    grad[row + col] += dx[i * hidden + col] * t.embeddingScale();
                 }
             }
         }

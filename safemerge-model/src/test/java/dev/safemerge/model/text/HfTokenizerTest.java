@@ -107,8 +107,7 @@ class HfTokenizerTest {
         assertThat(training.bosId()).hasValue(556);
         assertThat(training.eosId()).hasValue(557);
         assertThat(training.hasChatTemplate()).isTrue();
-        assertThat(training.renderChat(
-                        List.of(new dev.safemerge.model.train.TrainingTokenizer.ChatMessage("user", " Hi ")), true))
+        assertThat(training.renderChat(List.of(new dev.safemerge.model.text.ChatMessage("user", " Hi ")), true))
                 .isEqualTo("<|bos|><|user|>Hi<|end|><|assistant|>");
     }
 

@@ -1,10 +1,20 @@
 package dev.safemerge.model.train;
 
-import dev.safemerge.model.ops.Activation;
-import dev.safemerge.model.ops.Rope;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.model.ModelSpec;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.FloatCodec;
+import dev.safemerge.tensor.ModelConfig;
+import dev.safemerge.tensor.SafetensorsWriter;
+import dev.safemerge.tensor.TensorSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -20,7 +30,13 @@ final class TinyModels {
         GEMMA2
     }
 
-    record Tiny(Arch arch, Traits traits, Map<String, float[]> tensors, Map<String, int[]> shapes, DType dtype) {
+    record Tiny(
+            Arch arch,
+            ModelSpec spec,
+            String configJson,
+            Map<String, float[]> tensors,
+            Map<String, int[]> shapes,
+            DType dtype) {
         WeightSource weights() {
             return new WeightSource() {
                 @Override
@@ -36,7 +52,11 @@ final class TinyModels {
 
                 @Override
                 public float[] vector(String name, int length) {
-                    return get(name, length).clone();
+                    float[] values = get(name, length).clone();
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = FloatCodec.roundTo(dtype, values[i]);
+                    }
+                    return values;
                 }
 
                 private float[] get(String name, long count) {
@@ -47,6 +67,21 @@ final class TinyModels {
                     return values;
                 }
             };
+        }
+
+        /** Writes config.json and model.safetensors (in {@code dtype}) into {@code dir}. */
+        Path writeTo(Path dir) throws IOException {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("config.json"), configJson);
+            List<TensorSpec> specs = new ArrayList<>();
+            shapes.forEach((name, shape) -> specs.add(new TensorSpec(
+                    name, dtype, java.util.Arrays.stream(shape).asLongStream().toArray())));
+            try (SafetensorsWriter writer =
+                    SafetensorsWriter.create(dir.resolve("model.safetensors"), specs, Map.of("format", "pt"))) {
+                tensors.forEach(writer::writeFloats);
+                writer.finish();
+            }
+            return dir;
         }
     }
 
@@ -59,37 +94,47 @@ final class TinyModels {
         int heads = 4;
         int kvHeads = arch == Arch.GEMMA ? 1 : 2;
         int headDim = gemma ? hidden / 2 : hidden / heads;
-        int[] windows = new int[layers];
-        for (int i = 0; i < layers; i++) {
-            windows[i] = switch (arch) {
-                case MISTRAL -> 3;
-                case GEMMA2 -> i % 2 == 0 ? 3 : 0;
-                default -> 0;
-            };
+        ObjectNode config = new ObjectMapper().createObjectNode();
+        String className = switch (arch) {
+            case LLAMA -> "LlamaForCausalLM";
+            case QWEN2 -> "Qwen2ForCausalLM";
+            case MISTRAL -> "MistralForCausalLM";
+            case GEMMA -> "GemmaForCausalLM";
+            case GEMMA2 -> "Gemma2ForCausalLM";
+        };
+        config.putArray("architectures").add(className);
+        config.put("model_type", arch.name().toLowerCase(java.util.Locale.ROOT));
+        config.put("vocab_size", vocab);
+        config.put("hidden_size", hidden);
+        config.put("intermediate_size", intermediate);
+        config.put("num_hidden_layers", layers);
+        config.put("num_attention_heads", heads);
+        config.put("num_key_value_heads", kvHeads);
+        config.put("head_dim", headDim);
+        config.put("rms_norm_eps", 1e-5);
+        config.put("rope_theta", 10000.0);
+        config.put("max_position_embeddings", 64);
+        config.put("tie_word_embeddings", gemma);
+        config.put("torch_dtype", dtype.torchName());
+        config.put("bos_token_id", 1);
+        config.put("eos_token_id", 3);
+        if (arch == Arch.LLAMA) {
+            ObjectNode rope = config.putObject("rope_scaling");
+            rope.put("rope_type", "llama3");
+            rope.put("factor", 8.0);
+            rope.put("low_freq_factor", 1.0);
+            rope.put("high_freq_factor", 4.0);
+            rope.put("original_max_position_embeddings", 16);
         }
-        float embedScale = gemma ? (float) Math.sqrt(hidden) : 1f;
-        Traits traits = new Traits(
-                vocab,
-                hidden,
-                intermediate,
-                layers,
-                heads,
-                kvHeads,
-                headDim,
-                1e-5f,
-                gemma,
-                embedScale,
-                gemma ? Activation.GELU_TANH : Activation.SILU,
-                arch == Arch.QWEN2,
-                false,
-                false,
-                arch == Arch.GEMMA2,
-                (float) (1 / Math.sqrt(arch == Arch.GEMMA2 ? 12.0 : headDim)),
-                arch == Arch.GEMMA2 ? 2f : 0f,
-                arch == Arch.GEMMA2 ? 3f : 0f,
-                windows,
-                Rope.unscaled(headDim, 10000),
-                gemma);
+        if (arch == Arch.MISTRAL || arch == Arch.GEMMA2) {
+            config.put("sliding_window", 3);
+        }
+        if (arch == Arch.GEMMA2) {
+            config.put("query_pre_attn_scalar", 12);
+            config.put("attn_logit_softcapping", 2.0);
+            config.put("final_logit_softcapping", 3.0);
+        }
+        ModelSpec spec = ModelSpec.from(ModelConfig.fromJson(config, "tiny config.json"), "tiny config.json", null);
         SplittableRandom random = new SplittableRandom(seed);
         Map<String, float[]> tensors = new LinkedHashMap<>();
         Map<String, int[]> shapes = new LinkedHashMap<>();
@@ -136,7 +181,7 @@ final class TinyModels {
         if (!gemma) {
             put(tensors, shapes, "lm_head.weight", random, 1 / Math.sqrt(hidden), 0, vocab, hidden);
         }
-        return new Tiny(arch, traits, tensors, shapes, dtype);
+        return new Tiny(arch, spec, config.toString(), tensors, shapes, dtype);
     }
 
     private static void put(

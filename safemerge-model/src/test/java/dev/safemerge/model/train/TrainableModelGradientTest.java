@@ -24,7 +24,7 @@ class TrainableModelGradientTest {
     void loraGradientsMatchFiniteDifferences(Arch arch) {
         TinyModels.Tiny tiny = TinyModels.create(arch, 100 + arch.ordinal());
         LoraSettings lora = new LoraSettings(2, 4, 0.2, false, Set.copyOf(LoraSettings.ALL_LINEAR));
-        TrainableModel model = TrainableModel.withLora(tiny.traits(), tiny.weights(), lora, 5);
+        TrainableModel model = TrainableModel.withLora(tiny.spec(), tiny.weights(), lora, 5);
         SplittableRandom random = new SplittableRandom(6);
         for (Parameter p : model.parameters()) {
             if (p.name().contains("lora_B")) {
@@ -32,15 +32,15 @@ class TrainableModelGradientTest {
                 System.arraycopy(values, 0, p.values(), 0, values.length);
             }
         }
-        checkAll(model, tiny.traits().vocab(), 8);
+        checkAll(model, tiny.spec().vocabSize(), 8);
     }
 
     @ParameterizedTest
     @EnumSource(Arch.class)
     void fullFineTuningGradientsMatchFiniteDifferences(Arch arch) {
         TinyModels.Tiny tiny = TinyModels.create(arch, 200 + arch.ordinal());
-        TrainableModel model = TrainableModel.full(tiny.traits(), tiny.weights());
-        checkAll(model, tiny.traits().vocab(), 6);
+        TrainableModel model = TrainableModel.full(tiny.spec(), tiny.weights());
+        checkAll(model, tiny.spec().vocabSize(), 6);
     }
 
     private static void checkAll(TrainableModel model, int vocab, int samplesPerParameter) {
