@@ -361,7 +361,7 @@ class EvalCommandTest {
                         java.util.Map.of(
                                 "tiny",
                                 new TextGenerator(
-                                        tokenizer, new EngineTokenGenerator(model.generator(2), Progress.NONE))),
+                                        tokenizer, new EngineTokenGenerator(model.generator(2), Progress.SILENT))),
                         new OpenAiServer.Options("127.0.0.1", 0, null, 2, 16, 16))) {
             Path remote = dir.resolve("remote");
             MainTest.Result viaServer = MainTest.run(
