@@ -7,6 +7,13 @@ final class Subcommands {
     private Subcommands() {}
 
     static List<Object> all() {
-        return List.of(new InspectCommand());
+        return List.of(
+                new InspectCommand(),
+                new MergeCommand(),
+                new ForwardCommand(),
+                new GenerateCommand(),
+                new ChatCommand(),
+                new ServeCommand(),
+                new EvalCommand());
     }
 }

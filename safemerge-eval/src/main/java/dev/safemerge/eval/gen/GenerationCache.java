@@ -1,0 +1,141 @@
+package dev.safemerge.eval.gen;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
+import dev.safemerge.tensor.BadInputException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Responses already generated, keyed by a hash of (model identity, request, sampling parameters), kept in an
+ * append-only JSONL file that is fsync'd after every record. A run that was killed, or is repeated, finds every
+ * finished response here and never generates it again. A torn last line (killed mid-write) is dropped on open.
+ */
+public final class GenerationCache implements AutoCloseable {
+    private final Path file;
+    private final Map<String, String> responses = new HashMap<>();
+    private final FileChannel channel;
+
+    private GenerationCache(Path file, FileChannel channel) {
+        this.file = file;
+        this.channel = channel;
+    }
+
+    public static GenerationCache open(Path file) {
+        try {
+            Path absolute = file.toAbsolutePath();
+            Files.createDirectories(absolute.getParent());
+            FileChannel channel = FileChannel.open(
+                    absolute, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            GenerationCache cache = new GenerationCache(absolute, channel);
+            cache.load();
+            return cache;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open generation cache " + file, e);
+        }
+    }
+
+    private void load() throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        int complete = 0;
+        int lineNumber = 0;
+        int start = 0;
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] != '\n') {
+                continue;
+            }
+            lineNumber++;
+            String line = new String(bytes, start, i - start, StandardCharsets.UTF_8);
+            start = i + 1;
+            complete = start;
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                JsonNode record = Json.MAPPER.readTree(line);
+                responses.put(record.get("key").asText(), record.get("response").asText());
+            } catch (JsonProcessingException | NullPointerException e) {
+                throw new BadInputException(file + ":" + lineNumber + ": not a generation cache record");
+            }
+        }
+        // Everything after the last newline is a record cut short by a kill; it was never acknowledged.
+        channel.truncate(complete);
+        channel.position(complete);
+    }
+
+    public static String key(String modelIdentity, GenerationRequest request, SamplingParams params) {
+        ObjectNode node = Json.object();
+        node.put("model", modelIdentity);
+        node.set("request", requestJson(request));
+        node.set("params", params.toJson());
+        try {
+            byte[] digest =
+                    MessageDigest.getInstance("SHA-256").digest(Json.line(node).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static JsonNode requestJson(GenerationRequest request) {
+        ObjectNode node = Json.object();
+        switch (request) {
+            case GenerationRequest.Chat chat -> node.set("messages", Json.MAPPER.valueToTree(chat.messages()));
+            case GenerationRequest.Raw raw -> node.put("prompt", raw.prompt());
+        }
+        return node;
+    }
+
+    public synchronized Optional<String> get(String key) {
+        return Optional.ofNullable(responses.get(key));
+    }
+
+    public synchronized int size() {
+        return responses.size();
+    }
+
+    /** Appends one record and forces it to disk before returning. */
+    public synchronized void put(String key, String modelIdentity, GenerationRequest request, String response) {
+        if (responses.containsKey(key)) {
+            return;
+        }
+        ObjectNode record = Json.object();
+        record.put("key", key);
+        record.put("model", modelIdentity);
+        record.set("request", requestJson(request));
+        record.put("response", response);
+        ByteBuffer bytes = ByteBuffer.wrap((Json.line(record) + "\n").getBytes(StandardCharsets.UTF_8));
+        try {
+            while (bytes.hasRemaining()) {
+                channel.write(bytes);
+            }
+            channel.force(false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append to generation cache " + file, e);
+        }
+        responses.put(key, response);
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package dev.safemerge.eval.gen;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
+import dev.safemerge.tensor.BadInputException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Generates through any OpenAI-compatible server (vLLM, llama.cpp's server, TGI, {@code safemerge serve}). Chat requests
+ * go to {@code /v1/chat/completions}, where the server applies the model's chat template; raw prompts go to
+ * {@code /v1/completions}. Requests run concurrently up to a limit; 429, 5xx and connection failures are retried with
+ * exponential backoff; an unreachable server or an answer that is not a completion is a {@link BadInputException}.
+ */
+public final class OpenAiGenerator implements ResponseGenerator {
+    /**
+     * @param endpoint base URL of the server, with or without a trailing {@code /v1}
+     * @param apiKey bearer token, or null
+     * @param maxAttempts tries per request, the first included
+     */
+    public record Options(
+            String endpoint,
+            String modelName,
+            String apiKey,
+            int concurrency,
+            Duration connectTimeout,
+            Duration requestTimeout,
+            int maxAttempts,
+            Duration initialBackoff) {
+        public Options {
+            if (concurrency < 1 || maxAttempts < 1) {
+                throw new IllegalArgumentException("concurrency and maxAttempts must be at least 1");
+            }
+        }
+
+        public static Options defaults(String endpoint, String modelName) {
+            return new Options(
+                    endpoint,
+                    modelName,
+                    null,
+                    4,
+                    Duration.ofSeconds(10),
+                    Duration.ofMinutes(5),
+                    6,
+                    Duration.ofMillis(500));
+        }
+    }
+
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+
+    private final Options options;
+    private final String base;
+    private final HttpClient client;
+
+    public OpenAiGenerator(Options options) {
+        this.options = options;
+        this.base = baseUrl(options.endpoint());
+        this.client = HttpClient.newBuilder()
+                .connectTimeout(options.connectTimeout())
+                .version(HttpClient.Version.HTTP_1_1)
+                .build();
+    }
+
+    static String baseUrl(String endpoint) {
+        String url = endpoint.strip();
+        while (url.endsWith("/")) {
+            url = url.substring(0, url.length() - 1);
+        }
+        if (url.endsWith("/v1")) {
+            url = url.substring(0, url.length() - 3);
+        }
+        URI uri;
+        try {
+            uri = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--endpoint " + endpoint + ": not a URL", e);
+        }
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+            throw new BadInputException("--endpoint " + endpoint + ": expected http://HOST:PORT or https://HOST");
+        }
+        return url;
+    }
+
+    @Override
+    public String modelIdentity() {
+        return "openai-compatible " + base + " model=" + options.modelName();
+    }
+
+    @Override
+    public String describe() {
+        return modelIdentity();
+    }
+
+    @Override
+    public void generate(List<GenerationRequest> requests, SamplingParams params, ResponseSink sink) {
+        Semaphore permits = new Semaphore(options.concurrency());
+        List<Future<?>> futures = new ArrayList<>();
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < requests.size(); i++) {
+                int index = i;
+                futures.add(executor.submit(() -> {
+                    permits.acquire();
+                    try {
+                        sink.accept(index, generateOne(requests.get(index), params));
+                    } finally {
+                        permits.release();
+                    }
+                    return null;
+                }));
+            }
+            try {
+                for (Future<?> future : futures) {
+                    future.get();
+                }
+            } catch (ExecutionException e) {
+                futures.forEach(f -> f.cancel(true));
+                if (e.getCause() instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
+                throw new IllegalStateException(e.getCause());
+            } catch (InterruptedException e) {
+                futures.forEach(f -> f.cancel(true));
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while generating", e);
+            }
+        }
+    }
+
+    String generateOne(GenerationRequest request, SamplingParams params) throws InterruptedException {
+        boolean chat = request instanceof GenerationRequest.Chat;
+        String path = chat ? "/v1/chat/completions" : "/v1/completions";
+        String body = Json.line(requestBody(request, params));
+        String lastProblem = "";
+        for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
+            Duration wait = backoff(attempt);
+            try {
+                HttpRequest.Builder http = HttpRequest.newBuilder(URI.create(base + path))
+                        .timeout(options.requestTimeout())
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+                if (options.apiKey() != null) {
+                    http.header("Authorization", "Bearer " + options.apiKey());
+                }
+                HttpResponse<String> response =
+                        client.send(http.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                int status = response.statusCode();
+                if (status == 200) {
+                    return params.applyStop(parse(response.body(), chat, path));
+                }
+                lastProblem = "HTTP " + status + " " + snippet(response.body());
+                if (status != 429 && status < 500) {
+                    throw new BadInputException(base + path + " refused the request: " + lastProblem);
+                }
+                wait = maxDuration(wait, retryAfter(response));
+            } catch (IOException e) {
+                lastProblem = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            }
+            if (attempt < options.maxAttempts()) {
+                Thread.sleep(wait);
+            }
+        }
+        throw new BadInputException("--endpoint " + base + " did not answer after " + options.maxAttempts()
+                + " attempts (last: " + lastProblem + ")");
+    }
+
+    private ObjectNode requestBody(GenerationRequest request, SamplingParams params) {
+        ObjectNode body = Json.object();
+        body.put("model", options.modelName());
+        switch (request) {
+            case GenerationRequest.Chat chat -> {
+                ArrayNode messages = body.putArray("messages");
+                for (ChatMessage message : chat.messages()) {
+                    messages.addObject().put("role", message.role()).put("content", message.content());
+                }
+            }
+            case GenerationRequest.Raw raw -> body.put("prompt", raw.prompt());
+        }
+        body.put("max_tokens", params.maxNewTokens());
+        body.put("temperature", params.temperature());
+        body.put("top_p", params.topP());
+        body.put("seed", params.seed());
+        body.put("n", 1);
+        if (params.topK() > 0) {
+            body.put("top_k", params.topK());
+        }
+        if (params.repetitionPenalty() != 1.0) {
+            // vLLM and TGI read repetition_penalty, llama.cpp's server reads repeat_penalty; each ignores the other.
+            body.put("repetition_penalty", params.repetitionPenalty());
+            body.put("repeat_penalty", params.repetitionPenalty());
+        }
+        if (!params.stop().isEmpty()) {
+            body.set("stop", Json.MAPPER.valueToTree(params.stop()));
+        }
+        return body;
+    }
+
+    private String parse(String body, boolean chat, String path) {
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(base + path + " answered with something that is not JSON: " + snippet(body));
+        }
+        JsonNode choice =
+                root == null ? MissingNode.getInstance() : root.path("choices").path(0);
+        JsonNode text = chat ? choice.path("message").path("content") : choice.path("text");
+        if (!(text.isTextual() || chat && text.isNull() && choice.has("message"))) {
+            throw new BadInputException(base + path + " answered without choices[0]."
+                    + (chat ? "message.content" : "text") + ": " + snippet(body));
+        }
+        return text.isNull() ? "" : text.asText();
+    }
+
+    private Duration backoff(int attempt) {
+        Duration wait = options.initialBackoff().multipliedBy(1L << Math.min(attempt - 1, 20));
+        return wait.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : wait;
+    }
+
+    private static Duration retryAfter(HttpResponse<String> response) {
+        return response.headers()
+                .firstValue("Retry-After")
+                .map(value -> {
+                    try {
+                        long seconds = Long.parseLong(value.strip());
+                        return Duration.ofSeconds(Math.min(Math.max(seconds, 0), MAX_BACKOFF.toSeconds()));
+                    } catch (NumberFormatException e) {
+                        return Duration.ZERO;
+                    }
+                })
+                .orElse(Duration.ZERO);
+    }
+
+    private static Duration maxDuration(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    private static String snippet(String body) {
+        String oneLine = body.replaceAll("\\s+", " ").strip();
+        return oneLine.length() <= 200 ? "'" + oneLine + "'" : "'" + oneLine.substring(0, 200) + "…'";
+    }
+}

@@ -1,0 +1,137 @@
+package dev.safemerge.eval.task;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
+import dev.safemerge.eval.data.Records;
+import dev.safemerge.eval.gen.GenerationRequest;
+import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.tensor.BadInputException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * {@code bbh}: BIG-Bench Hard with 3-shot chain-of-thought prompts as lm-evaluation-harness builds them (task version
+ * 4.0): the task description, then each exemplar as {@code "Q: <input>\nA: Let's think step by step.\n<target>"}
+ * separated by blank lines, then the test question in the same form. The prompt is a raw completion; generation stops
+ * at {@code </s>}, {@code Q} or a blank line, greedy with up to 1024 new tokens. The answer is the first match of
+ * {@code (?<=the answer is )(.*)(?=.)}, stripped ({@code [invalid]} when none), compared exactly with the target.
+ * Scores are averaged over all examples (micro, the harness's group score) and per subtask (macro).
+ *
+ * <p>File layout: one JSON object per subtask {@code {"name", "description", "fewshot": [{input, target}] (3),
+ * "examples": [{input, target}]}}, or a folder of such files.
+ */
+public final class Bbh implements TaskMetric {
+    static final List<String> STOP = List.of("</s>", "Q", "\n\n");
+    static final int MAX_NEW_TOKENS = 1024;
+    private static final Pattern ANSWER = Pattern.compile("(?d)(?<=the answer is )(.*)(?=.)");
+    private static final String COT = "A: Let's think step by step.\n";
+
+    @Override
+    public String name() {
+        return "bbh";
+    }
+
+    @Override
+    public List<TaskItem> load(Path path, TaskOptions options) {
+        List<Path> files;
+        if (Files.isDirectory(path)) {
+            try (Stream<Path> list = Files.list(path)) {
+                files = list.filter(p -> p.toString().endsWith(".json"))
+                        .sorted()
+                        .toList();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (files.isEmpty()) {
+                throw new BadInputException(path + ": no BBH .json files in this folder");
+            }
+        } else {
+            files = List.of(path);
+        }
+        List<TaskItem> items = new ArrayList<>();
+        for (Path file : files) {
+            items.addAll(loadSubtask(file));
+        }
+        return items;
+    }
+
+    private static List<TaskItem> loadSubtask(Path file) {
+        JsonNode root = Records.parseJson(file, Records.readText(file));
+        if (!root.isObject()
+                || !root.path("examples").isArray()
+                || !root.path("fewshot").isArray()) {
+            throw new BadInputException(file + ": expected {\"description\", \"fewshot\": [...], \"examples\": [...]}");
+        }
+        String name = root.path("name").asText(file.getFileName().toString().replaceFirst("\\.json$", ""));
+        StringBuilder prefix = new StringBuilder(root.path("description").asText(""));
+        for (JsonNode shot : root.get("fewshot")) {
+            prefix.append(question(file, shot))
+                    .append(text(file, shot, "target"))
+                    .append("\n\n");
+        }
+        List<TaskItem> items = new ArrayList<>();
+        JsonNode examples = root.get("examples");
+        for (int i = 0; i < examples.size(); i++) {
+            JsonNode example = examples.get(i);
+            ObjectNode data = Json.object();
+            data.put("target", text(file, example, "target"));
+            String input = text(file, example, "input");
+            items.add(new TaskItem(
+                    name + "/" + i, input, name, new GenerationRequest.Raw(prefix + question(file, example)), data));
+        }
+        return items;
+    }
+
+    private static String question(Path file, JsonNode example) {
+        return "Q: " + text(file, example, "input") + "\n" + COT;
+    }
+
+    private static String text(Path file, JsonNode node, String field) {
+        if (!node.path(field).isTextual()) {
+            throw new BadInputException(file + ": an example lacks the string field '" + field + "'");
+        }
+        return node.get(field).asText();
+    }
+
+    @Override
+    public SamplingParams sampling(SamplingParams protocol, boolean maxNewTokensGiven) {
+        SamplingParams params = protocol.withStop(STOP);
+        return maxNewTokensGiven ? params : params.withMaxNewTokens(MAX_NEW_TOKENS);
+    }
+
+    /** The harness's get-answer filter: first regex match, stripped; "[invalid]" without one. */
+    static String extract(String response) {
+        Matcher m = ANSWER.matcher(response);
+        return m.find() ? m.group(1).strip() : "[invalid]";
+    }
+
+    @Override
+    public ObjectNode score(TaskItem item, List<String> responses) {
+        String target = item.data().get("target").asText();
+        String extracted = extract(responses.getFirst());
+        ObjectNode score = Json.object();
+        score.put("target", target);
+        score.put("extracted", extracted);
+        score.put("score", extracted.equals(target) ? 1.0 : 0.0);
+        return score;
+    }
+
+    @Override
+    public ObjectNode summarize(List<TaskItem> items, List<ObjectNode> scores) {
+        ObjectNode summary = Means.base(items);
+        Means.addMeans(summary, items, scores, "score");
+        summary.put(
+                "metric",
+                "exact_match after the get-answer regex; score = micro average over examples,"
+                        + " score_macro = mean over subtasks");
+        return summary;
+    }
+}

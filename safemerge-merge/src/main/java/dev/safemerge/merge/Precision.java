@@ -1,0 +1,60 @@
+package dev.safemerge.merge;
+
+import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.FloatCodec;
+
+/**
+ * The working precision of a merge. Torch computes every elementwise op on bf16/fp16 tensors in float32 and rounds
+ * the result to the tensor dtype, so a faithful merge rounds after each op rather than once at the end; methods
+ * call {@link #round} exactly where torch would store an intermediate tensor.
+ */
+public enum Precision {
+    F32(DType.F32) {
+        @Override
+        public float round(float value) {
+            return value;
+        }
+    },
+    BF16(DType.BF16) {
+        @Override
+        public float round(float value) {
+            return FloatCodec.bf16ToFloat(FloatCodec.floatToBf16(value));
+        }
+    },
+    F16(DType.F16) {
+        @Override
+        public float round(float value) {
+            return Float.float16ToFloat(Float.floatToFloat16(value));
+        }
+    };
+
+    private final DType dtype;
+
+    Precision(DType dtype) {
+        this.dtype = dtype;
+    }
+
+    public abstract float round(float value);
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public void roundAll(float[] values) {
+        if (this != F32) {
+            for (int i = 0; i < values.length; i++) {
+                values[i] = round(values[i]);
+            }
+        }
+    }
+
+    /** Float64 inputs are merged in float32, as every method here computes in float32 at most. */
+    public static Precision of(DType dtype) {
+        return switch (dtype) {
+            case BF16 -> BF16;
+            case F16 -> F16;
+            case F32, F64 -> F32;
+            default -> throw new IllegalArgumentException("not a float dtype: " + dtype);
+        };
+    }
+}

@@ -1,0 +1,24 @@
+package dev.safemerge.model.generate;
+
+import dev.safemerge.tensor.Progress;
+import java.util.List;
+
+/**
+ * Generates token ids from prompts of token ids, many prompts at once: a batch of up to {@code maxBatch} sequences
+ * decodes together, and a finished sequence's slot is refilled with the next waiting prompt.
+ */
+public interface Generator {
+    /**
+     * @param prompts token ids of each prompt (non-empty)
+     * @param params sampling parameters shared by all prompts; sequence i samples with its own generator seeded
+     *     from {@code params.seed()} and i, so results do not depend on batching
+     * @param callback sees each token as it is generated; returning false stops that sequence
+     * @param progress stepped once per generated token
+     * @return one result per prompt, in prompt order
+     */
+    List<GenerationResult> generate(
+            List<int[]> prompts, SamplingParams params, TokenCallback callback, Progress progress);
+
+    /** The largest number of sequences decoded together. */
+    int maxBatch();
+}

@@ -1,0 +1,370 @@
+package dev.safemerge.model.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.exptest.ExpTest;
+import com.hubspot.jinjava.lib.filter.Filter;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.safemerge.tensor.BadInputException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import jinjava.javax.el.CompositeELResolver;
+
+/**
+ * A Hugging Face chat template ({@code chat_template} in tokenizer_config.json, or chat_template.jinja) rendered the
+ * way transformers' {@code apply_chat_template} renders it with Python jinja2: trim_blocks, lstrip_blocks, loop
+ * controls, {@code tojson} as {@code json.dumps}, {@code raise_exception}, {@code strftime_now}, and Python's
+ * {@code str}/{@code dict} methods. Jinjava does the rendering; this class closes the gaps between the two.
+ */
+public final class ChatTemplate {
+    private static final ThreadLocal<Clock> CLOCK = ThreadLocal.withInitial(Clock::systemDefaultZone);
+
+    private final String source;
+    private final Jinjava jinjava;
+    private final Clock clock;
+
+    private ChatTemplate(String source, Clock clock) {
+        this.source = rewrite(source);
+        this.clock = clock;
+        this.jinjava = newJinjava();
+    }
+
+    /** A template from its Jinja source. */
+    public static ChatTemplate of(String source) {
+        return new ChatTemplate(source, Clock.systemDefaultZone());
+    }
+
+    /** The same template with {@code strftime_now} reading the given clock. */
+    public ChatTemplate withClock(Clock newClock) {
+        return new ChatTemplate(source, newClock);
+    }
+
+    /**
+     * The template of a model directory: chat_template.jinja if present, else {@code chat_template} in
+     * tokenizer_config.json (a string, or a list of named templates of which "default" is used).
+     */
+    public static Optional<ChatTemplate> fromModelDir(Path modelDir) {
+        Path jinja = modelDir.resolve("chat_template.jinja");
+        try {
+            if (Files.isRegularFile(jinja)) {
+                return Optional.of(of(Files.readString(jinja, StandardCharsets.UTF_8)));
+            }
+            Path config = modelDir.resolve("tokenizer_config.json");
+            if (!Files.isRegularFile(config)) {
+                return Optional.empty();
+            }
+            JsonNode template = new ObjectMapper().readTree(config.toFile()).path("chat_template");
+            if (template.isTextual()) {
+                return Optional.of(of(template.asText()));
+            }
+            if (template.isArray()) {
+                for (JsonNode named : template) {
+                    if ("default".equals(named.path("name").asText())) {
+                        return Optional.of(of(named.path("template").asText()));
+                    }
+                }
+                throw new BadInputException(config + ": chat_template lists no template named \"default\"");
+            }
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new BadInputException(modelDir + ": cannot read the chat template: " + e.getMessage(), e);
+        }
+    }
+
+    /** The template source after the rewrites of constructs Jinjava parses differently from jinja2. */
+    public String source() {
+        return source;
+    }
+
+    /**
+     * Renders a conversation. Messages and tools are OpenAI-style maps ({@code role}, {@code content},
+     * {@code tool_calls}, ...); {@code variables} adds {@code bos_token}, {@code eos_token} and any template switch.
+     *
+     * @throws ChatTemplateException when the template raises (for example roles that do not alternate)
+     */
+    public String render(
+            List<? extends Map<String, ?>> messages,
+            boolean addGenerationPrompt,
+            List<? extends Map<String, ?>> tools,
+            Map<String, ?> variables) {
+        Map<String, Object> context = new HashMap<>(variables);
+        context.put("messages", new ArrayList<>(messages));
+        context.put("add_generation_prompt", addGenerationPrompt);
+        if (tools != null) {
+            context.put("tools", new ArrayList<>(tools));
+        }
+        Clock previous = CLOCK.get();
+        CLOCK.set(clock);
+        RenderResult result;
+        try {
+            result = jinjava.renderForResult(source, context);
+        } finally {
+            CLOCK.set(previous);
+        }
+        for (TemplateError error : result.getErrors()) {
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw failure(error);
+            }
+        }
+        return result.getOutput();
+    }
+
+    /** Renders plain role/content messages. */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
+        return render(messages.stream().map(ChatMessage::asMap).toList(), addGenerationPrompt, null, variables);
+    }
+
+    private static ChatTemplateException failure(TemplateError error) {
+        for (Throwable cause = error.getException(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof TemplateRaised raised) {
+                return new ChatTemplateException("chat template: " + raised.getMessage());
+            }
+        }
+        String where = error.getLineno() > 0 ? " (template line " + error.getLineno() + ")" : "";
+        return new ChatTemplateException(
+                "chat template failed: " + error.getMessage().replace('\n', ' ') + where, error.getException());
+    }
+
+    // `not x is none` is `not (x is none)` in jinja2 but `(not x) is none` in Jinjava; `seq[::-1]` is no syntax there.
+    private static final Pattern NOT_IS = Pattern.compile(
+            "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*(?:\\.[A-Za-z_]\\w*)*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
+    private static final Pattern REVERSE_SLICE = Pattern.compile("\\[\\s*:\\s*:\\s*-1\\s*\\]");
+
+    static String rewrite(String template) {
+        String result =
+                parenthesizeNamespaceArguments(REVERSE_SLICE.matcher(template).replaceAll("|reverse|list"));
+        Matcher m = NOT_IS.matcher(result);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String negation = m.group(2) == null ? "" : "not ";
+            m.appendReplacement(
+                    out, Matcher.quoteReplacement("not (" + m.group(1) + " is " + negation + m.group(3) + ")"));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    // Jinjava binds `name=value` tighter than arithmetic: namespace(i=n - 1) becomes (i=n) - 1. Parenthesize values.
+    private static String parenthesizeNamespaceArguments(String template) {
+        StringBuilder out = new StringBuilder();
+        int from = 0;
+        for (int at = template.indexOf("namespace(", from); at >= 0; at = template.indexOf("namespace(", from)) {
+            int open = at + "namespace(".length();
+            int close = matchingParenthesis(template, open);
+            if (close < 0) {
+                break;
+            }
+            out.append(template, from, open);
+            List<String> arguments = topLevelSplit(template.substring(open, close));
+            for (int i = 0; i < arguments.size(); i++) {
+                String argument = arguments.get(i);
+                Matcher named = Pattern.compile("^(\\s*[A-Za-z_]\\w*\\s*=)(?!=)(.*)$", Pattern.DOTALL)
+                        .matcher(argument);
+                out.append(i > 0 ? "," : "");
+                out.append(named.matches() ? named.group(1) + "(" + named.group(2) + ")" : argument);
+            }
+            out.append(')');
+            from = close + 1;
+        }
+        return out.append(template.substring(from)).toString();
+    }
+
+    private static int matchingParenthesis(String s, int from) {
+        int depth = 0;
+        char quote = 0;
+        for (int i = from; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == quote) {
+                    quote = 0;
+                }
+            } else if (c == '"' || c == '\'') {
+                quote = c;
+            } else if (c == '(' || c == '[' || c == '{') {
+                depth++;
+            } else if (c == ')' || c == ']' || c == '}') {
+                if (depth == 0) {
+                    return c == ')' ? i : -1;
+                }
+                depth--;
+            }
+        }
+        return -1;
+    }
+
+    private static List<String> topLevelSplit(String arguments) {
+        List<String> parts = new ArrayList<>();
+        if (arguments.isBlank()) {
+            return parts;
+        }
+        int depth = 0;
+        char quote = 0;
+        int start = 0;
+        for (int i = 0; i < arguments.length(); i++) {
+            char c = arguments.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == quote) {
+                    quote = 0;
+                }
+            } else if (c == '"' || c == '\'') {
+                quote = c;
+            } else if (c == '(' || c == '[' || c == '{') {
+                depth++;
+            } else if (c == ')' || c == ']' || c == '}') {
+                depth--;
+            } else if (c == ',' && depth == 0) {
+                parts.add(arguments.substring(start, i));
+                start = i + 1;
+            }
+        }
+        parts.add(arguments.substring(start));
+        return parts;
+    }
+
+    private static Jinjava newJinjava() {
+        LegacyOverrides overrides = LegacyOverrides.newBuilder()
+                .withUseTrimmingForNotesAndExpressions(true)
+                .withUseNaturalOperatorPrecedence(true)
+                .withParseWhitespaceControlStrictly(true)
+                .withIterateOverMapKeys(true)
+                .withKeepNullableLoopValues(true)
+                .withHandleBackslashInQuotesOnly(true)
+                .withUseSnakeCasePropertyNaming(true)
+                .build();
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PythonStringResolver());
+        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
+        Jinjava jinjava = new Jinjava(JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withLegacyOverrides(overrides)
+                .withElResolver(resolver)
+                .build());
+        var global = jinjava.getGlobalContext();
+        global.registerFunction(
+                new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+        global.registerFunction(
+                new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+        global.registerFilter(new ToJsonFilter());
+        global.registerFilter(new TrimFilter());
+        global.registerFilter(new StringFilter());
+        global.registerExpTest(new IterableTest());
+        return jinjava;
+    }
+
+    /** {@code raise_exception(message)}: the template refuses the input. */
+    public static Object raiseException(String message) {
+        throw new TemplateRaised(message);
+    }
+
+    /** {@code strftime_now(format)}: the current local time in Python's strftime format. */
+    public static String strftimeNow(String format) {
+        return Strftime.format(ZonedDateTime.now(CLOCK.get()), format);
+    }
+
+    static final class TemplateRaised extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        TemplateRaised(String message) {
+            super(message);
+        }
+    }
+
+    /** {@code tojson} as transformers defines it: {@code json.dumps} with ensure_ascii=False. */
+    private static final class ToJsonFilter implements Filter {
+        @Override
+        public String getName() {
+            return "tojson";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return filter(var, interpreter, args, Map.of());
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
+            String itemSeparator = null;
+            String keySeparator = null;
+            if (kwargs.get("separators") instanceof List<?> separators && separators.size() == 2) {
+                itemSeparator = String.valueOf(separators.get(0));
+                keySeparator = String.valueOf(separators.get(1));
+            }
+            boolean sortKeys = Boolean.TRUE.equals(kwargs.get("sort_keys"));
+            Integer indentWidth = indent instanceof Number n ? Integer.valueOf(n.intValue()) : null;
+            if (indent instanceof String s && !s.isBlank()) {
+                indentWidth = Integer.parseInt(s.strip());
+            }
+            return PythonValues.jsonDumps(var, indentWidth, itemSeparator, keySeparator, sortKeys);
+        }
+    }
+
+    /** {@code trim} as Python's {@code str.strip()} (Unicode whitespace), optionally of given characters. */
+    private static final class TrimFilter implements Filter {
+        @Override
+        public String getName() {
+            return "trim";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            if (var == null) {
+                return "";
+            }
+            String chars = args.length > 0 ? args[0] : null;
+            return PythonValues.strip(PythonValues.str(var), chars, true, true);
+        }
+    }
+
+    /** {@code is iterable} as in Python, where strings are iterable too. */
+    private static final class IterableTest implements ExpTest {
+        @Override
+        public String getName() {
+            return "iterable";
+        }
+
+        @Override
+        public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
+            return var instanceof Iterable<?>
+                    || var instanceof Map<?, ?>
+                    || var instanceof CharSequence
+                    || (var != null && var.getClass().isArray());
+        }
+    }
+
+    /** {@code string} as Python's {@code str()}: dicts and lists print as their repr. */
+    private static final class StringFilter implements Filter {
+        @Override
+        public String getName() {
+            return "string";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return var == null ? "None" : PythonValues.str(var);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package dev.safemerge.model.text;
+
+import dev.safemerge.tensor.BadInputException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Text in, text out: prompts or chat conversations go through the chat template and the tokenizer to a
+ * {@link TokenGenerator}, and the generated tokens come back as text, with stop strings and streaming deltas that
+ * only ever contain complete characters. All prompts of a call go to the token generator at once, which decodes
+ * {@link #maxBatch()} of them together and refills finished slots (continuous batching).
+ */
+public final class TextGenerator {
+    private final HfTokenizer tokenizer;
+    private final TokenGenerator tokens;
+
+    public TextGenerator(HfTokenizer tokenizer, TokenGenerator tokens) {
+        this.tokenizer = tokenizer;
+        this.tokens = tokens;
+    }
+
+    public HfTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The number of sequences the engine decodes together. */
+    public int maxBatch() {
+        return tokens.maxBatch();
+    }
+
+    /**
+     * One generated text.
+     *
+     * @param text the generated text, cut before a stop string if one was hit
+     * @param tokenIds the generated token ids
+     * @param finishReason "stop" (end-of-sequence token or stop string) or "length" (token limit)
+     * @param promptTokens prompt length in tokens
+     */
+    public record Completion(String text, int[] tokenIds, String finishReason, int promptTokens) {
+        public int completionTokens() {
+            return tokenIds.length;
+        }
+    }
+
+    /** Receives text deltas of sequence {@code sequence} as they become final. */
+    @FunctionalInterface
+    public interface TextListener {
+        void onText(int sequence, String delta);
+
+        TextListener NONE = (sequence, delta) -> {};
+    }
+
+    /** Completes plain prompts (the tokenizer adds BOS where its post-processor does). */
+    public List<Completion> complete(List<String> prompts, GenerationOptions options) {
+        return generate(prompts.stream().map(this::promptIds).toList(), options, TextListener.NONE);
+    }
+
+    /** Answers conversations through the model's chat template, with the generation prompt added. */
+    public List<Completion> chat(List<List<ChatMessage>> conversations, GenerationOptions options) {
+        List<int[]> prompts = new ArrayList<>();
+        for (List<ChatMessage> conversation : conversations) {
+            prompts.add(chatIds(conversation.stream().map(ChatMessage::asMap).toList(), null));
+        }
+        return generate(prompts, options, TextListener.NONE);
+    }
+
+    /** Token ids of a plain prompt. */
+    public int[] promptIds(String prompt) {
+        return tokenizer.encode(prompt, true);
+    }
+
+    /** The chat template's text for a conversation, ending with the assistant's generation prompt. */
+    public String renderChat(List<? extends Map<String, ?>> messages, List<? extends Map<String, ?>> tools) {
+        ChatTemplate template = tokenizer
+                .chatTemplate()
+                .orElseThrow(() -> new BadInputException(
+                        "the model has no chat template (no chat_template in tokenizer_config.json)"));
+        return template.render(messages, true, tools, tokenizer.templateVariables());
+    }
+
+    /** Token ids of a conversation: the template already holds BOS, so the tokenizer adds nothing. */
+    public int[] chatIds(List<? extends Map<String, ?>> messages, List<? extends Map<String, ?>> tools) {
+        return tokenizer.encode(renderChat(messages, tools), false);
+    }
+
+    /** Generates from token ids, all with the same options. */
+    public List<Completion> generate(List<int[]> prompts, GenerationOptions options, TextListener listener) {
+        return generate(prompts, java.util.Collections.nCopies(prompts.size(), options), listener);
+    }
+
+    /**
+     * Generates from token ids with per-sequence limits and stop strings; the sampling part of all options must be
+     * the same ({@link GenerationOptions#sampling()}), because one engine batch samples alike.
+     */
+    public List<Completion> generate(List<int[]> prompts, List<GenerationOptions> options, TextListener listener) {
+        if (prompts.size() != options.size()) {
+            throw new IllegalArgumentException(prompts.size() + " prompts but " + options.size() + " options");
+        }
+        return prompts.isEmpty() ? List.of() : generateBatch(prompts, options, 0, listener);
+    }
+
+    private List<Completion> generateBatch(
+            List<int[]> prompts, List<GenerationOptions> options, int firstIndex, TextListener listener) {
+        GenerationOptions.Sampling sampling = options.getFirst().sampling();
+        int maxNewTokens = 0;
+        for (int i = 0; i < prompts.size(); i++) {
+            if (!options.get(i).sampling().equals(sampling)) {
+                throw new IllegalArgumentException("one batch needs one sampling setting");
+            }
+            if (prompts.get(i).length == 0) {
+                throw new BadInputException("prompt " + (firstIndex + i) + " has no tokens");
+            }
+            for (int id : prompts.get(i)) {
+                if (id < 0 || id >= tokenizer.vocabSize()) {
+                    throw new BadInputException("prompt " + (firstIndex + i) + ": token id " + id
+                            + " is outside the vocabulary [0, " + tokenizer.vocabSize() + ")");
+                }
+            }
+            maxNewTokens = Math.max(maxNewTokens, options.get(i).maxNewTokens());
+        }
+        List<SequenceText> sequences = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            sequences.add(new SequenceText(firstIndex + i, prompts.get(i), options.get(i), listener));
+        }
+        if (maxNewTokens == 0) {
+            return sequences.stream().map(s -> s.finish(new int[0], "length")).toList();
+        }
+        List<TokenGenerator.TokenOutput> outputs = tokens.generate(
+                prompts,
+                options.getFirst().withMaxNewTokens(maxNewTokens),
+                (sequence, tokenId) -> sequences.get(sequence).accept(tokenId));
+        List<Completion> completions = new ArrayList<>();
+        for (int i = 0; i < outputs.size(); i++) {
+            TokenGenerator.TokenOutput output = outputs.get(i);
+            completions.add(sequences.get(i).finish(output.tokenIds(), output.finishReason()));
+        }
+        return completions;
+    }
+
+    /** The text state of one sequence: decoded text, what was emitted, and whether a stop string or limit hit. */
+    private final class SequenceText {
+        private final int index;
+        private final GenerationOptions options;
+        private final TextListener listener;
+        private final StreamingDecoder decoder;
+        private final int holdBack;
+        private final int promptTokens;
+        private final StringBuilder text = new StringBuilder();
+        private int emitted;
+        private int generated;
+        private String endedBy;
+
+        SequenceText(int index, int[] prompt, GenerationOptions options, TextListener listener) {
+            this.index = index;
+            this.options = options;
+            this.listener = listener;
+            this.decoder = new StreamingDecoder(tokenizer, prompt, true);
+            this.promptTokens = prompt.length;
+            this.holdBack =
+                    options.stop().stream().mapToInt(String::length).max().orElse(1) - 1;
+        }
+
+        boolean accept(int tokenId) {
+            if (endedBy != null) {
+                return false;
+            }
+            generated++;
+            if (!options.ignoreEos() && tokenizer.eosTokenIds().contains(tokenId)) {
+                return true;
+            }
+            append(decoder.add(tokenId));
+            if (endedBy == null && generated >= options.maxNewTokens()) {
+                endedBy = "length";
+            }
+            return endedBy == null;
+        }
+
+        private void append(String delta) {
+            if (delta.isEmpty()) {
+                return;
+            }
+            int searchFrom = Math.max(0, text.length() - holdBack);
+            text.append(delta);
+            int cut = firstStop(searchFrom);
+            if (cut >= 0) {
+                text.setLength(cut);
+                endedBy = "stop";
+                emit(text.length());
+            } else {
+                emit(text.length() - holdBack);
+            }
+        }
+
+        private int firstStop(int from) {
+            int first = -1;
+            for (String stop : options.stop()) {
+                int at = text.indexOf(stop, from);
+                if (at >= 0 && (first < 0 || at < first)) {
+                    first = at;
+                }
+            }
+            return first;
+        }
+
+        private void emit(int upTo) {
+            if (upTo > emitted) {
+                listener.onText(index, text.substring(emitted, upTo));
+                emitted = upTo;
+            }
+        }
+
+        Completion finish(int[] tokenIds, String engineReason) {
+            if (!"stop".equals(endedBy)) {
+                // tokens held back as incomplete characters are final now; they print as U+FFFD, as in HF
+                append(decoder.flush());
+            }
+            emit(text.length());
+            String reason = endedBy != null ? endedBy : engineReason.equals("length") ? "length" : "stop";
+            int[] ids = tokenIds.length > generated ? Arrays.copyOf(tokenIds, generated) : tokenIds;
+            return new Completion(text.toString(), ids, reason, promptTokens);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package dev.safemerge.tensor.kernel;
+
+/**
+ * The hot loops of inference and training. {@link #get()} selects one implementation for the process: the Vector
+ * API one when the incubator module is present (the normal case), else the scalar one. Both compute the same sums;
+ * they differ only in the order of additions, so results agree to float rounding.
+ */
+public interface Kernels {
+    /**
+     * For each input row b &lt; batch and each weight row r in [rowStart, rowEnd): {@code out[b*w.rows()+r] = Σ_c
+     * w[r,c]·x[b*w.cols()+c]}. Single-threaded; {@link #matmul} splits rows over threads.
+     */
+    void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd);
+
+    /** Σ a[aOffset+i]·b[bOffset+i] for i &lt; n. */
+    float dot(float[] a, int aOffset, float[] b, int bOffset, int n);
+
+    /** y[yOffset+i] += alpha·x[xOffset+i] for i &lt; n. */
+    void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
+
+    /** {@code out[b, r] = x[b, :]·w[r, :]} for all rows of w and all batch rows, using every core of the pool. */
+    default void matmul(Matrix w, float[] x, int batch, float[] out) {
+        if (x.length < (long) batch * w.cols() || out.length < (long) batch * w.rows()) {
+            throw new IllegalArgumentException(
+                    "matmul " + w + " batch " + batch + ": x has " + x.length + " floats, out has " + out.length);
+        }
+        KernelPool.forRanges(
+                w.rows(),
+                (long) w.cols() * Math.max(1, batch),
+                (start, end) -> matmulRows(w, x, batch, out, start, end));
+    }
+
+    /** The implementation chosen for this process ({@code -Dsafemerge.kernels=scalar} forces the scalar one). */
+    static Kernels get() {
+        return KernelSelection.SELECTED;
+    }
+
+    /** The plain-Java implementation that the vector one is tested against. */
+    static Kernels scalar() {
+        return ScalarKernels.INSTANCE;
+    }
+}

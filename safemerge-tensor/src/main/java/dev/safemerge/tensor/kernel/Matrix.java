@@ -1,0 +1,128 @@
+package dev.safemerge.tensor.kernel;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * A row-major weight matrix [rows, cols] kept in its stored format: linear layers compute {@code y = x·Wᵀ}, one
+ * output per row. The data is a memory segment (a mapped file region or an off-heap copy); Q8 matrices also carry
+ * one scale per block of {@link #Q8_BLOCK} elements of each row.
+ */
+public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data, float[] scales) {
+    /** Elements per Q8 scale block; a Q8 matrix's cols must be a multiple of it. */
+    public static final int Q8_BLOCK = 32;
+
+    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    public Matrix {
+        if (rows < 0 || cols < 0) {
+            throw new IllegalArgumentException("negative shape " + rows + "x" + cols);
+        }
+        long expected = (long) rows * cols * format.elementBytes();
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException(
+                    format + " " + rows + "x" + cols + " needs " + expected + " bytes, got " + data.byteSize());
+        }
+        if (format == WeightFormat.Q8) {
+            if (cols % Q8_BLOCK != 0) {
+                throw new IllegalArgumentException("Q8 needs cols divisible by " + Q8_BLOCK + ", got " + cols);
+            }
+            if (scales == null || scales.length != rows * (cols / Q8_BLOCK)) {
+                throw new IllegalArgumentException("Q8 needs one scale per block of " + Q8_BLOCK);
+            }
+        } else if (scales != null) {
+            throw new IllegalArgumentException(format + " has no scales");
+        }
+    }
+
+    /** Bytes of weights read per use of the whole matrix (what a matvec streams from memory). */
+    public long byteSize() {
+        return data.byteSize() + (scales == null ? 0 : 4L * scales.length);
+    }
+
+    /** Element (row, col) as float32; for tests and slow paths. */
+    public float get(int row, int col) {
+        long index = (long) row * cols + col;
+        return switch (format) {
+            case F32 -> data.getAtIndex(FLOAT_LE, index);
+            case BF16 -> Float.intBitsToFloat(data.getAtIndex(SHORT_LE, index) << 16);
+            case F16 -> Float.float16ToFloat(data.getAtIndex(SHORT_LE, index));
+            case Q8 -> data.get(ValueLayout.JAVA_BYTE, index) * scales[(int) (index / Q8_BLOCK)];
+        };
+    }
+
+    /** Decodes row {@code row} into {@code dst[dstOffset..dstOffset+cols)}. */
+    public void readRow(int row, float[] dst, int dstOffset) {
+        for (int c = 0; c < cols; c++) {
+            dst[dstOffset + c] = get(row, c);
+        }
+    }
+
+    /** An F32 matrix holding a copy of {@code values} off-heap. */
+    public static Matrix ofFloats(int rows, int cols, float[] values, Arena arena) {
+        if (values.length != rows * cols) {
+            throw new IllegalArgumentException("expected " + rows * cols + " values, got " + values.length);
+        }
+        MemorySegment segment = arena.allocate((long) values.length * 4, 64);
+        MemorySegment.copy(values, 0, segment, FLOAT_LE, 0, values.length);
+        return new Matrix(WeightFormat.F32, rows, cols, segment, null);
+    }
+
+    /**
+     * Quantizes this matrix to Q8: each block of {@link #Q8_BLOCK} elements of a row gets the scale max|w|/127 and
+     * values round(w/scale) (symmetric, round half away from zero).
+     */
+    public Matrix quantizeQ8(Arena arena) {
+        if (cols % Q8_BLOCK != 0) {
+            throw new IllegalArgumentException("Q8 needs cols divisible by " + Q8_BLOCK + ", got " + cols);
+        }
+        int blocksPerRow = cols / Q8_BLOCK;
+        float[] newScales = new float[rows * blocksPerRow];
+        MemorySegment q = arena.allocate((long) rows * cols, 64);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            readRow(r, row, 0);
+            for (int b = 0; b < blocksPerRow; b++) {
+                float max = 0;
+                for (int i = 0; i < Q8_BLOCK; i++) {
+                    max = Math.max(max, Math.abs(row[b * Q8_BLOCK + i]));
+                }
+                float scale = max / 127f;
+                newScales[r * blocksPerRow + b] = scale;
+                float inverse = scale == 0 ? 0 : 1f / scale;
+                for (int i = 0; i < Q8_BLOCK; i++) {
+                    int c = b * Q8_BLOCK + i;
+                    int value = Math.round(Math.abs(row[c]) * inverse);
+                    value = Math.min(127, value);
+                    q.set(ValueLayout.JAVA_BYTE, (long) r * cols + c, (byte) (row[c] < 0 ? -value : value));
+                }
+            }
+        }
+        return new Matrix(WeightFormat.Q8, rows, cols, q, newScales);
+    }
+
+    /** A copy of this matrix in memory allocated from {@code arena} (not backed by any file). */
+    public Matrix copyTo(Arena arena) {
+        MemorySegment copy = arena.allocate(data.byteSize(), 64);
+        copy.copyFrom(data);
+        return new Matrix(format, rows, cols, copy, scales == null ? null : scales.clone());
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return this == other;
+    }
+
+    @Override
+    public int hashCode() {
+        return System.identityHashCode(this);
+    }
+
+    @Override
+    public String toString() {
+        return "Matrix[" + format + " " + rows + "x" + cols + "]";
+    }
+}

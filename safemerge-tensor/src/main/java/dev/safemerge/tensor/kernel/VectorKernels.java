@@ -1,0 +1,231 @@
+package dev.safemerge.tensor.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels. Weights are decoded to float lanes straight from their stored format (bf16: widen and shift;
+ * f16: rebias the exponent; q8: widen and convert, then one scale per block), so memory traffic stays at the stored
+ * size. A matmul over several input rows decodes each weight vector once and uses it for four rows at a time.
+ */
+final class VectorKernels implements Kernels {
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = FLOATS.length();
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> SHORTS =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
+    private static final VectorSpecies<Byte> BYTES =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 4));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Input rows that share one decoded weight vector. */
+    private static final int TILE = 4;
+
+    /** For each halving step of {@link #sumLanes}, the shuffle that brings lane i+half to lane i. */
+    private static final VectorShuffle<Float>[] HALVES = halves();
+
+    private VectorKernels() {}
+
+    @SuppressWarnings({"unchecked", "rawtypes"}) // generic array of shuffles, filled once
+    private static VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(LANES);
+        VectorShuffle<Float>[] shuffles = new VectorShuffle[steps];
+        for (int s = 0; s < steps; s++) {
+            shuffles[s] = VectorShuffle.iota(FLOATS, LANES >> (s + 1), 1, true);
+        }
+        return shuffles;
+    }
+
+    /**
+     * The sum of all lanes, adding halves pairwise in a fixed order. reduceLanes(ADD) leaves the order of float
+     * additions unspecified, and interpreted and compiled code do differ in the last bits, which would make
+     * training runs with the same seed diverge depending on JIT timing.
+     */
+    private static float sumLanes(FloatVector v) {
+        FloatVector sum = v;
+        for (VectorShuffle<Float> half : HALVES) {
+            sum = sum.add(sum.rearrange(half));
+        }
+        return sum.lane(0);
+    }
+
+    static Kernels create() {
+        if (LANES < 4 || Matrix.Q8_BLOCK % LANES != 0) {
+            return ScalarKernels.INSTANCE;
+        }
+        return new VectorKernels();
+    }
+
+    @Override
+    public void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
+        int cols = w.cols();
+        int rows = w.rows();
+        float[] sums = new float[TILE];
+        for (int r = rowStart; r < rowEnd; r++) {
+            long rowElement = (long) r * cols;
+            int b = 0;
+            for (; b + TILE <= batch; b += TILE) {
+                dot4(w, rowElement, x, b * cols, sums);
+                for (int t = 0; t < TILE; t++) {
+                    out[(b + t) * rows + r] = sums[t];
+                }
+            }
+            for (; b < batch; b++) {
+                out[b * rows + r] = dot1(w, rowElement, x, b * cols);
+            }
+        }
+    }
+
+    private static float dot1(Matrix w, long rowElement, float[] x, int xOffset) {
+        MemorySegment data = w.data();
+        int cols = w.cols();
+        if (w.format() == WeightFormat.Q8) {
+            return dotQ8(data, w.scales(), rowElement, x, xOffset, cols);
+        }
+        FloatVector acc = FloatVector.zero(FLOATS);
+        int c = 0;
+        int bound = cols - cols % LANES;
+        switch (w.format()) {
+            case F32 -> {
+                for (; c < bound; c += LANES) {
+                    acc = loadF32(data, rowElement + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
+                }
+            }
+            case BF16 -> {
+                for (; c < bound; c += LANES) {
+                    acc = loadBf16(data, rowElement + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
+                }
+            }
+            case F16 -> {
+                for (; c < bound; c += LANES) {
+                    acc = loadF16(data, rowElement + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
+                }
+            }
+            case Q8 -> throw new AssertionError("handled above");
+        }
+        float sum = sumLanes(acc);
+        for (; c < cols; c++) {
+            sum += w.get((int) (rowElement / cols), c) * x[xOffset + c];
+        }
+        return sum;
+    }
+
+    private static void dot4(Matrix w, long rowElement, float[] x, int xOffset, float[] sums) {
+        MemorySegment data = w.data();
+        int cols = w.cols();
+        if (w.format() == WeightFormat.Q8) {
+            for (int t = 0; t < TILE; t++) {
+                sums[t] = dotQ8(data, w.scales(), rowElement, x, xOffset + t * cols, cols);
+            }
+            return;
+        }
+        FloatVector a0 = FloatVector.zero(FLOATS);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int x1 = xOffset + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        int c = 0;
+        int bound = cols - cols % LANES;
+        for (; c < bound; c += LANES) {
+            FloatVector wv = switch (w.format()) {
+                case F32 -> loadF32(data, rowElement + c);
+                case BF16 -> loadBf16(data, rowElement + c);
+                case F16 -> loadF16(data, rowElement + c);
+                case Q8 -> throw new AssertionError("handled above");
+            };
+            a0 = wv.fma(FloatVector.fromArray(FLOATS, x, xOffset + c), a0);
+            a1 = wv.fma(FloatVector.fromArray(FLOATS, x, x1 + c), a1);
+            a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + c), a2);
+            a3 = wv.fma(FloatVector.fromArray(FLOATS, x, x3 + c), a3);
+        }
+        sums[0] = sumLanes(a0);
+        sums[1] = sumLanes(a1);
+        sums[2] = sumLanes(a2);
+        sums[3] = sumLanes(a3);
+        int row = (int) (rowElement / cols);
+        for (; c < cols; c++) {
+            float wc = w.get(row, c);
+            sums[0] += wc * x[xOffset + c];
+            sums[1] += wc * x[x1 + c];
+            sums[2] += wc * x[x2 + c];
+            sums[3] += wc * x[x3 + c];
+        }
+    }
+
+    private static float dotQ8(MemorySegment data, float[] scales, long rowElement, float[] x, int xOffset, int cols) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
+        for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
+            FloatVector block = FloatVector.zero(FLOATS);
+            for (int i = 0; i < Matrix.Q8_BLOCK; i += LANES) {
+                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(BYTES, data, rowElement + c + i, LE)
+                        .convertShape(VectorOperators.B2F, FLOATS, 0);
+                block = q.fma(FloatVector.fromArray(FLOATS, x, xOffset + c + i), block);
+            }
+            acc = block.fma(FloatVector.broadcast(FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]), acc);
+        }
+        return sumLanes(acc);
+    }
+
+    private static FloatVector loadF32(MemorySegment data, long element) {
+        return FloatVector.fromMemorySegment(FLOATS, data, element * 4, LE);
+    }
+
+    private static FloatVector loadBf16(MemorySegment data, long element) {
+        IntVector widened = (IntVector)
+                ShortVector.fromMemorySegment(SHORTS, data, element * 2, LE).convertShape(VectorOperators.S2I, INTS, 0);
+        return widened.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Half to float: shift exponent and mantissa into place and rebias by 2^112 (exact, subnormals included). */
+    private static FloatVector loadF16(MemorySegment data, long element) {
+        IntVector half = (IntVector)
+                ShortVector.fromMemorySegment(SHORTS, data, element * 2, LE).convertShape(VectorOperators.S2I, INTS, 0);
+        IntVector magnitude = half.and(0x7FFF);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        IntVector bits = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> infOrNan = magnitude.compare(VectorOperators.GE, 0x7C00);
+        bits = bits.blend(shifted.or(0x7F800000), infOrNan);
+        return bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    @Override
+    public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        int i = 0;
+        int bound = n - n % LANES;
+        for (; i < bound; i += LANES) {
+            acc = FloatVector.fromArray(FLOATS, a, aOffset + i).fma(FloatVector.fromArray(FLOATS, b, bOffset + i), acc);
+        }
+        float sum = sumLanes(acc);
+        for (; i < n; i++) {
+            sum += a[aOffset + i] * b[bOffset + i];
+        }
+        return sum;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        int i = 0;
+        int bound = n - n % LANES;
+        FloatVector a = FloatVector.broadcast(FLOATS, alpha);
+        for (; i < bound; i += LANES) {
+            FloatVector.fromArray(FLOATS, x, xOffset + i)
+                    .fma(a, FloatVector.fromArray(FLOATS, y, yOffset + i))
+                    .intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package dev.safemerge.tensor.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.safemerge.tensor.FloatCodec;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class KernelsTest {
+    private static final ValueLayout.OfShort SHORT_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    static Matrix randomMatrix(WeightFormat format, int rows, int cols, SplittableRandom random, Arena arena) {
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        return switch (format) {
+            case F32 -> Matrix.ofFloats(rows, cols, values, arena);
+            case BF16, F16 -> {
+                MemorySegment data = arena.allocate(2L * values.length);
+                for (int i = 0; i < values.length; i++) {
+                    short bits = format == WeightFormat.BF16
+                            ? FloatCodec.floatToBf16(values[i])
+                            : FloatCodec.floatToF16(values[i]);
+                    data.setAtIndex(SHORT_LE, i, bits);
+                }
+                yield new Matrix(format, rows, cols, data, null);
+            }
+            case Q8 -> Matrix.ofFloats(rows, cols, values, arena).quantizeQ8(arena);
+        };
+    }
+
+    /** Decoded with the independent codec of the tensor package, not with the kernels' own decoding. */
+    static double reference(Matrix w, int r, float[] x, int xOffset) {
+        double sum = 0;
+        for (int c = 0; c < w.cols(); c++) {
+            long i = (long) r * w.cols() + c;
+            float value = switch (w.format()) {
+                case F32 -> w.data().getAtIndex(Matrix.FLOAT_LE, i);
+                case BF16 -> FloatCodec.bf16ToFloat(w.data().getAtIndex(SHORT_LE, i));
+                case F16 -> FloatCodec.f16ToFloat(w.data().getAtIndex(SHORT_LE, i));
+                case Q8 -> w.data().get(ValueLayout.JAVA_BYTE, i) * w.scales()[(int) (i / Matrix.Q8_BLOCK)];
+            };
+            sum += (double) value * x[xOffset + c];
+        }
+        return sum;
+    }
+
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void vectorAndScalarMatmulAgreeWithADoubleReference(WeightFormat format) {
+        SplittableRandom random = new SplittableRandom(42 + format.ordinal());
+        int[][] shapes = {{1, 32}, {7, 64}, {33, 96}, {130, 160}, {5, 37}, {3, 3}};
+        try (Arena arena = Arena.ofShared()) {
+            for (int[] shape : shapes) {
+                int rows = shape[0];
+                int cols = shape[1];
+                if (format == WeightFormat.Q8 && cols % Matrix.Q8_BLOCK != 0) {
+                    continue;
+                }
+                Matrix w = randomMatrix(format, rows, cols, random, arena);
+                for (int batch : new int[] {1, 3, 4, 9}) {
+                    float[] x = new float[batch * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) random.nextGaussian();
+                    }
+                    float[] vector = new float[batch * rows];
+                    float[] scalar = new float[batch * rows];
+                    Kernels.get().matmul(w, x, batch, vector);
+                    Kernels.scalar().matmul(w, x, batch, scalar);
+                    for (int b = 0; b < batch; b++) {
+                        for (int r = 0; r < rows; r++) {
+                            double expected = reference(w, r, x, b * cols);
+                            // float32 sums of `cols` products of magnitude ~1: error grows like cols·ulp
+                            double tolerance = 1e-5 * cols;
+                            assertThat((double) vector[b * rows + r])
+                                    .as("vector %s %dx%d batch %d row %d", format, rows, cols, b, r)
+                                    .isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+                            assertThat((double) scalar[b * rows + r])
+                                    .as("scalar %s %dx%d batch %d row %d", format, rows, cols, b, r)
+                                    .isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionSpecialValuesDecodeExactly() {
+        short[] halves = {
+            0x0000,
+            (short) 0x8000,
+            0x0001,
+            0x03FF,
+            0x0400,
+            0x3C00,
+            (short) 0xBC00,
+            0x7BFF,
+            0x7C00,
+            (short) 0xFC00,
+            0x3555,
+            (short) 0x8001
+        };
+        int cols = 16;
+        try (Arena arena = Arena.ofShared()) {
+            for (short half : halves) {
+                MemorySegment data = arena.allocate(2L * cols);
+                float[] x = new float[cols];
+                data.setAtIndex(SHORT_LE, 5, half);
+                x[5] = 1;
+                Matrix w = new Matrix(WeightFormat.F16, 1, cols, data, null);
+                float[] out = new float[1];
+                Kernels.get().matmul(w, x, 1, out);
+                assertThat(out[0]).as("half %04x", half).isEqualTo(FloatCodec.f16ToFloat(half));
+            }
+        }
+    }
+
+    @Test
+    void q8QuantizationErrorIsAtMostHalfAStep() {
+        SplittableRandom random = new SplittableRandom(7);
+        try (Arena arena = Arena.ofShared()) {
+            Matrix f32 = randomMatrix(WeightFormat.F32, 9, 64, random, arena);
+            Matrix q8 = f32.quantizeQ8(arena);
+            for (int r = 0; r < 9; r++) {
+                for (int c = 0; c < 64; c++) {
+                    float step = q8.scales()[(r * 64 + c) / Matrix.Q8_BLOCK];
+                    assertThat(Math.abs(q8.get(r, c) - f32.get(r, c))).isLessThanOrEqualTo(step * 0.5f + 1e-6f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void dotAndAxpyAgreeWithScalar() {
+        SplittableRandom random = new SplittableRandom(3);
+        for (int n : new int[] {1, 15, 16, 17, 100}) {
+            float[] a = new float[n + 2];
+            float[] b = new float[n + 3];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) random.nextGaussian();
+            }
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (float) random.nextGaussian();
+            }
+            assertThat(Kernels.get().dot(a, 2, b, 3, n))
+                    .isCloseTo(Kernels.scalar().dot(a, 2, b, 3, n), org.assertj.core.data.Offset.offset(1e-4f));
+            float[] y1 = b.clone();
+            float[] y2 = b.clone();
+            Kernels.get().axpy(0.5f, a, 1, y1, 2, n);
+            Kernels.scalar().axpy(0.5f, a, 1, y2, 2, n);
+            for (int i = 0; i < y1.length; i++) {
+                assertThat(y1[i]).isCloseTo(y2[i], org.assertj.core.data.Offset.offset(1e-6f));
+            }
+        }
+    }
+
+    @Test
+    void vectorKernelsAreSelectedWhenTheModuleIsPresent() {
+        assertThat(Kernels.get().getClass().getSimpleName()).isEqualTo("VectorKernels");
+    }
+}
