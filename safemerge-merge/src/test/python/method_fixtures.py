@@ -335,135 +335,141 @@ def passthrough(x, scale, R):
 
 # ---------------------------------------------------------------- cases
 
-rng = np.random.default_rng(20261128)
-cases = []
+def main():
+    global rng
+    rng = np.random.default_rng(20261128)
+    cases = []
 
 
-def tensor(shape, scale=1.0, dtype="float32"):
-    return rounder(dtype)((rng.standard_normal(int(np.prod(shape))) * scale).astype(F32))
+    def tensor(shape, scale=1.0, dtype="float32"):
+        return rounder(dtype)((rng.standard_normal(int(np.prod(shape))) * scale).astype(F32))
 
 
-def add(name, method, dtype, shape, inputs, base_index, glob, expected, tol_ulps, uniforms=None):
-    cases.append({
-        "name": name, "method": method, "dtype": dtype, "shape": list(shape),
-        "inputs": [{"model": m, "values": v.astype(F32).tolist(), "params": p} for m, v, p in inputs],
-        "base_index": base_index, "global": glob,
-        "uniforms": {k: v.astype(F32).tolist() for k, v in (uniforms or {}).items()},
-        "expected": np.asarray(expected, F32).tolist(), "tolerance_ulps": tol_ulps,
-    })
+    def add(name, method, dtype, shape, inputs, base_index, glob, expected, tol_ulps, uniforms=None):
+        cases.append({
+            "name": name, "method": method, "dtype": dtype, "shape": list(shape),
+            "inputs": [{"model": m, "values": v.astype(F32).tolist(), "params": p} for m, v, p in inputs],
+            "base_index": base_index, "global": glob,
+            "uniforms": {k: v.astype(F32).tolist() for k, v in (uniforms or {}).items()},
+            "expected": np.asarray(expected, F32).tolist(), "tolerance_ulps": tol_ulps,
+        })
 
 
-for dtype in ["float32", "bfloat16"]:
-    R = rounder(dtype)
-    exact = 0
-    approx = 1 if dtype == "bfloat16" else 4  # bf16 ulps / float32 ulps (reduction order, float64 on this side)
-    shape = (6, 8)
-    b = tensor(shape, 1.0, dtype)
-    x1 = R(b + tensor(shape, 0.1, dtype))
-    x2 = R(b + tensor(shape, 0.1, dtype))
-    x3 = R(b + tensor(shape, 0.1, dtype))
+    for dtype in ["float32", "bfloat16"]:
+        R = rounder(dtype)
+        exact = 0
+        approx = 1 if dtype == "bfloat16" else 4  # bf16 ulps / float32 ulps (reduction order, float64 on this side)
+        shape = (6, 8)
+        b = tensor(shape, 1.0, dtype)
+        x1 = R(b + tensor(shape, 0.1, dtype))
+        x2 = R(b + tensor(shape, 0.1, dtype))
+        x3 = R(b + tensor(shape, 0.1, dtype))
 
-    # linear: three models, with and without normalisation, weights that are not exact in bf16
-    for normalize in [True, False]:
-        ws = [0.6, 0.3, 0.25]
-        add(f"linear normalize={normalize} {dtype}", "linear", dtype, shape,
-            [("a", x1, {"weight": ws[0]}), ("b", x2, {"weight": ws[1]}), ("c", x3, {"weight": ws[2]})], -1,
-            {"normalize": normalize}, linear([x1, x2, x3], ws, normalize, R), exact)
-    # hand-derivable: 0.6*2 + 0.4*4 normalised = 2.8
-    two = np.full(4, 2, F32)
-    four = np.full(4, 4, F32)
-    add(f"linear hand {dtype}", "linear", dtype, (4,),
-        [("a", two, {"weight": 0.5}), ("b", four, {"weight": 0.5})], -1, {"normalize": True},
-        np.full(4, 3, F32), exact)
+        # linear: three models, with and without normalisation, weights that are not exact in bf16
+        for normalize in [True, False]:
+            ws = [0.6, 0.3, 0.25]
+            add(f"linear normalize={normalize} {dtype}", "linear", dtype, shape,
+                [("a", x1, {"weight": ws[0]}), ("b", x2, {"weight": ws[1]}), ("c", x3, {"weight": ws[2]})], -1,
+                {"normalize": normalize}, linear([x1, x2, x3], ws, normalize, R), exact)
+        # hand-derivable: 0.6*2 + 0.4*4 normalised = 2.8
+        two = np.full(4, 2, F32)
+        four = np.full(4, 4, F32)
+        add(f"linear hand {dtype}", "linear", dtype, (4,),
+            [("a", two, {"weight": 0.5}), ("b", four, {"weight": 0.5})], -1, {"normalize": True},
+            np.full(4, 3, F32), exact)
 
-    for t in [0.0, 0.3, 1.0]:
-        other = R(b + tensor(shape, 1.0, dtype))
-        add(f"slerp t={t} {dtype}", "slerp", dtype, shape, [("base", b, {}), ("ft", other, {})], 0,
-            {"t": t}, slerp(t, b, other, R), 1 if dtype == "bfloat16" else 2)
-    add(f"slerp near-parallel lerp {dtype}", "slerp", dtype, shape, [("base", b, {}), ("ft", x1, {})], 0,
-        {"t": 0.25}, slerp(0.25, b, x1, R), 1 if dtype == "bfloat16" else 2)
+        for t in [0.0, 0.3, 1.0]:
+            other = R(b + tensor(shape, 1.0, dtype))
+            add(f"slerp t={t} {dtype}", "slerp", dtype, shape, [("base", b, {}), ("ft", other, {})], 0,
+                {"t": t}, slerp(t, b, other, R), 1 if dtype == "bfloat16" else 2)
+        add(f"slerp near-parallel lerp {dtype}", "slerp", dtype, shape, [("base", b, {}), ("ft", x1, {})], 0,
+            {"t": 0.25}, slerp(0.25, b, x1, R), 1 if dtype == "bfloat16" else 2)
 
-    for flatten, row_wise in [(True, False), (False, False), (False, True)]:
+        for flatten, row_wise in [(True, False), (False, False), (False, True)]:
+            for with_base in [False, True]:
+                inputs = [("m1", x1, {"weight": 0.3}), ("m2", x2, {"weight": 0.9})]
+                if with_base:
+                    inputs.append(("base", b, {}))
+                add(f"nuslerp flatten={flatten} row_wise={row_wise} base={with_base} {dtype}", "nuslerp", dtype, shape,
+                    inputs, 2 if with_base else -1, {"nuslerp_flatten": flatten, "nuslerp_row_wise": row_wise},
+                    nuslerp([x1, x2], [0.3, 0.9], b if with_base else None, flatten, row_wise, shape, R), approx)
+
         for with_base in [False, True]:
-            inputs = [("m1", x1, {"weight": 0.3}), ("m2", x2, {"weight": 0.9})]
+            inputs = [("m1", x1, {"weight": 0.5}), ("m2", x2, {"weight": 0.3}), ("m3", x3, {"weight": 0.2})]
             if with_base:
-                inputs.append(("base", b, {}))
-            add(f"nuslerp flatten={flatten} row_wise={row_wise} base={with_base} {dtype}", "nuslerp", dtype, shape,
-                inputs, 2 if with_base else -1, {"nuslerp_flatten": flatten, "nuslerp_row_wise": row_wise},
-                nuslerp([x1, x2], [0.3, 0.9], b if with_base else None, flatten, row_wise, shape, R), approx)
+                inputs.insert(0, ("base", b, {}))
+            add(f"multislerp base={with_base} {dtype}", "multislerp", dtype, shape, inputs, 0 if with_base else -1,
+                {"normalize_weights": True, "eps": 1e-8},
+                multislerp([x1, x2, x3], [0.5, 0.3, 0.2], b if with_base else None, True, 1e-8, R), approx)
 
-    for with_base in [False, True]:
-        inputs = [("m1", x1, {"weight": 0.5}), ("m2", x2, {"weight": 0.3}), ("m3", x3, {"weight": 0.2})]
-        if with_base:
-            inputs.insert(0, ("base", b, {}))
-        add(f"multislerp base={with_base} {dtype}", "multislerp", dtype, shape, inputs, 0 if with_base else -1,
-            {"normalize_weights": True, "eps": 1e-8},
-            multislerp([x1, x2, x3], [0.5, 0.3, 0.2], b if with_base else None, True, 1e-8, R), approx)
+        add(f"karcher three {dtype}", "karcher", dtype, shape, [("m1", x1, {}), ("m2", x2, {}), ("m3", R(-x3 + 0.5), {})],
+            -1, {"max_iter": 10, "tol": 1e-5}, karcher([x1, x2, R(-x3 + 0.5)], 10, 1e-5, R), approx)
 
-    add(f"karcher three {dtype}", "karcher", dtype, shape, [("m1", x1, {}), ("m2", x2, {}), ("m3", R(-x3 + 0.5), {})],
-        -1, {"max_iter": 10, "tol": 1e-5}, karcher([x1, x2, R(-x3 + 0.5)], 10, 1e-5, R), approx)
+        def gta_case(label, method, pruning, election, glob, params, uniforms=None, shp=shape, base=b, xs=(x1, x2, x3)):
+            names = ["m1", "m2", "m3"][:len(xs)]
+            models = list(zip(names, xs))
+            inputs = [("base", base, {})] + [(n, x, params[n]) for n, x in models]
+            add(f"{label} {dtype}", method, dtype, shp, inputs, 0, glob,
+                gta(base, models, params, glob, pruning, election, uniforms, shp, dtype, R), exact, uniforms)
 
-    def gta_case(label, method, pruning, election, glob, params, uniforms=None, shp=shape, base=b, xs=(x1, x2, x3)):
-        names = ["m1", "m2", "m3"][:len(xs)]
-        models = list(zip(names, xs))
-        inputs = [("base", base, {})] + [(n, x, params[n]) for n, x in models]
-        add(f"{label} {dtype}", method, dtype, shp, inputs, 0, glob,
-            gta(base, models, params, glob, pruning, election, uniforms, shp, dtype, R), exact, uniforms)
+        g = lambda normalize, rescale, lam=1.0: {"normalize": normalize, "rescale": rescale, "lambda": lam,
+                                                 "int8_mask": False}
+        p3 = {"m1": {"weight": 0.7}, "m2": {"weight": 0.5}, "m3": {"weight": -0.2}}
+        gta_case("task_arithmetic", "task_arithmetic", None, False, g(False, False), p3)
+        gta_case("task_arithmetic lambda normalize", "task_arithmetic", None, False, g(True, False, 0.8), p3)
+        pd = {"m1": {"weight": 0.7, "density": 0.5}, "m2": {"weight": 0.5, "density": 0.3},
+              "m3": {"weight": 0.4, "density": 0.8}}
+        if dtype == "float32":  # magnitude ties are rare in float32 data only
+            gta_case("ties", "ties", "magnitude", True, g(True, False), pd)
+            gta_case("ties rescale lambda", "ties", "magnitude", True, g(False, True, 1.3), pd)
+        # breadcrumbs needs >= 100 elements for gamma 0.01 to drop anything on top
+        big = (10, 16)
+        bb = tensor(big, 1.0, dtype)
+        bx = [R(bb + tensor(big, 0.1, dtype)) for _ in range(3)]
+        pg = {"m1": {"weight": 0.7, "density": 0.5, "gamma": 0.05}, "m2": {"weight": 0.5, "density": 0.9, "gamma": 0.2},
+              "m3": {"weight": 0.4, "density": 0.6, "gamma": 0.01}}
+        if dtype == "float32":
+            gta_case("breadcrumbs", "breadcrumbs", "outliers", False, g(False, False), pg, shp=big, base=bb, xs=bx)
+            gta_case("breadcrumbs_ties", "breadcrumbs_ties", "outliers", True, g(False, False), pg, shp=big, base=bb,
+                     xs=bx)
+            # quirk: fewer than 1/gamma elements -> n_top = 0 -> the whole task vector is dropped
+            gta_case("breadcrumbs small tensor quirk", "breadcrumbs", "outliers", False, g(False, False),
+                     {"m1": {"weight": 1.0, "density": 0.5, "gamma": 0.01}}, xs=(x1,))
+        un = {n: rng.random(int(np.prod(shape))).astype(F32) for n in ["m1", "m2", "m3"]}
+        gta_case("dare_linear", "dare_linear", "random", False, g(False, True), pd, un)
+        gta_case("dare_ties", "dare_ties", "random", True, g(False, True), pd, un)
+        gta_case("dare_ties no rescale", "dare_ties", "random", True, g(True, False), pd, un)
+        pe = {"m1": {"weight": 0.7, "density": 0.5, "epsilon": 0.1}, "m2": {"weight": 0.5, "density": 0.4, "epsilon": 0.2},
+              "m3": {"weight": 0.4, "density": 0.6, "epsilon": 0.15}}
+        gta_case("della", "della", "magprune", True, g(True, True), pe, un)
+        gta_case("della_linear", "della_linear", "magprune", False, g(False, True, 0.9), pe, un)
 
-    g = lambda normalize, rescale, lam=1.0: {"normalize": normalize, "rescale": rescale, "lambda": lam,
-                                             "int8_mask": False}
-    p3 = {"m1": {"weight": 0.7}, "m2": {"weight": 0.5}, "m3": {"weight": -0.2}}
-    gta_case("task_arithmetic", "task_arithmetic", None, False, g(False, False), p3)
-    gta_case("task_arithmetic lambda normalize", "task_arithmetic", None, False, g(True, False, 0.8), p3)
-    pd = {"m1": {"weight": 0.7, "density": 0.5}, "m2": {"weight": 0.5, "density": 0.3},
-          "m3": {"weight": 0.4, "density": 0.8}}
-    if dtype == "float32":  # magnitude ties are rare in float32 data only
-        gta_case("ties", "ties", "magnitude", True, g(True, False), pd)
-        gta_case("ties rescale lambda", "ties", "magnitude", True, g(False, True, 1.3), pd)
-    # breadcrumbs needs >= 100 elements for gamma 0.01 to drop anything on top
-    big = (10, 16)
-    bb = tensor(big, 1.0, dtype)
-    bx = [R(bb + tensor(big, 0.1, dtype)) for _ in range(3)]
-    pg = {"m1": {"weight": 0.7, "density": 0.5, "gamma": 0.05}, "m2": {"weight": 0.5, "density": 0.9, "gamma": 0.2},
-          "m3": {"weight": 0.4, "density": 0.6, "gamma": 0.01}}
-    if dtype == "float32":
-        gta_case("breadcrumbs", "breadcrumbs", "outliers", False, g(False, False), pg, shp=big, base=bb, xs=bx)
-        gta_case("breadcrumbs_ties", "breadcrumbs_ties", "outliers", True, g(False, False), pg, shp=big, base=bb,
-                 xs=bx)
-        # quirk: fewer than 1/gamma elements -> n_top = 0 -> the whole task vector is dropped
-        gta_case("breadcrumbs small tensor quirk", "breadcrumbs", "outliers", False, g(False, False),
-                 {"m1": {"weight": 1.0, "density": 0.5, "gamma": 0.01}}, xs=(x1,))
-    un = {n: rng.random(int(np.prod(shape))).astype(F32) for n in ["m1", "m2", "m3"]}
-    gta_case("dare_linear", "dare_linear", "random", False, g(False, True), pd, un)
-    gta_case("dare_ties", "dare_ties", "random", True, g(False, True), pd, un)
-    gta_case("dare_ties no rescale", "dare_ties", "random", True, g(True, False), pd, un)
-    pe = {"m1": {"weight": 0.7, "density": 0.5, "epsilon": 0.1}, "m2": {"weight": 0.5, "density": 0.4, "epsilon": 0.2},
-          "m3": {"weight": 0.4, "density": 0.6, "epsilon": 0.15}}
-    gta_case("della", "della", "magprune", True, g(True, True), pe, un)
-    gta_case("della_linear", "della_linear", "magprune", False, g(False, True, 0.9), pe, un)
+        for filter_wise in [False, True]:
+            add(f"model_stock three filter_wise={filter_wise} {dtype}", "model_stock", dtype, shape,
+                [("base", b, {}), ("m1", x1, {}), ("m2", x2, {}), ("m3", x3, {})], 0, {"filter_wise": filter_wise},
+                model_stock(b, [x1, x2, x3], filter_wise, shape, R), approx)
 
-    for filter_wise in [False, True]:
-        add(f"model_stock three filter_wise={filter_wise} {dtype}", "model_stock", dtype, shape,
-            [("base", b, {}), ("m1", x1, {}), ("m2", x2, {}), ("m3", x3, {})], 0, {"filter_wise": filter_wise},
-            model_stock(b, [x1, x2, x3], filter_wise, shape, R), approx)
+        for topk in [1.0, 0.5]:
+            add(f"sce select_topk={topk} {dtype}", "sce", dtype, shape,
+                [("base", b, {}), ("m1", x1, {}), ("m2", x2, {}), ("m3", x3, {})], 0,
+                {"select_topk": topk, "int8_mask": False}, sce(b, [x1, x2, x3], topk, R), approx)
 
-    for topk in [1.0, 0.5]:
-        add(f"sce select_topk={topk} {dtype}", "sce", dtype, shape,
-            [("base", b, {}), ("m1", x1, {}), ("m2", x2, {}), ("m3", x3, {})], 0,
-            {"select_topk": topk, "int8_mask": False}, sce(b, [x1, x2, x3], topk, R), approx)
+        add(f"nearswap {dtype}", "nearswap", dtype, shape, [("base", b, {}), ("ft", x1, {})], 0, {"t": 0.05},
+            nearswap(b, x1, 0.05, R), exact)
 
-    add(f"nearswap {dtype}", "nearswap", dtype, shape, [("base", b, {}), ("ft", x1, {})], 0, {"t": 0.05},
-        nearswap(b, x1, 0.05, R), exact)
+        wide = (4, 64)
+        fb = tensor(wide, 1.0, dtype)
+        fx = R(fb + tensor(wide, 0.3, dtype))
+        add(f"arcee_fusion {dtype}", "arcee_fusion", dtype, wide, [("base", fb, {}), ("ft", fx, {})], 0, {},
+            arcee_fusion(fb, fx, wide, R), approx)
 
-    wide = (4, 64)
-    fb = tensor(wide, 1.0, dtype)
-    fx = R(fb + tensor(wide, 0.3, dtype))
-    add(f"arcee_fusion {dtype}", "arcee_fusion", dtype, wide, [("base", fb, {}), ("ft", fx, {})], 0, {},
-        arcee_fusion(fb, fx, wide, R), approx)
+        add(f"passthrough scale {dtype}", "passthrough", dtype, shape, [("m", x1, {"scale": 0.3})], -1, {},
+            passthrough(x1, 0.3, R), exact)
+        add(f"passthrough plain {dtype}", "passthrough", dtype, shape, [("m", x1, {})], -1, {},
+            passthrough(x1, None, R), exact)
 
-    add(f"passthrough scale {dtype}", "passthrough", dtype, shape, [("m", x1, {"scale": 0.3})], -1, {},
-        passthrough(x1, 0.3, R), exact)
-    add(f"passthrough plain {dtype}", "passthrough", dtype, shape, [("m", x1, {})], -1, {},
-        passthrough(x1, None, R), exact)
+    json.dump({"generator": "src/test/python/method_fixtures.py", "cases": cases}, sys.stdout, separators=(",", ":"))
 
-json.dump({"generator": "src/test/python/method_fixtures.py", "cases": cases}, sys.stdout, separators=(",", ":"))
+
+if __name__ == "__main__":
+    main()

@@ -80,7 +80,8 @@ public record ModelSpec(
     /**
      * Resolves a parsed config of the model in {@code modelDir} (whose generation_config.json, if any, supplies the
      * end-of-sequence ids). Keys ModelConfig does not model are read from its raw JSON: {@code layer_types} and
-     * yarn's {@code mscale}, {@code mscale_all_dim} and {@code truncate}.
+     * yarn's {@code mscale}, {@code mscale_all_dim} and {@code truncate}. A null {@code modelDir} (a config built in
+     * memory) means there is no generation_config.json to consult.
      */
     public static ModelSpec from(ModelConfig config, String file, Path modelDir) {
         Architecture arch = Architecture.resolve(
@@ -123,8 +124,8 @@ public record ModelSpec(
         float embeddingScale = arch.gemmaFamily() ? (float) Math.sqrt(config.hiddenSize()) : 1f;
 
         int[] eos = config.eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
-        Path generationPath = modelDir.resolve("generation_config.json");
-        if (Files.isRegularFile(generationPath)) {
+        Path generationPath = modelDir == null ? null : modelDir.resolve("generation_config.json");
+        if (generationPath != null && Files.isRegularFile(generationPath)) {
             int[] generationEos =
                     new ConfigReader(readJson(generationPath), generationPath.toString()).intList("eos_token_id");
             if (generationEos.length > 0) {

@@ -9,6 +9,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -28,7 +29,33 @@ final class VectorKernels implements Kernels {
     /** Input rows that share one decoded weight vector. */
     private static final int TILE = 4;
 
+    /** For each halving step of {@link #sumLanes}, the shuffle that brings lane i+half to lane i. */
+    private static final VectorShuffle<Float>[] HALVES = halves();
+
     private VectorKernels() {}
+
+    @SuppressWarnings({"unchecked", "rawtypes"}) // generic array of shuffles, filled once
+    private static VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(LANES);
+        VectorShuffle<Float>[] shuffles = new VectorShuffle[steps];
+        for (int s = 0; s < steps; s++) {
+            shuffles[s] = VectorShuffle.iota(FLOATS, LANES >> (s + 1), 1, true);
+        }
+        return shuffles;
+    }
+
+    /**
+     * The sum of all lanes, adding halves pairwise in a fixed order. reduceLanes(ADD) leaves the order of float
+     * additions unspecified, and interpreted and compiled code do differ in the last bits, which would make
+     * training runs with the same seed diverge depending on JIT timing.
+     */
+    private static float sumLanes(FloatVector v) {
+        FloatVector sum = v;
+        for (VectorShuffle<Float> half : HALVES) {
+            sum = sum.add(sum.rearrange(half));
+        }
+        return sum.lane(0);
+    }
 
     static Kernels create() {
         if (LANES < 4 || Matrix.Q8_BLOCK % LANES != 0) {
@@ -183,7 +210,7 @@ final class VectorKernels implements Kernels {
             }
             case Q8 -> throw new AssertionError("handled above");
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (; c < cols; c++) {
             sum += w.get((int) (rowElement / cols), c) * x[xOffset + c];
         }
@@ -221,10 +248,10 @@ final class VectorKernels implements Kernels {
             a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + c), a2);
             a3 = wv.fma(FloatVector.fromArray(FLOATS, x, x3 + c), a3);
         }
-        sums[0] = a0.reduceLanes(VectorOperators.ADD);
-        sums[1] = a1.reduceLanes(VectorOperators.ADD);
-        sums[2] = a2.reduceLanes(VectorOperators.ADD);
-        sums[3] = a3.reduceLanes(VectorOperators.ADD);
+        sums[0] = sumLanes(a0);
+        sums[1] = sumLanes(a1);
+        sums[2] = sumLanes(a2);
+        sums[3] = sumLanes(a3);
         int row = (int) (rowElement / cols);
         for (; c < cols; c++) {
             float wc = w.get(row, c);
@@ -247,7 +274,7 @@ final class VectorKernels implements Kernels {
             }
             acc = block.fma(FloatVector.broadcast(FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     private static FloatVector loadF32(MemorySegment data, long element) {
@@ -280,7 +307,7 @@ final class VectorKernels implements Kernels {
         for (; i < bound; i += LANES) {
             acc = FloatVector.fromArray(FLOATS, a, aOffset + i).fma(FloatVector.fromArray(FLOATS, b, bOffset + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (; i < n; i++) {
             sum += a[aOffset + i] * b[bOffset + i];
         }

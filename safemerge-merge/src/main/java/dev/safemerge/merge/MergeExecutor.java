@@ -1,0 +1,192 @@
+package dev.safemerge.merge;
+
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.ModelWriter;
+import dev.safemerge.tensor.Progress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Runs a plan tensor by tensor over the memory-mapped inputs and writes each result into its shard as soon as it is
+ * produced. Tensors run in parallel; elementwise methods also split large tensors into chunks. A memory budget
+ * bounds the bytes held by running jobs, so peak memory stays a few times the largest tensor whatever the model size.
+ */
+public final class MergeExecutor {
+    /** Elements per chunk of an elementwise merge: 16 MB of float per input, large enough to stream at disk speed. */
+    static final int CHUNK_ELEMENTS = 1 << 22;
+
+    /**
+     * @param memoryBudgetBytes bytes that running jobs may hold at once; a job larger than the budget runs alone
+     */
+    public record Options(int threads, long seed, long memoryBudgetBytes, Progress.Factory progress) {
+        public static Options defaults(int threads, long seed, Progress.Factory progress) {
+            return new Options(threads, seed, (long) (Runtime.getRuntime().maxMemory() * 0.6), progress);
+        }
+    }
+
+    private record Job(TensorTask task, int taskIndex, long firstElement, int count, boolean chunked, int costMib) {}
+
+    private MergeExecutor() {}
+
+    public static void execute(List<TensorTask> tasks, MergeMethod method, ModelWriter writer, Options options) {
+        List<Job> jobs = jobs(tasks, method);
+        long totalBytes = 0;
+        for (TensorTask task : tasks) {
+            totalBytes += task.spec().byteSize();
+        }
+        int budgetMib = (int) Math.max(1, Math.min(Integer.MAX_VALUE, options.memoryBudgetBytes() >> 20));
+        Semaphore memory = new Semaphore(budgetMib);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger tensorsDone = new AtomicInteger();
+        int[] chunksLeft = new int[tasks.size()];
+        for (Job job : jobs) {
+            chunksLeft[job.taskIndex()]++;
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, options.threads()), runnable -> {
+            Thread thread = new Thread(runnable, "merge-worker");
+            thread.setDaemon(true);
+            return thread;
+        });
+        List<Future<?>> futures = new ArrayList<>();
+        try (Progress progress = options.progress().start("merge", totalBytes, "B")) {
+            for (Job job : jobs) {
+                int permits = Math.min(job.costMib(), budgetMib);
+                memory.acquireUninterruptibly(permits);
+                if (failure.get() != null) {
+                    memory.release(permits);
+                    break;
+                }
+                futures.add(pool.submit(() -> {
+                    try {
+                        if (failure.get() == null) {
+                            run(job, method, writer, options.seed());
+                            progress.step(
+                                    (long) job.count() * job.task().outDtype().byteSize());
+                            if (finishChunk(chunksLeft, job)) {
+                                progress.message(tensorsDone.incrementAndGet() + "/" + tasks.size() + " tensors");
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    } finally {
+                        memory.release(permits);
+                    }
+                }));
+            }
+            for (Future<?> future : futures) {
+                try {
+                    future.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("merge interrupted", e);
+                } catch (ExecutionException e) {
+                    failure.compareAndSet(null, e.getCause());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        Throwable error = failure.get();
+        if (error instanceof RuntimeException runtime) {
+            throw runtime;
+        }
+        if (error instanceof Error fatal) {
+            throw fatal;
+        }
+        if (error != null) {
+            throw new IllegalStateException(error);
+        }
+    }
+
+    private static boolean finishChunk(int[] chunksLeft, Job job) {
+        if (!job.chunked()) {
+            return true;
+        }
+        synchronized (chunksLeft) {
+            return --chunksLeft[job.taskIndex()] == 0;
+        }
+    }
+
+    private static List<Job> jobs(List<TensorTask> tasks, MergeMethod method) {
+        List<Job> jobs = new ArrayList<>();
+        for (int index = 0; index < tasks.size(); index++) {
+            TensorTask task = tasks.get(index);
+            long elements = task.elementCount();
+            int inputs = task.inputs().size();
+            if (method.elementwise() && elements > CHUNK_ELEMENTS) {
+                long row = task.shape().length == 0 ? 1 : task.shape()[task.shape().length - 1];
+                long chunk = Math.max(row, CHUNK_ELEMENTS / row * row);
+                if (chunk > Integer.MAX_VALUE - 8) {
+                    chunk = CHUNK_ELEMENTS;
+                }
+                for (long first = 0; first < elements; first += chunk) {
+                    int count = (int) Math.min(chunk, elements - first);
+                    jobs.add(new Job(task, index, first, count, true, costMib(count, inputs + 2)));
+                }
+            } else {
+                if (elements > Integer.MAX_VALUE - 8) {
+                    throw new BadInputException("tensor '" + task.name() + "' has " + elements + " elements; "
+                            + method.name() + " needs the whole tensor in memory and supports at most 2^31");
+                }
+                // Inputs, task vectors, pruned and weighted copies, masks and the result.
+                jobs.add(new Job(task, index, 0, (int) elements, false, costMib(elements, 3 * inputs + 3)));
+            }
+        }
+        return jobs;
+    }
+
+    private static int costMib(long elements, int floatsPerElement) {
+        return (int) Math.min(Integer.MAX_VALUE, (elements * 4L * floatsPerElement >> 20) + 1);
+    }
+
+    private static void run(Job job, MergeMethod method, ModelWriter writer, long seed) {
+        TensorTask task = job.task();
+        List<MergeInput> inputs = new ArrayList<>();
+        for (TensorTask.Input input : task.inputs()) {
+            float[] values = new float[job.count()];
+            read(input, task.shape(), job.firstElement(), values);
+            task.precision().roundAll(values);
+            inputs.add(new MergeInput(input.model(), values, input.params()));
+        }
+        TensorGroup group = new TensorGroup(
+                task.name(),
+                job.chunked() ? new long[] {job.count()} : task.shape(),
+                task.embedding(),
+                inputs,
+                task.baseIndex(),
+                task.global(),
+                task.precision(),
+                MaskSource.seeded(seed, task.name()));
+        float[] result = method.merge(group);
+        Bf16Io.write(writer, task.name(), task.outDtype(), job.firstElement(), result, job.count());
+    }
+
+    /** Reads elements of the task-shaped view of an input; a larger stored embedding is read as its top-left block. */
+    static void read(TensorTask.Input input, long[] shape, long firstElement, float[] dst) {
+        long[] stored = input.storedShape();
+        if (Arrays.equals(stored, shape)) {
+            Bf16Io.read(input.source(), input.sourceName(), firstElement, dst, 0, dst.length);
+            return;
+        }
+        long cols = shape[1];
+        long storedCols = stored[1];
+        int offset = 0;
+        long element = firstElement;
+        while (offset < dst.length) {
+            long row = element / cols;
+            long col = element % cols;
+            int n = (int) Math.min(cols - col, dst.length - offset);
+            Bf16Io.read(input.source(), input.sourceName(), row * storedCols + col, dst, offset, n);
+            offset += n;
+            element += n;
+        }
+    }
+}
