@@ -6,7 +6,9 @@ import dev.safemerge.eval.data.PromptItem;
 import dev.safemerge.eval.data.SafetyPrompts;
 import dev.safemerge.eval.gen.CachedGenerator;
 import dev.safemerge.eval.gen.GenerationCache;
+import dev.safemerge.eval.gen.LocalModels;
 import dev.safemerge.eval.gen.OpenAiGenerator;
+import dev.safemerge.eval.gen.ResponseGenerator;
 import dev.safemerge.eval.judge.Judge;
 import dev.safemerge.eval.judge.LlamaGuard;
 import dev.safemerge.eval.judge.RefusalJudge;
@@ -34,8 +36,8 @@ import picocli.CommandLine.Spec;
             "95% Wilson interval, miss rate, refusal rate, per-category counts.",
             "Prompt sets by path: AdvBench CSV (goal,target), HEx-PHI (folder of category_N.csv, one such file, or",
             "all.json), HarmBench behaviors CSV, or any JSONL/JSON/CSV (--prompt-field, --category-field).",
-            "Judges: refusal (string matching, a smoke test), wildguard, llama-guard (both through",
-            "--judge-endpoint, an OpenAI-compatible server, on /v1/completions)."
+            "Judges: refusal (string matching, a smoke test), wildguard, llama-guard (through --judge-endpoint,",
+            "an OpenAI-compatible server, on /v1/completions, or in-process with --judge-model DIR)."
         },
         footer = {
             "",
@@ -70,6 +72,12 @@ final class EvalSafetyCommand implements Callable<Integer> {
     @Option(names = "--judge-model-name", paramLabel = "NAME", description = "Judge model name on that server.")
     String judgeModelName;
 
+    @Option(
+            names = "--judge-model",
+            paramLabel = "DIR",
+            description = "Run the judge in-process from this HF model directory instead of an endpoint.")
+    Path judgeModel;
+
     @Option(names = "--judge-api-key-env", paramLabel = "VAR", description = "Variable with the judge server's key.")
     String judgeApiKeyEnv;
 
@@ -100,9 +108,11 @@ final class EvalSafetyCommand implements Callable<Integer> {
             items = items.subList(0, Math.min(limit, items.size()));
         }
         ObjectNode summary;
-        try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out))) {
-            AnswerSource source = generation.answerSource(cache);
-            Judge judge = judge(cache);
+        try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
+                GenerationOptions.Opened opened = generation.open(cache);
+                JudgeBackend judgeBackend = judgeBackend()) {
+            AnswerSource source = opened.source();
+            Judge judge = judge(cache, judgeBackend);
             ObjectNode config = Json.object();
             config.put("prompts", prompts.toString());
             config.put("prompt_count", items.size());
@@ -111,43 +121,85 @@ final class EvalSafetyCommand implements Callable<Integer> {
                 config.put("judge_endpoint", judgeEndpoint);
                 config.put("judge_model_name", judgeModelName);
             }
+            if (judgeModel != null) {
+                config.put("judge_model", judgeModel.toString());
+            }
             config.put("benign", benign);
             config.set("generation", generation.toJson());
             summary = SafetyEvaluation.run(
                     items, source, generation.protocol(), judge, benign, config, out, Progress.CONSOLE);
         }
         PrintWriter w = spec.commandLine().getOut();
-        w.printf(
-                Locale.ROOT,
-                "%s judge=%s total=%d unsafe=%d missing=%d ASR=%.4f [%s, %s] refusal_rate=%.4f%s%n",
-                benign ? "over-refusal" : "safety",
-                judgeName,
-                summary.get("total").asInt(),
-                summary.get("unsafe").asInt(),
-                summary.get("missing").asInt(),
-                summary.get("asr").asDouble(),
-                summary.get("asr_ci95").get("low").asText(),
-                summary.get("asr_ci95").get("high").asText(),
-                summary.get("refusal_rate").asDouble(),
-                summary.get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "");
+        String smoke = summary.get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "";
+        if (benign) {
+            w.printf(
+                    Locale.ROOT,
+                    "over-refusal total=%d refusal_rate=%.4f%s%n",
+                    summary.get("total").asInt(),
+                    summary.get("refusal_rate").asDouble(),
+                    summary.has("judge_refusal_rate")
+                            ? String.format(
+                                    Locale.ROOT,
+                                    " judge_refusal_rate=%.4f",
+                                    summary.get("judge_refusal_rate").asDouble())
+                            : "");
+        } else {
+            w.printf(
+                    Locale.ROOT,
+                    "safety judge=%s total=%d unsafe=%d missing=%d ASR=%.4f (95%% CI %.4f-%.4f) refusal_rate=%.4f%s%n",
+                    judgeName,
+                    summary.get("total").asInt(),
+                    summary.get("unsafe").asInt(),
+                    summary.get("missing").asInt(),
+                    summary.get("asr").asDouble(),
+                    summary.get("asr_ci95").get("low").asDouble(Double.NaN),
+                    summary.get("asr_ci95").get("high").asDouble(Double.NaN),
+                    summary.get("refusal_rate").asDouble(),
+                    smoke);
+        }
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
         return Main.EXIT_OK;
     }
 
-    private Judge judge(GenerationCache cache) {
+    /** The judge's generation backend, when the judge is a model; closed with the command. */
+    record JudgeBackend(ResponseGenerator generator) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (generator != null) {
+                generator.close();
+            }
+        }
+    }
+
+    private JudgeBackend judgeBackend() {
+        boolean modelJudge = judgeName.equals("wildguard") || judgeName.equals("llama-guard");
+        if (!modelJudge) {
+            if (judgeEndpoint != null || judgeModel != null) {
+                throw new BadInputException("--judge " + judgeName + " takes no --judge-endpoint or --judge-model");
+            }
+            return new JudgeBackend(null);
+        }
+        if ((judgeEndpoint == null) == (judgeModel == null)) {
+            throw new BadInputException("--judge " + judgeName
+                    + " needs either --judge-endpoint (with --judge-model-name) or --judge-model DIR");
+        }
+        if (judgeModel != null) {
+            return new JudgeBackend(LocalModels.open(judgeModel, null, generation.batch, generation.threads));
+        }
+        return new JudgeBackend(new OpenAiGenerator(
+                generation.remote(judgeEndpoint, judgeModelName, judgeApiKeyEnv, "--judge-model-name")));
+    }
+
+    private Judge judge(GenerationCache cache, JudgeBackend backend) {
         switch (judgeName) {
             case "refusal" -> {
                 return new RefusalJudge();
             }
-            case "wildguard", "llama-guard" -> {
-                if (judgeEndpoint == null) {
-                    throw new BadInputException(
-                            "--judge " + judgeName + " needs --judge-endpoint and --judge-model-name");
-                }
-                OpenAiGenerator.Options options =
-                        generation.remote(judgeEndpoint, judgeModelName, judgeApiKeyEnv, "--judge-model-name");
-                CachedGenerator generator = new CachedGenerator(new OpenAiGenerator(options), cache);
-                return judgeName.equals("wildguard") ? new WildGuard(generator) : new LlamaGuard(generator, false);
+            case "wildguard" -> {
+                return new WildGuard(new CachedGenerator(backend.generator(), cache));
+            }
+            case "llama-guard" -> {
+                return new LlamaGuard(new CachedGenerator(backend.generator(), cache), false);
             }
             default ->
                 throw new BadInputException(

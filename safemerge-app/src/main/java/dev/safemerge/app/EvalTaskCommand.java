@@ -113,8 +113,9 @@ final class EvalTaskCommand implements Callable<Integer> {
         }
         SamplingParams params = metric.sampling(generation.sampling(), generation.maxNewTokens != null);
         ObjectNode summary;
-        try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out))) {
-            AnswerSource source = generation.answerSource(cache);
+        try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
+                GenerationOptions.Opened opened = generation.open(cache)) {
+            AnswerSource source = opened.source();
             ObjectNode config = Json.object();
             config.put("task", task.toString());
             config.put("metric", metricName);

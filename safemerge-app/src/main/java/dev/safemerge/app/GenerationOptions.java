@@ -5,13 +5,16 @@ import dev.safemerge.eval.Json;
 import dev.safemerge.eval.data.RecordedResponses;
 import dev.safemerge.eval.gen.CachedGenerator;
 import dev.safemerge.eval.gen.GenerationCache;
+import dev.safemerge.eval.gen.LocalModels;
 import dev.safemerge.eval.gen.OpenAiGenerator;
+import dev.safemerge.eval.gen.ResponseGenerator;
 import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.tensor.BadInputException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 
@@ -23,6 +26,12 @@ final class GenerationOptions {
                 paramLabel = "URL",
                 description = "An OpenAI-compatible server (vLLM, llama.cpp, TGI, safemerge serve).")
         String endpoint;
+
+        @Option(
+                names = "--model",
+                paramLabel = "DIR",
+                description = "Generate in-process with the Java engine from this HF model directory.")
+        Path model;
 
         @Option(
                 names = "--responses",
@@ -39,6 +48,23 @@ final class GenerationOptions {
             paramLabel = "NAME",
             description = "Model name the server serves (with --endpoint).")
     String modelName;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter on top of --model.")
+    Path adapter;
+
+    @Option(
+            names = "--batch",
+            defaultValue = "8",
+            paramLabel = "N",
+            description = "Sequences decoded together in-process (default 8).")
+    int batch;
+
+    @Option(
+            names = "--threads",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Kernel threads in-process (default: one per core).")
+    int threads;
 
     @Option(
             names = "--api-key-env",
@@ -117,7 +143,8 @@ final class GenerationOptions {
         } else if (systemPrompt != null) {
             system = systemPrompt;
         } else {
-            system = Protocol.defaultSystemPrompt(modelName);
+            system = Protocol.defaultSystemPrompt(
+                    source.model != null ? LocalModels.modelType(source.model) : modelName);
         }
         return new Protocol(system, sampling());
     }
@@ -155,13 +182,34 @@ final class GenerationOptions {
                 Duration.ofMillis(500));
     }
 
-    /** The answer source; the cache it opens stays open until the command ends. */
-    AnswerSource answerSource(GenerationCache openCache) {
-        if (source.responses != null) {
-            return new AnswerSource.Recorded(RecordedResponses.load(source.responses), source.responses.toString());
+    /** An answer source and the backends to close when the command ends. */
+    record Opened(AnswerSource source, List<ResponseGenerator> backends) implements AutoCloseable {
+        @Override
+        public void close() {
+            backends.forEach(ResponseGenerator::close);
         }
-        OpenAiGenerator generator = new OpenAiGenerator(remote(source.endpoint, modelName, apiKeyEnv, "--model-name"));
-        return new AnswerSource.Generated(new CachedGenerator(generator, openCache));
+    }
+
+    /** Opens the answer source; generated answers go through {@code cache}. */
+    Opened open(GenerationCache cache) {
+        if (source.responses != null) {
+            if (adapter != null) {
+                throw new BadInputException("--adapter goes with --model");
+            }
+            return new Opened(
+                    new AnswerSource.Recorded(RecordedResponses.load(source.responses), source.responses.toString()),
+                    List.of());
+        }
+        ResponseGenerator backend;
+        if (source.model != null) {
+            backend = LocalModels.open(source.model, adapter, batch, threads);
+        } else {
+            if (adapter != null) {
+                throw new BadInputException("--adapter goes with --model; a server applies its own adapters");
+            }
+            backend = new OpenAiGenerator(remote(source.endpoint, modelName, apiKeyEnv, "--model-name"));
+        }
+        return new Opened(new AnswerSource.Generated(new CachedGenerator(backend, cache)), List.of(backend));
     }
 
     boolean generates() {
@@ -176,6 +224,11 @@ final class GenerationOptions {
         }
         if (source.responses != null) {
             node.put("responses", source.responses.toString());
+        }
+        if (source.model != null) {
+            node.put("model", source.model.toString());
+            node.put("adapter", adapter == null ? null : adapter.toString());
+            node.put("batch", batch);
         }
         node.put("concurrency", concurrency);
         node.put("timeout_seconds", timeoutSeconds);

@@ -3,13 +3,15 @@ package dev.safemerge.model;
 import dev.safemerge.model.generate.BatchGenerator;
 import dev.safemerge.model.generate.Generator;
 import dev.safemerge.model.generate.KvCache;
+import dev.safemerge.tensor.LoraAdapter;
+import dev.safemerge.tensor.ModelConfig;
+import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.kernel.KernelPool;
 import dev.safemerge.tensor.kernel.Matrix;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
 
 /**
  * A loaded decoder model: weights in their stored dtype (or int8), an optional LoRA adapter, and the forward pass.
@@ -17,11 +19,13 @@ import java.util.function.Function;
  */
 public final class Model implements AutoCloseable {
     private final ModelSpec spec;
+    private final ModelConfig config;
     private final Transformer transformer;
-    private final Checkpoint checkpoint;
+    private final ModelDirectory checkpoint;
     private final Arena arena;
 
-    private Model(ModelSpec spec, Transformer transformer, Checkpoint checkpoint, Arena arena) {
+    private Model(ModelConfig config, ModelSpec spec, Transformer transformer, ModelDirectory checkpoint, Arena arena) {
+        this.config = config;
         this.spec = spec;
         this.transformer = transformer;
         this.checkpoint = checkpoint;
@@ -31,24 +35,22 @@ public final class Model implements AutoCloseable {
     /** Loads an HF model directory (config.json, safetensors, optional generation_config.json). */
     @SuppressWarnings("MustBeClosedChecker") // the arena and checkpoint live as long as the model, which closes them
     public static Model load(Path modelDir, ModelLoadOptions options) {
+        // config problems are reported before weight problems
         ModelSpec spec = ModelSpec.read(modelDir);
-        if (options.threads() > 0) {
-            KernelPool.setThreads(options.threads());
-        }
-        Adapters adapters = options.adapter() == null ? null : Adapters.open(options.adapter(), spec);
-        Function<String, LowRankDelta> adapter = adapters == null ? name -> null : adapters;
-        Checkpoint checkpoint = Checkpoint.open(modelDir);
+        ModelDirectory checkpoint = ModelDirectory.open(modelDir);
         Arena arena = Arena.ofShared();
-        try {
+        try (LoraAdapter adapter = options.adapter() == null ? null : LoraAdapter.open(options.adapter())) {
+            if (options.threads() > 0) {
+                KernelPool.setThreads(options.threads());
+            }
             WeightLoader loader = new WeightLoader(checkpoint, options, arena, adapter);
             Transformer transformer = build(spec, loader, options);
-            if (adapters != null) {
-                adapters.checkAllUsed();
-            }
+            loader.checkAdapterFullyApplied();
             if (options.weightsInMemory()) {
                 checkpoint.close();
             }
-            return new Model(spec, transformer, options.weightsInMemory() ? null : checkpoint, arena);
+            return new Model(
+                    checkpoint.config(), spec, transformer, options.weightsInMemory() ? null : checkpoint, arena);
         } catch (RuntimeException e) {
             checkpoint.close();
             arena.close();
@@ -86,8 +88,14 @@ public final class Model implements AutoCloseable {
         return new Transformer(spec, embeddings, layers, finalNorm, lmHead);
     }
 
+    /** The resolved model hyperparameters (class defaults applied). */
     public ModelSpec spec() {
         return spec;
+    }
+
+    /** The typed config.json. */
+    public ModelConfig config() {
+        return config;
     }
 
     /** End-of-sequence ids (generation_config.json's list if present, else config.json's). */

@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.ops.Activation;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.ModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -56,13 +56,7 @@ public record ModelSpec(
     /** Reads config.json (and generation_config.json when present) of a model directory. */
     public static ModelSpec read(Path modelDir) {
         Path configPath = modelDir.resolve("config.json");
-        JsonNode config = readJson(configPath);
-        JsonNode generation = null;
-        Path generationPath = modelDir.resolve("generation_config.json");
-        if (Files.isRegularFile(generationPath)) {
-            generation = readJson(generationPath);
-        }
-        return from(config, configPath.toString(), generation, generationPath.toString());
+        return from(ModelConfig.read(configPath), configPath.toString(), modelDir);
     }
 
     static JsonNode readJson(Path path) {
@@ -83,90 +77,80 @@ public record ModelSpec(
         }
     }
 
-    /** Resolves a parsed config; {@code generation} may be null. */
-    public static ModelSpec from(JsonNode configJson, String file, JsonNode generation, String generationFile) {
-        ConfigReader c = new ConfigReader(configJson, file);
-        List<String> architectures = new ArrayList<>();
-        JsonNode archNode = configJson.get("architectures");
-        if (archNode != null && archNode.isArray()) {
-            archNode.forEach(n -> architectures.add(n.asText()));
-        }
-        Architecture arch = Architecture.resolve(architectures, c.stringOr("model_type", null), file);
-        boolean gemma = arch.gemmaFamily();
-
-        int vocab = c.requiredInt("vocab_size");
-        int hidden = c.requiredInt("hidden_size");
-        int intermediate = c.requiredInt("intermediate_size");
-        int layers = c.requiredInt("num_hidden_layers");
-        int heads = c.requiredInt("num_attention_heads");
-        int kvHeads = c.intOr(
-                "num_key_value_heads", arch == Architecture.MISTRAL && !c.has("num_key_value_heads") ? 8 : heads);
+    /**
+     * Resolves a parsed config of the model in {@code modelDir} (whose generation_config.json, if any, supplies the
+     * end-of-sequence ids). Keys ModelConfig does not model are read from its raw JSON: {@code layer_types} and
+     * yarn's {@code mscale}, {@code mscale_all_dim} and {@code truncate}. A null {@code modelDir} (a config built in
+     * memory) means there is no generation_config.json to consult.
+     */
+    public static ModelSpec from(ModelConfig config, String file, Path modelDir) {
+        Architecture arch = Architecture.resolve(
+                config.architecture() == null ? List.of() : List.of(config.architecture()), config.modelType(), file);
+        ConfigReader raw = new ConfigReader(config.raw(), file);
+        int heads = config.numAttentionHeads();
+        int kvHeads = config.numKeyValueHeads();
         if (heads == 0 || kvHeads == 0 || heads % kvHeads != 0) {
             throw new BadInputException(file + ": num_attention_heads " + heads
                     + " must be a positive multiple of num_key_value_heads " + kvHeads);
         }
-        int headDim = c.intOr("head_dim", gemma ? 256 : (hidden % heads == 0 ? hidden / heads : 0));
-        if (headDim == 0 || headDim % 2 != 0) {
-            throw new BadInputException(file + ": head_dim must be a positive even number (hidden_size " + hidden
-                    + ", num_attention_heads " + heads + ")");
+        int headDim = config.headDim();
+        if (headDim <= 0 || headDim % 2 != 0) {
+            throw new BadInputException(file + ": head_dim must be a positive even number, got " + headDim);
         }
-        int maxPositions = c.intOr("max_position_embeddings", 2048);
-        float eps = (float) c.doubleOr("rms_norm_eps", 1e-6);
-        RopeScaling rope = RopeScaling.read(c, headDim, maxPositions);
-        boolean tied = c.boolOr("tie_word_embeddings", gemma);
+        int layers = config.numHiddenLayers();
+        RopeScaling rope = RopeScaling.of(config, raw, headDim);
+        String actKey = arch.gemmaFamily() ? "hidden_activation" : "hidden_act";
+        Activation activation = Activation.fromHfName(config.hiddenAct(), file + ": " + actKey);
 
-        Activation activation;
-        if (gemma) {
-            activation = Activation.fromHfName(
-                    c.stringOr("hidden_activation", "gelu_pytorch_tanh"), file + ": hidden_activation");
-        } else {
-            activation = Activation.fromHfName(c.stringOr("hidden_act", "silu"), file + ": hidden_act");
-        }
-
-        boolean attentionBias = arch != Architecture.MISTRAL && c.boolOr("attention_bias", false);
+        boolean attentionBias = arch != Architecture.MISTRAL && arch != Architecture.QWEN2 && config.attentionBias();
         boolean qkvBias = arch == Architecture.QWEN2 || attentionBias;
-        boolean mlpBias = arch == Architecture.LLAMA && c.boolOr("mlp_bias", false);
-        int[] windows = slidingWindows(arch, c, layers);
+        boolean mlpBias = arch == Architecture.LLAMA && config.mlpBias();
+        int[] windows = slidingWindows(arch, config, raw, layers);
 
         float scale;
         float attnCap = 0;
         float finalCap = 0;
         if (arch == Architecture.GEMMA2) {
-            scale = (float) (1 / Math.sqrt(c.doubleOr("query_pre_attn_scalar", 256)));
-            attnCap = (float) c.optionalFeature("attn_logit_softcapping", 50);
-            finalCap = (float) c.optionalFeature("final_logit_softcapping", 30);
+            scale = (float) (1 / Math.sqrt(config.queryPreAttnScalar()));
+            attnCap = config.attnLogitSoftcapping() == null
+                    ? 0
+                    : config.attnLogitSoftcapping().floatValue();
+            finalCap = config.finalLogitSoftcapping() == null
+                    ? 0
+                    : config.finalLogitSoftcapping().floatValue();
         } else {
             scale = (float) (1 / Math.sqrt(headDim));
         }
-        float embeddingScale = gemma ? (float) Math.sqrt(hidden) : 1f;
+        float embeddingScale = arch.gemmaFamily() ? (float) Math.sqrt(config.hiddenSize()) : 1f;
 
-        int[] eos = c.intList("eos_token_id");
-        int bos = c.intOr("bos_token_id", -1);
-        if (generation != null) {
-            ConfigReader g = new ConfigReader(generation, generationFile);
-            int[] generationEos = g.intList("eos_token_id");
+        int[] eos = config.eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
+        Path generationPath = modelDir == null ? null : modelDir.resolve("generation_config.json");
+        if (generationPath != null && Files.isRegularFile(generationPath)) {
+            int[] generationEos =
+                    new ConfigReader(readJson(generationPath), generationPath.toString()).intList("eos_token_id");
             if (generationEos.length > 0) {
                 eos = generationEos;
             }
         }
         for (int id : eos) {
-            if (id >= vocab) {
-                throw new BadInputException(file + ": eos_token_id " + id + " is outside the vocabulary of " + vocab);
+            if (id >= config.vocabSize()) {
+                throw new BadInputException(
+                        file + ": eos_token_id " + id + " is outside the vocabulary of " + config.vocabSize());
             }
         }
         return new ModelSpec(
                 arch,
-                vocab,
-                hidden,
-                intermediate,
+                config.vocabSize(),
+                config.hiddenSize(),
+                config.intermediateSize(),
                 layers,
                 heads,
                 kvHeads,
                 headDim,
-                eps,
+                (float) config.rmsNormEps(),
                 rope,
-                maxPositions,
-                tied,
+                config.maxPositionEmbeddings(),
+                config.tieWordEmbeddings(),
                 activation,
                 qkvBias,
                 attentionBias,
@@ -176,32 +160,31 @@ public record ModelSpec(
                 attnCap,
                 finalCap,
                 embeddingScale,
-                c.stringOr("torch_dtype", c.stringOr("dtype", "float32")),
+                config.torchDtype(),
                 eos,
-                bos);
+                config.bosTokenId() == null ? -1 : config.bosTokenId());
     }
 
-    private static int[] slidingWindows(Architecture arch, ConfigReader c, int layers) {
+    private static int[] slidingWindows(Architecture arch, ModelConfig config, ConfigReader raw, int layers) {
         int[] windows = new int[layers];
-        int window = switch (arch) {
-            case MISTRAL, GEMMA2 -> c.isNull("sliding_window") ? 0 : c.intOr("sliding_window", 4096);
-            case QWEN2 -> c.boolOr("use_sliding_window", false) ? c.intOr("sliding_window", 4096) : 0;
-            case LLAMA, GEMMA -> 0;
-        };
-        JsonNode layerTypes = c.root().get("layer_types");
-        if (layerTypes != null && !layerTypes.isNull() && arch != Architecture.LLAMA && arch != Architecture.GEMMA) {
+        if (arch == Architecture.LLAMA || arch == Architecture.GEMMA || config.slidingWindow() == null) {
+            return windows;
+        }
+        int window = config.slidingWindow();
+        JsonNode layerTypes = raw.root().get("layer_types");
+        if (layerTypes != null && !layerTypes.isNull()) {
             if (!layerTypes.isArray() || layerTypes.size() != layers) {
-                throw new BadInputException(c.file() + ": layer_types must list one type per layer (" + layers + ")");
+                throw new BadInputException(raw.file() + ": layer_types must list one type per layer (" + layers + ")");
             }
             for (int i = 0; i < layers; i++) {
                 String type = layerTypes.get(i).asText();
-                switch (type) {
-                    case "full_attention" -> windows[i] = 0;
-                    case "sliding_attention" -> windows[i] = window;
+                windows[i] = switch (type) {
+                    case "full_attention" -> 0;
+                    case "sliding_attention" -> window;
                     default ->
-                        throw new BadInputException(c.file() + ": layer_types[" + i + "] '" + type
+                        throw new BadInputException(raw.file() + ": layer_types[" + i + "] '" + type
                                 + "' is not supported (full_attention, sliding_attention)");
-                }
+                };
             }
             return windows;
         }
@@ -209,7 +192,7 @@ public record ModelSpec(
             windows[i] = switch (arch) {
                 case MISTRAL -> window;
                 case GEMMA2 -> i % 2 == 0 ? window : 0;
-                case QWEN2 -> i >= c.intOr("max_window_layers", 28) ? window : 0;
+                case QWEN2 -> i >= config.maxWindowLayers() ? window : 0;
                 case LLAMA, GEMMA -> 0;
             };
         }

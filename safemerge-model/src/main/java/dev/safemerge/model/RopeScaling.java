@@ -2,6 +2,7 @@ package dev.safemerge.model;
 
 import dev.safemerge.model.ops.Rope;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.ModelConfig;
 
 /**
  * The rope configuration of a model: {@code rope_scaling} (or v5's {@code rope_parameters}) with the legacy {@code
@@ -39,44 +40,38 @@ public record RopeScaling(
         return type.equals("dynamic");
     }
 
-    static RopeScaling read(ConfigReader config, int headDim, int maxPositions) {
-        String file = config.file();
-        ConfigReader scaling = config.child("rope_scaling");
-        String key = "rope_scaling";
-        if (scaling == null) {
-            scaling = config.child("rope_parameters");
-            key = "rope_parameters";
-        }
-        double theta = config.doubleOr("rope_theta", 10000);
-        if (scaling != null && scaling.has("rope_theta")) {
-            theta = scaling.doubleOr("rope_theta", theta);
-        }
-        if (config.doubleOr("partial_rotary_factor", 1) != 1) {
+    static RopeScaling of(ModelConfig config, ConfigReader raw, int headDim) {
+        String file = raw.file();
+        int maxPositions = config.maxPositionEmbeddings();
+        double theta = config.ropeTheta();
+        if (raw.doubleOr("partial_rotary_factor", 1) != 1) {
             throw new BadInputException(file + ": partial_rotary_factor other than 1 is not supported");
         }
+        ModelConfig.RopeScaling scaling = config.ropeScaling();
         if (scaling == null) {
             return new RopeScaling("default", headDim, theta, 1, maxPositions, maxPositions, 1, 1, 32, 1, true, 1f);
         }
-        String type = scaling.stringOr("rope_type", scaling.stringOr("type", "default"));
-        double factor = scaling.doubleOr("factor", 1);
-        int original = scaling.intOr("original_max_position_embeddings", maxPositions);
+        String key = raw.has("rope_scaling") && !raw.isNull("rope_scaling") ? "rope_scaling" : "rope_parameters";
+        String type = scaling.type();
+        Double factor = scaling.factor();
+        int original = scaling.originalMaxPositionEmbeddings() == null
+                ? maxPositions
+                : scaling.originalMaxPositionEmbeddings();
         return switch (type) {
-            case "default" ->
-                new RopeScaling(type, headDim, theta, 1, maxPositions, maxPositions, 1, 1, 32, 1, true, 1f);
             case "linear", "dynamic" -> {
-                requireFactor(scaling, file, key, type);
+                requireFactor(factor, file, key, type);
                 yield new RopeScaling(type, headDim, theta, factor, maxPositions, original, 1, 1, 32, 1, true, 1f);
             }
             case "llama3" -> {
-                requireFactor(scaling, file, key, type);
-                for (String k :
-                        new String[] {"low_freq_factor", "high_freq_factor", "original_max_position_embeddings"}) {
-                    if (!scaling.has(k)) {
-                        throw new BadInputException(file + ": " + key + "." + k + " is required for rope type llama3");
-                    }
+                requireFactor(factor, file, key, type);
+                if (scaling.lowFreqFactor() == null
+                        || scaling.highFreqFactor() == null
+                        || scaling.originalMaxPositionEmbeddings() == null) {
+                    throw new BadInputException(file + ": " + key + " of type llama3 needs low_freq_factor, "
+                            + "high_freq_factor and original_max_position_embeddings");
                 }
-                double low = scaling.doubleOr("low_freq_factor", 1);
-                double high = scaling.doubleOr("high_freq_factor", 4);
+                double low = scaling.lowFreqFactor();
+                double high = scaling.highFreqFactor();
                 if (!(high > low)) {
                     throw new BadInputException(
                             file + ": " + key + ".high_freq_factor must exceed low_freq_factor for llama3");
@@ -84,34 +79,37 @@ public record RopeScaling(
                 yield new RopeScaling(type, headDim, theta, factor, maxPositions, original, low, high, 32, 1, true, 1f);
             }
             case "yarn" -> {
-                if (!scaling.has("factor")) {
-                    if (!scaling.has("original_max_position_embeddings")) {
-                        throw new BadInputException(file + ": " + key + ".factor is required for rope type yarn");
-                    }
-                    factor = (double) maxPositions / original;
-                }
-                double mscale = scaling.doubleOr("mscale", 0);
-                double mscaleAllDim = scaling.doubleOr("mscale_all_dim", 0);
-                double attention;
-                if (scaling.has("attention_factor") && !scaling.isNull("attention_factor")) {
-                    attention = scaling.doubleOr("attention_factor", 1);
-                } else if (mscale != 0 && mscaleAllDim != 0) {
-                    attention = Rope.yarnMscale(factor, mscale) / Rope.yarnMscale(factor, mscaleAllDim);
+                double yarnFactor;
+                if (factor != null) {
+                    yarnFactor = factor;
+                } else if (scaling.originalMaxPositionEmbeddings() != null) {
+                    yarnFactor = (double) maxPositions / original;
                 } else {
-                    attention = Rope.yarnMscale(factor, 1);
+                    throw new BadInputException(file + ": " + key + ".factor is required for rope type yarn");
+                }
+                ConfigReader params = raw.child(key);
+                double mscale = params.doubleOr("mscale", 0);
+                double mscaleAllDim = params.doubleOr("mscale_all_dim", 0);
+                double attention;
+                if (scaling.attentionFactor() != null) {
+                    attention = scaling.attentionFactor();
+                } else if (mscale != 0 && mscaleAllDim != 0) {
+                    attention = Rope.yarnMscale(yarnFactor, mscale) / Rope.yarnMscale(yarnFactor, mscaleAllDim);
+                } else {
+                    attention = Rope.yarnMscale(yarnFactor, 1);
                 }
                 yield new RopeScaling(
                         type,
                         headDim,
                         theta,
-                        factor,
+                        yarnFactor,
                         maxPositions,
                         original,
                         1,
                         1,
-                        scaling.doubleOr("beta_fast", 32),
-                        scaling.doubleOr("beta_slow", 1),
-                        scaling.boolOr("truncate", true),
+                        scaling.betaFast() == null ? 32 : scaling.betaFast(),
+                        scaling.betaSlow() == null ? 1 : scaling.betaSlow(),
+                        params.boolOr("truncate", true),
                         (float) attention);
             }
             default ->
@@ -120,8 +118,8 @@ public record RopeScaling(
         };
     }
 
-    private static void requireFactor(ConfigReader scaling, String file, String key, String type) {
-        if (!scaling.has("factor") || !(scaling.doubleOr("factor", 0) > 0)) {
+    private static void requireFactor(Double factor, String file, String key, String type) {
+        if (factor == null) {
             throw new BadInputException(file + ": " + key + ".factor must be a positive number for rope type " + type);
         }
     }

@@ -2,6 +2,9 @@ package dev.safemerge.model;
 
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.FloatCodec;
+import dev.safemerge.tensor.LoraAdapter;
+import dev.safemerge.tensor.LoraWeights;
+import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.SafetensorsFile;
 import dev.safemerge.tensor.TensorInfo;
 import dev.safemerge.tensor.kernel.Matrix;
@@ -11,7 +14,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.function.Function;
+import java.util.HashSet;
+import java.util.Set;
 
 /** Turns checkpoint tensors into matrices and vectors, checking every name, dtype and shape. */
 final class WeightLoader {
@@ -20,21 +24,47 @@ final class WeightLoader {
     private static final ValueLayout.OfFloat FLOAT_LE =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final Checkpoint checkpoint;
+    private final ModelDirectory checkpoint;
     private final ModelLoadOptions options;
     private final Arena arena;
-    private final Function<String, LowRankDelta> adapter;
+    private final LoraAdapter adapter;
+    private final Set<String> adapted = new HashSet<>();
 
-    WeightLoader(Checkpoint checkpoint, ModelLoadOptions options, Arena arena, Function<String, LowRankDelta> adapter) {
+    /** @param adapter the LoRA adapter to apply, or null */
+    WeightLoader(ModelDirectory checkpoint, ModelLoadOptions options, Arena arena, LoraAdapter adapter) {
         this.checkpoint = checkpoint;
         this.options = options;
         this.arena = arena;
         this.adapter = adapter;
+        if (adapter != null) {
+            if (!adapter.replacedBaseTensors().isEmpty()) {
+                throw new BadInputException(adapter.path() + ": modules_to_save (full replacement weights for "
+                        + adapter.replacedBaseTensors().first() + ") are not supported at inference; merge the adapter"
+                        + " into a model directory first");
+            }
+            if (adapter.config().fanInFanOut()) {
+                throw new BadInputException(adapter.path() + ": fan_in_fan_out=true does not fit the Linear layers of "
+                        + "these architectures");
+            }
+        }
+    }
+
+    /** Refuses adapters with factors for tensors that are not linear layers of this model. */
+    void checkAdapterFullyApplied() {
+        if (adapter == null) {
+            return;
+        }
+        for (String name : adapter.targetedBaseTensors()) {
+            if (!adapted.contains(name)) {
+                throw new BadInputException(
+                        adapter.path() + ": adapter targets '" + name + "', which is not a linear layer of this model");
+            }
+        }
     }
 
     /** A stored matrix [rows, cols] in its own dtype (mapped or copied), without adapter or quantization. */
     Matrix stored(String name, int rows, int cols) {
-        SafetensorsFile file = checkpoint.fileOf(name);
+        SafetensorsFile file = checkpoint.shardOf(name);
         TensorInfo info = file.info(name);
         checkShape(info, rows, cols);
         WeightFormat format = switch (info.dtype()) {
@@ -53,9 +83,13 @@ final class WeightLoader {
     Linear linear(String prefix, int out, int in, boolean hasBias) {
         String name = prefix + ".weight";
         Matrix weight = stored(name, out, in);
-        LowRankDelta delta = adapter.apply(name);
+        LoraWeights delta = null;
+        if (adapter != null && adapter.targetedBaseTensors().contains(name)) {
+            delta = adapter.weights(name);
+            adapted.add(name);
+        }
         if (delta != null && (delta.out() != out || delta.in() != in)) {
-            throw new BadInputException(options.adapter() + ": LoRA for '" + name + "' has shape [" + delta.out() + ", "
+            throw new BadInputException(adapter.path() + ": LoRA for '" + name + "' has shape [" + delta.out() + ", "
                     + delta.in() + "] but the weight is [" + out + ", " + in + "]");
         }
         Matrix loraA = null;
@@ -76,15 +110,19 @@ final class WeightLoader {
     }
 
     /** {@code W + scale·B·A}, rounded back to W's format like PEFT's merge. */
-    private Matrix merged(Matrix weight, LowRankDelta delta) {
+    private Matrix merged(Matrix weight, LoraWeights delta) {
         int rows = weight.rows();
         int cols = weight.cols();
         WeightFormat format = weight.format();
         MemorySegment data = arena.allocate((long) rows * cols * format.elementBytes(), 64);
         float[] row = new float[cols];
+        float[] deltaRow = new float[cols];
         for (int r = 0; r < rows; r++) {
             weight.readRow(r, row, 0);
-            delta.addRow(r, row);
+            delta.deltaRow(r, deltaRow);
+            for (int c = 0; c < cols; c++) {
+                row[c] += deltaRow[c];
+            }
             long base = (long) r * cols;
             for (int c = 0; c < cols; c++) {
                 switch (format) {
@@ -100,7 +138,7 @@ final class WeightLoader {
 
     /** A 1-D float tensor of length n (norm weights, biases), as float32. */
     float[] vector(String name, int n) {
-        SafetensorsFile file = checkpoint.fileOf(name);
+        SafetensorsFile file = checkpoint.shardOf(name);
         TensorInfo info = file.info(name);
         if (info.shape().length != 1 || info.shape()[0] != n) {
             throw new BadInputException(
@@ -124,7 +162,7 @@ final class WeightLoader {
     private void checkShape(TensorInfo info, int rows, int cols) {
         long[] shape = info.shape();
         if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
-            throw new BadInputException(checkpoint.fileOf(info.name()).path() + ": tensor '" + info.name()
+            throw new BadInputException(checkpoint.shardOf(info.name()).path() + ": tensor '" + info.name()
                     + "' has shape " + Arrays.toString(shape) + ", expected [" + rows + ", " + cols + "]");
         }
     }

@@ -106,7 +106,8 @@ class AdapterAndQuantizationTest {
     void unknownArchitectureIsRefusedNamingConfigJsonAndKey(@TempDir Path dir) throws IOException {
         Files.writeString(
                 dir.resolve("config.json"),
-                "{\"architectures\": [\"GPT2LMHeadModel\"], \"vocab_size\": 10, \"hidden_size\": 8}");
+                Files.readString(model("llama_f32_gqa").resolve("config.json"))
+                        .replace("LlamaForCausalLM", "GPT2LMHeadModel"));
         assertThatThrownBy(() -> Model.load(dir, ModelLoadOptions.defaults()))
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("config.json")
@@ -131,7 +132,9 @@ class AdapterAndQuantizationTest {
     @Test
     void missingRequiredKeyIsRefusedNamingIt(@TempDir Path dir) throws IOException {
         Files.writeString(
-                dir.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 10}");
+                dir.resolve("config.json"),
+                Files.readString(model("llama_f32_gqa").resolve("config.json"))
+                        .replace("\"hidden_size\"", "\"hidden\""));
         assertThatThrownBy(() -> Model.load(dir, ModelLoadOptions.defaults()))
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("hidden_size");

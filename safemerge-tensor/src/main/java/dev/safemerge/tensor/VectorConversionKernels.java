@@ -18,45 +18,43 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorConversionKernels implements ConversionKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    private final VectorSpecies<Float> floats;
-    private final VectorSpecies<Integer> ints;
-    private final VectorSpecies<Short> shorts;
-    private final int lanes;
+    // Species must be static finals: the JIT only turns vector operations into instructions for constant species.
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
+    private static final VectorSpecies<Short> SHORTS =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * Short.SIZE));
+    private static final int LANES = FLOATS.length();
+    /** 0.5f: its exponent puts the half-subnormal unit (2^-24) at the float's last mantissa bit. */
+    private static final float SUBNORMAL_MAGIC = Float.intBitsToFloat(((127 - 15) + (23 - 10) + 1) << 23);
 
-    private VectorConversionKernels(VectorSpecies<Float> floats) {
-        this.floats = floats;
-        this.lanes = floats.length();
-        this.ints = VectorSpecies.of(int.class, floats.vectorShape());
-        this.shorts = VectorSpecies.of(short.class, VectorShape.forBitSize(lanes * Short.SIZE));
-    }
+    private VectorConversionKernels() {}
 
     static VectorConversionKernels create() {
-        VectorSpecies<Float> species = FloatVector.SPECIES_PREFERRED;
-        if (species.length() < 4) {
-            throw new UnsupportedOperationException("vectors of " + species.length() + " floats are too short");
+        if (LANES < 4) {
+            throw new UnsupportedOperationException("vectors of " + LANES + " floats are too short");
         }
-        return new VectorConversionKernels(species);
+        return new VectorConversionKernels();
     }
 
     @Override
     public String name() {
-        return "vector" + floats.vectorBitSize();
+        return "vector" + FLOATS.vectorBitSize();
     }
 
     private IntVector loadShortsAsInts(MemorySegment src, long index) {
-        ShortVector halves = ShortVector.fromMemorySegment(shorts, src, index * 2, LE);
-        return (IntVector) halves.convertShape(VectorOperators.S2I, ints, 0);
+        ShortVector halves = ShortVector.fromMemorySegment(SHORTS, src, index * 2, LE);
+        return (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
     }
 
     private void storeIntsAsShorts(IntVector values, MemorySegment dst, long index) {
-        ShortVector halves = (ShortVector) values.convertShape(VectorOperators.I2S, shorts, 0);
+        ShortVector halves = (ShortVector) values.convertShape(VectorOperators.I2S, SHORTS, 0);
         halves.intoMemorySegment(dst, index * 2, LE);
     }
 
     @Override
     public void decodeBf16(MemorySegment src, float[] dst, int dstOffset, int count) {
-        int bound = count - count % lanes;
-        for (int i = 0; i < bound; i += lanes) {
+        int bound = count - count % LANES;
+        for (int i = 0; i < bound; i += LANES) {
             // Sign extension puts garbage only in bits that the shift discards.
             IntVector bits = loadShortsAsInts(src, i).lanewise(VectorOperators.LSHL, 16);
             bits.reinterpretAsFloats().intoArray(dst, dstOffset + i);
@@ -66,9 +64,9 @@ final class VectorConversionKernels implements ConversionKernels {
 
     @Override
     public void encodeBf16(float[] src, int srcOffset, MemorySegment dst, int count) {
-        int bound = count - count % lanes;
-        for (int i = 0; i < bound; i += lanes) {
-            IntVector bits = FloatVector.fromArray(floats, src, srcOffset + i).reinterpretAsInts();
+        int bound = count - count % LANES;
+        for (int i = 0; i < bound; i += LANES) {
+            IntVector bits = FloatVector.fromArray(FLOATS, src, srcOffset + i).reinterpretAsInts();
             IntVector upper = bits.lanewise(VectorOperators.LSHR, 16);
             IntVector rounded = bits.add(upper.and(1).add(0x7fff)).lanewise(VectorOperators.LSHR, 16);
             VectorMask<Integer> nan = bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000);
@@ -80,8 +78,8 @@ final class VectorConversionKernels implements ConversionKernels {
 
     @Override
     public void decodeF16(MemorySegment src, float[] dst, int dstOffset, int count) {
-        int bound = count - count % lanes;
-        for (int i = 0; i < bound; i += lanes) {
+        int bound = count - count % LANES;
+        for (int i = 0; i < bound; i += LANES) {
             IntVector h = loadShortsAsInts(src, i).and(0xffff);
             IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
             IntVector exponent = h.and(0x7c00);
@@ -90,11 +88,10 @@ final class VectorConversionKernels implements ConversionKernels {
             IntVector normal = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).add(112 << 23);
             IntVector infOrNan = mantissa.lanewise(VectorOperators.LSHL, 13)
                     .or(0x7f800000)
-                    .or(IntVector.broadcast(ints, 0x00400000).blend(0, mantissa.compare(VectorOperators.EQ, 0)));
-            // Subnormal (and zero): mantissa · 2^-24 is exact in float.
-            IntVector subnormal = ((FloatVector) mantissa.convert(VectorOperators.I2F, 0))
-                    .mul(0x1p-24f)
-                    .reinterpretAsInts();
+                    .or(IntVector.broadcast(INTS, 0x00400000).blend(0, mantissa.compare(VectorOperators.EQ, 0)));
+            // Subnormal (and zero): 2^-14·(1 + m/1024) − 2^-14 = m·2^-24, exact in float, without an int→float convert.
+            IntVector subnormal =
+                    normal.add(1 << 23).reinterpretAsFloats().sub(0x1p-14f).reinterpretAsInts();
             IntVector magnitude = normal.blend(infOrNan, exponent.compare(VectorOperators.EQ, 0x7c00))
                     .blend(subnormal, exponent.compare(VectorOperators.EQ, 0));
             magnitude.or(sign).reinterpretAsFloats().intoArray(dst, dstOffset + i);
@@ -104,37 +101,26 @@ final class VectorConversionKernels implements ConversionKernels {
 
     @Override
     public void encodeF16(float[] src, int srcOffset, MemorySegment dst, int count) {
-        int bound = count - count % lanes;
-        for (int i = 0; i < bound; i += lanes) {
-            IntVector bits = FloatVector.fromArray(floats, src, srcOffset + i).reinterpretAsInts();
-            IntVector sign = bits.lanewise(VectorOperators.LSHR, 16).and(0x8000);
+        int bound = count - count % LANES;
+        for (int i = 0; i < bound; i += LANES) {
+            IntVector bits = FloatVector.fromArray(FLOATS, src, srcOffset + i).reinterpretAsInts();
             IntVector abs = bits.and(0x7fffffff);
-            // NaN: quiet, with its sign and the top payload bits (FloatCodec.floatToF16).
-            IntVector nan = sign.or(0x7e00).or(bits.and(0x007fe000).lanewise(VectorOperators.LSHR, 13));
-            // Exponent below -14 means a half subnormal: shift the mantissa (with its implicit 1) further right.
-            IntVector exponent = abs.lanewise(VectorOperators.LSHR, 23).sub(127);
-            VectorMask<Integer> tiny = exponent.compare(VectorOperators.LT, -14);
-            IntVector shiftExtra = IntVector.broadcast(ints, -14).sub(exponent).blend(0, tiny.not());
-            IntVector halfExponent = exponent.blend(-15, tiny);
-            IntVector significand =
-                    abs.and(0x007fffff).or(IntVector.broadcast(ints, 0x00800000).blend(0, tiny.not()));
-            IntVector shift = shiftExtra.add(13);
-            IntVector truncated = significand.lanewise(VectorOperators.ASHR, shift);
-            IntVector one = IntVector.broadcast(ints, 1);
-            IntVector lsb = significand.and(one.lanewise(VectorOperators.LSHL, shift));
-            IntVector roundBit = one.lanewise(VectorOperators.LSHL, shift.sub(1));
-            IntVector round = significand.and(roundBit);
-            IntVector sticky = significand.and(roundBit.sub(1));
-            VectorMask<Integer> roundUp =
-                    round.compare(VectorOperators.NE, 0).and(lsb.or(sticky).compare(VectorOperators.NE, 0));
-            IntVector normal = halfExponent
-                    .add(15)
-                    .lanewise(VectorOperators.LSHL, 10)
-                    .add(truncated.add(one.blend(0, roundUp.not())))
+            IntVector sign = bits.lanewise(VectorOperators.LSHR, 16).and(0x8000);
+            // Normal halves: rebias the exponent and round the 13 dropped bits to nearest even in integer
+            // arithmetic; a carry out of the mantissa bumps the exponent, up to infinity at 65520.
+            IntVector odd = abs.lanewise(VectorOperators.LSHR, 13).and(1);
+            IntVector normal = abs.add((15 - 127) << 23).add(0xfff).add(odd).lanewise(VectorOperators.LSHR, 13);
+            // Subnormal halves (|x| < 2^-14): adding 0.5 shifts the bits into place and the FPU rounds to even.
+            IntVector subnormal = abs.reinterpretAsFloats()
+                    .add(SUBNORMAL_MAGIC)
+                    .reinterpretAsInts()
+                    .sub(Float.floatToRawIntBits(SUBNORMAL_MAGIC));
+            IntVector nan =
+                    bits.and(0x007fe000).lanewise(VectorOperators.LSHR, 13).or(0x7e00);
+            IntVector result = normal.blend(subnormal, abs.compare(VectorOperators.LT, 113 << 23))
+                    .blend(0x7c00, abs.compare(VectorOperators.GE, 143 << 23))
+                    .blend(nan, abs.compare(VectorOperators.GT, 0x7f800000))
                     .or(sign);
-            IntVector result = normal.blend(sign, abs.compare(VectorOperators.LE, Float.floatToRawIntBits(0x1p-25f)))
-                    .blend(sign.or(0x7c00), abs.compare(VectorOperators.GE, Float.floatToRawIntBits(65520f)))
-                    .blend(nan, abs.compare(VectorOperators.GT, 0x7f800000));
             storeIntsAsShorts(result, dst, i);
         }
         ScalarConversionKernels.INSTANCE.encodeF16(src, srcOffset + bound, dst.asSlice(bound * 2L), count - bound);

@@ -45,11 +45,14 @@ public sealed interface AnswerSource {
                         params.repetitionPenalty(),
                         params.seed() + s,
                         params.stop());
-                List<String> responses = generator.generateAll(requests, sample);
-                for (int i = 0; i < responses.size(); i++) {
-                    out.get(i).add(responses.get(i));
+                String[] responses = new String[requests.size()];
+                generator.generate(requests, sample, (index, response) -> {
+                    responses[index] = response;
+                    progress.step(1);
+                });
+                for (int i = 0; i < responses.length; i++) {
+                    out.get(i).add(responses[i]);
                 }
-                progress.step(requests.size());
             }
             return out;
         }

@@ -9,12 +9,12 @@ import java.util.List;
 /** The inference engine's continuous-batching {@link Generator} as the text layer's token generator. */
 public final class EngineTokenGenerator implements TokenGenerator {
     private final Generator generator;
-    private final Progress progress;
+    private final Progress.Factory progress;
 
     /**
-     * @param progress stepped once per generated token (Progress.SILENT in servers and tests)
+     * @param progress shows the generated tokens of each call (Progress.SILENT in servers and tests)
      */
-    public EngineTokenGenerator(Generator generator, Progress progress) {
+    public EngineTokenGenerator(Generator generator, Progress.Factory progress) {
         this.generator = generator;
         this.progress = progress;
     }
@@ -34,7 +34,10 @@ public final class EngineTokenGenerator implements TokenGenerator {
                 options.seed(),
                 options.maxNewTokens(),
                 options.ignoreEos());
-        List<GenerationResult> results = generator.generate(prompts, params, listener::accept, progress);
+        List<GenerationResult> results;
+        try (Progress bar = progress.start("generate", (long) prompts.size() * options.maxNewTokens(), "tok")) {
+            results = generator.generate(prompts, params, listener::accept, bar);
+        }
         return results.stream()
                 .map(r -> new TokenOutput(r.tokenIds(), r.finishReason(), r.promptTokens()))
                 .toList();

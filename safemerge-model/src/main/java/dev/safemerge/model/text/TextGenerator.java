@@ -212,7 +212,8 @@ public final class TextGenerator {
         }
 
         Completion finish(int[] tokenIds, String engineReason) {
-            if (endedBy == null) {
+            if (!"stop".equals(endedBy)) {
+                // tokens held back as incomplete characters are final now; they print as U+FFFD, as in HF
                 append(decoder.flush());
             }
             emit(text.length());

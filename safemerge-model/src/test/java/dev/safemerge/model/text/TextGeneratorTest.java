@@ -93,6 +93,22 @@ class TextGeneratorTest {
     }
 
     @Test
+    void aCharacterCutByTheTokenLimitEndsTheTextAsReplacementCharacter() {
+        int[] answer = tokenizer.encode("ab🚀", false);
+        TextGenerator generator = generator("ab🚀", 1);
+        List<String> deltas = new ArrayList<>();
+        TextGenerator.Completion result = generator
+                .generate(
+                        List.of(generator.promptIds("Q")),
+                        GenerationOptions.greedy(answer.length - 1),
+                        (seq, delta) -> deltas.add(delta))
+                .getFirst();
+        assertThat(result.finishReason()).isEqualTo("length");
+        assertThat(result.text()).startsWith("ab").endsWith("\uFFFD").doesNotContain("🚀");
+        assertThat(String.join("", deltas)).isEqualTo(result.text());
+    }
+
+    @Test
     void streamedDeltasConcatenateToTheTextForEverySequence() {
         TextGenerator generator = generator("Grüße 🙂 你好, world!", 3);
         Map<Integer, StringBuilder> streams = new ConcurrentHashMap<>();

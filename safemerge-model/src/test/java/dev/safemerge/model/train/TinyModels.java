@@ -6,6 +6,7 @@ import dev.safemerge.model.ModelSpec;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatCodec;
+import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
@@ -133,7 +134,7 @@ final class TinyModels {
             config.put("attn_logit_softcapping", 2.0);
             config.put("final_logit_softcapping", 3.0);
         }
-        ModelSpec spec = ModelSpec.from(config, "tiny config.json", null, null);
+        ModelSpec spec = ModelSpec.from(ModelConfig.fromJson(config, "tiny config.json"), "tiny config.json", null);
         SplittableRandom random = new SplittableRandom(seed);
         Map<String, float[]> tensors = new LinkedHashMap<>();
         Map<String, int[]> shapes = new LinkedHashMap<>();

@@ -1,0 +1,107 @@
+package dev.safemerge.app;
+
+import dev.safemerge.merge.Merger;
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.ByteSizes;
+import dev.safemerge.tensor.Progress;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "merge",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Merge models as a mergekit YAML config describes (same methods, parameters and results).",
+            "The whole config is checked before any tensor is read; the output directory appears only when the merge"
+                    + " is complete."
+        },
+        footer = {
+            "",
+            "Example:",
+            "  safemerge merge examples/linear.yml --out merged --threads 2",
+            "  safemerge merge ties.yml --out merged --seed 7 --max-shard-size 2GB --dry-run",
+            "  safemerge merge lambda-0.3.yml --out adapter-0.3 --emit-adapter   (models: base and base+lora)"
+        })
+final class MergeCommand implements Callable<Integer> {
+    @Parameters(
+            paramLabel = "CONFIG.yml",
+            description = "mergekit YAML config; model paths are relative to its folder.")
+    Path config;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Output model directory (must not exist or be empty).")
+    Path out;
+
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            description = "Seed of DARE/DELLA random pruning (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(
+            names = "--max-shard-size",
+            defaultValue = "5B",
+            paramLabel = "SIZE",
+            description = "Shard size limit: mergekit style (5B = 5e9 bytes, 500M) or with a unit (2GB, 1GiB);"
+                    + " default ${DEFAULT-VALUE}.")
+    String maxShardSize;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: available processors).")
+    Integer threads;
+
+    @Option(names = "--dry-run", description = "Print the plan (tensors, methods, t per layer, bytes) without writing.")
+    boolean dryRun;
+
+    @Option(names = "--allow-crimes", description = "Allow merging models of different architectures.")
+    boolean allowCrimes;
+
+    @Option(
+            names = "--emit-adapter",
+            description = "For a linear or task_arithmetic merge of BASE with BASE+ADAPTER: write the equivalent"
+                    + " scaled PEFT adapter to --out instead of full weights.")
+    boolean emitAdapter;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+        if (out == null && !dryRun) {
+            throw new BadInputException("--out DIR is required (or pass --dry-run)");
+        }
+        long shardBytes = Merger.parseShardSize(maxShardSize);
+        int workers = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (workers < 1) {
+            throw new BadInputException("--threads must be at least 1, got " + workers);
+        }
+        Merger.Options options = new Merger.Options(
+                out == null ? Path.of("unused") : out,
+                seed,
+                shardBytes,
+                workers,
+                dryRun,
+                allowCrimes,
+                emitAdapter,
+                Progress.CONSOLE,
+                dryRun ? stdout : stderr);
+        Merger.Summary summary = Merger.run(config, options);
+        if (!dryRun && emitAdapter) {
+            stdout.printf("wrote the merged adapter to %s%n", out);
+        } else if (!dryRun) {
+            stdout.printf(
+                    "merged %d tensors (%d layers) into %s: read %s, wrote %s%n",
+                    summary.tensors(),
+                    summary.outputLayers(),
+                    out,
+                    ByteSizes.format(summary.bytesRead()),
+                    ByteSizes.format(summary.bytesWritten()));
+        }
+        return Main.EXIT_OK;
+    }
+}
