@@ -1,6 +1,6 @@
 package dev.safemerge.model.train;
 
-import java.util.stream.IntStream;
+import dev.safemerge.tensor.kernel.KernelPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -10,7 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
  * read through an {@link Operand} (any dtype or layout, packed into float32 blocks). Every linear layer's forward,
  * input gradient and weight gradient is this product after transposing the activations, see {@link Linear}.
  *
- * <p>Each element of C is summed by one thread in a fixed order, so results do not depend on the thread count.
+ * <p>Row blocks are split over the shared {@link KernelPool}; each element of C is summed by one thread in a fixed
+ * order, so results do not depend on the thread count.
  * {@link #mulAddScalar} is the plain-loop twin that tests compare against.
  */
 public final class Gemm {
@@ -22,8 +23,6 @@ public final class Gemm {
     static final int MR = 4;
     /** Columns of B per micro-kernel: three vectors. */
     static final int NR = 3 * LANES;
-    /** Below this many multiply-adds the product runs on the calling thread. */
-    private static final long PARALLEL_THRESHOLD = 1L << 18;
     /** B columns per pass, so that a k×NC block of B stays in the L2 cache while rows of A stream past it. */
     private static final int L2_FLOATS = 1 << 17;
 
@@ -64,17 +63,9 @@ public final class Gemm {
         }
         int rowBlocks = (m + MR - 1) / MR;
         int chunk = Math.max(MR, (L2_FLOATS / k) / NR * NR);
-        if ((long) m * n * k < PARALLEL_THRESHOLD || rowBlocks == 1) {
+        KernelPool.forRanges(rowBlocks, (long) MR * n * k, (start, end) -> {
             float[] packed = new float[k * MR];
-            for (int block = 0; block < rowBlocks; block++) {
-                rowBlock(block, m, n, k, a, b, ldb, c, ldc, chunk, packed);
-            }
-            return;
-        }
-        int tasks = Math.min(rowBlocks, 8 * Runtime.getRuntime().availableProcessors());
-        IntStream.range(0, tasks).parallel().forEach(task -> {
-            float[] packed = new float[k * MR];
-            for (int block = task; block < rowBlocks; block += tasks) {
+            for (int block = start; block < end; block++) {
                 rowBlock(block, m, n, k, a, b, ldb, c, ldc, chunk, packed);
             }
         });
