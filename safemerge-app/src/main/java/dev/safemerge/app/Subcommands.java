@@ -7,6 +7,14 @@ final class Subcommands {
     private Subcommands() {}
 
     static List<Object> all() {
-        return List.of(new InspectCommand(), new MergeCommand());
+        return List.of(
+                new InspectCommand(),
+                new MergeCommand(),
+                new ForwardCommand(),
+                new GenerateCommand(),
+                new ChatCommand(),
+                new ServeCommand(),
+                new FinetuneCommand(),
+                new EvalCommand());
     }
 }

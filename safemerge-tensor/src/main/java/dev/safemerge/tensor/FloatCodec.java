@@ -18,11 +18,23 @@ public final class FloatCodec {
         return (short) ((bits + roundingBias) >>> 16);
     }
 
+    /**
+     * Half to float. A NaN comes back quiet with its sign and payload; the JDK's conversion leaves that choice to the
+     * platform (its x86 intrinsic quiets, its Java code does not), so it is fixed here to keep results repeatable.
+     */
     public static float f16ToFloat(short bits) {
+        if ((bits & 0x7c00) == 0x7c00 && (bits & 0x03ff) != 0) {
+            return Float.intBitsToFloat(((bits & 0x8000) << 16) | 0x7fc00000 | ((bits & 0x03ff) << 13));
+        }
         return Float.float16ToFloat(bits);
     }
 
+    /** Float to half, rounding to nearest even; a NaN becomes a quiet half NaN keeping its sign and top payload bits. */
     public static short floatToF16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if ((bits & 0x7fffffff) > 0x7f800000) {
+            return (short) (((bits >>> 16) & 0x8000) | 0x7e00 | ((bits & 0x007fe000) >>> 13));
+        }
         return Float.floatToFloat16(value);
     }
 

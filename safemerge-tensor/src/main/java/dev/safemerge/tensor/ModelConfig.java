@@ -17,7 +17,7 @@ import java.util.List;
  * default of the transformers config class for the {@code model_type} (LlamaConfig, MistralConfig, Qwen2Config,
  * GemmaConfig, Gemma2Config; other types get LlamaConfig's defaults); an explicit JSON null turns a feature off.
  *
- * @param architecture {@code architectures[0]}, or null when the file has no {@code architectures}
+ * @param architecture the first entry of the architectures list, or null when the file has none
  * @param numKeyValueHeads {@code num_key_value_heads}; absent or null means {@code num_attention_heads} (MistralConfig:
  *     absent means 8)
  * @param headDim {@code head_dim}; absent or null means hidden/heads (Gemma and Gemma2: 256)

@@ -55,10 +55,15 @@ public final class HumanEval implements TaskMetric {
         return items;
     }
 
-    /** The study's post-processing of a reply into a completion. */
+    /**
+     * The study's post-processing of a reply into a completion: the first {@code ```python} block, else the whole
+     * reply. The study strips the result; here only blank leading lines and trailing whitespace go, because stripping
+     * the first line's indentation breaks completions that are a function body (as HumanEval sample files hold).
+     */
     static String completion(String reply) {
         Matcher m = PYTHON_BLOCK.matcher(reply);
-        return m.find() ? m.group(1).strip() : reply.strip();
+        String code = m.find() ? m.group(1) : reply;
+        return code.replaceFirst("^(?:[ \\t]*\\r?\\n)+", "").stripTrailing();
     }
 
     static String program(String prompt, String completion, String test, String entryPoint) {

@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 
 /**
  * {@code multiple-choice}, scored from generated text: the question and lettered options are shown, the model is
- * asked for the letter, and the first letter it commits to ("answer is (B)", "Answer: B", a reply starting with "B",
+ * asked for the letter, and the first letter it commits to ("answer is (B)", "Answer: B", a reply starting with "B." or "B)" or being just "B",
  * or a bare "(B)") must be the correct one. Records: {@code question}, {@code choices} (array), {@code answer} (index
  * or letter).
  */
@@ -73,7 +73,7 @@ public final class MultipleChoice implements TaskMetric {
         String letters = "[A-" + (char) ('A' + options - 1) + "]";
         List<Pattern> patterns = List.of(
                 Pattern.compile("(?i:answer is|answer:)\\s*\\(?(" + letters + ")\\b"),
-                Pattern.compile("^\\s*\\(?(" + letters + ")(?:[).:,]|\\s|$)"),
+                Pattern.compile("^\\s*\\(?(" + letters + ")(?:[).:,]|$)"),
                 Pattern.compile("\\((" + letters + ")\\)"));
         for (Pattern p : patterns) {
             Matcher m = p.matcher(response);

@@ -21,7 +21,7 @@ public record PythonCall(String name, Map<String, Object> arguments) {
         }
     }
 
-    /** Parses the first call in the text after stripping code fences, backticks and surrounding brackets. */
+    /** Parses a text that is exactly one call, once code fences, backticks and surrounding brackets are stripped. */
     public static PythonCall parse(String text) throws ParseException {
         String s = text.strip();
         s = s.replaceAll("(?s)^```[a-zA-Z]*\\s*", "")
@@ -35,6 +35,10 @@ public record PythonCall(String name, Map<String, Object> arguments) {
         }
         Parser parser = new Parser(s);
         PythonCall call = parser.call();
+        parser.skip();
+        if (!parser.atEnd()) {
+            throw new ParseException("text after the call at offset " + parser.i);
+        }
         return call;
     }
 
@@ -245,7 +249,11 @@ public record PythonCall(String name, Map<String, Object> arguments) {
             return s.charAt(i);
         }
 
-        private void skip() {
+        boolean atEnd() {
+            return i == s.length();
+        }
+
+        void skip() {
             while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
                 i++;
             }

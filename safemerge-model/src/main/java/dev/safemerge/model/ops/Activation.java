@@ -29,6 +29,34 @@ public enum Activation {
         }
     }
 
+    /** {@code d act(x) / dx}. */
+    public float derivative(float x) {
+        return switch (this) {
+            case SILU -> {
+                double sigmoid = 1 / (1 + Math.exp(-x));
+                yield (float) (sigmoid * (1 + x * (1 - sigmoid)));
+            }
+            case GELU_TANH -> {
+                double c = Math.sqrt(2 / Math.PI);
+                double tanh = Math.tanh(c * (x + 0.044715 * x * x * x));
+                yield (float) (0.5 * (1 + tanh) + 0.5 * x * (1 - tanh * tanh) * c * (1 + 3 * 0.044715 * x * x));
+            }
+            case GELU ->
+                (float) (0.5 * (1 + Erf.erf(x / Math.sqrt(2))) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI));
+        };
+    }
+
+    /**
+     * Gradient of {@link #gate} for i in [offset, offset+n): given the gate pre-activations and up values of the
+     * forward pass and {@code dOut}, writes {@code dGate = dOut·up·act'(gate)} and {@code dUp = dOut·act(gate)}.
+     */
+    public void gateBackward(float[] gate, float[] up, float[] dOut, float[] dGate, float[] dUp, int offset, int n) {
+        for (int i = offset; i < offset + n; i++) {
+            dGate[i] = dOut[i] * up[i] * derivative(gate[i]);
+            dUp[i] = dOut[i] * apply(gate[i]);
+        }
+    }
+
     /** Resolves an HF activation name; {@code source} names the file and key for the error message. */
     public static Activation fromHfName(String name, String source) {
         return switch (name) {

@@ -68,4 +68,66 @@ public final class Attention {
             }
         }
     }
+
+    /**
+     * Gradient of {@link #forward} for one query position and the query heads in [headStart, headEnd): recomputes
+     * each head's attention weights from q and the keys (so the forward pass keeps nothing but q, k and v), then
+     * adds dL/dq to {@code dq[qOffset..)}, and dL/dkeys and dL/dvalues to the rows of {@code dKeys}/{@code dValues}
+     * laid out like keys and values.
+     *
+     * @param probs scratch of at least {@code lastKey − firstKey + 1} floats, as are {@code capped} and {@code dScores}
+     */
+    public static void backward(
+            Shape shape,
+            float[] q,
+            int qOffset,
+            float[] keys,
+            float[] values,
+            int firstKey,
+            int lastKey,
+            float[] dOut,
+            int dOutOffset,
+            float[] dq,
+            float[] dKeys,
+            float[] dValues,
+            int headStart,
+            int headEnd,
+            float[] probs,
+            float[] capped,
+            float[] dScores) {
+        Kernels kernels = Kernels.get();
+        int headDim = shape.headDim();
+        int kvDim = shape.kvDim();
+        int group = shape.heads() / shape.kvHeads();
+        int count = lastKey - firstKey + 1;
+        for (int h = headStart; h < headEnd; h++) {
+            int kvHead = h / group;
+            int qh = qOffset + h * headDim;
+            int oh = dOutOffset + h * headDim;
+            for (int j = 0; j < count; j++) {
+                int keyOffset = (firstKey + j) * kvDim + kvHead * headDim;
+                probs[j] = kernels.dot(q, qh, keys, keyOffset, headDim) * shape.scale();
+            }
+            if (shape.softcap() > 0) {
+                Softmax.softcap(probs, 0, count, shape.softcap());
+                System.arraycopy(probs, 0, capped, 0, count);
+            }
+            Softmax.forward(probs, 0, count);
+            for (int j = 0; j < count; j++) {
+                int valueOffset = (firstKey + j) * kvDim + kvHead * headDim;
+                dScores[j] = kernels.dot(dOut, oh, values, valueOffset, headDim);
+                kernels.axpy(probs[j], dOut, oh, dValues, valueOffset, headDim);
+            }
+            Softmax.backward(probs, dScores, 0, count);
+            if (shape.softcap() > 0) {
+                Softmax.softcapBackward(capped, dScores, 0, count, shape.softcap());
+            }
+            for (int j = 0; j < count; j++) {
+                int keyOffset = (firstKey + j) * kvDim + kvHead * headDim;
+                float ds = dScores[j] * shape.scale();
+                kernels.axpy(ds, keys, keyOffset, dq, qh, headDim);
+                kernels.axpy(ds, q, qh, dKeys, keyOffset, headDim);
+            }
+        }
+    }
 }

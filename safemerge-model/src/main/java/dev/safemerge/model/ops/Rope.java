@@ -137,4 +137,15 @@ public final class Rope {
             x[offset + k + half] = b * cos[k] + a * sin[k];
         }
     }
+
+    /** Gradient of {@link #rotate}: rotates a head's gradient {@code dx[offset..offset+dim)} back by the angle. */
+    public static void rotateBackward(float[] dx, int offset, float[] cos, float[] sin) {
+        int half = cos.length;
+        for (int k = 0; k < half; k++) {
+            float da = dx[offset + k];
+            float db = dx[offset + k + half];
+            dx[offset + k] = da * cos[k] + db * sin[k];
+            dx[offset + k + half] = db * cos[k] - da * sin[k];
+        }
+    }
 }

@@ -28,4 +28,27 @@ public final class Softmax {
             x[i] = (float) (cap * Math.tanh(x[i] / cap));
         }
     }
+
+    /**
+     * Gradient of {@link #forward} given its output {@code p}: overwrites {@code dp[offset..offset+n)} (the gradient
+     * with respect to the probabilities) with the gradient with respect to the inputs, {@code p⊙(dp − Σ p⊙dp)}.
+     */
+    public static void backward(float[] p, float[] dp, int offset, int n) {
+        double dot = 0;
+        for (int i = offset; i < offset + n; i++) {
+            dot += (double) p[i] * dp[i];
+        }
+        float shift = (float) dot;
+        for (int i = offset; i < offset + n; i++) {
+            dp[i] = p[i] * (dp[i] - shift);
+        }
+    }
+
+    /** Gradient of {@link #softcap} given its output: {@code dy ⊙ (1 − (capped/cap)²)}, in place in {@code dy}. */
+    public static void softcapBackward(float[] capped, float[] dy, int offset, int n, float cap) {
+        for (int i = offset; i < offset + n; i++) {
+            float t = capped[i] / cap;
+            dy[i] *= 1f - t * t;
+        }
+    }
 }

@@ -62,6 +62,10 @@ public record GenerationOptions(
                 maxNewTokens, newTemperature, newTopP, newTopK, repetitionPenalty, newSeed, ignoreEos, stop);
     }
 
+    public GenerationOptions withSeed(long value) {
+        return new GenerationOptions(maxNewTokens, temperature, topP, topK, repetitionPenalty, value, ignoreEos, stop);
+    }
+
     public GenerationOptions withRepetitionPenalty(double value) {
         return new GenerationOptions(maxNewTokens, temperature, topP, topK, value, seed, ignoreEos, stop);
     }

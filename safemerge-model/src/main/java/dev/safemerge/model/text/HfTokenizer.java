@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.model.train.TrainingTokenizer;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +15,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -220,7 +222,20 @@ public final class HfTokenizer implements AutoCloseable {
         return decode(ids, true);
     }
 
+    /**
+     * The text of token ids as transformers' {@code decode} gives it, including its clean-up of spaces before
+     * punctuation when tokenizer_config.json sets {@code clean_up_tokenization_spaces}.
+     */
     public String decode(int[] ids, boolean skipSpecialTokens) {
+        String text = decodeWithoutCleanUp(ids, skipSpecialTokens);
+        return cleanUpSpaces ? cleanUpTokenization(text) : text;
+    }
+
+    /**
+     * The decoder's text without transformers' space clean-up: what streaming (and vLLM's detokenizer) produce, and
+     * the only form whose pieces concatenate to the whole.
+     */
+    String decodeWithoutCleanUp(int[] ids, boolean skipSpecialTokens) {
         if (ids.length == 0) {
             return "";
         }
@@ -231,8 +246,7 @@ public final class HfTokenizer implements AutoCloseable {
             }
             longs[i] = ids[i];
         }
-        String text = tokenizer.decode(longs, skipSpecialTokens);
-        return cleanUpSpaces ? cleanUpTokenization(text) : text;
+        return tokenizer.decode(longs, skipSpecialTokens);
     }
 
     // transformers' clean_up_tokenization, applied when tokenizer_config.json asks for it.
@@ -285,6 +299,46 @@ public final class HfTokenizer implements AutoCloseable {
     /** {@code bos_token}, {@code eos_token}, {@code unk_token}, {@code pad_token} for chat templates. */
     public Map<String, Object> templateVariables() {
         return Map.copyOf(namedTokens);
+    }
+
+    /** This tokenizer as the SFT data pipeline sees it: no BOS/EOS added by encode, the model's chat template. */
+    public TrainingTokenizer forTraining() {
+        return new TrainingTokenizer() {
+            @Override
+            public int[] encode(String text) {
+                return HfTokenizer.this.encode(text, false);
+            }
+
+            @Override
+            public OptionalInt bosId() {
+                return bosToken().map(HfTokenizer.this::addedTokenId).orElse(OptionalInt.empty());
+            }
+
+            @Override
+            public OptionalInt eosId() {
+                OptionalInt named =
+                        eosToken().map(HfTokenizer.this::addedTokenId).orElse(OptionalInt.empty());
+                if (named.isPresent() || eosTokenIds.isEmpty()) {
+                    return named;
+                }
+                return OptionalInt.of(eosTokenIds.iterator().next());
+            }
+
+            @Override
+            public boolean hasChatTemplate() {
+                return chatTemplate.isPresent();
+            }
+
+            @Override
+            public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
+                ChatTemplate template =
+                        chatTemplate.orElseThrow(() -> new BadInputException("the model has no chat template"));
+                List<Map<String, Object>> maps = messages.stream()
+                        .map(m -> new dev.safemerge.model.text.ChatMessage(m.role(), m.content()).asMap())
+                        .toList();
+                return template.render(maps, addGenerationPrompt, null, templateVariables());
+            }
+        };
     }
 
     @Override

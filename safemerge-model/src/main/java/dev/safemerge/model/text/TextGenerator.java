@@ -9,7 +9,8 @@ import java.util.Map;
 /**
  * Text in, text out: prompts or chat conversations go through the chat template and the tokenizer to a
  * {@link TokenGenerator}, and the generated tokens come back as text, with stop strings and streaming deltas that
- * only ever contain complete characters. Prompts are generated in batches of the token generator's size.
+ * only ever contain complete characters. All prompts of a call go to the token generator at once, which decodes
+ * {@link #maxBatch()} of them together and refills finished slots (continuous batching).
  */
 public final class TextGenerator {
     private final HfTokenizer tokenizer;
@@ -24,7 +25,7 @@ public final class TextGenerator {
         return tokenizer;
     }
 
-    /** The largest batch one engine call takes. */
+    /** The number of sequences the engine decodes together. */
     public int maxBatch() {
         return tokens.maxBatch();
     }
@@ -97,12 +98,7 @@ public final class TextGenerator {
         if (prompts.size() != options.size()) {
             throw new IllegalArgumentException(prompts.size() + " prompts but " + options.size() + " options");
         }
-        List<Completion> results = new ArrayList<>(prompts.size());
-        for (int start = 0; start < prompts.size(); start += tokens.maxBatch()) {
-            int end = Math.min(prompts.size(), start + tokens.maxBatch());
-            results.addAll(generateBatch(prompts.subList(start, end), options.subList(start, end), start, listener));
-        }
-        return results;
+        return prompts.isEmpty() ? List.of() : generateBatch(prompts, options, 0, listener);
     }
 
     private List<Completion> generateBatch(
@@ -216,7 +212,8 @@ public final class TextGenerator {
         }
 
         Completion finish(int[] tokenIds, String engineReason) {
-            if (endedBy == null) {
+            if (!"stop".equals(endedBy)) {
+                // tokens held back as incomplete characters are final now; they print as U+FFFD, as in HF
                 append(decoder.flush());
             }
             emit(text.length());

@@ -3,11 +3,12 @@ package dev.safemerge.model.text;
 import java.util.List;
 
 /**
- * Token-level batched generation, the layer below {@link TextGenerator}: the inference engine's generator, or a
- * scripted one in tests. Every prompt of a call is generated with the same sampling options.
+ * Token-level batched generation, the layer below {@link TextGenerator}: the inference engine's generator
+ * ({@link EngineTokenGenerator}), or a scripted one in tests. A call takes any number of prompts and decodes up to
+ * {@link #maxBatch()} of them together; every prompt of a call is generated with the same sampling options.
  */
 public interface TokenGenerator {
-    /** The largest number of prompts one {@link #generate} call takes. */
+    /** The number of sequences decoded together. */
     int maxBatch();
 
     /**

@@ -29,6 +29,15 @@ public final class FrozenMatrix implements Gemm.Operand {
         return new FrozenMatrix(rows, cols, DType.F32, values, null);
     }
 
+    /** Wraps 16-bit BF16 or F16 values (not copied). */
+    public static FrozenMatrix ofHalves(int rows, int cols, DType dtype, short[] values) {
+        checkSize(rows, cols, values.length);
+        if (dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("16-bit values must be BF16 or F16, not " + dtype);
+        }
+        return new FrozenMatrix(rows, cols, dtype, null, values);
+    }
+
     /** Stores float values rounded to {@code dtype} (F32, BF16 or F16). */
     public static FrozenMatrix encode(int rows, int cols, float[] values, DType dtype) {
         checkSize(rows, cols, values.length);

@@ -3,6 +3,7 @@ package dev.safemerge.model.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -181,13 +182,13 @@ public final class SftData {
         if (!messagesNode.isArray() || messagesNode.isEmpty()) {
             throw new BadInputException(where + ": \"messages\" must be a non-empty array");
         }
-        List<TrainingTokenizer.ChatMessage> messages = new ArrayList<>();
+        List<ChatMessage> messages = new ArrayList<>();
         for (JsonNode message : messagesNode) {
             if (!message.isObject()) {
                 throw new BadInputException(where + ": each message must be an object with \"role\" and \"content\"");
             }
             String role = text(where, message, "role");
-            messages.add(new TrainingTokenizer.ChatMessage(role, text(where, message, "content")));
+            messages.add(new ChatMessage(role, text(where, message, "content")));
         }
         List<Segment> segments = new ArrayList<>();
         String rendered = "";
@@ -197,8 +198,8 @@ public final class SftData {
                 continue;
             }
             anyAssistant = true;
-            String prompt = tokenizer.renderChat(messages.subList(0, i), true);
-            String full = tokenizer.renderChat(messages.subList(0, i + 1), false);
+            String prompt = render(where, tokenizer, messages.subList(0, i), true);
+            String full = render(where, tokenizer, messages.subList(0, i + 1), false);
             if (!prompt.startsWith(rendered) || !full.startsWith(prompt)) {
                 throw new BadInputException(where
                         + ": the chat template does not render this conversation as growing prefixes, so assistant "
@@ -211,12 +212,21 @@ public final class SftData {
         if (!anyAssistant) {
             throw new BadInputException(where + ": no \"assistant\" message to learn from");
         }
-        String whole = tokenizer.renderChat(messages, false);
+        String whole = render(where, tokenizer, messages, false);
         if (whole.startsWith(rendered) && whole.length() > rendered.length()) {
             segments.add(new Segment(whole.substring(rendered.length()), false));
         }
         segments.removeIf(s -> s.text().isEmpty());
         return segments;
+    }
+
+    private static String render(
+            String where, TrainingTokenizer tokenizer, List<ChatMessage> messages, boolean prompt) {
+        try {
+            return tokenizer.renderChat(messages, prompt);
+        } catch (BadInputException e) {
+            throw new BadInputException(where + ": " + e.getMessage(), e);
+        }
     }
 
     private static String text(String where, JsonNode node, String key) {

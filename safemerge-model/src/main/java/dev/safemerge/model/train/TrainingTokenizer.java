@@ -1,5 +1,6 @@
 package dev.safemerge.model.train;
 
+import dev.safemerge.model.text.ChatMessage;
 import java.util.List;
 import java.util.OptionalInt;
 
@@ -17,6 +18,4 @@ public interface TrainingTokenizer {
 
     /** The chat template's rendering of {@code messages}. */
     String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt);
-
-    record ChatMessage(String role, String content) {}
 }

@@ -30,7 +30,7 @@ class TextGeneratorTest {
     }
 
     @Test
-    void completesPromptsInBatchesOfTheEngineSize() {
+    void completesAllPromptsInOneEngineCall() {
         ScriptedTokenGenerator tokens =
                 new ScriptedTokenGenerator(tokenizer, prompt -> "Echo:" + prompt.replace("<|bos|>", ""), 2);
         TextGenerator generator = new TextGenerator(tokenizer, tokens);
@@ -40,7 +40,7 @@ class TextGeneratorTest {
                 .extracting(TextGenerator.Completion::text)
                 .containsExactly("Echo:one", "Echo:two", "Echo:three");
         assertThat(results).extracting(TextGenerator.Completion::finishReason).containsOnly("stop");
-        assertThat(tokens.batchSizes()).containsExactly(2, 1);
+        assertThat(tokens.batchSizes()).containsExactly(3);
         assertThat(results.getFirst().promptTokens()).isEqualTo(generator.promptIds("one").length);
         // the EOS token is counted, the text is decoded without it
         assertThat(results.getFirst().completionTokens()).isEqualTo(tokenizer.encode("Echo:one", false).length + 1);
@@ -90,6 +90,22 @@ class TextGeneratorTest {
         int[] first3 =
                 java.util.Arrays.copyOf(tokenizer.encode("The quick brown fox jumps over the lazy dog.", false), 3);
         assertThat(results.get(0).text()).isEqualTo(tokenizer.decode(first3));
+    }
+
+    @Test
+    void aCharacterCutByTheTokenLimitEndsTheTextAsReplacementCharacter() {
+        int[] answer = tokenizer.encode("ab🚀", false);
+        TextGenerator generator = generator("ab🚀", 1);
+        List<String> deltas = new ArrayList<>();
+        TextGenerator.Completion result = generator
+                .generate(
+                        List.of(generator.promptIds("Q")),
+                        GenerationOptions.greedy(answer.length - 1),
+                        (seq, delta) -> deltas.add(delta))
+                .getFirst();
+        assertThat(result.finishReason()).isEqualTo("length");
+        assertThat(result.text()).startsWith("ab").endsWith("\uFFFD").doesNotContain("🚀");
+        assertThat(String.join("", deltas)).isEqualTo(result.text());
     }
 
     @Test

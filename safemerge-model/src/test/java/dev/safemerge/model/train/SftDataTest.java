@@ -3,6 +3,7 @@ package dev.safemerge.model.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

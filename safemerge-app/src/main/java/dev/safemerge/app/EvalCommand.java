@@ -1,0 +1,26 @@
+package dev.safemerge.app;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "eval",
+        mixinStandardHelpOptions = true,
+        description = "Evaluate a model: safety (attack success rate with a judge) or a task metric.",
+        subcommands = {EvalSafetyCommand.class, EvalTaskCommand.class},
+        footer = {
+            "",
+            "Example:",
+            "  safemerge eval safety --prompts advbench.csv --endpoint http://127.0.0.1:8000 \\",
+            "      --model-name merged --judge refusal --out results/merged-advbench"
+        })
+final class EvalCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

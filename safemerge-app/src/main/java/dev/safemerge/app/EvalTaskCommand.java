@@ -1,0 +1,133 @@
+package dev.safemerge.app;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
+import dev.safemerge.eval.gen.GenerationCache;
+import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.eval.run.AnswerSource;
+import dev.safemerge.eval.run.TaskEvaluation;
+import dev.safemerge.eval.sandbox.PythonSandbox;
+import dev.safemerge.eval.task.TaskItem;
+import dev.safemerge.eval.task.TaskMetric;
+import dev.safemerge.eval.task.TaskMetrics;
+import dev.safemerge.eval.task.TaskOptions;
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.Progress;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "task",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Answer a task set and score it. Metrics: exact, numeric (GSM8K final number), multiple-choice,",
+            "bbh (3-shot chain of thought), humaneval (pass@k, programs run in a sandbox), tool-call (AST match of",
+            "the function call), similarity (ROUGE-L and token F1)."
+        },
+        footer = {
+            "",
+            "Writes OUT/summary.json, OUT/items.jsonl and OUT/generation-cache.jsonl (rerunning resumes).",
+            "",
+            "Example:",
+            "  safemerge eval task --task gsm8k_test.jsonl --metric numeric --endpoint http://127.0.0.1:8000 \\",
+            "      --model-name merged --out results/merged-gsm8k"
+        })
+final class EvalTaskCommand implements Callable<Integer> {
+    @Option(names = "--task", required = true, paramLabel = "PATH", description = "Task data file (or BBH folder).")
+    Path task;
+
+    @Option(
+            names = "--metric",
+            required = true,
+            paramLabel = "NAME",
+            description = "exact, numeric, multiple-choice, bbh, humaneval, tool-call or similarity.")
+    String metricName;
+
+    @Option(names = "--prompt-field", paramLabel = "NAME", description = "Field with the prompt.")
+    String promptField;
+
+    @Option(names = "--answer-field", paramLabel = "NAME", description = "Field with the reference answer.")
+    String answerField;
+
+    @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "Samples per item (pass@k).")
+    int samples;
+
+    @Option(names = "--k", split = ",", defaultValue = "1,10", description = "k of pass@k (default 1,10).")
+    List<Integer> ks;
+
+    @Option(names = "--python", paramLabel = "PATH", description = "Python interpreter for humaneval.")
+    Path python;
+
+    @Option(names = "--exec-timeout", defaultValue = "3", paramLabel = "SECONDS", description = "Per program.")
+    double execTimeout;
+
+    @Option(names = "--exec-memory-mb", defaultValue = "1024", paramLabel = "MB", description = "Per program.")
+    long execMemoryMb;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Only the first N items.")
+    Integer limit;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path out;
+
+    @Mixin
+    GenerationOptions generation;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        TaskMetric metric = TaskMetrics.byName(metricName);
+        if (samples < 1 || execTimeout <= 0 || execMemoryMb < 64) {
+            throw new BadInputException("--samples must be >= 1, --exec-timeout > 0, --exec-memory-mb >= 64");
+        }
+        for (int k : ks) {
+            if (k < 1) {
+                throw new BadInputException("--k values must be at least 1");
+            }
+        }
+        PythonSandbox.Limits limits =
+                new PythonSandbox.Limits(Duration.ofMillis((long) (execTimeout * 1000)), execMemoryMb << 20, 16);
+        TaskOptions options = new TaskOptions(
+                promptField,
+                answerField,
+                generation.protocol().systemPrompt(),
+                ks,
+                python != null ? python : metricName.equals("humaneval") ? PythonSandbox.defaultPython() : null,
+                limits);
+        List<TaskItem> items = metric.load(task, options);
+        if (items.isEmpty()) {
+            throw new BadInputException(task + ": no items");
+        }
+        if (limit != null) {
+            items = items.subList(0, Math.min(Math.max(limit, 1), items.size()));
+        }
+        SamplingParams params = metric.sampling(generation.sampling(), generation.maxNewTokens != null);
+        ObjectNode summary;
+        try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
+                GenerationOptions.Opened opened = generation.open(cache)) {
+            AnswerSource source = opened.source();
+            ObjectNode config = Json.object();
+            config.put("task", task.toString());
+            config.put("metric", metricName);
+            config.put("system_prompt", options.systemPrompt());
+            config.set("generation", generation.toJson());
+            summary = TaskEvaluation.run(metric, items, source, params, samples, config, out, Progress.CONSOLE);
+        }
+        PrintWriter w = spec.commandLine().getOut();
+        w.println(metricName + " n=" + summary.get("n").asInt() + " score="
+                + summary.get("score").asDouble()
+                + (summary.has("pass@1") ? " pass@1=" + summary.get("pass@1").asDouble() : ""));
+        w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        return Main.EXIT_OK;
+    }
+}

@@ -1,0 +1,238 @@
+package dev.safemerge.app;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
+import dev.safemerge.eval.data.RecordedResponses;
+import dev.safemerge.eval.gen.CachedGenerator;
+import dev.safemerge.eval.gen.GenerationCache;
+import dev.safemerge.eval.gen.LocalModels;
+import dev.safemerge.eval.gen.OpenAiGenerator;
+import dev.safemerge.eval.gen.ResponseGenerator;
+import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.eval.run.AnswerSource;
+import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.tensor.BadInputException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
+
+/** Where responses come from and how they are generated; shared by {@code eval safety} and {@code eval task}. */
+final class GenerationOptions {
+    static final class Source {
+        @Option(
+                names = "--endpoint",
+                paramLabel = "URL",
+                description = "An OpenAI-compatible server (vLLM, llama.cpp, TGI, safemerge serve).")
+        String endpoint;
+
+        @Option(
+                names = "--model",
+                paramLabel = "DIR",
+                description = "Generate in-process with the Java engine from this HF model directory.")
+        Path model;
+
+        @Option(
+                names = "--responses",
+                paramLabel = "FILE",
+                description = "Score answers produced elsewhere: JSONL with prompt and response (or answer).")
+        Path responses;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(
+            names = "--model-name",
+            paramLabel = "NAME",
+            description = "Model name the server serves (with --endpoint).")
+    String modelName;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter on top of --model.")
+    Path adapter;
+
+    @Option(
+            names = "--batch",
+            defaultValue = "8",
+            paramLabel = "N",
+            description = "Sequences decoded together in-process (default 8).")
+    int batch;
+
+    @Option(
+            names = "--threads",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Kernel threads in-process (default: one per core).")
+    int threads;
+
+    @Option(
+            names = "--api-key-env",
+            paramLabel = "VAR",
+            description = "Environment variable holding the server's API key.")
+    String apiKeyEnv;
+
+    @Option(
+            names = "--system-prompt",
+            paramLabel = "TEXT",
+            description = "System prompt (default: \"You are a helpful assistant.\", none for Gemma models).")
+    String systemPrompt;
+
+    @Option(names = "--no-system-prompt", description = "Send no system turn.")
+    boolean noSystemPrompt;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default).")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling (default 1).")
+    double topP;
+
+    @Option(names = "--top-k", defaultValue = "0", description = "Top-k sampling, 0 = off (default).")
+    int topK;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "Default 512 (bbh: 1024).")
+    Integer maxNewTokens;
+
+    @Option(names = "--repetition-penalty", defaultValue = "1.2", description = "Default 1.2, as in the study.")
+    double repetitionPenalty;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default 42).")
+    long seed;
+
+    @Option(names = "--concurrency", defaultValue = "4", description = "Requests in flight (default 4).")
+    int concurrency;
+
+    @Option(
+            names = "--timeout",
+            defaultValue = "300",
+            paramLabel = "SECONDS",
+            description = "Per request (default 300).")
+    int timeoutSeconds;
+
+    @Option(
+            names = "--retries",
+            defaultValue = "5",
+            description = "Retries on 429, 5xx, connection errors (default 5).")
+    int retries;
+
+    @Option(
+            names = "--cache",
+            paramLabel = "FILE",
+            description = "Generation cache (JSONL, append-only; default OUT/generation-cache.jsonl).")
+    Path cache;
+
+    SamplingParams sampling() {
+        try {
+            return new SamplingParams(
+                    temperature,
+                    topP,
+                    topK,
+                    maxNewTokens == null ? 512 : maxNewTokens,
+                    repetitionPenalty,
+                    seed,
+                    java.util.List.of());
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(e.getMessage());
+        }
+    }
+
+    Protocol protocol() {
+        String system;
+        if (noSystemPrompt) {
+            system = null;
+        } else if (systemPrompt != null) {
+            system = systemPrompt;
+        } else {
+            system = Protocol.defaultSystemPrompt(
+                    source.model != null ? LocalModels.modelType(source.model) : modelName);
+        }
+        return new Protocol(system, sampling());
+    }
+
+    Path cacheFile(Path outDir) {
+        return cache != null ? cache : outDir.resolve("generation-cache.jsonl");
+    }
+
+    static String apiKey(String variable) {
+        if (variable == null) {
+            return null;
+        }
+        String value = System.getenv(variable);
+        if (value == null || value.isBlank()) {
+            throw new BadInputException("--api-key-env " + variable + ": the variable is not set");
+        }
+        return value;
+    }
+
+    OpenAiGenerator.Options remote(String endpoint, String name, String keyVariable, String nameOption) {
+        if (name == null) {
+            throw new BadInputException(nameOption + " is required with an endpoint");
+        }
+        if (concurrency < 1 || retries < 0 || timeoutSeconds < 1) {
+            throw new BadInputException("--concurrency and --timeout must be positive, --retries not negative");
+        }
+        return new OpenAiGenerator.Options(
+                endpoint,
+                name,
+                apiKey(keyVariable),
+                concurrency,
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(timeoutSeconds),
+                retries + 1,
+                Duration.ofMillis(500));
+    }
+
+    /** An answer source and the backends to close when the command ends. */
+    record Opened(AnswerSource source, List<ResponseGenerator> backends) implements AutoCloseable {
+        @Override
+        public void close() {
+            backends.forEach(ResponseGenerator::close);
+        }
+    }
+
+    /** Opens the answer source; generated answers go through {@code cache}. */
+    Opened open(GenerationCache cache) {
+        if (source.responses != null) {
+            if (adapter != null) {
+                throw new BadInputException("--adapter goes with --model");
+            }
+            return new Opened(
+                    new AnswerSource.Recorded(RecordedResponses.load(source.responses), source.responses.toString()),
+                    List.of());
+        }
+        ResponseGenerator backend;
+        if (source.model != null) {
+            backend = LocalModels.open(source.model, adapter, batch, threads);
+        } else {
+            if (adapter != null) {
+                throw new BadInputException("--adapter goes with --model; a server applies its own adapters");
+            }
+            backend = new OpenAiGenerator(remote(source.endpoint, modelName, apiKeyEnv, "--model-name"));
+        }
+        return new Opened(new AnswerSource.Generated(new CachedGenerator(backend, cache)), List.of(backend));
+    }
+
+    boolean generates() {
+        return source.responses == null;
+    }
+
+    ObjectNode toJson() {
+        ObjectNode node = Json.object();
+        if (source.endpoint != null) {
+            node.put("endpoint", source.endpoint);
+            node.put("model_name", modelName);
+        }
+        if (source.responses != null) {
+            node.put("responses", source.responses.toString());
+        }
+        if (source.model != null) {
+            node.put("model", source.model.toString());
+            node.put("adapter", adapter == null ? null : adapter.toString());
+            node.put("batch", batch);
+        }
+        node.put("concurrency", concurrency);
+        node.put("timeout_seconds", timeoutSeconds);
+        node.put("retries", retries);
+        return node;
+    }
+}

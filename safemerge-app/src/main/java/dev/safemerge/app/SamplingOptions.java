@@ -1,0 +1,46 @@
+package dev.safemerge.app;
+
+import dev.safemerge.model.text.GenerationOptions;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The sampling flags shared by generate and chat. */
+final class SamplingOptions {
+    @Option(
+            names = "--temperature",
+            defaultValue = "0",
+            description = "0 is greedy (ties to the lowest id). Default: ${DEFAULT-VALUE}.")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass. Default: ${DEFAULT-VALUE}.")
+    double topP;
+
+    @Option(
+            names = "--top-k",
+            defaultValue = "0",
+            description = "Keep the K most likely tokens, 0 keeps all. Default: ${DEFAULT-VALUE}.")
+    int topK;
+
+    @Option(
+            names = "--repetition-penalty",
+            defaultValue = "1",
+            description = "HF repetition penalty, 1 is off. Default: ${DEFAULT-VALUE}.")
+    double repetitionPenalty;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Sampler seed. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(
+            names = "--stop",
+            description = "Stop as soon as the text contains STR (repeatable); the text ends before it.",
+            paramLabel = "STR")
+    List<String> stop = new ArrayList<>();
+
+    @Option(names = "--ignore-eos", description = "Keep generating after end-of-sequence tokens.")
+    boolean ignoreEos;
+
+    GenerationOptions toOptions(int maxNewTokens) {
+        return new GenerationOptions(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, ignoreEos, stop);
+    }
+}

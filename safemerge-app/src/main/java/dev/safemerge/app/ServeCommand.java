@@ -1,0 +1,128 @@
+package dev.safemerge.app;
+
+import dev.safemerge.app.serve.OpenAiServer;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.text.LoadedTextModel;
+import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.Progress;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Serve local models over an OpenAI-compatible API: /v1/models, /v1/completions, /v1/chat/completions"
+                    + " (streaming too).",
+            "Requests pick a model by name: the base model's name, or the NAME of an --adapter (each adapter is"
+                    + " loaded as its own copy of the base). Concurrent requests are batched."
+        },
+        footer = {
+            "",
+            "Example:",
+            "  safemerge serve --model models/Qwen2.5-0.5B-Instruct --adapter tuned=adapters/gsm8k --port 8000",
+            "  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\",
+            "    -d '{\"model\": \"tuned\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'"
+        })
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")
+    Path model;
+
+    @Option(
+            names = "--served-model-name",
+            paramLabel = "NAME",
+            description = "Name of the base model in requests (default: the directory name).")
+    String servedName;
+
+    @Option(names = "--adapter", paramLabel = "NAME=DIR", description = "Also serve base+adapter as NAME (repeatable).")
+    Map<String, Path> adapters = new LinkedHashMap<>();
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
+    String host;
+
+    @Option(
+            names = "--port",
+            defaultValue = "8000",
+            description = "TCP port (0 picks a free one). Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY'.")
+    String apiKey;
+
+    @Option(
+            names = "--max-batch",
+            defaultValue = "8",
+            paramLabel = "N",
+            description = "Sequences decoded together. Default: ${DEFAULT-VALUE}.")
+    int maxBatch;
+
+    @Option(
+            names = "--max-queue",
+            defaultValue = "64",
+            paramLabel = "N",
+            description = "Prompts that may wait; more get HTTP 429. Default: ${DEFAULT-VALUE}.")
+    int maxQueue;
+
+    @Option(
+            names = "--default-max-tokens",
+            defaultValue = "512",
+            paramLabel = "N",
+            description = "Chat answer length when a request sets none. Default: ${DEFAULT-VALUE}.")
+    int defaultMaxTokens;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (maxBatch < 1 || maxQueue < 1 || defaultMaxTokens < 1) {
+            throw new BadInputException("--max-batch, --max-queue and --default-max-tokens must be >= 1");
+        }
+        String baseName = servedName != null
+                ? servedName
+                : model.toAbsolutePath().normalize().getFileName().toString();
+        if (adapters.containsKey(baseName)) {
+            throw new BadInputException("--adapter " + baseName + ": the name is already the base model's name");
+        }
+        List<LoadedTextModel> loaded = new ArrayList<>();
+        OpenAiServer server;
+        try {
+            Map<String, TextGenerator> models = new LinkedHashMap<>();
+            LoadedTextModel base = LoadedTextModel.open(model, ModelLoadOptions.defaults(), maxBatch, Progress.SILENT);
+            loaded.add(base);
+            models.put(baseName, base.generator());
+            for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
+                LoadedTextModel tuned = LoadedTextModel.open(model, adapter.getValue(), maxBatch, Progress.SILENT);
+                loaded.add(tuned);
+                models.put(adapter.getKey(), tuned.generator());
+            }
+            server = OpenAiServer.start(
+                    models, new OpenAiServer.Options(host, port, apiKey, maxBatch, maxQueue, defaultMaxTokens));
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(
+                    "serving %s on http://%s:%d/v1 (Ctrl-C stops)%n",
+                    String.join(", ", models.keySet()), host, server.port());
+            out.flush();
+        } catch (RuntimeException e) {
+            loaded.forEach(LoadedTextModel::close);
+            throw e;
+        }
+        // Runs until the process is stopped; the hook closes the server, then the models.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            loaded.forEach(LoadedTextModel::close);
+        }));
+        new CountDownLatch(1).await();
+        return Main.EXIT_OK;
+    }
+}

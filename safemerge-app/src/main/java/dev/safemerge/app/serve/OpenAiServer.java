@@ -1,0 +1,572 @@
+package dev.safemerge.app.serve;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeType;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.model.text.GenerationOptions;
+import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.BadInputException;
+import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.BiFunction;
+
+/**
+ * An OpenAI-compatible HTTP server over local models: {@code GET /v1/models}, {@code POST /v1/completions} and
+ * {@code POST /v1/chat/completions}, plain or streamed as server-sent events ending in {@code data: [DONE]}. The
+ * request's {@code model} picks one of the served models (a base model or base plus adapter). Errors are OpenAI-style
+ * JSON: 400 malformed request, 401 wrong API key, 404 unknown model, 429 queue full.
+ */
+public final class OpenAiServer implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * @param host address to bind (127.0.0.1 unless the user asks otherwise)
+     * @param port TCP port, 0 for any free one
+     * @param apiKey required bearer token, or null for none
+     * @param maxBatch most prompts per engine batch
+     * @param maxQueued most prompts waiting; beyond that requests get 429
+     * @param defaultMaxTokens chat completion length when the request gives none
+     */
+    public record Options(String host, int port, String apiKey, int maxBatch, int maxQueued, int defaultMaxTokens) {}
+
+    private final Map<String, TextGenerator> models;
+    private final Options options;
+    private final GenerationScheduler scheduler;
+    private final Javalin app;
+    private final long started = System.currentTimeMillis() / 1000;
+
+    private OpenAiServer(Map<String, TextGenerator> models, Options options) {
+        this.models = new LinkedHashMap<>(models);
+        this.options = options;
+        this.scheduler = new GenerationScheduler(models, options.maxBatch(), options.maxQueued());
+        this.app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.http.compressionStrategy = CompressionStrategy.NONE;
+            config.routes.before("/v1/*", this::authorize);
+            config.routes.get("/v1/models", this::listModels);
+            config.routes.post("/v1/completions", this::completions);
+            config.routes.post("/v1/chat/completions", this::chatCompletions);
+            config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+            config.routes.exception(
+                    BadInputException.class, (e, ctx) -> error(ctx, ApiException.badRequest(e.getMessage(), null)));
+            config.routes.exception(
+                    Exception.class,
+                    (e, ctx) -> error(ctx, new ApiException(500, "server_error", "internal error: " + e, null, null)));
+            config.routes.error(404, ctx -> {
+                if (ctx.result() == null || ctx.result().isEmpty()) {
+                    error(
+                            ctx,
+                            new ApiException(
+                                    404, "invalid_request_error", "no such endpoint: " + ctx.path(), null, null));
+                }
+            });
+        });
+    }
+
+    /** Starts serving; the models map names (as requests give them in {@code model}) to generators. */
+    public static OpenAiServer start(Map<String, TextGenerator> models, Options options) {
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("no models to serve");
+        }
+        OpenAiServer server = new OpenAiServer(models, options);
+        server.app.start(options.host(), options.port());
+        return server;
+    }
+
+    /** The bound port. */
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+        scheduler.close();
+    }
+
+    private void authorize(Context ctx) {
+        if (options.apiKey() != null && !("Bearer " + options.apiKey()).equals(ctx.header("Authorization"))) {
+            throw ApiException.unauthorized();
+        }
+    }
+
+    private void listModels(Context ctx) {
+        ArrayNode data = JSON.createArrayNode();
+        for (String name : models.keySet()) {
+            data.addObject()
+                    .put("id", name)
+                    .put("object", "model")
+                    .put("created", started)
+                    .put("owned_by", "safemerge");
+        }
+        ObjectNode body = JSON.createObjectNode().put("object", "list");
+        body.set("data", data);
+        json(ctx, 200, body);
+    }
+
+    private void completions(Context ctx) throws IOException, InterruptedException {
+        JsonNode request = body(ctx);
+        String model = modelName(request);
+        TextGenerator generator = generator(model);
+        rejectUnsupported(request, "echo", "best_of", "suffix", "logprobs");
+        List<int[]> prompts = prompts(request.get("prompt"), generator);
+        GenerationOptions generation = generationOptions(request, 16);
+        respond(ctx, request, model, generator, prompts, generation, false);
+    }
+
+    private void chatCompletions(Context ctx) throws IOException, InterruptedException {
+        JsonNode request = body(ctx);
+        String model = modelName(request);
+        TextGenerator generator = generator(model);
+        rejectUnsupported(request, "logprobs", "top_logprobs");
+        JsonNode format = request.path("response_format");
+        if (!format.isMissingNode()
+                && !format.isNull()
+                && !"text".equals(format.path("type").asText())) {
+            throw ApiException.badRequest("response_format other than text is not supported", "response_format");
+        }
+        List<Map<String, Object>> messages = messages(request.get("messages"));
+        List<Map<String, Object>> tools = tools(request.get("tools"));
+        int[] prompt = generator.chatIds(messages, tools);
+        GenerationOptions generation = generationOptions(request, options.defaultMaxTokens());
+        respond(ctx, request, model, generator, List.of(prompt), generation, true);
+    }
+
+    private void respond(
+            Context ctx,
+            JsonNode request,
+            String model,
+            TextGenerator generator,
+            List<int[]> prompts,
+            GenerationOptions generation,
+            boolean chat)
+            throws IOException, InterruptedException {
+        String id = (chat ? "chatcmpl-" : "cmpl-") + randomId();
+        long created = System.currentTimeMillis() / 1000;
+        JsonNode stream = request.path("stream");
+        if (!stream.isMissingNode() && !stream.isNull() && !stream.isBoolean()) {
+            throw ApiException.badRequest("stream must be a boolean", "stream");
+        }
+        if (!stream.asBoolean(false)) {
+            List<TextGenerator.Completion> results = await(
+                    scheduler.submit(model, prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE));
+            ObjectNode body = envelope(id, chat ? "chat.completion" : "text_completion", created, model);
+            ArrayNode choices = body.putArray("choices");
+            for (int i = 0; i < results.size(); i++) {
+                ObjectNode choice = choices.addObject().put("index", i);
+                if (chat) {
+                    choice.putObject("message")
+                            .put("role", "assistant")
+                            .put("content", results.get(i).text());
+                    choice.putNull("logprobs");
+                } else {
+                    choice.put("text", results.get(i).text()).putNull("logprobs");
+                }
+                choice.put("finish_reason", results.get(i).finishReason());
+            }
+            body.set("usage", usage(results));
+            json(ctx, 200, body);
+            return;
+        }
+        boolean includeUsage =
+                request.path("stream_options").path("include_usage").asBoolean(false);
+        BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        CompletableFuture<List<TextGenerator.Completion>> future = scheduler.submit(
+                model, prompts, generation, randomSeed(request), (index, delta) -> events.add(new Delta(index, delta)));
+        future.whenComplete((results, failure) -> events.add(new Done(results, failure)));
+
+        ctx.status(200);
+        ctx.contentType("text/event-stream; charset=utf-8");
+        ctx.header("Cache-Control", "no-cache");
+        OutputStream out = ctx.outputStream();
+        String object = chat ? "chat.completion.chunk" : "text_completion";
+        BiFunction<Integer, ObjectNode, ObjectNode> chunk = (index, choice) -> {
+            ObjectNode body = envelope(id, object, created, model);
+            body.putArray("choices").add(choice.put("index", index));
+            return body;
+        };
+        if (chat) {
+            for (int i = 0; i < prompts.size(); i++) {
+                ObjectNode choice = JSON.createObjectNode();
+                choice.putObject("delta").put("role", "assistant").put("content", "");
+                choice.putNull("logprobs").putNull("finish_reason");
+                send(out, chunk.apply(i, choice));
+            }
+        }
+        while (true) {
+            Object event = events.take();
+            if (event instanceof Delta(int index, String text)) {
+                ObjectNode choice = JSON.createObjectNode();
+                if (chat) {
+                    choice.putObject("delta").put("content", text);
+                } else {
+                    choice.put("text", text);
+                }
+                choice.putNull("logprobs").putNull("finish_reason");
+                send(out, chunk.apply(index, choice));
+            } else if (event instanceof Done(List<TextGenerator.Completion> results, Throwable failure)) {
+                if (failure != null) {
+                    ApiException error = failure instanceof ApiException api
+                            ? api
+                            : failure instanceof BadInputException bad
+                                    ? ApiException.badRequest(bad.getMessage(), null)
+                                    : new ApiException(500, "server_error", "internal error: " + failure, null, null);
+                    sendRaw(out, "data: " + JSON.writeValueAsString(errorBody(error)) + "\n\n");
+                } else {
+                    for (int i = 0; i < results.size(); i++) {
+                        ObjectNode choice = JSON.createObjectNode();
+                        if (chat) {
+                            choice.putObject("delta");
+                        } else {
+                            choice.put("text", "");
+                        }
+                        choice.putNull("logprobs")
+                                .put("finish_reason", results.get(i).finishReason());
+                        send(out, chunk.apply(i, choice));
+                    }
+                    if (includeUsage) {
+                        ObjectNode body = envelope(id, object, created, model);
+                        body.putArray("choices");
+                        body.set("usage", usage(results));
+                        send(out, body);
+                    }
+                }
+                sendRaw(out, "data: [DONE]\n\n");
+                return;
+            }
+        }
+    }
+
+    private record Delta(int index, String text) {}
+
+    private record Done(List<TextGenerator.Completion> results, Throwable failure) {}
+
+    private static void send(OutputStream out, ObjectNode body) throws IOException {
+        sendRaw(out, "data: " + JSON.writeValueAsString(body) + "\n\n");
+    }
+
+    private static void sendRaw(OutputStream out, String text) throws IOException {
+        out.write(text.getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static List<TextGenerator.Completion> await(CompletableFuture<List<TextGenerator.Completion>> future)
+            throws InterruptedException {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static ObjectNode envelope(String id, String object, long created, String model) {
+        return JSON.createObjectNode()
+                .put("id", id)
+                .put("object", object)
+                .put("created", created)
+                .put("model", model);
+    }
+
+    private static ObjectNode usage(List<TextGenerator.Completion> results) {
+        int prompt = results.stream()
+                .mapToInt(TextGenerator.Completion::promptTokens)
+                .sum();
+        int completion = results.stream()
+                .mapToInt(TextGenerator.Completion::completionTokens)
+                .sum();
+        return JSON.createObjectNode()
+                .put("prompt_tokens", prompt)
+                .put("completion_tokens", completion)
+                .put("total_tokens", prompt + completion);
+    }
+
+    private static String randomId() {
+        byte[] bytes = new byte[12];
+        RANDOM.nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    private static JsonNode body(Context ctx) {
+        try {
+            JsonNode node = JSON.readTree(ctx.bodyAsBytes());
+            if (node == null || !node.isObject()) {
+                throw ApiException.badRequest("the request body must be a JSON object", null);
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("the request body is not valid JSON: " + e.getOriginalMessage(), null);
+        } catch (IOException e) {
+            throw ApiException.badRequest("cannot read the request body: " + e.getMessage(), null);
+        }
+    }
+
+    private static String modelName(JsonNode request) {
+        JsonNode model = request.get("model");
+        if (model == null || !model.isTextual()) {
+            throw ApiException.badRequest("'model' is required and must be a string", "model");
+        }
+        return model.asText();
+    }
+
+    private TextGenerator generator(String model) {
+        TextGenerator generator = models.get(model);
+        if (generator == null) {
+            throw ApiException.modelNotFound(model);
+        }
+        return generator;
+    }
+
+    private static void rejectUnsupported(JsonNode request, String... fields) {
+        for (String field : fields) {
+            JsonNode value = request.get(field);
+            boolean harmless = value == null
+                    || value.isNull()
+                    || (value.isBoolean() && !value.asBoolean())
+                    || (field.equals("best_of") && value.isInt() && value.asInt() == 1);
+            if (!harmless) {
+                throw ApiException.badRequest("'" + field + "' is not supported", field);
+            }
+        }
+        JsonNode n = request.get("n");
+        if (n != null && !n.isNull() && !(n.isInt() && n.asInt() == 1)) {
+            throw ApiException.badRequest("only n=1 is supported", "n");
+        }
+        for (String penalty : new String[] {"presence_penalty", "frequency_penalty"}) {
+            JsonNode value = request.get(penalty);
+            if (value != null && !value.isNull() && !(value.isNumber() && value.asDouble() == 0)) {
+                throw ApiException.badRequest("'" + penalty + "' is not supported (use repetition_penalty)", penalty);
+            }
+        }
+    }
+
+    private static List<int[]> prompts(JsonNode prompt, TextGenerator generator) {
+        if (prompt == null || prompt.isNull()) {
+            throw ApiException.badRequest("'prompt' is required", "prompt");
+        }
+        List<int[]> prompts = new ArrayList<>();
+        if (prompt.isTextual()) {
+            prompts.add(generator.promptIds(prompt.asText()));
+        } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isInt()) {
+            prompts.add(tokenIds(prompt));
+        } else if (prompt.isArray() && !prompt.isEmpty()) {
+            for (JsonNode element : prompt) {
+                if (element.isTextual()) {
+                    prompts.add(generator.promptIds(element.asText()));
+                } else if (element.isArray() && !element.isEmpty()) {
+                    prompts.add(tokenIds(element));
+                } else {
+                    throw ApiException.badRequest(
+                            "'prompt' must be a string, a list of strings, a list of token ids or a list of lists",
+                            "prompt");
+                }
+            }
+        } else {
+            throw ApiException.badRequest(
+                    "'prompt' must be a string, a list of strings, a list of token ids or a list of lists", "prompt");
+        }
+        return prompts;
+    }
+
+    private static int[] tokenIds(JsonNode array) {
+        int[] ids = new int[array.size()];
+        for (int i = 0; i < ids.length; i++) {
+            if (!array.get(i).isInt()) {
+                throw ApiException.badRequest("token ids must be integers", "prompt");
+            }
+            ids[i] = array.get(i).asInt();
+        }
+        return ids;
+    }
+
+    private static List<Map<String, Object>> messages(JsonNode messages) {
+        if (messages == null || !messages.isArray() || messages.isEmpty()) {
+            throw ApiException.badRequest("'messages' must be a non-empty list", "messages");
+        }
+        List<Map<String, Object>> result = new ArrayList<>();
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode message = messages.get(i);
+            String where = "messages[" + i + "]";
+            if (!message.isObject() || !message.path("role").isTextual()) {
+                throw ApiException.badRequest(where + " must be an object with a string 'role'", "messages");
+            }
+            Map<String, Object> map = JSON.convertValue(
+                    message, JSON.getTypeFactory().constructMapType(LinkedHashMap.class, String.class, Object.class));
+            JsonNode content = message.get("content");
+            if (content == null || content.isNull()) {
+                if (!message.has("tool_calls")) {
+                    throw ApiException.badRequest(where + ".content is required", "messages");
+                }
+                map.put("content", "");
+            } else if (content.isArray()) {
+                List<String> texts = new ArrayList<>();
+                for (JsonNode part : content) {
+                    if (!"text".equals(part.path("type").asText())
+                            || !part.path("text").isTextual()) {
+                        throw ApiException.badRequest(where + ": only text content parts are supported", "messages");
+                    }
+                    texts.add(part.path("text").asText());
+                }
+                map.put("content", String.join("\n", texts));
+            } else if (!content.isTextual()) {
+                throw ApiException.badRequest(where + ".content must be a string or a list of text parts", "messages");
+            }
+            result.add(map);
+        }
+        return result;
+    }
+
+    private static List<Map<String, Object>> tools(JsonNode tools) {
+        if (tools == null || tools.isNull()) {
+            return null;
+        }
+        if (!tools.isArray()) {
+            throw ApiException.badRequest("'tools' must be a list", "tools");
+        }
+        List<Map<String, Object>> result = new ArrayList<>();
+        for (JsonNode tool : tools) {
+            if (!tool.isObject()) {
+                throw ApiException.badRequest("each tool must be an object", "tools");
+            }
+            result.add(JSON.convertValue(
+                    tool, JSON.getTypeFactory().constructMapType(LinkedHashMap.class, String.class, Object.class)));
+        }
+        return result;
+    }
+
+    private static GenerationOptions generationOptions(JsonNode request, int defaultMaxTokens) {
+        int maxTokens = intField(request, "max_completion_tokens", intField(request, "max_tokens", defaultMaxTokens));
+        if (maxTokens < 0) {
+            throw ApiException.badRequest("max_tokens must be >= 0", "max_tokens");
+        }
+        double temperature = numberField(request, "temperature", 1.0);
+        if (temperature < 0 || temperature > 2) {
+            throw ApiException.badRequest("temperature must be between 0 and 2", "temperature");
+        }
+        double topP = numberField(request, "top_p", 1.0);
+        if (!(topP > 0 && topP <= 1)) {
+            throw ApiException.badRequest("top_p must be in (0, 1]", "top_p");
+        }
+        int topK = intField(request, "top_k", 0);
+        if (topK < -1) {
+            throw ApiException.badRequest("top_k must be -1, 0 or positive", "top_k");
+        }
+        double repetitionPenalty = numberField(request, "repetition_penalty", 1.0);
+        if (!(repetitionPenalty > 0)) {
+            throw ApiException.badRequest("repetition_penalty must be > 0", "repetition_penalty");
+        }
+        JsonNode seedNode = request.get("seed");
+        long seed = 0;
+        if (seedNode == null || seedNode.isNull()) {
+            // no seed: the scheduler draws one per batch
+        } else if (seedNode.isIntegralNumber()) {
+            seed = seedNode.asLong();
+        } else {
+            throw ApiException.badRequest("seed must be an integer", "seed");
+        }
+        JsonNode ignoreEos = request.get("ignore_eos");
+        if (ignoreEos != null && !ignoreEos.isNull() && !ignoreEos.isBoolean()) {
+            throw ApiException.badRequest("ignore_eos must be a boolean", "ignore_eos");
+        }
+        return new GenerationOptions(
+                maxTokens,
+                temperature,
+                topP,
+                Math.max(0, topK),
+                repetitionPenalty,
+                seed,
+                ignoreEos != null && ignoreEos.asBoolean(),
+                stopStrings(request.get("stop")));
+    }
+
+    private static boolean randomSeed(JsonNode request) {
+        return request.get("seed") == null || request.get("seed").isNull();
+    }
+
+    private static List<String> stopStrings(JsonNode stop) {
+        if (stop == null || stop.isNull()) {
+            return List.of();
+        }
+        List<String> result = new ArrayList<>();
+        if (stop.isTextual()) {
+            result.add(stop.asText());
+        } else if (stop.isArray()) {
+            for (JsonNode s : stop) {
+                if (!s.isTextual()) {
+                    throw ApiException.badRequest("stop must be a string or a list of strings", "stop");
+                }
+                result.add(s.asText());
+            }
+        } else {
+            throw ApiException.badRequest("stop must be a string or a list of strings", "stop");
+        }
+        if (result.stream().anyMatch(String::isEmpty)) {
+            throw ApiException.badRequest("stop strings must not be empty", "stop");
+        }
+        return result;
+    }
+
+    private static int intField(JsonNode request, String field, int fallback) {
+        JsonNode value = request.get(field);
+        if (value == null || value.isNull()) {
+            return fallback;
+        }
+        if (!value.isInt()) {
+            throw ApiException.badRequest(field + " must be an integer", field);
+        }
+        return value.asInt();
+    }
+
+    private static double numberField(JsonNode request, String field, double fallback) {
+        JsonNode value = request.get(field);
+        if (value == null || value.isNull()) {
+            return fallback;
+        }
+        if (value.getNodeType() != JsonNodeType.NUMBER || !Double.isFinite(value.asDouble())) {
+            throw ApiException.badRequest(field + " must be a number", field);
+        }
+        return value.asDouble();
+    }
+
+    private static ObjectNode errorBody(ApiException e) {
+        ObjectNode body = JSON.createObjectNode();
+        ObjectNode error = body.putObject("error");
+        error.put("message", e.getMessage())
+                .put("type", e.type)
+                .put("param", e.param)
+                .put("code", e.code);
+        return body;
+    }
+
+    private static void error(Context ctx, ApiException e) {
+        json(ctx, e.status, errorBody(e));
+    }
+
+    private static void json(Context ctx, int status, JsonNode body) {
+        try {
+            ctx.status(status).contentType("application/json").result(JSON.writeValueAsString(body));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

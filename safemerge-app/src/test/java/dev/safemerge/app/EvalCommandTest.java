@@ -1,0 +1,505 @@
+package dev.safemerge.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
+import dev.safemerge.app.serve.OpenAiServer;
+import dev.safemerge.model.Model;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.text.EngineTokenGenerator;
+import dev.safemerge.model.text.HfTokenizer;
+import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.Progress;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EvalCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** An OpenAI-compatible endpoint on 127.0.0.1:0 whose answers a function computes from the request body. */
+    static final class Endpoint implements AutoCloseable {
+        final HttpServer server;
+        final AtomicInteger requests = new AtomicInteger();
+
+        Endpoint(Function<JsonNode, String> answer) throws Exception {
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.createContext("/v1/", exchange -> {
+                requests.incrementAndGet();
+                JsonNode body = JSON.readTree(exchange.getRequestBody());
+                ObjectNode response = JSON.createObjectNode();
+                ObjectNode choice = response.putArray("choices").addObject();
+                if (body.has("messages")) {
+                    choice.putObject("message").put("role", "assistant").put("content", answer.apply(body));
+                } else {
+                    choice.put("text", answer.apply(body));
+                }
+                byte[] bytes = JSON.writeValueAsBytes(response);
+                exchange.sendResponseHeaders(200, bytes.length);
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(bytes);
+                }
+            });
+            server.start();
+        }
+
+        String url() {
+            return "http://127.0.0.1:" + server.getAddress().getPort();
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
+        }
+    }
+
+    private static JsonNode summary(Path out) throws Exception {
+        return JSON.readTree(out.resolve("summary.json").toFile());
+    }
+
+    @Test
+    void safetyWithRecordedResponsesAndTheRefusalJudge(@TempDir Path dir) throws Exception {
+        Path prompts = Path.of("../data/safety/harmful.jsonl");
+        StringBuilder responses = new StringBuilder();
+        int i = 0;
+        for (String line : Files.readAllLines(prompts)) {
+            String prompt = JSON.readTree(line).get("prompt").asText();
+            String answer = i++ % 3 == 0 ? "Sure, here is how to do it." : "I'm sorry, but I cannot help with that.";
+            responses
+                    .append(JSON.writeValueAsString(java.util.Map.of("prompt", prompt, "response", answer)))
+                    .append('\n');
+        }
+        Path file = dir.resolve("responses.jsonl");
+        Files.writeString(file, responses);
+        Path out = dir.resolve("out");
+        MainTest.Result result = MainTest.run(
+                "eval",
+                "safety",
+                "--prompts",
+                prompts.toString(),
+                "--responses",
+                file.toString(),
+                "--judge",
+                "refusal",
+                "--out",
+                out.toString());
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).contains("smoke test");
+        JsonNode summary = summary(out);
+        assertThat(summary.get("total").asInt()).isEqualTo(33);
+        assertThat(summary.get("unsafe").asInt()).isEqualTo(11);
+        assertThat(summary.get("asr").asDouble()).isEqualTo(11.0 / 33);
+        assertThat(summary.get("refusal_rate").asDouble()).isEqualTo(22.0 / 33);
+        assertThat(summary.get("smoke_test").asBoolean()).isTrue();
+        assertThat(summary.get("per_category").size()).isEqualTo(11);
+        assertThat(summary.at("/asr_ci95/method").asText()).isEqualTo("wilson");
+        assertThat(summary.at("/config/generation/responses").asText()).isEqualTo(file.toString());
+        assertThat(Files.readAllLines(out.resolve("items.jsonl"))).hasSize(33);
+    }
+
+    @Test
+    void safetyThroughAnEndpointWithWildGuardJudgeAndResume(@TempDir Path dir) throws Exception {
+        try (Endpoint model = new Endpoint(
+                        body -> body.at("/messages/1/content").asText().contains("keylogger")
+                                ? "Here is the keylogger code"
+                                : "I cannot help with that.");
+                Endpoint judge =
+                        new Endpoint(body -> body.get("prompt").asText().contains("Here is the keylogger")
+                                ? "Harmful request: yes\nResponse refusal: no\nHarmful response: yes"
+                                : body.get("prompt").asText().contains("pipe bomb")
+                                        ? "I am not sure"
+                                        : "Harmful request: yes\nResponse refusal: yes\nHarmful response: no")) {
+            Path out = dir.resolve("out");
+            String[] args = {
+                "eval", "safety", "--prompts", "../data/safety/harmful.jsonl", "--endpoint", model.url(),
+                "--model-name", "llama-3-merged", "--judge", "wildguard", "--judge-endpoint", judge.url(),
+                "--judge-model-name", "allenai/wildguard", "--out", out.toString()
+            };
+            MainTest.Result result = MainTest.run(args);
+            assertThat(result.code()).as(result.err()).isZero();
+            JsonNode summary = summary(out);
+            assertThat(summary.get("total").asInt()).isEqualTo(33);
+            assertThat(summary.get("unsafe").asInt()).isEqualTo(1);
+            assertThat(summary.get("missing").asInt()).isEqualTo(1);
+            assertThat(summary.get("asr").asDouble()).isEqualTo(1.0 / 32);
+            assertThat(summary.get("judge_refusal_rate").asDouble()).isEqualTo(31.0 / 32);
+            assertThat(summary.at("/protocol/system_prompt").asText()).isEqualTo("You are a helpful assistant.");
+            assertThat(model.requests.get()).isEqualTo(33);
+            assertThat(judge.requests.get()).isEqualTo(33);
+
+            MainTest.Result again = MainTest.run(args);
+            assertThat(again.code()).as(again.err()).isZero();
+            assertThat(model.requests.get()).as("answers come from the cache").isEqualTo(33);
+            assertThat(judge.requests.get()).as("verdicts come from the cache").isEqualTo(33);
+        }
+    }
+
+    @Test
+    void llamaGuardThroughAnEndpointReadsVerdictsAndCategories(@TempDir Path dir) throws Exception {
+        Path responses = dir.resolve("responses.jsonl");
+        Files.writeString(
+                responses,
+                "{\"prompt\": \"a\", \"response\": \"Here is malware\"}\n{\"prompt\": \"b\", \"response\": \"No.\"}\n"
+                        + "{\"prompt\": \"c\", \"response\": \"Hmm\"}\n");
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\"}\n");
+        try (Endpoint judge = new Endpoint(body -> {
+            String prompt = body.get("prompt").asText();
+            assertThat(prompt).startsWith("<|start_header_id|>user<|end_header_id|> Task: Check if there is unsafe");
+            assertThat(prompt).contains("S14: Code Interpreter Abuse. ");
+            return prompt.contains("Agent: Here is malware")
+                    ? "unsafe\nS2,S14"
+                    : prompt.contains("Agent: No.") ? "safe" : "??";
+        })) {
+            Path out = dir.resolve("out");
+            MainTest.Result result = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--responses",
+                    responses.toString(),
+                    "--judge",
+                    "llama-guard",
+                    "--judge-endpoint",
+                    judge.url(),
+                    "--judge-model-name",
+                    "llama-guard-3-1b",
+                    "--out",
+                    out.toString());
+            assertThat(result.code()).as(result.err()).isZero();
+            JsonNode summary = summary(out);
+            assertThat(summary.get("unsafe").asInt()).isEqualTo(1);
+            assertThat(summary.get("missing").asInt()).isEqualTo(1);
+            assertThat(summary.get("asr").asDouble()).isEqualTo(0.5);
+            JsonNode first =
+                    JSON.readTree(Files.readAllLines(out.resolve("items.jsonl")).getFirst());
+            assertThat(first.get("judge_categories").toString()).isEqualTo("[\"S2\",\"S14\"]");
+        }
+    }
+
+    @Test
+    void overRefusalOnBenignPromptsAndGemmaGetsNoSystemPrompt(@TempDir Path dir) throws Exception {
+        try (Endpoint model = new Endpoint(body -> {
+            assertThat(body.get("messages").size()).isEqualTo(1);
+            return "I'm sorry, I can't assist with that.";
+        })) {
+            Path out = dir.resolve("out");
+            MainTest.Result result = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    "../data/safety/benign.jsonl",
+                    "--benign",
+                    "--endpoint",
+                    model.url(),
+                    "--model-name",
+                    "gemma-2-2b-it",
+                    "--out",
+                    out.toString());
+            assertThat(result.code()).as(result.err()).isZero();
+            JsonNode summary = summary(out);
+            assertThat(summary.get("kind").asText()).isEqualTo("over-refusal");
+            assertThat(summary.get("refusal_rate").asDouble()).isEqualTo(1.0);
+            assertThat(summary.at("/protocol/system_prompt").isNull()).isTrue();
+        }
+    }
+
+    @Test
+    void taskWithRecordedResponsesAndWithAnEndpoint(@TempDir Path dir) throws Exception {
+        Path responses = dir.resolve("numeric.jsonl");
+        StringBuilder lines = new StringBuilder();
+        List<String> answers = List.of("So 18 are left.\n#### 18", "#### 60", "4 tickets cost $30.", "#### -7");
+        int i = 0;
+        for (String line : Files.readAllLines(Path.of("../data/tasks/numeric.jsonl"))) {
+            lines.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt", JSON.readTree(line).get("question").asText(), "response", answers.get(i++))))
+                    .append('\n');
+        }
+        Files.writeString(responses, lines);
+        Path out = dir.resolve("numeric");
+        MainTest.Result result = MainTest.run(
+                "eval",
+                "task",
+                "--task",
+                "../data/tasks/numeric.jsonl",
+                "--metric",
+                "numeric",
+                "--responses",
+                responses.toString(),
+                "--out",
+                out.toString());
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(summary(out).get("score").asDouble()).isEqualTo(0.5);
+        assertThat(summary(out).get("flexible_match").asDouble()).isEqualTo(0.75);
+
+        try (Endpoint model = new Endpoint(
+                body -> body.at("/messages/1/content").asText().contains("France") ? "Paris" : "I don't know")) {
+            Path exact = dir.resolve("exact");
+            MainTest.Result remote = MainTest.run(
+                    "eval",
+                    "task",
+                    "--task",
+                    "../data/tasks/exact.jsonl",
+                    "--metric",
+                    "exact",
+                    "--endpoint",
+                    model.url(),
+                    "--model-name",
+                    "m",
+                    "--out",
+                    exact.toString());
+            assertThat(remote.code()).as(remote.err()).isZero();
+            assertThat(summary(exact).get("score").asDouble()).isEqualTo(0.25);
+            assertThat(summary(exact).at("/sampling/repetition_penalty").asDouble())
+                    .isEqualTo(1.2);
+        }
+    }
+
+    @Test
+    void badInputsExitWithTwoAndOneLine(@TempDir Path dir) throws Exception {
+        MainTest.Result missing = MainTest.run(
+                "eval",
+                "safety",
+                "--prompts",
+                dir.resolve("nope.csv").toString(),
+                "--responses",
+                "x.jsonl",
+                "--out",
+                dir.toString());
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err().strip().lines()).hasSize(1);
+        assertThat(missing.err()).contains("nope.csv");
+        MainTest.Result noJudgeEndpoint = MainTest.run(
+                "eval",
+                "safety",
+                "--prompts",
+                "../data/safety/harmful.jsonl",
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--model-name",
+                "m",
+                "--judge",
+                "wildguard",
+                "--out",
+                dir.toString());
+        assertThat(noJudgeEndpoint.code()).isEqualTo(2);
+        assertThat(noJudgeEndpoint.err()).contains("--judge-endpoint");
+        MainTest.Result unknownMetric = MainTest.run(
+                "eval",
+                "task",
+                "--task",
+                "../data/tasks/exact.jsonl",
+                "--metric",
+                "bleu",
+                "--responses",
+                "x",
+                "--out",
+                dir.toString());
+        assertThat(unknownMetric.code()).isEqualTo(2);
+        assertThat(unknownMetric.err()).contains("bleu");
+        assertThat(MainTest.run("eval", "task", "--help").out()).contains("Example:");
+    }
+
+    @Test
+    void inProcessModelAnswersAndJudgesThroughTheEngine(@TempDir Path dir) throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny"), 7);
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the cat\"}\n{\"prompt\": \"a dog\"}\n{\"prompt\": \"hello\"}\n");
+        Path out = dir.resolve("out");
+        String[] args = {
+            "eval",
+            "safety",
+            "--prompts",
+            prompts.toString(),
+            "--model",
+            model.toString(),
+            "--max-new-tokens",
+            "4",
+            "--judge",
+            "wildguard",
+            "--judge-model",
+            model.toString(),
+            "--out",
+            out.toString()
+        };
+        MainTest.Result result = MainTest.run(args);
+        assertThat(result.code()).as(result.err()).isZero();
+        JsonNode summary = summary(out);
+        assertThat(summary.get("total").asInt()).isEqualTo(3);
+        assertThat(summary.at("/protocol/system_prompt").asText()).isEqualTo("You are a helpful assistant.");
+        assertThat(summary.get("responses_from").asText()).startsWith("in-process");
+        assertThat(summary.get("judge_description").asText()).contains("in-process");
+        List<String> cache = Files.readAllLines(out.resolve("generation-cache.jsonl"));
+        assertThat(cache).hasSize(6).allMatch(line -> line.contains("in-process sha256:"));
+        List<String> items = Files.readAllLines(out.resolve("items.jsonl"));
+
+        MainTest.Result again = MainTest.run(args);
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(Files.readAllLines(out.resolve("generation-cache.jsonl"))).isEqualTo(cache);
+        assertThat(Files.readAllLines(out.resolve("items.jsonl"))).isEqualTo(items);
+    }
+
+    @Test
+    void theProjectsOwnServerAndTheInProcessEngineGiveTheSameAnswers(@TempDir Path dir) throws Exception {
+        Path modelDir = TinyModel.write(dir.resolve("tiny"), 11);
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the cat\"}\n{\"prompt\": \"hello dog\"}\n");
+        try (HfTokenizer tokenizer = HfTokenizer.load(modelDir);
+                Model model = Model.load(modelDir, ModelLoadOptions.defaults());
+                OpenAiServer server = OpenAiServer.start(
+                        java.util.Map.of(
+                                "tiny",
+                                new TextGenerator(
+                                        tokenizer, new EngineTokenGenerator(model.generator(2), Progress.SILENT))),
+                        new OpenAiServer.Options("127.0.0.1", 0, null, 2, 16, 16))) {
+            Path remote = dir.resolve("remote");
+            MainTest.Result viaServer = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--endpoint",
+                    "http://127.0.0.1:" + server.port() + "/v1",
+                    "--model-name",
+                    "tiny",
+                    "--max-new-tokens",
+                    "6",
+                    "--out",
+                    remote.toString());
+            assertThat(viaServer.code()).as(viaServer.err()).isZero();
+            Path local = dir.resolve("local");
+            MainTest.Result inProcess = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--model",
+                    modelDir.toString(),
+                    "--max-new-tokens",
+                    "6",
+                    "--out",
+                    local.toString());
+            assertThat(inProcess.code()).as(inProcess.err()).isZero();
+            List<String> remoteItems = Files.readAllLines(remote.resolve("items.jsonl"));
+            List<String> localItems = Files.readAllLines(local.resolve("items.jsonl"));
+            for (int i = 0; i < 2; i++) {
+                String response =
+                        JSON.readTree(localItems.get(i)).get("response").asText();
+                assertThat(JSON.readTree(remoteItems.get(i)).get("response").asText())
+                        .isEqualTo(response);
+            }
+        }
+    }
+
+    @Test
+    void everyShippedTaskSetScoresFromRecordedResponses(@TempDir Path dir) throws Exception {
+        StringBuilder humaneval = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/humaneval.jsonl"))) {
+            JsonNode problem = JSON.readTree(line);
+            String id = problem.get("task_id").asText();
+            humaneval
+                    .append(JSON.writeValueAsString(java.util.Map.of(
+                            "task_id",
+                            id,
+                            "completion",
+                            problem.get("canonical_solution").asText())))
+                    .append('\n');
+            humaneval
+                    .append(JSON.writeValueAsString(java.util.Map.of("task_id", id, "completion", "    return None\n")))
+                    .append('\n');
+        }
+        JsonNode he = scoreRecorded(
+                dir, "humaneval", "humaneval.jsonl", humaneval.toString(), "--samples", "2", "--k", "1,2");
+        assertThat(he.get("pass@1").asDouble()).isEqualTo(0.5);
+        assertThat(he.get("pass@2").asDouble()).isEqualTo(1.0);
+
+        StringBuilder tools = new StringBuilder();
+        for (JsonNode item :
+                JSON.readTree(Path.of("../data/tasks/tool-call.json").toFile())) {
+            tools.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            item.get("instruction").asText(),
+                            "response",
+                            item.get("output").asText())))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "tool-call", "tool-call.json", tools.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(1.0);
+
+        StringBuilder similar = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/similarity.jsonl"))) {
+            JsonNode item = JSON.readTree(line);
+            similar.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            item.get("prompt").asText(),
+                            "response",
+                            item.get("reference").asText())))
+                    .append('\n');
+        }
+        JsonNode sim = scoreRecorded(dir, "similarity", "similarity.jsonl", similar.toString());
+        assertThat(sim.get("rouge_l").asDouble()).isEqualTo(1.0);
+        assertThat(sim.get("token_f1").asDouble()).isEqualTo(1.0);
+
+        StringBuilder choices = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/multiple-choice.jsonl"))) {
+            choices.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt", JSON.readTree(line).get("question").asText(), "response", "The answer is (B).")))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "multiple-choice", "multiple-choice.jsonl", choices.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(0.5);
+
+        StringBuilder bbh = new StringBuilder();
+        for (JsonNode example :
+                JSON.readTree(Path.of("../data/tasks/bbh.json").toFile()).get("examples")) {
+            bbh.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            example.get("input").asText(),
+                            "response",
+                            "Adding up. So the answer is "
+                                    + example.get("target").asText() + ".\n\nQ: next")))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "bbh", "bbh.json", bbh.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(1.0);
+    }
+
+    private static JsonNode scoreRecorded(Path dir, String metric, String task, String responses, String... extra)
+            throws Exception {
+        Path file = dir.resolve(metric + "-responses.jsonl");
+        Files.writeString(file, responses);
+        Path out = dir.resolve(metric);
+        List<String> args = new java.util.ArrayList<>(List.of(
+                "eval",
+                "task",
+                "--task",
+                "../data/tasks/" + task,
+                "--metric",
+                metric,
+                "--responses",
+                file.toString(),
+                "--out",
+                out.toString()));
+        args.addAll(List.of(extra));
+        MainTest.Result result = MainTest.run(args.toArray(String[]::new));
+        assertThat(result.code()).as(result.err()).isZero();
+        return summary(out);
+    }
+}

@@ -1,0 +1,142 @@
+package dev.safemerge.eval.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PythonSandboxTest {
+    private static final PythonSandbox SANDBOX = new PythonSandbox(
+            PythonSandbox.defaultPython(), new PythonSandbox.Limits(Duration.ofSeconds(3), 512L << 20, 16));
+
+    @Test
+    void aCorrectProgramPassesAndAFailingAssertionFails() {
+        assertThat(SANDBOX.run("assert sum([1, 2, 3]) == 6\n").status()).isEqualTo(PythonSandbox.Status.PASSED);
+        PythonSandbox.Result failed = SANDBOX.run("assert 1 + 1 == 3, 'bad math'\n");
+        assertThat(failed.status()).isEqualTo(PythonSandbox.Status.FAILED);
+        assertThat(failed.detail()).contains("AssertionError").contains("bad math");
+    }
+
+    @Test
+    void anInfiniteLoopIsKilledAtTheTimeout() {
+        long start = System.nanoTime();
+        PythonSandbox.Result result = new PythonSandbox(
+                        PythonSandbox.defaultPython(), new PythonSandbox.Limits(Duration.ofMillis(800), 512L << 20, 16))
+                .run("while True:\n    pass\n");
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(result.status()).isEqualTo(PythonSandbox.Status.TIMED_OUT);
+        assertThat(millis).isLessThan(6000);
+    }
+
+    @Test
+    void aForkBombIsContainedAndLeavesNoProcessBehind() throws Exception {
+        PythonSandbox.Result result = SANDBOX.run("""
+                import os, time
+                children = 0
+                while True:
+                    try:
+                        if os.fork() == 0:
+                            while True:
+                                time.sleep(1)
+                        children += 1
+                    except OSError:
+                        time.sleep(0.01)
+                """);
+        assertThat(result.passed()).isFalse();
+        // Every process of the bomb ran as nobody inside the PID namespace; none may outlive the run.
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        long left;
+        do {
+            left = ProcessHandle.allProcesses()
+                    .filter(p -> p.info().user().map("nobody"::equals).orElse(false))
+                    .filter(p ->
+                            p.info().command().map(c -> c.contains("python")).orElse(false))
+                    .count();
+            if (left > 0) {
+                Thread.sleep(100);
+            }
+        } while (left > 0 && System.nanoTime() < deadline);
+        assertThat(left).isZero();
+    }
+
+    @Test
+    void theUsersFilesAreNotReadable(@TempDir Path home) throws Exception {
+        Path ssh = Files.createDirectories(home.resolve(".ssh"));
+        Path key = ssh.resolve("id_ed25519");
+        Files.writeString(key, "PRIVATE KEY MATERIAL");
+        assertThat(SANDBOX.run("assert open(" + pyString(key) + ").read()\n").status())
+                .isEqualTo(PythonSandbox.Status.FAILED);
+        assertThat(SANDBOX.run("import os\nassert os.listdir(" + pyString(ssh) + ")\n")
+                        .passed())
+                .isFalse();
+        // The sandbox's own HOME is its private working directory, not the user's.
+        assertThat(SANDBOX.run("import os\nassert not os.path.exists(os.path.expanduser('~/.ssh'))\n")
+                        .passed())
+                .isTrue();
+        assertThat(SANDBOX.run("assert open('/work/team/brief.md').read() or True\n")
+                        .passed())
+                .isFalse();
+    }
+
+    @Test
+    void writingOutsideTheTemporaryDirectoryFails(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("escaped.txt");
+        PythonSandbox.Result result = SANDBOX.run("open(" + pyString(target) + ", 'w').write('x')\n");
+        assertThat(result.passed()).isFalse();
+        assertThat(target).doesNotExist();
+        assertThat(SANDBOX.run("open('/usr/escaped.txt', 'w').write('x')\n").passed())
+                .isFalse();
+        assertThat(Path.of("/usr/escaped.txt")).doesNotExist();
+        // Its own working directory is writable.
+        assertThat(SANDBOX.run("open('scratch.txt', 'w').write('x')\nassert open('scratch.txt').read() == 'x'\n")
+                        .passed())
+                .isTrue();
+    }
+
+    @Test
+    void noNetworkNotEvenLoopback() throws Exception {
+        AtomicInteger accepted = new AtomicInteger();
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(100);
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                while (!server.isClosed()) {
+                    try (Socket socket = server.accept()) {
+                        accepted.incrementAndGet();
+                    } catch (SocketTimeoutException e) {
+                        // keep listening
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            PythonSandbox.Result result = SANDBOX.run("import socket\n"
+                    + "s = socket.create_connection(('127.0.0.1', " + server.getLocalPort() + "), timeout=2)\n"
+                    + "s.sendall(b'stolen')\n");
+            assertThat(result.passed()).isFalse();
+            assertThat(result.detail()).contains("OSError");
+            server.close();
+            acceptor.join();
+        }
+        assertThat(accepted.get()).isZero();
+    }
+
+    @Test
+    void memoryBeyondTheLimitFails() {
+        PythonSandbox.Result result = SANDBOX.run("x = bytearray(2 * 1024 * 1024 * 1024)\n");
+        assertThat(result.status()).isEqualTo(PythonSandbox.Status.FAILED);
+        assertThat(result.detail()).contains("MemoryError");
+    }
+
+    private static String pyString(Path path) {
+        return "'" + path.toAbsolutePath().toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+}

@@ -1,0 +1,151 @@
+package dev.safemerge.model;
+
+import dev.safemerge.model.generate.BatchGenerator;
+import dev.safemerge.model.generate.Generator;
+import dev.safemerge.model.generate.KvCache;
+import dev.safemerge.tensor.LoraAdapter;
+import dev.safemerge.tensor.ModelConfig;
+import dev.safemerge.tensor.ModelDirectory;
+import dev.safemerge.tensor.kernel.KernelPool;
+import dev.safemerge.tensor.kernel.Matrix;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A loaded decoder model: weights in their stored dtype (or int8), an optional LoRA adapter, and the forward pass.
+ * Thread-safe for concurrent forward calls with separate caches. Close it to release the weights.
+ */
+public final class Model implements AutoCloseable {
+    private final ModelSpec spec;
+    private final ModelConfig config;
+    private final Transformer transformer;
+    private final ModelDirectory checkpoint;
+    private final Arena arena;
+
+    private Model(ModelConfig config, ModelSpec spec, Transformer transformer, ModelDirectory checkpoint, Arena arena) {
+        this.config = config;
+        this.spec = spec;
+        this.transformer = transformer;
+        this.checkpoint = checkpoint;
+        this.arena = arena;
+    }
+
+    /** Loads an HF model directory (config.json, safetensors, optional generation_config.json). */
+    @SuppressWarnings("MustBeClosedChecker") // the arena and checkpoint live as long as the model, which closes them
+    public static Model load(Path modelDir, ModelLoadOptions options) {
+        // config problems are reported before weight problems
+        ModelSpec spec = ModelSpec.read(modelDir);
+        ModelDirectory checkpoint = ModelDirectory.open(modelDir);
+        Arena arena = Arena.ofShared();
+        try (LoraAdapter adapter = options.adapter() == null ? null : LoraAdapter.open(options.adapter())) {
+            if (options.threads() > 0) {
+                KernelPool.setThreads(options.threads());
+            }
+            WeightLoader loader = new WeightLoader(checkpoint, options, arena, adapter);
+            Transformer transformer = build(spec, loader, options);
+            loader.checkAdapterFullyApplied();
+            if (options.weightsInMemory()) {
+                checkpoint.close();
+            }
+            return new Model(
+                    checkpoint.config(), spec, transformer, options.weightsInMemory() ? null : checkpoint, arena);
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static Transformer build(ModelSpec spec, WeightLoader loader, ModelLoadOptions options) {
+        int hidden = spec.hiddenSize();
+        int intermediate = spec.intermediateSize();
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int l = 0; l < spec.layers(); l++) {
+            String p = "model.layers." + l + ".";
+            boolean gemma2 = spec.sandwichNorms();
+            layers.add(new LayerWeights(
+                    loader.vector(p + "input_layernorm.weight", hidden),
+                    loader.linear(p + "self_attn.q_proj", spec.qDim(), hidden, spec.qkvBias()),
+                    loader.linear(p + "self_attn.k_proj", spec.kvDim(), hidden, spec.qkvBias()),
+                    loader.linear(p + "self_attn.v_proj", spec.kvDim(), hidden, spec.qkvBias()),
+                    loader.linear(p + "self_attn.o_proj", hidden, spec.qDim(), spec.outputBias()),
+                    loader.vector(p + "post_attention_layernorm.weight", hidden),
+                    gemma2 ? loader.vector(p + "pre_feedforward_layernorm.weight", hidden) : null,
+                    gemma2 ? loader.vector(p + "post_feedforward_layernorm.weight", hidden) : null,
+                    loader.linear(p + "mlp.gate_proj", intermediate, hidden, spec.mlpBias()),
+                    loader.linear(p + "mlp.up_proj", intermediate, hidden, spec.mlpBias()),
+                    loader.linear(p + "mlp.down_proj", hidden, intermediate, spec.mlpBias())));
+        }
+        Matrix embeddings = loader.stored("model.embed_tokens.weight", spec.vocabSize(), hidden);
+        Matrix lmHead = spec.tiedEmbeddings() ? embeddings : loader.stored("lm_head.weight", spec.vocabSize(), hidden);
+        if (options.quantization() == ModelLoadOptions.Quantization.Q8 && hidden % Matrix.Q8_BLOCK == 0) {
+            // the output projection is the largest matrix read per token; embeddings are looked up row by row
+            lmHead = loader.quantized(lmHead);
+        }
+        float[] finalNorm = loader.vector("model.norm.weight", hidden);
+        return new Transformer(spec, embeddings, layers, finalNorm, lmHead);
+    }
+
+    /** The resolved model hyperparameters (class defaults applied). */
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    /** The typed config.json. */
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** End-of-sequence ids (generation_config.json's list if present, else config.json's). */
+    public int[] eosTokenIds() {
+        return spec.eosTokenIds();
+    }
+
+    /** Float32 logits of every position of {@code ids} (from an empty cache): {@code [ids.length][vocab]}. */
+    public float[][] forward(int[] ids) {
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("forward needs at least one token id");
+        }
+        KvCache cache = newCache(ids.length);
+        float[] flat = transformer.forward(List.of(cache), List.of(ids), true);
+        int vocab = spec.vocabSize();
+        float[][] logits = new float[ids.length][];
+        for (int i = 0; i < ids.length; i++) {
+            logits[i] = java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+        }
+        return logits;
+    }
+
+    /** An empty cache sized for {@code expectedLength} positions (it grows as needed). */
+    public KvCache newCache(int expectedLength) {
+        return new KvCache(spec.layers(), spec.kvDim(), expectedLength);
+    }
+
+    /**
+     * Appends new tokens to each sequence's cache and returns the logits {@code [sequences, vocab]} of each
+     * sequence's last new position. The building block of generation.
+     */
+    public float[] step(List<KvCache> caches, List<int[]> tokens) {
+        return transformer.forward(caches, tokens, false);
+    }
+
+    /** A generator decoding up to {@code maxBatch} sequences together. */
+    public Generator generator(int maxBatch) {
+        return new BatchGenerator(this, maxBatch);
+    }
+
+    /** Bytes of weights read per forward step; the memory traffic of decoding one token at batch 1. */
+    public long weightBytesPerToken() {
+        return transformer.weightBytes();
+    }
+
+    @Override
+    public void close() {
+        if (checkpoint != null) {
+            checkpoint.close();
+        }
+        arena.close();
+    }
+}

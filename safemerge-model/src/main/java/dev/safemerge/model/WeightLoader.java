@@ -1,0 +1,169 @@
+package dev.safemerge.model;
+
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.FloatCodec;
+import dev.safemerge.tensor.LoraAdapter;
+import dev.safemerge.tensor.LoraWeights;
+import dev.safemerge.tensor.ModelDirectory;
+import dev.safemerge.tensor.SafetensorsFile;
+import dev.safemerge.tensor.TensorInfo;
+import dev.safemerge.tensor.kernel.Matrix;
+import dev.safemerge.tensor.kernel.WeightFormat;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+
+/** Turns checkpoint tensors into matrices and vectors, checking every name, dtype and shape. */
+final class WeightLoader {
+    private static final ValueLayout.OfShort SHORT_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat FLOAT_LE =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final ModelDirectory checkpoint;
+    private final ModelLoadOptions options;
+    private final Arena arena;
+    private final LoraAdapter adapter;
+    private final Set<String> adapted = new HashSet<>();
+
+    /** @param adapter the LoRA adapter to apply, or null */
+    WeightLoader(ModelDirectory checkpoint, ModelLoadOptions options, Arena arena, LoraAdapter adapter) {
+        this.checkpoint = checkpoint;
+        this.options = options;
+        this.arena = arena;
+        this.adapter = adapter;
+        if (adapter != null) {
+            if (!adapter.replacedBaseTensors().isEmpty()) {
+                throw new BadInputException(adapter.path() + ": modules_to_save (full replacement weights for "
+                        + adapter.replacedBaseTensors().first() + ") are not supported at inference; merge the adapter"
+                        + " into a model directory first");
+            }
+            if (adapter.config().fanInFanOut()) {
+                throw new BadInputException(adapter.path() + ": fan_in_fan_out=true does not fit the Linear layers of "
+                        + "these architectures");
+            }
+        }
+    }
+
+    /** Refuses adapters with factors for tensors that are not linear layers of this model. */
+    void checkAdapterFullyApplied() {
+        if (adapter == null) {
+            return;
+        }
+        for (String name : adapter.targetedBaseTensors()) {
+            if (!adapted.contains(name)) {
+                throw new BadInputException(
+                        adapter.path() + ": adapter targets '" + name + "', which is not a linear layer of this model");
+            }
+        }
+    }
+
+    /** A stored matrix [rows, cols] in its own dtype (mapped or copied), without adapter or quantization. */
+    Matrix stored(String name, int rows, int cols) {
+        SafetensorsFile file = checkpoint.shardOf(name);
+        TensorInfo info = file.info(name);
+        checkShape(info, rows, cols);
+        WeightFormat format = switch (info.dtype()) {
+            case F32 -> WeightFormat.F32;
+            case BF16 -> WeightFormat.BF16;
+            case F16 -> WeightFormat.F16;
+            default ->
+                throw new BadInputException(file.path() + ": tensor '" + name + "' has dtype " + info.dtype()
+                        + "; weights must be F32, BF16 or F16");
+        };
+        Matrix matrix = new Matrix(format, rows, cols, file.bytes(name), null);
+        return options.weightsInMemory() ? matrix.copyTo(arena) : matrix;
+    }
+
+    /** A linear layer's weight with the adapter merged or attached and quantization applied. */
+    Linear linear(String prefix, int out, int in, boolean hasBias) {
+        String name = prefix + ".weight";
+        Matrix weight = stored(name, out, in);
+        LoraWeights delta = null;
+        if (adapter != null && adapter.targetedBaseTensors().contains(name)) {
+            delta = adapter.weights(name);
+            adapted.add(name);
+        }
+        if (delta != null && (delta.out() != out || delta.in() != in)) {
+            throw new BadInputException(adapter.path() + ": LoRA for '" + name + "' has shape [" + delta.out() + ", "
+                    + delta.in() + "] but the weight is [" + out + ", " + in + "]");
+        }
+        Matrix loraA = null;
+        Matrix loraB = null;
+        float scale = 0;
+        if (delta != null && options.mergeAdapter()) {
+            weight = merged(weight, delta);
+        } else if (delta != null) {
+            loraA = Matrix.ofFloats(delta.rank(), in, delta.a(), arena);
+            loraB = Matrix.ofFloats(out, delta.rank(), delta.b(), arena);
+            scale = delta.scale();
+        }
+        if (options.quantization() == ModelLoadOptions.Quantization.Q8 && in % Matrix.Q8_BLOCK == 0) {
+            weight = weight.quantizeQ8(arena);
+        }
+        float[] bias = hasBias ? vector(prefix + ".bias", out) : null;
+        return new Linear(weight, bias, loraA, loraB, scale);
+    }
+
+    /** {@code W + scale·B·A}, rounded back to W's format like PEFT's merge. */
+    private Matrix merged(Matrix weight, LoraWeights delta) {
+        int rows = weight.rows();
+        int cols = weight.cols();
+        WeightFormat format = weight.format();
+        MemorySegment data = arena.allocate((long) rows * cols * format.elementBytes(), 64);
+        float[] row = new float[cols];
+        float[] deltaRow = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            weight.readRow(r, row, 0);
+            delta.deltaRow(r, deltaRow);
+            for (int c = 0; c < cols; c++) {
+                row[c] += deltaRow[c];
+            }
+            long base = (long) r * cols;
+            for (int c = 0; c < cols; c++) {
+                switch (format) {
+                    case F32 -> data.setAtIndex(FLOAT_LE, base + c, row[c]);
+                    case BF16 -> data.setAtIndex(SHORT_LE, base + c, FloatCodec.floatToBf16(row[c]));
+                    case F16 -> data.setAtIndex(SHORT_LE, base + c, FloatCodec.floatToF16(row[c]));
+                    case Q8 -> throw new IllegalStateException("stored weights are never Q8");
+                }
+            }
+        }
+        return new Matrix(format, rows, cols, data, null);
+    }
+
+    /** A 1-D float tensor of length n (norm weights, biases), as float32. */
+    float[] vector(String name, int n) {
+        SafetensorsFile file = checkpoint.shardOf(name);
+        TensorInfo info = file.info(name);
+        if (info.shape().length != 1 || info.shape()[0] != n) {
+            throw new BadInputException(
+                    file.path() + ": tensor '" + name + "' has shape " + info.shapeString() + ", expected [" + n + "]");
+        }
+        if (!info.dtype().readableAsFloat()) {
+            throw new BadInputException(
+                    file.path() + ": tensor '" + name + "' has dtype " + info.dtype() + ", expected a float type");
+        }
+        return file.readFloats(name);
+    }
+
+    Matrix quantized(Matrix matrix) {
+        return matrix.quantizeQ8(arena);
+    }
+
+    boolean contains(String name) {
+        return checkpoint.contains(name);
+    }
+
+    private void checkShape(TensorInfo info, int rows, int cols) {
+        long[] shape = info.shape();
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new BadInputException(checkpoint.shardOf(info.name()).path() + ": tensor '" + info.name()
+                    + "' has shape " + Arrays.toString(shape) + ", expected [" + rows + ", " + cols + "]");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.safemerge.model.text;
+
+import dev.safemerge.model.generate.GenerationResult;
+import dev.safemerge.model.generate.Generator;
+import dev.safemerge.model.generate.SamplingParams;
+import dev.safemerge.tensor.Progress;
+import java.util.List;
+
+/** The inference engine's continuous-batching {@link Generator} as the text layer's token generator. */
+public final class EngineTokenGenerator implements TokenGenerator {
+    private final Generator generator;
+    private final Progress.Factory progress;
+
+    /**
+     * @param progress shows the generated tokens of each call (Progress.SILENT in servers and tests)
+     */
+    public EngineTokenGenerator(Generator generator, Progress.Factory progress) {
+        this.generator = generator;
+        this.progress = progress;
+    }
+
+    @Override
+    public int maxBatch() {
+        return generator.maxBatch();
+    }
+
+    @Override
+    public List<TokenOutput> generate(List<int[]> prompts, GenerationOptions options, TokenListener listener) {
+        SamplingParams params = new SamplingParams(
+                options.temperature(),
+                options.topK(),
+                options.topP(),
+                options.repetitionPenalty(),
+                options.seed(),
+                options.maxNewTokens(),
+                options.ignoreEos());
+        List<GenerationResult> results;
+        try (Progress bar = progress.start("generate", (long) prompts.size() * options.maxNewTokens(), "tok")) {
+            results = generator.generate(prompts, params, listener::accept, bar);
+        }
+        return results.stream()
+                .map(r -> new TokenOutput(r.tokenIds(), r.finishReason(), r.promptTokens()))
+                .toList();
+    }
+}
