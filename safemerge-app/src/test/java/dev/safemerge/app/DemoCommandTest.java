@@ -88,6 +88,32 @@ class DemoCommandTest {
     }
 
     @Test
+    void retrainsTheBaseFromRandomWeightsWithFullFineTuning(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run");
+        MainTest.Result result = MainTest.run(
+                "demo", "--quick", "--retrain-base", "--base-seed", "3", "--out", out.toString(), "--threads", "2");
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).contains("base trained: last-epoch loss");
+        JsonNode training = MAPPER.readTree(out.resolve("base/training.json").toFile());
+        assertThat(training.get("seed").asLong()).isEqualTo(3);
+        assertThat(training.get("reproduce").asText()).isEqualTo("./safemerge demo --retrain-base --base-seed 3");
+        // One quick epoch from the initial checkpoint: every weight moved, and the loss is finite.
+        assertThat(training.get("final_epoch_mean_loss").asDouble()).isFinite().isPositive();
+        assertThat(out.resolve("data/base-train.jsonl")).exists();
+        try (ModelDirectory init = ModelDirectory.open(out.resolve("base-init"));
+                ModelDirectory trained = ModelDirectory.open(out.resolve("base"))) {
+            for (String name : init.tensorNames()) {
+                float[] before = new float[Math.toIntExact(init.info(name).elementCount())];
+                float[] after = new float[before.length];
+                init.readFloats(name, 0, before, 0, before.length);
+                trained.readFloats(name, 0, after, 0, after.length);
+                assertThat(after).as(name).isNotEqualTo(before);
+            }
+        }
+        assertSameTensors(out.resolve("models/linear-0.00"), out.resolve("base"));
+    }
+
+    @Test
     void refusesANonEmptyOutputFolder(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("existing.txt"), "x");
         MainTest.Result result = MainTest.run("demo", "--quick", "--out", dir.toString());
