@@ -260,7 +260,7 @@ final class DemoCommand implements Callable<Integer> {
                     seed);
             TrainableModel model = TrainableModel.withLora(modelSpec, new CheckpointWeights(baseDir), lora, seed);
             TrainingOptions options = new TrainingOptions(
-                    quick ? 4 : 40, 0, 8, 1, 1e-2, LrSchedule.LINEAR, 10, 1.0, AdamW.Settings.DEFAULTS, seed, 0);
+                    quick ? 4 : 40, 0, 8, 1, 3e-3, LrSchedule.LINEAR, 10, 1.0, AdamW.Settings.DEFAULTS, seed, 0);
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, Progress.CONSOLE);
             List<Trainer.StepRecord> steps = result.state().steps();
