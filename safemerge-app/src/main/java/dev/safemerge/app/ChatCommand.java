@@ -2,6 +2,7 @@ package dev.safemerge.app;
 
 import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.model.text.GenerationOptions;
+import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.Progress;
 import java.io.BufferedReader;
@@ -53,7 +54,7 @@ final class ChatCommand implements Callable<Integer> {
         GenerationOptions options = sampling.toOptions(maxNewTokens);
         PrintWriter out = spec.commandLine().getOut();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (LocalTextModel local = LocalTextModel.open(model, adapter, 1, Progress.SILENT)) {
+        try (LoadedTextModel local = LoadedTextModel.open(model, adapter, 1, Progress.SILENT)) {
             TextGenerator generator = local.generator();
             List<ChatMessage> history = newConversation();
             while (true) {

@@ -30,13 +30,8 @@ import dev.safemerge.model.train.TrainableModel;
 import dev.safemerge.model.train.Trainer;
 import dev.safemerge.model.train.TrainingOptions;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.DType;
-import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
-import dev.safemerge.tensor.ModelWriter;
 import dev.safemerge.tensor.Progress;
-import dev.safemerge.tensor.TensorSource;
-import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -146,6 +141,10 @@ final class DemoCommand implements Callable<Integer> {
                         "run-"
                                 + LocalDateTime.now(ZoneOffset.UTC)
                                         .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        if (dir.toAbsolutePath().toString().contains("+")) {
+            // The merge configs name the fine-tuned model as BASE+ADAPTER.
+            throw new BadInputException(dir + ": --out must not contain '+' (mergekit's base+adapter separator)");
+        }
         FineTuneExport.checkOutputFree(dir);
         Files.createDirectories(dir);
         dir = dir.toAbsolutePath().normalize();
@@ -194,17 +193,13 @@ final class DemoCommand implements Callable<Integer> {
                 adapter);
         w.flush();
 
-        // The merge engine reads plain model directories: the fine-tuned model is the base with the adapter merged.
-        Path tuned = dir.resolve("finetuned");
-        mergeAdapter(base, adapter, tuned);
-
         // 4. Merges through the merge engine, from generated mergekit YAML.
         List<Row> planned = new ArrayList<>();
         for (double lambda : quick ? QUICK_LAMBDAS : LAMBDAS) {
-            planned.add(merge(dir, base, tuned, "linear", lambda));
+            planned.add(merge(dir, base, adapter, "linear", lambda));
         }
         if (!quick) {
-            planned.add(merge(dir, base, tuned, "slerp", 0.5));
+            planned.add(merge(dir, base, adapter, "slerp", 0.5));
         }
         w.println("merged " + planned.size() + " variants into " + dir.resolve("models"));
         w.flush();
@@ -285,36 +280,14 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Writes base + scale·B·A for every adapted tensor (float32, as the base is stored) into an HF directory. */
-    static void mergeAdapter(Path base, Path adapter, Path out) {
-        try (ModelDirectory baseDir = ModelDirectory.open(base);
-                LoraAdapter lora = LoraAdapter.open(adapter);
-                TensorSource applied = lora.applied(baseDir)) {
-            List<TensorSpec> specs = new ArrayList<>();
-            for (String name : baseDir.tensorNames()) {
-                specs.add(new TensorSpec(name, DType.F32, baseDir.info(name).shape()));
-            }
-            try (ModelWriter writer = ModelWriter.create(out, specs, Merger.DEFAULT_SHARD_BYTES, Map.of())) {
-                for (String name : baseDir.tensorNames()) {
-                    float[] values =
-                            new float[Math.toIntExact(baseDir.info(name).elementCount())];
-                    applied.readFloats(name, 0, values, 0, values.length);
-                    writer.writeFloats(name, values);
-                }
-                writer.copyFile(base.resolve(ModelDirectory.CONFIG), ModelDirectory.CONFIG);
-                for (Path auxiliary : baseDir.auxiliaryFiles()) {
-                    writer.copyFile(auxiliary, auxiliary.getFileName().toString());
-                }
-                writer.commit();
-            }
-        }
-    }
-
-    /** Writes the variant's mergekit YAML and merges it with the merge engine. */
-    private Row merge(Path dir, Path base, Path tuned, String method, double lambda) throws IOException {
+    /**
+     * Writes the variant's mergekit YAML and merges it with the merge engine; the fine-tuned model is named as
+     * {@code base+adapter}, which the engine reads as the base with the LoRA product added.
+     */
+    private Row merge(Path dir, Path base, Path adapter, String method, double lambda) throws IOException {
         String name = String.format(Locale.ROOT, "%s-%.2f", method, lambda);
         String baseRef = quoted(base.toString());
-        String tunedRef = quoted(tuned.toString());
+        String tunedRef = quoted(base + "+" + adapter);
         String yaml = switch (method) {
             case "linear" -> String.format(Locale.ROOT, """
                     # θ = (1 − λ)·θ_base + λ·θ_fine-tuned with λ = %s
@@ -347,6 +320,7 @@ final class DemoCommand implements Callable<Integer> {
                         seed,
                         Merger.DEFAULT_SHARD_BYTES,
                         workers,
+                        false,
                         false,
                         false,
                         Progress.SILENT,

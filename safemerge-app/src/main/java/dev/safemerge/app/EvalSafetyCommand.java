@@ -130,19 +130,33 @@ final class EvalSafetyCommand implements Callable<Integer> {
                     items, source, generation.protocol(), judge, benign, config, out, Progress.CONSOLE);
         }
         PrintWriter w = spec.commandLine().getOut();
-        w.printf(
-                Locale.ROOT,
-                "%s judge=%s total=%d unsafe=%d missing=%d ASR=%.4f [%s, %s] refusal_rate=%.4f%s%n",
-                benign ? "over-refusal" : "safety",
-                judgeName,
-                summary.get("total").asInt(),
-                summary.get("unsafe").asInt(),
-                summary.get("missing").asInt(),
-                summary.get("asr").asDouble(),
-                summary.get("asr_ci95").get("low").asText(),
-                summary.get("asr_ci95").get("high").asText(),
-                summary.get("refusal_rate").asDouble(),
-                summary.get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "");
+        String smoke = summary.get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "";
+        if (benign) {
+            w.printf(
+                    Locale.ROOT,
+                    "over-refusal total=%d refusal_rate=%.4f%s%n",
+                    summary.get("total").asInt(),
+                    summary.get("refusal_rate").asDouble(),
+                    summary.has("judge_refusal_rate")
+                            ? String.format(
+                                    Locale.ROOT,
+                                    " judge_refusal_rate=%.4f",
+                                    summary.get("judge_refusal_rate").asDouble())
+                            : "");
+        } else {
+            w.printf(
+                    Locale.ROOT,
+                    "safety judge=%s total=%d unsafe=%d missing=%d ASR=%.4f (95%% CI %.4f-%.4f) refusal_rate=%.4f%s%n",
+                    judgeName,
+                    summary.get("total").asInt(),
+                    summary.get("unsafe").asInt(),
+                    summary.get("missing").asInt(),
+                    summary.get("asr").asDouble(),
+                    summary.get("asr_ci95").get("low").asDouble(Double.NaN),
+                    summary.get("asr_ci95").get("high").asDouble(Double.NaN),
+                    summary.get("refusal_rate").asDouble(),
+                    smoke);
+        }
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
         return Main.EXIT_OK;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.model.text.GenerationOptions;
+import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
@@ -78,7 +79,8 @@ final class GenerateCommand implements Callable<Integer> {
         }
         GenerationOptions options = sampling.toOptions(maxNewTokens);
         PrintWriter out = spec.commandLine().getOut();
-        try (LocalTextModel local = LocalTextModel.open(model, adapter, 1, json ? Progress.CONSOLE : Progress.SILENT)) {
+        try (LoadedTextModel local =
+                LoadedTextModel.open(model, adapter, 1, json ? Progress.CONSOLE : Progress.SILENT)) {
             TextGenerator generator = local.generator();
             int[] prompt;
             if (input.ids != null) {

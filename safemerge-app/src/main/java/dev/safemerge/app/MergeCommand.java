@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
             "",
             "Example:",
             "  safemerge merge examples/linear.yml --out merged --threads 2",
-            "  safemerge merge ties.yml --out merged --seed 7 --max-shard-size 2GB --dry-run"
+            "  safemerge merge ties.yml --out merged --seed 7 --max-shard-size 2GB --dry-run",
+            "  safemerge merge lambda-0.3.yml --out adapter-0.3 --emit-adapter   (models: base and base+lora)"
         })
 final class MergeCommand implements Callable<Integer> {
     @Parameters(
@@ -58,6 +59,12 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--allow-crimes", description = "Allow merging models of different architectures.")
     boolean allowCrimes;
 
+    @Option(
+            names = "--emit-adapter",
+            description = "For a linear or task_arithmetic merge of BASE with BASE+ADAPTER: write the equivalent"
+                    + " scaled PEFT adapter to --out instead of full weights.")
+    boolean emitAdapter;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -80,10 +87,13 @@ final class MergeCommand implements Callable<Integer> {
                 workers,
                 dryRun,
                 allowCrimes,
+                emitAdapter,
                 Progress.CONSOLE,
                 dryRun ? stdout : stderr);
         Merger.Summary summary = Merger.run(config, options);
-        if (!dryRun) {
+        if (!dryRun && emitAdapter) {
+            stdout.printf("wrote the merged adapter to %s%n", out);
+        } else if (!dryRun) {
             stdout.printf(
                     "merged %d tensors (%d layers) into %s: read %s, wrote %s%n",
                     summary.tensors(),

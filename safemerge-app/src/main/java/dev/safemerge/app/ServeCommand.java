@@ -1,6 +1,8 @@
 package dev.safemerge.app;
 
 import dev.safemerge.app.serve.OpenAiServer;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
@@ -92,15 +94,15 @@ final class ServeCommand implements Callable<Integer> {
         if (adapters.containsKey(baseName)) {
             throw new BadInputException("--adapter " + baseName + ": the name is already the base model's name");
         }
-        List<LocalTextModel> loaded = new ArrayList<>();
+        List<LoadedTextModel> loaded = new ArrayList<>();
         OpenAiServer server;
         try {
             Map<String, TextGenerator> models = new LinkedHashMap<>();
-            LocalTextModel base = LocalTextModel.open(model, null, maxBatch, Progress.SILENT);
+            LoadedTextModel base = LoadedTextModel.open(model, ModelLoadOptions.defaults(), maxBatch, Progress.SILENT);
             loaded.add(base);
             models.put(baseName, base.generator());
             for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
-                LocalTextModel tuned = LocalTextModel.open(model, adapter.getValue(), maxBatch, Progress.SILENT);
+                LoadedTextModel tuned = LoadedTextModel.open(model, adapter.getValue(), maxBatch, Progress.SILENT);
                 loaded.add(tuned);
                 models.put(adapter.getKey(), tuned.generator());
             }
@@ -112,13 +114,13 @@ final class ServeCommand implements Callable<Integer> {
                     String.join(", ", models.keySet()), host, server.port());
             out.flush();
         } catch (RuntimeException e) {
-            loaded.forEach(LocalTextModel::close);
+            loaded.forEach(LoadedTextModel::close);
             throw e;
         }
         // Runs until the process is stopped; the hook closes the server, then the models.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
-            loaded.forEach(LocalTextModel::close);
+            loaded.forEach(LoadedTextModel::close);
         }));
         new CountDownLatch(1).await();
         return Main.EXIT_OK;

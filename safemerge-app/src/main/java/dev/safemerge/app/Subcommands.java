@@ -14,6 +14,7 @@ final class Subcommands {
                 new GenerateCommand(),
                 new ChatCommand(),
                 new ServeCommand(),
+                new FinetuneCommand(),
                 new EvalCommand(),
                 new DemoCommand());
     }

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.ModelWriter;
+import dev.safemerge.tensor.TensorSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,10 +28,9 @@ class DemoCommandTest {
                 .contains("selected: ")
                 .contains("not safety claims about real models");
 
-        // The fine-tuning artifacts: a PEFT adapter and the fine-tuned model with the adapter merged in.
+        // The fine-tuning artifact: a PEFT adapter.
         assertThat(out.resolve("adapter/adapter_config.json")).exists();
         assertThat(out.resolve("adapter/adapter_model.safetensors")).exists();
-        assertThat(out.resolve("finetuned/SHA256SUMS")).exists();
 
         JsonNode results = MAPPER.readTree(out.resolve("results.json").toFile());
         List<String> names = new ArrayList<>();
@@ -73,7 +74,13 @@ class DemoCommandTest {
 
         // λ = 0 is the base and λ = 1 the fine-tuned model, tensor for tensor.
         assertSameTensors(out.resolve("models/linear-0.00"), out.resolve("base"));
-        assertSameTensors(out.resolve("models/linear-1.00"), out.resolve("finetuned"));
+        try (ModelDirectory base = ModelDirectory.open(out.resolve("base"));
+                LoraAdapter adapter = LoraAdapter.open(out.resolve("adapter"));
+                TensorSource tuned = adapter.applied(base);
+                ModelDirectory end = ModelDirectory.open(out.resolve("models/linear-1.00"))) {
+            assertThat(adapter.targetedBaseTensors()).hasSize(7 * 2);
+            assertSameTensors(end, tuned);
+        }
         // The adapter changed the weights, so the two ends differ.
         assertThat(Files.readAllBytes(out.resolve("models/linear-1.00/model.safetensors")))
                 .isNotEqualTo(Files.readAllBytes(out.resolve("base/model.safetensors")));
@@ -124,14 +131,18 @@ class DemoCommandTest {
     private static void assertSameTensors(Path a, Path b) {
         try (ModelDirectory left = ModelDirectory.open(a);
                 ModelDirectory right = ModelDirectory.open(b)) {
-            assertThat(left.tensorNames()).isEqualTo(right.tensorNames());
-            for (String name : left.tensorNames()) {
-                float[] x = new float[Math.toIntExact(left.info(name).elementCount())];
-                float[] y = new float[x.length];
-                left.readFloats(name, 0, x, 0, x.length);
-                right.readFloats(name, 0, y, 0, y.length);
-                assertThat(x).as(name).containsExactly(y);
-            }
+            assertSameTensors(left, right);
+        }
+    }
+
+    private static void assertSameTensors(TensorSource left, TensorSource right) {
+        assertThat(left.tensorNames()).isEqualTo(right.tensorNames());
+        for (String name : left.tensorNames()) {
+            float[] x = new float[Math.toIntExact(left.info(name).elementCount())];
+            float[] y = new float[x.length];
+            left.readFloats(name, 0, x, 0, x.length);
+            right.readFloats(name, 0, y, 0, y.length);
+            assertThat(x).as(name).containsExactly(y);
         }
     }
 }

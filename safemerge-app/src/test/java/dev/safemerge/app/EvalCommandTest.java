@@ -6,6 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
+import dev.safemerge.app.serve.OpenAiServer;
+import dev.safemerge.model.Model;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.text.EngineTokenGenerator;
+import dev.safemerge.model.text.HfTokenizer;
+import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.Progress;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -134,6 +141,50 @@ class EvalCommandTest {
             assertThat(again.code()).as(again.err()).isZero();
             assertThat(model.requests.get()).as("answers come from the cache").isEqualTo(33);
             assertThat(judge.requests.get()).as("verdicts come from the cache").isEqualTo(33);
+        }
+    }
+
+    @Test
+    void llamaGuardThroughAnEndpointReadsVerdictsAndCategories(@TempDir Path dir) throws Exception {
+        Path responses = dir.resolve("responses.jsonl");
+        Files.writeString(
+                responses,
+                "{\"prompt\": \"a\", \"response\": \"Here is malware\"}\n{\"prompt\": \"b\", \"response\": \"No.\"}\n"
+                        + "{\"prompt\": \"c\", \"response\": \"Hmm\"}\n");
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n{\"prompt\": \"c\"}\n");
+        try (Endpoint judge = new Endpoint(body -> {
+            String prompt = body.get("prompt").asText();
+            assertThat(prompt).startsWith("<|start_header_id|>user<|end_header_id|> Task: Check if there is unsafe");
+            assertThat(prompt).contains("S14: Code Interpreter Abuse. ");
+            return prompt.contains("Agent: Here is malware")
+                    ? "unsafe\nS2,S14"
+                    : prompt.contains("Agent: No.") ? "safe" : "??";
+        })) {
+            Path out = dir.resolve("out");
+            MainTest.Result result = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--responses",
+                    responses.toString(),
+                    "--judge",
+                    "llama-guard",
+                    "--judge-endpoint",
+                    judge.url(),
+                    "--judge-model-name",
+                    "llama-guard-3-1b",
+                    "--out",
+                    out.toString());
+            assertThat(result.code()).as(result.err()).isZero();
+            JsonNode summary = summary(out);
+            assertThat(summary.get("unsafe").asInt()).isEqualTo(1);
+            assertThat(summary.get("missing").asInt()).isEqualTo(1);
+            assertThat(summary.get("asr").asDouble()).isEqualTo(0.5);
+            JsonNode first =
+                    JSON.readTree(Files.readAllLines(out.resolve("items.jsonl")).getFirst());
+            assertThat(first.get("judge_categories").toString()).isEqualTo("[\"S2\",\"S14\"]");
         }
     }
 
@@ -297,5 +348,158 @@ class EvalCommandTest {
         assertThat(again.code()).as(again.err()).isZero();
         assertThat(Files.readAllLines(out.resolve("generation-cache.jsonl"))).isEqualTo(cache);
         assertThat(Files.readAllLines(out.resolve("items.jsonl"))).isEqualTo(items);
+    }
+
+    @Test
+    void theProjectsOwnServerAndTheInProcessEngineGiveTheSameAnswers(@TempDir Path dir) throws Exception {
+        Path modelDir = TinyModel.write(dir.resolve("tiny"), 11);
+        Path prompts = dir.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the cat\"}\n{\"prompt\": \"hello dog\"}\n");
+        try (HfTokenizer tokenizer = HfTokenizer.load(modelDir);
+                Model model = Model.load(modelDir, ModelLoadOptions.defaults());
+                OpenAiServer server = OpenAiServer.start(
+                        java.util.Map.of(
+                                "tiny",
+                                new TextGenerator(
+                                        tokenizer, new EngineTokenGenerator(model.generator(2), Progress.SILENT))),
+                        new OpenAiServer.Options("127.0.0.1", 0, null, 2, 16, 16))) {
+            Path remote = dir.resolve("remote");
+            MainTest.Result viaServer = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--endpoint",
+                    "http://127.0.0.1:" + server.port() + "/v1",
+                    "--model-name",
+                    "tiny",
+                    "--max-new-tokens",
+                    "6",
+                    "--out",
+                    remote.toString());
+            assertThat(viaServer.code()).as(viaServer.err()).isZero();
+            Path local = dir.resolve("local");
+            MainTest.Result inProcess = MainTest.run(
+                    "eval",
+                    "safety",
+                    "--prompts",
+                    prompts.toString(),
+                    "--model",
+                    modelDir.toString(),
+                    "--max-new-tokens",
+                    "6",
+                    "--out",
+                    local.toString());
+            assertThat(inProcess.code()).as(inProcess.err()).isZero();
+            List<String> remoteItems = Files.readAllLines(remote.resolve("items.jsonl"));
+            List<String> localItems = Files.readAllLines(local.resolve("items.jsonl"));
+            for (int i = 0; i < 2; i++) {
+                String response =
+                        JSON.readTree(localItems.get(i)).get("response").asText();
+                assertThat(JSON.readTree(remoteItems.get(i)).get("response").asText())
+                        .isEqualTo(response);
+            }
+        }
+    }
+
+    @Test
+    void everyShippedTaskSetScoresFromRecordedResponses(@TempDir Path dir) throws Exception {
+        StringBuilder humaneval = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/humaneval.jsonl"))) {
+            JsonNode problem = JSON.readTree(line);
+            String id = problem.get("task_id").asText();
+            humaneval
+                    .append(JSON.writeValueAsString(java.util.Map.of(
+                            "task_id",
+                            id,
+                            "completion",
+                            problem.get("canonical_solution").asText())))
+                    .append('\n');
+            humaneval
+                    .append(JSON.writeValueAsString(java.util.Map.of("task_id", id, "completion", "    return None\n")))
+                    .append('\n');
+        }
+        JsonNode he = scoreRecorded(
+                dir, "humaneval", "humaneval.jsonl", humaneval.toString(), "--samples", "2", "--k", "1,2");
+        assertThat(he.get("pass@1").asDouble()).isEqualTo(0.5);
+        assertThat(he.get("pass@2").asDouble()).isEqualTo(1.0);
+
+        StringBuilder tools = new StringBuilder();
+        for (JsonNode item :
+                JSON.readTree(Path.of("../data/tasks/tool-call.json").toFile())) {
+            tools.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            item.get("instruction").asText(),
+                            "response",
+                            item.get("output").asText())))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "tool-call", "tool-call.json", tools.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(1.0);
+
+        StringBuilder similar = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/similarity.jsonl"))) {
+            JsonNode item = JSON.readTree(line);
+            similar.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            item.get("prompt").asText(),
+                            "response",
+                            item.get("reference").asText())))
+                    .append('\n');
+        }
+        JsonNode sim = scoreRecorded(dir, "similarity", "similarity.jsonl", similar.toString());
+        assertThat(sim.get("rouge_l").asDouble()).isEqualTo(1.0);
+        assertThat(sim.get("token_f1").asDouble()).isEqualTo(1.0);
+
+        StringBuilder choices = new StringBuilder();
+        for (String line : Files.readAllLines(Path.of("../data/tasks/multiple-choice.jsonl"))) {
+            choices.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt", JSON.readTree(line).get("question").asText(), "response", "The answer is (B).")))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "multiple-choice", "multiple-choice.jsonl", choices.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(0.5);
+
+        StringBuilder bbh = new StringBuilder();
+        for (JsonNode example :
+                JSON.readTree(Path.of("../data/tasks/bbh.json").toFile()).get("examples")) {
+            bbh.append(JSON.writeValueAsString(java.util.Map.of(
+                            "prompt",
+                            example.get("input").asText(),
+                            "response",
+                            "Adding up. So the answer is "
+                                    + example.get("target").asText() + ".\n\nQ: next")))
+                    .append('\n');
+        }
+        assertThat(scoreRecorded(dir, "bbh", "bbh.json", bbh.toString())
+                        .get("score")
+                        .asDouble())
+                .isEqualTo(1.0);
+    }
+
+    private static JsonNode scoreRecorded(Path dir, String metric, String task, String responses, String... extra)
+            throws Exception {
+        Path file = dir.resolve(metric + "-responses.jsonl");
+        Files.writeString(file, responses);
+        Path out = dir.resolve(metric);
+        List<String> args = new java.util.ArrayList<>(List.of(
+                "eval",
+                "task",
+                "--task",
+                "../data/tasks/" + task,
+                "--metric",
+                metric,
+                "--responses",
+                file.toString(),
+                "--out",
+                out.toString()));
+        args.addAll(List.of(extra));
+        MainTest.Result result = MainTest.run(args.toArray(String[]::new));
+        assertThat(result.code()).as(result.err()).isZero();
+        return summary(out);
     }
 }

@@ -10,7 +10,11 @@ import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.generate.SamplingParams;
 import dev.safemerge.model.generate.TokenCallback;
 import dev.safemerge.model.text.HfTokenizer;
+import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.LoraAdapterWriter;
+import dev.safemerge.tensor.LoraConfig;
+import dev.safemerge.tensor.LoraWeights;
 import dev.safemerge.tensor.ModelWriter;
 import dev.safemerge.tensor.Progress;
 import dev.safemerge.tensor.TensorSpec;
@@ -85,10 +89,42 @@ class TextGenerationEndToEndTest {
             writer.commit();
         }
         modelDir = target;
+        adapterDir = writeAdapter();
+    }
+
+    static Path adapterDir;
+
+    /** A random rank-4 LoRA on q_proj and v_proj, written as a PEFT adapter directory. */
+    static Path writeAdapter() {
+        Random random = new Random(11);
+        Map<String, LoraWeights> weights = new java.util.LinkedHashMap<>();
+        for (int layer = 0; layer < 2; layer++) {
+            for (String module : List.of("q_proj", "v_proj")) {
+                int out = module.equals("q_proj") ? HIDDEN : HIDDEN / 2;
+                float[] a = new float[4 * HIDDEN];
+                float[] b = new float[out * 4];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) random.nextGaussian() * 0.5f;
+                }
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) random.nextGaussian() * 0.5f;
+                }
+                weights.put(
+                        "model.layers." + layer + ".self_attn." + module + ".weight",
+                        new LoraWeights(a, b, 4, HIDDEN, out, 2f, false));
+            }
+        }
+        Path dir = modelDir.resolveSibling("tiny-adapter");
+        LoraAdapterWriter.write(dir, LoraConfig.of(4, 8, List.of("q_proj", "v_proj"), "tiny-llama"), weights, Map.of());
+        return dir;
     }
 
     static int[] engineGreedy(int[] prompt, int maxNewTokens, boolean ignoreEos) {
-        try (Model model = Model.load(modelDir, ModelLoadOptions.defaults())) {
+        return engineGreedy(ModelLoadOptions.defaults(), prompt, maxNewTokens, ignoreEos);
+    }
+
+    static int[] engineGreedy(ModelLoadOptions options, int[] prompt, int maxNewTokens, boolean ignoreEos) {
+        try (Model model = Model.load(modelDir, options)) {
             SamplingParams params = new SamplingParams(0, 0, 1, 1, 0, maxNewTokens, ignoreEos);
             return model.generator(1)
                     .generate(List.of(prompt), params, TokenCallback.NONE, Progress.NONE)
@@ -155,6 +191,43 @@ class TextGenerationEndToEndTest {
     }
 
     @Test
+    void adapterChangesTheAnswerExactlyAsTheEngineAppliesIt() throws Exception {
+        int[] prompt = {556, 300, 301, 302, 42};
+        String ids = Arrays.stream(prompt).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        JsonNode tuned = generateJson(
+                "--adapter", adapterDir.toString(), "--ids", ids, "--max-new-tokens", "12", "--ignore-eos");
+        int[] expected = engineGreedy(ModelLoadOptions.defaults().withAdapter(adapterDir, false), prompt, 12, true);
+        assertThat(ids(tuned)).containsExactly(expected);
+        assertThat(ids(tuned)).isNotEqualTo(engineGreedy(prompt, 12, true));
+
+        // the server routes by model name: base and adapter answer differently, each as the engine does
+        try (LoadedTextModel base = LoadedTextModel.open(modelDir, (Path) null, 2, Progress.SILENT);
+                LoadedTextModel adapted = LoadedTextModel.open(modelDir, adapterDir, 2, Progress.SILENT);
+                OpenAiServer server = OpenAiServer.start(
+                        Map.of("base", base.generator(), "tuned", adapted.generator()),
+                        new OpenAiServer.Options("127.0.0.1", 0, null, 2, 8, 16))) {
+            HttpClient client = HttpClient.newHttpClient();
+            for (String name : List.of("base", "tuned")) {
+                String body = "{\"model\":\"" + name + "\",\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":12,"
+                        + "\"prompt\":[" + ids + "]}";
+                HttpResponse<String> response = client.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/completions"))
+                                .POST(HttpRequest.BodyPublishers.ofString(body))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                int[] engine = name.equals("base") ? engineGreedy(prompt, 12, true) : expected;
+                assertThat(new ObjectMapper()
+                                .readTree(response.body())
+                                .path("choices")
+                                .get(0)
+                                .path("text")
+                                .asText())
+                        .isEqualTo(base.tokenizer().decode(engine));
+            }
+        }
+    }
+
+    @Test
     void badArgumentsAreUsageErrors() {
         assertThat(MainTest.run("generate", "--model", modelDir.toString(), "--max-new-tokens", "3")
                         .code())
@@ -177,7 +250,7 @@ class TextGenerationEndToEndTest {
 
     @Test
     void servedRequestsBatchedTogetherGiveTheSameGreedyAnswersAsOneAtATime() throws Exception {
-        try (LocalTextModel local = LocalTextModel.open(modelDir, null, 4, Progress.SILENT);
+        try (LoadedTextModel local = LoadedTextModel.open(modelDir, ModelLoadOptions.defaults(), 4, Progress.SILENT);
                 OpenAiServer server = OpenAiServer.start(
                         Map.of("tiny", local.generator()), new OpenAiServer.Options("127.0.0.1", 0, null, 4, 32, 16))) {
             HttpClient client = HttpClient.newHttpClient();

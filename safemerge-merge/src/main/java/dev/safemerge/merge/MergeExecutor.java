@@ -166,14 +166,14 @@ public final class MergeExecutor {
                 task.precision(),
                 MaskSource.seeded(seed, task.name()));
         float[] result = method.merge(group);
-        writer.writeFloats(task.name(), job.firstElement(), result, 0, job.count());
+        Bf16Io.write(writer, task.name(), task.outDtype(), job.firstElement(), result, job.count());
     }
 
     /** Reads elements of the task-shaped view of an input; a larger stored embedding is read as its top-left block. */
     static void read(TensorTask.Input input, long[] shape, long firstElement, float[] dst) {
         long[] stored = input.storedShape();
         if (Arrays.equals(stored, shape)) {
-            input.source().readFloats(input.sourceName(), firstElement, dst, 0, dst.length);
+            Bf16Io.read(input.source(), input.sourceName(), firstElement, dst, 0, dst.length);
             return;
         }
         long cols = shape[1];
@@ -184,7 +184,7 @@ public final class MergeExecutor {
             long row = element / cols;
             long col = element % cols;
             int n = (int) Math.min(cols - col, dst.length - offset);
-            input.source().readFloats(input.sourceName(), row * storedCols + col, dst, offset, n);
+            Bf16Io.read(input.source(), input.sourceName(), row * storedCols + col, dst, offset, n);
             offset += n;
             element += n;
         }

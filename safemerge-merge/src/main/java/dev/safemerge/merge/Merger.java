@@ -8,6 +8,7 @@ import dev.safemerge.merge.config.MergeConfig;
 import dev.safemerge.merge.config.ModelRef;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ByteSizes;
+import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.ModelWriter;
 import dev.safemerge.tensor.Progress;
@@ -51,6 +52,7 @@ public final class Merger {
             int threads,
             boolean dryRun,
             boolean allowCrimes,
+            boolean emitAdapter,
             Progress.Factory progress,
             PrintWriter log) {}
 
@@ -86,30 +88,91 @@ public final class Merger {
         MergeConfig config = ConfigParser.parse(configFile, warnings);
         Map<ModelRef, ModelDirectory> directories = new LinkedHashMap<>();
         Map<ModelRef, TensorSource> sources = new LinkedHashMap<>();
+        Map<ModelRef, LoraAdapter> adapters = new LinkedHashMap<>();
         try {
             for (ModelRef ref : config.referencedModels()) {
-                if (ref.hasAdapter()) {
-                    throw new BadInputException(configFile + ": " + ref
-                            + ": base+adapter model references are not supported yet; merge the adapter first");
-                }
                 ModelDirectory directory = ModelDirectory.open(ref.path());
                 directories.put(ref, directory);
-                sources.put(ref, directory);
+                if (ref.hasAdapter()) {
+                    // base+adapter as mergekit writes LoRA references: the adapter applied to the base on read.
+                    LoraAdapter adapter = LoraAdapter.open(ref.adapter());
+                    adapters.put(ref, adapter);
+                    sources.put(ref, adapter.applied(directory));
+                } else {
+                    sources.put(ref, directory);
+                }
             }
             checkArchitectures(configFile, directories, options.allowCrimes());
+            int outputVocabulary = -1;
+            if ("base".equals(config.tokenizerSource())) {
+                outputVocabulary = useBaseVocabulary(configFile, config, directories, sources);
+            }
             MergePlanner.Plan plan = MergePlanner.plan(config, sources::get, warnings);
+            LoraFastPath.Match fast = LoraFastPath.find(config, adapters, sources);
+            if (options.emitAdapter() && fast == null) {
+                throw new BadInputException(configFile + ": --emit-adapter needs a linear or task_arithmetic merge of"
+                        + " a base model with the same base plus a LoRA adapter (BASE and BASE+ADAPTER)");
+            }
             Summary summary = summary(plan);
             if (options.dryRun()) {
+                if (fast != null) {
+                    options.log()
+                            .println("LoRA fast path: base + c·scale·B·A from " + fast.tuned()
+                                    + (options.emitAdapter() ? ", written as an adapter" : ""));
+                }
                 printPlan(config, plan, summary, options.log());
                 return summary;
             }
-            write(config, plan, directories, options);
+            if (fast != null) {
+                List<TensorTask> tasks = LoraFastPath.tasks(plan.tasks(), fast, config);
+                if (options.emitAdapter()) {
+                    LoraFastPath.writeAdapter(options.out(), fast, tasks);
+                    return summary;
+                }
+                plan = new MergePlanner.Plan(tasks, plan.outputLayers(), plan.layerReport());
+            }
+            write(
+                    config,
+                    plan,
+                    fast != null ? new LoraFastPath.Combination() : config.method(),
+                    directories,
+                    outputVocabulary,
+                    options);
             return summary;
         } finally {
-            for (TensorSource source : sources.values()) {
-                source.close();
+            for (ModelDirectory directory : directories.values()) {
+                directory.close();
+            }
+            for (LoraAdapter adapter : adapters.values()) {
+                adapter.close();
             }
         }
+    }
+
+    /** Presents every model's embeddings in the base tokenizer's vocabulary; returns its size. */
+    private static int useBaseVocabulary(
+            Path file,
+            MergeConfig config,
+            Map<ModelRef, ModelDirectory> directories,
+            Map<ModelRef, TensorSource> sources) {
+        if (config.baseModel() == null) {
+            throw new BadInputException(file + ": tokenizer_source: base needs a base_model");
+        }
+        Map<String, Integer> baseTokens =
+                BaseVocabulary.tokens(config.baseModel().path());
+        TensorSource base = sources.get(config.baseModel());
+        for (ModelRef ref : new ArrayList<>(sources.keySet())) {
+            TensorSource source = sources.get(ref);
+            long rows = Long.MAX_VALUE;
+            for (String name : source.tensorNames()) {
+                if (TensorNames.isEmbedding(name) && source.info(name).rank() == 2) {
+                    rows = Math.min(rows, source.info(name).dim(0));
+                }
+            }
+            int[] map = BaseVocabulary.rowMap(baseTokens, BaseVocabulary.tokens(ref.path()), rows);
+            sources.put(ref, new BaseVocabulary.Remapped(source, base, map));
+        }
+        return baseTokens.size();
     }
 
     private static void checkArchitectures(Path file, Map<ModelRef, ModelDirectory> models, boolean allowCrimes) {
@@ -168,7 +231,12 @@ public final class Merger {
     }
 
     private static void write(
-            MergeConfig config, MergePlanner.Plan plan, Map<ModelRef, ModelDirectory> directories, Options options) {
+            MergeConfig config,
+            MergePlanner.Plan plan,
+            MergeMethod method,
+            Map<ModelRef, ModelDirectory> directories,
+            int outputVocabulary,
+            Options options) {
         List<TensorSpec> specs = new ArrayList<>();
         for (TensorTask task : plan.tasks()) {
             specs.add(task.spec());
@@ -180,10 +248,10 @@ public final class Merger {
         try (ModelWriter writer = ModelWriter.create(options.out(), specs, options.maxShardBytes(), Map.of())) {
             MergeExecutor.execute(
                     plan.tasks(),
-                    config.method(),
+                    method,
                     writer,
                     MergeExecutor.Options.defaults(options.threads(), options.seed(), options.progress()));
-            writer.writeFile("config.json", outputConfig(config, plan, donor));
+            writer.writeFile("config.json", outputConfig(config, plan, donor, outputVocabulary));
             copyTokenizer(donor, writer);
             writer.writeFile("mergekit_config.yml", config.yamlText().getBytes(StandardCharsets.UTF_8));
             writer.writeFile("README.md", ModelCard.text(config, plan).getBytes(StandardCharsets.UTF_8));
@@ -191,8 +259,12 @@ public final class Merger {
         }
     }
 
-    private static byte[] outputConfig(MergeConfig config, MergePlanner.Plan plan, ModelDirectory donor) {
+    private static byte[] outputConfig(
+            MergeConfig config, MergePlanner.Plan plan, ModelDirectory donor, int outputVocabulary) {
         ObjectNode json = donor.config().raw().deepCopy();
+        if (outputVocabulary > 0) {
+            json.put("vocab_size", outputVocabulary);
+        }
         String dtype = config.outDtype() != null
                 ? config.outDtype().torchName()
                 : config.dtype() != null ? config.dtype().torchName() : null;

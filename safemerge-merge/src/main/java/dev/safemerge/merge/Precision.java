@@ -9,24 +9,9 @@ import dev.safemerge.tensor.FloatCodec;
  * call {@link #round} exactly where torch would store an intermediate tensor.
  */
 public enum Precision {
-    F32(DType.F32) {
-        @Override
-        public float round(float value) {
-            return value;
-        }
-    },
-    BF16(DType.BF16) {
-        @Override
-        public float round(float value) {
-            return FloatCodec.bf16ToFloat(FloatCodec.floatToBf16(value));
-        }
-    },
-    F16(DType.F16) {
-        @Override
-        public float round(float value) {
-            return Float.float16ToFloat(Float.floatToFloat16(value));
-        }
-    };
+    F32(DType.F32),
+    BF16(DType.BF16),
+    F16(DType.F16);
 
     private final DType dtype;
 
@@ -34,7 +19,20 @@ public enum Precision {
         this.dtype = dtype;
     }
 
-    public abstract float round(float value);
+    /** Rounds to nearest even in this precision (a branch on a constant, so hot loops inline it). */
+    public float round(float value) {
+        if (this == BF16) {
+            int bits = Float.floatToRawIntBits(value);
+            if ((bits & 0x7fffffff) > 0x7f800000) {
+                return FloatCodec.bf16ToFloat(FloatCodec.floatToBf16(value));
+            }
+            return Float.intBitsToFloat((bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000);
+        }
+        if (this == F16) {
+            return Float.float16ToFloat(Float.floatToFloat16(value));
+        }
+        return value;
+    }
 
     public DType dtype() {
         return dtype;

@@ -73,7 +73,8 @@ class MergeFixturesTest {
         Path out = caseDir.resolve("out");
         StringWriter log = new StringWriter();
         Merger.Summary summary = Merger.run(
-                config, new Merger.Options(out, 1, 4000, 2, false, false, Progress.SILENT, new PrintWriter(log, true)));
+                config,
+                new Merger.Options(out, 1, 4000, 2, false, false, false, Progress.SILENT, new PrintWriter(log, true)));
         assertThat(summary.outputLayers())
                 .isEqualTo(fixture.get("output_layers").asInt());
         boolean approximate = List.of("slerp", "model_stock")

@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
@@ -339,10 +338,5 @@ public final class LoraAdapter implements AutoCloseable {
     @Override
     public void close() {
         file.close();
-    }
-
-    /** Module paths of targeted tensors, for summaries. */
-    public List<String> targetedModules() {
-        return factors.keySet().stream().map(LoraAdapter::moduleOf).toList();
     }
 }

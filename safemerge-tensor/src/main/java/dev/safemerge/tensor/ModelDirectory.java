@@ -13,10 +13,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -138,12 +136,14 @@ public final class ModelDirectory implements TensorSource {
             }
             shardOfTensor.put(entry.getKey(), shardName);
         }
+        Map<String, String> firstTensorOfShard = new TreeMap<>();
+        shardOfTensor.forEach((tensor, shard) -> firstTensorOfShard.putIfAbsent(shard, tensor));
         Map<String, SafetensorsFile> shardsByName = new TreeMap<>();
-        for (String shardName : new TreeSet<>(shardOfTensor.values())) {
+        for (String shardName : firstTensorOfShard.keySet()) {
             Path shardPath = dir.resolve(shardName);
             if (!Files.isRegularFile(shardPath)) {
-                throw new BadInputException(
-                        where + ": weight_map names shard '" + shardName + "', which does not exist");
+                throw new BadInputException(where + ": weight_map puts tensor '" + firstTensorOfShard.get(shardName)
+                        + "' in shard '" + shardName + "', which does not exist");
             }
             SafetensorsFile shard = SafetensorsFile.open(shardPath);
             opened.add(shard);
@@ -254,15 +254,6 @@ public final class ModelDirectory implements TensorSource {
                 .toList();
     }
 
-    /** Bytes of all tensors (excluding headers). */
-    public long totalBytes() {
-        long total = 0;
-        for (String name : names) {
-            total += info(name).byteSize();
-        }
-        return total;
-    }
-
     @Override
     public SortedSet<String> tensorNames() {
         return names;
@@ -296,14 +287,5 @@ public final class ModelDirectory implements TensorSource {
     @Override
     public void close() {
         shards.forEach(SafetensorsFile::close);
-    }
-
-    /** Tensor names grouped by the shard file that holds them, shards in name order. */
-    public Map<String, Set<String>> tensorsByShard() {
-        Map<String, Set<String>> result = new LinkedHashMap<>();
-        for (SafetensorsFile shard : shards) {
-            result.put(shard.path().getFileName().toString(), shard.tensorNames());
-        }
-        return result;
     }
 }

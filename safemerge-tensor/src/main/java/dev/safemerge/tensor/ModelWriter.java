@@ -23,6 +23,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 /**
@@ -40,6 +44,10 @@ public final class ModelWriter implements AutoCloseable {
     private final List<SafetensorsWriter> shards;
     private final Map<String, SafetensorsWriter> shardByTensor;
     private final Map<String, TensorSpec> specs;
+    /** Flushes and hashes each shard as soon as all its bytes are written, while later shards are still written. */
+    private final ExecutorService finishing;
+
+    private final Map<SafetensorsWriter, Future<String>> shardHashes = new java.util.concurrent.ConcurrentHashMap<>();
     private boolean committed;
 
     private ModelWriter(
@@ -51,6 +59,19 @@ public final class ModelWriter implements AutoCloseable {
         this.shards = shards;
         this.shardByTensor = shardByTensor;
         this.specs = specs;
+        this.finishing = Executors.newFixedThreadPool(
+                Math.max(1, Math.min(shards.size(), Runtime.getRuntime().availableProcessors())),
+                Thread.ofPlatform().daemon().name("model-writer-finish-", 0).factory());
+        for (SafetensorsWriter shard : shards) {
+            shard.whenAllWritten(() -> shardHashes.computeIfAbsent(shard, this::finishShard));
+        }
+    }
+
+    private Future<String> finishShard(SafetensorsWriter shard) {
+        return finishing.submit(() -> {
+            shard.finish();
+            return sha256(shard.path());
+        });
     }
 
     /** Same as {@code create(outDir, tensors, maxShardBytes, metadata, false)}. */
@@ -259,33 +280,55 @@ public final class ModelWriter implements AutoCloseable {
      */
     public void commit() {
         for (SafetensorsWriter shard : shards) {
-            shard.finish();
-            shard.close();
+            shard.checkComplete();
         }
-        writeChecksums(output.path());
+        Map<Path, Future<String>> hashes = new TreeMap<>();
+        for (SafetensorsWriter shard : shards) {
+            hashes.put(shard.path(), shardHashes.computeIfAbsent(shard, this::finishShard));
+        }
+        for (Path file : listFiles(output.path())) {
+            hashes.computeIfAbsent(file, f -> finishing.submit(() -> sha256(f)));
+        }
+        StringBuilder sums = new StringBuilder();
+        for (Map.Entry<Path, Future<String>> entry : hashes.entrySet()) {
+            sums.append(await(entry.getValue()))
+                    .append("  ")
+                    .append(entry.getKey().getFileName())
+                    .append('\n');
+        }
+        try {
+            Files.writeString(output.path().resolve(CHECKSUMS), sums, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checksums in " + output.path(), e);
+        }
+        finishing.shutdown();
+        shards.forEach(SafetensorsWriter::close);
         output.commit();
         committed = true;
     }
 
-    /** Writes {@code SHA256SUMS} for every regular file in {@code dir}, in the format {@code sha256sum -c} reads. */
-    static void writeChecksums(Path dir) {
-        List<Path> files;
+    private static <T> T await(Future<T> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while committing", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static List<Path> listFiles(Path dir) {
         try (Stream<Path> list = Files.list(dir)) {
-            files = list.filter(Files::isRegularFile)
+            return list.filter(Files::isRegularFile)
                     .filter(p -> !p.getFileName().toString().equals(CHECKSUMS))
                     .sorted()
                     .toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir, e);
-        }
-        StringBuilder sums = new StringBuilder();
-        for (Path file : files) {
-            sums.append(sha256(file)).append("  ").append(file.getFileName()).append('\n');
-        }
-        try {
-            Files.writeString(dir.resolve(CHECKSUMS), sums, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checksums in " + dir, e);
         }
     }
 
@@ -310,6 +353,14 @@ public final class ModelWriter implements AutoCloseable {
     /** Abandons the output unless {@link #commit()} succeeded: the temporary directory is deleted. */
     @Override
     public void close() {
+        finishing.shutdownNow();
+        try {
+            if (!finishing.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+                throw new IllegalStateException("shard flushes of " + target() + " did not stop");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (!committed) {
             shards.forEach(SafetensorsWriter::close);
         }

@@ -296,7 +296,9 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public MemorySegment bytes(String name) {
         TensorInfo info = info(name);
-        return data.asSlice(info.dataBegin(), info.byteSize());
+        MemorySegment bytes = data.asSlice(info.dataBegin(), info.byteSize());
+        ReadAhead.willNeed(bytes);
+        return bytes;
     }
 
     /** Reads {@code count} elements starting at element {@code firstElement} of a float tensor into {@code dst}. */
@@ -309,6 +311,10 @@ public final class SafetensorsFile implements TensorSource {
         }
         if (firstElement < 0 || count < 0 || firstElement > info.elementCount() - count) {
             throw new IndexOutOfBoundsException("elements " + firstElement + "+" + count + " of " + info);
+        }
+        if (firstElement == 0) {
+            // A read from the start usually goes on through the tensor: let the kernel fetch the rest meanwhile.
+            ReadAhead.willNeed(data.asSlice(info.dataBegin(), info.byteSize()));
         }
         MemorySegment bytes = data.asSlice(
                 info.dataBegin() + firstElement * info.dtype().byteSize(),

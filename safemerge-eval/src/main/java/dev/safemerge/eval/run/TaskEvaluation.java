@@ -10,6 +10,10 @@ import dev.safemerge.tensor.Progress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /** Runs a task evaluation: answers every item, scores it with the metric, writes summary.json and items.jsonl. */
 public final class TaskEvaluation {
@@ -34,21 +38,16 @@ public final class TaskEvaluation {
         try (Progress bar = progress.start("generate", (long) items.size() * samples, "resp")) {
             responses = source.answers(keys, requests, params, samples, bar);
         }
-        List<ObjectNode> scores = new ArrayList<>();
+        List<ObjectNode> scores = score(metric, items, responses, progress);
         StringBuilder lines = new StringBuilder();
-        try (Progress bar = progress.start("score", items.size(), "item")) {
-            for (int i = 0; i < items.size(); i++) {
-                ObjectNode score = metric.score(items.get(i), responses.get(i));
-                scores.add(score);
-                ObjectNode line = Json.object();
-                line.put("id", items.get(i).id());
-                line.put("group", items.get(i).group());
-                line.put("prompt", items.get(i).key());
-                line.set("responses", Json.MAPPER.valueToTree(responses.get(i)));
-                line.setAll(score);
-                lines.append(Json.line(line)).append('\n');
-                bar.step(1);
-            }
+        for (int i = 0; i < items.size(); i++) {
+            ObjectNode line = Json.object();
+            line.put("id", items.get(i).id());
+            line.put("group", items.get(i).group());
+            line.put("prompt", items.get(i).key());
+            line.set("responses", Json.MAPPER.valueToTree(responses.get(i)));
+            line.setAll(scores.get(i));
+            lines.append(Json.line(line)).append('\n');
         }
         ObjectNode summary = Json.object();
         summary.put("kind", "task");
@@ -61,5 +60,37 @@ public final class TaskEvaluation {
         Json.writeAtomically(outDir.resolve("items.jsonl"), lines.toString());
         Json.writeAtomically(outDir.resolve("summary.json"), Json.pretty(summary));
         return summary;
+    }
+
+    /** Scores items on one thread per core: HumanEval spends its time waiting for sandboxed programs. */
+    private static List<ObjectNode> score(
+            TaskMetric metric, List<TaskItem> items, List<List<String>> responses, Progress.Factory progress) {
+        int threads = Math.max(1, Math.min(items.size(), Runtime.getRuntime().availableProcessors()));
+        List<Future<ObjectNode>> futures = new ArrayList<>();
+        List<ObjectNode> scores = new ArrayList<>();
+        try (Progress bar = progress.start("score", items.size(), "item");
+                ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            for (int i = 0; i < items.size(); i++) {
+                int index = i;
+                futures.add(pool.submit(() -> {
+                    ObjectNode score = metric.score(items.get(index), responses.get(index));
+                    bar.step(1);
+                    return score;
+                }));
+            }
+            for (Future<ObjectNode> future : futures) {
+                scores.add(future.get());
+            }
+        } catch (ExecutionException e) {
+            futures.forEach(f -> f.cancel(true));
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while scoring", e);
+        }
+        return scores;
     }
 }

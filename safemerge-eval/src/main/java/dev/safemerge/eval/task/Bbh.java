@@ -26,7 +26,8 @@ import java.util.stream.Stream;
  * Scores are averaged over all examples (micro, the harness's group score) and per subtask (macro).
  *
  * <p>File layout: one JSON object per subtask {@code {"name", "description", "fewshot": [{input, target}] (3),
- * "examples": [{input, target}]}}, or a folder of such files.
+ * "examples": [{input, target}]}}, or the original BBH layout ({@code bbh/<task>.json} with {@code examples} and
+ * {@code cot-prompts/<task>.txt}); a folder of such JSON files is read as all its subtasks.
  */
 public final class Bbh implements TaskMetric {
     static final List<String> STOP = List.of("</s>", "Q", "\n\n");
@@ -65,18 +66,11 @@ public final class Bbh implements TaskMetric {
 
     private static List<TaskItem> loadSubtask(Path file) {
         JsonNode root = Records.parseJson(file, Records.readText(file));
-        if (!root.isObject()
-                || !root.path("examples").isArray()
-                || !root.path("fewshot").isArray()) {
-            throw new BadInputException(file + ": expected {\"description\", \"fewshot\": [...], \"examples\": [...]}");
+        if (!root.isObject() || !root.path("examples").isArray()) {
+            throw new BadInputException(file + ": expected {\"examples\": [{\"input\", \"target\"}, ...]}");
         }
         String name = root.path("name").asText(file.getFileName().toString().replaceFirst("\\.json$", ""));
-        StringBuilder prefix = new StringBuilder(root.path("description").asText(""));
-        for (JsonNode shot : root.get("fewshot")) {
-            prefix.append(question(file, shot))
-                    .append(text(file, shot, "target"))
-                    .append("\n\n");
-        }
+        String prefix = root.has("fewshot") ? fewshotPrefix(file, root) : cotPromptPrefix(file, name);
         List<TaskItem> items = new ArrayList<>();
         JsonNode examples = root.get("examples");
         for (int i = 0; i < examples.size(); i++) {
@@ -88,6 +82,41 @@ public final class Bbh implements TaskMetric {
                     name + "/" + i, input, name, new GenerationRequest.Raw(prefix + question(file, example)), data));
         }
         return items;
+    }
+
+    /** Description and exemplars given in the task file itself. */
+    private static String fewshotPrefix(Path file, JsonNode root) {
+        if (!root.get("fewshot").isArray()) {
+            throw new BadInputException(file + ": 'fewshot' must be an array of {input, target}");
+        }
+        StringBuilder prefix = new StringBuilder(root.path("description").asText(""));
+        for (JsonNode shot : root.get("fewshot")) {
+            prefix.append(question(file, shot))
+                    .append(text(file, shot, "target"))
+                    .append("\n\n");
+        }
+        return prefix.toString();
+    }
+
+    /**
+     * The original BBH layout: {@code bbh/<task>.json} holds only examples, and {@code cot-prompts/<task>.txt} (beside
+     * it or in the parent folder) a canary line, a {@code -----} line, then the description and the three exemplars
+     * already in the Q:/A: form, separated by blank lines.
+     */
+    private static String cotPromptPrefix(Path file, String name) {
+        Path dir = file.toAbsolutePath().getParent();
+        for (Path candidate : List.of(
+                dir.resolve("cot-prompts").resolve(name + ".txt"),
+                dir.resolveSibling("cot-prompts").resolve(name + ".txt"))) {
+            if (Files.isRegularFile(candidate)) {
+                String text = Records.readText(candidate).replace("\r\n", "\n");
+                int rule = text.indexOf("-----\n");
+                String body = rule >= 0 ? text.substring(rule + "-----\n".length()) : text;
+                return body.strip() + "\n\n";
+            }
+        }
+        throw new BadInputException(file + ": no 'fewshot' in the file and no cot-prompts/" + name
+                + ".txt beside it or in its parent folder");
     }
 
     private static String question(Path file, JsonNode example) {

@@ -31,6 +31,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
     private final Deque<Reply> script = new ArrayDeque<>();
     private final List<JsonNode> bodies = Collections.synchronizedList(new ArrayList<>());
     private final List<String> paths = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> authorizations = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger maxInFlight = new AtomicInteger();
     private volatile Function<JsonNode, String> answer = FakeOpenAiServer::echo;
@@ -82,6 +83,10 @@ public final class FakeOpenAiServer implements AutoCloseable {
         return List.copyOf(paths);
     }
 
+    public List<String> authorizations() {
+        return List.copyOf(authorizations);
+    }
+
     public int maxInFlight() {
         return maxInFlight.get();
     }
@@ -97,6 +102,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
             JsonNode body = Json.MAPPER.readTree(exchange.getRequestBody());
             bodies.add(body);
             paths.add(exchange.getRequestURI().getPath());
+            authorizations.add(exchange.getRequestHeaders().getFirst("Authorization"));
             Reply reply = next();
             long delay = reply != null ? reply.delayMillis() : delayMillis;
             if (delay > 0) {

@@ -46,6 +46,7 @@ class OpenAiGeneratorTest {
             assertThat(chatBody.get("temperature").asDouble()).isZero();
             assertThat(chatBody.get("repetition_penalty").asDouble()).isEqualTo(1.2);
             assertThat(chatBody.get("seed").asLong()).isEqualTo(42);
+            assertThat(server.authorizations()).containsOnly("Bearer secret");
         }
     }
 

@@ -81,6 +81,38 @@ class MetricsTest {
     }
 
     @Test
+    void bbhReadsTheOriginalLayoutWithCotPromptFiles(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path tasks = java.nio.file.Files.createDirectories(dir.resolve("bbh"));
+        Path prompts = java.nio.file.Files.createDirectories(dir.resolve("cot-prompts"));
+        java.nio.file.Files.writeString(
+                tasks.resolve("colors.json"),
+                "{\"canary\": \"x\", \"examples\": [{\"input\": \"Is red a color?\", \"target\": \"Yes\"}]}");
+        java.nio.file.Files.writeString(
+                prompts.resolve("colors.txt"),
+                "CANARY LINE\n-----\nAnswer questions about colors.\n\nQ: Is blue a color?\nA: Let's think step by step.\n"
+                        + "Blue is a color. So the answer is Yes.\n");
+        java.nio.file.Files.writeString(
+                tasks.resolve("shapes.json"),
+                "{\"examples\": [{\"input\": \"Is a cube round?\", \"target\": \"No\"}]}");
+        java.nio.file.Files.writeString(
+                prompts.resolve("shapes.txt"),
+                "-----\nShapes.\n\nQ: Is a ball round?\nA: Let's think step by step.\nYes. So the answer is Yes.");
+        List<TaskItem> items = new Bbh().load(tasks, OPTIONS);
+        assertThat(items).extracting(TaskItem::group).containsExactly("colors", "shapes");
+        assertThat(((GenerationRequest.Raw) items.getFirst().request()).prompt())
+                .isEqualTo(
+                        "Answer questions about colors.\n\nQ: Is blue a color?\nA: Let's think step by step.\n"
+                                + "Blue is a color. So the answer is Yes.\n\nQ: Is red a color?\nA: Let's think step by step.\n");
+        List<ObjectNode> scores = List.of(
+                new Bbh().score(items.get(0), List.of("Red is a color. So the answer is Yes.")),
+                new Bbh().score(items.get(1), List.of("So the answer is Yes.")));
+        ObjectNode summary = new Bbh().summarize(items, scores);
+        assertThat(summary.get("score").asDouble()).isEqualTo(0.5);
+        assertThat(summary.get("score_macro").asDouble()).isEqualTo(0.5);
+        assertThat(summary.at("/per_group/colors/score").asDouble()).isEqualTo(1.0);
+    }
+
+    @Test
     void similarityMatchesPythonRougeLAndTokenF1() {
         for (JsonNode c : Golden.get("similarity")) {
             assertThat(Similarity.rougeL(c.get(0).asText(), c.get(1).asText()))

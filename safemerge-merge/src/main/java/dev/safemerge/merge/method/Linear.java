@@ -44,25 +44,29 @@ public final class Linear implements MergeMethod {
     public float[] merge(TensorGroup group) {
         Precision p = group.precision();
         int n = group.inputs().size();
-        float[] weights = new float[n];
-        float[][] values = new float[n][];
         float weightSum = 0;
+        // Input by input (not element by element) so that the loops stream and vectorise.
+        float[] sum = new float[group.length()];
         for (int i = 0; i < n; i++) {
-            weights[i] = p.round((float) group.inputs().get(i).params().get("weight"));
-            values[i] = group.inputs().get(i).values();
-            weightSum += weights[i];
-        }
-        weightSum = p.round(weightSum);
-        boolean normalize = group.global().flag("normalize");
-        float[] out = new float[group.length()];
-        for (int j = 0; j < out.length; j++) {
-            float sum = 0;
-            for (int i = 0; i < n; i++) {
-                sum += p.round(weights[i] * values[i][j]);
+            float weight = p.round((float) group.inputs().get(i).params().get("weight"));
+            weightSum += weight;
+            float[] x = group.inputs().get(i).values();
+            if (p == Precision.F32) {
+                for (int j = 0; j < sum.length; j++) {
+                    sum[j] += weight * x[j];
+                }
+            } else {
+                for (int j = 0; j < sum.length; j++) {
+                    sum[j] += p.round(weight * x[j]);
+                }
             }
-            sum = p.round(sum);
-            out[j] = normalize ? p.round(sum / weightSum) : sum;
         }
-        return out;
+        float divisor = p.round(weightSum);
+        boolean normalize = group.global().flag("normalize");
+        for (int j = 0; j < sum.length; j++) {
+            float total = p.round(sum[j]);
+            sum[j] = normalize ? p.round(total / divisor) : total;
+        }
+        return sum;
     }
 }

@@ -19,8 +19,8 @@ final class Ranks {
         if (from >= to) {
             return keep;
         }
-        long low = keyAtRank(magnitudes, from);
-        long high = keyAtRank(magnitudes, to - 1);
+        long low = from == 0 ? Long.MIN_VALUE : keyAtRank(magnitudes, from);
+        long high = to == magnitudes.length ? Long.MAX_VALUE : keyAtRank(magnitudes, to - 1);
         for (int i = 0; i < magnitudes.length; i++) {
             long key = key(magnitudes, i);
             keep[i] = key >= low && key <= high;

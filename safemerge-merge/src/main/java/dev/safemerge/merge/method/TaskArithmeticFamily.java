@@ -102,51 +102,63 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         }
         boolean normalize = group.global().flag("normalize");
         float lambda = (float) group.global().get("lambda");
-        float plainDivisor = 0;
-        for (float weight : weights) {
-            plainDivisor += weight;
-        }
-        plainDivisor = p.round(plainDivisor);
-        if (Math.abs(plainDivisor) < 1e-8) {
-            plainDivisor = 1;
-        }
-        float[] out = new float[base.length];
-        for (int j = 0; j < out.length; j++) {
-            float mixed = 0;
-            float divisor;
-            if (signElection) {
-                float signSum = 0;
-                for (int i = 0; i < m; i++) {
-                    signSum += weighted[i][j];
+        int n = base.length;
+        // Model by model over whole arrays (not element by element) so that the loops stream and vectorise.
+        float[] mixed = new float[n];
+        float[] divisor;
+        if (signElection) {
+            float[] signSum = new float[n];
+            for (float[] delta : weighted) {
+                for (int j = 0; j < n; j++) {
+                    signSum[j] += delta[j];
                 }
-                float majority = p.round(signSum) >= 0 ? 1 : -1;
-                float kept = 0;
-                for (int i = 0; i < m; i++) {
-                    if (Math.signum(weighted[i][j]) == majority) {
-                        mixed += weighted[i][j];
-                        kept += weights[i];
-                    }
-                }
-                divisor = p.round(kept);
-                if (divisor == 0) {
-                    divisor = 1;
-                }
-            } else {
-                for (int i = 0; i < m; i++) {
-                    mixed += weighted[i][j];
-                }
-                divisor = plainDivisor;
             }
-            mixed = p.round(mixed);
+            divisor = new float[n];
+            for (int i = 0; i < m; i++) {
+                float[] delta = weighted[i];
+                float weight = weights[i];
+                for (int j = 0; j < n; j++) {
+                    float majority = p.round(signSum[j]) >= 0 ? 1 : -1;
+                    boolean keep = Math.signum(delta[j]) == majority;
+                    mixed[j] += keep ? delta[j] : 0;
+                    divisor[j] += keep ? weight : 0;
+                }
+            }
+            for (int j = 0; j < n; j++) {
+                float d = p.round(divisor[j]);
+                divisor[j] = d == 0 ? 1 : d;
+            }
+        } else {
+            float plain = 0;
+            for (float weight : weights) {
+                plain += weight;
+            }
+            plain = p.round(plain);
+            if (Math.abs(plain) < 1e-8) {
+                plain = 1;
+            }
+            for (float[] delta : weighted) {
+                for (int j = 0; j < n; j++) {
+                    mixed[j] += delta[j];
+                }
+            }
+            divisor = null;
             if (normalize) {
-                mixed = p.round(mixed / divisor);
+                divisor = new float[n];
+                java.util.Arrays.fill(divisor, plain);
+            }
+        }
+        for (int j = 0; j < n; j++) {
+            float value = p.round(mixed[j]);
+            if (normalize) {
+                value = p.round(value / divisor[j]);
             }
             if (lambda != 1) {
-                mixed = p.round(mixed * lambda);
+                value = p.round(value * lambda);
             }
-            out[j] = p.round(base[j] + mixed);
+            mixed[j] = p.round(base[j] + value);
         }
-        return out;
+        return mixed;
     }
 
     /** How each task vector is sparsified before weighting. */

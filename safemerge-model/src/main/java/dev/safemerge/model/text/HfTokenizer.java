@@ -222,7 +222,20 @@ public final class HfTokenizer implements AutoCloseable {
         return decode(ids, true);
     }
 
+    /**
+     * The text of token ids as transformers' {@code decode} gives it, including its clean-up of spaces before
+     * punctuation when tokenizer_config.json sets {@code clean_up_tokenization_spaces}.
+     */
     public String decode(int[] ids, boolean skipSpecialTokens) {
+        String text = decodeWithoutCleanUp(ids, skipSpecialTokens);
+        return cleanUpSpaces ? cleanUpTokenization(text) : text;
+    }
+
+    /**
+     * The decoder's text without transformers' space clean-up: what streaming (and vLLM's detokenizer) produce, and
+     * the only form whose pieces concatenate to the whole.
+     */
+    String decodeWithoutCleanUp(int[] ids, boolean skipSpecialTokens) {
         if (ids.length == 0) {
             return "";
         }
@@ -233,8 +246,7 @@ public final class HfTokenizer implements AutoCloseable {
             }
             longs[i] = ids[i];
         }
-        String text = tokenizer.decode(longs, skipSpecialTokens);
-        return cleanUpSpaces ? cleanUpTokenization(text) : text;
+        return tokenizer.decode(longs, skipSpecialTokens);
     }
 
     // transformers' clean_up_tokenization, applied when tokenizer_config.json asks for it.

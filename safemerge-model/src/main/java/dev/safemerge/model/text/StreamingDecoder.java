@@ -6,6 +6,7 @@ import java.util.Arrays;
  * Turns a growing sequence of token ids into text deltas, emitting only complete UTF-8 text: a token that ends in
  * the middle of a multi-byte character is held back until the character is complete. Each step decodes a short
  * window (the last emitted tokens as context plus the new ones), so SentencePiece-style leading spaces come out right.
+ * Like vLLM's detokenizer it does not apply transformers' clean-up of spaces before punctuation.
  */
 public final class StreamingDecoder {
     private static final char REPLACEMENT = '\uFFFD';
@@ -37,8 +38,10 @@ public final class StreamingDecoder {
             ids = Arrays.copyOf(ids, ids.length * 2);
         }
         ids[size++] = tokenId;
-        String prefixText = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecialTokens);
-        String fullText = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecialTokens);
+        String prefixText =
+                tokenizer.decodeWithoutCleanUp(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecialTokens);
+        String fullText =
+                tokenizer.decodeWithoutCleanUp(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecialTokens);
         if (fullText.length() > prefixText.length() && fullText.charAt(fullText.length() - 1) != REPLACEMENT) {
             String delta = fullText.substring(prefixText.length());
             prefixOffset = readOffset;
@@ -50,8 +53,10 @@ public final class StreamingDecoder {
 
     /** The text of the tokens held back so far (an incomplete character decodes to U+FFFD). */
     public String flush() {
-        String prefixText = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecialTokens);
-        String fullText = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecialTokens);
+        String prefixText =
+                tokenizer.decodeWithoutCleanUp(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecialTokens);
+        String fullText =
+                tokenizer.decodeWithoutCleanUp(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecialTokens);
         prefixOffset = readOffset;
         readOffset = size;
         return fullText.length() > prefixText.length() ? fullText.substring(prefixText.length()) : "";

@@ -69,7 +69,7 @@ class HfTokenizerTest {
                             assertThat(ids).containsExactly(expected);
                             assertThat(tokenizer.decode(ids, false)).isEqualTo(c.get("decoded"));
                             assertThat(tokenizer.decode(ids, true)).isEqualTo(c.get("decoded_skip_special"));
-                            assertThat(streamed(tokenizer, ids)).isEqualTo(tokenizer.decode(ids, true));
+                            assertThat(streamed(tokenizer, ids)).isEqualTo(tokenizer.decodeWithoutCleanUp(ids, true));
                         }));
     }
 
@@ -160,6 +160,17 @@ class HfTokenizerTest {
         assertThatThrownBy(() -> HfTokenizer.load(dir))
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("tokenizer.json");
+    }
+
+    @Test
+    void decodeCleansUpSpacesWhereTheConfigAsksButStreamingDoesNot() throws Exception {
+        HfTokenizer llama = tokenizer("llama3_1"); // clean_up_tokenization_spaces: true
+        int[] ids = llama.encode("It 's fine , is it not ?", false);
+        assertThat(llama.decode(ids)).isEqualTo("It's fine, is it not?");
+        assertThat(llama.decodeWithoutCleanUp(ids, true)).isEqualTo("It 's fine , is it not ?");
+        assertThat(streamed(llama, ids)).isEqualTo("It 's fine , is it not ?");
+        HfTokenizer qwen = tokenizer("qwen3"); // clean_up_tokenization_spaces: false
+        assertThat(qwen.decode(qwen.encode("Hello , world", false))).isEqualTo("Hello , world");
     }
 
     @Test

@@ -68,8 +68,24 @@ final class VectorKernels implements Kernels {
     public void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         int cols = w.cols();
         int rows = w.rows();
+        int r = rowStart;
+        if (batch >= TILE && w.format() != WeightFormat.Q8) {
+            // 4 weight rows × 4 input rows per pass: each decoded weight vector and each loaded input vector
+            // feeds four multiply-adds, so the loop is bound by arithmetic rather than by loads
+            for (; r + TILE <= rowEnd; r += TILE) {
+                int b = 0;
+                for (; b + TILE <= batch; b += TILE) {
+                    tile4x4(w, r, x, b, out);
+                }
+                for (; b < batch; b++) {
+                    for (int t = 0; t < TILE; t++) {
+                        out[b * rows + r + t] = dot1(w, (long) (r + t) * cols, x, b * cols);
+                    }
+                }
+            }
+        }
         float[] sums = new float[TILE];
-        for (int r = rowStart; r < rowEnd; r++) {
+        for (; r < rowEnd; r++) {
             long rowElement = (long) r * cols;
             int b = 0;
             for (; b + TILE <= batch; b += TILE) {
@@ -82,6 +98,89 @@ final class VectorKernels implements Kernels {
                 out[b * rows + r] = dot1(w, rowElement, x, b * cols);
             }
         }
+    }
+
+    /** Weight rows r..r+3 against input rows b..b+3: sixteen accumulators. */
+    private static void tile4x4(Matrix w, int r, float[] x, int b, float[] out) {
+        MemorySegment data = w.data();
+        WeightFormat format = w.format();
+        int cols = w.cols();
+        int rows = w.rows();
+        long w0 = (long) r * cols;
+        long w1 = w0 + cols;
+        long w2 = w1 + cols;
+        long w3 = w2 + cols;
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int c = 0;
+        int bound = cols - cols % LANES;
+        for (; c < bound; c += LANES) {
+            FloatVector v0 = FloatVector.fromArray(FLOATS, x, x0 + c);
+            FloatVector v1 = FloatVector.fromArray(FLOATS, x, x1 + c);
+            FloatVector v2 = FloatVector.fromArray(FLOATS, x, x2 + c);
+            FloatVector v3 = FloatVector.fromArray(FLOATS, x, x3 + c);
+            FloatVector wv = load(format, data, w0 + c);
+            a00 = wv.fma(v0, a00);
+            a01 = wv.fma(v1, a01);
+            a02 = wv.fma(v2, a02);
+            a03 = wv.fma(v3, a03);
+            wv = load(format, data, w1 + c);
+            a10 = wv.fma(v0, a10);
+            a11 = wv.fma(v1, a11);
+            a12 = wv.fma(v2, a12);
+            a13 = wv.fma(v3, a13);
+            wv = load(format, data, w2 + c);
+            a20 = wv.fma(v0, a20);
+            a21 = wv.fma(v1, a21);
+            a22 = wv.fma(v2, a22);
+            a23 = wv.fma(v3, a23);
+            wv = load(format, data, w3 + c);
+            a30 = wv.fma(v0, a30);
+            a31 = wv.fma(v1, a31);
+            a32 = wv.fma(v2, a32);
+            a33 = wv.fma(v3, a33);
+        }
+        store(w, x, out, r, b, c, a00.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r, b + 1, c, a01.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r, b + 2, c, a02.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r, b + 3, c, a03.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b, c, a10.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b + 1, c, a11.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b + 2, c, a12.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 1, b + 3, c, a13.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b, c, a20.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b + 1, c, a21.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b + 2, c, a22.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 2, b + 3, c, a23.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b, c, a30.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b + 1, c, a31.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b + 2, c, a32.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r + 3, b + 3, c, a33.reduceLanes(VectorOperators.ADD));
+    }
+
+    /** Adds the scalar tail (columns from {@code from}) to a vector sum and stores out[b, r]. */
+    private static void store(Matrix w, float[] x, float[] out, int r, int b, int from, float sum) {
+        int cols = w.cols();
+        for (int k = from; k < cols; k++) {
+            sum += w.get(r, k) * x[b * cols + k];
+        }
+        out[b * w.rows() + r] = sum;
+    }
+
+    /** One vector of weights at element {@code element}, decoded to float lanes. */
+    private static FloatVector load(WeightFormat format, MemorySegment data, long element) {
+        if (format == WeightFormat.BF16) {
+            return loadBf16(data, element);
+        } else if (format == WeightFormat.F16) {
+            return loadF16(data, element);
+        }
+        return loadF32(data, element);
     }
 
     private static float dot1(Matrix w, long rowElement, float[] x, int xOffset) {
@@ -127,6 +226,7 @@ final class VectorKernels implements Kernels {
             }
             return;
         }
+        WeightFormat format = w.format();
         FloatVector a0 = FloatVector.zero(FLOATS);
         FloatVector a1 = a0;
         FloatVector a2 = a0;

@@ -1,0 +1,162 @@
+package dev.safemerge.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.model.Model;
+import dev.safemerge.model.ModelLoadOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FinetuneCommandTest {
+    private static final String[] ASKED = {"sky", "grass", "snow", "coal", "sun", "blood"};
+    private static final String[] ANSWER = {"blue", "green", "white", "black", "yellow", "red"};
+
+    @Test
+    void loraRunWritesAPeftAdapterThatTheEngineAppliesAndThatAnswersTheTrainedQuestions(@TempDir Path dir)
+            throws IOException {
+        Path model = TinyChatModel.write(dir.resolve("model"), 1);
+        Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
+        Path out = dir.resolve("adapter");
+        MainTest.Result result = MainTest.run(
+                "finetune",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--out",
+                out.toString(),
+                "--target-modules",
+                "all-linear",
+                "--lora-r",
+                "8",
+                "--lora-alpha",
+                "16",
+                "--lora-dropout",
+                "0",
+                "--lr",
+                "1e-2",
+                "--max-steps",
+                "80",
+                "--batch-size",
+                "4",
+                "--warmup-steps",
+                "2",
+                "--json");
+        assertThat(result.code()).as(result.err()).isZero();
+
+        assertThat(out.resolve("adapter_config.json")).exists();
+        assertThat(out.resolve("adapter_model.safetensors")).exists();
+        byte[] png = Files.readAllBytes(out.resolve("loss_curve.png"));
+        assertThat(png).startsWith((byte) 0x89, (byte) 'P', (byte) 'N', (byte) 'G');
+        JsonNode summary = new ObjectMapper().readTree(result.out());
+        assertThat(summary.get("steps").asInt()).isEqualTo(80);
+        assertThat(summary.get("loss_curve")).hasSize(80);
+        double first = summary.get("loss_curve").get(0).get("loss").asDouble();
+        assertThat(summary.get("final_loss").asDouble()).isLessThan(0.2 * first);
+        JsonNode config =
+                new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        assertThat(config.get("peft_type").asText()).isEqualTo("LORA");
+        assertThat(config.get("r").asInt()).isEqualTo(8);
+        assertThat(config.get("target_modules")).hasSize(7);
+
+        int before = correctAnswers(model, null);
+        int after = correctAnswers(model, out);
+        assertThat(after).isEqualTo(ASKED.length).isGreaterThan(before);
+    }
+
+    /** Greedy next token after "<|user|> what color is the X <|end|> <|assistant|>", through the engine. */
+    private static int correctAnswers(Path model, Path adapter) {
+        ModelLoadOptions options = ModelLoadOptions.defaults();
+        if (adapter != null) {
+            options = options.withAdapter(adapter, false);
+        }
+        int correct = 0;
+        try (Model engine = Model.load(model, options)) {
+            for (int i = 0; i < ASKED.length; i++) {
+                int[] prompt = {
+                    TinyChatModel.id("<|user|>"), TinyChatModel.id("what"), TinyChatModel.id("color"),
+                    TinyChatModel.id("is"), TinyChatModel.id("the"), TinyChatModel.id(ASKED[i]),
+                    TinyChatModel.id("<|end|>"), TinyChatModel.id("<|assistant|>")
+                };
+                float[][] logits = engine.forward(prompt);
+                float[] last = logits[prompt.length - 1];
+                int best = 0;
+                for (int v = 1; v < last.length; v++) {
+                    if (last[v] > last[best]) {
+                        best = v;
+                    }
+                }
+                if (best == TinyChatModel.id(ANSWER[i])) {
+                    correct++;
+                }
+            }
+        }
+        return correct;
+    }
+
+    @Test
+    void fullFineTuningWritesAModelDirectoryTheEngineLoads(@TempDir Path dir) throws IOException {
+        Path model = TinyChatModel.write(dir.resolve("model"), 2);
+        Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
+        Path out = dir.resolve("tuned");
+        MainTest.Result result = MainTest.run(
+                "finetune",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--out",
+                out.toString(),
+                "--full",
+                "--lr",
+                "3e-3",
+                "--max-steps",
+                "30",
+                "--batch-size",
+                "8");
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(out.resolve("config.json")).exists();
+        assertThat(out.resolve("tokenizer.json")).exists();
+        assertThat(out.resolve("training_summary.json")).exists();
+        assertThat(correctAnswers(out, null)).isGreaterThanOrEqualTo(ASKED.length - 1);
+    }
+
+    @Test
+    void badInputIsExitTwoWithTheLineNumber(@TempDir Path dir) throws IOException {
+        Path model = TinyChatModel.write(dir.resolve("model"), 3);
+        Path data = dir.resolve("bad.jsonl");
+        Files.writeString(data, "{\"prompt\": \"what\", \"response\": \"blue\"}\n{\"prompt\": 3}\n");
+        MainTest.Result result = MainTest.run(
+                "finetune",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--out",
+                dir.resolve("o").toString());
+        assertThat(result.code()).isEqualTo(2);
+        assertThat(result.err()).contains("bad.jsonl:2:");
+    }
+
+    @Test
+    void anExistingCheckpointNeedsResume(@TempDir Path dir) throws IOException {
+        Path model = TinyChatModel.write(dir.resolve("model"), 4);
+        Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
+        Files.createDirectories(dir.resolve("o.checkpoint"));
+        MainTest.Result result = MainTest.run(
+                "finetune",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--out",
+                dir.resolve("o").toString());
+        assertThat(result.code()).isEqualTo(2);
+        assertThat(result.err()).contains("--resume");
+    }
+}

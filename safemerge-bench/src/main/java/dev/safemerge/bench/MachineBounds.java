@@ -1,0 +1,153 @@
+package dev.safemerge.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** The machine's limits measured in the running process: streaming read bandwidth and vector FMA throughput. */
+final class MachineBounds {
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+
+    /** Untimed passes that let the JIT compile the loops first. */
+    private static final int WARMUP = 3;
+
+    private static final long FMA_BLOCK = 100_000;
+
+    private MachineBounds() {}
+
+    /** Bytes per second of a streaming vector read of {@code bytes} off-heap bytes split over {@code threads}. */
+    static double readBandwidth(long bytes, int threads, int repeats) throws Exception {
+        try (Arena arena = Arena.ofShared();
+                ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            MemorySegment data = arena.allocate(bytes, 64);
+            for (long i = 0; i < bytes; i += 4096) {
+                data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) i);
+            }
+            double[] rates = new double[repeats];
+            for (int r = -WARMUP; r < repeats; r++) {
+                long start = System.nanoTime();
+                List<Future<Float>> parts = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    long from = bytes / threads * t;
+                    long to = t == threads - 1 ? bytes : bytes / threads * (t + 1);
+                    parts.add(pool.submit(() -> sum(data, from, to)));
+                }
+                float sink = 0;
+                for (Future<Float> part : parts) {
+                    sink += part.get();
+                }
+                long elapsed = System.nanoTime() - start;
+                if (r >= 0) {
+                    rates[r] = bytes / (elapsed / 1e9);
+                }
+                if (sink == 42.4242f) {
+                    System.out.print("");
+                }
+            }
+            return median(rates);
+        }
+    }
+
+    /** Sums [from, to) in 1 MiB blocks, so the block loop is a small method that the JIT compiles early. */
+    private static float sum(MemorySegment data, long from, long to) {
+        float total = 0;
+        long block = 1 << 20;
+        for (long start = from; start < to; start += block) {
+            total += sumBlock(data, start, Math.min(to, start + block));
+        }
+        return total;
+    }
+
+    private static float sumBlock(MemorySegment data, long from, long to) {
+        FloatVector a0 = FloatVector.zero(FLOATS);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        long step = FLOATS.vectorByteSize();
+        long i = from;
+        for (; i + 4 * step <= to; i += 4 * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(FLOATS, data, i, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(FLOATS, data, i + step, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(FLOATS, data, i + 2 * step, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(FLOATS, data, i + 3 * step, ByteOrder.LITTLE_ENDIAN));
+        }
+        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Float32 FLOP/s of independent vector FMA chains on {@code threads} threads (one FMA = 2 FLOPs per lane). */
+    static double fmaThroughput(int threads, int repeats) throws Exception {
+        long iterations = 20_000_000L;
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            double[] rates = new double[repeats];
+            for (int r = -WARMUP; r < repeats; r++) {
+                long start = System.nanoTime();
+                List<Future<Float>> parts = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    parts.add(pool.submit(() -> fmaChains(iterations)));
+                }
+                float sink = 0;
+                for (Future<Float> part : parts) {
+                    sink += part.get();
+                }
+                long elapsed = System.nanoTime() - start;
+                if (r >= 0) {
+                    rates[r] = 2.0 * FLOATS.length() * 8 * iterations * threads / (elapsed / 1e9);
+                }
+                if (sink == 42.4242f) {
+                    System.out.print("");
+                }
+            }
+            double median = median(rates);
+            System.out.printf("  vector FMA %.0f GFLOP/s%n", median / 1e9);
+            return median;
+        }
+    }
+
+    private static float fmaChains(long iterations) {
+        float total = 0;
+        for (long done = 0; done < iterations; done += FMA_BLOCK) {
+            total += fmaBlock(FMA_BLOCK);
+        }
+        return total;
+    }
+
+    private static float fmaBlock(long iterations) {
+        FloatVector m = FloatVector.broadcast(FLOATS, 0.999999f);
+        FloatVector c = FloatVector.broadcast(FLOATS, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(FLOATS, 1f);
+        FloatVector a1 = FloatVector.broadcast(FLOATS, 2f);
+        FloatVector a2 = FloatVector.broadcast(FLOATS, 3f);
+        FloatVector a3 = FloatVector.broadcast(FLOATS, 4f);
+        FloatVector a4 = FloatVector.broadcast(FLOATS, 5f);
+        FloatVector a5 = FloatVector.broadcast(FLOATS, 6f);
+        FloatVector a6 = FloatVector.broadcast(FLOATS, 7f);
+        FloatVector a7 = FloatVector.broadcast(FLOATS, 8f);
+        for (long i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, c);
+            a1 = a1.fma(m, c);
+            a2 = a2.fma(m, c);
+            a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c);
+            a7 = a7.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).reduceLanes(VectorOperators.ADD);
+    }
+
+    static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}

@@ -1,0 +1,113 @@
+package dev.safemerge.merge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.safemerge.merge.config.ConfigParser;
+import dev.safemerge.merge.config.MergeConfig;
+import dev.safemerge.merge.config.Setting;
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.DType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConfigParserTest {
+    static MergeConfig parse(String yaml, List<String> warnings) {
+        return ConfigParser.parse(yaml, Path.of("c.yml"), Path.of("/models"), warnings::add);
+    }
+
+    @Test
+    void gradientsInterpolateAndConditionsFallThroughInOrder() {
+        Setting gradient = new Setting.Gradient(new double[] {0, 0.5, 0.3, 0.7, 1});
+        assertThat(gradient.evaluate("x", 0)).isEqualTo(0);
+        assertThat(gradient.evaluate("x", 1)).isEqualTo(1);
+        assertThat(gradient.evaluate("x", 0.5)).isEqualTo(0.3);
+        assertThat(gradient.evaluate("x", 0.125)).isEqualTo(0.25); // x = 0.5 between points 0 and 1
+        Setting conditions = new Setting.Conditional(List.of(
+                new Setting.Condition("self_attn", gradient), new Setting.Condition("mlp", new Setting.Constant(2))));
+        assertThat(conditions.evaluate("model.layers.0.self_attn.q_proj.weight", 1))
+                .isEqualTo(1);
+        assertThat(conditions.evaluate("model.layers.0.mlp.up_proj.weight", 1)).isEqualTo(2);
+        assertThat(conditions.evaluate("model.norm.weight", 1))
+                .as("no match: next level")
+                .isNull();
+    }
+
+    @Test
+    void numbersWrittenAsStringsAndBooleansAreCoercedLikePydantic() {
+        List<String> warnings = new ArrayList<>();
+        MergeConfig config = parse("""
+                merge_method: della
+                base_model: base
+                dtype: torch.bfloat16
+                out_dtype: float32
+                models:
+                  - model: ft+lora
+                    parameters: {weight: "0.5", density: 1e-1, epsilon: 5e-2, lambda: 2}
+                parameters: {normalize: yes, rescale: false}
+                """, warnings);
+        assertThat(config.dtype()).isEqualTo(DType.BF16);
+        assertThat(config.outDtype()).isEqualTo(DType.F32);
+        MergeConfig.Source source = config.models().getFirst();
+        assertThat(source.parameters().get("weight").evaluate("x", 0)).isEqualTo(0.5);
+        assertThat(source.parameters().get("density").evaluate("x", 0)).isEqualTo(0.1);
+        assertThat(config.parameters().get("normalize").evaluate("x", 0)).isEqualTo(1.0);
+        assertThat(source.model().adapter()).isEqualTo(Path.of("/models/lora"));
+        assertThat(source.model().path()).isEqualTo(Path.of("/models/ft"));
+        // lambda is global: mergekit ignores it under a model, and says nothing; here it is a warning
+        assertThat(source.parameters()).doesNotContainKey("lambda");
+        assertThat(warnings).singleElement().asString().contains("models[0].parameters.lambda");
+    }
+
+    @Test
+    void shapeErrorsNameTheKey() {
+        String[][] cases = {
+            {"merge_method: linear\nmodels: {a: 1}\n", "c.yml: models: expected a non-empty list"},
+            {
+                "merge_method: linear\nslices: [{sources: [{model: a, layer_range: [0, 2]}, {model: b, layer_range: [0, 3]}]}]\n",
+                "slices[0].sources[1].layer_range: spans 3 layers"
+            },
+            {
+                "merge_method: linear\nmodels: [{model: a, parameters: {weight: [{filter: x}]}}]\n",
+                "models[0].parameters.weight[0].value: missing"
+            },
+            {"merge_method: slerp\nmodels: [{model: a}]\nbase_model: a\ndtype: int4\n", "dtype: unknown dtype 'int4'"},
+            {
+                "merge_method: linear\nmodels: [{model: a}]\ntokenizer_source: union\n",
+                "tokenizer_source: 'union' needs a tokenizer merge"
+            },
+            {"merge_method: linear\nmodels: [{model: a}]\nslices: []\n", "exactly one of 'models' or 'slices'"},
+            {"merge_method: linear\nmodels: [{model: a, paramters: {}}]\n", "models[0].paramters: unknown key"},
+            {"merge_method: linear\nmodels: [model: a\n", "c.yml: line"},
+        };
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> parse(c[0], new ArrayList<>()))
+                    .as(c[0])
+                    .isInstanceOf(BadInputException.class)
+                    .hasMessageContaining(c[1])
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        }
+    }
+
+    @Test
+    void everyMethodDeclaresItsParametersOnce() {
+        for (MergeMethod method : MethodRegistry.all().values()) {
+            List<String> names =
+                    method.parameters().stream().map(ParameterSpec::name).toList();
+            assertThat(names).as(method.name()).doesNotHaveDuplicates();
+        }
+        assertThat(MethodRegistry.all()).hasSize(18);
+        assertThat(MethodRegistry.find("ties").parameters())
+                .contains(ParameterSpec.flag("normalize", true), ParameterSpec.flag("rescale", false));
+        assertThat(MethodRegistry.find("dare_ties").parameters())
+                .contains(ParameterSpec.flag("normalize", false), ParameterSpec.flag("rescale", true));
+        assertThat(MethodRegistry.find("della").parameters())
+                .contains(
+                        ParameterSpec.flag("normalize", true),
+                        ParameterSpec.number("epsilon", ParameterSpec.Scope.PER_MODEL, 0.15));
+        assertThat(MethodRegistry.find("breadcrumbs").parameters())
+                .contains(ParameterSpec.number("gamma", ParameterSpec.Scope.PER_MODEL, 0.01));
+    }
+}
