@@ -10,6 +10,7 @@ import dev.safemerge.model.train.LoraSettings;
 import dev.safemerge.model.train.Parameter;
 import dev.safemerge.model.train.TrainableModel;
 import dev.safemerge.model.train.WeightSource;
+import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.kernel.KernelPool;
 import java.io.IOException;
 import java.io.InputStream;
@@ -101,6 +102,7 @@ public final class TrainBench {
     static TrainableModel model() {
         ObjectNode config = new ObjectMapper().createObjectNode();
         config.putArray("architectures").add("LlamaForCausalLM");
+        config.put("model_type", "llama");
         config.put("vocab_size", VOCAB);
         config.put("hidden_size", HIDDEN);
         config.put("intermediate_size", INTERMEDIATE);
@@ -110,7 +112,7 @@ public final class TrainBench {
         config.put("rms_norm_eps", 1e-5);
         config.put("max_position_embeddings", 2048);
         config.put("tie_word_embeddings", false);
-        ModelSpec spec = ModelSpec.from(config, "TrainBench config", null, null);
+        ModelSpec spec = ModelSpec.from(ModelConfig.fromJson(config, "TrainBench config"), "TrainBench config", null);
         SplittableRandom random = new SplittableRandom(0);
         WeightSource weights = new WeightSource() {
             @Override
