@@ -453,6 +453,15 @@ CASES = [
                                     "head_dim": 16, "sliding_window": 4, "query_pre_attn_scalar": 24,
                                     "attn_logit_softcapping": 2.0, "final_logit_softcapping": 20.0,
                                     "torch_dtype": "bfloat16"}, "BF16", 1, 20, None),
+    # the other dtype of each family (appended so the cases above keep their random weights)
+    ("qwen2_f32_window", {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "use_sliding_window": True,
+                          "sliding_window": 5, "max_window_layers": 0, "torch_dtype": "float32"}, "F32", 2, 14, None),
+    ("mistral_bf16_window", {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "sliding_window": 4,
+                             "rope_theta": 1000000.0, "torch_dtype": "bfloat16"}, "BF16", 1, 14, None),
+    ("gemma_f32", {"architectures": ["GemmaForCausalLM"], "model_type": "gemma", "head_dim": 16,
+                   "torch_dtype": "float32"}, "F32", 1, 12, None),
+    ("gemma2_f32_softcap_window", {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", "head_dim": 16,
+                                   "sliding_window": 3, "torch_dtype": "float32"}, "F32", 2, 16, None),
 ]
 
 GREEDY_PROMPTS = [[1, 17, 42, 99], [1, 200, 3], [1, 5, 6, 7, 8, 9, 10]]

@@ -2,11 +2,13 @@ package dev.safemerge.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.eval.encoder.BertScore;
 import dev.safemerge.eval.gen.GenerationCache;
 import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.TaskEvaluation;
 import dev.safemerge.eval.sandbox.PythonSandbox;
+import dev.safemerge.eval.task.Similarity;
 import dev.safemerge.eval.task.TaskItem;
 import dev.safemerge.eval.task.TaskMetric;
 import dev.safemerge.eval.task.TaskMetrics;
@@ -30,7 +32,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Answer a task set and score it. Metrics: exact, numeric (GSM8K final number), multiple-choice,",
             "bbh (3-shot chain of thought), humaneval (pass@k, programs run in a sandbox), tool-call (AST match of",
-            "the function call), similarity (ROUGE-L and token F1)."
+            "the function call), similarity (ROUGE-L and token F1; BERTScore when --bertscore-model names a BERT or",
+            "RoBERTa encoder checkpoint)."
         },
         footer = {
             "",
@@ -38,7 +41,9 @@ import picocli.CommandLine.Spec;
             "",
             "Example:",
             "  safemerge eval task --task gsm8k_test.jsonl --metric numeric --endpoint http://127.0.0.1:8000 \\",
-            "      --model-name merged --out results/merged-gsm8k"
+            "      --model-name merged --out results/merged-gsm8k",
+            "  safemerge eval task --task chatdoctor.jsonl --metric similarity --responses answers.jsonl \\",
+            "      --bertscore-model models/roberta-large --bertscore-layer 17 --out results/chatdoctor"
         })
 final class EvalTaskCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, paramLabel = "PATH", description = "Task data file (or BBH folder).")
@@ -72,6 +77,20 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Option(names = "--exec-memory-mb", defaultValue = "1024", paramLabel = "MB", description = "Per program.")
     long execMemoryMb;
 
+    @Option(
+            names = "--bertscore-model",
+            paramLabel = "DIR",
+            description = "similarity: also BERTScore (no idf, no rescaling) with this BERT/RoBERTa/XLM-R checkpoint"
+                    + " (config.json, safetensors, tokenizer.json).")
+    Path bertscoreModel;
+
+    @Option(
+            names = "--bertscore-layer",
+            paramLabel = "N",
+            description = "Encoder layer whose states are matched (default: the last; bert_score uses e.g. 17 for"
+                    + " roberta-large, 9 for bert-base-uncased).")
+    Integer bertscoreLayer;
+
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N items.")
     Integer limit;
 
@@ -87,6 +106,12 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         TaskMetric metric = TaskMetrics.byName(metricName);
+        if ((bertscoreModel != null || bertscoreLayer != null) && !metricName.equals("similarity")) {
+            throw new BadInputException("--bertscore-model and --bertscore-layer apply to --metric similarity only");
+        }
+        if (bertscoreLayer != null && bertscoreModel == null) {
+            throw new BadInputException("--bertscore-layer needs --bertscore-model");
+        }
         if (samples < 1 || execTimeout <= 0 || execMemoryMb < 64) {
             throw new BadInputException("--samples must be >= 1, --exec-timeout > 0, --exec-memory-mb >= 64");
         }
@@ -113,20 +138,33 @@ final class EvalTaskCommand implements Callable<Integer> {
         }
         SamplingParams params = metric.sampling(generation.sampling(), generation.maxNewTokens != null);
         ObjectNode summary;
-        try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
+        try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
+                GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
                 GenerationOptions.Opened opened = generation.open(cache)) {
+            if (bertScore != null) {
+                metric = new Similarity(bertScore);
+            }
             AnswerSource source = opened.source();
             ObjectNode config = Json.object();
             config.put("task", task.toString());
             config.put("metric", metricName);
             config.put("system_prompt", options.systemPrompt());
             config.set("generation", generation.toJson());
+            if (bertScore != null) {
+                ObjectNode bert = config.putObject("bertscore");
+                bert.put("model", bertscoreModel.toString());
+                bert.put("layer", bertScore.layer());
+                bert.put("weighting", "no idf, no baseline rescaling");
+            }
             summary = TaskEvaluation.run(metric, items, source, params, samples, config, out, Progress.CONSOLE);
         }
         PrintWriter w = spec.commandLine().getOut();
         w.println(metricName + " n=" + summary.get("n").asInt() + " score="
                 + summary.get("score").asDouble()
-                + (summary.has("pass@1") ? " pass@1=" + summary.get("pass@1").asDouble() : ""));
+                + (summary.has("pass@1") ? " pass@1=" + summary.get("pass@1").asDouble() : "")
+                + (summary.has("bertscore_f1")
+                        ? " bertscore_f1=" + summary.get("bertscore_f1").asDouble()
+                        : ""));
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
         return Main.EXIT_OK;
     }

@@ -15,6 +15,7 @@ final class Subcommands {
                 new ChatCommand(),
                 new ServeCommand(),
                 new FinetuneCommand(),
-                new EvalCommand());
+                new EvalCommand(),
+                new DemoCommand());
     }
 }

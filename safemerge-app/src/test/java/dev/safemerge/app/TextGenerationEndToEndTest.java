@@ -228,6 +228,30 @@ class TextGenerationEndToEndTest {
     }
 
     @Test
+    void chatStreamsAnswersKeepsHistoryAndResets() throws IOException {
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream(
+                    "Hi\nAnd then?\n/reset\nHi\n/exit\n".getBytes(StandardCharsets.UTF_8)));
+            MainTest.Result result = MainTest.run(
+                    "chat", "--model", modelDir.toString(), "--max-new-tokens", "4", "--system", "Be brief.");
+            assertThat(result.code()).as(result.err()).isZero();
+            assertThat(result.out()).contains("(new conversation)");
+            try (HfTokenizer tokenizer = HfTokenizer.load(modelDir)) {
+                int[] first =
+                        tokenizer.encode("<|bos|><|system|>Be brief.<|end|><|user|>Hi<|end|><|assistant|>", false);
+                String answer = tokenizer.decode(engineGreedy(first, 4, false));
+                assertThat(answer).isNotEmpty();
+                // the same first question after /reset gets the same greedy answer
+                assertThat(result.out().split(java.util.regex.Pattern.quote(answer), -1).length - 1)
+                        .isGreaterThanOrEqualTo(2);
+            }
+        } finally {
+            System.setIn(stdin);
+        }
+    }
+
+    @Test
     void badArgumentsAreUsageErrors() {
         assertThat(MainTest.run("generate", "--model", modelDir.toString(), "--max-new-tokens", "3")
                         .code())

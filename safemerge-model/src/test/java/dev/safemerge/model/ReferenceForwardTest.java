@@ -10,8 +10,9 @@ import dev.safemerge.tensor.SafetensorsFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Logits and greedy continuations against src/test/python/reference_forward.py, an independent numpy float32
@@ -76,21 +77,19 @@ class ReferenceForwardTest {
         "qwen2_yarn_bf16_window",
         "mistral_f32_window_mqa",
         "gemma_bf16",
-        "gemma2_bf16_softcap_window"
+        "gemma2_bf16_softcap_window",
+        "qwen2_f32_window",
+        "mistral_bf16_window",
+        "gemma_f32",
+        "gemma2_f32_softcap_window"
     };
 
+    static Stream<String> cases() {
+        return Stream.of(CASES);
+    }
+
     @ParameterizedTest
-    @ValueSource(
-            strings = {
-                "llama_f32_gqa",
-                "llama31_bf16_tied_sharded",
-                "llama_linear_f16_bias",
-                "llama_dynamic_f32",
-                "qwen2_yarn_bf16_window",
-                "mistral_f32_window_mqa",
-                "gemma_bf16",
-                "gemma2_bf16_softcap_window"
-            })
+    @MethodSource("cases")
     void logitsOfEveryPositionMatchTheReference(String name) {
         Expected expected = expected(name);
         try (Model model = Model.load(REFERENCE.resolve("models").resolve(name), ModelLoadOptions.defaults())) {
@@ -99,17 +98,7 @@ class ReferenceForwardTest {
     }
 
     @ParameterizedTest
-    @ValueSource(
-            strings = {
-                "llama_f32_gqa",
-                "llama31_bf16_tied_sharded",
-                "llama_linear_f16_bias",
-                "llama_dynamic_f32",
-                "qwen2_yarn_bf16_window",
-                "mistral_f32_window_mqa",
-                "gemma_bf16",
-                "gemma2_bf16_softcap_window"
-            })
+    @MethodSource("cases")
     void greedyContinuationsMatchTheReferenceAtEveryBatchSize(String name) {
         Expected expected = expected(name);
         SamplingParams greedy =

@@ -3,6 +3,7 @@ package dev.safemerge.eval.task;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.data.Records;
+import dev.safemerge.eval.encoder.BertScore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,11 +17,23 @@ import java.util.Set;
  * {@code similarity}: reference-based text overlap, for free-text tasks such as doctor answers. ROUGE-L F1 over
  * tokens as Google's rouge_score tokenises (lower-case, runs of [a-z0-9], no stemming) and unigram token F1 with SQuAD
  * normalisation (lower-case, punctuation and the articles a/an/the removed). Records: a prompt field (prompt, input,
- * question, instruction) and a reference field (reference, answer, output, answer_icliniq).
+ * question, instruction) and a reference field (reference, answer, output, answer_icliniq). Given an encoder, also
+ * BERTScore precision, recall and F1 (no idf, no baseline rescaling).
  */
 public final class Similarity implements TaskMetric {
     private static final List<String> REFERENCE_FIELDS = List.of("reference", "answer", "output", "answer_icliniq");
     private static final Set<String> ARTICLES = Set.of("a", "an", "the");
+
+    private final BertScore bertScore;
+
+    public Similarity() {
+        this(null);
+    }
+
+    /** With BERTScore computed by {@code bertScore} (null: ROUGE-L and token F1 only); the caller closes it. */
+    public Similarity(BertScore bertScore) {
+        this.bertScore = bertScore;
+    }
 
     @Override
     public String name() {
@@ -122,6 +135,12 @@ public final class Similarity implements TaskMetric {
         score.put("rouge_l", rougeL(response, reference));
         score.put("token_f1", tokenF1(response, reference));
         score.put("score", score.get("rouge_l").asDouble());
+        if (bertScore != null) {
+            BertScore.Score bert = bertScore.score(response, reference);
+            score.put("bertscore_precision", bert.precision());
+            score.put("bertscore_recall", bert.recall());
+            score.put("bertscore_f1", bert.f1());
+        }
         return score;
     }
 
@@ -131,7 +150,19 @@ public final class Similarity implements TaskMetric {
         Means.addMeans(summary, items, scores, "score");
         summary.put("rouge_l", Means.mean(scores, "rouge_l"));
         summary.put("token_f1", Means.mean(scores, "token_f1"));
-        summary.put("metric", "score = mean ROUGE-L F1; token_f1 = mean SQuAD token F1; BERTScore is not computed");
+        if (bertScore == null) {
+            summary.put("metric", "score = mean ROUGE-L F1; token_f1 = mean SQuAD token F1; BERTScore is not computed");
+            return summary;
+        }
+        summary.put("bertscore_precision", Means.mean(scores, "bertscore_precision"));
+        summary.put("bertscore_recall", Means.mean(scores, "bertscore_recall"));
+        summary.put("bertscore_f1", Means.mean(scores, "bertscore_f1"));
+        summary.put("bertscore_model", bertScore.modelDir().toString());
+        summary.put("bertscore_layer", bertScore.layer());
+        summary.put(
+                "metric",
+                "score = mean ROUGE-L F1; token_f1 = mean SQuAD token F1; bertscore_* = mean per-pair BERTScore of"
+                        + " layer " + bertScore.layer() + " of " + bertScore.modelDir() + " (no idf, no rescale)");
         return summary;
     }
 }
