@@ -102,6 +102,7 @@ public final class TrainBench {
     static TrainableModel model() {
         ObjectNode config = new ObjectMapper().createObjectNode();
         config.putArray("architectures").add("LlamaForCausalLM");
+        config.put("model_type", "llama");
         config.put("vocab_size", VOCAB);
         config.put("hidden_size", HIDDEN);
         config.put("intermediate_size", INTERMEDIATE);

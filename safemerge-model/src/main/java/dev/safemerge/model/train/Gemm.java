@@ -62,7 +62,7 @@ public final class Gemm {
             return;
         }
         int rowBlocks = (m + MR - 1) / MR;
-        int chunk = Math.max(MR, (L2_FLOATS / k) / NR * NR);
+        int chunk = Math.max(NR, (L2_FLOATS / k) / NR * NR);
         KernelPool.forRanges(rowBlocks, (long) MR * n * k, (start, end) -> {
             float[] packed = new float[k * MR];
             for (int block = start; block < end; block++) {

@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class GemmTest {
     @ParameterizedTest
-    @CsvSource({"1,1,1", "4,48,16", "5,49,3", "13,100,37", "64,200,96", "130,47,260", "3,7,1000"})
+    @CsvSource({"1,1,1", "4,48,16", "5,49,3", "13,100,37", "64,200,96", "130,47,260", "3,7,1000", "9,150,3000"})
     void vectorKernelEqualsScalarTwinBitForBit(int m, int n, int k) {
         SplittableRandom random = new SplittableRandom(m * 1000L + n * 10L + k);
         float[] a = GradCheck.gaussian(m * k, 1, random);
