@@ -1,5 +1,6 @@
 package dev.safemerge.eval.encoder;
 
+import dev.safemerge.model.ops.Activation;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.ModelDirectory;
@@ -270,7 +271,7 @@ public final class EncoderModel {
             x = attended;
             float[] inner = linear(layer.intermediate(), x, n);
             for (int i = 0; i < inner.length; i++) {
-                inner[i] = gelu(inner[i]);
+                inner[i] = Activation.GELU.apply(inner[i]);
             }
             float[] out = linear(layer.output(), inner, n);
             addInPlace(out, x);
@@ -348,41 +349,5 @@ public final class EncoderModel {
                 x[base + i] = (float) ((x[base + i] - mean) * inverse * norm.weight()[i] + norm.bias()[i]);
             }
         }
-    }
-
-    /** HF's "gelu": the exact x·Φ(x), with Φ from the complementary error function. */
-    static float gelu(float x) {
-        return (float) (0.5 * x * erfc(-x / Math.sqrt(2.0)));
-    }
-
-    /**
-     * erfc(z) by the Chebyshev fit of Numerical Recipes (erfcc), fractional error below 1.2e-7 everywhere: well
-     * inside float precision, and Java has no erf of its own.
-     */
-    static double erfc(double z) {
-        double a = Math.abs(z);
-        double t = 1.0 / (1.0 + 0.5 * a);
-        double poly = -a * a
-                - 1.26551223
-                + t
-                        * (1.00002368
-                                + t
-                                        * (0.37409196
-                                                + t
-                                                        * (0.09678418
-                                                                + t
-                                                                        * (-0.18628806
-                                                                                + t
-                                                                                        * (0.27886807
-                                                                                                + t
-                                                                                                        * (-1.13520398
-                                                                                                                + t
-                                                                                                                        * (1.48851587
-                                                                                                                                + t
-                                                                                                                                        * (-0.82215223
-                                                                                                                                                + t
-                                                                                                                                                        * 0.17087277))))))));
-        double value = t * Math.exp(poly);
-        return z >= 0 ? value : 2.0 - value;
     }
 }
