@@ -1,6 +1,5 @@
 package dev.safemerge.eval.judge;
 
-import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.ResponseGenerator;
 import dev.safemerge.eval.gen.SamplingParams;
 import java.util.ArrayList;
@@ -110,16 +109,11 @@ public final class LlamaGuard implements Judge {
 
     @Override
     public List<Judgement> judge(List<Exchange> exchanges) {
-        List<GenerationRequest> requests = new ArrayList<>();
-        for (Exchange exchange : exchanges) {
-            String prompt = input(exchange.prompt(), exchange.response());
-            requests.add(
-                    new GenerationRequest.Raw(keepBosText ? prompt : prompt.substring("<|begin_of_text|>".length())));
-        }
-        List<Judgement> out = new ArrayList<>();
-        for (String raw : generator.generateAll(requests, SAMPLING)) {
-            out.add(judgement(raw));
-        }
-        return out;
+        return CompletionJudging.judge(generator, SAMPLING, exchanges, this::rawInput, LlamaGuard::judgement);
+    }
+
+    private String rawInput(Exchange exchange) {
+        String prompt = input(exchange.prompt(), exchange.response());
+        return keepBosText ? prompt : prompt.substring("<|begin_of_text|>".length());
     }
 }

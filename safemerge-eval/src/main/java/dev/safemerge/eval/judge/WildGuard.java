@@ -1,9 +1,7 @@
 package dev.safemerge.eval.judge;
 
-import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.ResponseGenerator;
 import dev.safemerge.eval.gen.SamplingParams;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -104,14 +102,7 @@ public final class WildGuard implements Judge {
 
     @Override
     public List<Judgement> judge(List<Exchange> exchanges) {
-        List<GenerationRequest> requests = new ArrayList<>();
-        for (Exchange exchange : exchanges) {
-            requests.add(new GenerationRequest.Raw(input(exchange.prompt(), exchange.response())));
-        }
-        List<Judgement> out = new ArrayList<>();
-        for (String raw : generator.generateAll(requests, SAMPLING)) {
-            out.add(judgement(raw));
-        }
-        return out;
+        return CompletionJudging.judge(
+                generator, SAMPLING, exchanges, e -> input(e.prompt(), e.response()), WildGuard::judgement);
     }
 }
