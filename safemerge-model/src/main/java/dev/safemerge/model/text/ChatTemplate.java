@@ -188,6 +188,41 @@ public final class ChatTemplate {
     }
 
     private static int matchingParenthesis(String s, int from) {
+        int close = scanOutsideQuotes(s, from, (i, c, depth) -> depth == 0 && isCloser(c));
+        return close >= 0 && s.charAt(close) == ')' ? close : -1;
+    }
+
+    private static List<String> topLevelSplit(String arguments) {
+        List<String> parts = new ArrayList<>();
+        if (arguments.isBlank()) {
+            return parts;
+        }
+        List<Integer> commas = new ArrayList<>();
+        scanOutsideQuotes(arguments, 0, (i, c, depth) -> {
+            if (c == ',' && depth == 0) {
+                commas.add(i);
+            }
+            return false;
+        });
+        int start = 0;
+        for (int comma : commas) {
+            parts.add(arguments.substring(start, comma));
+            start = comma + 1;
+        }
+        parts.add(arguments.substring(start));
+        return parts;
+    }
+
+    /** Sees one character outside string literals, with the bracket depth before it; true stops the scan. */
+    private interface CharVisitor {
+        boolean stopAt(int index, char c, int depth);
+    }
+
+    /**
+     * Walks {@code s} from {@code from}, skipping quoted strings (with backslash escapes) and tracking bracket
+     * depth; returns the first index where {@code visitor} stops, or -1.
+     */
+    private static int scanOutsideQuotes(String s, int from, CharVisitor visitor) {
         int depth = 0;
         char quote = 0;
         for (int i = from; i < s.length(); i++) {
@@ -198,49 +233,24 @@ public final class ChatTemplate {
                 } else if (c == quote) {
                     quote = 0;
                 }
-            } else if (c == '"' || c == '\'') {
+                continue;
+            }
+            if (visitor.stopAt(i, c, depth)) {
+                return i;
+            }
+            if (c == '"' || c == '\'') {
                 quote = c;
             } else if (c == '(' || c == '[' || c == '{') {
                 depth++;
-            } else if (c == ')' || c == ']' || c == '}') {
-                if (depth == 0) {
-                    return c == ')' ? i : -1;
-                }
+            } else if (isCloser(c)) {
                 depth--;
             }
         }
         return -1;
     }
 
-    private static List<String> topLevelSplit(String arguments) {
-        List<String> parts = new ArrayList<>();
-        if (arguments.isBlank()) {
-            return parts;
-        }
-        int depth = 0;
-        char quote = 0;
-        int start = 0;
-        for (int i = 0; i < arguments.length(); i++) {
-            char c = arguments.charAt(i);
-            if (quote != 0) {
-                if (c == '\\') {
-                    i++;
-                } else if (c == quote) {
-                    quote = 0;
-                }
-            } else if (c == '"' || c == '\'') {
-                quote = c;
-            } else if (c == '(' || c == '[' || c == '{') {
-                depth++;
-            } else if (c == ')' || c == ']' || c == '}') {
-                depth--;
-            } else if (c == ',' && depth == 0) {
-                parts.add(arguments.substring(start, i));
-                start = i + 1;
-            }
-        }
-        parts.add(arguments.substring(start));
-        return parts;
+    private static boolean isCloser(char c) {
+        return c == ')' || c == ']' || c == '}';
     }
 
     private static Jinjava newJinjava() {
