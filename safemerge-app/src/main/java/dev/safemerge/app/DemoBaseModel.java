@@ -115,12 +115,7 @@ final class DemoBaseModel {
                     0);
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
-            List<Trainer.StepRecord> steps = result.state().steps();
-            int last = (int) Math.min(steps.size(), trainer.stepsPerEpoch());
-            double loss = steps.subList(steps.size() - last, steps.size()).stream()
-                    .mapToDouble(Trainer.StepRecord::loss)
-                    .average()
-                    .orElse(Double.NaN);
+            double loss = finalEpochMeanLoss(trainer, result);
             ObjectNode card = Json.object();
             card.put("what", "safemerge demo base: a tiny aligned chat model trained on synthetic data");
             card.put("reproduce", "./safemerge demo --retrain-base --base-seed " + recipe.seed());
@@ -128,10 +123,7 @@ final class DemoBaseModel {
             card.put("epochs", recipe.epochs());
             card.put("batch_size", recipe.batchSize());
             card.put("learning_rate", recipe.learningRate());
-            card.put("train_examples", data.train().size());
-            card.put("steps", result.state().step());
-            card.put("final_epoch_mean_loss", loss);
-            card.put("seconds", result.state().seconds());
+            putTrainingFigures(card, data.train().size(), result, loss);
             FineTuneExport.writeModel(
                     out,
                     model,
@@ -140,6 +132,24 @@ final class DemoBaseModel {
                     Map.of("training.json", Json.pretty(card).getBytes(StandardCharsets.UTF_8)));
             return loss;
         }
+    }
+
+    /** The mean training loss over the last epoch's steps (all steps when the run was shorter than an epoch). */
+    static double finalEpochMeanLoss(Trainer trainer, Trainer.Result result) {
+        List<Trainer.StepRecord> steps = result.state().steps();
+        int last = (int) Math.min(steps.size(), trainer.stepsPerEpoch());
+        return steps.subList(steps.size() - last, steps.size()).stream()
+                .mapToDouble(Trainer.StepRecord::loss)
+                .average()
+                .orElse(Double.NaN);
+    }
+
+    /** The figures every demo training.json records about its run. */
+    static void putTrainingFigures(ObjectNode card, int trainExamples, Trainer.Result result, double loss) {
+        card.put("train_examples", trainExamples);
+        card.put("steps", result.state().step());
+        card.put("final_epoch_mean_loss", loss);
+        card.put("seconds", result.state().seconds());
     }
 
     /** A randomly initialised checkpoint (normal 0.02 as transformers initialises Llama) with the demo tokenizer. */

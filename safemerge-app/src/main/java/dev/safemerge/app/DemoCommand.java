@@ -258,17 +258,9 @@ final class DemoCommand implements Callable<Integer> {
                     quick ? 4 : 40, 0, 8, 1, 3e-3, LrSchedule.LINEAR, 10, 1.0, AdamW.Settings.DEFAULTS, seed, 0);
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, Progress.CONSOLE);
-            List<Trainer.StepRecord> steps = result.state().steps();
-            int last = (int) Math.min(steps.size(), trainer.stepsPerEpoch());
-            double loss = steps.subList(steps.size() - last, steps.size()).stream()
-                    .mapToDouble(Trainer.StepRecord::loss)
-                    .average()
-                    .orElse(Double.NaN);
+            double loss = DemoBaseModel.finalEpochMeanLoss(trainer, result);
             ObjectNode summary = Json.object();
-            summary.put("train_examples", data.train().size());
-            summary.put("steps", result.state().step());
-            summary.put("final_epoch_mean_loss", loss);
-            summary.put("seconds", result.state().seconds());
+            DemoBaseModel.putTrainingFigures(summary, data.train().size(), result, loss);
             FineTuneExport.writeAdapter(
                     adapter,
                     model,
