@@ -1,5 +1,6 @@
 package dev.safemerge.eval.gen;
 
+import dev.safemerge.model.text.ChatMessage;
 import java.util.List;
 
 /**

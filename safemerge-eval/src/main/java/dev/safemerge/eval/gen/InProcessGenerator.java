@@ -1,10 +1,10 @@
 package dev.safemerge.eval.gen;
 
+import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.TextGenerator;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Generates with the Java engine through the text layer: chat requests are rendered with the model's own chat
@@ -68,11 +68,8 @@ public final class InProcessGenerator implements ResponseGenerator {
         return switch (request) {
             case GenerationRequest.Raw raw -> text.promptIds(raw.prompt());
             case GenerationRequest.Chat chat -> {
-                List<Map<String, Object>> messages = new ArrayList<>();
-                for (ChatMessage message : chat.messages()) {
-                    messages.add(Map.of("role", message.role(), "content", message.content()));
-                }
-                yield text.chatIds(messages, null);
+                yield text.chatIds(
+                        chat.messages().stream().map(ChatMessage::asMap).toList(), null);
             }
         };
     }

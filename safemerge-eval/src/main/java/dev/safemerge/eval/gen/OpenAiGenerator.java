@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.net.URI;

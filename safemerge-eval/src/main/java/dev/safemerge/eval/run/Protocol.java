@@ -1,9 +1,9 @@
 package dev.safemerge.eval.run;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.safemerge.eval.gen.ChatMessage;
 import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.text.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

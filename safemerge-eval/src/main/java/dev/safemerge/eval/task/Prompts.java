@@ -1,7 +1,7 @@
 package dev.safemerge.eval.task;
 
-import dev.safemerge.eval.gen.ChatMessage;
 import dev.safemerge.eval.gen.GenerationRequest;
+import dev.safemerge.model.text.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -2,6 +2,7 @@ package dev.safemerge.eval.gen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.safemerge.model.text.ChatMessage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,6 +2,7 @@ package dev.safemerge.eval.gen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.TextGenerator;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
 import java.net.ServerSocket;
 import java.time.Duration;
