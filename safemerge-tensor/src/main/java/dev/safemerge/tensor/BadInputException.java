@@ -15,6 +15,15 @@ public class BadInputException extends RuntimeException {
         super(oneLine(message), cause);
     }
 
+    /** The first line of a parser's message (JSON errors quote the offending input on later lines). */
+    static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
+    }
+
     /** Escapes line breaks and other control characters, which hostile names could otherwise smuggle in. */
     private static String oneLine(String message) {
         if (message == null) {

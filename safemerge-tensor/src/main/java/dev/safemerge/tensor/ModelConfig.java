@@ -96,7 +96,7 @@ public record ModelConfig(
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": no such file (a model directory needs its config.json)", e);
         } catch (IOException e) {
-            throw new BadInputException(file + ": not valid JSON: " + firstLine(e.getMessage()), e);
+            throw new BadInputException(file + ": not valid JSON: " + BadInputException.firstLine(e.getMessage()), e);
         }
         return fromJson(root, file);
     }
@@ -310,14 +310,6 @@ public record ModelConfig(
                     where + ": key 'eos_token_id' must be a non-negative integer or a list of them, got " + id);
         }
         return id.asInt();
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
     }
 
     /** Typed access to the keys of one JSON object, with messages that name the file and the key. */

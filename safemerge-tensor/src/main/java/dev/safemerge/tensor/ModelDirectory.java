@@ -105,7 +105,7 @@ public final class ModelDirectory implements TensorSource {
         try {
             root = JSON.readTree(Files.readString(index));
         } catch (IOException e) {
-            throw new BadInputException(where + ": not valid JSON: " + firstLine(e.getMessage()), e);
+            throw new BadInputException(where + ": not valid JSON: " + BadInputException.firstLine(e.getMessage()), e);
         }
         if (root == null || !root.isObject()) {
             throw new BadInputException(where + ": not a JSON object");
@@ -203,14 +203,6 @@ public final class ModelDirectory implements TensorSource {
                     + " in a trusted Python environment: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out,"
                     + " safe_serialization=True)");
         }
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
     }
 
     public Path path() {

@@ -126,7 +126,8 @@ public final class SafetensorsFile implements TensorSource {
         try {
             root = STRICT_JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new BadInputException(file + ": header is not valid JSON: " + firstLine(e.getOriginalMessage()), e);
+            throw new BadInputException(
+                    file + ": header is not valid JSON: " + BadInputException.firstLine(e.getOriginalMessage()), e);
         }
         if (root == null || !root.isObject()) {
             throw new BadInputException(file + ": header is not a JSON object");
@@ -240,14 +241,6 @@ public final class SafetensorsFile implements TensorSource {
             throw new BadInputException(
                     file + ": " + (dataSize - expectedBegin) + " bytes after the last tensor belong to no tensor");
         }
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        int newline = message.indexOf('\n');
-        return newline < 0 ? message : message.substring(0, newline);
     }
 
     public Path path() {
