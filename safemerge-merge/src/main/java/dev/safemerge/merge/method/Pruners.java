@@ -1,5 +1,6 @@
 package dev.safemerge.merge.method;
 
+import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.tensor.BadInputException;
@@ -76,30 +77,28 @@ final class Pruners {
         return finish(masked(delta, keep, rescale, work), group.precision());
     }
 
+    /** Zeroes the dropped elements in place (the task vector is a scratch array) and rescales when asked. */
     private static float[] masked(float[] delta, boolean[] keep, boolean rescale, Precision precision) {
-        float[] out = new float[delta.length];
         double before = 0;
         double after = 0;
-        for (int i = 0; i < out.length; i++) {
-            before += Math.abs(delta[i]);
-            if (keep[i]) {
-                out[i] = delta[i];
-                after += Math.abs(delta[i]);
-            }
+        // Sequential double sums, in element order, so the norms do not depend on how the loop is compiled.
+        for (int i = 0; i < delta.length; i++) {
+            float value = delta[i];
+            float kept = keep[i] ? value : 0;
+            before += Math.abs(value);
+            after += Math.abs(kept);
+            delta[i] = kept;
         }
         if (!rescale) {
-            return out;
+            return delta;
         }
         float beforeNorm = precision.round((float) before);
         float afterNorm = precision.round((float) after);
         if (beforeNorm < 1e-7 || afterNorm < 1e-7) {
-            return out;
+            return delta;
         }
-        float factor = precision.round(beforeNorm / afterNorm);
-        for (int i = 0; i < out.length; i++) {
-            out[i] = precision.round(out[i] * factor);
-        }
-        return out;
+        MergeKernels.best().scale(precision, delta, precision.round(beforeNorm / afterNorm));
+        return delta;
     }
 
     private static float[] finish(float[] values, Precision precision) {

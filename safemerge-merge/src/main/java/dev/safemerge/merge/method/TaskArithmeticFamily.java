@@ -119,9 +119,9 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
                 kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i]);
                 weighted[i] = null;
             }
+            kernels.round(p, divisors);
             for (int j = 0; j < n; j++) {
-                float d = p.round(divisors[j]);
-                divisors[j] = d == 0 ? 1 : d;
+                divisors[j] = divisors[j] == 0 ? 1 : divisors[j];
             }
             kernels.finishTaskArithmetic(p, mixed, base, normalize, divisors, 1, lambda);
         } else {
