@@ -40,6 +40,12 @@ public interface MergeKernels {
     void finishTaskArithmetic(
             Precision p, float[] mixed, float[] base, boolean normalize, float[] divisors, float divisor, float lambda);
 
+    /** TIES's divisors: {@code d[j] = round(d[j])}, and 1 where that is zero. */
+    void divisors(Precision p, float[] d);
+
+    /** {@code a[j] = keep[j] ? a[j] : 0}. */
+    void keepOnly(float[] a, boolean[] keep);
+
     /** A short name for benchmarks and diagnostics. */
     String name();
 

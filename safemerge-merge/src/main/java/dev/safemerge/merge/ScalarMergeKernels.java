@@ -135,4 +135,27 @@ public final class ScalarMergeKernels implements MergeKernels {
             mixed[j] = p.round(base[j] + value);
         }
     }
+
+    @Override
+    public void divisors(Precision p, float[] d) {
+        divisors(p, d, 0, d.length);
+    }
+
+    void divisors(Precision p, float[] d, int from, int to) {
+        for (int j = from; j < to; j++) {
+            float rounded = p.round(d[j]);
+            d[j] = rounded == 0 ? 1 : rounded;
+        }
+    }
+
+    @Override
+    public void keepOnly(float[] a, boolean[] keep) {
+        keepOnly(a, keep, 0, a.length);
+    }
+
+    void keepOnly(float[] a, boolean[] keep, int from, int to) {
+        for (int j = from; j < to; j++) {
+            a[j] = keep[j] ? a[j] : 0;
+        }
+    }
 }

@@ -188,4 +188,31 @@ final class VectorMergeKernels implements MergeKernels {
         }
         SCALAR.finishTaskArithmetic(p, mixed, base, normalize, divisors, divisor, lambda, bound, mixed.length);
     }
+
+    @Override
+    public void divisors(Precision p, float[] d) {
+        if (p == Precision.F16) {
+            SCALAR.divisors(p, d);
+            return;
+        }
+        boolean bf16 = p == Precision.BF16;
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        int bound = bound(d.length);
+        for (int j = 0; j < bound; j += LANES) {
+            FloatVector rounded = round(bf16, FloatVector.fromArray(FLOATS, d, j));
+            rounded.blend(one, rounded.compare(VectorOperators.EQ, 0f)).intoArray(d, j);
+        }
+        SCALAR.divisors(p, d, bound, d.length);
+    }
+
+    @Override
+    public void keepOnly(float[] a, boolean[] keep) {
+        FloatVector zero = FloatVector.zero(FLOATS);
+        int bound = bound(a.length);
+        for (int j = 0; j < bound; j += LANES) {
+            zero.blend(FloatVector.fromArray(FLOATS, a, j), VectorMask.fromArray(FLOATS, keep, j))
+                    .intoArray(a, j);
+        }
+        SCALAR.keepOnly(a, keep, bound, a.length);
+    }
 }

@@ -85,6 +85,24 @@ class MergeKernelsTest {
         }
     }
 
+    @Test
+    void divisorsMatchScalarBitForBit() {
+        compare(
+                (random, length) -> new float[][] {values(random, length)},
+                (kernels, p, arrays) -> kernels.divisors(p, arrays[0]));
+    }
+
+    @Test
+    void keepOnlyMatchesScalarBitForBit() {
+        compare((random, length) -> new float[][] {values(random, length)}, (kernels, p, arrays) -> {
+            boolean[] keep = new boolean[arrays[0].length];
+            for (int i = 0; i < keep.length; i++) {
+                keep[i] = Float.floatToRawIntBits(arrays[0][i]) % 3 != 0;
+            }
+            kernels.keepOnly(arrays[0], keep);
+        });
+    }
+
     private interface Inputs {
         float[][] make(Random random, int length);
     }

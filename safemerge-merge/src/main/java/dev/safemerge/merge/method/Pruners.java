@@ -79,15 +79,17 @@ final class Pruners {
 
     /** Zeroes the dropped elements in place (the task vector is a scratch array) and rescales when asked. */
     private static float[] masked(float[] delta, boolean[] keep, boolean rescale, Precision precision) {
+        MergeKernels kernels = MergeKernels.best();
+        // Each norm is a sequential double sum in element order, so it does not depend on how the loops compile;
+        // the masking between them is a vector blend.
         double before = 0;
-        double after = 0;
-        // Sequential double sums, in element order, so the norms do not depend on how the loop is compiled.
-        for (int i = 0; i < delta.length; i++) {
-            float value = delta[i];
-            float kept = keep[i] ? value : 0;
+        for (float value : delta) {
             before += Math.abs(value);
-            after += Math.abs(kept);
-            delta[i] = kept;
+        }
+        kernels.keepOnly(delta, keep);
+        double after = 0;
+        for (float value : delta) {
+            after += Math.abs(value);
         }
         if (!rescale) {
             return delta;
@@ -97,7 +99,7 @@ final class Pruners {
         if (beforeNorm < 1e-7 || afterNorm < 1e-7) {
             return delta;
         }
-        MergeKernels.best().scale(precision, delta, precision.round(beforeNorm / afterNorm));
+        kernels.scale(precision, delta, precision.round(beforeNorm / afterNorm));
         return delta;
     }
 

@@ -119,10 +119,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
                 kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i]);
                 weighted[i] = null;
             }
-            kernels.round(p, divisors);
-            for (int j = 0; j < n; j++) {
-                divisors[j] = divisors[j] == 0 ? 1 : divisors[j];
-            }
+            kernels.divisors(p, divisors);
             kernels.finishTaskArithmetic(p, mixed, base, normalize, divisors, 1, lambda);
         } else {
             float plain = 0;
