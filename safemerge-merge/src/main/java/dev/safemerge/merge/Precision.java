@@ -39,11 +39,7 @@ public enum Precision {
     }
 
     public void roundAll(float[] values) {
-        if (this != F32) {
-            for (int i = 0; i < values.length; i++) {
-                values[i] = round(values[i]);
-            }
-        }
+        MergeKernels.best().round(this, values);
     }
 
     /** Float64 inputs are merged in float32, as every method here computes in float32 at most. */

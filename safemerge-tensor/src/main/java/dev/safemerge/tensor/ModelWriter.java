@@ -70,7 +70,7 @@ public final class ModelWriter implements AutoCloseable {
     private Future<String> finishShard(SafetensorsWriter shard) {
         return finishing.submit(() -> {
             shard.finish();
-            return sha256(shard.path());
+            return shard.sha256();
         });
     }
 

@@ -10,16 +10,20 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Writes a safetensors file without holding the model in memory: the header is laid out up front from the tensor
@@ -41,11 +45,31 @@ public final class SafetensorsWriter implements AutoCloseable {
     private volatile Runnable whenAllWritten;
     private boolean finished;
 
+    /** Hashing starts once this many bytes past the hashed part are written, so it keeps pace with the writes. */
+    private static final long HASH_STEP = 32L << 20;
+    /** Written ranges (start → end, file offsets) beyond the contiguous written prefix; guarded by itself. */
+    private final TreeMap<Long, Long> writtenBeyondPrefix = new TreeMap<>();
+    /** End of the prefix of the file known to be written; guarded by {@link #writtenBeyondPrefix}. */
+    private long prefixEnd;
+    /** Digest of the file's bytes in [0, hashedUpTo); guarded by {@link #hashLock}. */
+    private final MessageDigest digest;
+
+    private final ReentrantLock hashLock = new ReentrantLock();
+    private long hashedUpTo;
+    private ByteBuffer hashBuffer;
+    private String sha256;
+
     private SafetensorsWriter(Path path, FileChannel channel, long dataStart, Map<String, TensorInfo> layout) {
         this.path = path;
         this.channel = channel;
         this.dataStart = dataStart;
         this.layout = layout;
+        this.prefixEnd = dataStart; // the header is written before the writer exists
+        try {
+            this.digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
         layout.keySet().forEach(name -> bytesWritten.put(name, new AtomicLong()));
         layout.values().forEach(info -> bytesMissing.addAndGet(info.byteSize()));
     }
@@ -240,12 +264,87 @@ public final class SafetensorsWriter implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + path, e);
         }
+        long start = dataStart + info.dataBegin() + byteOffset;
+        if (advancePrefix(start, start + chunk.byteSize()) - hashedUpToHint() >= HASH_STEP && hashLock.tryLock()) {
+            try {
+                hashUpTo(currentPrefixEnd());
+            } finally {
+                hashLock.unlock();
+            }
+        }
         bytesWritten.get(info.name()).addAndGet(chunk.byteSize());
         if (bytesMissing.addAndGet(-chunk.byteSize()) == 0) {
             Runnable action = whenAllWritten;
             if (action != null) {
                 action.run();
             }
+        }
+    }
+
+    /** Records a written range and returns the end of the contiguous written prefix. */
+    private long advancePrefix(long start, long end) {
+        synchronized (writtenBeyondPrefix) {
+            writtenBeyondPrefix.merge(start, end, Math::max);
+            Map.Entry<Long, Long> first;
+            while ((first = writtenBeyondPrefix.firstEntry()) != null && first.getKey() <= prefixEnd) {
+                prefixEnd = Math.max(prefixEnd, first.getValue());
+                writtenBeyondPrefix.pollFirstEntry();
+            }
+            return prefixEnd;
+        }
+    }
+
+    private long currentPrefixEnd() {
+        synchronized (writtenBeyondPrefix) {
+            return prefixEnd;
+        }
+    }
+
+    /** A racy read is fine: it only decides whether to try hashing now. */
+    @SuppressWarnings("GuardedBy")
+    private long hashedUpToHint() {
+        return hashedUpTo;
+    }
+
+    /** Feeds the file's bytes in [hashedUpTo, end) to the digest; the caller holds {@link #hashLock}. */
+    private void hashUpTo(long end) {
+        if (hashBuffer == null) {
+            hashBuffer = ByteBuffer.allocateDirect(1 << 20);
+        }
+        ByteBuffer buffer = hashBuffer;
+        try {
+            while (hashedUpTo < end) {
+                buffer.clear().limit((int) Math.min(buffer.capacity(), end - hashedUpTo));
+                int n = channel.read(buffer, hashedUpTo);
+                if (n < 0) {
+                    throw new IllegalStateException(path + " ends at " + hashedUpTo + " before byte " + end);
+                }
+                buffer.flip();
+                digest.update(buffer);
+                hashedUpTo += n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path, e);
+        }
+    }
+
+    /**
+     * The SHA-256 of the whole file, in hex, once every byte is written. Most of the file was hashed while it was
+     * being written (the contiguous written prefix, read back from the page cache), so only the tail is left.
+     */
+    public String sha256() {
+        checkComplete();
+        hashLock.lock();
+        try {
+            if (sha256 == null) {
+                hashUpTo(channel.size());
+                sha256 = HexFormat.of().formatHex(digest.digest());
+            }
+            return sha256;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path, e);
+        } finally {
+            hashLock.unlock();
         }
     }
 

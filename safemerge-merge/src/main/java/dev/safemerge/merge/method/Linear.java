@@ -2,6 +2,7 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
+import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Precision;
@@ -44,29 +45,16 @@ public final class Linear implements MergeMethod {
     public float[] merge(TensorGroup group) {
         Precision p = group.precision();
         int n = group.inputs().size();
+        MergeKernels kernels = MergeKernels.best();
         float weightSum = 0;
         // Input by input (not element by element) so that the loops stream and vectorise.
         float[] sum = new float[group.length()];
         for (int i = 0; i < n; i++) {
             float weight = p.round((float) group.inputs().get(i).params().get("weight"));
             weightSum += weight;
-            float[] x = group.inputs().get(i).values();
-            if (p == Precision.F32) {
-                for (int j = 0; j < sum.length; j++) {
-                    sum[j] += weight * x[j];
-                }
-            } else {
-                for (int j = 0; j < sum.length; j++) {
-                    sum[j] += p.round(weight * x[j]);
-                }
-            }
+            kernels.addWeighted(p, sum, group.inputs().get(i).values(), weight);
         }
-        float divisor = p.round(weightSum);
-        boolean normalize = group.global().flag("normalize");
-        for (int j = 0; j < sum.length; j++) {
-            float total = p.round(sum[j]);
-            sum[j] = normalize ? p.round(total / divisor) : total;
-        }
+        kernels.finishLinear(p, sum, group.global().flag("normalize"), p.round(weightSum));
         return sum;
     }
 }

@@ -1,5 +1,6 @@
 package dev.safemerge.merge.method;
 
+import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.tensor.BadInputException;
@@ -76,30 +77,30 @@ final class Pruners {
         return finish(masked(delta, keep, rescale, work), group.precision());
     }
 
+    /** Zeroes the dropped elements in place (the task vector is a scratch array) and rescales when asked. */
     private static float[] masked(float[] delta, boolean[] keep, boolean rescale, Precision precision) {
-        float[] out = new float[delta.length];
+        MergeKernels kernels = MergeKernels.best();
+        // Each norm is a sequential double sum in element order, so it does not depend on how the loops compile;
+        // the masking between them is a vector blend.
         double before = 0;
+        for (float value : delta) {
+            before += Math.abs(value);
+        }
+        kernels.keepOnly(delta, keep);
         double after = 0;
-        for (int i = 0; i < out.length; i++) {
-            before += Math.abs(delta[i]);
-            if (keep[i]) {
-                out[i] = delta[i];
-                after += Math.abs(delta[i]);
-            }
+        for (float value : delta) {
+            after += Math.abs(value);
         }
         if (!rescale) {
-            return out;
+            return delta;
         }
         float beforeNorm = precision.round((float) before);
         float afterNorm = precision.round((float) after);
         if (beforeNorm < 1e-7 || afterNorm < 1e-7) {
-            return out;
+            return delta;
         }
-        float factor = precision.round(beforeNorm / afterNorm);
-        for (int i = 0; i < out.length; i++) {
-            out[i] = precision.round(out[i] * factor);
-        }
-        return out;
+        kernels.scale(precision, delta, precision.round(beforeNorm / afterNorm));
+        return delta;
     }
 
     private static float[] finish(float[] values, Precision precision) {

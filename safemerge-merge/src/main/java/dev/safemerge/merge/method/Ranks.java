@@ -21,6 +21,16 @@ final class Ranks {
         }
         long low = from == 0 ? Long.MIN_VALUE : keyAtRank(magnitudes, from);
         long high = to == magnitudes.length ? Long.MAX_VALUE : keyAtRank(magnitudes, to - 1);
+        if (high == Long.MAX_VALUE) {
+            // The top ranks (TIES): compare value bits first, the index only on a tie with the lowest kept value.
+            int lowBits = (int) (low >>> 32);
+            int lowIndex = (int) low;
+            for (int i = 0; i < magnitudes.length; i++) {
+                int b = bits(magnitudes[i]);
+                keep[i] = b > lowBits | (b == lowBits & i >= lowIndex);
+            }
+            return keep;
+        }
         for (int i = 0; i < magnitudes.length; i++) {
             long key = key(magnitudes, i);
             keep[i] = key >= low && key <= high;

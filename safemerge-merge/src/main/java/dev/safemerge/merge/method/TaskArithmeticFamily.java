@@ -4,6 +4,7 @@ import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
 import dev.safemerge.merge.MergeInput;
+import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Precision;
@@ -80,54 +81,46 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         if (others.isEmpty()) {
             return base.clone();
         }
+        MergeKernels kernels = MergeKernels.best();
         boolean rescale = group.global().flag("rescale");
+        boolean normalize = group.global().flag("normalize");
+        float lambda = (float) group.global().get("lambda");
+        int n = base.length;
         int m = others.size();
-        float[][] weighted = new float[m][];
+        // Model by model over whole arrays (not element by element) so that the loops stream and vectorise. Without
+        // sign election each weighted delta is summed at once, so one scratch array serves every model.
+        float[] mixed = new float[n];
+        float[][] weighted = signElection ? new float[m][] : null;
         float[] weights = new float[m];
+        float[] scratch = null;
         for (int i = 0; i < m; i++) {
             MergeInput input = others.get(i);
-            float[] delta = new float[base.length];
-            float[] x = input.values();
-            for (int j = 0; j < delta.length; j++) {
-                delta[j] = p.round(x[j] - base[j]);
-            }
+            float[] delta = signElection || scratch == null ? new float[n] : scratch;
+            kernels.subtract(p, input.values(), base, delta);
             if (input.params().get("density") < 1) {
                 delta = pruning.prune(delta, input, group, rescale);
             }
             weights[i] = p.round((float) input.params().get("weight"));
-            for (int j = 0; j < delta.length; j++) {
-                delta[j] = p.round(delta[j] * weights[i]);
+            kernels.scale(p, delta, weights[i]);
+            if (signElection) {
+                weighted[i] = delta;
+            } else {
+                kernels.add(mixed, delta);
+                scratch = delta;
             }
-            weighted[i] = delta;
         }
-        boolean normalize = group.global().flag("normalize");
-        float lambda = (float) group.global().get("lambda");
-        int n = base.length;
-        // Model by model over whole arrays (not element by element) so that the loops stream and vectorise.
-        float[] mixed = new float[n];
-        float[] divisor;
         if (signElection) {
             float[] signSum = new float[n];
             for (float[] delta : weighted) {
-                for (int j = 0; j < n; j++) {
-                    signSum[j] += delta[j];
-                }
+                kernels.add(signSum, delta);
             }
-            divisor = new float[n];
+            float[] divisors = new float[n];
             for (int i = 0; i < m; i++) {
-                float[] delta = weighted[i];
-                float weight = weights[i];
-                for (int j = 0; j < n; j++) {
-                    float majority = p.round(signSum[j]) >= 0 ? 1 : -1;
-                    boolean keep = Math.signum(delta[j]) == majority;
-                    mixed[j] += keep ? delta[j] : 0;
-                    divisor[j] += keep ? weight : 0;
-                }
+                kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i]);
+                weighted[i] = null;
             }
-            for (int j = 0; j < n; j++) {
-                float d = p.round(divisor[j]);
-                divisor[j] = d == 0 ? 1 : d;
-            }
+            kernels.divisors(p, divisors);
+            kernels.finishTaskArithmetic(p, mixed, base, normalize, divisors, 1, lambda);
         } else {
             float plain = 0;
             for (float weight : weights) {
@@ -137,26 +130,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
             if (Math.abs(plain) < 1e-8) {
                 plain = 1;
             }
-            for (float[] delta : weighted) {
-                for (int j = 0; j < n; j++) {
-                    mixed[j] += delta[j];
-                }
-            }
-            divisor = null;
-            if (normalize) {
-                divisor = new float[n];
-                java.util.Arrays.fill(divisor, plain);
-            }
-        }
-        for (int j = 0; j < n; j++) {
-            float value = p.round(mixed[j]);
-            if (normalize) {
-                value = p.round(value / divisor[j]);
-            }
-            if (lambda != 1) {
-                value = p.round(value * lambda);
-            }
-            mixed[j] = p.round(base[j] + value);
+            kernels.finishTaskArithmetic(p, mixed, base, normalize, null, plain, lambda);
         }
         return mixed;
     }

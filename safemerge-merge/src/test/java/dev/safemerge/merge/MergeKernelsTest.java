@@ -1,0 +1,159 @@
+package dev.safemerge.merge;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The vectorized merge kernels against their scalar twin, bit for bit, on seeded data with every special case. */
+class MergeKernelsTest {
+    private static final MergeKernels VECTOR = VectorMergeKernels.create();
+    private static final MergeKernels SCALAR = ScalarMergeKernels.INSTANCE;
+    /** Lengths around the vector width so that both the vector body and the scalar tail run. */
+    private static final int[] LENGTHS = {0, 1, 7, 8, 15, 16, 17, 63, 64, 65, 1000, 4099};
+
+    @Test
+    void vectorKernelsAreInUse() {
+        assertEquals(VECTOR.name(), MergeKernels.best().name());
+    }
+
+    @Test
+    void roundToBf16MatchesScalarBitForBit() {
+        compare(
+                (random, length) -> {
+                    float[] a = values(random, length);
+                    return new float[][] {a};
+                },
+                (kernels, p, arrays) -> kernels.round(p, arrays[0]));
+    }
+
+    @Test
+    void weightedSumMatchesScalarBitForBit() {
+        compare(
+                (random, length) -> new float[][] {values(random, length), values(random, length)},
+                (kernels, p, arrays) -> kernels.addWeighted(p, arrays[0], arrays[1], 0.3f));
+    }
+
+    @Test
+    void subtractScaleAddMatchScalarBitForBit() {
+        compare(
+                (random, length) -> new float[][] {
+                    values(random, length), values(random, length), new float[length], values(random, length)
+                },
+                (kernels, p, arrays) -> {
+                    kernels.subtract(p, arrays[0], arrays[1], arrays[2]);
+                    kernels.scale(p, arrays[2], -1.7f);
+                    kernels.add(arrays[3], arrays[2]);
+                });
+    }
+
+    @Test
+    void finishLinearMatchesScalarBitForBit() {
+        for (boolean normalize : new boolean[] {true, false}) {
+            compare(
+                    (random, length) -> new float[][] {values(random, length)},
+                    (kernels, p, arrays) -> kernels.finishLinear(p, arrays[0], normalize, 0.7f));
+        }
+    }
+
+    @Test
+    void electionMatchesScalarBitForBit() {
+        compare(
+                (random, length) -> new float[][] {
+                    values(random, length), values(random, length), values(random, length), values(random, length)
+                },
+                (kernels, p, arrays) -> {
+                    kernels.electedAdd(p, arrays[0], arrays[1], arrays[2], arrays[3], 0.6f);
+                    kernels.electedAdd(p, arrays[0], arrays[1], arrays[3], arrays[2], 1.3f);
+                });
+    }
+
+    @Test
+    void finishTaskArithmeticMatchesScalarBitForBit() {
+        for (boolean normalize : new boolean[] {true, false}) {
+            for (boolean perElement : new boolean[] {true, false}) {
+                for (float lambda : new float[] {1f, 0.85f}) {
+                    compare(
+                            (random, length) -> new float[][] {
+                                values(random, length), values(random, length), values(random, length)
+                            },
+                            (kernels, p, arrays) -> kernels.finishTaskArithmetic(
+                                    p, arrays[0], arrays[1], normalize, perElement ? arrays[2] : null, 1.9f, lambda));
+                }
+            }
+        }
+    }
+
+    @Test
+    void divisorsMatchScalarBitForBit() {
+        compare(
+                (random, length) -> new float[][] {values(random, length)},
+                (kernels, p, arrays) -> kernels.divisors(p, arrays[0]));
+    }
+
+    @Test
+    void keepOnlyMatchesScalarBitForBit() {
+        compare((random, length) -> new float[][] {values(random, length)}, (kernels, p, arrays) -> {
+            boolean[] keep = new boolean[arrays[0].length];
+            for (int i = 0; i < keep.length; i++) {
+                keep[i] = Float.floatToRawIntBits(arrays[0][i]) % 3 != 0;
+            }
+            kernels.keepOnly(arrays[0], keep);
+        });
+    }
+
+    private interface Inputs {
+        float[][] make(Random random, int length);
+    }
+
+    private interface Operation {
+        void run(MergeKernels kernels, Precision p, float[][] arrays);
+    }
+
+    private static void compare(Inputs inputs, Operation operation) {
+        for (Precision p : Precision.values()) {
+            for (int length : LENGTHS) {
+                float[][] scalar = inputs.make(new Random(length * 31L + p.ordinal()), length);
+                float[][] vector = inputs.make(new Random(length * 31L + p.ordinal()), length);
+                operation.run(SCALAR, p, scalar);
+                operation.run(VECTOR, p, vector);
+                for (int a = 0; a < scalar.length; a++) {
+                    assertArrayEquals(bits(scalar[a]), bits(vector[a]), p + " length " + length + " array " + a);
+                }
+            }
+        }
+    }
+
+    /**
+     * Raw bits, except that every NaN maps to one pattern: Java leaves the payload of a NaN produced by arithmetic on
+     * two NaNs unspecified, and scalar and vector instructions pick different operands' payloads. Every other value,
+     * including signed zeros and the quieted NaNs of rounding alone, must match exactly.
+     */
+    private static int[] bits(float[] values) {
+        int[] bits = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bits[i] = Float.floatToIntBits(values[i]);
+        }
+        return bits;
+    }
+
+    /** Ordinary values, bf16 values and exact bf16 ties, zeros of both signs, subnormals, infinities and NaNs. */
+    private static float[] values(Random random, int length) {
+        float[] values = new float[length];
+        for (int i = 0; i < length; i++) {
+            values[i] = switch (random.nextInt(12)) {
+                case 0 -> 0f;
+                case 1 -> -0f;
+                case 2 -> Float.intBitsToFloat(random.nextInt(0x00800000) | (random.nextBoolean() ? 0x80000000 : 0));
+                case 3 -> random.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+                case 4 -> Float.intBitsToFloat(0x7f800001 + random.nextInt(0x007fffff)); // NaN with any payload
+                case 5 -> Float.intBitsToFloat((random.nextInt() & 0xffff0000) | 0x8000); // a bf16 tie
+                case 6 -> Float.intBitsToFloat(random.nextInt() & 0xffff0000 & 0xbfffffff); // a bf16 value
+                case 7 -> Float.MAX_VALUE * (random.nextBoolean() ? 1 : -1);
+                default -> (float) random.nextGaussian() * 0.02f;
+            };
+        }
+        return values;
+    }
+}
