@@ -15,7 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -318,17 +317,5 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public void close() {
         arena.close();
-    }
-
-    /** True when {@code path} starts like a safetensors file; used to tell formats apart without trusting names. */
-    public static boolean looksLikeSafetensors(Path path) throws IOException {
-        if (!Files.isRegularFile(path) || Files.size(path) < 10) {
-            return false;
-        }
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            var buffer = java.nio.ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN);
-            channel.read(buffer, 0);
-            return buffer.get(8) == '{' && buffer.getLong(0) <= MAX_HEADER_BYTES;
-        }
     }
 }
