@@ -63,6 +63,7 @@ public final class ModelWriter implements AutoCloseable {
                 Math.max(1, Math.min(shards.size(), Runtime.getRuntime().availableProcessors())),
                 Thread.ofPlatform().daemon().name("model-writer-finish-", 0).factory());
         for (SafetensorsWriter shard : shards) {
+            shard.digestAndFlushWhileWriting();
             shard.whenAllWritten(() -> shardHashes.computeIfAbsent(shard, this::finishShard));
         }
     }

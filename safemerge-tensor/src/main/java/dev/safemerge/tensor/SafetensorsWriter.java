@@ -45,12 +45,20 @@ public final class SafetensorsWriter implements AutoCloseable {
     private volatile Runnable whenAllWritten;
     private boolean finished;
 
-    /** Hashing starts once this many bytes past the hashed part are written, so it keeps pace with the writes. */
+    /** The digest thread hashes once this many bytes past the hashed part are written, in large sequential reads. */
     private static final long HASH_STEP = 32L << 20;
-    /** Written ranges (start → end, file offsets) beyond the contiguous written prefix; guarded by itself. */
+    /** Written bytes between two flushes of the flush thread: the disk works while later bytes are computed. */
+    private static final long FLUSH_STEP = 256L << 20;
+
+    /** Guards the write progress below; waited on by the background threads. */
+    private final Object progress = new Object();
+    /** Written ranges (start → end, file offsets) beyond the contiguous written prefix; guarded by {@link #progress}. */
     private final TreeMap<Long, Long> writtenBeyondPrefix = new TreeMap<>();
-    /** End of the prefix of the file known to be written; guarded by {@link #writtenBeyondPrefix}. */
+    /** End of the prefix of the file known to be written; guarded by {@link #progress}. */
     private long prefixEnd;
+    /** Set when the file is closed, so the background threads stop; guarded by {@link #progress}. */
+    private boolean closed;
+
     /** Digest of the file's bytes in [0, hashedUpTo); guarded by {@link #hashLock}. */
     private final MessageDigest digest;
 
@@ -58,6 +66,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private long hashedUpTo;
     private ByteBuffer hashBuffer;
     private String sha256;
+    private final List<Thread> background = new ArrayList<>();
 
     private SafetensorsWriter(Path path, FileChannel channel, long dataStart, Map<String, TensorInfo> layout) {
         this.path = path;
@@ -218,13 +227,18 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /**
      * Writes raw little-endian bytes into a tensor at a byte offset; safe to call concurrently for disjoint ranges.
-     * The bytes go through a small per-thread buffer: handing a large memory-mapped range straight to write(2)
-     * makes the kernel fault the source in page by page, which measured two to three times slower.
+     * Off-heap bytes that are not a file mapping go to write(2) as they are; other bytes go through a small
+     * per-thread buffer: handing a large memory-mapped range straight to write(2) makes the kernel fault the source in
+     * page by page, which measured two to three times slower, and heap bytes would be copied by the JDK anyway.
      */
     public void writeBytes(String name, long byteOffset, MemorySegment bytes) {
         TensorInfo info = spec(name);
         long length = bytes.byteSize();
         checkRange(info, byteOffset, length);
+        if (bytes.isNative() && !bytes.isMapped()) {
+            write(info, byteOffset, bytes);
+            return;
+        }
         MemorySegment buffer = BUFFER.get();
         for (long done = 0; done < length; done += buffer.byteSize()) {
             long n = Math.min(buffer.byteSize(), length - done);
@@ -255,25 +269,29 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     private void write(TensorInfo info, long byteOffset, MemorySegment chunk) {
+        long start = dataStart + info.dataBegin() + byteOffset;
         try {
             ByteBuffer buffer = chunk.asByteBuffer();
-            long position = dataStart + info.dataBegin() + byteOffset;
+            long position = start;
             while (buffer.hasRemaining()) {
                 position += channel.write(buffer, position);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + path, e);
         }
-        long start = dataStart + info.dataBegin() + byteOffset;
-        if (advancePrefix(start, start + chunk.byteSize()) - hashedUpToHint() >= HASH_STEP && hashLock.tryLock()) {
-            try {
-                hashUpTo(currentPrefixEnd());
-            } finally {
-                hashLock.unlock();
+        boolean last;
+        synchronized (progress) {
+            writtenBeyondPrefix.merge(start, start + chunk.byteSize(), Math::max);
+            Map.Entry<Long, Long> first;
+            while ((first = writtenBeyondPrefix.firstEntry()) != null && first.getKey() <= prefixEnd) {
+                prefixEnd = Math.max(prefixEnd, first.getValue());
+                writtenBeyondPrefix.pollFirstEntry();
             }
+            bytesWritten.get(info.name()).addAndGet(chunk.byteSize());
+            last = bytesMissing.addAndGet(-chunk.byteSize()) == 0;
+            progress.notifyAll();
         }
-        bytesWritten.get(info.name()).addAndGet(chunk.byteSize());
-        if (bytesMissing.addAndGet(-chunk.byteSize()) == 0) {
+        if (last) {
             Runnable action = whenAllWritten;
             if (action != null) {
                 action.run();
@@ -281,29 +299,87 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
-    /** Records a written range and returns the end of the contiguous written prefix. */
-    private long advancePrefix(long start, long end) {
-        synchronized (writtenBeyondPrefix) {
-            writtenBeyondPrefix.merge(start, end, Math::max);
-            Map.Entry<Long, Long> first;
-            while ((first = writtenBeyondPrefix.firstEntry()) != null && first.getKey() <= prefixEnd) {
-                prefixEnd = Math.max(prefixEnd, first.getValue());
-                writtenBeyondPrefix.pollFirstEntry();
+    /**
+     * Hashes the file and hands its pages to the disk while it is being written, on two background threads: one
+     * hashes the contiguous written prefix (read back from the page cache) as it grows, the other flushes every
+     * {@link #FLUSH_STEP} written bytes. Without them, {@link #sha256()} hashes the whole file at once and
+     * {@link #finish()} waits for all of it to reach the disk; with them, only the tail is left for both.
+     */
+    public void digestAndFlushWhileWriting() {
+        synchronized (progress) {
+            if (!background.isEmpty() || closed) {
+                return;
             }
-            return prefixEnd;
+            background.add(Thread.ofPlatform()
+                    .daemon()
+                    .name("sha256 " + path.getFileName())
+                    .start(this::digestLoop));
+            background.add(Thread.ofPlatform()
+                    .daemon()
+                    .name("flush " + path.getFileName())
+                    .start(this::flushLoop));
         }
     }
 
-    private long currentPrefixEnd() {
-        synchronized (writtenBeyondPrefix) {
-            return prefixEnd;
+    private void digestLoop() {
+        long fileEnd = dataStart + totalDataBytes();
+        hashLock.lock();
+        try {
+            long hashed = hashedUpTo;
+            while (hashed < fileEnd) {
+                long end;
+                synchronized (progress) {
+                    while (!closed && prefixEnd - hashed < HASH_STEP && prefixEnd < fileEnd) {
+                        progress.wait();
+                    }
+                    if (closed) {
+                        return;
+                    }
+                    end = prefixEnd;
+                }
+                hashUpTo(end);
+                hashed = end;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (UncheckedIOException e) {
+            // The file was closed under the read (a failed write); sha256() is never asked for then.
+        } finally {
+            hashLock.unlock();
         }
     }
 
-    /** A racy read is fine: it only decides whether to try hashing now. */
-    @SuppressWarnings("GuardedBy")
-    private long hashedUpToHint() {
-        return hashedUpTo;
+    private void flushLoop() {
+        long total = totalDataBytes();
+        long flushed = 0;
+        try {
+            while (flushed < total) {
+                long written;
+                synchronized (progress) {
+                    while (!closed && total - bytesMissing.get() - flushed < FLUSH_STEP && bytesMissing.get() > 0) {
+                        progress.wait();
+                    }
+                    if (closed) {
+                        return;
+                    }
+                    written = total - bytesMissing.get();
+                }
+                channel.force(false);
+                flushed = written;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // Early flushes only save time at the end; finish() flushes again and reports any error.
+        }
+    }
+
+    private long totalDataBytes() {
+        long total = 0;
+        for (TensorInfo info : layout.values()) {
+            total += info.byteSize();
+        }
+        return total;
     }
 
     /** Feeds the file's bytes in [hashedUpTo, end) to the digest; the caller holds {@link #hashLock}. */
@@ -329,8 +405,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /**
-     * The SHA-256 of the whole file, in hex, once every byte is written. Most of the file was hashed while it was
-     * being written (the contiguous written prefix, read back from the page cache), so only the tail is left.
+     * The SHA-256 of the whole file, in hex, once every byte is written. With {@link #digestAndFlushWhileWriting()}
+     * this waits for the digest thread, which has hashed most of the file already.
      */
     public String sha256() {
         checkComplete();
@@ -392,6 +468,17 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (progress) {
+            closed = true;
+            progress.notifyAll();
+        }
+        try {
+            for (Thread thread : background) {
+                thread.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             channel.close();
         } catch (IOException e) {
