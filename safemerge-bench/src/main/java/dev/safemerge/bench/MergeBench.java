@@ -7,6 +7,7 @@ import dev.safemerge.tensor.Progress;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -142,6 +143,7 @@ public final class MergeBench {
         Files.writeString(config, "merge_method: " + method + "\n" + models);
         Path out = dir.resolve("out-" + method);
         deleteTree(out);
+        long cpuStart = processCpuNanos();
         long start = System.nanoTime();
         Merger.run(
                 config,
@@ -156,6 +158,12 @@ public final class MergeBench {
                         Progress.SILENT,
                         new PrintWriter(System.err, true, StandardCharsets.UTF_8)));
         double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf(
+                Locale.ROOT,
+                "  %s: %.2f s, %.2f s of CPU (all threads: merge, hashing, flushing, JIT, GC)%n",
+                method,
+                seconds,
+                (processCpuNanos() - cpuStart) / 1e9);
         deleteTree(out);
         return seconds;
     }
@@ -178,6 +186,12 @@ public final class MergeBench {
         if (process.waitFor() != 0) {
             throw new IOException("failed: " + command);
         }
+    }
+
+    /** CPU time of this process, which tells compute from waiting when the machine is shared. */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static double median(List<Double> values) {

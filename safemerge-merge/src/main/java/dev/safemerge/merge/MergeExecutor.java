@@ -1,8 +1,11 @@
 package dev.safemerge.merge;
 
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.ModelWriter;
 import dev.safemerge.tensor.Progress;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,6 +25,10 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class MergeExecutor {
     /** Elements per chunk of an elementwise merge: 16 MB of float per input, large enough to stream at disk speed. */
     static final int CHUNK_ELEMENTS = 1 << 22;
+    /** Elements per block within a chunk: 64 KB of float per input, so the steps of a merge run from cache. */
+    static final int BLOCK_ELEMENTS = 1 << 14;
+
+    private static final ThreadLocal<MemorySegment> OUTPUT_BUFFER = new ThreadLocal<>();
 
     /**
      * @param memoryBudgetBytes bytes that running jobs may hold at once; a job larger than the budget runs alone
@@ -149,31 +156,103 @@ public final class MergeExecutor {
 
     private static void run(Job job, MergeMethod method, ModelWriter writer, long seed) {
         TensorTask task = job.task();
-        List<MergeInput> inputs = new ArrayList<>();
+        int block = method.elementwise() ? blockLength(task, job.count()) : job.count();
+        int bytesPerElement = task.outDtype().byteSize();
+        MemorySegment out = outputBuffer((long) job.count() * bytesPerElement);
+        List<TensorIo> sources = new ArrayList<>();
         for (TensorTask.Input input : task.inputs()) {
-            float[] values = new float[job.count()];
-            read(input, task.shape(), job.firstElement(), values);
-            task.precision().roundAll(values);
-            inputs.add(new MergeInput(input.model(), values, input.params()));
+            sources.add(TensorIo.open(input.source(), input.sourceName()));
         }
-        TensorGroup group = new TensorGroup(
-                task.name(),
-                job.chunked() ? new long[] {job.count()} : task.shape(),
-                task.embedding(),
-                inputs,
-                task.baseIndex(),
-                task.global(),
-                task.precision(),
-                MaskSource.seeded(seed, task.name()));
-        float[] result = method.merge(group);
-        Bf16Io.write(writer, task.name(), task.outDtype(), job.firstElement(), result, job.count());
+        if (method instanceof StoredBf16Merge fused && storedBf16(task, sources)) {
+            List<MemorySegment> inputs = new ArrayList<>();
+            List<Params> params = new ArrayList<>();
+            for (int i = 0; i < sources.size(); i++) {
+                inputs.add(sources.get(i).bytes().asSlice(job.firstElement() * 2, (long) job.count() * 2));
+                params.add(task.inputs().get(i).params());
+            }
+            fused.mergeStoredBf16(inputs, params, task.global(), out, job.count());
+            for (TensorIo source : sources) {
+                source.release(job.firstElement(), job.count());
+            }
+            writer.writeBytes(task.name(), job.firstElement() * bytesPerElement, out);
+            return;
+        }
+        float[][] buffers = new float[task.inputs().size()][];
+        for (int first = 0; first < job.count(); first += block) {
+            int count = Math.min(block, job.count() - first);
+            List<MergeInput> inputs = new ArrayList<>();
+            for (int i = 0; i < task.inputs().size(); i++) {
+                TensorTask.Input input = task.inputs().get(i);
+                if (buffers[i] == null || buffers[i].length != count) {
+                    buffers[i] = new float[count];
+                }
+                float[] values = buffers[i];
+                read(sources.get(i), input, task.shape(), job.firstElement() + first, values);
+                if (!sources.get(i).exactIn(task.precision())) {
+                    task.precision().roundAll(values);
+                }
+                inputs.add(new MergeInput(input.model(), values, input.params()));
+            }
+            TensorGroup group = new TensorGroup(
+                    task.name(),
+                    block == job.count() && !job.chunked() ? task.shape() : new long[] {count},
+                    task.embedding(),
+                    inputs,
+                    task.baseIndex(),
+                    task.global(),
+                    task.precision(),
+                    MaskSource.seeded(seed, task.name()));
+            TensorIo.encode(task.outDtype(), method.merge(group), count, out, first);
+        }
+        for (int i = 0; i < sources.size(); i++) {
+            release(sources.get(i), task.inputs().get(i), task.shape(), job.firstElement(), job.count());
+        }
+        writer.writeBytes(task.name(), job.firstElement() * bytesPerElement, out);
+    }
+
+    /** True when every input is stored BF16 at the task's shape and the merge computes and writes bf16. */
+    private static boolean storedBf16(TensorTask task, List<TensorIo> sources) {
+        if (task.precision() != Precision.BF16 || task.outDtype() != DType.BF16) {
+            return false;
+        }
+        for (int i = 0; i < sources.size(); i++) {
+            TensorIo source = sources.get(i);
+            if (source.bytes() == null
+                    || source.dtype() != DType.BF16
+                    || !Arrays.equals(task.inputs().get(i).storedShape(), task.shape())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Elements merged at a time by an elementwise method: whole rows (a LoRA view computes a row per read), about
+     * {@link #BLOCK_ELEMENTS} of them, so each block's inputs and result stay in the core's cache between steps.
+     */
+    private static int blockLength(TensorTask task, int count) {
+        long row = task.shape().length == 0 ? 1 : task.shape()[task.shape().length - 1];
+        return (int) Math.min(count, Math.max(row, BLOCK_ELEMENTS / row * row));
+    }
+
+    /**
+     * The encoded output of one job, off-heap so that it goes to write(2) without a copy; one per worker thread,
+     * grown to the largest job.
+     */
+    private static MemorySegment outputBuffer(long bytes) {
+        MemorySegment buffer = OUTPUT_BUFFER.get();
+        if (buffer == null || buffer.byteSize() < bytes) {
+            buffer = Arena.ofAuto().allocate(Math.max(bytes, 1), 64);
+            OUTPUT_BUFFER.set(buffer);
+        }
+        return buffer.asSlice(0, bytes);
     }
 
     /** Reads elements of the task-shaped view of an input; a larger stored embedding is read as its top-left block. */
-    static void read(TensorTask.Input input, long[] shape, long firstElement, float[] dst) {
+    private static void read(TensorIo source, TensorTask.Input input, long[] shape, long firstElement, float[] dst) {
         long[] stored = input.storedShape();
         if (Arrays.equals(stored, shape)) {
-            Bf16Io.read(input.source(), input.sourceName(), firstElement, dst, 0, dst.length);
+            source.read(firstElement, dst, 0, dst.length);
             return;
         }
         long cols = shape[1];
@@ -184,9 +263,21 @@ public final class MergeExecutor {
             long row = element / cols;
             long col = element % cols;
             int n = (int) Math.min(cols - col, dst.length - offset);
-            Bf16Io.read(input.source(), input.sourceName(), row * storedCols + col, dst, offset, n);
+            source.read(row * storedCols + col, dst, offset, n);
             offset += n;
             element += n;
         }
+    }
+
+    /** Releases the mapped pages behind elements of the task-shaped view once they have been read. */
+    private static void release(TensorIo source, TensorTask.Input input, long[] shape, long firstElement, long count) {
+        long[] stored = input.storedShape();
+        if (Arrays.equals(stored, shape)) {
+            source.release(firstElement, count);
+            return;
+        }
+        long firstRow = firstElement / shape[1];
+        long endRow = (firstElement + count + shape[1] - 1) / shape[1];
+        source.release(firstRow * stored[1], (endRow - firstRow) * stored[1]);
     }
 }

@@ -2,15 +2,20 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
+import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
+import dev.safemerge.merge.Params;
 import dev.safemerge.merge.Precision;
+import dev.safemerge.merge.StoredBf16Kernels;
+import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /** Weighted average {@code Σ w_i X_i / Σ w_i} (no zero guard, as mergekit), every input including a listed base. */
-public final class Linear implements MergeMethod {
+public final class Linear implements MergeMethod, StoredBf16Merge {
     @Override
     public String name() {
         return "linear";
@@ -44,17 +49,43 @@ public final class Linear implements MergeMethod {
     @Override
     public float[] merge(TensorGroup group) {
         Precision p = group.precision();
-        int n = group.inputs().size();
+        Weights weights =
+                weights(p, group.inputs().stream().map(MergeInput::params).toList());
         MergeKernels kernels = MergeKernels.best();
-        float weightSum = 0;
         // Input by input (not element by element) so that the loops stream and vectorise.
         float[] sum = new float[group.length()];
-        for (int i = 0; i < n; i++) {
-            float weight = p.round((float) group.inputs().get(i).params().get("weight"));
-            weightSum += weight;
-            kernels.addWeighted(p, sum, group.inputs().get(i).values(), weight);
+        for (int i = 0; i < weights.values().length; i++) {
+            kernels.addWeighted(p, sum, group.inputs().get(i).values(), weights.values()[i]);
         }
-        kernels.finishLinear(p, sum, group.global().flag("normalize"), p.round(weightSum));
+        kernels.finishLinear(p, sum, group.global().flag("normalize"), weights.divisor());
         return sum;
+    }
+
+    @Override
+    public void mergeStoredBf16(
+            List<MemorySegment> inputs, List<Params> params, Params global, MemorySegment out, long count) {
+        Weights weights = weights(Precision.BF16, params);
+        StoredBf16Kernels.best()
+                .linear(
+                        inputs.toArray(MemorySegment[]::new),
+                        weights.values(),
+                        global.flag("normalize"),
+                        weights.divisor(),
+                        out,
+                        count);
+    }
+
+    /** The weights as torch holds them (in the working dtype) and their sum, the divisor of normalisation. */
+    @SuppressWarnings("ArrayRecordComponent")
+    private record Weights(float[] values, float divisor) {}
+
+    private static Weights weights(Precision p, List<Params> params) {
+        float[] values = new float[params.size()];
+        float sum = 0;
+        for (int i = 0; i < values.length; i++) {
+            values[i] = p.round((float) params.get(i).get("weight"));
+            sum += values[i];
+        }
+        return new Weights(values, p.round(sum));
     }
 }

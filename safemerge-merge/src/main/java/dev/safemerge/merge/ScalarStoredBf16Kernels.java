@@ -1,0 +1,47 @@
+package dev.safemerge.merge;
+
+import dev.safemerge.tensor.FloatCodec;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/** The plain loops of {@link StoredBf16Kernels}: the reference the vectorized kernels are tested against. */
+public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
+    public static final ScalarStoredBf16Kernels INSTANCE = new ScalarStoredBf16Kernels();
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final Precision P = Precision.BF16;
+
+    private ScalarStoredBf16Kernels() {}
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public void linear(
+            MemorySegment[] inputs, float[] weights, boolean normalize, float divisor, MemorySegment out, long count) {
+        linear(inputs, weights, normalize, divisor, out, 0, count);
+    }
+
+    void linear(
+            MemorySegment[] inputs,
+            float[] weights,
+            boolean normalize,
+            float divisor,
+            MemorySegment out,
+            long from,
+            long to) {
+        for (long j = from; j < to; j++) {
+            float sum = 0;
+            for (int i = 0; i < inputs.length; i++) {
+                sum += P.round(weights[i] * FloatCodec.bf16ToFloat(inputs[i].getAtIndex(BF16, j)));
+            }
+            float total = P.round(sum);
+            if (normalize) {
+                total = P.round(total / divisor);
+            }
+            out.setAtIndex(BF16, j, FloatCodec.floatToBf16(total));
+        }
+    }
+}

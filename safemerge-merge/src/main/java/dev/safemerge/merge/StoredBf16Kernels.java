@@ -1,0 +1,46 @@
+package dev.safemerge.merge;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Merges that read stored BF16 bytes and write BF16 bytes directly, with bf16 working precision: the common case
+ * of a merge, run in one pass without decoding into float arrays. Each applies exactly the per-step rounding of
+ * the float path, so the bytes written are the same. Two implementations agree bit for bit:
+ * {@link ScalarStoredBf16Kernels}, the plain twin, and {@link VectorStoredBf16Kernels} on the Vector API.
+ */
+public interface StoredBf16Kernels {
+    /**
+     * Linear: {@code out[j] = round(Σ_i round(weights[i] · x_i[j]))}, then {@code round(out[j] / divisor)} when
+     * normalizing, the sum accumulated in float32 from +0 in input order.
+     *
+     * @param inputs {@code count} little-endian bf16 values each
+     */
+    void linear(
+            MemorySegment[] inputs, float[] weights, boolean normalize, float divisor, MemorySegment out, long count);
+
+    /** A short name for benchmarks and diagnostics. */
+    String name();
+
+    /** The vectorized kernels when {@code jdk.incubator.vector} is available and not disabled, else the scalar ones. */
+    static StoredBf16Kernels best() {
+        return Holder.BEST;
+    }
+
+    final class Holder {
+        private static final StoredBf16Kernels BEST = choose();
+
+        private Holder() {}
+
+        private static StoredBf16Kernels choose() {
+            if (Boolean.getBoolean("safemerge.scalar")) {
+                return ScalarStoredBf16Kernels.INSTANCE;
+            }
+            try {
+                return VectorStoredBf16Kernels.create();
+            } catch (LinkageError | UnsupportedOperationException e) {
+                // The JVM was started without --add-modules jdk.incubator.vector, or the CPU has short vectors.
+                return ScalarStoredBf16Kernels.INSTANCE;
+            }
+        }
+    }
+}

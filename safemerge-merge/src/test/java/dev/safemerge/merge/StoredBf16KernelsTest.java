@@ -1,0 +1,111 @@
+package dev.safemerge.merge;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.safemerge.merge.method.Linear;
+import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.FloatConversion;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fused BF16 kernels: vectorized against the scalar twin bit for bit, and the fused path of a method against its
+ * float path followed by the BF16 encoding, on seeded bf16 data with every special value.
+ */
+class StoredBf16KernelsTest {
+    private static final StoredBf16Kernels VECTOR = VectorStoredBf16Kernels.create();
+    private static final StoredBf16Kernels SCALAR = ScalarStoredBf16Kernels.INSTANCE;
+    /** Lengths around the vector width so that both the vector body and the scalar tail run. */
+    private static final int[] LENGTHS = {0, 1, 15, 16, 17, 63, 64, 65, 1000, 4099};
+
+    @Test
+    void vectorKernelsAreInUse() {
+        assertEquals(VECTOR.name(), StoredBf16Kernels.best().name());
+    }
+
+    @Test
+    void linearMatchesScalarBitForBit() {
+        Random random = new Random(11);
+        for (int length : LENGTHS) {
+            for (int models = 1; models <= 3; models++) {
+                for (boolean normalize : new boolean[] {true, false}) {
+                    MemorySegment[] inputs = new MemorySegment[models];
+                    float[] weights = new float[models];
+                    for (int i = 0; i < models; i++) {
+                        inputs[i] = bf16(random, length);
+                        weights[i] = Precision.BF16.round((float) random.nextGaussian());
+                    }
+                    MemorySegment expected = MemorySegment.ofArray(new short[length]);
+                    MemorySegment actual = MemorySegment.ofArray(new short[length]);
+                    SCALAR.linear(inputs, weights, normalize, 0.7f, expected, length);
+                    VECTOR.linear(inputs, weights, normalize, 0.7f, actual, length);
+                    assertArrayEquals(
+                            floats(expected),
+                            floats(actual),
+                            "length " + length + ", " + models + " models, normalize " + normalize);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fusedLinearWritesWhatTheFloatPathWrites() {
+        Random random = new Random(12);
+        Linear linear = new Linear();
+        for (boolean normalize : new boolean[] {true, false}) {
+            int length = 4099;
+            List<MemorySegment> stored = new ArrayList<>();
+            List<Params> params = new ArrayList<>();
+            List<MergeInput> inputs = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                MemorySegment bytes = bf16(random, length);
+                float[] values = new float[length];
+                FloatConversion.decode(DType.BF16, bytes, values, 0, length);
+                Params p = Params.of("weight", random.nextGaussian());
+                stored.add(bytes);
+                params.add(p);
+                inputs.add(new MergeInput("model" + i, values, p));
+            }
+            Params global = Params.of("normalize", normalize);
+            TensorGroup group = new TensorGroup(
+                    "t", new long[] {length}, false, inputs, -1, global, Precision.BF16, MaskSource.seeded(1, "t"));
+            MemorySegment expected = MemorySegment.ofArray(new short[length]);
+            FloatConversion.encode(DType.BF16, linear.merge(group), 0, expected, length);
+            MemorySegment actual = MemorySegment.ofArray(new short[length]);
+            linear.mergeStoredBf16(stored, params, global, actual, length);
+            assertArrayEquals(floats(expected), floats(actual), "normalize " + normalize);
+        }
+    }
+
+    /**
+     * The values as floats, compared as JUnit compares floats: bit for bit, except that all NaNs are equal (which NaN
+     * an operation on two NaNs returns depends on the order the hardware reads its operands in).
+     */
+    private static float[] floats(MemorySegment bf16) {
+        float[] values = new float[(int) (bf16.byteSize() / 2)];
+        FloatConversion.decode(DType.BF16, bf16, values, 0, values.length);
+        return values;
+    }
+
+    /** Bf16 values of every kind: zeros of both signs, subnormals, infinities, NaNs, extremes and ordinary weights. */
+    private static MemorySegment bf16(Random random, int length) {
+        short[] values = new short[length];
+        for (int i = 0; i < length; i++) {
+            int bits = switch (random.nextInt(10)) {
+                case 0 -> 0;
+                case 1 -> 0x8000;
+                case 2 -> random.nextInt(0x80) | (random.nextBoolean() ? 0x8000 : 0);
+                case 3 -> random.nextBoolean() ? 0x7f80 : 0xff80;
+                case 4 -> 0x7f81 + random.nextInt(0x7e) | (random.nextBoolean() ? 0x8000 : 0);
+                case 5 -> random.nextBoolean() ? 0x7f7f : 0xff7f;
+                default -> Float.floatToRawIntBits((float) random.nextGaussian() * 0.02f) >>> 16;
+            };
+            values[i] = (short) bits;
+        }
+        return MemorySegment.ofArray(values);
+    }
+}
