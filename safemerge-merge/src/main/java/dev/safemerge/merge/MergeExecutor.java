@@ -8,7 +8,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,7 +47,7 @@ public final class MergeExecutor {
     private MergeExecutor() {}
 
     public static void execute(List<TensorTask> tasks, MergeMethod method, ModelWriter writer, Options options) {
-        List<Job> jobs = jobs(tasks, method);
+        List<Job> jobs = jobs(tasks, method, writer.fileOrder());
         long totalBytes = 0;
         for (TensorTask task : tasks) {
             totalBytes += task.spec().byteSize();
@@ -122,9 +125,20 @@ public final class MergeExecutor {
         }
     }
 
-    private static List<Job> jobs(List<TensorTask> tasks, MergeMethod method) {
-        List<Job> jobs = new ArrayList<>();
+    /** Jobs in the order of the output file, so that the written prefix (hashed and flushed early) grows steadily. */
+    private static List<Job> jobs(List<TensorTask> tasks, MergeMethod method, List<String> fileOrder) {
+        Map<String, Integer> position = new HashMap<>();
+        for (int i = 0; i < fileOrder.size(); i++) {
+            position.put(fileOrder.get(i), i);
+        }
+        List<Integer> order = new ArrayList<>();
         for (int index = 0; index < tasks.size(); index++) {
+            order.add(index);
+        }
+        order.sort(Comparator.comparingInt(
+                index -> position.getOrDefault(tasks.get(index).name(), Integer.MAX_VALUE)));
+        List<Job> jobs = new ArrayList<>();
+        for (int index : order) {
             TensorTask task = tasks.get(index);
             long elements = task.elementCount();
             int inputs = task.inputs().size();

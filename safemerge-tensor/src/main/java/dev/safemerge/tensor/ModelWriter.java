@@ -207,6 +207,18 @@ public final class ModelWriter implements AutoCloseable {
         return specs;
     }
 
+    /**
+     * Tensor names in the order their bytes lie in the output, shard after shard. Producing tensors in this order
+     * lets each shard's written prefix, which is hashed and flushed while later bytes arrive, grow steadily.
+     */
+    public List<String> fileOrder() {
+        List<String> names = new ArrayList<>();
+        for (SafetensorsWriter shard : shards) {
+            names.addAll(shard.layout().keySet());
+        }
+        return names;
+    }
+
     /** Shard file name of every tensor. */
     public Map<String, String> weightMap() {
         Map<String, String> map = new TreeMap<>();

@@ -64,7 +64,6 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     private final ReentrantLock hashLock = new ReentrantLock();
     private long hashedUpTo;
-    private ByteBuffer hashBuffer;
     private String sha256;
     private final List<Thread> background = new ArrayList<>();
 
@@ -382,22 +381,19 @@ public final class SafetensorsWriter implements AutoCloseable {
         return total;
     }
 
-    /** Feeds the file's bytes in [hashedUpTo, end) to the digest; the caller holds {@link #hashLock}. */
+    /**
+     * Feeds the file's bytes in [hashedUpTo, end) to the digest through a read-only mapping of the range, which reads
+     * the page cache without copying it first; the caller holds {@link #hashLock}.
+     */
     private void hashUpTo(long end) {
-        if (hashBuffer == null) {
-            hashBuffer = ByteBuffer.allocateDirect(1 << 20);
-        }
-        ByteBuffer buffer = hashBuffer;
         try {
             while (hashedUpTo < end) {
-                buffer.clear().limit((int) Math.min(buffer.capacity(), end - hashedUpTo));
-                int n = channel.read(buffer, hashedUpTo);
-                if (n < 0) {
-                    throw new IllegalStateException(path + " ends at " + hashedUpTo + " before byte " + end);
+                long length = Math.min(HASH_STEP, end - hashedUpTo);
+                try (Arena arena = Arena.ofConfined()) {
+                    digest.update(channel.map(FileChannel.MapMode.READ_ONLY, hashedUpTo, length, arena)
+                            .asByteBuffer());
                 }
-                buffer.flip();
-                digest.update(buffer);
-                hashedUpTo += n;
+                hashedUpTo += length;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path, e);
