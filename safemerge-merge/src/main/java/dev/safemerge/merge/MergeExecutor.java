@@ -184,7 +184,7 @@ public final class MergeExecutor {
                 inputs.add(sources.get(i).bytes().asSlice(job.firstElement() * 2, (long) job.count() * 2));
                 params.add(task.inputs().get(i).params());
             }
-            fused.mergeStoredBf16(inputs, params, task.global(), out, job.count());
+            fused.mergeStoredBf16(inputs, params, task.baseIndex(), task.global(), out, job.count());
             for (TensorIo source : sources) {
                 source.release(job.firstElement(), job.count());
             }

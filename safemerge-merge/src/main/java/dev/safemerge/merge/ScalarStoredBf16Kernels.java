@@ -44,4 +44,47 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
             out.setAtIndex(BF16, j, FloatCodec.floatToBf16(total));
         }
     }
+
+    @Override
+    public void taskArithmetic(
+            MemorySegment base,
+            MemorySegment[] others,
+            float[] weights,
+            boolean normalize,
+            float divisor,
+            float lambda,
+            MemorySegment out,
+            long count) {
+        taskArithmetic(base, others, weights, normalize, divisor, lambda, out, 0, count);
+    }
+
+    void taskArithmetic(
+            MemorySegment base,
+            MemorySegment[] others,
+            float[] weights,
+            boolean normalize,
+            float divisor,
+            float lambda,
+            MemorySegment out,
+            long from,
+            long to) {
+        for (long j = from; j < to; j++) {
+            float b = FloatCodec.bf16ToFloat(base.getAtIndex(BF16, j));
+            float sum = 0;
+            for (int i = 0; i < others.length; i++) {
+                float delta = P.round(FloatCodec.bf16ToFloat(others[i].getAtIndex(BF16, j)) - b);
+                sum += P.round(delta * weights[i]);
+            }
+            float value = P.round(sum);
+            if (normalize) {
+                value = P.round(value / divisor);
+            }
+            if (lambda != 1) {
+                value = P.round(value * lambda);
+            }
+            // Without other models the float path returns the base itself (rounding only quiets NaNs), not b + 0.
+            float result = others.length == 0 ? P.round(b) : P.round(b + value);
+            out.setAtIndex(BF16, j, FloatCodec.floatToBf16(result));
+        }
+    }
 }

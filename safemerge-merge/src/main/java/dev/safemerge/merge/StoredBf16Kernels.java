@@ -18,6 +18,21 @@ public interface StoredBf16Kernels {
     void linear(
             MemorySegment[] inputs, float[] weights, boolean normalize, float divisor, MemorySegment out, long count);
 
+    /**
+     * Task arithmetic without pruning or sign election: per model {@code d = round(round(x_i[j] − base[j]) ·
+     * weights[i])}, summed in float32 from +0 in model order; then {@code v = round(sum)}, {@code round(v / divisor)}
+     * when normalizing, {@code round(v · lambda)} when lambda ≠ 1, and {@code out[j] = round(base[j] + v)}; without other models {@code out[j] = round(base[j])}.
+     */
+    void taskArithmetic(
+            MemorySegment base,
+            MemorySegment[] others,
+            float[] weights,
+            boolean normalize,
+            float divisor,
+            float lambda,
+            MemorySegment out,
+            long count);
+
     /** A short name for benchmarks and diagnostics. */
     String name();
 

@@ -12,6 +12,13 @@ public interface StoredBf16Merge {
     /**
      * @param inputs the stored bytes of each input in the group's order, {@code count} bf16 values each
      * @param params each input's parameters, in the same order
+     * @param baseIndex index of the base model in {@code inputs}, or -1
      */
-    void mergeStoredBf16(List<MemorySegment> inputs, List<Params> params, Params global, MemorySegment out, long count);
+    void mergeStoredBf16(
+            List<MemorySegment> inputs,
+            List<Params> params,
+            int baseIndex,
+            Params global,
+            MemorySegment out,
+            long count);
 }

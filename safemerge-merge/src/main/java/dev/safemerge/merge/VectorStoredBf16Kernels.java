@@ -62,4 +62,46 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
         }
         ScalarStoredBf16Kernels.INSTANCE.linear(inputs, weights, normalize, divisor, out, bound, count);
     }
+
+    @Override
+    public void taskArithmetic(
+            MemorySegment base,
+            MemorySegment[] others,
+            float[] weights,
+            boolean normalize,
+            float divisor,
+            float lambda,
+            MemorySegment out,
+            long count) {
+        long bound = count - count % LANES;
+        for (long j = 0; j < bound; j += LANES) {
+            FloatVector b = ((IntVector) ShortVector.fromMemorySegment(SHORTS, base, j * 2, LE)
+                            .convertShape(VectorOperators.S2I, INTS, 0))
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
+            FloatVector sum = FloatVector.zero(FLOATS);
+            for (int i = 0; i < others.length; i++) {
+                FloatVector x = ((IntVector) ShortVector.fromMemorySegment(SHORTS, others[i], j * 2, LE)
+                                .convertShape(VectorOperators.S2I, INTS, 0))
+                        .lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats();
+                FloatVector delta = VectorMergeKernels.roundBf16(x.sub(b));
+                sum = sum.add(VectorMergeKernels.roundBf16(delta.mul(weights[i])));
+            }
+            FloatVector value = VectorMergeKernels.roundBf16(sum);
+            if (normalize) {
+                value = VectorMergeKernels.roundBf16(value.div(divisor));
+            }
+            if (lambda != 1) {
+                value = VectorMergeKernels.roundBf16(value.mul(lambda));
+            }
+            // Without other models the float path returns the base itself (rounding only quiets NaNs), not b + 0.
+            IntVector upper = VectorMergeKernels.roundBf16(others.length == 0 ? b : b.add(value))
+                    .reinterpretAsInts()
+                    .lanewise(VectorOperators.LSHR, 16);
+            ((ShortVector) upper.convertShape(VectorOperators.I2S, SHORTS, 0)).intoMemorySegment(out, j * 2, LE);
+        }
+        ScalarStoredBf16Kernels.INSTANCE.taskArithmetic(
+                base, others, weights, normalize, divisor, lambda, out, bound, count);
+    }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.safemerge.merge.method.Linear;
+import dev.safemerge.merge.method.TaskArithmetic;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatConversion;
 import java.lang.foreign.MemorySegment;
@@ -53,6 +54,79 @@ class StoredBf16KernelsTest {
     }
 
     @Test
+    void taskArithmeticMatchesScalarBitForBit() {
+        Random random = new Random(13);
+        for (int length : LENGTHS) {
+            for (int models = 0; models <= 2; models++) {
+                for (boolean normalize : new boolean[] {true, false}) {
+                    for (float lambda : new float[] {1f, 0.85f}) {
+                        MemorySegment base = bf16(random, length);
+                        MemorySegment[] others = new MemorySegment[models];
+                        float[] weights = new float[models];
+                        for (int i = 0; i < models; i++) {
+                            others[i] = bf16(random, length);
+                            weights[i] = Precision.BF16.round((float) random.nextGaussian());
+                        }
+                        MemorySegment expected = MemorySegment.ofArray(new short[length]);
+                        MemorySegment actual = MemorySegment.ofArray(new short[length]);
+                        SCALAR.taskArithmetic(base, others, weights, normalize, 0.7f, lambda, expected, length);
+                        VECTOR.taskArithmetic(base, others, weights, normalize, 0.7f, lambda, actual, length);
+                        assertArrayEquals(
+                                floats(expected),
+                                floats(actual),
+                                "length " + length + ", " + models + " models, normalize " + normalize + ", lambda "
+                                        + lambda);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void fusedTaskArithmeticWritesWhatTheFloatPathWrites() {
+        Random random = new Random(14);
+        TaskArithmetic method = new TaskArithmetic();
+        for (int models = 1; models <= 3; models++) {
+            for (boolean normalize : new boolean[] {true, false}) {
+                for (double lambda : new double[] {1, 0.85}) {
+                    int length = 4099;
+                    int baseIndex = models / 2;
+                    List<MemorySegment> stored = new ArrayList<>();
+                    List<Params> params = new ArrayList<>();
+                    List<MergeInput> inputs = new ArrayList<>();
+                    for (int i = 0; i < models; i++) {
+                        MemorySegment bytes = bf16(random, length);
+                        float[] values = new float[length];
+                        FloatConversion.decode(DType.BF16, bytes, values, 0, length);
+                        Params p = Params.of("weight", random.nextGaussian(), "density", 1.0);
+                        stored.add(bytes);
+                        params.add(p);
+                        inputs.add(new MergeInput("model" + i, values, p));
+                    }
+                    Params global = Params.of("normalize", normalize, "lambda", lambda, "rescale", false);
+                    TensorGroup group = new TensorGroup(
+                            "t",
+                            new long[] {length},
+                            false,
+                            inputs,
+                            baseIndex,
+                            global,
+                            Precision.BF16,
+                            MaskSource.seeded(1, "t"));
+                    MemorySegment expected = MemorySegment.ofArray(new short[length]);
+                    FloatConversion.encode(DType.BF16, method.merge(group), 0, expected, length);
+                    MemorySegment actual = MemorySegment.ofArray(new short[length]);
+                    method.mergeStoredBf16(stored, params, baseIndex, global, actual, length);
+                    assertArrayEquals(
+                            floats(expected),
+                            floats(actual),
+                            models + " models, normalize " + normalize + ", lambda " + lambda);
+                }
+            }
+        }
+    }
+
+    @Test
     void fusedLinearWritesWhatTheFloatPathWrites() {
         Random random = new Random(12);
         Linear linear = new Linear();
@@ -76,7 +150,7 @@ class StoredBf16KernelsTest {
             MemorySegment expected = MemorySegment.ofArray(new short[length]);
             FloatConversion.encode(DType.BF16, linear.merge(group), 0, expected, length);
             MemorySegment actual = MemorySegment.ofArray(new short[length]);
-            linear.mergeStoredBf16(stored, params, global, actual, length);
+            linear.mergeStoredBf16(stored, params, -1, global, actual, length);
             assertArrayEquals(floats(expected), floats(actual), "normalize " + normalize);
         }
     }

@@ -63,7 +63,12 @@ public final class Linear implements MergeMethod, StoredBf16Merge {
 
     @Override
     public void mergeStoredBf16(
-            List<MemorySegment> inputs, List<Params> params, Params global, MemorySegment out, long count) {
+            List<MemorySegment> inputs,
+            List<Params> params,
+            int baseIndex,
+            Params global,
+            MemorySegment out,
+            long count) {
         Weights weights = weights(Precision.BF16, params);
         StoredBf16Kernels.best()
                 .linear(
