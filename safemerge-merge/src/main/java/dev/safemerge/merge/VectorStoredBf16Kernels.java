@@ -10,10 +10,12 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link ScalarStoredBf16Kernels} on the Vector API: bf16 lanes are widened to float by a shift, and a result already
- * rounded to bf16 is narrowed back by taking its upper half (exact, and the quieted NaN of the rounding is the NaN
- * the encoder writes). Everything stays inside one loop body so that the JIT keeps the vectors in registers. The
- * tail shorter than a vector goes through the scalar twin.
+ * {@link ScalarStoredBf16Kernels} on the Vector API. Bf16 lanes are widened to float by a shift and results narrowed
+ * back by taking their upper halves. Rounding to bf16 is written out where it happens rather than called: the JIT
+ * refuses to inline a helper that many times, and vectors passed to a call are boxed. It is the plain
+ * round-to-nearest-even bit trick without the NaN case of {@link Precision#round}, which is exact here: every value
+ * rounded is the result of float arithmetic on bf16 numbers, so a NaN among them is already quiet with a zero lower
+ * half, which the trick leaves as it is. The tail shorter than a vector goes through the scalar twin.
  */
 final class VectorStoredBf16Kernels implements StoredBf16Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -45,20 +47,25 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
         for (long j = 0; j < bound; j += LANES) {
             FloatVector sum = FloatVector.zero(FLOATS);
             for (int i = 0; i < inputs.length; i++) {
-                // Widening: sign extension puts garbage only in bits that the shift discards.
-                FloatVector x = ((IntVector) ShortVector.fromMemorySegment(SHORTS, inputs[i], j * 2, LE)
-                                .convertShape(VectorOperators.S2I, INTS, 0))
-                        .lanewise(VectorOperators.LSHL, 16)
-                        .reinterpretAsFloats();
-                sum = sum.add(VectorMergeKernels.roundBf16(x.mul(weights[i])));
+                IntVector product = widen(inputs[i], j).mul(weights[i]).reinterpretAsInts();
+                sum = sum.add(product.add(product.lanewise(VectorOperators.LSHR, 16)
+                                .and(1)
+                                .add(0x7fff))
+                        .and(0xffff0000)
+                        .reinterpretAsFloats());
             }
-            FloatVector total = VectorMergeKernels.roundBf16(sum);
+            IntVector total = sum.reinterpretAsInts();
+            total = total.add(total.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                    .and(0xffff0000);
             if (normalize) {
-                total = VectorMergeKernels.roundBf16(total.div(divisor));
+                total = total.reinterpretAsFloats().div(divisor).reinterpretAsInts();
+                total = total.add(
+                                total.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                        .and(0xffff0000);
             }
-            // Narrowing a value already rounded to bf16 is taking its upper half.
-            IntVector upper = total.reinterpretAsInts().lanewise(VectorOperators.LSHR, 16);
-            ((ShortVector) upper.convertShape(VectorOperators.I2S, SHORTS, 0)).intoMemorySegment(out, j * 2, LE);
+            // Narrowing a bf16 number is taking its upper half.
+            ((ShortVector) total.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, SHORTS, 0))
+                    .intoMemorySegment(out, j * 2, LE);
         }
         ScalarStoredBf16Kernels.INSTANCE.linear(inputs, weights, normalize, divisor, out, bound, count);
     }
@@ -73,35 +80,53 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
             float lambda,
             MemorySegment out,
             long count) {
-        long bound = count - count % LANES;
+        // Without other models the result is the base with its NaNs quieted, a case not worth a vector loop.
+        long bound = others.length == 0 ? 0 : count - count % LANES;
         for (long j = 0; j < bound; j += LANES) {
-            FloatVector b = ((IntVector) ShortVector.fromMemorySegment(SHORTS, base, j * 2, LE)
-                            .convertShape(VectorOperators.S2I, INTS, 0))
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats();
+            FloatVector b = widen(base, j);
             FloatVector sum = FloatVector.zero(FLOATS);
             for (int i = 0; i < others.length; i++) {
-                FloatVector x = ((IntVector) ShortVector.fromMemorySegment(SHORTS, others[i], j * 2, LE)
-                                .convertShape(VectorOperators.S2I, INTS, 0))
-                        .lanewise(VectorOperators.LSHL, 16)
-                        .reinterpretAsFloats();
-                FloatVector delta = VectorMergeKernels.roundBf16(x.sub(b));
-                sum = sum.add(VectorMergeKernels.roundBf16(delta.mul(weights[i])));
+                IntVector delta = widen(others[i], j).sub(b).reinterpretAsInts();
+                delta = delta.add(
+                                delta.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                        .and(0xffff0000);
+                IntVector weighted = delta.reinterpretAsFloats().mul(weights[i]).reinterpretAsInts();
+                sum = sum.add(weighted.add(weighted.lanewise(VectorOperators.LSHR, 16)
+                                .and(1)
+                                .add(0x7fff))
+                        .and(0xffff0000)
+                        .reinterpretAsFloats());
             }
-            FloatVector value = VectorMergeKernels.roundBf16(sum);
+            IntVector value = sum.reinterpretAsInts();
+            value = value.add(value.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                    .and(0xffff0000);
             if (normalize) {
-                value = VectorMergeKernels.roundBf16(value.div(divisor));
+                value = value.reinterpretAsFloats().div(divisor).reinterpretAsInts();
+                value = value.add(
+                                value.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                        .and(0xffff0000);
             }
             if (lambda != 1) {
-                value = VectorMergeKernels.roundBf16(value.mul(lambda));
+                value = value.reinterpretAsFloats().mul(lambda).reinterpretAsInts();
+                value = value.add(
+                                value.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                        .and(0xffff0000);
             }
-            // Without other models the float path returns the base itself (rounding only quiets NaNs), not b + 0.
-            IntVector upper = VectorMergeKernels.roundBf16(others.length == 0 ? b : b.add(value))
-                    .reinterpretAsInts()
-                    .lanewise(VectorOperators.LSHR, 16);
-            ((ShortVector) upper.convertShape(VectorOperators.I2S, SHORTS, 0)).intoMemorySegment(out, j * 2, LE);
+            IntVector result = b.add(value.reinterpretAsFloats()).reinterpretAsInts();
+            result = result.add(result.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                    .and(0xffff0000);
+            ((ShortVector) result.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, SHORTS, 0))
+                    .intoMemorySegment(out, j * 2, LE);
         }
         ScalarStoredBf16Kernels.INSTANCE.taskArithmetic(
                 base, others, weights, normalize, divisor, lambda, out, bound, count);
+    }
+
+    /** Bf16 lanes as floats; sign extension puts garbage only in bits that the shift discards. */
+    private static FloatVector widen(MemorySegment src, long index) {
+        return ((IntVector) ShortVector.fromMemorySegment(SHORTS, src, index * 2, LE)
+                        .convertShape(VectorOperators.S2I, INTS, 0))
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
     }
 }
