@@ -31,8 +31,6 @@ public final class MergeExecutor {
     /** Elements per block within a chunk: 64 KB of float per input, so the steps of a merge run from cache. */
     static final int BLOCK_ELEMENTS = 1 << 14;
 
-    private static final ThreadLocal<MemorySegment> OUTPUT_BUFFER = new ThreadLocal<>();
-
     /**
      * @param memoryBudgetBytes bytes that running jobs may hold at once; a job larger than the budget runs alone
      */
@@ -170,27 +168,35 @@ public final class MergeExecutor {
 
     private static void run(Job job, MergeMethod method, ModelWriter writer, long seed) {
         TensorTask task = job.task();
-        int block = method.elementwise() ? blockLength(task, job.count()) : job.count();
-        int bytesPerElement = task.outDtype().byteSize();
-        MemorySegment out = outputBuffer((long) job.count() * bytesPerElement);
         List<TensorIo> sources = new ArrayList<>();
         for (TensorTask.Input input : task.inputs()) {
             sources.add(TensorIo.open(input.source(), input.sourceName()));
         }
+        Output out = new Output(writer, task, job.firstElement());
         if (method instanceof StoredBf16Merge fused && storedBf16(task, sources)) {
-            List<MemorySegment> inputs = new ArrayList<>();
-            List<Params> params = new ArrayList<>();
-            for (int i = 0; i < sources.size(); i++) {
-                inputs.add(sources.get(i).bytes().asSlice(job.firstElement() * 2, (long) job.count() * 2));
-                params.add(task.inputs().get(i).params());
+            List<Params> params =
+                    task.inputs().stream().map(TensorTask.Input::params).toList();
+            for (int first = 0; first < job.count(); first += CHUNK_ELEMENTS) {
+                int count = Math.min(CHUNK_ELEMENTS, job.count() - first);
+                List<MemorySegment> inputs = new ArrayList<>();
+                for (TensorIo source : sources) {
+                    inputs.add(source.bytes().asSlice((job.firstElement() + first) * 2, (long) count * 2));
+                }
+                fused.mergeStoredBf16(inputs, params, task.baseIndex(), task.global(), out.reserve(count), count);
             }
-            fused.mergeStoredBf16(inputs, params, task.baseIndex(), task.global(), out, job.count());
-            for (TensorIo source : sources) {
-                source.release(job.firstElement(), job.count());
-            }
-            writer.writeBytes(task.name(), job.firstElement() * bytesPerElement, out);
-            return;
+        } else {
+            mergeBlocks(job, method, seed, sources, out);
         }
+        out.flush();
+        for (int i = 0; i < sources.size(); i++) {
+            release(sources.get(i), task.inputs().get(i), task.shape(), job.firstElement(), job.count());
+        }
+    }
+
+    /** Merges a job block by block (one block for whole-tensor methods) through float arrays. */
+    private static void mergeBlocks(Job job, MergeMethod method, long seed, List<TensorIo> sources, Output out) {
+        TensorTask task = job.task();
+        int block = method.elementwise() ? blockLength(task, job.count()) : job.count();
         float[][] buffers = new float[task.inputs().size()][];
         for (int first = 0; first < job.count(); first += block) {
             int count = Math.min(block, job.count() - first);
@@ -216,12 +222,60 @@ public final class MergeExecutor {
                     task.global(),
                     task.precision(),
                     MaskSource.seeded(seed, task.name()));
-            TensorIo.encode(task.outDtype(), method.merge(group), count, out, first);
+            float[] result = method.merge(group);
+            for (int done = 0; done < count; done += CHUNK_ELEMENTS) {
+                int n = Math.min(CHUNK_ELEMENTS, count - done);
+                TensorIo.encode(task.outDtype(), result, done, n, out.reserve(n));
+            }
         }
-        for (int i = 0; i < sources.size(); i++) {
-            release(sources.get(i), task.inputs().get(i), task.shape(), job.firstElement(), job.count());
+    }
+
+    /**
+     * The encoded output of a job on its way to the writer: an off-heap buffer (one per worker thread, at most
+     * {@link #CHUNK_ELEMENTS} elements) that goes to write(2) without a copy and is written out whenever it is full.
+     */
+    private static final class Output {
+        private static final ThreadLocal<MemorySegment> BUFFER = new ThreadLocal<>();
+
+        private final ModelWriter writer;
+        private final String name;
+        private final int bytesPerElement;
+        private final MemorySegment buffer;
+        private long nextElement;
+        private long buffered;
+
+        Output(ModelWriter writer, TensorTask task, long firstElement) {
+            this.writer = writer;
+            this.name = task.name();
+            this.bytesPerElement = task.outDtype().byteSize();
+            this.nextElement = firstElement;
+            long capacity = (long) CHUNK_ELEMENTS * bytesPerElement;
+            MemorySegment cached = BUFFER.get();
+            if (cached == null || cached.byteSize() < capacity) {
+                cached = Arena.ofAuto().allocate(capacity, 64);
+                BUFFER.set(cached);
+            }
+            this.buffer = cached;
         }
-        writer.writeBytes(task.name(), job.firstElement() * bytesPerElement, out);
+
+        /** Room for the next {@code count} (≤ {@link #CHUNK_ELEMENTS}) elements, written out first if needed. */
+        MemorySegment reserve(int count) {
+            long bytes = (long) count * bytesPerElement;
+            if (buffered + bytes > buffer.byteSize()) {
+                flush();
+            }
+            MemorySegment room = buffer.asSlice(buffered, bytes);
+            buffered += bytes;
+            return room;
+        }
+
+        void flush() {
+            if (buffered > 0) {
+                writer.writeBytes(name, nextElement * bytesPerElement, buffer.asSlice(0, buffered));
+                nextElement += buffered / bytesPerElement;
+                buffered = 0;
+            }
+        }
     }
 
     /** True when every input is stored BF16 at the task's shape and the merge computes and writes bf16. */
@@ -247,19 +301,6 @@ public final class MergeExecutor {
     private static int blockLength(TensorTask task, int count) {
         long row = task.shape().length == 0 ? 1 : task.shape()[task.shape().length - 1];
         return (int) Math.min(count, Math.max(row, BLOCK_ELEMENTS / row * row));
-    }
-
-    /**
-     * The encoded output of one job, off-heap so that it goes to write(2) without a copy; one per worker thread,
-     * grown to the largest job.
-     */
-    private static MemorySegment outputBuffer(long bytes) {
-        MemorySegment buffer = OUTPUT_BUFFER.get();
-        if (buffer == null || buffer.byteSize() < bytes) {
-            buffer = Arena.ofAuto().allocate(Math.max(bytes, 1), 64);
-            OUTPUT_BUFFER.set(buffer);
-        }
-        return buffer.asSlice(0, bytes);
     }
 
     /** Reads elements of the task-shaped view of an input; a larger stored embedding is read as its top-left block. */

@@ -55,8 +55,8 @@ record TensorIo(TensorSource source, String name, DType dtype, MemorySegment byt
         };
     }
 
-    /** Encodes {@code count} results into {@code dst} at element {@code dstElement}, rounding to nearest even. */
-    static void encode(DType dtype, float[] src, int count, MemorySegment dst, long dstElement) {
-        FloatConversion.encode(dtype, src, 0, dst.asSlice(dstElement * dtype.byteSize()), count);
+    /** Encodes {@code count} results from {@code src[offset]} into {@code dst}, rounding to nearest even. */
+    static void encode(DType dtype, float[] src, int offset, int count, MemorySegment dst) {
+        FloatConversion.encode(dtype, src, offset, dst, count);
     }
 }
