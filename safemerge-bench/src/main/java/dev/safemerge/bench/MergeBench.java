@@ -23,10 +23,11 @@ import java.util.stream.Stream;
  * Merge speed against the I/O bound measured in the same run: two synthetic BF16 checkpoints of {@code --gib} GiB
  * each, merged with linear, ties and dare_ties; the bound is reading both inputs with {@code cat > /dev/null} plus
  * writing an output of the same size with {@code cp} and {@code sync}. Reported: bound time / merge time (1.0 = as
- * fast as plain file copies).
+ * fast as plain file copies). Each method is first merged {@code --warmup} times untimed, so that the JIT has
+ * compiled the kernels before the timed runs.
  *
  * <p>Usage: {@code safemerge-bench/run MergeBench [--gib 2] [--runs 3] [--threads 2] [--dir /work/scratch-merge]
- * [--methods linear,ties,dare_ties] [--no-bound] [--keep]}
+ * [--methods linear,ties,dare_ties] [--warmup 1] [--no-bound] [--keep]}
  */
 public final class MergeBench {
     private static final int ROWS = 4096;
@@ -43,6 +44,7 @@ public final class MergeBench {
         List<String> methods = List.of(
                 options.getOrDefault("--methods", "linear,ties,dare_ties").split(","));
         boolean bound = !options.containsKey("--no-bound");
+        int warmups = Integer.parseInt(options.getOrDefault("--warmup", "1"));
         deleteTree(dir);
         Files.createDirectories(dir);
         try {
@@ -58,6 +60,13 @@ public final class MergeBench {
                     COLS,
                     tensors * (double) ROWS * COLS * 2 / (1L << 30),
                     (System.nanoTime() - start) / 1e9);
+            // Untimed merges first, so that the timed runs measure compiled code rather than the JIT at work.
+            for (int i = 0; i < warmups; i++) {
+                for (String method : methods) {
+                    System.out.printf(
+                            Locale.ROOT, "warm-up %-10s %.2f s (not counted)%n", method, merge(dir, method, threads));
+                }
+            }
             Map<String, List<Double>> ratios = new LinkedHashMap<>();
             for (int run = 0; run < runs; run++) {
                 double boundSeconds = bound ? ioBound(dir) : Double.NaN;
