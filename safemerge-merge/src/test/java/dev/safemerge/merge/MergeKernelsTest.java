@@ -103,6 +103,119 @@ class MergeKernelsTest {
         });
     }
 
+    @Test
+    void blockFormsWithOffsetsMatchScalarBitForBit() {
+        int from = 37;
+        compare(
+                (random, length) -> new float[][] {
+                    values(random, length + from),
+                    values(random, length + from),
+                    new float[length],
+                    values(random, length),
+                    values(random, length + from)
+                },
+                (kernels, p, arrays) -> {
+                    int count = arrays[2].length;
+                    kernels.subtract(p, arrays[0], arrays[1], from, arrays[2], count);
+                    kernels.finishTaskArithmetic(
+                            p, arrays[2], arrays[1], from, arrays[4], true, arrays[3], 1, 0.85f, count);
+                    boolean[] keep = new boolean[count + from];
+                    for (int i = 0; i < keep.length; i++) {
+                        keep[i] = Float.floatToRawIntBits(arrays[0][i]) % 3 != 0;
+                    }
+                    kernels.keepOnly(arrays[3], keep, from, count);
+                });
+    }
+
+    @Test
+    void bernoulliKeepMatchesScalarBitForBit() {
+        for (float probability : new float[] {0f, 0.5f, 0.30078125f, 1f, Float.NaN}) {
+            compare(
+                    (random, length) -> {
+                        float[] uniforms = values(random, length);
+                        for (int i = 0; i < length; i += 3) {
+                            uniforms[i] = random.nextBoolean() ? probability : random.nextFloat();
+                        }
+                        return new float[][] {values(random, length), uniforms};
+                    },
+                    (kernels, p, arrays) -> kernels.keepBelow(arrays[0], arrays[1], probability, arrays[0].length));
+        }
+    }
+
+    @Test
+    void rankWindowAndTieCountMatchScalarBitForBit() {
+        int bf16Tie = Float.floatToRawIntBits(0.015625f);
+        int[][] windows = {
+            {0, 0, Integer.MAX_VALUE, Integer.MAX_VALUE},
+            {bf16Tie, 500, Integer.MAX_VALUE, Integer.MAX_VALUE},
+            {0, 0, bf16Tie, 1500},
+            {bf16Tie, 40, bf16Tie, 3000},
+            {0x3c000000, Integer.MAX_VALUE, 0x7f800000, 20},
+            {0x7f800001, 0, 0x7fffffff, Integer.MAX_VALUE}
+        };
+        for (int[] w : windows) {
+            int[] counts = new int[2];
+            compare(
+                    (random, length) -> {
+                        float[] a = values(random, length);
+                        for (int i = 0; i < length; i += 4) {
+                            a[i] = random.nextBoolean() ? 0.015625f : -0.015625f;
+                        }
+                        return new float[][] {a};
+                    },
+                    (kernels, p, arrays) -> {
+                        int c = kernels.countMagnitude(arrays[0], arrays[0].length, bf16Tie);
+                        counts[kernels == SCALAR ? 0 : 1] = c;
+                        kernels.keepRankWindow(arrays[0], arrays[0].length, 1000, w[0], w[1], w[2], w[3]);
+                        if (kernels != SCALAR) {
+                            assertEquals(counts[0], counts[1], "equal magnitudes");
+                        }
+                    });
+        }
+    }
+
+    @Test
+    void stripedNormsMatchScalarBitForBitAcrossBlocks() {
+        for (int length : LENGTHS) {
+            float[] a = values(new Random(length), length);
+            double[] scalar = new double[MergeKernels.NORM_STRIPES];
+            double[] vector = new double[MergeKernels.NORM_STRIPES];
+            // Blocks of 64 then the rest, as a merge streams them; a block boundary is a multiple of the stripes.
+            for (int start = 0; start < length; start += 64) {
+                float[] block = java.util.Arrays.copyOfRange(a, start, Math.min(length, start + 64));
+                SCALAR.addMagnitudes(block, block.length, scalar);
+                VECTOR.addMagnitudes(block, block.length, vector);
+            }
+            for (int s = 0; s < scalar.length; s++) {
+                assertEquals(Double.doubleToLongBits(scalar[s]), Double.doubleToLongBits(vector[s]), "stripe " + s);
+            }
+        }
+    }
+
+    @Test
+    void counterUniformsMatchScalarBitForBitFromAnyOffset() {
+        for (long key : new long[] {0, -1, 0x5afe3e26e5L, Long.MIN_VALUE + 12345}) {
+            for (int first : new int[] {0, 1, 2047, Integer.MAX_VALUE - 5000}) {
+                for (int length : LENGTHS) {
+                    float[] scalar = new float[length];
+                    float[] vector = new float[length];
+                    SCALAR.uniforms(key, first, scalar, length);
+                    VECTOR.uniforms(key, first, vector, length);
+                    assertArrayEquals(bits(scalar), bits(vector), "key " + key + " first " + first);
+                    for (float u : vector) {
+                        assertEquals(true, u >= 0 && u < 1, "in [0, 1): " + u);
+                    }
+                }
+            }
+        }
+        // A range drawn on its own equals the same range of a longer draw.
+        float[] whole = new float[5000];
+        float[] part = new float[1000];
+        VECTOR.uniforms(7, 0, whole, whole.length);
+        VECTOR.uniforms(7, 3001, part, part.length);
+        assertArrayEquals(bits(java.util.Arrays.copyOfRange(whole, 3001, 4001)), bits(part));
+    }
+
     private interface Inputs {
         float[][] make(Random random, int length);
     }
