@@ -126,6 +126,19 @@ public interface MergeKernels {
     /** How many of {@code a[0, count)} have magnitude bits {@code bits} ({@code |a[j]|} as raw int bits). */
     int countMagnitude(float[] a, int count, int bits);
 
+    /** How many of {@code a[0, count)} have magnitude bits above {@code bits}. */
+    int countAbove(float[] a, int count, int bits);
+
+    /** Room past count that {@link #selectMagnitudes} needs in its output: one vector of the widest shape. */
+    int SELECT_SLACK = 64;
+
+    /**
+     * Writes the magnitude bits that lie in {@code [lowBits, highBits]} to {@code selected}, in index order, and
+     * returns how many there are; {@code selected} has room for {@code count + SELECT_SLACK} values, and values past
+     * the returned count are arbitrary.
+     */
+    int selectMagnitudes(float[] a, int count, int lowBits, int highBits, int[] selected);
+
     /**
      * Adds {@code |a[j]|}, widened to double, to {@code stripes[j % NORM_STRIPES]} for j below count. Each stripe is a
      * sequential sum, so the total over stripes does not depend on the vector width or the instruction set.

@@ -208,6 +208,35 @@ public final class ScalarMergeKernels implements MergeKernels {
         return matches;
     }
 
+    @Override
+    public int countAbove(float[] a, int count, int bits) {
+        return countAbove(a, bits, 0, count);
+    }
+
+    int countAbove(float[] a, int bits, int lo, int hi) {
+        int above = 0;
+        for (int j = lo; j < hi; j++) {
+            above += magnitudeBits(a[j]) > bits ? 1 : 0;
+        }
+        return above;
+    }
+
+    @Override
+    public int selectMagnitudes(float[] a, int count, int lowBits, int highBits, int[] selected) {
+        return selectMagnitudes(a, lowBits, highBits, selected, 0, 0, count);
+    }
+
+    /** Appends from {@code selected[written]} on and returns the new total. */
+    int selectMagnitudes(float[] a, int lowBits, int highBits, int[] selected, int written, int lo, int hi) {
+        for (int j = lo; j < hi; j++) {
+            int b = magnitudeBits(a[j]);
+            if (b >= lowBits && b <= highBits) {
+                selected[written++] = b;
+            }
+        }
+        return written;
+    }
+
     /** The raw bits of {@code |value|}: NaN payloads stay, so NaNs order above infinity. */
     static int magnitudeBits(float value) {
         return Float.floatToRawIntBits(value) & 0x7fffffff;

@@ -276,6 +276,38 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
+    public int countAbove(float[] a, int count, int bits) {
+        int above = 0;
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            above += FloatVector.fromArray(FLOATS, a, j)
+                    .reinterpretAsInts()
+                    .and(0x7fffffff)
+                    .compare(VectorOperators.GT, bits)
+                    .trueCount();
+        }
+        return above + SCALAR.countAbove(a, bits, bound, count);
+    }
+
+    @Override
+    public int selectMagnitudes(float[] a, int count, int lowBits, int highBits, int[] selected) {
+        int written = 0;
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            IntVector b =
+                    FloatVector.fromArray(FLOATS, a, j).reinterpretAsInts().and(0x7fffffff);
+            VectorMask<Integer> inside =
+                    b.compare(VectorOperators.GE, lowBits).and(b.compare(VectorOperators.LE, highBits));
+            if (inside.anyTrue()) {
+                // The selected lanes moved to the front; the lanes after them are overwritten by the next store.
+                b.compress(inside).intoArray(selected, written);
+                written += inside.trueCount();
+            }
+        }
+        return SCALAR.selectMagnitudes(a, lowBits, highBits, selected, written, bound, count);
+    }
+
+    @Override
     public void addMagnitudes(float[] a, int count, double[] stripes) {
         if (LANES != NORM_STRIPES) {
             // One float vector per row of stripes keeps the loop simple; other widths take the scalar loop.

@@ -175,6 +175,30 @@ class MergeKernelsTest {
     }
 
     @Test
+    void bracketSelectionAndCountsMatchScalar() {
+        int[][] brackets = {
+            {0, Integer.MAX_VALUE}, {0x3c000000, 0x3c00ffff}, {0x3b800000, 0x3cffffff}, {0x7f800000, 0x7fffffff}
+        };
+        for (int[] bracket : brackets) {
+            for (int length : LENGTHS) {
+                float[] a = values(new Random(length + 5L), length);
+                for (int i = 0; i < length; i += 5) {
+                    a[i] = (i % 2 == 0 ? 1 : -1) * 0.0078125f * (1 + (i % 7) / 8f);
+                }
+                int[] scalar = new int[length + MergeKernels.SELECT_SLACK];
+                int[] vector = new int[length + MergeKernels.SELECT_SLACK];
+                int scalarCount = SCALAR.selectMagnitudes(a, length, bracket[0], bracket[1], scalar);
+                int vectorCount = VECTOR.selectMagnitudes(a, length, bracket[0], bracket[1], vector);
+                assertEquals(scalarCount, vectorCount, "selected of " + length);
+                assertArrayEquals(
+                        java.util.Arrays.copyOf(scalar, scalarCount), java.util.Arrays.copyOf(vector, vectorCount));
+                assertEquals(SCALAR.countAbove(a, length, bracket[1]), VECTOR.countAbove(a, length, bracket[1]));
+                assertEquals(SCALAR.countAbove(a, length, bracket[0]), VECTOR.countAbove(a, length, bracket[0]));
+            }
+        }
+    }
+
+    @Test
     void stripedNormsMatchScalarBitForBitAcrossBlocks() {
         for (int length : LENGTHS) {
             float[] a = values(new Random(length), length);

@@ -57,15 +57,8 @@ final class Pruners {
     /** Keeps ascending magnitude ranks {@code [from, to)}. */
     private static Plan ranked(Ranks.Blocks delta, int n, int from, int to, boolean rescale, Precision precision) {
         MergeKernels kernels = MergeKernels.best();
-        Ranks.Histogram histogram = new Ranks.Histogram();
         double[] before = rescale ? new double[MergeKernels.NORM_STRIPES] : null;
-        delta.forEach((start, block, count) -> {
-            histogram.add(block, count);
-            if (before != null) {
-                kernels.addMagnitudes(block, count, before);
-            }
-        });
-        Ranks.Window window = Ranks.Window.of(histogram, n, from, to, delta);
+        Ranks.Window window = Ranks.Window.of(delta, n, from, to, before);
         Supplier<Keep> rule = () -> {
             Ranks.Cursor cursor = window.cursor();
             return (start, block, count) -> cursor.keep(kernels, start, block, count);

@@ -17,9 +17,26 @@ final class Ranks {
     private Ranks() {}
 
     /** Replays a vector block by block in index order (a task vector is recomputed rather than stored). */
-    @FunctionalInterface
     interface Blocks {
         void forEach(BlockConsumer consumer);
+
+        /** One element, for sampling. */
+        float get(int index);
+
+        /** A stored vector as a single block. */
+        static Blocks of(float[] values) {
+            return new Blocks() {
+                @Override
+                public void forEach(BlockConsumer consumer) {
+                    consumer.accept(0, values, values.length);
+                }
+
+                @Override
+                public float get(int index) {
+                    return values[index];
+                }
+            };
+        }
     }
 
     @FunctionalInterface
@@ -35,10 +52,24 @@ final class Ranks {
         return Float.floatToRawIntBits(magnitude) & 0x7fffffff;
     }
 
-    /** Counts of magnitudes by their top 16 bits, filled block by block. */
+    /**
+     * Counts of magnitudes by their top 16 bits, filled block by block; {@code below} more elements lie under the
+     * counted buckets when only a bracket of buckets was counted.
+     */
     static final class Histogram {
-        private final int[] counts = new int[1 << 16];
+        private final int[] counts;
+        private final int below;
         private int lowBitsSeen;
+
+        Histogram() {
+            this(new int[1 << 16], 0, 0);
+        }
+
+        private Histogram(int[] counts, int below, int lowBitsSeen) {
+            this.counts = counts;
+            this.below = below;
+            this.lowBitsSeen = lowBitsSeen & 0xffff;
+        }
 
         void add(float[] block, int count) {
             int low = 0;
@@ -53,7 +84,7 @@ final class Ranks {
         /** The tie at ascending {@code rank}; {@code replay} gives the same vector again when the low bits matter. */
         Tie tieAt(int rank, Blocks replay) {
             int bucket = 0;
-            int below = 0;
+            int below = this.below;
             while (below + counts[bucket] <= rank) {
                 below += counts[bucket++];
             }
@@ -83,19 +114,94 @@ final class Ranks {
      * open. Empty when {@code from >= to}.
      */
     record Window(Tie low, Tie high, boolean empty) {
-        static Window of(Histogram histogram, int n, int from, int to, Blocks replay) {
-            if (from >= to) {
-                return new Window(null, null, true);
+        /**
+         * The window of ranks {@code [from, to)} of {@code delta}, in one pass over it that also adds its l1 norm to
+         * {@code normStripes} when that is not null.
+         */
+        static Window of(Blocks delta, int n, int from, int to, double[] normStripes) {
+            MergeKernels kernels = MergeKernels.best();
+            if (from >= to || (from == 0 && to == n)) {
+                if (normStripes != null) {
+                    delta.forEach((start, block, count) -> kernels.addMagnitudes(block, count, normStripes));
+                }
+                return new Window(null, null, from >= to);
             }
-            Tie low = from == 0 ? null : histogram.tieAt(from, replay);
-            Tie high = to == n ? null : histogram.tieAt(to - 1, replay);
+            // Only the ranks at the closed ends matter: rank 0 and rank n - 1 need no search.
+            Histogram histogram = bracketed(delta, n, from == 0 ? to - 1 : from, to == n ? from : to - 1, normStripes);
+            if (histogram == null) {
+                Histogram full = new Histogram();
+                delta.forEach((start, block, count) -> full.add(block, count));
+                histogram = full;
+            }
+            Tie low = from == 0 ? null : histogram.tieAt(from, delta);
+            Tie high = to == n ? null : histogram.tieAt(to - 1, delta);
             return new Window(low, high, false);
         }
-
         /** A fresh evaluation for one replay of the vector in index order. */
         Cursor cursor() {
             return new Cursor(this);
         }
+    }
+
+    private static final int SAMPLES = 4096;
+
+    /**
+     * A histogram of only the buckets that a strided sample says hold ranks {@code first..last}, or null when the
+     * sample misled and those ranks lie outside. Most elements are then merely compared and counted, in vector lanes;
+     * the few inside the bracket are counted one by one.
+     */
+    private static Histogram bracketed(Blocks delta, int n, int first, int last, double[] normStripes) {
+        int samples = Math.min(n, SAMPLES);
+        int[] sample = new int[samples];
+        for (int s = 0; s < samples; s++) {
+            sample[s] = bits(delta.get((int) ((long) s * n / samples)));
+        }
+        Arrays.sort(sample);
+        int lowBits = sample[samplePosition(first, n, samples, -1)] & 0xffff0000;
+        int highBits = sample[samplePosition(last, n, samples, 1)] | 0xffff;
+        MergeKernels kernels = MergeKernels.best();
+        int[] counts = new int[1 << 16];
+        int[] above = new int[1];
+        int[] lowBitsSeen = new int[1];
+        delta.forEach(new BlockConsumer() {
+            private int[] selected = new int[0];
+
+            @Override
+            public void accept(int start, float[] block, int count) {
+                if (normStripes != null) {
+                    kernels.addMagnitudes(block, count, normStripes);
+                }
+                if (selected.length < count + MergeKernels.SELECT_SLACK) {
+                    selected = new int[count + MergeKernels.SELECT_SLACK];
+                }
+                above[0] += kernels.countAbove(block, count, highBits);
+                int inside = kernels.selectMagnitudes(block, count, lowBits, highBits, selected);
+                for (int k = 0; k < inside; k++) {
+                    counts[selected[k] >>> 16]++;
+                    lowBitsSeen[0] |= selected[k];
+                }
+            }
+        });
+        int inside = 0;
+        for (int count : counts) {
+            inside += count;
+        }
+        int below = n - above[0] - inside;
+        if (first < below || last >= below + inside) {
+            return null;
+        }
+        return new Histogram(counts, below, lowBitsSeen[0]);
+    }
+
+    /**
+     * The sorted sample index a few standard deviations of the sampled rank below ({@code side = -1}) or above
+     * ({@code side = 1}) where {@code rank} falls.
+     */
+    private static int samplePosition(int rank, int n, int samples, int side) {
+        double q = (double) rank / n;
+        double margin = 5 * Math.sqrt(samples * q * (1 - q)) + 8;
+        long position = Math.round(q * samples + side * margin);
+        return (int) Math.clamp(position, 0, samples - 1);
     }
 
     /** Zeroes the elements outside a window, block by block in index order. */
@@ -170,7 +276,7 @@ final class Ranks {
         }
         Histogram histogram = new Histogram();
         histogram.add(magnitudes, n);
-        Tie low = histogram.tieAt(n - k, consumer -> consumer.accept(0, magnitudes, n));
+        Tie low = histogram.tieAt(n - k, Blocks.of(magnitudes));
         int lowIndex = new TieIndex(low).indexUpTo(MergeKernels.best(), 0, magnitudes, n);
         for (int i = 0; i < n; i++) {
             int b = bits(magnitudes[i]);

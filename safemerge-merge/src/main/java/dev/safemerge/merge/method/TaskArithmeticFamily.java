@@ -95,7 +95,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         for (int i = 0; i < m; i++) {
             MergeInput input = others.get(i);
             if (pruning != Pruning.NONE && input.params().get("density") < 1) {
-                plans[i] = pruning.plan(taskVector(kernels, p, input.values(), base), n, input, group, rescale);
+                plans[i] = pruning.plan(new TaskVector(kernels, p, input.values(), base), n, input, group, rescale);
             }
             weights[i] = p.round((float) input.params().get("weight"));
         }
@@ -158,15 +158,22 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
     }
 
     /** A model's task vector {@code round(x − base)}, replayed block by block. */
-    private static Ranks.Blocks taskVector(MergeKernels kernels, Precision p, float[] x, float[] base) {
-        return consumer -> {
+    @SuppressWarnings("ArrayRecordComponent") // the tensors are shared, never copied or compared
+    private record TaskVector(MergeKernels kernels, Precision p, float[] x, float[] base) implements Ranks.Blocks {
+        @Override
+        public void forEach(Ranks.BlockConsumer consumer) {
             float[] block = new float[Math.min(Pruners.BLOCK, x.length)];
             for (int start = 0; start < x.length; start += block.length) {
                 int count = Math.min(block.length, x.length - start);
                 kernels.subtract(p, x, base, start, block, count);
                 consumer.accept(start, block, count);
             }
-        };
+        }
+
+        @Override
+        public float get(int index) {
+            return p.round(x[index] - base[index]);
+        }
     }
 
     /** How each task vector is sparsified before weighting. */

@@ -14,8 +14,9 @@ class RanksTest {
     @Test
     void windowsMatchAFullSortWithTiesAcrossBlocks() {
         SplittableRandom random = new SplittableRandom(3);
-        for (int trial = 0; trial < 200; trial++) {
-            int n = 1 + random.nextInt(700);
+        for (int trial = 0; trial < 300; trial++) {
+            // Beyond the sample size too, where the sample is strided.
+            int n = 1 + random.nextInt(trial % 3 == 0 ? 30_000 : 700);
             boolean bf16 = trial % 2 == 0;
             float[] values = new float[n];
             for (int i = 0; i < n; i++) {
@@ -34,6 +35,23 @@ class RanksTest {
             }
             assertArrayEquals(
                     expected(values, from, to), windowed(values, from, to), "n " + n + " [" + from + ", " + to + ")");
+        }
+    }
+
+    @Test
+    void aSampleThatMissesTheRanksFallsBackToTheFullHistogram() {
+        // The strided sample (every other element here) sees only small values; the top ranks are all large ones.
+        int n = 2 * 4096;
+        float[] values = new float[n];
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < n; i++) {
+            values[i] = (float) random.nextGaussian() * (i % 2 == 0 ? 1e-3f : 1f);
+        }
+        for (int[] window : new int[][] {{n - 1000, n}, {n - 3000, n - 100}, {0, 500}, {5000, 7000}}) {
+            assertArrayEquals(
+                    expected(values, window[0], window[1]),
+                    windowed(values, window[0], window[1]),
+                    "[" + window[0] + ", " + window[1] + ")");
         }
     }
 
@@ -57,16 +75,22 @@ class RanksTest {
     }
 
     private static float[] windowed(float[] values, int from, int to) {
-        Ranks.Blocks blocks = consumer -> {
-            for (int start = 0; start < values.length; start += BLOCK) {
-                int count = Math.min(BLOCK, values.length - start);
-                consumer.accept(start, Arrays.copyOfRange(values, start, start + count), count);
+        Ranks.Blocks blocks = new Ranks.Blocks() {
+            @Override
+            public void forEach(Ranks.BlockConsumer consumer) {
+                for (int start = 0; start < values.length; start += BLOCK) {
+                    int count = Math.min(BLOCK, values.length - start);
+                    consumer.accept(start, Arrays.copyOfRange(values, start, start + count), count);
+                }
+            }
+
+            @Override
+            public float get(int index) {
+                return values[index];
             }
         };
-        Ranks.Histogram histogram = new Ranks.Histogram();
-        blocks.forEach((start, block, count) -> histogram.add(block, count));
         Ranks.Cursor cursor =
-                Ranks.Window.of(histogram, values.length, from, to, blocks).cursor();
+                Ranks.Window.of(blocks, values.length, from, to, null).cursor();
         float[] result = new float[values.length];
         blocks.forEach((start, block, count) -> {
             cursor.keep(MergeKernels.best(), start, block, count);
