@@ -48,6 +48,21 @@ public interface MergeKernels {
     /** {@code sum[j] += x[j]} for j below count. */
     void add(float[] sum, float[] x, int count);
 
+    /**
+     * One pruned task vector's block after its mask: {@code v = a[j]}; when {@code rescaled}
+     * {@code v = round(roundWork(v · factor))} (work is the precision the rescale runs in); then
+     * {@code a[j] = round(v · weight)} and {@code sum[j] += a[j]} unrounded.
+     */
+    void weightAndSum(
+            Precision p,
+            float[] a,
+            int count,
+            Precision work,
+            boolean rescaled,
+            float factor,
+            float weight,
+            float[] sum);
+
     /** Linear's last step: {@code sum[j] = round(sum[j])}, then {@code round(sum[j] / divisor)} when normalizing. */
     void finishLinear(Precision p, float[] sum, boolean normalize, float divisor);
 

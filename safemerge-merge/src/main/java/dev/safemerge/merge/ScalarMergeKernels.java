@@ -72,6 +72,40 @@ public final class ScalarMergeKernels implements MergeKernels {
     }
 
     @Override
+    public void weightAndSum(
+            Precision p,
+            float[] a,
+            int count,
+            Precision work,
+            boolean rescaled,
+            float factor,
+            float weight,
+            float[] sum) {
+        weightAndSum(p, a, work, rescaled, factor, weight, sum, 0, count);
+    }
+
+    void weightAndSum(
+            Precision p,
+            float[] a,
+            Precision work,
+            boolean rescaled,
+            float factor,
+            float weight,
+            float[] sum,
+            int lo,
+            int hi) {
+        for (int j = lo; j < hi; j++) {
+            float v = a[j];
+            if (rescaled) {
+                v = p.round(work.round(v * factor));
+            }
+            v = p.round(v * weight);
+            a[j] = v;
+            sum[j] += v;
+        }
+    }
+
+    @Override
     public void finishLinear(Precision p, float[] sum, boolean normalize, float divisor) {
         finishLinear(p, sum, normalize, divisor, 0, sum.length);
     }

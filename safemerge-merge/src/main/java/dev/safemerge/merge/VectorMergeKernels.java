@@ -128,6 +128,34 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
+    public void weightAndSum(
+            Precision p,
+            float[] a,
+            int count,
+            Precision work,
+            boolean rescaled,
+            float factor,
+            float weight,
+            float[] sum) {
+        if (p == Precision.F16 || work != p) {
+            SCALAR.weightAndSum(p, a, count, work, rescaled, factor, weight, sum);
+            return;
+        }
+        boolean bf16 = p == Precision.BF16;
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, j);
+            if (rescaled) {
+                v = round(bf16, v.mul(factor));
+            }
+            v = round(bf16, v.mul(weight));
+            v.intoArray(a, j);
+            FloatVector.fromArray(FLOATS, sum, j).add(v).intoArray(sum, j);
+        }
+        SCALAR.weightAndSum(p, a, work, rescaled, factor, weight, sum, bound, count);
+    }
+
+    @Override
     public void finishLinear(Precision p, float[] sum, boolean normalize, float divisor) {
         if (p == Precision.F16) {
             SCALAR.finishLinear(p, sum, normalize, divisor);

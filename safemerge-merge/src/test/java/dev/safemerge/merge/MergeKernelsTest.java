@@ -128,6 +128,25 @@ class MergeKernelsTest {
     }
 
     @Test
+    void weightAndSumMatchesScalarBitForBit() {
+        for (boolean rescaled : new boolean[] {true, false}) {
+            for (float factor : new float[] {1.984375f, 0.7f, Float.NaN}) {
+                compare(
+                        (random, length) -> new float[][] {values(random, length), values(random, length)},
+                        (kernels, p, arrays) -> kernels.weightAndSum(
+                                p,
+                                arrays[0],
+                                arrays[0].length,
+                                p == Precision.BF16 ? Precision.BF16 : Precision.F32,
+                                rescaled,
+                                factor,
+                                -0.6f,
+                                arrays[1]));
+            }
+        }
+    }
+
+    @Test
     void bernoulliKeepMatchesScalarBitForBit() {
         for (float probability : new float[] {0f, 0.5f, 0.30078125f, 1f, Float.NaN}) {
             compare(

@@ -130,18 +130,21 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
             for (int i = 0; i < m; i++) {
                 float[] delta = weighted[signElection ? i : 0];
                 kernels.subtract(p, others.get(i).values(), base, start, delta, count);
-                if (plans[i] != null) {
+                Pruners.Plan plan = plans[i];
+                if (plan != null) {
                     keeps[i].apply(start, delta, count);
-                    if (plans[i].rescaled()) {
-                        kernels.scale(plans[i].work(), delta, count, plans[i].factor());
-                        if (plans[i].work() != p) {
-                            kernels.round(p, delta, count);
-                        }
-                    }
                 }
-                kernels.scale(p, delta, count, weights[i]);
+                boolean rescaled = plan != null && plan.rescaled();
                 // With election the weighted deltas are kept for the vote; without it each is summed at once.
-                kernels.add(signElection ? signSum : mixed, delta, count);
+                kernels.weightAndSum(
+                        p,
+                        delta,
+                        count,
+                        rescaled ? plan.work() : p,
+                        rescaled,
+                        rescaled ? plan.factor() : 1,
+                        weights[i],
+                        signElection ? signSum : mixed);
             }
             if (signElection) {
                 for (int i = 0; i < m; i++) {
