@@ -132,6 +132,16 @@ public interface MergeKernels {
     void keepBelow(float[] a, float[] uniforms, float probability, int count);
 
     /**
+     * DARE's Bernoulli mask as bits, for elements {@code first + j} with j below count: bit {@code i % 64} of
+     * {@code bits[i / 64]} is set when {@code uniforms[j] < probability}, cleared otherwise; {@code first} is a
+     * multiple of 64.
+     */
+    void maskBelow(float[] uniforms, float probability, int count, long[] bits, int first);
+
+    /** {@code a[j] = bit (first + j) of bits ? a[j] : 0} for j below count, bits as {@link #maskBelow} writes them. */
+    void keepBits(float[] a, int count, long[] bits, int first);
+
+    /**
      * A rank window over magnitudes for the block of elements {@code [start, start + count)}: with {@code b} the bits
      * of {@code |a[j]|} and {@code i = start + j}, the element stays when {@code (b, i)} lies between
      * {@code (lowBits, lowIndex)} and {@code (highBits, highIndex)} inclusive in lexicographic order; others become 0.

@@ -214,6 +214,31 @@ public final class ScalarMergeKernels implements MergeKernels {
     }
 
     @Override
+    public void maskBelow(float[] uniforms, float probability, int count, long[] bits, int first) {
+        maskBelow(uniforms, probability, bits, first, 0, count);
+    }
+
+    void maskBelow(float[] uniforms, float probability, long[] bits, int first, int lo, int hi) {
+        for (int j = lo; j < hi; j++) {
+            int i = first + j;
+            long bit = 1L << (i & 63);
+            bits[i >>> 6] = uniforms[j] < probability ? bits[i >>> 6] | bit : bits[i >>> 6] & ~bit;
+        }
+    }
+
+    @Override
+    public void keepBits(float[] a, int count, long[] bits, int first) {
+        keepBits(a, bits, first, 0, count);
+    }
+
+    void keepBits(float[] a, long[] bits, int first, int lo, int hi) {
+        for (int j = lo; j < hi; j++) {
+            int i = first + j;
+            a[j] = (bits[i >>> 6] >>> (i & 63) & 1) != 0 ? a[j] : 0;
+        }
+    }
+
+    @Override
     public void keepRankWindow(
             float[] a, int count, int start, int lowBits, int lowIndex, int highBits, int highIndex) {
         keepRankWindow(a, start, lowBits, lowIndex, highBits, highIndex, 0, count);

@@ -270,6 +270,36 @@ final class VectorMergeKernels implements MergeKernels {
         SCALAR.keepBelow(a, uniforms, probability, bound, count);
     }
 
+    /** The low LANES bits: one vector's worth of mask bits. */
+    private static final long LANE_BITS = -1L >>> (64 - LANES);
+
+    @Override
+    public void maskBelow(float[] uniforms, float probability, int count, long[] bits, int first) {
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            long lanes = FloatVector.fromArray(FLOATS, uniforms, j)
+                    .compare(VectorOperators.LT, probability)
+                    .toLong();
+            // first is a multiple of 64 and j of LANES, so one vector's bits never straddle two words.
+            int i = first + j;
+            int shift = i & 63;
+            bits[i >>> 6] = (bits[i >>> 6] & ~(LANE_BITS << shift)) | (lanes << shift);
+        }
+        SCALAR.maskBelow(uniforms, probability, bits, first, bound, count);
+    }
+
+    @Override
+    public void keepBits(float[] a, int count, long[] bits, int first) {
+        FloatVector zero = FloatVector.zero(FLOATS);
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            int i = first + j;
+            VectorMask<Float> keep = VectorMask.fromLong(FLOATS, bits[i >>> 6] >>> (i & 63));
+            zero.blend(FloatVector.fromArray(FLOATS, a, j), keep).intoArray(a, j);
+        }
+        SCALAR.keepBits(a, bits, first, bound, count);
+    }
+
     @Override
     public void keepRankWindow(
             float[] a, int count, int start, int lowBits, int lowIndex, int highBits, int highIndex) {

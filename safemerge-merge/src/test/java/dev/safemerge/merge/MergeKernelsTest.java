@@ -162,6 +162,32 @@ class MergeKernelsTest {
     }
 
     @Test
+    void maskBitsMatchScalarAndKeepWhatKeepBelowKeeps() {
+        for (int first : new int[] {0, 64, 2048}) {
+            for (int length : LENGTHS) {
+                Random random = new Random(length + first);
+                float[] uniforms = values(random, length);
+                float[] a = values(random, length);
+                float[] expected = a.clone();
+                SCALAR.keepBelow(expected, uniforms, 0.5f, length);
+                long[] scalarBits = new long[(first + length + 63) / 64 + 1];
+                long[] vectorBits = new long[scalarBits.length];
+                java.util.Arrays.fill(scalarBits, 0x5555555555555555L);
+                java.util.Arrays.fill(vectorBits, 0x5555555555555555L);
+                SCALAR.maskBelow(uniforms, 0.5f, length, scalarBits, first);
+                VECTOR.maskBelow(uniforms, 0.5f, length, vectorBits, first);
+                assertArrayEquals(scalarBits, vectorBits, "bits of " + length + " from " + first);
+                float[] scalar = a.clone();
+                float[] vector = a.clone();
+                SCALAR.keepBits(scalar, length, scalarBits, first);
+                VECTOR.keepBits(vector, length, vectorBits, first);
+                assertArrayEquals(bits(expected), bits(scalar), "scalar keepBits");
+                assertArrayEquals(bits(expected), bits(vector), "vector keepBits");
+            }
+        }
+    }
+
+    @Test
     void rankWindowAndTieCountMatchScalarBitForBit() {
         int bf16Tie = Float.floatToRawIntBits(0.015625f);
         int[][] windows = {

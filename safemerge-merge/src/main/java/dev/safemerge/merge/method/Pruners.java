@@ -72,14 +72,30 @@ final class Pruners {
         float probability = work.round((float) density);
         MaskSource.Uniforms uniforms = group.masks().open(model, n);
         MergeKernels kernels = MergeKernels.best();
-        Supplier<Keep> rule = () -> {
-            float[] drawn = new float[BLOCK];
-            return (start, block, count) -> {
-                uniforms.fill(start, drawn, count);
-                kernels.keepBelow(block, drawn, probability, count);
+        if (!rescale) {
+            Supplier<Keep> rule = () -> {
+                float[] drawn = new float[BLOCK];
+                return (start, block, count) -> {
+                    uniforms.fill(start, drawn, count);
+                    kernels.keepBelow(block, drawn, probability, count);
+                };
             };
-        };
-        return rescale ? rescaled(delta, rule, work, null) : unscaled(rule, work);
+            return unscaled(rule, work);
+        }
+        // The norm pass needs the mask already, so it draws the numbers once and keeps the mask as bits (n / 8 bytes).
+        long[] bits = new long[(n + 63) / 64];
+        float[] drawn = new float[BLOCK];
+        double[] before = new double[MergeKernels.NORM_STRIPES];
+        double[] after = new double[MergeKernels.NORM_STRIPES];
+        delta.forEach((start, block, count) -> {
+            kernels.addMagnitudes(block, count, before);
+            uniforms.fill(start, drawn, count);
+            kernels.maskBelow(drawn, probability, count, bits, start);
+            kernels.keepBits(block, count, bits, start);
+            kernels.addMagnitudes(block, count, after);
+        });
+        return rescaledBy(
+                () -> (start, block, count) -> kernels.keepBits(block, count, bits, start), work, before, after);
     }
 
     static Plan magprune(
@@ -145,8 +161,13 @@ final class Pruners {
             keep.apply(start, block, count);
             kernels.addMagnitudes(block, count, afterStripes);
         });
-        float beforeNorm = work.round((float) total(beforeStripes));
-        float afterNorm = work.round((float) total(afterStripes));
+        return rescaledBy(rule, work, beforeStripes, afterStripes);
+    }
+
+    /** The rescale that restores the l1 norm {@code before} after pruning left {@code after}. */
+    private static Plan rescaledBy(Supplier<Keep> rule, Precision work, double[] before, double[] after) {
+        float beforeNorm = work.round((float) total(before));
+        float afterNorm = work.round((float) total(after));
         if (beforeNorm < 1e-7 || afterNorm < 1e-7) {
             return unscaled(rule, work);
         }
