@@ -8,10 +8,11 @@ import java.util.Arrays;
  * with ties broken by element index, a total order, so pruning is deterministic where torch's argsort picks tied
  * elements arbitrarily.
  *
- * <p>A rank is found from a histogram of the top 16 magnitude bits, refined by a histogram of the low 16 bits only
- * when some magnitude has any (never for bf16 values), and kept as a {@link Tie}: the magnitude at that rank and how
- * many equal magnitudes precede it. Which element that is gets settled while the vector is replayed in index order,
- * so a rank window costs one histogram pass and no pass of its own.
+ * <p>A rank is found from a histogram of the top 16 magnitude bits (only of the buckets that a strided sample says
+ * can hold it), refined by a histogram of the low 16 bits only when some magnitude there has any (never for bf16
+ * values), and kept as a {@link Tie}: the magnitude at that rank and how many equal magnitudes precede it. Which
+ * element that is gets settled while the vector is replayed in index order, so applying a window costs no pass of its
+ * own.
  */
 final class Ranks {
     private Ranks() {}
@@ -126,7 +127,7 @@ final class Ranks {
                 }
                 return new Window(null, null, from >= to);
             }
-            // Only the ranks at the closed ends matter: rank 0 and rank n - 1 need no search.
+            // Only a bound that is not open needs its rank found.
             Histogram histogram = bracketed(delta, n, from == 0 ? to - 1 : from, to == n ? from : to - 1, normStripes);
             if (histogram == null) {
                 Histogram full = new Histogram();
