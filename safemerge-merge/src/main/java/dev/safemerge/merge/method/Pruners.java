@@ -14,7 +14,10 @@ import java.util.function.Supplier;
  * so the task vector itself is never stored.
  */
 final class Pruners {
-    /** Elements per block: the few block-sized arrays of a merge stay in the L1/L2 cache. */
+    /**
+     * Elements per block: the few block-sized arrays of a merge stay in the L1/L2 cache. Blocks start at multiples of
+     * it, which are multiples of 64 as the mask bits and the norm stripes need.
+     */
     static final int BLOCK = 2048;
 
     private Pruners() {}
@@ -83,7 +86,7 @@ final class Pruners {
             return unscaled(rule, work);
         }
         // The norm pass needs the mask already, so it draws the numbers once and keeps the mask as bits (n / 8 bytes).
-        long[] bits = new long[(n + 63) / 64];
+        long[] bits = new long[(int) (((long) n + 63) / 64)];
         float[] drawn = new float[BLOCK];
         double[] before = new double[MergeKernels.NORM_STRIPES];
         double[] after = new double[MergeKernels.NORM_STRIPES];

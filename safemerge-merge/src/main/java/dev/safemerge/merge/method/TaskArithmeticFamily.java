@@ -120,8 +120,8 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         float[] signSum = signElection ? new float[block] : null;
         float[] divisors = signElection ? new float[block] : null;
         float[] merged = new float[n];
-        for (int start = 0; start < n; start += block) {
-            int count = Math.min(block, n - start);
+        for (int start = 0, count; start < n; start += count) {
+            count = Math.min(block, n - start);
             Arrays.fill(mixed, 0, count, 0f);
             if (signElection) {
                 Arrays.fill(signSum, 0, count, 0f);
@@ -166,8 +166,8 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         @Override
         public void forEach(Ranks.BlockConsumer consumer) {
             float[] block = new float[Math.min(Pruners.BLOCK, x.length)];
-            for (int start = 0; start < x.length; start += block.length) {
-                int count = Math.min(block.length, x.length - start);
+            for (int start = 0, count; start < x.length; start += count) {
+                count = Math.min(block.length, x.length - start);
                 kernels.subtract(p, x, base, start, block, count);
                 consumer.accept(start, block, count);
             }
