@@ -10,16 +10,39 @@ public interface MaskSource {
     void uniforms(String model, float[] dst);
 
     /**
+     * The numbers of {@code model}'s task vector of {@code length} elements, to be read range by range (a merge works
+     * on blocks that stay in cache). This default draws the whole vector once.
+     */
+    default Uniforms open(String model, int length) {
+        float[] all = new float[length];
+        uniforms(model, all);
+        return (first, dst, count) -> System.arraycopy(all, first, dst, 0, count);
+    }
+
+    /** The numbers of one task vector. */
+    @FunctionalInterface
+    interface Uniforms {
+        /** Fills {@code dst[0, count)} with the numbers of elements {@code [first, first + count)}. */
+        void fill(int first, float[] dst, int count);
+    }
+
+    /**
      * Counter-based numbers keyed by (seed, tensor, model, element index): the same seed gives the same masks whatever
-     * the thread count or the order in which tensors are merged.
+     * the thread count, the order in which tensors are merged or the blocks a merge draws them in.
      */
     static MaskSource seeded(long seed, String tensorName) {
-        return (model, dst) -> {
-            long key =
-                    mix(mix(seed ^ 0x5afe3e26e5L) ^ stableHash(tensorName)) ^ stableHash(model) * 0x9E3779B97F4A7C15L;
-            key = mix(key);
-            for (int i = 0; i < dst.length; i++) {
-                dst[i] = (mix(key + (long) i * 0x9E3779B97F4A7C15L) >>> 40) * 0x1.0p-24f;
+        long tensorKey = mix(mix(seed ^ 0x5afe3e26e5L) ^ stableHash(tensorName));
+        return new MaskSource() {
+            @Override
+            public void uniforms(String model, float[] dst) {
+                open(model, dst.length).fill(0, dst, dst.length);
+            }
+
+            @Override
+            public Uniforms open(String model, int length) {
+                long key = mix(tensorKey ^ stableHash(model) * 0x9E3779B97F4A7C15L);
+                MergeKernels kernels = MergeKernels.best();
+                return (first, dst, count) -> kernels.uniforms(key, first, dst, count);
             }
         };
     }

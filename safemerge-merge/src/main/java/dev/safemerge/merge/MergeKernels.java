@@ -5,22 +5,63 @@ package dev.safemerge.merge;
  * intermediate tensor. Two implementations agree bit for bit: {@link ScalarMergeKernels}, the plain twin that tests
  * trust, and {@link VectorMergeKernels} on the Vector API, which {@link #best()} picks when the incubator module is
  * present.
+ *
+ * <p>Most loops take an element {@code count} so that a method can run them on small blocks that stay in cache, one
+ * block of a tensor at a time; the whole-array forms are those loops over the full length.
  */
 public interface MergeKernels {
+    /** Lanes of the striped l1 norm of {@link #addMagnitudes}; a block boundary must be a multiple of it. */
+    int NORM_STRIPES = 16;
+
     /** {@code a[j] = round(a[j])}. */
-    void round(Precision p, float[] a);
+    default void round(Precision p, float[] a) {
+        round(p, a, a.length);
+    }
+
+    /** {@code a[j] = round(a[j])} for j below count. */
+    void round(Precision p, float[] a, int count);
 
     /** {@code sum[j] += round(weight · x[j])}. */
     void addWeighted(Precision p, float[] sum, float[] x, float weight);
 
     /** {@code out[j] = round(x[j] − base[j])}. */
-    void subtract(Precision p, float[] x, float[] base, float[] out);
+    default void subtract(Precision p, float[] x, float[] base, float[] out) {
+        subtract(p, x, base, 0, out, out.length);
+    }
+
+    /** {@code out[j] = round(x[from + j] − base[from + j])} for j below count. */
+    void subtract(Precision p, float[] x, float[] base, int from, float[] out, int count);
 
     /** {@code a[j] = round(a[j] · factor)}. */
-    void scale(Precision p, float[] a, float factor);
+    default void scale(Precision p, float[] a, float factor) {
+        scale(p, a, a.length, factor);
+    }
+
+    /** {@code a[j] = round(a[j] · factor)} for j below count. */
+    void scale(Precision p, float[] a, int count, float factor);
 
     /** {@code sum[j] += x[j]} in float32, unrounded (torch's sum over the stacked models). */
-    void add(float[] sum, float[] x);
+    default void add(float[] sum, float[] x) {
+        add(sum, x, sum.length);
+    }
+
+    /** {@code sum[j] += x[j]} for j below count. */
+    void add(float[] sum, float[] x, int count);
+
+    /**
+     * One pruned task vector's block after its mask: {@code v = a[j]}; when {@code rescaled}
+     * {@code v = round(roundWork(v · factor))} (work is the precision the rescale runs in); then
+     * {@code a[j] = round(v · weight)} and {@code sum[j] += a[j]} unrounded.
+     */
+    void weightAndSum(
+            Precision p,
+            float[] a,
+            int count,
+            Precision work,
+            boolean rescaled,
+            float factor,
+            float weight,
+            float[] sum);
 
     /** Linear's last step: {@code sum[j] = round(sum[j])}, then {@code round(sum[j] / divisor)} when normalizing. */
     void finishLinear(Precision p, float[] sum, boolean normalize, float divisor);
@@ -30,21 +71,110 @@ public interface MergeKernels {
      * (zero counts as positive); a nonzero delta of the majority sign is added to {@code mixed} and its weight to
      * {@code divisors}.
      */
-    void electedAdd(Precision p, float[] mixed, float[] divisors, float[] delta, float[] signSum, float weight);
+    default void electedAdd(
+            Precision p, float[] mixed, float[] divisors, float[] delta, float[] signSum, float weight) {
+        electedAdd(p, mixed, divisors, delta, signSum, weight, mixed.length);
+    }
+
+    /** {@link #electedAdd(Precision, float[], float[], float[], float[], float)} for j below count. */
+    void electedAdd(
+            Precision p, float[] mixed, float[] divisors, float[] delta, float[] signSum, float weight, int count);
 
     /**
      * Task arithmetic's last steps: {@code v = round(mixed[j])}; when normalizing {@code v = round(v / d)} with
      * {@code d = divisors[j]} or, when {@code divisors} is null, the constant {@code divisor}; when {@code lambda ≠ 1}
      * {@code v = round(v · lambda)}; finally {@code mixed[j] = round(base[j] + v)}.
      */
+    default void finishTaskArithmetic(
+            Precision p,
+            float[] mixed,
+            float[] base,
+            boolean normalize,
+            float[] divisors,
+            float divisor,
+            float lambda) {
+        finishTaskArithmetic(p, mixed, base, 0, mixed, normalize, divisors, divisor, lambda, mixed.length);
+    }
+
+    /**
+     * The same steps for one block: {@code mixed} and {@code divisors} hold the block from index 0, {@code base} and
+     * {@code out} are whole tensors, and {@code out[from + j] = round(base[from + j] + v)} for j below count.
+     */
     void finishTaskArithmetic(
-            Precision p, float[] mixed, float[] base, boolean normalize, float[] divisors, float divisor, float lambda);
+            Precision p,
+            float[] mixed,
+            float[] base,
+            int from,
+            float[] out,
+            boolean normalize,
+            float[] divisors,
+            float divisor,
+            float lambda,
+            int count);
 
     /** TIES's divisors: {@code d[j] = round(d[j])}, and 1 where that is zero. */
-    void divisors(Precision p, float[] d);
+    default void divisors(Precision p, float[] d) {
+        divisors(p, d, d.length);
+    }
+
+    /** TIES's divisors for j below count. */
+    void divisors(Precision p, float[] d, int count);
 
     /** {@code a[j] = keep[j] ? a[j] : 0}. */
-    void keepOnly(float[] a, boolean[] keep);
+    default void keepOnly(float[] a, boolean[] keep) {
+        keepOnly(a, keep, 0, a.length);
+    }
+
+    /** {@code a[j] = keep[from + j] ? a[j] : 0} for j below count. */
+    void keepOnly(float[] a, boolean[] keep, int from, int count);
+
+    /** DARE's Bernoulli mask: {@code a[j] = uniforms[j] < probability ? a[j] : 0} for j below count. */
+    void keepBelow(float[] a, float[] uniforms, float probability, int count);
+
+    /**
+     * DARE's Bernoulli mask as bits, for elements {@code first + j} with j below count: bit {@code i % 64} of
+     * {@code bits[i / 64]} is set when {@code uniforms[j] < probability}, cleared otherwise; {@code first} is a
+     * multiple of 64.
+     */
+    void maskBelow(float[] uniforms, float probability, int count, long[] bits, int first);
+
+    /** {@code a[j] = bit (first + j) of bits ? a[j] : 0} for j below count, bits as {@link #maskBelow} writes them. */
+    void keepBits(float[] a, int count, long[] bits, int first);
+
+    /**
+     * A rank window over magnitudes for the block of elements {@code [start, start + count)}: with {@code b} the bits
+     * of {@code |a[j]|} and {@code i = start + j}, the element stays when {@code (b, i)} lies between
+     * {@code (lowBits, lowIndex)} and {@code (highBits, highIndex)} inclusive in lexicographic order; others become 0.
+     */
+    void keepRankWindow(float[] a, int count, int start, int lowBits, int lowIndex, int highBits, int highIndex);
+
+    /** How many of {@code a[0, count)} have magnitude bits {@code bits} ({@code |a[j]|} as raw int bits). */
+    int countMagnitude(float[] a, int count, int bits);
+
+    /** How many of {@code a[0, count)} have magnitude bits above {@code bits}. */
+    int countAbove(float[] a, int count, int bits);
+
+    /** Room past count that {@link #selectMagnitudes} needs in its output: one vector of the widest shape. */
+    int SELECT_SLACK = 64;
+
+    /**
+     * Writes the magnitude bits that lie in {@code [lowBits, highBits]} to {@code selected}, in index order, and
+     * returns how many there are; {@code selected} has room for {@code count + SELECT_SLACK} values, and values past
+     * the returned count are arbitrary.
+     */
+    int selectMagnitudes(float[] a, int count, int lowBits, int highBits, int[] selected);
+
+    /**
+     * Adds {@code |a[j]|}, widened to double, to {@code stripes[j % NORM_STRIPES]} for j below count. Each stripe is a
+     * sequential sum, so the total over stripes does not depend on the vector width or the instruction set.
+     */
+    void addMagnitudes(float[] a, int count, double[] stripes);
+
+    /**
+     * Counter-based uniform numbers in [0, 1) with 24 random bits: {@code dst[j]} is a hash of {@code key} and the
+     * element index {@code first + j}, so any range of a stream can be drawn on its own.
+     */
+    void uniforms(long key, int first, float[] dst, int count);
 
     /** A short name for benchmarks and diagnostics. */
     String name();

@@ -1,9 +1,11 @@
 package dev.safemerge.merge;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,7 +17,13 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorMergeKernels implements MergeKernels {
     // Species must be static finals: the JIT only turns vector operations into instructions for constant species.
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     private static final int LANES = FLOATS.length();
+    /** Half a vector of floats widens to a full vector of doubles for the l1 norm. */
+    private static final VectorSpecies<Float> HALF_FLOATS =
+            VectorSpecies.of(float.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
+
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
     private static final ScalarMergeKernels SCALAR = ScalarMergeKernels.INSTANCE;
 
     private VectorMergeKernels() {}
@@ -51,16 +59,16 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void round(Precision p, float[] a) {
+    public void round(Precision p, float[] a, int count) {
         if (p != Precision.BF16) {
-            SCALAR.round(p, a);
+            SCALAR.round(p, a, count);
             return;
         }
-        int bound = bound(a.length);
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
             roundBf16(FloatVector.fromArray(FLOATS, a, j)).intoArray(a, j);
         }
-        SCALAR.round(p, a, bound, a.length);
+        SCALAR.round(p, a, bound, count);
     }
 
     @Override
@@ -79,43 +87,72 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void subtract(Precision p, float[] x, float[] base, float[] out) {
+    public void subtract(Precision p, float[] x, float[] base, int from, float[] out, int count) {
         if (p == Precision.F16) {
-            SCALAR.subtract(p, x, base, out);
+            SCALAR.subtract(p, x, base, from, out, count);
             return;
         }
         boolean bf16 = p == Precision.BF16;
-        int bound = bound(out.length);
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
-            FloatVector difference = FloatVector.fromArray(FLOATS, x, j).sub(FloatVector.fromArray(FLOATS, base, j));
+            FloatVector difference =
+                    FloatVector.fromArray(FLOATS, x, from + j).sub(FloatVector.fromArray(FLOATS, base, from + j));
             round(bf16, difference).intoArray(out, j);
         }
-        SCALAR.subtract(p, x, base, out, bound, out.length);
+        SCALAR.subtract(p, x, base, from, out, bound, count);
     }
 
     @Override
-    public void scale(Precision p, float[] a, float factor) {
+    public void scale(Precision p, float[] a, int count, float factor) {
         if (p == Precision.F16) {
-            SCALAR.scale(p, a, factor);
+            SCALAR.scale(p, a, count, factor);
             return;
         }
         boolean bf16 = p == Precision.BF16;
-        int bound = bound(a.length);
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
             round(bf16, FloatVector.fromArray(FLOATS, a, j).mul(factor)).intoArray(a, j);
         }
-        SCALAR.scale(p, a, factor, bound, a.length);
+        SCALAR.scale(p, a, factor, bound, count);
     }
 
     @Override
-    public void add(float[] sum, float[] x) {
-        int bound = bound(sum.length);
+    public void add(float[] sum, float[] x, int count) {
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
             FloatVector.fromArray(FLOATS, sum, j)
                     .add(FloatVector.fromArray(FLOATS, x, j))
                     .intoArray(sum, j);
         }
-        SCALAR.add(sum, x, bound, sum.length);
+        SCALAR.add(sum, x, bound, count);
+    }
+
+    @Override
+    public void weightAndSum(
+            Precision p,
+            float[] a,
+            int count,
+            Precision work,
+            boolean rescaled,
+            float factor,
+            float weight,
+            float[] sum) {
+        if (p == Precision.F16 || work != p) {
+            SCALAR.weightAndSum(p, a, count, work, rescaled, factor, weight, sum);
+            return;
+        }
+        boolean bf16 = p == Precision.BF16;
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, a, j);
+            if (rescaled) {
+                v = round(bf16, v.mul(factor));
+            }
+            v = round(bf16, v.mul(weight));
+            v.intoArray(a, j);
+            FloatVector.fromArray(FLOATS, sum, j).add(v).intoArray(sum, j);
+        }
+        SCALAR.weightAndSum(p, a, work, rescaled, factor, weight, sum, bound, count);
     }
 
     @Override
@@ -134,15 +171,16 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void electedAdd(Precision p, float[] mixed, float[] divisors, float[] delta, float[] signSum, float weight) {
+    public void electedAdd(
+            Precision p, float[] mixed, float[] divisors, float[] delta, float[] signSum, float weight, int count) {
         if (p == Precision.F16) {
-            SCALAR.electedAdd(p, mixed, divisors, delta, signSum, weight);
+            SCALAR.electedAdd(p, mixed, divisors, delta, signSum, weight, count);
             return;
         }
         boolean bf16 = p == Precision.BF16;
         FloatVector zero = FloatVector.zero(FLOATS);
         FloatVector weights = FloatVector.broadcast(FLOATS, weight);
-        int bound = bound(mixed.length);
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
             // Math.signum(d) == (sum >= 0 ? 1 : -1): zero and NaN deltas never match, a NaN sum elects negative.
             VectorMask<Float> positive =
@@ -156,7 +194,7 @@ final class VectorMergeKernels implements MergeKernels {
                     .add(zero.blend(weights, keep))
                     .intoArray(divisors, j);
         }
-        SCALAR.electedAdd(p, mixed, divisors, delta, signSum, weight, bound, mixed.length);
+        SCALAR.electedAdd(p, mixed, divisors, delta, signSum, weight, bound, count);
     }
 
     @Override
@@ -164,17 +202,20 @@ final class VectorMergeKernels implements MergeKernels {
             Precision p,
             float[] mixed,
             float[] base,
+            int from,
+            float[] out,
             boolean normalize,
             float[] divisors,
             float divisor,
-            float lambda) {
+            float lambda,
+            int count) {
         if (p == Precision.F16) {
-            SCALAR.finishTaskArithmetic(p, mixed, base, normalize, divisors, divisor, lambda);
+            SCALAR.finishTaskArithmetic(p, mixed, base, from, out, normalize, divisors, divisor, lambda, count);
             return;
         }
         boolean bf16 = p == Precision.BF16;
         FloatVector constantDivisor = FloatVector.broadcast(FLOATS, divisor);
-        int bound = bound(mixed.length);
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
             FloatVector value = round(bf16, FloatVector.fromArray(FLOATS, mixed, j));
             if (normalize) {
@@ -184,35 +225,190 @@ final class VectorMergeKernels implements MergeKernels {
             if (lambda != 1) {
                 value = round(bf16, value.mul(lambda));
             }
-            round(bf16, FloatVector.fromArray(FLOATS, base, j).add(value)).intoArray(mixed, j);
+            round(bf16, FloatVector.fromArray(FLOATS, base, from + j).add(value))
+                    .intoArray(out, from + j);
         }
-        SCALAR.finishTaskArithmetic(p, mixed, base, normalize, divisors, divisor, lambda, bound, mixed.length);
+        SCALAR.finishTaskArithmetic(p, mixed, base, from, out, normalize, divisors, divisor, lambda, bound, count);
     }
 
     @Override
-    public void divisors(Precision p, float[] d) {
+    public void divisors(Precision p, float[] d, int count) {
         if (p == Precision.F16) {
-            SCALAR.divisors(p, d);
+            SCALAR.divisors(p, d, count);
             return;
         }
         boolean bf16 = p == Precision.BF16;
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
-        int bound = bound(d.length);
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
             FloatVector rounded = round(bf16, FloatVector.fromArray(FLOATS, d, j));
             rounded.blend(one, rounded.compare(VectorOperators.EQ, 0f)).intoArray(d, j);
         }
-        SCALAR.divisors(p, d, bound, d.length);
+        SCALAR.divisors(p, d, bound, count);
     }
 
     @Override
-    public void keepOnly(float[] a, boolean[] keep) {
+    public void keepOnly(float[] a, boolean[] keep, int from, int count) {
         FloatVector zero = FloatVector.zero(FLOATS);
-        int bound = bound(a.length);
+        int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
-            zero.blend(FloatVector.fromArray(FLOATS, a, j), VectorMask.fromArray(FLOATS, keep, j))
+            zero.blend(FloatVector.fromArray(FLOATS, a, j), VectorMask.fromArray(FLOATS, keep, from + j))
                     .intoArray(a, j);
         }
-        SCALAR.keepOnly(a, keep, bound, a.length);
+        SCALAR.keepOnly(a, keep, from, bound, count);
+    }
+
+    @Override
+    public void keepBelow(float[] a, float[] uniforms, float probability, int count) {
+        FloatVector zero = FloatVector.zero(FLOATS);
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            VectorMask<Float> keep =
+                    FloatVector.fromArray(FLOATS, uniforms, j).compare(VectorOperators.LT, probability);
+            zero.blend(FloatVector.fromArray(FLOATS, a, j), keep).intoArray(a, j);
+        }
+        SCALAR.keepBelow(a, uniforms, probability, bound, count);
+    }
+
+    /** The low LANES bits: one vector's worth of mask bits. */
+    private static final long LANE_BITS = -1L >>> (64 - LANES);
+
+    @Override
+    public void maskBelow(float[] uniforms, float probability, int count, long[] bits, int first) {
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            long lanes = FloatVector.fromArray(FLOATS, uniforms, j)
+                    .compare(VectorOperators.LT, probability)
+                    .toLong();
+            // first is a multiple of 64 and j of LANES, so one vector's bits never straddle two words.
+            int i = first + j;
+            int shift = i & 63;
+            bits[i >>> 6] = (bits[i >>> 6] & ~(LANE_BITS << shift)) | (lanes << shift);
+        }
+        SCALAR.maskBelow(uniforms, probability, bits, first, bound, count);
+    }
+
+    @Override
+    public void keepBits(float[] a, int count, long[] bits, int first) {
+        FloatVector zero = FloatVector.zero(FLOATS);
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            int i = first + j;
+            VectorMask<Float> keep = VectorMask.fromLong(FLOATS, bits[i >>> 6] >>> (i & 63));
+            zero.blend(FloatVector.fromArray(FLOATS, a, j), keep).intoArray(a, j);
+        }
+        SCALAR.keepBits(a, bits, first, bound, count);
+    }
+
+    @Override
+    public void keepRankWindow(
+            float[] a, int count, int start, int lowBits, int lowIndex, int highBits, int highIndex) {
+        IntVector zero = IntVector.zero(INTS);
+        IntVector lanes = zero.addIndex(1);
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            IntVector raw = FloatVector.fromArray(FLOATS, a, j).reinterpretAsInts();
+            IntVector b = raw.and(0x7fffffff);
+            IntVector i = lanes.add(start + j);
+            VectorMask<Integer> aboveLow = b.compare(VectorOperators.GT, lowBits)
+                    .or(b.compare(VectorOperators.EQ, lowBits).and(i.compare(VectorOperators.GE, lowIndex)));
+            VectorMask<Integer> belowHigh = b.compare(VectorOperators.LT, highBits)
+                    .or(b.compare(VectorOperators.EQ, highBits).and(i.compare(VectorOperators.LE, highIndex)));
+            zero.blend(raw, aboveLow.and(belowHigh)).reinterpretAsFloats().intoArray(a, j);
+        }
+        SCALAR.keepRankWindow(a, start, lowBits, lowIndex, highBits, highIndex, bound, count);
+    }
+
+    @Override
+    public int countMagnitude(float[] a, int count, int bits) {
+        int matches = 0;
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            matches += FloatVector.fromArray(FLOATS, a, j)
+                    .reinterpretAsInts()
+                    .and(0x7fffffff)
+                    .compare(VectorOperators.EQ, bits)
+                    .trueCount();
+        }
+        return matches + SCALAR.countMagnitude(a, bits, bound, count);
+    }
+
+    @Override
+    public int countAbove(float[] a, int count, int bits) {
+        int above = 0;
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            above += FloatVector.fromArray(FLOATS, a, j)
+                    .reinterpretAsInts()
+                    .and(0x7fffffff)
+                    .compare(VectorOperators.GT, bits)
+                    .trueCount();
+        }
+        return above + SCALAR.countAbove(a, bits, bound, count);
+    }
+
+    @Override
+    public int selectMagnitudes(float[] a, int count, int lowBits, int highBits, int[] selected) {
+        int written = 0;
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            IntVector b =
+                    FloatVector.fromArray(FLOATS, a, j).reinterpretAsInts().and(0x7fffffff);
+            VectorMask<Integer> inside =
+                    b.compare(VectorOperators.GE, lowBits).and(b.compare(VectorOperators.LE, highBits));
+            if (inside.anyTrue()) {
+                // The selected lanes moved to the front; the lanes after them are overwritten by the next store.
+                b.compress(inside).intoArray(selected, written);
+                written += inside.trueCount();
+            }
+        }
+        return SCALAR.selectMagnitudes(a, lowBits, highBits, selected, written, bound, count);
+    }
+
+    @Override
+    public void addMagnitudes(float[] a, int count, double[] stripes) {
+        if (LANES != NORM_STRIPES) {
+            // One float vector per row of stripes keeps the loop simple; other widths take the scalar loop.
+            SCALAR.addMagnitudes(a, count, stripes);
+            return;
+        }
+        int half = LANES / 2;
+        DoubleVector low = DoubleVector.fromArray(DOUBLES, stripes, 0);
+        DoubleVector high = DoubleVector.fromArray(DOUBLES, stripes, half);
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            low = low.add(widen(FloatVector.fromArray(HALF_FLOATS, a, j)));
+            high = high.add(widen(FloatVector.fromArray(HALF_FLOATS, a, j + half)));
+        }
+        low.intoArray(stripes, 0);
+        high.intoArray(stripes, half);
+        SCALAR.addMagnitudes(a, stripes, bound, count);
+    }
+
+    private static DoubleVector widen(FloatVector v) {
+        return (DoubleVector) v.abs().convertShape(VectorOperators.F2D, DOUBLES, 0);
+    }
+
+    @Override
+    public void uniforms(long key, int first, float[] dst, int count) {
+        int inner = (int) key;
+        int outer = (int) (key >>> 32);
+        IntVector lanes = IntVector.zero(INTS).addIndex(1);
+        int bound = bound(count);
+        for (int j = 0; j < bound; j += LANES) {
+            IntVector bits = hash(hash(lanes.add(first + j + inner)).lanewise(VectorOperators.XOR, outer))
+                    .lanewise(VectorOperators.LSHR, 8);
+            ((FloatVector) bits.convert(VectorOperators.I2F, 0)).mul(0x1.0p-24f).intoArray(dst, j);
+        }
+        SCALAR.uniforms(key, first, dst, bound, count);
+    }
+
+    /** {@link ScalarMergeKernels#hash} lane by lane. */
+    private static IntVector hash(IntVector x) {
+        x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 16));
+        x = x.mul(0x7feb352d);
+        x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 15));
+        x = x.mul(0x846ca68b);
+        return x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 16));
     }
 }

@@ -103,6 +103,188 @@ class MergeKernelsTest {
         });
     }
 
+    @Test
+    void blockFormsWithOffsetsMatchScalarBitForBit() {
+        int from = 37;
+        compare(
+                (random, length) -> new float[][] {
+                    values(random, length + from),
+                    values(random, length + from),
+                    new float[length],
+                    values(random, length),
+                    values(random, length + from)
+                },
+                (kernels, p, arrays) -> {
+                    int count = arrays[2].length;
+                    kernels.subtract(p, arrays[0], arrays[1], from, arrays[2], count);
+                    kernels.finishTaskArithmetic(
+                            p, arrays[2], arrays[1], from, arrays[4], true, arrays[3], 1, 0.85f, count);
+                    boolean[] keep = new boolean[count + from];
+                    for (int i = 0; i < keep.length; i++) {
+                        keep[i] = Float.floatToRawIntBits(arrays[0][i]) % 3 != 0;
+                    }
+                    kernels.keepOnly(arrays[3], keep, from, count);
+                });
+    }
+
+    @Test
+    void weightAndSumMatchesScalarBitForBit() {
+        for (boolean rescaled : new boolean[] {true, false}) {
+            for (float factor : new float[] {1.984375f, 0.7f, Float.NaN}) {
+                compare(
+                        (random, length) -> new float[][] {values(random, length), values(random, length)},
+                        (kernels, p, arrays) -> kernels.weightAndSum(
+                                p,
+                                arrays[0],
+                                arrays[0].length,
+                                p == Precision.BF16 ? Precision.BF16 : Precision.F32,
+                                rescaled,
+                                factor,
+                                -0.6f,
+                                arrays[1]));
+            }
+        }
+    }
+
+    @Test
+    void bernoulliKeepMatchesScalarBitForBit() {
+        for (float probability : new float[] {0f, 0.5f, 0.30078125f, 1f, Float.NaN}) {
+            compare(
+                    (random, length) -> {
+                        float[] uniforms = values(random, length);
+                        for (int i = 0; i < length; i += 3) {
+                            uniforms[i] = random.nextBoolean() ? probability : random.nextFloat();
+                        }
+                        return new float[][] {values(random, length), uniforms};
+                    },
+                    (kernels, p, arrays) -> kernels.keepBelow(arrays[0], arrays[1], probability, arrays[0].length));
+        }
+    }
+
+    @Test
+    void maskBitsMatchScalarAndKeepWhatKeepBelowKeeps() {
+        for (int first : new int[] {0, 64, 2048}) {
+            for (int length : LENGTHS) {
+                Random random = new Random(length + first);
+                float[] uniforms = values(random, length);
+                float[] a = values(random, length);
+                float[] expected = a.clone();
+                SCALAR.keepBelow(expected, uniforms, 0.5f, length);
+                long[] scalarBits = new long[(first + length + 63) / 64 + 1];
+                long[] vectorBits = new long[scalarBits.length];
+                java.util.Arrays.fill(scalarBits, 0x5555555555555555L);
+                java.util.Arrays.fill(vectorBits, 0x5555555555555555L);
+                SCALAR.maskBelow(uniforms, 0.5f, length, scalarBits, first);
+                VECTOR.maskBelow(uniforms, 0.5f, length, vectorBits, first);
+                assertArrayEquals(scalarBits, vectorBits, "bits of " + length + " from " + first);
+                float[] scalar = a.clone();
+                float[] vector = a.clone();
+                SCALAR.keepBits(scalar, length, scalarBits, first);
+                VECTOR.keepBits(vector, length, vectorBits, first);
+                assertArrayEquals(bits(expected), bits(scalar), "scalar keepBits");
+                assertArrayEquals(bits(expected), bits(vector), "vector keepBits");
+            }
+        }
+    }
+
+    @Test
+    void rankWindowAndTieCountMatchScalarBitForBit() {
+        int bf16Tie = Float.floatToRawIntBits(0.015625f);
+        int[][] windows = {
+            {0, 0, Integer.MAX_VALUE, Integer.MAX_VALUE},
+            {bf16Tie, 500, Integer.MAX_VALUE, Integer.MAX_VALUE},
+            {0, 0, bf16Tie, 1500},
+            {bf16Tie, 40, bf16Tie, 3000},
+            {0x3c000000, Integer.MAX_VALUE, 0x7f800000, 20},
+            {0x7f800001, 0, 0x7fffffff, Integer.MAX_VALUE}
+        };
+        for (int[] w : windows) {
+            int[] counts = new int[2];
+            compare(
+                    (random, length) -> {
+                        float[] a = values(random, length);
+                        for (int i = 0; i < length; i += 4) {
+                            a[i] = random.nextBoolean() ? 0.015625f : -0.015625f;
+                        }
+                        return new float[][] {a};
+                    },
+                    (kernels, p, arrays) -> {
+                        int c = kernels.countMagnitude(arrays[0], arrays[0].length, bf16Tie);
+                        counts[kernels == SCALAR ? 0 : 1] = c;
+                        kernels.keepRankWindow(arrays[0], arrays[0].length, 1000, w[0], w[1], w[2], w[3]);
+                        if (kernels != SCALAR) {
+                            assertEquals(counts[0], counts[1], "equal magnitudes");
+                        }
+                    });
+        }
+    }
+
+    @Test
+    void bracketSelectionAndCountsMatchScalar() {
+        int[][] brackets = {
+            {0, Integer.MAX_VALUE}, {0x3c000000, 0x3c00ffff}, {0x3b800000, 0x3cffffff}, {0x7f800000, 0x7fffffff}
+        };
+        for (int[] bracket : brackets) {
+            for (int length : LENGTHS) {
+                float[] a = values(new Random(length + 5L), length);
+                for (int i = 0; i < length; i += 5) {
+                    a[i] = (i % 2 == 0 ? 1 : -1) * 0.0078125f * (1 + (i % 7) / 8f);
+                }
+                int[] scalar = new int[length + MergeKernels.SELECT_SLACK];
+                int[] vector = new int[length + MergeKernels.SELECT_SLACK];
+                int scalarCount = SCALAR.selectMagnitudes(a, length, bracket[0], bracket[1], scalar);
+                int vectorCount = VECTOR.selectMagnitudes(a, length, bracket[0], bracket[1], vector);
+                assertEquals(scalarCount, vectorCount, "selected of " + length);
+                assertArrayEquals(
+                        java.util.Arrays.copyOf(scalar, scalarCount), java.util.Arrays.copyOf(vector, vectorCount));
+                assertEquals(SCALAR.countAbove(a, length, bracket[1]), VECTOR.countAbove(a, length, bracket[1]));
+                assertEquals(SCALAR.countAbove(a, length, bracket[0]), VECTOR.countAbove(a, length, bracket[0]));
+            }
+        }
+    }
+
+    @Test
+    void stripedNormsMatchScalarBitForBitAcrossBlocks() {
+        for (int length : LENGTHS) {
+            float[] a = values(new Random(length), length);
+            double[] scalar = new double[MergeKernels.NORM_STRIPES];
+            double[] vector = new double[MergeKernels.NORM_STRIPES];
+            // Blocks of 64 then the rest, as a merge streams them; a block boundary is a multiple of the stripes.
+            for (int start = 0; start < length; start += 64) {
+                float[] block = java.util.Arrays.copyOfRange(a, start, Math.min(length, start + 64));
+                SCALAR.addMagnitudes(block, block.length, scalar);
+                VECTOR.addMagnitudes(block, block.length, vector);
+            }
+            for (int s = 0; s < scalar.length; s++) {
+                assertEquals(Double.doubleToLongBits(scalar[s]), Double.doubleToLongBits(vector[s]), "stripe " + s);
+            }
+        }
+    }
+
+    @Test
+    void counterUniformsMatchScalarBitForBitFromAnyOffset() {
+        for (long key : new long[] {0, -1, 0x5afe3e26e5L, Long.MIN_VALUE + 12345}) {
+            for (int first : new int[] {0, 1, 2047, Integer.MAX_VALUE - 5000}) {
+                for (int length : LENGTHS) {
+                    float[] scalar = new float[length];
+                    float[] vector = new float[length];
+                    SCALAR.uniforms(key, first, scalar, length);
+                    VECTOR.uniforms(key, first, vector, length);
+                    assertArrayEquals(bits(scalar), bits(vector), "key " + key + " first " + first);
+                    for (float u : vector) {
+                        assertEquals(true, u >= 0 && u < 1, "in [0, 1): " + u);
+                    }
+                }
+            }
+        }
+        // A range drawn on its own equals the same range of a longer draw.
+        float[] whole = new float[5000];
+        float[] part = new float[1000];
+        VECTOR.uniforms(7, 0, whole, whole.length);
+        VECTOR.uniforms(7, 3001, part, part.length);
+        assertArrayEquals(bits(java.util.Arrays.copyOfRange(whole, 3001, 4001)), bits(part));
+    }
+
     private interface Inputs {
         float[][] make(Random random, int length);
     }

@@ -1,25 +1,50 @@
 package dev.safemerge.merge.method;
 
+import dev.safemerge.merge.MaskSource;
 import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.tensor.BadInputException;
+import java.util.Arrays;
+import java.util.function.Supplier;
 
-/** The sparsification rules of mergekit, each followed by the optional l1-norm rescale (not DARE's 1/p). */
+/**
+ * The sparsification rules of mergekit, each followed by the optional l1-norm rescale (not DARE's 1/p). Each rule is
+ * decided from a whole task vector (ranks, norms) and returned as a {@link Plan} that a merge applies block by block,
+ * so the task vector itself is never stored.
+ */
 final class Pruners {
+    /**
+     * Elements per block: the few block-sized arrays of a merge stay in the L1/L2 cache. Blocks start at multiples of
+     * it, which are multiples of 64 as the mask bits and the norm stripes need.
+     */
+    static final int BLOCK = 2048;
+
     private Pruners() {}
 
-    static float[] magnitude(float[] delta, double density, boolean rescale, TensorGroup group) {
-        int k = (int) (density * delta.length);
-        if (k <= 0) {
-            throw new BadInputException(group.name() + ": density " + density + " keeps no element of " + delta.length
-                    + " (mergekit refuses to zero a whole tensor)");
-        }
-        return masked(delta, Ranks.keepTop(delta, k), rescale, group.precision());
+    /** Zeroes the dropped elements of one block; one instance serves one replay of the vector in index order. */
+    @FunctionalInterface
+    interface Keep {
+        void apply(int start, float[] block, int count);
     }
 
-    static float[] magnitudeOutliers(float[] delta, double density, double gamma, boolean rescale, TensorGroup group) {
-        int n = delta.length;
+    /**
+     * One task vector's pruning: which elements stay, then, when {@code rescaled}, every element becomes
+     * {@code round(x · factor)} in the {@code work} precision (and is rounded to the tensor's precision after).
+     */
+    record Plan(Supplier<Keep> rule, Precision work, boolean rescaled, float factor) {}
+
+    static Plan magnitude(Ranks.Blocks delta, int n, double density, boolean rescale, TensorGroup group) {
+        int k = (int) (density * n);
+        if (k <= 0) {
+            throw new BadInputException(group.name() + ": density " + density + " keeps no element of " + n
+                    + " (mergekit refuses to zero a whole tensor)");
+        }
+        return ranked(delta, n, n - k, n, rescale, group.precision());
+    }
+
+    static Plan magnitudeOutliers(
+            Ranks.Blocks delta, int n, double density, double gamma, boolean rescale, TensorGroup group) {
         int target = (int) (density * n);
         int top = (int) (gamma * n);
         int bottom = n - target - top;
@@ -29,40 +54,80 @@ final class Pruners {
         }
         // mergekit keeps sorted[bottom:-top], which is empty when top == 0: the whole task vector is dropped.
         int end = top == 0 ? bottom : n - top;
-        return masked(delta, Ranks.keepRankRange(delta, bottom, Math.max(bottom, end)), rescale, group.precision());
+        return ranked(delta, n, bottom, Math.max(bottom, end), rescale, group.precision());
     }
 
-    static float[] random(float[] delta, double density, boolean rescale, String model, TensorGroup group) {
+    /** Keeps ascending magnitude ranks {@code [from, to)}. */
+    private static Plan ranked(Ranks.Blocks delta, int n, int from, int to, boolean rescale, Precision precision) {
+        MergeKernels kernels = MergeKernels.best();
+        double[] before = rescale ? new double[MergeKernels.NORM_STRIPES] : null;
+        Ranks.Window window = Ranks.Window.of(delta, n, from, to, before);
+        Supplier<Keep> rule = () -> {
+            Ranks.Cursor cursor = window.cursor();
+            return (start, block, count) -> cursor.keep(kernels, start, block, count);
+        };
+        return rescale ? rescaled(delta, rule, precision, before) : unscaled(rule, precision);
+    }
+
+    static Plan random(Ranks.Blocks delta, int n, double density, boolean rescale, String model, TensorGroup group) {
         // Bernoulli runs in bf16 for bf16 tensors (so the probability itself is a bf16 number), in float32 otherwise.
         Precision work = group.precision() == Precision.BF16 ? Precision.BF16 : Precision.F32;
         float probability = work.round((float) density);
-        float[] uniforms = new float[delta.length];
-        group.masks().uniforms(model, uniforms);
-        boolean[] keep = new boolean[delta.length];
-        for (int i = 0; i < keep.length; i++) {
-            keep[i] = uniforms[i] < probability;
+        MaskSource.Uniforms uniforms = group.masks().open(model, n);
+        MergeKernels kernels = MergeKernels.best();
+        if (!rescale) {
+            Supplier<Keep> rule = () -> {
+                float[] drawn = new float[BLOCK];
+                return (start, block, count) -> {
+                    uniforms.fill(start, drawn, count);
+                    kernels.keepBelow(block, drawn, probability, count);
+                };
+            };
+            return unscaled(rule, work);
         }
-        return finish(masked(delta, keep, rescale, work), group.precision());
+        // The norm pass needs the mask already, so it draws the numbers once and keeps the mask as bits (n / 8 bytes).
+        long[] bits = new long[(int) (((long) n + 63) / 64)];
+        float[] drawn = new float[BLOCK];
+        double[] before = new double[MergeKernels.NORM_STRIPES];
+        double[] after = new double[MergeKernels.NORM_STRIPES];
+        delta.forEach((start, block, count) -> {
+            kernels.addMagnitudes(block, count, before);
+            uniforms.fill(start, drawn, count);
+            kernels.maskBelow(drawn, probability, count, bits, start);
+            kernels.keepBits(block, count, bits, start);
+            kernels.addMagnitudes(block, count, after);
+        });
+        return rescaledBy(
+                () -> (start, block, count) -> kernels.keepBits(block, count, bits, start), work, before, after);
     }
 
-    static float[] magprune(
-            float[] delta, double density, double epsilon, boolean rescale, String model, TensorGroup group) {
+    static Plan magprune(
+            Ranks.Blocks delta,
+            int n,
+            double density,
+            double epsilon,
+            boolean rescale,
+            String model,
+            TensorGroup group) {
+        Precision work = group.precision() == Precision.BF16 ? Precision.BF16 : Precision.F32;
         if (density <= 0) {
-            return new float[delta.length];
+            return unscaled(() -> (start, block, count) -> Arrays.fill(block, 0, count, 0f), work);
         }
         if (density + epsilon >= 1 || density - epsilon <= 0) {
             throw new BadInputException(group.name() + ": della needs 0 < density - epsilon and density + epsilon < 1"
                     + " (density " + density + ", epsilon " + epsilon + ")");
         }
-        Precision work = group.precision() == Precision.BF16 ? Precision.BF16 : Precision.F32;
-        int rowLength = group.shape().length < 2 ? delta.length : group.rowLength();
-        float[] uniforms = new float[delta.length];
+        // Row-wise ranks need the rows at hand, so this rule alone materialises its task vector.
+        float[] values = new float[n];
+        delta.forEach((start, block, count) -> System.arraycopy(block, 0, values, start, count));
+        int rowLength = group.shape().length < 2 ? n : group.rowLength();
+        float[] uniforms = new float[n];
         group.masks().uniforms(model, uniforms);
-        boolean[] keep = new boolean[delta.length];
+        boolean[] keep = new boolean[n];
         float low = work.round((float) (density - epsilon));
         float epsilonValue = (float) epsilon;
-        for (int start = 0; start < delta.length; start += rowLength) {
-            int[] ranks = Ranks.ranksOfRow(delta, start, rowLength, 1);
+        for (int start = 0; start < n; start += rowLength) {
+            int[] ranks = Ranks.ranksOfRow(values, start, rowLength, 1);
             // Ranks are argsort indices converted to the working dtype, then + 1 (two roundings in bf16).
             float minRank = work.round(work.round(0) + 1);
             float maxRank = work.round(work.round(rowLength - 1) + 1);
@@ -74,37 +139,50 @@ final class Pruners {
                 keep[start + j] = uniforms[start + j] < probability;
             }
         }
-        return finish(masked(delta, keep, rescale, work), group.precision());
-    }
-
-    /** Zeroes the dropped elements in place (the task vector is a scratch array) and rescales when asked. */
-    private static float[] masked(float[] delta, boolean[] keep, boolean rescale, Precision precision) {
         MergeKernels kernels = MergeKernels.best();
-        // Each norm is a sequential double sum in element order, so it does not depend on how the loops compile;
-        // the masking between them is a vector blend.
-        double before = 0;
-        for (float value : delta) {
-            before += Math.abs(value);
-        }
-        kernels.keepOnly(delta, keep);
-        double after = 0;
-        for (float value : delta) {
-            after += Math.abs(value);
-        }
-        if (!rescale) {
-            return delta;
-        }
-        float beforeNorm = precision.round((float) before);
-        float afterNorm = precision.round((float) after);
-        if (beforeNorm < 1e-7 || afterNorm < 1e-7) {
-            return delta;
-        }
-        kernels.scale(precision, delta, precision.round(beforeNorm / afterNorm));
-        return delta;
+        Supplier<Keep> rule = () -> (start, block, count) -> kernels.keepOnly(block, keep, start, count);
+        return rescale ? rescaled(delta, rule, work, null) : unscaled(rule, work);
     }
 
-    private static float[] finish(float[] values, Precision precision) {
-        precision.roundAll(values);
-        return values;
+    private static Plan unscaled(Supplier<Keep> rule, Precision work) {
+        return new Plan(rule, work, false, 1);
+    }
+
+    /**
+     * The l1 norms before and after pruning decide the rescale; {@code before} holds the norm stripes when an earlier
+     * pass summed them, else this pass does.
+     */
+    private static Plan rescaled(Ranks.Blocks delta, Supplier<Keep> rule, Precision work, double[] before) {
+        MergeKernels kernels = MergeKernels.best();
+        double[] beforeStripes = before != null ? before : new double[MergeKernels.NORM_STRIPES];
+        double[] afterStripes = new double[MergeKernels.NORM_STRIPES];
+        Keep keep = rule.get();
+        delta.forEach((start, block, count) -> {
+            if (before == null) {
+                kernels.addMagnitudes(block, count, beforeStripes);
+            }
+            keep.apply(start, block, count);
+            kernels.addMagnitudes(block, count, afterStripes);
+        });
+        return rescaledBy(rule, work, beforeStripes, afterStripes);
+    }
+
+    /** The rescale that restores the l1 norm {@code before} after pruning left {@code after}. */
+    private static Plan rescaledBy(Supplier<Keep> rule, Precision work, double[] before, double[] after) {
+        float beforeNorm = work.round((float) total(before));
+        float afterNorm = work.round((float) total(after));
+        if (beforeNorm < 1e-7 || afterNorm < 1e-7) {
+            return unscaled(rule, work);
+        }
+        return new Plan(rule, work, true, work.round(beforeNorm / afterNorm));
+    }
+
+    /** The stripes of an l1 norm summed in a fixed order, so the norm does not depend on the kernels in use. */
+    private static double total(double[] stripes) {
+        double sum = 0;
+        for (double stripe : stripes) {
+            sum += stripe;
+        }
+        return sum;
     }
 }

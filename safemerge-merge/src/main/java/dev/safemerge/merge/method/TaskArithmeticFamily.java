@@ -10,6 +10,7 @@ import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -87,52 +88,95 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         float lambda = (float) group.global().get("lambda");
         int n = base.length;
         int m = others.size();
-        // Model by model over whole arrays (not element by element) so that the loops stream and vectorise. Without
-        // sign election each weighted delta is summed at once, so one scratch array serves every model.
-        float[] mixed = new float[n];
-        float[][] weighted = signElection ? new float[m][] : null;
+        // Pruning is decided first from each whole task vector (ranks, norms); the task vectors are recomputed block
+        // by block wherever they are needed rather than stored.
+        Pruners.Plan[] plans = new Pruners.Plan[m];
         float[] weights = new float[m];
-        float[] scratch = null;
         for (int i = 0; i < m; i++) {
             MergeInput input = others.get(i);
-            float[] delta = signElection || scratch == null ? new float[n] : scratch;
-            kernels.subtract(p, input.values(), base, delta);
-            if (input.params().get("density") < 1) {
-                delta = pruning.prune(delta, input, group, rescale);
+            if (pruning != Pruning.NONE && input.params().get("density") < 1) {
+                plans[i] = pruning.plan(new TaskVector(kernels, p, input.values(), base), n, input, group, rescale);
             }
             weights[i] = p.round((float) input.params().get("weight"));
-            kernels.scale(p, delta, weights[i]);
-            if (signElection) {
-                weighted[i] = delta;
-            } else {
-                kernels.add(mixed, delta);
-                scratch = delta;
-            }
         }
-        if (signElection) {
-            float[] signSum = new float[n];
-            for (float[] delta : weighted) {
-                kernels.add(signSum, delta);
-            }
-            float[] divisors = new float[n];
-            for (int i = 0; i < m; i++) {
-                kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i]);
-                weighted[i] = null;
-            }
-            kernels.divisors(p, divisors);
-            kernels.finishTaskArithmetic(p, mixed, base, normalize, divisors, 1, lambda);
-        } else {
+        float plainDivisor = 1;
+        if (!signElection) {
             float plain = 0;
             for (float weight : weights) {
                 plain += weight;
             }
             plain = p.round(plain);
-            if (Math.abs(plain) < 1e-8) {
-                plain = 1;
-            }
-            kernels.finishTaskArithmetic(p, mixed, base, normalize, null, plain, lambda);
+            plainDivisor = Math.abs(plain) < 1e-8 ? 1 : plain;
         }
-        return mixed;
+        // Then one pass over the tensor in cache-sized blocks runs every step of every model on a block, each element
+        // going through the same operations in the same order as a model-by-model pass over whole arrays would.
+        Pruners.Keep[] keeps = new Pruners.Keep[m];
+        for (int i = 0; i < m; i++) {
+            keeps[i] = plans[i] == null ? null : plans[i].rule().get();
+        }
+        int block = Math.min(Pruners.BLOCK, n);
+        float[][] weighted = new float[signElection ? m : 1][block];
+        float[] mixed = new float[block];
+        float[] signSum = signElection ? new float[block] : null;
+        float[] divisors = signElection ? new float[block] : null;
+        float[] merged = new float[n];
+        for (int start = 0, count; start < n; start += count) {
+            count = Math.min(block, n - start);
+            Arrays.fill(mixed, 0, count, 0f);
+            if (signElection) {
+                Arrays.fill(signSum, 0, count, 0f);
+                Arrays.fill(divisors, 0, count, 0f);
+            }
+            for (int i = 0; i < m; i++) {
+                float[] delta = weighted[signElection ? i : 0];
+                kernels.subtract(p, others.get(i).values(), base, start, delta, count);
+                Pruners.Plan plan = plans[i];
+                if (plan != null) {
+                    keeps[i].apply(start, delta, count);
+                }
+                boolean rescaled = plan != null && plan.rescaled();
+                // With election the weighted deltas are kept for the vote; without it each is summed at once.
+                kernels.weightAndSum(
+                        p,
+                        delta,
+                        count,
+                        rescaled ? plan.work() : p,
+                        rescaled,
+                        rescaled ? plan.factor() : 1,
+                        weights[i],
+                        signElection ? signSum : mixed);
+            }
+            if (signElection) {
+                for (int i = 0; i < m; i++) {
+                    kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i], count);
+                }
+                kernels.divisors(p, divisors, count);
+                kernels.finishTaskArithmetic(p, mixed, base, start, merged, normalize, divisors, 1, lambda, count);
+            } else {
+                kernels.finishTaskArithmetic(
+                        p, mixed, base, start, merged, normalize, null, plainDivisor, lambda, count);
+            }
+        }
+        return merged;
+    }
+
+    /** A model's task vector {@code round(x − base)}, replayed block by block. */
+    @SuppressWarnings("ArrayRecordComponent") // the tensors are shared, never copied or compared
+    private record TaskVector(MergeKernels kernels, Precision p, float[] x, float[] base) implements Ranks.Blocks {
+        @Override
+        public void forEach(Ranks.BlockConsumer consumer) {
+            float[] block = new float[Math.min(Pruners.BLOCK, x.length)];
+            for (int start = 0, count; start < x.length; start += count) {
+                count = Math.min(block.length, x.length - start);
+                kernels.subtract(p, x, base, start, block, count);
+                consumer.accept(start, block, count);
+            }
+        }
+
+        @Override
+        public float get(int index) {
+            return p.round(x[index] - base[index]);
+        }
     }
 
     /** How each task vector is sparsified before weighting. */
@@ -155,16 +199,16 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
             };
         }
 
-        float[] prune(float[] delta, MergeInput input, TensorGroup group, boolean rescale) {
+        Pruners.Plan plan(Ranks.Blocks delta, int n, MergeInput input, TensorGroup group, boolean rescale) {
             double density = input.params().get("density");
             return switch (this) {
-                case NONE -> delta;
-                case MAGNITUDE -> Pruners.magnitude(delta, density, rescale, group);
-                case RANDOM -> Pruners.random(delta, density, rescale, input.model(), group);
+                case NONE -> throw new IllegalStateException("no pruning to plan");
+                case MAGNITUDE -> Pruners.magnitude(delta, n, density, rescale, group);
+                case RANDOM -> Pruners.random(delta, n, density, rescale, input.model(), group);
                 case MAGNITUDE_OUTLIERS ->
-                    Pruners.magnitudeOutliers(delta, density, input.params().get("gamma"), rescale, group);
+                    Pruners.magnitudeOutliers(delta, n, density, input.params().get("gamma"), rescale, group);
                 case MAGPRUNE ->
-                    Pruners.magprune(delta, density, input.params().get("epsilon"), rescale, input.model(), group);
+                    Pruners.magprune(delta, n, density, input.params().get("epsilon"), rescale, input.model(), group);
             };
         }
     }
