@@ -30,6 +30,10 @@ public final class MergeExecutor {
     static final int CHUNK_ELEMENTS = 1 << 22;
     /** Elements per block within a chunk: 64 KB of float per input, so the steps of a merge run from cache. */
     static final int BLOCK_ELEMENTS = 1 << 14;
+    /** Input arrays up to this size stay with their worker between jobs; larger ones are left to the collector. */
+    private static final long KEPT_BUFFER_BYTES = Runtime.getRuntime().maxMemory() / 32;
+
+    private static final ThreadLocal<float[][]> INPUT_BUFFERS = new ThreadLocal<>();
 
     /**
      * @param memoryBudgetBytes bytes that running jobs may hold at once; a job larger than the budget runs alone
@@ -197,7 +201,7 @@ public final class MergeExecutor {
     private static void mergeBlocks(Job job, MergeMethod method, long seed, List<TensorIo> sources, Output out) {
         TensorTask task = job.task();
         int block = method.elementwise() ? blockLength(task, job.count()) : job.count();
-        float[][] buffers = new float[task.inputs().size()][];
+        float[][] buffers = inputBuffers(task.inputs().size());
         for (int first = 0; first < job.count(); first += block) {
             int count = Math.min(block, job.count() - first);
             List<MergeInput> inputs = new ArrayList<>();
@@ -228,6 +232,24 @@ public final class MergeExecutor {
                 TensorIo.encode(task.outDtype(), result, done, n, out.reserve(n));
             }
         }
+        for (int i = 0; i < buffers.length; i++) {
+            if (buffers[i] != null && buffers[i].length * 4L > KEPT_BUFFER_BYTES) {
+                buffers[i] = null;
+            }
+        }
+    }
+
+    /**
+     * The worker's input arrays, kept from one job to the next when small enough: consecutive tensors mostly have the
+     * same size, and allocating (zeroing) their arrays anew costs as much as a pass of the merge.
+     */
+    private static float[][] inputBuffers(int inputs) {
+        float[][] buffers = INPUT_BUFFERS.get();
+        if (buffers == null || buffers.length != inputs) {
+            buffers = new float[inputs][];
+            INPUT_BUFFERS.set(buffers);
+        }
+        return buffers;
     }
 
     /**
