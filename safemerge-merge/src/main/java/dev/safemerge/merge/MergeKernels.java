@@ -112,22 +112,6 @@ public interface MergeKernels {
             float lambda,
             int count);
 
-    /**
-     * TIES's last steps on a block: the divisors {@code d = round(weightSums[j])}, 1 where that is zero, then
-     * {@link #finishTaskArithmetic(Precision, float[], float[], int, float[], boolean, float[], float, float, int)}
-     * with them; {@code weightSums} is read only when normalizing.
-     */
-    void finishElected(
-            Precision p,
-            float[] mixed,
-            float[] weightSums,
-            float[] base,
-            int from,
-            float[] out,
-            boolean normalize,
-            float lambda,
-            int count);
-
     /** TIES's divisors: {@code d[j] = round(d[j])}, and 1 where that is zero. */
     default void divisors(Precision p, float[] d) {
         divisors(p, d, d.length);

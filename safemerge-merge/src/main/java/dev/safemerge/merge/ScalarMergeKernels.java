@@ -180,44 +180,6 @@ public final class ScalarMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void finishElected(
-            Precision p,
-            float[] mixed,
-            float[] weightSums,
-            float[] base,
-            int from,
-            float[] out,
-            boolean normalize,
-            float lambda,
-            int count) {
-        finishElected(p, mixed, weightSums, base, from, out, normalize, lambda, 0, count);
-    }
-
-    void finishElected(
-            Precision p,
-            float[] mixed,
-            float[] weightSums,
-            float[] base,
-            int from,
-            float[] out,
-            boolean normalize,
-            float lambda,
-            int lo,
-            int hi) {
-        for (int j = lo; j < hi; j++) {
-            float value = p.round(mixed[j]);
-            if (normalize) {
-                float divisor = p.round(weightSums[j]);
-                value = p.round(value / (divisor == 0 ? 1 : divisor));
-            }
-            if (lambda != 1) {
-                value = p.round(value * lambda);
-            }
-            out[from + j] = p.round(base[from + j] + value);
-        }
-    }
-
-    @Override
     public void divisors(Precision p, float[] d, int count) {
         divisors(p, d, 0, count);
     }

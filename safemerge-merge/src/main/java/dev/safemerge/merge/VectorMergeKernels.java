@@ -232,40 +232,6 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void finishElected(
-            Precision p,
-            float[] mixed,
-            float[] weightSums,
-            float[] base,
-            int from,
-            float[] out,
-            boolean normalize,
-            float lambda,
-            int count) {
-        if (p == Precision.F16) {
-            SCALAR.finishElected(p, mixed, weightSums, base, from, out, normalize, lambda, count);
-            return;
-        }
-        boolean bf16 = p == Precision.BF16;
-        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
-        int bound = bound(count);
-        for (int j = 0; j < bound; j += LANES) {
-            FloatVector value = round(bf16, FloatVector.fromArray(FLOATS, mixed, j));
-            if (normalize) {
-                FloatVector divisor = round(bf16, FloatVector.fromArray(FLOATS, weightSums, j));
-                divisor = divisor.blend(one, divisor.compare(VectorOperators.EQ, 0f));
-                value = round(bf16, value.div(divisor));
-            }
-            if (lambda != 1) {
-                value = round(bf16, value.mul(lambda));
-            }
-            round(bf16, FloatVector.fromArray(FLOATS, base, from + j).add(value))
-                    .intoArray(out, from + j);
-        }
-        SCALAR.finishElected(p, mixed, weightSums, base, from, out, normalize, lambda, bound, count);
-    }
-
-    @Override
     public void divisors(Precision p, float[] d, int count) {
         if (p == Precision.F16) {
             SCALAR.divisors(p, d, count);

@@ -86,40 +86,6 @@ class MergeKernelsTest {
     }
 
     @Test
-    void finishElectedMatchesScalarAndTheSeparateSteps() {
-        for (boolean normalize : new boolean[] {true, false}) {
-            for (float lambda : new float[] {1f, 0.85f}) {
-                compare(
-                        (random, length) -> new float[][] {
-                            values(random, length),
-                            values(random, length + 5),
-                            values(random, length + 5),
-                            values(random, length)
-                        },
-                        (kernels, p, arrays) -> {
-                            int count = arrays[0].length;
-                            float[] weightSums = arrays[3];
-                            for (int i = 0; i < count; i += 3) {
-                                weightSums[i] = i % 2 == 0 ? 0f : -0f;
-                            }
-                            kernels.finishElected(
-                                    p, arrays[0], weightSums, arrays[1], 5, arrays[2], normalize, lambda, count);
-                            // The same as rounding the divisors first and finishing with them.
-                            float[] mixed = arrays[0].clone();
-                            float[] expected = arrays[2].clone();
-                            float[] divisors = weightSums.clone();
-                            SCALAR.divisors(p, divisors);
-                            SCALAR.finishTaskArithmetic(
-                                    p, mixed, arrays[1], 5, expected, normalize, divisors, 1, lambda, count);
-                            float[] actual = arrays[2].clone();
-                            kernels.finishElected(p, mixed, weightSums, arrays[1], 5, actual, normalize, lambda, count);
-                            assertArrayEquals(bits(expected), bits(actual), p + " against the separate steps");
-                        });
-            }
-        }
-    }
-
-    @Test
     void divisorsMatchScalarBitForBit() {
         compare(
                 (random, length) -> new float[][] {values(random, length)},

@@ -150,7 +150,8 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
                 for (int i = 0; i < m; i++) {
                     kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i], count);
                 }
-                kernels.finishElected(p, mixed, divisors, base, start, merged, normalize, lambda, count);
+                kernels.divisors(p, divisors, count);
+                kernels.finishTaskArithmetic(p, mixed, base, start, merged, normalize, divisors, 1, lambda, count);
             } else {
                 kernels.finishTaskArithmetic(
                         p, mixed, base, start, merged, normalize, null, plainDivisor, lambda, count);
