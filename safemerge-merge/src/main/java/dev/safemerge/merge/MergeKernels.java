@@ -32,22 +32,6 @@ public interface MergeKernels {
     /** {@code out[j] = round(x[from + j] − base[from + j])} for j below count. */
     void subtract(Precision p, float[] x, float[] base, int from, float[] out, int count);
 
-    /** {@code a[j] = round(a[j] · factor)}. */
-    default void scale(Precision p, float[] a, float factor) {
-        scale(p, a, a.length, factor);
-    }
-
-    /** {@code a[j] = round(a[j] · factor)} for j below count. */
-    void scale(Precision p, float[] a, int count, float factor);
-
-    /** {@code sum[j] += x[j]} in float32, unrounded (torch's sum over the stacked models). */
-    default void add(float[] sum, float[] x) {
-        add(sum, x, sum.length);
-    }
-
-    /** {@code sum[j] += x[j]} for j below count. */
-    void add(float[] sum, float[] x, int count);
-
     /**
      * One pruned task vector's block after its mask: {@code v = a[j]}; when {@code rescaled}
      * {@code v = round(roundWork(v · factor))} (work is the precision the rescale runs in); then

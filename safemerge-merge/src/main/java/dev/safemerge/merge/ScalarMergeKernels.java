@@ -50,28 +50,6 @@ public final class ScalarMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void scale(Precision p, float[] a, int count, float factor) {
-        scale(p, a, factor, 0, count);
-    }
-
-    void scale(Precision p, float[] a, float factor, int lo, int hi) {
-        for (int j = lo; j < hi; j++) {
-            a[j] = p.round(a[j] * factor);
-        }
-    }
-
-    @Override
-    public void add(float[] sum, float[] x, int count) {
-        add(sum, x, 0, count);
-    }
-
-    void add(float[] sum, float[] x, int lo, int hi) {
-        for (int j = lo; j < hi; j++) {
-            sum[j] += x[j];
-        }
-    }
-
-    @Override
     public void weightAndSum(
             Precision p,
             float[] a,

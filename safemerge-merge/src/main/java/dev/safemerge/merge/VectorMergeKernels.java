@@ -103,31 +103,6 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void scale(Precision p, float[] a, int count, float factor) {
-        if (p == Precision.F16) {
-            SCALAR.scale(p, a, count, factor);
-            return;
-        }
-        boolean bf16 = p == Precision.BF16;
-        int bound = bound(count);
-        for (int j = 0; j < bound; j += LANES) {
-            round(bf16, FloatVector.fromArray(FLOATS, a, j).mul(factor)).intoArray(a, j);
-        }
-        SCALAR.scale(p, a, factor, bound, count);
-    }
-
-    @Override
-    public void add(float[] sum, float[] x, int count) {
-        int bound = bound(count);
-        for (int j = 0; j < bound; j += LANES) {
-            FloatVector.fromArray(FLOATS, sum, j)
-                    .add(FloatVector.fromArray(FLOATS, x, j))
-                    .intoArray(sum, j);
-        }
-        SCALAR.add(sum, x, bound, count);
-    }
-
-    @Override
     public void weightAndSum(
             Precision p,
             float[] a,
