@@ -34,6 +34,8 @@ public final class MergeExecutor {
     private static final long KEPT_BUFFER_BYTES = Runtime.getRuntime().maxMemory() / 32;
 
     private static final ThreadLocal<float[][]> INPUT_BUFFERS = new ThreadLocal<>();
+    /** The values of inputs handed to a fused BF16 merge as stored bytes instead. */
+    private static final float[] NO_VALUES = new float[0];
 
     /**
      * @param memoryBudgetBytes bytes that running jobs may hold at once; a job larger than the budget runs alone
@@ -178,16 +180,23 @@ public final class MergeExecutor {
         }
         Output out = new Output(writer, task, job.firstElement());
         if (method instanceof StoredBf16Merge fused && storedBf16(task, sources)) {
-            List<Params> params =
-                    task.inputs().stream().map(TensorTask.Input::params).toList();
-            for (int first = 0; first < job.count(); first += CHUNK_ELEMENTS) {
-                int count = Math.min(CHUNK_ELEMENTS, job.count() - first);
-                List<MemorySegment> inputs = new ArrayList<>();
-                for (TensorIo source : sources) {
-                    inputs.add(source.bytes().asSlice((job.firstElement() + first) * 2, (long) count * 2));
-                }
-                fused.mergeStoredBf16(inputs, params, task.baseIndex(), task.global(), out.reserve(count), count);
+            List<MergeInput> context = new ArrayList<>();
+            List<MemorySegment> inputs = new ArrayList<>();
+            for (int i = 0; i < sources.size(); i++) {
+                TensorTask.Input input = task.inputs().get(i);
+                context.add(new MergeInput(input.model(), NO_VALUES, input.params()));
+                inputs.add(sources.get(i).bytes().asSlice(job.firstElement() * 2, (long) job.count() * 2));
             }
+            TensorGroup group = new TensorGroup(
+                    task.name(),
+                    job.chunked() ? new long[] {job.count()} : task.shape(),
+                    task.embedding(),
+                    context,
+                    task.baseIndex(),
+                    task.global(),
+                    task.precision(),
+                    MaskSource.seeded(seed, task.name()));
+            fused.mergeStoredBf16(group, inputs, job.count(), out::reserve);
         } else {
             mergeBlocks(job, method, seed, sources, out);
         }

@@ -62,22 +62,18 @@ public final class Linear implements MergeMethod, StoredBf16Merge {
     }
 
     @Override
-    public void mergeStoredBf16(
-            List<MemorySegment> inputs,
-            List<Params> params,
-            int baseIndex,
-            Params global,
-            MemorySegment out,
-            long count) {
-        Weights weights = weights(Precision.BF16, params);
-        StoredBf16Kernels.best()
-                .linear(
-                        inputs.toArray(MemorySegment[]::new),
-                        weights.values(),
-                        global.flag("normalize"),
-                        weights.divisor(),
-                        out,
-                        count);
+    public void mergeStoredBf16(TensorGroup group, List<MemorySegment> inputs, long count, Bf16Output out) {
+        Weights weights = weights(
+                Precision.BF16, group.inputs().stream().map(MergeInput::params).toList());
+        boolean normalize = group.global().flag("normalize");
+        MemorySegment[] pieces = new MemorySegment[inputs.size()];
+        for (long first = 0; first < count; first += MAX_PIECE) {
+            int n = (int) Math.min(MAX_PIECE, count - first);
+            for (int i = 0; i < pieces.length; i++) {
+                pieces[i] = inputs.get(i).asSlice(first * 2, n * 2L);
+            }
+            StoredBf16Kernels.best().linear(pieces, weights.values(), normalize, weights.divisor(), out.next(n), n);
+        }
     }
 
     /** The weights as torch holds them (in the working dtype) and their sum, the divisor of normalisation. */

@@ -8,7 +8,14 @@ import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Precision;
+import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.FloatCodec;
+import dev.safemerge.tensor.FloatConversion;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,7 +26,7 @@ import java.util.List;
  * election on the weighted deltas, sum, optional normalisation, lambda, base added back; each step rounded to the
  * working precision.
  */
-public abstract class TaskArithmeticFamily implements MergeMethod {
+public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Merge {
     private final String name;
     private final Pruning pruning;
     private final boolean signElection;
@@ -76,17 +83,67 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
 
     @Override
     public final float[] merge(TensorGroup group) {
-        Precision p = group.precision();
         float[] base = group.base().values();
-        List<MergeInput> others = group.nonBase();
-        if (others.isEmpty()) {
+        if (group.nonBase().isEmpty()) {
             return base.clone();
         }
+        List<Operand> inputs = new ArrayList<>();
+        for (MergeInput input : group.inputs()) {
+            inputs.add(Operand.of(input.values()));
+        }
+        float[] merged = new float[base.length];
+        merge(group, inputs, base.length, (start, block, count) -> System.arraycopy(block, 0, merged, start, count));
+        return merged;
+    }
+
+    /**
+     * The same merge straight from stored BF16 bytes (bf16 working precision) to BF16 output: inputs are decoded and
+     * results encoded block by block, so no tensor-sized float array is read or written.
+     */
+    @Override
+    public void mergeStoredBf16(TensorGroup group, List<MemorySegment> inputs, long count, Bf16Output out) {
+        int n = Math.toIntExact(count);
+        if (group.nonBase().isEmpty()) {
+            copyQuieted(inputs.get(group.baseIndex()), n, out);
+            return;
+        }
+        List<Operand> operands = new ArrayList<>();
+        for (MemorySegment bytes : inputs) {
+            operands.add(Operand.bf16(bytes));
+        }
+        merge(
+                group,
+                operands,
+                n,
+                (start, block, count1) -> FloatConversion.encode(DType.BF16, block, 0, out.next(count1), count1));
+    }
+
+    /** The base alone, as the float path returns it: decoded and encoded again (which quiets signaling NaNs). */
+    private static void copyQuieted(MemorySegment base, int n, Bf16Output out) {
+        float[] block = new float[Math.min(Pruners.BLOCK, n)];
+        for (int start = 0, count; start < n; start += count) {
+            count = Math.min(block.length, n - start);
+            FloatConversion.decode(DType.BF16, base.asSlice(start * 2L, count * 2L), block, 0, count);
+            FloatConversion.encode(DType.BF16, block, 0, out.next(count), count);
+        }
+    }
+
+    /** Receives the merged tensor block by block, in order. */
+    @FunctionalInterface
+    private interface Result {
+        void accept(int start, float[] block, int count);
+    }
+
+    private void merge(TensorGroup group, List<Operand> inputs, int n, Result result) {
+        Precision p = group.precision();
+        Operand base = inputs.get(group.baseIndex());
+        List<MergeInput> others = group.nonBase();
+        List<Operand> otherOperands = new ArrayList<>(inputs);
+        otherOperands.remove(group.baseIndex());
         MergeKernels kernels = MergeKernels.best();
         boolean rescale = group.global().flag("rescale");
         boolean normalize = group.global().flag("normalize");
         float lambda = (float) group.global().get("lambda");
-        int n = base.length;
         int m = others.size();
         // Pruning is decided first from each whole task vector (ranks, norms); the task vectors are recomputed block
         // by block wherever they are needed rather than stored.
@@ -95,7 +152,8 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         for (int i = 0; i < m; i++) {
             MergeInput input = others.get(i);
             if (pruning != Pruning.NONE && input.params().get("density") < 1) {
-                plans[i] = pruning.plan(new TaskVector(kernels, p, input.values(), base), n, input, group, rescale);
+                plans[i] = pruning.plan(
+                        new TaskVector(kernels, p, otherOperands.get(i), base, n), n, input, group, rescale);
             }
             weights[i] = p.round((float) input.params().get("weight"));
         }
@@ -116,10 +174,12 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
         }
         int block = Math.min(Pruners.BLOCK, n);
         float[][] weighted = new float[signElection ? m : 1][block];
+        float[] baseBlock = new float[block];
+        float[] inputBlock = new float[block];
         float[] mixed = new float[block];
         float[] signSum = signElection ? new float[block] : null;
         float[] divisors = signElection ? new float[block] : null;
-        float[] merged = new float[n];
+        float[] merged = new float[block];
         for (int start = 0, count; start < n; start += count) {
             count = Math.min(block, n - start);
             Arrays.fill(mixed, 0, count, 0f);
@@ -127,9 +187,11 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
                 Arrays.fill(signSum, 0, count, 0f);
                 Arrays.fill(divisors, 0, count, 0f);
             }
+            base.read(start, baseBlock, count);
             for (int i = 0; i < m; i++) {
                 float[] delta = weighted[signElection ? i : 0];
-                kernels.subtract(p, others.get(i).values(), base, start, delta, count);
+                otherOperands.get(i).read(start, inputBlock, count);
+                kernels.subtract(p, inputBlock, baseBlock, 0, delta, count);
                 Pruners.Plan plan = plans[i];
                 if (plan != null) {
                     keeps[i].apply(start, delta, count);
@@ -151,31 +213,74 @@ public abstract class TaskArithmeticFamily implements MergeMethod {
                     kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i], count);
                 }
                 kernels.divisors(p, divisors, count);
-                kernels.finishTaskArithmetic(p, mixed, base, start, merged, normalize, divisors, 1, lambda, count);
+                kernels.finishTaskArithmetic(p, mixed, baseBlock, 0, merged, normalize, divisors, 1, lambda, count);
             } else {
                 kernels.finishTaskArithmetic(
-                        p, mixed, base, start, merged, normalize, null, plainDivisor, lambda, count);
+                        p, mixed, baseBlock, 0, merged, normalize, null, plainDivisor, lambda, count);
             }
+            result.accept(start, merged, count);
         }
-        return merged;
     }
 
+    /** An input tensor read block by block: float values in memory, or stored BF16 bytes decoded on the way. */
+    private interface Operand {
+        /** Puts elements {@code [start, start + count)} into {@code dst[0, count)}. */
+        void read(int start, float[] dst, int count);
+
+        float get(int index);
+
+        static Operand of(float[] values) {
+            return new Operand() {
+                @Override
+                public void read(int start, float[] dst, int count) {
+                    System.arraycopy(values, start, dst, 0, count);
+                }
+
+                @Override
+                public float get(int index) {
+                    return values[index];
+                }
+            };
+        }
+
+        static Operand bf16(MemorySegment bytes) {
+            return new Operand() {
+                @Override
+                public void read(int start, float[] dst, int count) {
+                    FloatConversion.decode(DType.BF16, bytes.asSlice(start * 2L, count * 2L), dst, 0, count);
+                }
+
+                @Override
+                public float get(int index) {
+                    return FloatCodec.bf16ToFloat(bytes.get(BF16, index * 2L));
+                }
+            };
+        }
+    }
+
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     /** A model's task vector {@code round(x − base)}, replayed block by block. */
-    @SuppressWarnings("ArrayRecordComponent") // the tensors are shared, never copied or compared
-    private record TaskVector(MergeKernels kernels, Precision p, float[] x, float[] base) implements Ranks.Blocks {
+    private record TaskVector(MergeKernels kernels, Precision p, Operand x, Operand base, int n)
+            implements Ranks.Blocks {
         @Override
         public void forEach(Ranks.BlockConsumer consumer) {
-            float[] block = new float[Math.min(Pruners.BLOCK, x.length)];
-            for (int start = 0, count; start < x.length; start += count) {
-                count = Math.min(block.length, x.length - start);
-                kernels.subtract(p, x, base, start, block, count);
+            int length = Math.min(Pruners.BLOCK, n);
+            float[] block = new float[length];
+            float[] xs = new float[length];
+            float[] bases = new float[length];
+            for (int start = 0, count; start < n; start += count) {
+                count = Math.min(length, n - start);
+                x.read(start, xs, count);
+                base.read(start, bases, count);
+                kernels.subtract(p, xs, bases, 0, block, count);
                 consumer.accept(start, block, count);
             }
         }
 
         @Override
         public float get(int index) {
-            return p.round(x[index] - base[index]);
+            return p.round(x.get(index) - base.get(index));
         }
     }
 
