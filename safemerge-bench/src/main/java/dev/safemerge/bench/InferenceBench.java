@@ -4,13 +4,12 @@ import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.generate.KvCache;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.SafetensorsFile;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,8 +27,6 @@ import java.util.stream.Stream;
  * [--prefill-tokens N] [--repeats N]}
  */
 public final class InferenceBench {
-    private static final ValueLayout.OfShort SHORT_LE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private InferenceBench() {}
 
@@ -247,7 +244,7 @@ public final class InferenceBench {
                         state ^= state << 17;
                         // uniform in ±0.03 (norm weights near 1): bf16 is the top half of the float32 bits
                         float value = norm ? 1f : ((state >>> 40) / (float) (1 << 24) - 0.5f) * 0.06f;
-                        buffer.setAtIndex(SHORT_LE, i, (short) (Float.floatToRawIntBits(value) >>> 16));
+                        buffer.setAtIndex(SafetensorsFile.SHORT_LE, i, (short) (Float.floatToRawIntBits(value) >>> 16));
                     }
                     writer.writeBytes(spec.name(), done * 2, buffer.asSlice(0, 2L * n));
                 }

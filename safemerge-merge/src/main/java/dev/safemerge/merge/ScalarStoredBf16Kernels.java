@@ -1,14 +1,12 @@
 package dev.safemerge.merge;
 
 import dev.safemerge.tensor.FloatCodec;
+import dev.safemerge.tensor.SafetensorsFile;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /** The plain loops of {@link StoredBf16Kernels}: the reference the vectorized kernels are tested against. */
 public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
     public static final ScalarStoredBf16Kernels INSTANCE = new ScalarStoredBf16Kernels();
-    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final Precision P = Precision.BF16;
 
     private ScalarStoredBf16Kernels() {}
@@ -35,13 +33,13 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
         for (long j = from; j < to; j++) {
             float sum = 0;
             for (int i = 0; i < inputs.length; i++) {
-                sum += P.round(weights[i] * FloatCodec.bf16ToFloat(inputs[i].getAtIndex(BF16, j)));
+                sum += P.round(weights[i] * FloatCodec.bf16ToFloat(inputs[i].getAtIndex(SafetensorsFile.SHORT_LE, j)));
             }
             float total = P.round(sum);
             if (normalize) {
                 total = P.round(total / divisor);
             }
-            out.setAtIndex(BF16, j, FloatCodec.floatToBf16(total));
+            out.setAtIndex(SafetensorsFile.SHORT_LE, j, FloatCodec.floatToBf16(total));
         }
     }
 
@@ -69,10 +67,10 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
             long from,
             long to) {
         for (long j = from; j < to; j++) {
-            float b = FloatCodec.bf16ToFloat(base.getAtIndex(BF16, j));
+            float b = FloatCodec.bf16ToFloat(base.getAtIndex(SafetensorsFile.SHORT_LE, j));
             float sum = 0;
             for (int i = 0; i < others.length; i++) {
-                float delta = P.round(FloatCodec.bf16ToFloat(others[i].getAtIndex(BF16, j)) - b);
+                float delta = P.round(FloatCodec.bf16ToFloat(others[i].getAtIndex(SafetensorsFile.SHORT_LE, j)) - b);
                 sum += P.round(delta * weights[i]);
             }
             float value = P.round(sum);
@@ -84,7 +82,7 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
             }
             // Without other models the float path returns the base itself (rounding only quiets NaNs), not b + 0.
             float result = others.length == 0 ? P.round(b) : P.round(b + value);
-            out.setAtIndex(BF16, j, FloatCodec.floatToBf16(result));
+            out.setAtIndex(SafetensorsFile.SHORT_LE, j, FloatCodec.floatToBf16(result));
         }
     }
 }

@@ -19,8 +19,6 @@ import java.util.Set;
 
 /** Turns checkpoint tensors into matrices and vectors, checking every name, dtype and shape. */
 final class WeightLoader {
-    private static final ValueLayout.OfShort SHORT_LE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat FLOAT_LE =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -127,8 +125,8 @@ final class WeightLoader {
             for (int c = 0; c < cols; c++) {
                 switch (format) {
                     case F32 -> data.setAtIndex(FLOAT_LE, base + c, row[c]);
-                    case BF16 -> data.setAtIndex(SHORT_LE, base + c, FloatCodec.floatToBf16(row[c]));
-                    case F16 -> data.setAtIndex(SHORT_LE, base + c, FloatCodec.floatToF16(row[c]));
+                    case BF16 -> data.setAtIndex(SafetensorsFile.SHORT_LE, base + c, FloatCodec.floatToBf16(row[c]));
+                    case F16 -> data.setAtIndex(SafetensorsFile.SHORT_LE, base + c, FloatCodec.floatToF16(row[c]));
                     case Q8 -> throw new IllegalStateException("stored weights are never Q8");
                 }
             }

@@ -13,9 +13,8 @@ import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatCodec;
 import dev.safemerge.tensor.FloatConversion;
+import dev.safemerge.tensor.SafetensorsFile;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -252,13 +251,11 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
 
                 @Override
                 public float get(int index) {
-                    return FloatCodec.bf16ToFloat(bytes.get(BF16, index * 2L));
+                    return FloatCodec.bf16ToFloat(bytes.get(SafetensorsFile.SHORT_LE, index * 2L));
                 }
             };
         }
     }
-
-    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** A model's task vector {@code round(x − base)}, replayed block by block. */
     private record TaskVector(MergeKernels kernels, Precision p, Operand x, Operand base, int n)

@@ -2,17 +2,14 @@ package dev.safemerge.model.train;
 
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.SafetensorsFile;
 import dev.safemerge.tensor.TensorInfo;
 import dev.safemerge.tensor.TensorSource;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /** The base weights of a model directory, checked against the expected shapes and kept in their stored dtype. */
 public final class CheckpointWeights implements WeightSource {
-    private static final ValueLayout.OfShort SHORT_LE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final TensorSource source;
 
@@ -31,7 +28,7 @@ public final class CheckpointWeights implements WeightSource {
         return switch (info.dtype()) {
             case BF16, F16 -> {
                 MemorySegment bytes = source.bytes(name);
-                yield FrozenMatrix.ofHalves(rows, cols, info.dtype(), bytes.toArray(SHORT_LE));
+                yield FrozenMatrix.ofHalves(rows, cols, info.dtype(), bytes.toArray(SafetensorsFile.SHORT_LE));
             }
             default -> {
                 float[] values = new float[rows * cols];
