@@ -41,7 +41,10 @@ public final class SafetensorsWriter implements AutoCloseable {
     private final long dataStart;
     private final Map<String, TensorInfo> layout;
     private final Map<String, AtomicLong> bytesWritten = new LinkedHashMap<>();
-    private final AtomicLong bytesMissing = new AtomicLong();
+    /** Bytes of tensor data the file holds once complete. */
+    private final long dataBytes;
+
+    private final AtomicLong bytesMissing;
     private volatile Runnable whenAllWritten;
     private boolean finished;
 
@@ -79,7 +82,9 @@ public final class SafetensorsWriter implements AutoCloseable {
             throw new IllegalStateException("the JDK has no SHA-256", e);
         }
         layout.keySet().forEach(name -> bytesWritten.put(name, new AtomicLong()));
-        layout.values().forEach(info -> bytesMissing.addAndGet(info.byteSize()));
+        this.dataBytes =
+                layout.values().stream().mapToLong(TensorInfo::byteSize).sum();
+        this.bytesMissing = new AtomicLong(dataBytes);
     }
 
     public static SafetensorsWriter create(Path path, Collection<TensorSpec> specs, Map<String, String> metadata) {
@@ -321,7 +326,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     private void digestLoop() {
-        long fileEnd = dataStart + totalDataBytes();
+        long fileEnd = dataStart + dataBytes;
         hashLock.lock();
         try {
             long hashed = hashedUpTo;
@@ -349,19 +354,18 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     private void flushLoop() {
-        long total = totalDataBytes();
         long flushed = 0;
         try {
-            while (flushed < total) {
+            while (flushed < dataBytes) {
                 long written;
                 synchronized (progress) {
-                    while (!closed && total - bytesMissing.get() - flushed < FLUSH_STEP && bytesMissing.get() > 0) {
+                    while (!closed && dataBytes - bytesMissing.get() - flushed < FLUSH_STEP && bytesMissing.get() > 0) {
                         progress.wait();
                     }
                     if (closed) {
                         return;
                     }
-                    written = total - bytesMissing.get();
+                    written = dataBytes - bytesMissing.get();
                 }
                 channel.force(false);
                 flushed = written;
@@ -371,14 +375,6 @@ public final class SafetensorsWriter implements AutoCloseable {
         } catch (IOException e) {
             // Early flushes only save time at the end; finish() flushes again and reports any error.
         }
-    }
-
-    private long totalDataBytes() {
-        long total = 0;
-        for (TensorInfo info : layout.values()) {
-            total += info.byteSize();
-        }
-        return total;
     }
 
     /**
