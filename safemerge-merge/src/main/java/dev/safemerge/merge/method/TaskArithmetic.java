@@ -16,18 +16,9 @@ public final class TaskArithmetic extends TaskArithmeticFamily {
     /** The same steps as {@link #merge} without pruning or election, fused into one kernel per piece. */
     @Override
     public void mergeStoredBf16(TensorGroup group, List<MemorySegment> inputs, long count, Bf16Output out) {
-        Precision p = Precision.BF16;
         List<MergeInput> others = group.nonBase();
-        float[] weights = new float[others.size()];
-        float divisor = 0;
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = p.round((float) others.get(i).params().get("weight"));
-            divisor += weights[i];
-        }
-        divisor = p.round(divisor);
-        if (Math.abs(divisor) < 1e-8) {
-            divisor = 1;
-        }
+        float[] weights = weights(Precision.BF16, others);
+        float divisor = plainDivisor(Precision.BF16, weights);
         boolean normalize = group.global().flag("normalize");
         float lambda = (float) group.global().get("lambda");
         MemorySegment[] otherPieces = new MemorySegment[others.size()];

@@ -147,24 +147,15 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         // Pruning is decided first from each whole task vector (ranks, norms); the task vectors are recomputed block
         // by block wherever they are needed rather than stored.
         Pruners.Plan[] plans = new Pruners.Plan[m];
-        float[] weights = new float[m];
         for (int i = 0; i < m; i++) {
             MergeInput input = others.get(i);
             if (pruning != Pruning.NONE && input.params().get("density") < 1) {
                 plans[i] = pruning.plan(
                         new TaskVector(kernels, p, otherOperands.get(i), base, n), n, input, group, rescale);
             }
-            weights[i] = p.round((float) input.params().get("weight"));
         }
-        float plainDivisor = 1;
-        if (!signElection) {
-            float plain = 0;
-            for (float weight : weights) {
-                plain += weight;
-            }
-            plain = p.round(plain);
-            plainDivisor = Math.abs(plain) < 1e-8 ? 1 : plain;
-        }
+        float[] weights = weights(p, others);
+        float plainDivisor = signElection ? 1 : plainDivisor(p, weights);
         // Then one pass over the tensor in cache-sized blocks runs every step of every model on a block, each element
         // going through the same operations in the same order as a model-by-model pass over whole arrays would.
         Pruners.Keep[] keeps = new Pruners.Keep[m];
@@ -219,6 +210,25 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
             }
             result.accept(start, merged, count);
         }
+    }
+
+    /** Each model's weight as torch holds it, in the working precision. */
+    static float[] weights(Precision p, List<MergeInput> models) {
+        float[] weights = new float[models.size()];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = p.round((float) models.get(i).params().get("weight"));
+        }
+        return weights;
+    }
+
+    /** The divisor of normalisation without sign election: the rounded sum of the weights, 1 when it is about zero. */
+    static float plainDivisor(Precision p, float[] weights) {
+        float sum = 0;
+        for (float weight : weights) {
+            sum += weight;
+        }
+        sum = p.round(sum);
+        return Math.abs(sum) < 1e-8 ? 1 : sum;
     }
 
     /** An input tensor read block by block: float values in memory, or stored BF16 bytes decoded on the way. */
