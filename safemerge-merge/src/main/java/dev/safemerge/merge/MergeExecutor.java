@@ -2,6 +2,7 @@ package dev.safemerge.merge;
 
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.FloatConversion;
 import dev.safemerge.tensor.ModelWriter;
 import dev.safemerge.tensor.Progress;
 import java.lang.foreign.Arena;
@@ -238,7 +239,7 @@ public final class MergeExecutor {
             float[] result = method.merge(group);
             for (int done = 0; done < count; done += CHUNK_ELEMENTS) {
                 int n = Math.min(CHUNK_ELEMENTS, count - done);
-                TensorIo.encode(task.outDtype(), result, done, n, out.reserve(n));
+                FloatConversion.encode(task.outDtype(), result, done, out.reserve(n), n);
             }
         }
         for (int i = 0; i < buffers.length; i++) {

@@ -54,9 +54,4 @@ record TensorIo(TensorSource source, String name, DType dtype, MemorySegment byt
             case F16 -> dtype == DType.F16;
         };
     }
-
-    /** Encodes {@code count} results from {@code src[offset]} into {@code dst}, rounding to nearest even. */
-    static void encode(DType dtype, float[] src, int offset, int count, MemorySegment dst) {
-        FloatConversion.encode(dtype, src, offset, dst, count);
-    }
 }
