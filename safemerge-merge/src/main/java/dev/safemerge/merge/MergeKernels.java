@@ -26,11 +26,11 @@ public interface MergeKernels {
 
     /** {@code out[j] = round(x[j] − base[j])}. */
     default void subtract(Precision p, float[] x, float[] base, float[] out) {
-        subtract(p, x, base, 0, out, out.length);
+        subtract(p, x, base, out, out.length);
     }
 
-    /** {@code out[j] = round(x[from + j] − base[from + j])} for j below count. */
-    void subtract(Precision p, float[] x, float[] base, int from, float[] out, int count);
+    /** {@code out[j] = round(x[j] − base[j])} for j below count. */
+    void subtract(Precision p, float[] x, float[] base, float[] out, int count);
 
     /**
      * One pruned task vector's block after its mask: {@code v = a[j]}; when {@code rescaled}
@@ -77,18 +77,14 @@ public interface MergeKernels {
             float[] divisors,
             float divisor,
             float lambda) {
-        finishTaskArithmetic(p, mixed, base, 0, mixed, normalize, divisors, divisor, lambda, mixed.length);
+        finishTaskArithmetic(p, mixed, base, mixed, normalize, divisors, divisor, lambda, mixed.length);
     }
 
-    /**
-     * The same steps for one block: {@code mixed} and {@code divisors} hold the block from index 0, {@code base} and
-     * {@code out} are whole tensors, and {@code out[from + j] = round(base[from + j] + v)} for j below count.
-     */
+    /** The same steps for j below count, the result going to {@code out[j]}. */
     void finishTaskArithmetic(
             Precision p,
             float[] mixed,
             float[] base,
-            int from,
             float[] out,
             boolean normalize,
             float[] divisors,

@@ -39,13 +39,13 @@ public final class ScalarMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void subtract(Precision p, float[] x, float[] base, int from, float[] out, int count) {
-        subtract(p, x, base, from, out, 0, count);
+    public void subtract(Precision p, float[] x, float[] base, float[] out, int count) {
+        subtract(p, x, base, out, 0, count);
     }
 
-    void subtract(Precision p, float[] x, float[] base, int from, float[] out, int lo, int hi) {
+    void subtract(Precision p, float[] x, float[] base, float[] out, int lo, int hi) {
         for (int j = lo; j < hi; j++) {
-            out[j] = p.round(x[from + j] - base[from + j]);
+            out[j] = p.round(x[j] - base[j]);
         }
     }
 
@@ -123,21 +123,19 @@ public final class ScalarMergeKernels implements MergeKernels {
             Precision p,
             float[] mixed,
             float[] base,
-            int from,
             float[] out,
             boolean normalize,
             float[] divisors,
             float divisor,
             float lambda,
             int count) {
-        finishTaskArithmetic(p, mixed, base, from, out, normalize, divisors, divisor, lambda, 0, count);
+        finishTaskArithmetic(p, mixed, base, out, normalize, divisors, divisor, lambda, 0, count);
     }
 
     void finishTaskArithmetic(
             Precision p,
             float[] mixed,
             float[] base,
-            int from,
             float[] out,
             boolean normalize,
             float[] divisors,
@@ -153,7 +151,7 @@ public final class ScalarMergeKernels implements MergeKernels {
             if (lambda != 1) {
                 value = p.round(value * lambda);
             }
-            out[from + j] = p.round(base[from + j] + value);
+            out[j] = p.round(base[j] + value);
         }
     }
 

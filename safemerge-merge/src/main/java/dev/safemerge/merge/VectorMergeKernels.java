@@ -87,19 +87,18 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void subtract(Precision p, float[] x, float[] base, int from, float[] out, int count) {
+    public void subtract(Precision p, float[] x, float[] base, float[] out, int count) {
         if (p == Precision.F16) {
-            SCALAR.subtract(p, x, base, from, out, count);
+            SCALAR.subtract(p, x, base, out, count);
             return;
         }
         boolean bf16 = p == Precision.BF16;
         int bound = bound(count);
         for (int j = 0; j < bound; j += LANES) {
-            FloatVector difference =
-                    FloatVector.fromArray(FLOATS, x, from + j).sub(FloatVector.fromArray(FLOATS, base, from + j));
+            FloatVector difference = FloatVector.fromArray(FLOATS, x, j).sub(FloatVector.fromArray(FLOATS, base, j));
             round(bf16, difference).intoArray(out, j);
         }
-        SCALAR.subtract(p, x, base, from, out, bound, count);
+        SCALAR.subtract(p, x, base, out, bound, count);
     }
 
     @Override
@@ -177,7 +176,6 @@ final class VectorMergeKernels implements MergeKernels {
             Precision p,
             float[] mixed,
             float[] base,
-            int from,
             float[] out,
             boolean normalize,
             float[] divisors,
@@ -185,7 +183,7 @@ final class VectorMergeKernels implements MergeKernels {
             float lambda,
             int count) {
         if (p == Precision.F16) {
-            SCALAR.finishTaskArithmetic(p, mixed, base, from, out, normalize, divisors, divisor, lambda, count);
+            SCALAR.finishTaskArithmetic(p, mixed, base, out, normalize, divisors, divisor, lambda, count);
             return;
         }
         boolean bf16 = p == Precision.BF16;
@@ -200,10 +198,9 @@ final class VectorMergeKernels implements MergeKernels {
             if (lambda != 1) {
                 value = round(bf16, value.mul(lambda));
             }
-            round(bf16, FloatVector.fromArray(FLOATS, base, from + j).add(value))
-                    .intoArray(out, from + j);
+            round(bf16, FloatVector.fromArray(FLOATS, base, j).add(value)).intoArray(out, j);
         }
-        SCALAR.finishTaskArithmetic(p, mixed, base, from, out, normalize, divisors, divisor, lambda, bound, count);
+        SCALAR.finishTaskArithmetic(p, mixed, base, out, normalize, divisors, divisor, lambda, bound, count);
     }
 
     @Override

@@ -181,7 +181,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
             for (int i = 0; i < m; i++) {
                 float[] delta = weighted[signElection ? i : 0];
                 otherOperands.get(i).read(start, inputBlock, count);
-                kernels.subtract(p, inputBlock, baseBlock, 0, delta, count);
+                kernels.subtract(p, inputBlock, baseBlock, delta, count);
                 Pruners.Plan plan = plans[i];
                 if (plan != null) {
                     keeps[i].apply(start, delta, count);
@@ -203,10 +203,9 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
                     kernels.electedAdd(p, mixed, divisors, weighted[i], signSum, weights[i], count);
                 }
                 kernels.divisors(p, divisors, count);
-                kernels.finishTaskArithmetic(p, mixed, baseBlock, 0, merged, normalize, divisors, 1, lambda, count);
+                kernels.finishTaskArithmetic(p, mixed, baseBlock, merged, normalize, divisors, 1, lambda, count);
             } else {
-                kernels.finishTaskArithmetic(
-                        p, mixed, baseBlock, 0, merged, normalize, null, plainDivisor, lambda, count);
+                kernels.finishTaskArithmetic(p, mixed, baseBlock, merged, normalize, null, plainDivisor, lambda, count);
             }
             result.accept(start, merged, count);
         }
@@ -280,7 +279,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
                 count = Math.min(length, n - start);
                 x.read(start, xs, count);
                 base.read(start, bases, count);
-                kernels.subtract(p, xs, bases, 0, block, count);
+                kernels.subtract(p, xs, bases, block, count);
                 consumer.accept(start, block, count);
             }
         }
