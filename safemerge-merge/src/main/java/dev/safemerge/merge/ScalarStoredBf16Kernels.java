@@ -85,4 +85,74 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
             out.setAtIndex(SafetensorsFile.SHORT_LE, j, FloatCodec.floatToBf16(result));
         }
     }
+
+    @Override
+    public void taskVector(MemorySegment x, MemorySegment base, long first, float[] out, int count) {
+        taskVector(x, base, first, out, 0, count);
+    }
+
+    void taskVector(MemorySegment x, MemorySegment base, long first, float[] out, int from, int to) {
+        for (int j = from; j < to; j++) {
+            out[j] = P.round(bf16(x, first + j) - bf16(base, first + j));
+        }
+    }
+
+    @Override
+    public void finishOneModel(
+            float[] delta,
+            MemorySegment base,
+            long first,
+            boolean rescaled,
+            float factor,
+            float weight,
+            boolean electSign,
+            boolean normalize,
+            float divisor,
+            float lambda,
+            MemorySegment out,
+            int count) {
+        finishOneModel(
+                delta, base, first, rescaled, factor, weight, electSign, normalize, divisor, lambda, out, 0, count);
+    }
+
+    void finishOneModel(
+            float[] delta,
+            MemorySegment base,
+            long first,
+            boolean rescaled,
+            float factor,
+            float weight,
+            boolean electSign,
+            boolean normalize,
+            float divisor,
+            float lambda,
+            MemorySegment out,
+            int from,
+            int to) {
+        for (int j = from; j < to; j++) {
+            float v = delta[j];
+            if (rescaled) {
+                v = P.round(v * factor);
+            }
+            v = P.round(v * weight);
+            float d = divisor;
+            if (electSign) {
+                boolean kept = v > 0 || v < 0;
+                v = kept ? v : 0;
+                d = kept ? weight : 1;
+            }
+            float value = P.round(0f + v);
+            if (normalize) {
+                value = P.round(value / d);
+            }
+            if (lambda != 1) {
+                value = P.round(value * lambda);
+            }
+            out.setAtIndex(SafetensorsFile.SHORT_LE, j, FloatCodec.floatToBf16(P.round(bf16(base, first + j) + value)));
+        }
+    }
+
+    private static float bf16(MemorySegment bytes, long index) {
+        return FloatCodec.bf16ToFloat(bytes.getAtIndex(SafetensorsFile.SHORT_LE, index));
+    }
 }

@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -120,6 +121,79 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
         }
         ScalarStoredBf16Kernels.INSTANCE.taskArithmetic(
                 base, others, weights, normalize, divisor, lambda, out, bound, count);
+    }
+
+    @Override
+    public void taskVector(MemorySegment x, MemorySegment base, long first, float[] out, int count) {
+        int bound = count - count % LANES;
+        for (int j = 0; j < bound; j += LANES) {
+            IntVector delta = widen(x, first + j).sub(widen(base, first + j)).reinterpretAsInts();
+            delta = delta.add(delta.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                    .and(0xffff0000);
+            delta.reinterpretAsFloats().intoArray(out, j);
+        }
+        ScalarStoredBf16Kernels.INSTANCE.taskVector(x, base, first, out, bound, count);
+    }
+
+    @Override
+    public void finishOneModel(
+            float[] delta,
+            MemorySegment base,
+            long first,
+            boolean rescaled,
+            float factor,
+            float weight,
+            boolean electSign,
+            boolean normalize,
+            float divisor,
+            float lambda,
+            MemorySegment out,
+            int count) {
+        FloatVector zero = FloatVector.zero(FLOATS);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        FloatVector weights = FloatVector.broadcast(FLOATS, weight);
+        FloatVector divisors = FloatVector.broadcast(FLOATS, divisor);
+        int bound = count - count % LANES;
+        for (int j = 0; j < bound; j += LANES) {
+            IntVector v = FloatVector.fromArray(FLOATS, delta, j).reinterpretAsInts();
+            if (rescaled) {
+                v = v.reinterpretAsFloats().mul(factor).reinterpretAsInts();
+                v = v.add(v.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                        .and(0xffff0000);
+            }
+            v = v.reinterpretAsFloats().mul(weight).reinterpretAsInts();
+            v = v.add(v.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff)).and(0xffff0000);
+            FloatVector kept = v.reinterpretAsFloats();
+            FloatVector d = divisors;
+            if (electSign) {
+                // Neither comparison holds for zeros and NaNs, which the vote of a single model drops.
+                VectorMask<Float> keep = kept.compare(VectorOperators.GT, 0f).or(kept.compare(VectorOperators.LT, 0f));
+                kept = zero.blend(kept, keep);
+                d = one.blend(weights, keep);
+            }
+            // 0 + v as the float path sums from zero: a -0 becomes +0.
+            IntVector value = zero.add(kept).reinterpretAsInts();
+            if (normalize) {
+                value = value.reinterpretAsFloats().div(d).reinterpretAsInts();
+                value = value.add(
+                                value.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                        .and(0xffff0000);
+            }
+            if (lambda != 1) {
+                value = value.reinterpretAsFloats().mul(lambda).reinterpretAsInts();
+                value = value.add(
+                                value.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                        .and(0xffff0000);
+            }
+            IntVector result =
+                    widen(base, first + j).add(value.reinterpretAsFloats()).reinterpretAsInts();
+            result = result.add(result.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
+                    .and(0xffff0000);
+            ((ShortVector) result.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, SHORTS, 0))
+                    .intoMemorySegment(out, j * 2L, LE);
+        }
+        ScalarStoredBf16Kernels.INSTANCE.finishOneModel(
+                delta, base, first, rescaled, factor, weight, electSign, normalize, divisor, lambda, out, bound, count);
     }
 
     /** Bf16 lanes as floats; sign extension puts garbage only in bits that the shift discards. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.safemerge.merge.method.Linear;
 import dev.safemerge.merge.method.TaskArithmetic;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.FloatCodec;
 import dev.safemerge.tensor.FloatConversion;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -154,52 +155,169 @@ class StoredBf16KernelsTest {
     }
 
     @Test
+    void taskVectorMatchesScalarBitForBit() {
+        Random random = new Random(16);
+        for (int length : LENGTHS) {
+            for (int first : new int[] {0, 3, 64}) {
+                MemorySegment x = bf16(random, first + length);
+                MemorySegment base = bf16(random, first + length);
+                float[] expected = new float[length];
+                float[] actual = new float[length];
+                SCALAR.taskVector(x, base, first, expected, length);
+                VECTOR.taskVector(x, base, first, actual, length);
+                assertArrayEquals(expected, actual, "length " + length + ", first " + first);
+            }
+        }
+    }
+
+    @Test
+    void oneModelFinishMatchesScalarBitForBit() {
+        Random random = new Random(17);
+        for (int length : LENGTHS) {
+            for (int flags = 0; flags < 16; flags++) {
+                OneModelCase c = OneModelCase.of(random, length, flags);
+                MemorySegment expected = MemorySegment.ofArray(new short[length]);
+                MemorySegment actual = MemorySegment.ofArray(new short[length]);
+                c.finish(SCALAR, expected);
+                c.finish(VECTOR, actual);
+                assertArrayEquals(floats(expected), floats(actual), "length " + length + ", " + c);
+            }
+        }
+    }
+
+    /** The fused steps for one model against the general kernels run for one model, on every special value. */
+    @Test
+    void oneModelFinishIsTheGeneralFinishWithOneModel() {
+        Random random = new Random(18);
+        ScalarMergeKernels general = ScalarMergeKernels.INSTANCE;
+        Precision p = Precision.BF16;
+        int length = 4099;
+        for (int flags = 0; flags < 16; flags++) {
+            OneModelCase c = OneModelCase.of(random, length, flags);
+            float[] weighted = c.delta().clone();
+            float[] mixed = new float[length];
+            float[] signSum = new float[length];
+            float[] divisors = new float[length];
+            general.weightAndSum(
+                    p, weighted, length, p, c.rescaled(), c.factor(), c.weight(), c.electSign() ? signSum : mixed);
+            if (c.electSign()) {
+                general.electedAdd(p, mixed, divisors, weighted, signSum, c.weight(), length);
+                general.divisors(p, divisors, length);
+            }
+            float[] merged = new float[length];
+            float[] base = floats(c.base());
+            general.finishTaskArithmetic(
+                    p,
+                    mixed,
+                    base,
+                    merged,
+                    c.normalize(),
+                    c.electSign() ? divisors : null,
+                    c.electSign() ? 1 : c.divisor(),
+                    c.lambda(),
+                    length);
+            MemorySegment expected = MemorySegment.ofArray(new short[length]);
+            FloatConversion.encode(DType.BF16, merged, 0, expected, length);
+            MemorySegment actual = MemorySegment.ofArray(new short[length]);
+            c.finish(SCALAR, actual);
+            assertArrayEquals(floats(expected), floats(actual), c.toString());
+        }
+    }
+
+    /** One set of arguments of {@link StoredBf16Kernels#finishOneModel}, the four flags taken from the bits of one int. */
+    private record OneModelCase(
+            float[] delta,
+            MemorySegment base,
+            boolean rescaled,
+            float factor,
+            float weight,
+            boolean electSign,
+            boolean normalize,
+            float divisor,
+            float lambda) {
+        static OneModelCase of(Random random, int length, int flags) {
+            return new OneModelCase(
+                    floats(bf16(random, length)),
+                    bf16(random, length),
+                    (flags & 1) != 0,
+                    Precision.BF16.round(1 + random.nextFloat()),
+                    // Zero weights and negative ones are cases of their own for the vote.
+                    random.nextInt(8) == 0 ? 0 : Precision.BF16.round((float) random.nextGaussian()),
+                    (flags & 2) != 0,
+                    (flags & 4) != 0,
+                    0.7f,
+                    (flags & 8) != 0 ? 0.85f : 1f);
+        }
+
+        void finish(StoredBf16Kernels kernels, MemorySegment out) {
+            kernels.finishOneModel(
+                    delta, base, 0, rescaled, factor, weight, electSign, normalize, divisor, lambda, out, delta.length);
+        }
+
+        @Override
+        public String toString() {
+            return "rescaled " + rescaled + ", weight " + weight + ", electSign " + electSign + ", normalize "
+                    + normalize + ", lambda " + lambda;
+        }
+    }
+
+    @Test
     void fusedTaskArithmeticFamilyWritesWhatTheFloatPathWrites() {
         Random random = new Random(15);
         for (String name : List.of(
                 "ties", "dare_ties", "dare_linear", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear")) {
             MergeMethod method = MethodRegistry.find(name);
-            for (boolean rescale : new boolean[] {true, false}) {
-                int rows = 7;
-                int columns = 1000;
-                int length = rows * columns;
-                List<MemorySegment> stored = new ArrayList<>();
-                List<MergeInput> inputs = new ArrayList<>();
-                for (int i = 0; i < 3; i++) {
-                    MemorySegment bytes = finite(random, length);
-                    float[] values = new float[length];
-                    FloatConversion.decode(DType.BF16, bytes, values, 0, length);
-                    stored.add(bytes);
-                    inputs.add(new MergeInput(
-                            "model" + i,
-                            values,
-                            Params.of(
-                                    "weight",
-                                    0.3 + random.nextDouble(),
-                                    "density",
-                                    0.4,
-                                    "gamma",
-                                    0.05,
-                                    "epsilon",
-                                    0.1)));
+            // One model besides the base takes the fused single-model path, two the general one.
+            for (int others = 1; others <= 2; others++) {
+                for (int flags = 0; flags < 8; flags++) {
+                    boolean rescale = (flags & 1) != 0;
+                    boolean normalize = (flags & 2) != 0;
+                    double lambda = (flags & 4) != 0 ? 0.9 : 1;
+                    int rows = 7;
+                    int columns = 1000;
+                    int length = rows * columns;
+                    int baseIndex = others == 1 ? 0 : 1;
+                    MemorySegment baseBytes = withZeros(random, finite(random, length));
+                    List<MemorySegment> stored = new ArrayList<>();
+                    List<MergeInput> inputs = new ArrayList<>();
+                    for (int i = 0; i <= others; i++) {
+                        MemorySegment bytes = i == baseIndex ? baseBytes : tuned(random, baseBytes);
+                        float[] values = new float[length];
+                        FloatConversion.decode(DType.BF16, bytes, values, 0, length);
+                        stored.add(bytes);
+                        inputs.add(new MergeInput(
+                                "model" + i,
+                                values,
+                                Params.of(
+                                        "weight",
+                                        0.3 + random.nextDouble(),
+                                        "density",
+                                        0.4,
+                                        "gamma",
+                                        0.05,
+                                        "epsilon",
+                                        0.1)));
+                    }
+                    Params global =
+                            Params.of("normalize", normalize, "rescale", rescale, "lambda", lambda, "int8_mask", false);
+                    TensorGroup group = new TensorGroup(
+                            "model.layers.0.mlp.up_proj.weight",
+                            new long[] {rows, columns},
+                            false,
+                            inputs,
+                            baseIndex,
+                            global,
+                            Precision.BF16,
+                            MaskSource.seeded(3, "model.layers.0.mlp.up_proj.weight"));
+                    MemorySegment expected = MemorySegment.ofArray(new short[length]);
+                    FloatConversion.encode(DType.BF16, method.merge(group), 0, expected, length);
+                    MemorySegment actual = fused((StoredBf16Merge) method, group, stored, length);
+                    assertArrayEquals(
+                            (short[]) expected.heapBase().orElseThrow(),
+                            (short[]) actual.heapBase().orElseThrow(),
+                            name + ", " + others + " other models, rescale " + rescale + ", normalize " + normalize
+                                    + ", lambda " + lambda);
                 }
-                Params global = Params.of("normalize", true, "rescale", rescale, "lambda", 0.9, "int8_mask", false);
-                TensorGroup group = new TensorGroup(
-                        "model.layers.0.mlp.up_proj.weight",
-                        new long[] {rows, columns},
-                        false,
-                        inputs,
-                        1,
-                        global,
-                        Precision.BF16,
-                        MaskSource.seeded(3, "model.layers.0.mlp.up_proj.weight"));
-                MemorySegment expected = MemorySegment.ofArray(new short[length]);
-                FloatConversion.encode(DType.BF16, method.merge(group), 0, expected, length);
-                MemorySegment actual = fused((StoredBf16Merge) method, group, stored, length);
-                assertArrayEquals(
-                        (short[]) expected.heapBase().orElseThrow(),
-                        (short[]) actual.heapBase().orElseThrow(),
-                        name + ", rescale " + rescale);
             }
         }
     }
@@ -222,6 +340,35 @@ class StoredBf16KernelsTest {
         short[] values = new short[length];
         for (int i = 0; i < length; i++) {
             values[i] = (short) (Float.floatToRawIntBits((float) random.nextGaussian() * 0.02f) >>> 16);
+        }
+        return MemorySegment.ofArray(values);
+    }
+
+    /** The values with about one in twenty replaced by a zero of either sign. */
+    private static MemorySegment withZeros(Random random, MemorySegment bf16) {
+        short[] values = (short[]) bf16.heapBase().orElseThrow();
+        for (int i = 0; i < values.length; i++) {
+            if (random.nextInt(20) == 0) {
+                values[i] = (short) (random.nextBoolean() ? 0 : 0x8000);
+            }
+        }
+        return bf16;
+    }
+
+    /**
+     * A fine-tuned variant of finite bf16 weights: mostly base plus a small change, some elements unchanged (a zero
+     * task vector) and some zeros of either sign.
+     */
+    private static MemorySegment tuned(Random random, MemorySegment base) {
+        short[] values = ((short[]) base.heapBase().orElseThrow()).clone();
+        for (int i = 0; i < values.length; i++) {
+            int kind = random.nextInt(10);
+            if (kind == 0) {
+                values[i] = (short) (random.nextBoolean() ? 0 : 0x8000);
+            } else if (kind > 1) {
+                float changed = FloatCodec.bf16ToFloat(values[i]) + (float) random.nextGaussian() * 0.002f;
+                values[i] = (short) (Float.floatToRawIntBits(changed) >>> 16);
+            }
         }
         return MemorySegment.ofArray(values);
     }

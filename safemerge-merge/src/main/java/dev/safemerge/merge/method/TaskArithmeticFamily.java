@@ -8,6 +8,7 @@ import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Precision;
+import dev.safemerge.merge.StoredBf16Kernels;
 import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.tensor.DType;
@@ -86,12 +87,18 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         if (group.nonBase().isEmpty()) {
             return base.clone();
         }
-        List<Operand> inputs = new ArrayList<>();
-        for (MergeInput input : group.inputs()) {
-            inputs.add(Operand.of(input.values()));
+        List<TaskVector> vectors = new ArrayList<>();
+        for (MergeInput input : group.nonBase()) {
+            vectors.add(TaskVector.of(group.precision(), input.values(), base));
         }
         float[] merged = new float[base.length];
-        merge(group, inputs, base.length, (start, block, count) -> System.arraycopy(block, 0, merged, start, count));
+        merge(
+                group,
+                Operand.of(base),
+                vectors,
+                plans(group, vectors, base.length),
+                base.length,
+                (start, block, count) -> System.arraycopy(block, 0, merged, start, count));
         return merged;
     }
 
@@ -102,17 +109,27 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
     @Override
     public void mergeStoredBf16(TensorGroup group, List<MemorySegment> inputs, long count, Bf16Output out) {
         int n = Math.toIntExact(count);
+        MemorySegment base = inputs.get(group.baseIndex());
         if (group.nonBase().isEmpty()) {
-            copyQuieted(inputs.get(group.baseIndex()), n, out);
+            copyQuieted(base, n, out);
             return;
         }
-        List<Operand> operands = new ArrayList<>();
-        for (MemorySegment bytes : inputs) {
-            operands.add(Operand.bf16(bytes));
+        List<TaskVector> vectors = new ArrayList<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            if (i != group.baseIndex()) {
+                vectors.add(TaskVector.bf16(inputs.get(i), base, n));
+            }
+        }
+        Pruners.Plan[] plans = plans(group, vectors, n);
+        if (vectors.size() == 1 && (plans[0] == null || plans[0].work() == Precision.BF16)) {
+            mergeOneModel(group, base, vectors.getFirst(), plans[0], n, out);
+            return;
         }
         merge(
                 group,
-                operands,
+                Operand.bf16(base),
+                vectors,
+                plans,
                 n,
                 (start, block, count1) -> FloatConversion.encode(DType.BF16, block, 0, out.next(count1), count1));
     }
@@ -133,31 +150,35 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         void accept(int start, float[] block, int count);
     }
 
-    private void merge(TensorGroup group, List<Operand> inputs, int n, Result result) {
-        Precision p = group.precision();
-        Operand base = inputs.get(group.baseIndex());
+    /**
+     * Pruning is decided first from each whole task vector (ranks, norms); the task vectors are recomputed block by
+     * block wherever they are needed rather than stored. Null where a model is not pruned.
+     */
+    private Pruners.Plan[] plans(TensorGroup group, List<TaskVector> vectors, int n) {
         List<MergeInput> others = group.nonBase();
-        List<Operand> otherOperands = new ArrayList<>(inputs);
-        otherOperands.remove(group.baseIndex());
-        MergeKernels kernels = MergeKernels.best();
         boolean rescale = group.global().flag("rescale");
+        Pruners.Plan[] plans = new Pruners.Plan[others.size()];
+        for (int i = 0; i < plans.length; i++) {
+            MergeInput input = others.get(i);
+            if (pruning != Pruning.NONE && input.params().get("density") < 1) {
+                plans[i] = pruning.plan(vectors.get(i), n, input, group, rescale);
+            }
+        }
+        return plans;
+    }
+
+    private void merge(
+            TensorGroup group, Operand base, List<TaskVector> vectors, Pruners.Plan[] plans, int n, Result result) {
+        Precision p = group.precision();
+        List<MergeInput> others = group.nonBase();
+        MergeKernels kernels = MergeKernels.best();
         boolean normalize = group.global().flag("normalize");
         float lambda = (float) group.global().get("lambda");
         int m = others.size();
-        // Pruning is decided first from each whole task vector (ranks, norms); the task vectors are recomputed block
-        // by block wherever they are needed rather than stored.
-        Pruners.Plan[] plans = new Pruners.Plan[m];
-        for (int i = 0; i < m; i++) {
-            MergeInput input = others.get(i);
-            if (pruning != Pruning.NONE && input.params().get("density") < 1) {
-                plans[i] = pruning.plan(
-                        new TaskVector(kernels, p, otherOperands.get(i), base, n), n, input, group, rescale);
-            }
-        }
         float[] weights = weights(p, others);
         float plainDivisor = signElection ? 1 : plainDivisor(p, weights);
-        // Then one pass over the tensor in cache-sized blocks runs every step of every model on a block, each element
-        // going through the same operations in the same order as a model-by-model pass over whole arrays would.
+        // One pass over the tensor in cache-sized blocks runs every step of every model on a block, each element going
+        // through the same operations in the same order as a model-by-model pass over whole arrays would.
         Pruners.Keep[] keeps = new Pruners.Keep[m];
         for (int i = 0; i < m; i++) {
             keeps[i] = plans[i] == null ? null : plans[i].rule().get();
@@ -165,7 +186,6 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         int block = Math.min(Pruners.BLOCK, n);
         float[][] weighted = new float[signElection ? m : 1][block];
         float[] baseBlock = new float[block];
-        float[] inputBlock = new float[block];
         float[] mixed = new float[block];
         float[] signSum = signElection ? new float[block] : null;
         float[] divisors = signElection ? new float[block] : null;
@@ -180,8 +200,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
             base.read(start, baseBlock, count);
             for (int i = 0; i < m; i++) {
                 float[] delta = weighted[signElection ? i : 0];
-                otherOperands.get(i).read(start, inputBlock, count);
-                kernels.subtract(p, inputBlock, baseBlock, delta, count);
+                vectors.get(i).read(start, delta, count);
                 Pruners.Plan plan = plans[i];
                 if (plan != null) {
                     keeps[i].apply(start, delta, count);
@@ -211,6 +230,44 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         }
     }
 
+    /**
+     * The merge of a base and one other model (the usual merge of a model before and after fine-tuning) from stored
+     * BF16: per block the task vector, its pruning, then every later step fused into one pass that writes the output
+     * bytes.
+     */
+    private void mergeOneModel(
+            TensorGroup group, MemorySegment base, TaskVector vector, Pruners.Plan plan, int n, Bf16Output out) {
+        StoredBf16Kernels kernels = StoredBf16Kernels.best();
+        float[] weights = weights(Precision.BF16, group.nonBase());
+        float divisor = signElection ? 1 : plainDivisor(Precision.BF16, weights);
+        boolean normalize = group.global().flag("normalize");
+        float lambda = (float) group.global().get("lambda");
+        Pruners.Keep keep = plan == null ? null : plan.rule().get();
+        boolean rescaled = plan != null && plan.rescaled();
+        float factor = rescaled ? plan.factor() : 1;
+        float[] delta = new float[Math.min(Pruners.BLOCK, n)];
+        for (int start = 0, count; start < n; start += count) {
+            count = Math.min(delta.length, n - start);
+            vector.read(start, delta, count);
+            if (keep != null) {
+                keep.apply(start, delta, count);
+            }
+            kernels.finishOneModel(
+                    delta,
+                    base,
+                    start,
+                    rescaled,
+                    factor,
+                    weights[0],
+                    signElection,
+                    normalize,
+                    divisor,
+                    lambda,
+                    out.next(count),
+                    count);
+        }
+    }
+
     /** Each model's weight as torch holds it, in the working precision. */
     static float[] weights(Precision p, List<MergeInput> models) {
         float[] weights = new float[models.size()];
@@ -230,63 +287,87 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         return Math.abs(sum) < 1e-8 ? 1 : sum;
     }
 
-    /** An input tensor read block by block: float values in memory, or stored BF16 bytes decoded on the way. */
+    /** The base tensor read block by block: float values in memory, or stored BF16 bytes decoded on the way. */
+    @FunctionalInterface
     private interface Operand {
         /** Puts elements {@code [start, start + count)} into {@code dst[0, count)}. */
         void read(int start, float[] dst, int count);
 
-        float get(int index);
-
         static Operand of(float[] values) {
-            return new Operand() {
-                @Override
-                public void read(int start, float[] dst, int count) {
-                    System.arraycopy(values, start, dst, 0, count);
-                }
-
-                @Override
-                public float get(int index) {
-                    return values[index];
-                }
-            };
+            return (start, dst, count) -> System.arraycopy(values, start, dst, 0, count);
         }
 
         static Operand bf16(MemorySegment bytes) {
-            return new Operand() {
-                @Override
-                public void read(int start, float[] dst, int count) {
+            return (start, dst, count) ->
                     FloatConversion.decode(DType.BF16, bytes.asSlice(start * 2L, count * 2L), dst, 0, count);
-                }
-
-                @Override
-                public float get(int index) {
-                    return FloatCodec.bf16ToFloat(bytes.get(SafetensorsFile.SHORT_LE, index * 2L));
-                }
-            };
         }
     }
 
-    /** A model's task vector {@code round(x − base)}, replayed block by block. */
-    private record TaskVector(MergeKernels kernels, Precision p, Operand x, Operand base, int n)
-            implements Ranks.Blocks {
+    /** A model's task vector {@code round(x − base)}, recomputed block by block; one thread replays it at a time. */
+    private interface TaskVector extends Ranks.Blocks {
+        /** Puts elements {@code [start, start + count)} into {@code dst[0, count)}, count at most a block. */
+        void read(int start, float[] dst, int count);
+
+        int length();
+
         @Override
-        public void forEach(Ranks.BlockConsumer consumer) {
-            int length = Math.min(Pruners.BLOCK, n);
-            float[] block = new float[length];
-            float[] xs = new float[length];
-            float[] bases = new float[length];
+        default void forEach(Ranks.BlockConsumer consumer) {
+            int n = length();
+            float[] block = new float[Math.min(Pruners.BLOCK, n)];
             for (int start = 0, count; start < n; start += count) {
-                count = Math.min(length, n - start);
-                x.read(start, xs, count);
-                base.read(start, bases, count);
-                kernels.subtract(p, xs, bases, block, count);
+                count = Math.min(block.length, n - start);
+                read(start, block, count);
                 consumer.accept(start, block, count);
             }
         }
 
-        @Override
-        public float get(int index) {
-            return p.round(x.get(index) - base.get(index));
+        static TaskVector of(Precision p, float[] x, float[] base) {
+            MergeKernels kernels = MergeKernels.best();
+            int block = Math.min(Pruners.BLOCK, base.length);
+            float[] xs = new float[block];
+            float[] bases = new float[block];
+            return new TaskVector() {
+                @Override
+                public void read(int start, float[] dst, int count) {
+                    System.arraycopy(x, start, xs, 0, count);
+                    System.arraycopy(base, start, bases, 0, count);
+                    kernels.subtract(p, xs, bases, dst, count);
+                }
+
+                @Override
+                public int length() {
+                    return base.length;
+                }
+
+                @Override
+                public float get(int index) {
+                    return p.round(x[index] - base[index]);
+                }
+            };
+        }
+
+        static TaskVector bf16(MemorySegment x, MemorySegment base, int n) {
+            StoredBf16Kernels kernels = StoredBf16Kernels.best();
+            return new TaskVector() {
+                @Override
+                public void read(int start, float[] dst, int count) {
+                    kernels.taskVector(x, base, start, dst, count);
+                }
+
+                @Override
+                public int length() {
+                    return n;
+                }
+
+                @Override
+                public float get(int index) {
+                    return Precision.BF16.round(bf16(x, index) - bf16(base, index));
+                }
+            };
+        }
+
+        private static float bf16(MemorySegment bytes, int index) {
+            return FloatCodec.bf16ToFloat(bytes.getAtIndex(SafetensorsFile.SHORT_LE, index));
         }
     }
 
