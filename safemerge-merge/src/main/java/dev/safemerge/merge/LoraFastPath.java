@@ -220,19 +220,7 @@ final class LoraFastPath {
 
         @Override
         public void readFloats(String name, long firstElement, float[] dst, int dstOffset, int count) {
-            LoraWeights w = weights.computeIfAbsent(name, adapter::weights);
-            int columns = w.fanInFanOut() ? w.out() : w.in();
-            float[] row = new float[columns];
-            long element = firstElement;
-            long end = firstElement + count;
-            while (element < end) {
-                int rowIndex = (int) (element / columns);
-                int from = (int) (element % columns);
-                int to = (int) Math.min(columns, from + (end - element));
-                w.deltaRow(rowIndex, row);
-                System.arraycopy(row, from, dst, dstOffset + (int) (element - firstElement), to - from);
-                element += to - from;
-            }
+            weights.computeIfAbsent(name, adapter::weights).readDelta(firstElement, dst, dstOffset, count);
         }
 
         @Override

@@ -290,23 +290,8 @@ public final class LoraAdapter implements AutoCloseable {
             }
             base.readFloats(name, firstElement, dst, dstOffset, count);
             LoraWeights w = weights.get(name);
-            if (w == null || count == 0) {
-                return;
-            }
-            int columns = w.fanInFanOut() ? w.out() : w.in();
-            float[] row = new float[columns];
-            long element = firstElement;
-            long end = firstElement + count;
-            while (element < end) {
-                int rowIndex = (int) (element / columns);
-                int from = (int) (element % columns);
-                int to = (int) Math.min(columns, from + (end - element));
-                w.deltaRow(rowIndex, row);
-                int at = dstOffset + (int) (element - firstElement);
-                for (int c = from; c < to; c++) {
-                    dst[at + c - from] += row[c];
-                }
-                element += to - from;
+            if (w != null) {
+                w.addDelta(firstElement, dst, dstOffset, count);
             }
         }
 

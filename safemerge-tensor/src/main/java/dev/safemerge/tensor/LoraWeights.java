@@ -26,17 +26,48 @@ public record LoraWeights(float[] a, float[] b, int rank, int in, int out, float
         return fanInFanOut ? new long[] {in, out} : new long[] {out, in};
     }
 
+    /** Columns of the base weight as stored: the length of one {@link #deltaRow} row. */
+    public int columns() {
+        return fanInFanOut ? out : in;
+    }
+
     /** scale·B·A in float32 laid out like the base weight (transposed with fan_in_fan_out). */
     public float[] delta() {
         float[] product = new float[Math.multiplyExact(out, in)];
-        int rows = fanInFanOut ? in : out;
-        int columns = fanInFanOut ? out : in;
-        float[] row = new float[columns];
-        for (int i = 0; i < rows; i++) {
-            deltaRow(i, row);
-            System.arraycopy(row, 0, product, i * columns, columns);
-        }
+        readDelta(0, product, 0, product.length);
         return product;
+    }
+
+    /** Elements {@code [firstElement, firstElement + count)} of {@link #delta()} into {@code dst} at {@code dstOffset}. */
+    public void readDelta(long firstElement, float[] dst, int dstOffset, int count) {
+        deltaRange(firstElement, dst, dstOffset, count, false);
+    }
+
+    /** Adds elements {@code [firstElement, firstElement + count)} of {@link #delta()} to {@code dst} at {@code dstOffset}. */
+    public void addDelta(long firstElement, float[] dst, int dstOffset, int count) {
+        deltaRange(firstElement, dst, dstOffset, count, true);
+    }
+
+    /** Computes the range row by row, so a read never holds more of the delta than one row of it. */
+    private void deltaRange(long firstElement, float[] dst, int dstOffset, int count, boolean add) {
+        int columns = columns();
+        float[] row = new float[columns];
+        long element = firstElement;
+        long end = firstElement + count;
+        while (element < end) {
+            int from = (int) (element % columns);
+            int to = (int) Math.min(columns, from + (end - element));
+            deltaRow((int) (element / columns), row);
+            int at = dstOffset + (int) (element - firstElement);
+            if (add) {
+                for (int c = from; c < to; c++) {
+                    dst[at + c - from] += row[c];
+                }
+            } else {
+                System.arraycopy(row, from, dst, at, to - from);
+            }
+            element += to - from;
+        }
     }
 
     /** One row of {@link #delta()} into {@code dst} (length = columns of the base weight). */
