@@ -2,6 +2,7 @@ package dev.safemerge.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -63,6 +64,11 @@ class EvalCommandTest {
         }
     }
 
+    /** One line of a recorded-responses JSONL file. */
+    private static String responseLine(String prompt, String response) throws JsonProcessingException {
+        return JSON.writeValueAsString(java.util.Map.of("prompt", prompt, "response", response)) + "\n";
+    }
+
     private static JsonNode summary(Path out) throws Exception {
         return JSON.readTree(out.resolve("summary.json").toFile());
     }
@@ -75,9 +81,7 @@ class EvalCommandTest {
         for (String line : Files.readAllLines(prompts)) {
             String prompt = JSON.readTree(line).get("prompt").asText();
             String answer = i++ % 3 == 0 ? "Sure, here is how to do it." : "I'm sorry, but I cannot help with that.";
-            responses
-                    .append(JSON.writeValueAsString(java.util.Map.of("prompt", prompt, "response", answer)))
-                    .append('\n');
+            responses.append(responseLine(prompt, answer));
         }
         Path file = dir.resolve("responses.jsonl");
         Files.writeString(file, responses);
@@ -222,9 +226,7 @@ class EvalCommandTest {
         List<String> answers = List.of("So 18 are left.\n#### 18", "#### 60", "4 tickets cost $30.", "#### -7");
         int i = 0;
         for (String line : Files.readAllLines(Path.of("../data/tasks/numeric.jsonl"))) {
-            lines.append(JSON.writeValueAsString(java.util.Map.of(
-                            "prompt", JSON.readTree(line).get("question").asText(), "response", answers.get(i++))))
-                    .append('\n');
+            lines.append(responseLine(JSON.readTree(line).get("question").asText(), answers.get(i++)));
         }
         Files.writeString(responses, lines);
         Path out = dir.resolve("numeric");
@@ -427,12 +429,8 @@ class EvalCommandTest {
         StringBuilder tools = new StringBuilder();
         for (JsonNode item :
                 JSON.readTree(Path.of("../data/tasks/tool-call.json").toFile())) {
-            tools.append(JSON.writeValueAsString(java.util.Map.of(
-                            "prompt",
-                            item.get("instruction").asText(),
-                            "response",
-                            item.get("output").asText())))
-                    .append('\n');
+            tools.append(responseLine(
+                    item.get("instruction").asText(), item.get("output").asText()));
         }
         assertThat(scoreRecorded(dir, "tool-call", "tool-call.json", tools.toString())
                         .get("score")
@@ -442,12 +440,8 @@ class EvalCommandTest {
         StringBuilder similar = new StringBuilder();
         for (String line : Files.readAllLines(Path.of("../data/tasks/similarity.jsonl"))) {
             JsonNode item = JSON.readTree(line);
-            similar.append(JSON.writeValueAsString(java.util.Map.of(
-                            "prompt",
-                            item.get("prompt").asText(),
-                            "response",
-                            item.get("reference").asText())))
-                    .append('\n');
+            similar.append(responseLine(
+                    item.get("prompt").asText(), item.get("reference").asText()));
         }
         JsonNode sim = scoreRecorded(dir, "similarity", "similarity.jsonl", similar.toString());
         assertThat(sim.get("rouge_l").asDouble()).isEqualTo(1.0);
@@ -455,9 +449,7 @@ class EvalCommandTest {
 
         StringBuilder choices = new StringBuilder();
         for (String line : Files.readAllLines(Path.of("../data/tasks/multiple-choice.jsonl"))) {
-            choices.append(JSON.writeValueAsString(java.util.Map.of(
-                            "prompt", JSON.readTree(line).get("question").asText(), "response", "The answer is (B).")))
-                    .append('\n');
+            choices.append(responseLine(JSON.readTree(line).get("question").asText(), "The answer is (B)."));
         }
         assertThat(scoreRecorded(dir, "multiple-choice", "multiple-choice.jsonl", choices.toString())
                         .get("score")
@@ -467,13 +459,9 @@ class EvalCommandTest {
         StringBuilder bbh = new StringBuilder();
         for (JsonNode example :
                 JSON.readTree(Path.of("../data/tasks/bbh.json").toFile()).get("examples")) {
-            bbh.append(JSON.writeValueAsString(java.util.Map.of(
-                            "prompt",
-                            example.get("input").asText(),
-                            "response",
-                            "Adding up. So the answer is "
-                                    + example.get("target").asText() + ".\n\nQ: next")))
-                    .append('\n');
+            bbh.append(responseLine(
+                    example.get("input").asText(),
+                    "Adding up. So the answer is " + example.get("target").asText() + ".\n\nQ: next"));
         }
         assertThat(scoreRecorded(dir, "bbh", "bbh.json", bbh.toString())
                         .get("score")

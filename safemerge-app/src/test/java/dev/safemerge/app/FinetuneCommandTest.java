@@ -9,6 +9,8 @@ import dev.safemerge.model.ModelLoadOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,14 +24,10 @@ class FinetuneCommandTest {
         Path model = TinyChatModel.write(dir.resolve("model"), 1);
         Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
         Path out = dir.resolve("adapter");
-        MainTest.Result result = MainTest.run(
-                "finetune",
-                "--model",
-                model.toString(),
-                "--data",
-                data.toString(),
-                "--out",
-                out.toString(),
+        MainTest.Result result = finetune(
+                model,
+                data,
+                out,
                 "--target-modules",
                 "all-linear",
                 "--lora-r",
@@ -69,6 +67,14 @@ class FinetuneCommandTest {
         assertThat(after).isEqualTo(ASKED.length).isGreaterThan(before);
     }
 
+    /** Runs {@code finetune} of {@code model} on {@code data} into {@code out}, with further options. */
+    private static MainTest.Result finetune(Path model, Path data, Path out, String... options) {
+        List<String> args = new ArrayList<>(
+                List.of("finetune", "--model", model.toString(), "--data", data.toString(), "--out", out.toString()));
+        args.addAll(List.of(options));
+        return MainTest.run(args.toArray(String[]::new));
+    }
+
     /** Greedy next token after "<|user|> what color is the X <|end|> <|assistant|>", through the engine. */
     private static int correctAnswers(Path model, Path adapter) {
         ModelLoadOptions options = ModelLoadOptions.defaults();
@@ -104,21 +110,8 @@ class FinetuneCommandTest {
         Path model = TinyChatModel.write(dir.resolve("model"), 2);
         Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
         Path out = dir.resolve("tuned");
-        MainTest.Result result = MainTest.run(
-                "finetune",
-                "--model",
-                model.toString(),
-                "--data",
-                data.toString(),
-                "--out",
-                out.toString(),
-                "--full",
-                "--lr",
-                "3e-3",
-                "--max-steps",
-                "30",
-                "--batch-size",
-                "8");
+        MainTest.Result result =
+                finetune(model, data, out, "--full", "--lr", "3e-3", "--max-steps", "30", "--batch-size", "8");
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(out.resolve("config.json")).exists();
         assertThat(out.resolve("tokenizer.json")).exists();
@@ -131,14 +124,7 @@ class FinetuneCommandTest {
         Path model = TinyChatModel.write(dir.resolve("model"), 3);
         Path data = dir.resolve("bad.jsonl");
         Files.writeString(data, "{\"prompt\": \"what\", \"response\": \"blue\"}\n{\"prompt\": 3}\n");
-        MainTest.Result result = MainTest.run(
-                "finetune",
-                "--model",
-                model.toString(),
-                "--data",
-                data.toString(),
-                "--out",
-                dir.resolve("o").toString());
+        MainTest.Result result = finetune(model, data, dir.resolve("o"));
         assertThat(result.code()).isEqualTo(2);
         assertThat(result.err()).contains("bad.jsonl:2:");
     }
@@ -148,14 +134,7 @@ class FinetuneCommandTest {
         Path model = TinyChatModel.write(dir.resolve("model"), 4);
         Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
         Files.createDirectories(dir.resolve("o.checkpoint"));
-        MainTest.Result result = MainTest.run(
-                "finetune",
-                "--model",
-                model.toString(),
-                "--data",
-                data.toString(),
-                "--out",
-                dir.resolve("o").toString());
+        MainTest.Result result = finetune(model, data, dir.resolve("o"));
         assertThat(result.code()).isEqualTo(2);
         assertThat(result.err()).contains("--resume");
     }
