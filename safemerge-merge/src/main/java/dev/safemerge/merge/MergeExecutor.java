@@ -148,7 +148,7 @@ public final class MergeExecutor {
             long elements = task.elementCount();
             int inputs = task.inputs().size();
             if (method.elementwise() && elements > CHUNK_ELEMENTS) {
-                long row = task.shape().length == 0 ? 1 : task.shape()[task.shape().length - 1];
+                long row = task.rowLength();
                 long chunk = Math.max(row, CHUNK_ELEMENTS / row * row);
                 if (chunk > Integer.MAX_VALUE - 8) {
                     chunk = CHUNK_ELEMENTS;
@@ -331,7 +331,7 @@ public final class MergeExecutor {
      * {@link #BLOCK_ELEMENTS} of them, so each block's inputs and result stay in the core's cache between steps.
      */
     private static int blockLength(TensorTask task, int count) {
-        long row = task.shape().length == 0 ? 1 : task.shape()[task.shape().length - 1];
+        long row = task.rowLength();
         return (int) Math.min(count, Math.max(row, BLOCK_ELEMENTS / row * row));
     }
 

@@ -39,6 +39,11 @@ public record TensorTask(
         return dev.safemerge.tensor.TensorInfo.elementCount(shape);
     }
 
+    /** Length of the last axis, the unit chunks and blocks are cut in; a scalar is one row. */
+    public long rowLength() {
+        return shape.length == 0 ? 1 : shape[shape.length - 1];
+    }
+
     public TensorSpec spec() {
         return new TensorSpec(name, outDtype, shape);
     }

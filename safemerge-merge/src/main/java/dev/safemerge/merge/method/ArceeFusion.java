@@ -53,7 +53,7 @@ public final class ArceeFusion implements MergeMethod {
         float[] x = group.nonBase().getFirst().values();
         Precision p = group.precision();
         int n = base.length;
-        int row = group.shape().length == 0 ? 1 : group.rowLength();
+        int row = group.rowLength();
         float[] importance = new float[n];
         for (int start = 0; start < n; start += row) {
             double kl = klDivergence(x, base, start, row);
