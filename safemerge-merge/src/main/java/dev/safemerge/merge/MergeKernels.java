@@ -7,7 +7,7 @@ package dev.safemerge.merge;
  * present.
  *
  * <p>Most loops take an element {@code count} so that a method can run them on small blocks that stay in cache, one
- * block of a tensor at a time; the whole-array forms are those loops over the full length.
+ * block of a tensor at a time.
  */
 public interface MergeKernels {
     /** Lanes of the striped l1 norm of {@link #addMagnitudes}; a block boundary must be a multiple of it. */
@@ -23,11 +23,6 @@ public interface MergeKernels {
 
     /** {@code sum[j] += round(weight · x[j])}. */
     void addWeighted(Precision p, float[] sum, float[] x, float weight);
-
-    /** {@code out[j] = round(x[j] − base[j])}. */
-    default void subtract(Precision p, float[] x, float[] base, float[] out) {
-        subtract(p, x, base, out, out.length);
-    }
 
     /** {@code out[j] = round(x[j] − base[j])} for j below count. */
     void subtract(Precision p, float[] x, float[] base, float[] out, int count);
@@ -51,36 +46,19 @@ public interface MergeKernels {
     void finishLinear(Precision p, float[] sum, boolean normalize, float divisor);
 
     /**
-     * TIES sign election for one model's weighted delta: the majority sign is that of {@code round(signSum[j])}
-     * (zero counts as positive); a nonzero delta of the majority sign is added to {@code mixed} and its weight to
-     * {@code divisors}.
+     * TIES sign election for one model's weighted delta, for j below count: the majority sign is that of
+     * {@code round(signSum[j])} (zero counts as positive); a nonzero delta of the majority sign is added to
+     * {@code mixed} and its weight to {@code divisors}.
      */
-    default void electedAdd(
-            Precision p, float[] mixed, float[] divisors, float[] delta, float[] signSum, float weight) {
-        electedAdd(p, mixed, divisors, delta, signSum, weight, mixed.length);
-    }
-
-    /** {@link #electedAdd(Precision, float[], float[], float[], float[], float)} for j below count. */
     void electedAdd(
             Precision p, float[] mixed, float[] divisors, float[] delta, float[] signSum, float weight, int count);
 
     /**
-     * Task arithmetic's last steps: {@code v = round(mixed[j])}; when normalizing {@code v = round(v / d)} with
-     * {@code d = divisors[j]} or, when {@code divisors} is null, the constant {@code divisor}; when {@code lambda ≠ 1}
-     * {@code v = round(v · lambda)}; finally {@code mixed[j] = round(base[j] + v)}.
+     * Task arithmetic's last steps for j below count: {@code v = round(mixed[j])}; when normalizing
+     * {@code v = round(v / d)} with {@code d = divisors[j]} or, when {@code divisors} is null, the constant
+     * {@code divisor}; when {@code lambda ≠ 1} {@code v = round(v · lambda)}; finally {@code out[j] = round(base[j] +
+     * v)}.
      */
-    default void finishTaskArithmetic(
-            Precision p,
-            float[] mixed,
-            float[] base,
-            boolean normalize,
-            float[] divisors,
-            float divisor,
-            float lambda) {
-        finishTaskArithmetic(p, mixed, base, mixed, normalize, divisors, divisor, lambda, mixed.length);
-    }
-
-    /** The same steps for j below count, the result going to {@code out[j]}. */
     void finishTaskArithmetic(
             Precision p,
             float[] mixed,
@@ -92,18 +70,8 @@ public interface MergeKernels {
             float lambda,
             int count);
 
-    /** TIES's divisors: {@code d[j] = round(d[j])}, and 1 where that is zero. */
-    default void divisors(Precision p, float[] d) {
-        divisors(p, d, d.length);
-    }
-
-    /** TIES's divisors for j below count. */
+    /** TIES's divisors for j below count: {@code d[j] = round(d[j])}, and 1 where that is zero. */
     void divisors(Precision p, float[] d, int count);
-
-    /** {@code a[j] = keep[j] ? a[j] : 0}. */
-    default void keepOnly(float[] a, boolean[] keep) {
-        keepOnly(a, keep, 0, a.length);
-    }
 
     /** {@code a[j] = keep[from + j] ? a[j] : 0} for j below count. */
     void keepOnly(float[] a, boolean[] keep, int from, int count);

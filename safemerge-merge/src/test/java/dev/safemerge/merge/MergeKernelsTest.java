@@ -39,7 +39,7 @@ class MergeKernelsTest {
     void subtractMatchesScalarBitForBit() {
         compare(
                 (random, length) -> new float[][] {values(random, length), values(random, length), new float[length]},
-                (kernels, p, arrays) -> kernels.subtract(p, arrays[0], arrays[1], arrays[2]));
+                (kernels, p, arrays) -> kernels.subtract(p, arrays[0], arrays[1], arrays[2], arrays[2].length));
     }
 
     @Test
@@ -58,8 +58,8 @@ class MergeKernelsTest {
                     values(random, length), values(random, length), values(random, length), values(random, length)
                 },
                 (kernels, p, arrays) -> {
-                    kernels.electedAdd(p, arrays[0], arrays[1], arrays[2], arrays[3], 0.6f);
-                    kernels.electedAdd(p, arrays[0], arrays[1], arrays[3], arrays[2], 1.3f);
+                    kernels.electedAdd(p, arrays[0], arrays[1], arrays[2], arrays[3], 0.6f, arrays[0].length);
+                    kernels.electedAdd(p, arrays[0], arrays[1], arrays[3], arrays[2], 1.3f, arrays[0].length);
                 });
     }
 
@@ -73,7 +73,15 @@ class MergeKernelsTest {
                                 values(random, length), values(random, length), values(random, length)
                             },
                             (kernels, p, arrays) -> kernels.finishTaskArithmetic(
-                                    p, arrays[0], arrays[1], normalize, perElement ? arrays[2] : null, 1.9f, lambda));
+                                    p,
+                                    arrays[0],
+                                    arrays[1],
+                                    arrays[0],
+                                    normalize,
+                                    perElement ? arrays[2] : null,
+                                    1.9f,
+                                    lambda,
+                                    arrays[0].length));
                 }
             }
         }
@@ -83,7 +91,7 @@ class MergeKernelsTest {
     void divisorsMatchScalarBitForBit() {
         compare(
                 (random, length) -> new float[][] {values(random, length)},
-                (kernels, p, arrays) -> kernels.divisors(p, arrays[0]));
+                (kernels, p, arrays) -> kernels.divisors(p, arrays[0], arrays[0].length));
     }
 
     @Test
@@ -93,7 +101,7 @@ class MergeKernelsTest {
             for (int i = 0; i < keep.length; i++) {
                 keep[i] = Float.floatToRawIntBits(arrays[0][i]) % 3 != 0;
             }
-            kernels.keepOnly(arrays[0], keep);
+            kernels.keepOnly(arrays[0], keep, 0, keep.length);
         });
     }
 
