@@ -24,10 +24,11 @@ import java.util.stream.Stream;
  * each, merged with linear, ties and dare_ties; the bound is reading both inputs with {@code cat > /dev/null} plus
  * writing an output of the same size with {@code cp} and {@code sync}. Reported: bound time / merge time (1.0 = as
  * fast as plain file copies). Each method is first merged {@code --warmup} times untimed, so that the JIT has
- * compiled the kernels before the timed runs.
+ * compiled the kernels before the timed runs. Each round measures the bound, then merges with every method, starting
+ * one method later than the round before; {@code --settle S} pauses S seconds before each measurement.
  *
  * <p>Usage: {@code safemerge-bench/run MergeBench [--gib 2] [--runs 3] [--threads 2] [--dir /work/scratch-merge]
- * [--methods linear,ties,dare_ties] [--warmup 1] [--no-bound] [--keep]}
+ * [--methods linear,ties,dare_ties] [--warmup 1] [--settle 0] [--no-bound] [--keep]}
  */
 public final class MergeBench {
     private static final int ROWS = 4096;
@@ -45,6 +46,7 @@ public final class MergeBench {
                 options.getOrDefault("--methods", "linear,ties,dare_ties").split(","));
         boolean bound = !options.containsKey("--no-bound");
         int warmups = Integer.parseInt(options.getOrDefault("--warmup", "1"));
+        long settleMillis = (long) (1000 * Double.parseDouble(options.getOrDefault("--settle", "0")));
         deleteTree(dir);
         Files.createDirectories(dir);
         try {
@@ -69,19 +71,25 @@ public final class MergeBench {
             }
             Map<String, List<Double>> ratios = new LinkedHashMap<>();
             for (int run = 0; run < runs; run++) {
+                settle(settleMillis);
                 double boundSeconds = bound ? ioBound(dir) : Double.NaN;
-                for (String method : methods) {
+                // The merge right after the bound's copy runs slower on this kind of VM, so each round starts one
+                // method later and every method takes that place equally often.
+                for (int slot = 0; slot < methods.size(); slot++) {
+                    String method = methods.get((run + slot) % methods.size());
+                    settle(settleMillis);
                     double seconds = merge(dir, method, threads);
                     double ratio = boundSeconds / seconds;
                     ratios.computeIfAbsent(method, k -> new ArrayList<>()).add(ratio);
                     System.out.printf(
                             Locale.ROOT,
-                            "run %d %-10s merge %.2f s, I/O bound %.2f s, ratio %.2f%n",
+                            "run %d %-10s merge %.2f s, I/O bound %.2f s, ratio %.2f%s%n",
                             run + 1,
                             method,
                             seconds,
                             boundSeconds,
-                            ratio);
+                            ratio,
+                            slot == 0 ? " (first after the bound)" : "");
                 }
             }
             for (Map.Entry<String, List<Double>> entry : ratios.entrySet()) {
@@ -97,6 +105,12 @@ public final class MergeBench {
             if (!options.containsKey("--keep")) {
                 deleteTree(dir);
             }
+        }
+    }
+
+    private static void settle(long millis) throws InterruptedException {
+        if (millis > 0) {
+            Thread.sleep(millis);
         }
     }
 
