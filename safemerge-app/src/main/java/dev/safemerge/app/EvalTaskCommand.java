@@ -134,7 +134,10 @@ final class EvalTaskCommand implements Callable<Integer> {
             throw new BadInputException(task + ": no items");
         }
         if (limit != null) {
-            items = items.subList(0, Math.min(Math.max(limit, 1), items.size()));
+            if (limit < 1) {
+                throw new BadInputException("--limit must be at least 1");
+            }
+            items = items.subList(0, Math.min(limit, items.size()));
         }
         SamplingParams params = metric.sampling(generation.sampling(), generation.maxNewTokens != null);
         ObjectNode summary;

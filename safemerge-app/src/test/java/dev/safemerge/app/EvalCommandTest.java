@@ -19,6 +19,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -310,6 +311,18 @@ class EvalCommandTest {
                 dir.toString());
         assertThat(unknownMetric.code()).isEqualTo(2);
         assertThat(unknownMetric.err()).contains("bleu");
+        List<List<String>> inputs = List.of(
+                List.of("safety", "--prompts", "../data/safety/harmful.jsonl"),
+                List.of("task", "--task", "../data/tasks/exact.jsonl", "--metric", "exact"));
+        for (List<String> input : inputs) {
+            String command = input.getFirst();
+            List<String> args = new ArrayList<>(List.of("eval"));
+            args.addAll(input);
+            args.addAll(List.of("--responses", "x", "--limit", "0", "--out", dir.toString()));
+            MainTest.Result noItems = MainTest.run(args.toArray(String[]::new));
+            assertThat(noItems.code()).as(command).isEqualTo(2);
+            assertThat(noItems.err().strip()).as(command).isEqualTo("error: --limit must be at least 1");
+        }
         assertThat(MainTest.run("eval", "task", "--help").out()).contains("Example:");
     }
 
