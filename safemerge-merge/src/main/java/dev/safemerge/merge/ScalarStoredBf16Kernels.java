@@ -99,36 +99,19 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
 
     @Override
     public void finishOneModel(
-            float[] delta,
-            MemorySegment base,
-            long first,
-            boolean rescaled,
-            float factor,
-            float weight,
-            boolean electSign,
-            boolean normalize,
-            float divisor,
-            float lambda,
-            MemorySegment out,
-            int count) {
-        finishOneModel(
-                delta, base, first, rescaled, factor, weight, electSign, normalize, divisor, lambda, out, 0, count);
+            float[] delta, MemorySegment base, long first, OneModelSteps steps, MemorySegment out, int count) {
+        finishOneModel(delta, base, first, steps, out, 0, count);
     }
 
     void finishOneModel(
-            float[] delta,
-            MemorySegment base,
-            long first,
-            boolean rescaled,
-            float factor,
-            float weight,
-            boolean electSign,
-            boolean normalize,
-            float divisor,
-            float lambda,
-            MemorySegment out,
-            int from,
-            int to) {
+            float[] delta, MemorySegment base, long first, OneModelSteps steps, MemorySegment out, int from, int to) {
+        boolean rescaled = steps.rescaled();
+        float factor = steps.factor();
+        float weight = steps.weight();
+        boolean electSign = steps.electSign();
+        boolean normalize = steps.normalize();
+        float divisor = steps.divisor();
+        float lambda = steps.lambda();
         for (int j = from; j < to; j++) {
             float v = delta[j];
             if (rescaled) {

@@ -40,28 +40,29 @@ public interface StoredBf16Kernels {
     void taskVector(MemorySegment x, MemorySegment base, long first, float[] out, int count);
 
     /**
-     * The task-arithmetic family's steps after pruning, for a single model (base and one other), from its pruned task
-     * vector block {@code delta[0, count)} of elements {@code [first, first + count)}: {@code v = delta[j]}, {@code
-     * v = round(v · factor)} when rescaled, {@code v = round(v · weight)}. With sign election the elected sign of one
-     * model is its own, so a zero or NaN {@code v} is dropped (summed as +0) with divisor 1 and any other {@code v}
-     * kept with divisor {@code weight}; without it every {@code v} is kept with {@code divisor}. Then, as
-     * {@link #taskArithmetic}: {@code s = round(0 + v)}, {@code s = round(s / divisor)} when normalizing, {@code s =
-     * round(s · lambda)} when lambda ≠ 1, and {@code out[j] = round(base[first + j] + s)}, {@code out} holding the
-     * {@code count} results from its start.
+     * The task-arithmetic family's steps after pruning for a single model (base and one other), on its pruned task
+     * vector block {@code delta[0, count)} of elements {@code [first, first + count)}, as {@code steps} describes
+     * them; {@code out} receives the {@code count} results from its start.
      */
     void finishOneModel(
-            float[] delta,
-            MemorySegment base,
-            long first,
+            float[] delta, MemorySegment base, long first, OneModelSteps steps, MemorySegment out, int count);
+
+    /**
+     * The steps after pruning for one model: {@code v = delta[j]}, {@code v = round(v · factor)} when
+     * {@code rescaled}, {@code v = round(v · weight)}. With sign election the elected sign of one model is its own, so
+     * a zero or NaN {@code v} is dropped (summed as +0) with divisor 1 and any other {@code v} kept with divisor
+     * {@code weight}; without it every {@code v} is kept with {@code divisor}. Then, as {@link #taskArithmetic}:
+     * {@code s = round(0 + v)}, {@code s = round(s / divisor)} when normalizing, {@code s = round(s · lambda)} when
+     * lambda ≠ 1, and {@code out[j] = round(base[first + j] + s)}.
+     */
+    record OneModelSteps(
             boolean rescaled,
             float factor,
             float weight,
             boolean electSign,
             boolean normalize,
             float divisor,
-            float lambda,
-            MemorySegment out,
-            int count);
+            float lambda) {}
 
     /** A short name for benchmarks and diagnostics. */
     String name();

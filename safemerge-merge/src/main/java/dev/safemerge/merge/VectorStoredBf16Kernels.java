@@ -137,22 +137,16 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
 
     @Override
     public void finishOneModel(
-            float[] delta,
-            MemorySegment base,
-            long first,
-            boolean rescaled,
-            float factor,
-            float weight,
-            boolean electSign,
-            boolean normalize,
-            float divisor,
-            float lambda,
-            MemorySegment out,
-            int count) {
+            float[] delta, MemorySegment base, long first, OneModelSteps steps, MemorySegment out, int count) {
+        boolean rescaled = steps.rescaled();
+        float factor = steps.factor();
+        boolean electSign = steps.electSign();
+        boolean normalize = steps.normalize();
+        float lambda = steps.lambda();
         FloatVector zero = FloatVector.zero(FLOATS);
         FloatVector one = FloatVector.broadcast(FLOATS, 1f);
-        FloatVector weights = FloatVector.broadcast(FLOATS, weight);
-        FloatVector divisors = FloatVector.broadcast(FLOATS, divisor);
+        FloatVector weights = FloatVector.broadcast(FLOATS, steps.weight());
+        FloatVector divisors = FloatVector.broadcast(FLOATS, steps.divisor());
         int bound = count - count % LANES;
         for (int j = 0; j < bound; j += LANES) {
             IntVector v = FloatVector.fromArray(FLOATS, delta, j).reinterpretAsInts();
@@ -161,7 +155,7 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
                 v = v.add(v.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff))
                         .and(0xffff0000);
             }
-            v = v.reinterpretAsFloats().mul(weight).reinterpretAsInts();
+            v = v.reinterpretAsFloats().mul(weights).reinterpretAsInts();
             v = v.add(v.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff)).and(0xffff0000);
             FloatVector kept = v.reinterpretAsFloats();
             FloatVector d = divisors;
@@ -192,8 +186,7 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
             ((ShortVector) result.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.I2S, SHORTS, 0))
                     .intoMemorySegment(out, j * 2L, LE);
         }
-        ScalarStoredBf16Kernels.INSTANCE.finishOneModel(
-                delta, base, first, rescaled, factor, weight, electSign, normalize, divisor, lambda, out, bound, count);
+        ScalarStoredBf16Kernels.INSTANCE.finishOneModel(delta, base, first, steps, out, bound, count);
     }
 
     /** Bf16 lanes as floats; sign extension puts garbage only in bits that the shift discards. */

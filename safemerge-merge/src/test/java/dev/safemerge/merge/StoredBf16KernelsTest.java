@@ -180,7 +180,7 @@ class StoredBf16KernelsTest {
                 MemorySegment actual = MemorySegment.ofArray(new short[length]);
                 c.finish(SCALAR, expected);
                 c.finish(VECTOR, actual);
-                assertArrayEquals(floats(expected), floats(actual), "length " + length + ", " + c);
+                assertArrayEquals(floats(expected), floats(actual), "length " + length + ", " + c.steps());
             }
         }
     }
@@ -194,14 +194,22 @@ class StoredBf16KernelsTest {
         int length = 4099;
         for (int flags = 0; flags < 16; flags++) {
             OneModelCase c = OneModelCase.of(random, length, flags);
+            StoredBf16Kernels.OneModelSteps steps = c.steps();
             float[] weighted = c.delta().clone();
             float[] mixed = new float[length];
             float[] signSum = new float[length];
             float[] divisors = new float[length];
             general.weightAndSum(
-                    p, weighted, length, p, c.rescaled(), c.factor(), c.weight(), c.electSign() ? signSum : mixed);
-            if (c.electSign()) {
-                general.electedAdd(p, mixed, divisors, weighted, signSum, c.weight(), length);
+                    p,
+                    weighted,
+                    length,
+                    p,
+                    steps.rescaled(),
+                    steps.factor(),
+                    steps.weight(),
+                    steps.electSign() ? signSum : mixed);
+            if (steps.electSign()) {
+                general.electedAdd(p, mixed, divisors, weighted, signSum, steps.weight(), length);
                 general.divisors(p, divisors, length);
             }
             float[] merged = new float[length];
@@ -211,53 +219,38 @@ class StoredBf16KernelsTest {
                     mixed,
                     base,
                     merged,
-                    c.normalize(),
-                    c.electSign() ? divisors : null,
-                    c.electSign() ? 1 : c.divisor(),
-                    c.lambda(),
+                    steps.normalize(),
+                    steps.electSign() ? divisors : null,
+                    steps.electSign() ? 1 : steps.divisor(),
+                    steps.lambda(),
                     length);
             MemorySegment expected = MemorySegment.ofArray(new short[length]);
             FloatConversion.encode(DType.BF16, merged, 0, expected, length);
             MemorySegment actual = MemorySegment.ofArray(new short[length]);
             c.finish(SCALAR, actual);
-            assertArrayEquals(floats(expected), floats(actual), c.toString());
+            assertArrayEquals(floats(expected), floats(actual), steps.toString());
         }
     }
 
     /** One set of arguments of {@link StoredBf16Kernels#finishOneModel}, the four flags taken from the bits of one int. */
-    private record OneModelCase(
-            float[] delta,
-            MemorySegment base,
-            boolean rescaled,
-            float factor,
-            float weight,
-            boolean electSign,
-            boolean normalize,
-            float divisor,
-            float lambda) {
+    private record OneModelCase(float[] delta, MemorySegment base, StoredBf16Kernels.OneModelSteps steps) {
         static OneModelCase of(Random random, int length, int flags) {
             return new OneModelCase(
                     floats(bf16(random, length)),
                     bf16(random, length),
-                    (flags & 1) != 0,
-                    Precision.BF16.round(1 + random.nextFloat()),
-                    // Zero weights and negative ones are cases of their own for the vote.
-                    random.nextInt(8) == 0 ? 0 : Precision.BF16.round((float) random.nextGaussian()),
-                    (flags & 2) != 0,
-                    (flags & 4) != 0,
-                    0.7f,
-                    (flags & 8) != 0 ? 0.85f : 1f);
+                    new StoredBf16Kernels.OneModelSteps(
+                            (flags & 1) != 0,
+                            Precision.BF16.round(1 + random.nextFloat()),
+                            // Zero weights and negative ones are cases of their own for the vote.
+                            random.nextInt(8) == 0 ? 0 : Precision.BF16.round((float) random.nextGaussian()),
+                            (flags & 2) != 0,
+                            (flags & 4) != 0,
+                            0.7f,
+                            (flags & 8) != 0 ? 0.85f : 1f));
         }
 
         void finish(StoredBf16Kernels kernels, MemorySegment out) {
-            kernels.finishOneModel(
-                    delta, base, 0, rescaled, factor, weight, electSign, normalize, divisor, lambda, out, delta.length);
-        }
-
-        @Override
-        public String toString() {
-            return "rescaled " + rescaled + ", weight " + weight + ", electSign " + electSign + ", normalize "
-                    + normalize + ", lambda " + lambda;
+            kernels.finishOneModel(delta, base, 0, steps, out, delta.length);
         }
     }
 

@@ -239,12 +239,16 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
             TensorGroup group, MemorySegment base, TaskVector vector, Pruners.Plan plan, int n, Bf16Output out) {
         StoredBf16Kernels kernels = StoredBf16Kernels.best();
         float[] weights = weights(Precision.BF16, group.nonBase());
-        float divisor = signElection ? 1 : plainDivisor(Precision.BF16, weights);
-        boolean normalize = group.global().flag("normalize");
-        float lambda = (float) group.global().get("lambda");
-        Pruners.Keep keep = plan == null ? null : plan.rule().get();
         boolean rescaled = plan != null && plan.rescaled();
-        float factor = rescaled ? plan.factor() : 1;
+        StoredBf16Kernels.OneModelSteps steps = new StoredBf16Kernels.OneModelSteps(
+                rescaled,
+                rescaled ? plan.factor() : 1,
+                weights[0],
+                signElection,
+                group.global().flag("normalize"),
+                signElection ? 1 : plainDivisor(Precision.BF16, weights),
+                (float) group.global().get("lambda"));
+        Pruners.Keep keep = plan == null ? null : plan.rule().get();
         float[] delta = new float[Math.min(Pruners.BLOCK, n)];
         for (int start = 0, count; start < n; start += count) {
             count = Math.min(delta.length, n - start);
@@ -252,19 +256,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
             if (keep != null) {
                 keep.apply(start, delta, count);
             }
-            kernels.finishOneModel(
-                    delta,
-                    base,
-                    start,
-                    rescaled,
-                    factor,
-                    weights[0],
-                    signElection,
-                    normalize,
-                    divisor,
-                    lambda,
-                    out.next(count),
-                    count);
+            kernels.finishOneModel(delta, base, start, steps, out.next(count), count);
         }
     }
 
