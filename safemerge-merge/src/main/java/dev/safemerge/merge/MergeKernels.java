@@ -73,9 +73,6 @@ public interface MergeKernels {
     /** TIES's divisors for j below count: {@code d[j] = round(d[j])}, and 1 where that is zero. */
     void divisors(Precision p, float[] d, int count);
 
-    /** {@code a[j] = keep[from + j] ? a[j] : 0} for j below count. */
-    void keepOnly(float[] a, boolean[] keep, int from, int count);
-
     /** DARE's Bernoulli mask: {@code a[j] = uniforms[j] < probability ? a[j] : 0} for j below count. */
     void keepBelow(float[] a, float[] uniforms, float probability, int count);
 

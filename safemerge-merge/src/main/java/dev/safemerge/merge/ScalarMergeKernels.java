@@ -168,17 +168,6 @@ public final class ScalarMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void keepOnly(float[] a, boolean[] keep, int from, int count) {
-        keepOnly(a, keep, from, 0, count);
-    }
-
-    void keepOnly(float[] a, boolean[] keep, int from, int lo, int hi) {
-        for (int j = lo; j < hi; j++) {
-            a[j] = keep[from + j] ? a[j] : 0;
-        }
-    }
-
-    @Override
     public void keepBelow(float[] a, float[] uniforms, float probability, int count) {
         keepBelow(a, uniforms, probability, 0, count);
     }

@@ -220,17 +220,6 @@ final class VectorMergeKernels implements MergeKernels {
     }
 
     @Override
-    public void keepOnly(float[] a, boolean[] keep, int from, int count) {
-        FloatVector zero = FloatVector.zero(FLOATS);
-        int bound = bound(count);
-        for (int j = 0; j < bound; j += LANES) {
-            zero.blend(FloatVector.fromArray(FLOATS, a, j), VectorMask.fromArray(FLOATS, keep, from + j))
-                    .intoArray(a, j);
-        }
-        SCALAR.keepOnly(a, keep, from, bound, count);
-    }
-
-    @Override
     public void keepBelow(float[] a, float[] uniforms, float probability, int count) {
         FloatVector zero = FloatVector.zero(FLOATS);
         int bound = bound(count);

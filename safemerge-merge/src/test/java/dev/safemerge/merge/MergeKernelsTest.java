@@ -95,19 +95,7 @@ class MergeKernelsTest {
     }
 
     @Test
-    void keepOnlyMatchesScalarBitForBit() {
-        compare((random, length) -> new float[][] {values(random, length)}, (kernels, p, arrays) -> {
-            boolean[] keep = new boolean[arrays[0].length];
-            for (int i = 0; i < keep.length; i++) {
-                keep[i] = Float.floatToRawIntBits(arrays[0][i]) % 3 != 0;
-            }
-            kernels.keepOnly(arrays[0], keep, 0, keep.length);
-        });
-    }
-
-    @Test
     void blockFormsMatchScalarBitForBit() {
-        int from = 37;
         compare(
                 (random, length) -> new float[][] {
                     values(random, length + 5),
@@ -121,11 +109,6 @@ class MergeKernelsTest {
                     int count = arrays[2].length - 5;
                     kernels.subtract(p, arrays[0], arrays[1], arrays[2], count);
                     kernels.finishTaskArithmetic(p, arrays[2], arrays[1], arrays[4], true, arrays[3], 1, 0.85f, count);
-                    boolean[] keep = new boolean[count + from];
-                    for (int i = 0; i < keep.length; i++) {
-                        keep[i] = Float.floatToRawIntBits(arrays[0][i % arrays[0].length]) % 3 != 0;
-                    }
-                    kernels.keepOnly(arrays[3], keep, from, count);
                 });
     }
 

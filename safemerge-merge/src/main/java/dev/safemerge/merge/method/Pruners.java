@@ -117,30 +117,53 @@ final class Pruners {
             throw new BadInputException(group.name() + ": della needs 0 < density - epsilon and density + epsilon < 1"
                     + " (density " + density + ", epsilon " + epsilon + ")");
         }
-        // Row-wise ranks need the rows at hand, so this rule alone materialises its task vector.
-        float[] values = new float[n];
-        delta.forEach((start, block, count) -> System.arraycopy(block, 0, values, start, count));
+        // Ranks are per row, so the task vector is gathered one row at a time and the decisions kept as bits.
         int rowLength = group.shape().length < 2 ? n : group.rowLength();
-        float[] uniforms = new float[n];
-        group.masks().uniforms(model, uniforms);
-        boolean[] keep = new boolean[n];
+        MaskSource.Uniforms uniforms = group.masks().open(model, n);
+        long[] bits = new long[(int) (((long) n + 63) / 64)];
         float low = work.round((float) (density - epsilon));
         float epsilonValue = (float) epsilon;
-        for (int start = 0; start < n; start += rowLength) {
-            int[] ranks = Ranks.ranksOfRow(values, start, rowLength, 1);
-            // Ranks are argsort indices converted to the working dtype, then + 1 (two roundings in bf16).
-            float minRank = work.round(work.round(0) + 1);
-            float maxRank = work.round(work.round(rowLength - 1) + 1);
-            float span = work.round(maxRank - minRank);
-            for (int j = 0; j < rowLength; j++) {
-                float rank = work.round(work.round(ranks[j] - 1) + 1);
-                float normalized = Math.clamp(work.round(work.round(rank - minRank) / span), 0f, 1f);
-                float probability = work.round(low + work.round(work.round(normalized * 2) * epsilonValue));
-                keep[start + j] = uniforms[start + j] < probability;
+        // Ranks are argsort indices converted to the working dtype, then + 1 (two roundings in bf16).
+        float minRank = work.round(work.round(0) + 1);
+        float maxRank = work.round(work.round(rowLength - 1) + 1);
+        float span = work.round(maxRank - minRank);
+        float[] row = new float[rowLength];
+        float[] drawn = new float[rowLength];
+        delta.forEach(new Ranks.BlockConsumer() {
+            private int rowStart;
+            private int filled;
+
+            @Override
+            public void accept(int start, float[] block, int count) {
+                for (int j = 0; j < count; ) {
+                    int take = Math.min(count - j, rowLength - filled);
+                    System.arraycopy(block, j, row, filled, take);
+                    filled += take;
+                    j += take;
+                    if (filled == rowLength) {
+                        decideRow();
+                        rowStart += rowLength;
+                        filled = 0;
+                    }
+                }
             }
-        }
+
+            private void decideRow() {
+                int[] ranks = Ranks.ranksOf(row, rowLength);
+                uniforms.fill(rowStart, drawn, rowLength);
+                for (int j = 0; j < rowLength; j++) {
+                    float rank = work.round(work.round(ranks[j] - 1) + 1);
+                    float normalized = Math.clamp(work.round(work.round(rank - minRank) / span), 0f, 1f);
+                    float probability = work.round(low + work.round(work.round(normalized * 2) * epsilonValue));
+                    if (drawn[j] < probability) {
+                        int i = rowStart + j;
+                        bits[i >>> 6] |= 1L << (i & 63);
+                    }
+                }
+            }
+        });
         MergeKernels kernels = MergeKernels.best();
-        Supplier<Keep> rule = () -> (start, block, count) -> kernels.keepOnly(block, keep, start, count);
+        Supplier<Keep> rule = () -> (start, block, count) -> kernels.keepBits(block, count, bits, start);
         return rescale ? rescaled(delta, rule, work, null) : unscaled(rule, work);
     }
 

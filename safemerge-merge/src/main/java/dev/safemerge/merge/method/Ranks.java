@@ -286,14 +286,11 @@ final class Ranks {
         return keep;
     }
 
-    /**
-     * Ascending ranks 1..n of {@code |values[offset + j * stride]|} for j in [0, n), ties by position; used per row by
-     * DELLA.
-     */
-    static int[] ranksOfRow(float[] values, int offset, int n, int stride) {
+    /** Ascending ranks 1..n of {@code |values[j]|} for j below n, ties by position; used per row by DELLA. */
+    static int[] ranksOf(float[] values, int n) {
         long[] keys = new long[n];
         for (int j = 0; j < n; j++) {
-            keys[j] = ((long) bits(values[offset + j * stride]) << 32) | j;
+            keys[j] = ((long) bits(values[j]) << 32) | j;
         }
         Arrays.sort(keys);
         int[] ranks = new int[n];
