@@ -121,12 +121,19 @@ final class Pruners {
         int rowLength = group.shape().length < 2 ? n : group.rowLength();
         MaskSource.Uniforms uniforms = group.masks().open(model, n);
         long[] bits = new long[(int) (((long) n + 63) / 64)];
+        // The keep probability depends on the rank alone, the same in every row. Ranks are argsort indices converted
+        // to the working dtype, then + 1 (two roundings in bf16).
         float low = work.round((float) (density - epsilon));
         float epsilonValue = (float) epsilon;
-        // Ranks are argsort indices converted to the working dtype, then + 1 (two roundings in bf16).
         float minRank = work.round(work.round(0) + 1);
         float maxRank = work.round(work.round(rowLength - 1) + 1);
         float span = work.round(maxRank - minRank);
+        float[] probabilityOfRank = new float[rowLength + 1];
+        for (int r = 1; r <= rowLength; r++) {
+            float rank = work.round(work.round(r - 1) + 1);
+            float normalized = Math.clamp(work.round(work.round(rank - minRank) / span), 0f, 1f);
+            probabilityOfRank[r] = work.round(low + work.round(work.round(normalized * 2) * epsilonValue));
+        }
         float[] row = new float[rowLength];
         float[] drawn = new float[rowLength];
         delta.forEach(new Ranks.BlockConsumer() {
@@ -152,10 +159,7 @@ final class Pruners {
                 int[] ranks = Ranks.ranksOf(row, rowLength);
                 uniforms.fill(rowStart, drawn, rowLength);
                 for (int j = 0; j < rowLength; j++) {
-                    float rank = work.round(work.round(ranks[j] - 1) + 1);
-                    float normalized = Math.clamp(work.round(work.round(rank - minRank) / span), 0f, 1f);
-                    float probability = work.round(low + work.round(work.round(normalized * 2) * epsilonValue));
-                    if (drawn[j] < probability) {
+                    if (drawn[j] < probabilityOfRank[ranks[j]]) {
                         int i = rowStart + j;
                         bits[i >>> 6] |= 1L << (i & 63);
                     }

@@ -286,16 +286,51 @@ final class Ranks {
         return keep;
     }
 
-    /** Ascending ranks 1..n of {@code |values[j]|} for j below n, ties by position; used per row by DELLA. */
+    /**
+     * Ascending ranks 1..n of {@code |values[j]|} for j below n, ties by position; used per row by DELLA. A stable
+     * radix sort of the magnitude bits, a byte at a time, skipping the bytes in which all magnitudes agree (the low
+     * two of bf16 values): linear in n where a comparison sort of every row dominated the method's time.
+     */
     static int[] ranksOf(float[] values, int n) {
-        long[] keys = new long[n];
+        int[] keys = new int[n];
+        int[] order = new int[n];
+        int anyBits = 0;
+        int allBits = -1;
         for (int j = 0; j < n; j++) {
-            keys[j] = ((long) bits(values[j]) << 32) | j;
+            keys[j] = bits(values[j]);
+            order[j] = j;
+            anyBits |= keys[j];
+            allBits &= keys[j];
         }
-        Arrays.sort(keys);
+        int[] nextKeys = new int[n];
+        int[] nextOrder = new int[n];
+        int[] starts = new int[257];
+        for (int shift = 0; shift < Integer.SIZE; shift += 8) {
+            if ((((anyBits ^ allBits) >>> shift) & 0xff) == 0) {
+                continue;
+            }
+            Arrays.fill(starts, 0);
+            for (int j = 0; j < n; j++) {
+                starts[((keys[j] >>> shift) & 0xff) + 1]++;
+            }
+            for (int digit = 0; digit < 256; digit++) {
+                starts[digit + 1] += starts[digit];
+            }
+            for (int j = 0; j < n; j++) {
+                int position = starts[(keys[j] >>> shift) & 0xff]++;
+                nextKeys[position] = keys[j];
+                nextOrder[position] = order[j];
+            }
+            int[] swap = keys;
+            keys = nextKeys;
+            nextKeys = swap;
+            swap = order;
+            order = nextOrder;
+            nextOrder = swap;
+        }
         int[] ranks = new int[n];
         for (int r = 0; r < n; r++) {
-            ranks[(int) keys[r]] = r + 1;
+            ranks[order[r]] = r + 1;
         }
         return ranks;
     }
