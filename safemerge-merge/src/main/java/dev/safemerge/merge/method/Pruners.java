@@ -136,6 +136,7 @@ final class Pruners {
         }
         float[] row = new float[rowLength];
         float[] drawn = new float[rowLength];
+        Ranks.RowRanks rowRanks = new Ranks.RowRanks(rowLength);
         delta.forEach(new Ranks.BlockConsumer() {
             private int rowStart;
             private int filled;
@@ -156,7 +157,7 @@ final class Pruners {
             }
 
             private void decideRow() {
-                int[] ranks = Ranks.ranksOf(row, rowLength);
+                int[] ranks = rowRanks.of(row);
                 uniforms.fill(rowStart, drawn, rowLength);
                 for (int j = 0; j < rowLength; j++) {
                     if (drawn[j] < probabilityOfRank[ranks[j]]) {

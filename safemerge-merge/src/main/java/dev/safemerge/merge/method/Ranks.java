@@ -287,51 +287,69 @@ final class Ranks {
     }
 
     /**
-     * Ascending ranks 1..n of {@code |values[j]|} for j below n, ties by position; used per row by DELLA. A stable
-     * radix sort of the magnitude bits, a byte at a time, skipping the bytes in which all magnitudes agree (the low
-     * two of bf16 values): linear in n where a comparison sort of every row dominated the method's time.
+     * Ascending ranks 1..n of the magnitudes of a row, ties by position; used per row by DELLA. A stable radix sort of
+     * the magnitude bits, a byte at a time, skipping the bytes in which all magnitudes agree (the low two of bf16
+     * values): linear in n where a comparison sort of every row dominated the method's time. One instance serves one
+     * thread, row after row, reusing its arrays.
      */
-    static int[] ranksOf(float[] values, int n) {
-        int[] keys = new int[n];
-        int[] order = new int[n];
-        int anyBits = 0;
-        int allBits = -1;
-        for (int j = 0; j < n; j++) {
-            keys[j] = bits(values[j]);
-            order[j] = j;
-            anyBits |= keys[j];
-            allBits &= keys[j];
+    static final class RowRanks {
+        private final int[] keys;
+        private final int[] order;
+        private final int[] nextKeys;
+        private final int[] nextOrder;
+        private final int[] ranks;
+        private final int[] starts = new int[257];
+
+        RowRanks(int length) {
+            keys = new int[length];
+            order = new int[length];
+            nextKeys = new int[length];
+            nextOrder = new int[length];
+            ranks = new int[length];
         }
-        int[] nextKeys = new int[n];
-        int[] nextOrder = new int[n];
-        int[] starts = new int[257];
-        for (int shift = 0; shift < Integer.SIZE; shift += 8) {
-            if ((((anyBits ^ allBits) >>> shift) & 0xff) == 0) {
-                continue;
-            }
-            Arrays.fill(starts, 0);
+
+        /** The ranks of {@code |values[j]|} for j below the row length, valid until the next call. */
+        int[] of(float[] values) {
+            int n = ranks.length;
+            int[] keys = this.keys;
+            int[] order = this.order;
+            int[] nextKeys = this.nextKeys;
+            int[] nextOrder = this.nextOrder;
+            int anyBits = 0;
+            int allBits = -1;
             for (int j = 0; j < n; j++) {
-                starts[((keys[j] >>> shift) & 0xff) + 1]++;
+                keys[j] = bits(values[j]);
+                order[j] = j;
+                anyBits |= keys[j];
+                allBits &= keys[j];
             }
-            for (int digit = 0; digit < 256; digit++) {
-                starts[digit + 1] += starts[digit];
+            for (int shift = 0; shift < Integer.SIZE; shift += 8) {
+                if ((((anyBits ^ allBits) >>> shift) & 0xff) == 0) {
+                    continue;
+                }
+                Arrays.fill(starts, 0);
+                for (int j = 0; j < n; j++) {
+                    starts[((keys[j] >>> shift) & 0xff) + 1]++;
+                }
+                for (int digit = 0; digit < 256; digit++) {
+                    starts[digit + 1] += starts[digit];
+                }
+                for (int j = 0; j < n; j++) {
+                    int position = starts[(keys[j] >>> shift) & 0xff]++;
+                    nextKeys[position] = keys[j];
+                    nextOrder[position] = order[j];
+                }
+                int[] swap = keys;
+                keys = nextKeys;
+                nextKeys = swap;
+                swap = order;
+                order = nextOrder;
+                nextOrder = swap;
             }
-            for (int j = 0; j < n; j++) {
-                int position = starts[(keys[j] >>> shift) & 0xff]++;
-                nextKeys[position] = keys[j];
-                nextOrder[position] = order[j];
+            for (int r = 0; r < n; r++) {
+                ranks[order[r]] = r + 1;
             }
-            int[] swap = keys;
-            keys = nextKeys;
-            nextKeys = swap;
-            swap = order;
-            order = nextOrder;
-            nextOrder = swap;
+            return ranks;
         }
-        int[] ranks = new int[n];
-        for (int r = 0; r < n; r++) {
-            ranks[order[r]] = r + 1;
-        }
-        return ranks;
     }
 }

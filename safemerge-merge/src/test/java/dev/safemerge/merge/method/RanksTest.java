@@ -93,17 +93,31 @@ class RanksTest {
                 }
                 values[i] = random.nextBoolean() ? v : -v;
             }
-            long[] keys = new long[n];
+            int[] expected = expectedRanks(values);
+            Ranks.RowRanks rowRanks = new Ranks.RowRanks(n);
+            assertArrayEquals(expected, rowRanks.of(values), "n " + n);
+            // A second row through the same instance: nothing of the first may leak into it.
+            float[] reversed = new float[n];
             for (int j = 0; j < n; j++) {
-                keys[j] = ((long) (Float.floatToRawIntBits(values[j]) & 0x7fffffff) << 32) | j;
+                reversed[j] = values[n - 1 - j];
             }
-            Arrays.sort(keys);
-            int[] expected = new int[n];
-            for (int r = 0; r < n; r++) {
-                expected[(int) keys[r]] = r + 1;
-            }
-            assertArrayEquals(expected, Ranks.ranksOf(values, n), "n " + n);
+            assertArrayEquals(expectedRanks(reversed), rowRanks.of(reversed), "second row, n " + n);
         }
+    }
+
+    /** Ranks 1..n by a full sort of (magnitude bits, index). */
+    private static int[] expectedRanks(float[] values) {
+        int n = values.length;
+        long[] keys = new long[n];
+        for (int j = 0; j < n; j++) {
+            keys[j] = ((long) (Float.floatToRawIntBits(values[j]) & 0x7fffffff) << 32) | j;
+        }
+        Arrays.sort(keys);
+        int[] ranks = new int[n];
+        for (int r = 0; r < n; r++) {
+            ranks[(int) keys[r]] = r + 1;
+        }
+        return ranks;
     }
 
     private static float[] windowed(float[] values, int from, int to) {
