@@ -91,6 +91,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(
             names = "--seed",
             defaultValue = "42",
+            paramLabel = "SEED",
             description = "Seed of the data split, LoRA initialisation and batch order (default ${DEFAULT-VALUE}).")
     long seed;
 

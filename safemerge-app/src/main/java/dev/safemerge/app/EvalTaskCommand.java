@@ -65,7 +65,12 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "Samples per item (pass@k).")
     int samples;
 
-    @Option(names = "--k", split = ",", defaultValue = "1,10", description = "k of pass@k (default 1,10).")
+    @Option(
+            names = "--k",
+            split = ",",
+            defaultValue = "1,10",
+            paramLabel = "K",
+            description = "k of pass@k (default 1,10).")
     List<Integer> ks;
 
     @Option(names = "--python", paramLabel = "PATH", description = "Python interpreter for humaneval.")

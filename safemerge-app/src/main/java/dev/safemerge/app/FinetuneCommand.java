@@ -71,13 +71,25 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
     Path out;
 
-    @Option(names = "--lora-r", defaultValue = "8", description = "LoRA rank (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--lora-r",
+            defaultValue = "8",
+            paramLabel = "R",
+            description = "LoRA rank (default ${DEFAULT-VALUE}).")
     int loraR;
 
-    @Option(names = "--lora-alpha", defaultValue = "16", description = "LoRA alpha (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--lora-alpha",
+            defaultValue = "16",
+            paramLabel = "ALPHA",
+            description = "LoRA alpha (default ${DEFAULT-VALUE}).")
     double loraAlpha;
 
-    @Option(names = "--lora-dropout", defaultValue = "0.05", description = "LoRA dropout (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--lora-dropout",
+            defaultValue = "0.05",
+            paramLabel = "P",
+            description = "LoRA dropout (default ${DEFAULT-VALUE}).")
     double loraDropout;
 
     @Option(names = "--rslora", description = "Scale by alpha/sqrt(r) instead of alpha/r (rsLoRA).")
@@ -87,85 +99,119 @@ final class FinetuneCommand implements Callable<Integer> {
             names = "--target-modules",
             split = ",",
             defaultValue = "q_proj,v_proj",
+            paramLabel = "MODULE",
             description = "Adapted projections, or all-linear (default ${DEFAULT-VALUE}).")
     List<String> targetModules;
 
     @Option(names = "--full", description = "Train every weight instead of LoRA; writes an HF model directory.")
     boolean full;
 
-    @Option(names = "--lr", defaultValue = "1e-4", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--lr",
+            defaultValue = "1e-4",
+            paramLabel = "LR",
+            description = "Peak learning rate (default ${DEFAULT-VALUE}).")
     double learningRate;
 
-    @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--epochs",
+            defaultValue = "3",
+            paramLabel = "N",
+            description = "Passes over the data (default ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--max-steps", defaultValue = "0", description = "Optimizer steps to run instead of --epochs.")
+    @Option(
+            names = "--max-steps",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Optimizer steps to run instead of --epochs.")
     long maxSteps;
 
     @Option(
             names = "--batch-size",
             defaultValue = "4",
+            paramLabel = "N",
             description = "Sequences per micro-batch (default ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(
             names = "--grad-accum",
             defaultValue = "1",
+            paramLabel = "N",
             description = "Micro-batches per step (default ${DEFAULT-VALUE}).")
     int gradAccum;
 
     @Option(
             names = "--max-len",
             defaultValue = "1024",
+            paramLabel = "N",
             description = "Longest sequence in tokens (default ${DEFAULT-VALUE}).")
     int maxLength;
 
     @Option(
             names = "--overlong",
             defaultValue = "truncate",
+            paramLabel = "truncate|drop",
             description = "What to do with longer sequences: truncate or drop (default ${DEFAULT-VALUE}).")
     String overlong;
 
     @Option(
             names = "--seed",
             defaultValue = "42",
+            paramLabel = "SEED",
             description = "Seed of everything random (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--val-split", defaultValue = "0", description = "Fraction held out for validation loss.")
+    @Option(
+            names = "--val-split",
+            defaultValue = "0",
+            paramLabel = "FRACTION",
+            description = "Fraction held out for validation loss.")
     double validationSplit;
 
     @Option(
             names = "--warmup-steps",
             defaultValue = "0",
+            paramLabel = "N",
             description = "Linear warmup steps (default ${DEFAULT-VALUE}).")
     long warmupSteps;
 
     @Option(
             names = "--schedule",
             defaultValue = "linear",
+            paramLabel = "linear|cosine|constant",
             description = "Learning-rate decay: linear, cosine or constant (default ${DEFAULT-VALUE}).")
     String schedule;
 
     @Option(
             names = "--weight-decay",
             defaultValue = "0",
+            paramLabel = "X",
             description = "AdamW weight decay (default ${DEFAULT-VALUE}).")
     double weightDecay;
 
     @Option(
             names = "--max-grad-norm",
             defaultValue = "1.0",
+            paramLabel = "NORM",
             description = "Clip the global gradient norm, 0 for none (default ${DEFAULT-VALUE}).")
     double maxGradNorm;
 
-    @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps (0: only on Ctrl-C).")
+    @Option(
+            names = "--save-every",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Checkpoint every N steps (0: only on Ctrl-C).")
     long saveEvery;
 
     @Option(names = "--resume", description = "Continue from OUT.checkpoint.")
     boolean resume;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (default: all cores).")
+    @Option(
+            names = "--threads",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Worker threads (default: all cores).")
     int threads;
 
     @Option(names = "--json", description = "Print the summary as JSON.")

@@ -48,13 +48,17 @@ final class ForwardCommand implements Callable<Integer> {
             description = "Weight storage: none (stored dtype) or q8 (int8, one scale per 32 weights). Default: none.")
     String quantize;
 
-    @Option(names = "--ids", required = true, split = ",", paramLabel = "ID,ID,...", description = "Token ids.")
+    @Option(names = "--ids", required = true, split = ",", paramLabel = "ID", description = "Token ids.")
     List<Integer> ids;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "Output .safetensors file.")
     Path out;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (default: one per core).")
+    @Option(
+            names = "--threads",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Worker threads (default: one per core).")
     int threads;
 
     @Spec

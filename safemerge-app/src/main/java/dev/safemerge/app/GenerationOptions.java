@@ -81,25 +81,33 @@ final class GenerationOptions {
     @Option(names = "--no-system-prompt", description = "Send no system turn.")
     boolean noSystemPrompt;
 
-    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default).")
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T", description = "0 = greedy (default).")
     double temperature;
 
-    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling (default 1).")
+    @Option(names = "--top-p", defaultValue = "1", paramLabel = "P", description = "Nucleus sampling (default 1).")
     double topP;
 
-    @Option(names = "--top-k", defaultValue = "0", description = "Top-k sampling, 0 = off (default).")
+    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Top-k sampling, 0 = off (default).")
     int topK;
 
     @Option(names = "--max-new-tokens", paramLabel = "N", description = "Default 512 (bbh: 1024).")
     Integer maxNewTokens;
 
-    @Option(names = "--repetition-penalty", defaultValue = "1.2", description = "Default 1.2, as in the study.")
+    @Option(
+            names = "--repetition-penalty",
+            defaultValue = "1.2",
+            paramLabel = "X",
+            description = "Default 1.2, as in the study.")
     double repetitionPenalty;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default 42).")
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "SEED", description = "Sampling seed (default 42).")
     long seed;
 
-    @Option(names = "--concurrency", defaultValue = "4", description = "Requests in flight (default 4).")
+    @Option(
+            names = "--concurrency",
+            defaultValue = "4",
+            paramLabel = "N",
+            description = "Requests in flight (default 4).")
     int concurrency;
 
     @Option(
@@ -112,6 +120,7 @@ final class GenerationOptions {
     @Option(
             names = "--retries",
             defaultValue = "5",
+            paramLabel = "N",
             description = "Retries on 429, 5xx, connection errors (default 5).")
     int retries;
 

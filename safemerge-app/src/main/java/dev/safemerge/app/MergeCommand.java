@@ -39,6 +39,7 @@ final class MergeCommand implements Callable<Integer> {
     @Option(
             names = "--seed",
             defaultValue = "0",
+            paramLabel = "SEED",
             description = "Seed of DARE/DELLA random pruning (default ${DEFAULT-VALUE}).")
     long seed;
 

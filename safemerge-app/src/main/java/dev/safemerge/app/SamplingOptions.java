@@ -10,25 +10,36 @@ final class SamplingOptions {
     @Option(
             names = "--temperature",
             defaultValue = "0",
+            paramLabel = "T",
             description = "0 is greedy (ties to the lowest id). Default: ${DEFAULT-VALUE}.")
     double temperature;
 
-    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--top-p",
+            defaultValue = "1",
+            paramLabel = "P",
+            description = "Nucleus sampling mass. Default: ${DEFAULT-VALUE}.")
     double topP;
 
     @Option(
             names = "--top-k",
             defaultValue = "0",
+            paramLabel = "K",
             description = "Keep the K most likely tokens, 0 keeps all. Default: ${DEFAULT-VALUE}.")
     int topK;
 
     @Option(
             names = "--repetition-penalty",
             defaultValue = "1",
+            paramLabel = "X",
             description = "HF repetition penalty, 1 is off. Default: ${DEFAULT-VALUE}.")
     double repetitionPenalty;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Sampler seed. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            paramLabel = "SEED",
+            description = "Sampler seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(

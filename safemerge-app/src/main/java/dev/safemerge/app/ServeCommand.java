@@ -47,12 +47,17 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "NAME=DIR", description = "Also serve base+adapter as NAME (repeatable).")
     Map<String, Path> adapters = new LinkedHashMap<>();
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--host",
+            defaultValue = "127.0.0.1",
+            paramLabel = "HOST",
+            description = "Address to bind. Default: ${DEFAULT-VALUE}.")
     String host;
 
     @Option(
             names = "--port",
             defaultValue = "8000",
+            paramLabel = "PORT",
             description = "TCP port (0 picks a free one). Default: ${DEFAULT-VALUE}.")
     int port;
 
