@@ -57,19 +57,20 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "The whole experiment on a tiny aligned model that ships with safemerge, in a few minutes on 2 CPU cores:",
-            "LoRA fine-tuning on a benign task (additions answered in the '#### N' format), merging base and",
-            "fine-tuned weights with linear interpolation at several λ and SLERP at λ = 0.5 (through the merge",
-            "engine and generated mergekit YAML), and evaluating every variant in-process: attack success rate",
-            "with the refusal judge on the shipped harmful prompts, over-refusal on benign look-alikes, and task",
-            "accuracy on held-out additions. Prints a table and the variant the selection rule picks.",
-            "The base is a 2-layer Llama with a byte-level tokenizer trained by safemerge itself on synthetic chat",
-            "data (refusals for harmful-looking requests); --retrain-base trains it again from the seed."
+            "LoRA fine-tuning on a benign task (additions answered in the '#### N' format), merging base and"
+                    + " fine-tuned weights with linear interpolation at several λ and SLERP at λ = 0.5 (through the"
+                    + " merge engine and generated mergekit YAML), and evaluating every variant in-process: attack"
+                    + " success rate with the refusal judge on the shipped harmful prompts, over-refusal on benign"
+                    + " look-alikes, and task accuracy on held-out additions. Prints a table and the variant the"
+                    + " selection rule picks.",
+            "The base is a 2-layer Llama with a byte-level tokenizer trained by safemerge itself on synthetic chat"
+                    + " data (refusals for harmful-looking requests); --retrain-base trains it again from the seed."
         },
         footer = {
             "",
-            "Writes into OUT: data/ (generated training and evaluation sets), base/, adapter/ (PEFT), merges/",
-            "(the YAML configs), models/<variant>/ (merged HF directories with SHA256SUMS), eval/<variant>/",
-            "(summary.json and items.jsonl per evaluation), results.json and results.md (the table).",
+            "Writes into OUT: data/ (generated training and evaluation sets), base/, adapter/ (PEFT), merges/ (the"
+                    + " YAML configs), models/<variant>/ (merged HF directories with SHA256SUMS), eval/<variant>/"
+                    + " (summary.json and items.jsonl per evaluation), results.json and results.md (the table).",
             "",
             "Examples:",
             "  safemerge demo",

@@ -12,8 +12,9 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge eval safety --prompts advbench.csv --endpoint http://127.0.0.1:8000 \\",
-            "      --model-name merged --judge refusal --out results/merged-advbench"
+            "  safemerge eval safety --prompts advbench.csv \\",
+            "      --endpoint http://127.0.0.1:8000 --model-name merged \\",
+            "      --judge refusal --out results/merged-advbench"
         })
 final class EvalCommand implements Runnable {
     @Spec

@@ -32,22 +32,25 @@ import picocli.CommandLine.Spec;
         name = "safety",
         mixinStandardHelpOptions = true,
         description = {
-            "Answer harmful prompts and judge the answers: attack success rate (ASR = unsafe / (total - missing)),",
-            "95% Wilson interval, miss rate, refusal rate, per-category counts.",
-            "Prompt sets by path: AdvBench CSV (goal,target), HEx-PHI (folder of category_N.csv, one such file, or",
-            "all.json), HarmBench behaviors CSV, or any JSONL/JSON/CSV (--prompt-field, --category-field).",
-            "Judges: refusal (string matching, a smoke test), wildguard, llama-guard (through --judge-endpoint,",
-            "an OpenAI-compatible server, on /v1/completions, or in-process with --judge-model DIR)."
+            // %% because picocli formats descriptions with String.format
+            "Answer harmful prompts and judge the answers: attack success rate (ASR = unsafe / (total - missing)),"
+                    + " 95%% Wilson interval, miss rate, refusal rate, per-category counts.",
+            "Prompt sets by path: AdvBench CSV (goal,target), HEx-PHI (a folder of category_N.csv, one such file, or"
+                    + " all.json), HarmBench behaviors CSV, or any JSONL/JSON/CSV (--prompt-field, --category-field).",
+            "Judges: refusal (string matching, a smoke test), wildguard, llama-guard (through --judge-endpoint,"
+                    + " an OpenAI-compatible server, on /v1/completions, or in-process with --judge-model DIR)."
         },
         footer = {
             "",
             "Writes OUT/summary.json, OUT/items.jsonl and OUT/generation-cache.jsonl (rerunning resumes).",
             "",
             "Examples:",
-            "  safemerge eval safety --prompts data/advbench/harmful_behaviors.csv --endpoint http://127.0.0.1:8000 \\",
-            "      --model-name llama3-merged --judge wildguard --judge-endpoint http://127.0.0.1:8001 \\",
+            "  safemerge eval safety --prompts data/advbench/harmful_behaviors.csv \\",
+            "      --endpoint http://127.0.0.1:8000 --model-name llama3-merged \\",
+            "      --judge wildguard --judge-endpoint http://127.0.0.1:8001 \\",
             "      --judge-model-name allenai/wildguard --out results/merged-advbench",
-            "  safemerge eval safety --prompts benign.jsonl --benign --responses answers.jsonl --out results/over-refusal"
+            "  safemerge eval safety --prompts benign.jsonl --benign \\",
+            "      --responses answers.jsonl --out results/over-refusal"
         })
 final class EvalSafetyCommand implements Callable<Integer> {
     @Option(names = "--prompts", required = true, paramLabel = "PATH", description = "Prompt set (file or folder).")

@@ -30,20 +30,23 @@ import picocli.CommandLine.Spec;
         name = "task",
         mixinStandardHelpOptions = true,
         description = {
-            "Answer a task set and score it. Metrics: exact, numeric (GSM8K final number), multiple-choice,",
-            "bbh (3-shot chain of thought), humaneval (pass@k, programs run in a sandbox), tool-call (AST match of",
-            "the function call), similarity (ROUGE-L and token F1; BERTScore when --bertscore-model names a BERT or",
-            "RoBERTa encoder checkpoint)."
+            "Answer a task set and score it.",
+            "Metrics: exact, numeric (GSM8K final number), multiple-choice, bbh (3-shot chain of thought), humaneval"
+                    + " (pass@k, programs run in a sandbox), tool-call (AST match of the function call), similarity"
+                    + " (ROUGE-L and token F1; BERTScore when --bertscore-model names a BERT or RoBERTa encoder"
+                    + " checkpoint)."
         },
         footer = {
             "",
             "Writes OUT/summary.json, OUT/items.jsonl and OUT/generation-cache.jsonl (rerunning resumes).",
             "",
-            "Example:",
-            "  safemerge eval task --task gsm8k_test.jsonl --metric numeric --endpoint http://127.0.0.1:8000 \\",
-            "      --model-name merged --out results/merged-gsm8k",
-            "  safemerge eval task --task chatdoctor.jsonl --metric similarity --responses answers.jsonl \\",
-            "      --bertscore-model models/roberta-large --bertscore-layer 17 --out results/chatdoctor"
+            "Examples:",
+            "  safemerge eval task --task gsm8k_test.jsonl --metric numeric \\",
+            "      --endpoint http://127.0.0.1:8000 --model-name merged \\",
+            "      --out results/merged-gsm8k",
+            "  safemerge eval task --task chatdoctor.jsonl --metric similarity \\",
+            "      --responses answers.jsonl --bertscore-model models/roberta-large \\",
+            "      --bertscore-layer 17 --out results/chatdoctor"
         })
 final class EvalTaskCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, paramLabel = "PATH", description = "Task data file (or BBH folder).")
@@ -86,7 +89,7 @@ final class EvalTaskCommand implements Callable<Integer> {
             names = "--bertscore-model",
             paramLabel = "DIR",
             description = "similarity: also BERTScore (no idf, no rescaling) with this BERT/RoBERTa/XLM-R checkpoint"
-                    + " (config.json, safetensors, tokenizer.json).")
+                    + " (safetensors, config.json, tokenizer.json).")
     Path bertscoreModel;
 
     @Option(

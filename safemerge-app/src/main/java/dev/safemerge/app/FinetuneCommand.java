@@ -48,8 +48,9 @@ import picocli.CommandLine.Spec;
         description = {
             "Fine-tune a model on chat or prompt/response JSONL with LoRA (default) or in full.",
             "Writes a PEFT adapter directory (or with --full an HF model directory), a training summary and a "
-                    + "loss-curve PNG into --out. A checkpoint directory OUT.checkpoint beside it is written every "
-                    + "--save-every steps and on Ctrl-C; --resume continues from it."
+                    + "loss-curve PNG into --out.",
+            "A checkpoint directory OUT.checkpoint beside it is written every --save-every steps and on Ctrl-C; "
+                    + "--resume continues from it."
         },
         footer = {
             "",
@@ -58,8 +59,9 @@ import picocli.CommandLine.Spec;
                     + "{\"prompt\": ..., \"response\": ...}. Only assistant/response tokens are learned.",
             "",
             "Example:",
-            "  safemerge finetune --model models/Qwen2.5-0.5B-Instruct --data train.jsonl --out adapters/qa \\",
-            "      --lora-r 8 --lora-alpha 16 --epochs 3 --batch-size 4 --grad-accum 4 --val-split 0.1"
+            "  safemerge finetune --model models/Qwen2.5-0.5B-Instruct --data train.jsonl \\",
+            "      --out adapters/qa --lora-r 8 --lora-alpha 16 --epochs 3 \\",
+            "      --batch-size 4 --grad-accum 4 --val-split 0.1"
         })
 final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Base model (HF directory).")

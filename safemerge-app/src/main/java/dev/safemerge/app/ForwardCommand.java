@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge forward --model models/Llama-3.2-1B-Instruct --ids 128000,9906,1917 --out logits.safetensors"
+            "  safemerge forward --model models/Llama-3.2-1B-Instruct \\",
+            "      --ids 128000,9906,1917 --out logits.safetensors"
         })
 final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")

@@ -26,8 +26,8 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge generate --model models/Qwen2.5-0.5B-Instruct --prompt 'Capital of France?' --chat"
-                    + " --max-new-tokens 32"
+            "  safemerge generate --model models/Qwen2.5-0.5B-Instruct \\",
+            "      --prompt 'Capital of France?' --chat --max-new-tokens 32"
         })
 final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")

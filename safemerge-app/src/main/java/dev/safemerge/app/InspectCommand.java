@@ -27,10 +27,8 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "inspect",
         mixinStandardHelpOptions = true,
-        description = {
-            "Summarize a model directory (sharded or not), a PEFT LoRA adapter directory or a .safetensors file:",
-            "architecture or adapter settings, then every tensor with dtype, shape, parameters and bytes."
-        },
+        description = "Summarize a model directory (sharded or not), a PEFT LoRA adapter directory or a .safetensors"
+                + " file: architecture or adapter settings, then every tensor with dtype, shape, parameters and bytes.",
         footer = {
             "",
             "Examples:",

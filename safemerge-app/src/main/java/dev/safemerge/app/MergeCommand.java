@@ -22,10 +22,11 @@ import picocli.CommandLine.Spec;
         },
         footer = {
             "",
-            "Example:",
+            "Examples:",
             "  safemerge merge examples/linear.yml --out merged --threads 2",
             "  safemerge merge ties.yml --out merged --seed 7 --max-shard-size 2GB --dry-run",
-            "  safemerge merge lambda-0.3.yml --out adapter-0.3 --emit-adapter   (models: base and base+lora)"
+            "  # models in lambda-0.3.yml: base and base+lora",
+            "  safemerge merge lambda-0.3.yml --out adapter-0.3 --emit-adapter"
         })
 final class MergeCommand implements Callable<Integer> {
     @Parameters(

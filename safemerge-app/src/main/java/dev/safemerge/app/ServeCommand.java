@@ -30,9 +30,11 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge serve --model models/Qwen2.5-0.5B-Instruct --adapter tuned=adapters/gsm8k --port 8000",
-            "  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\",
-            "    -d '{\"model\": \"tuned\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'"
+            "  safemerge serve --model models/Qwen2.5-0.5B-Instruct \\",
+            "      --adapter tuned=adapters/gsm8k --port 8000",
+            "  curl http://127.0.0.1:8000/v1/chat/completions \\",
+            "      -H 'Content-Type: application/json' \\",
+            "      -d '{\"model\": \"tuned\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'"
         })
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")

@@ -323,7 +323,7 @@ class EvalCommandTest {
             assertThat(noItems.code()).as(command).isEqualTo(2);
             assertThat(noItems.err().strip()).as(command).isEqualTo("error: --limit must be at least 1");
         }
-        assertThat(MainTest.run("eval", "task", "--help").out()).contains("Example:");
+        assertThat(MainTest.run("eval", "task", "--help").out()).contains("Examples:");
     }
 
     @Test
