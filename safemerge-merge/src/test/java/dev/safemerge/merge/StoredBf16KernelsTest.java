@@ -262,10 +262,12 @@ class StoredBf16KernelsTest {
             MergeMethod method = MethodRegistry.find(name);
             // One model besides the base takes the fused single-model path, two the general one.
             for (int others = 1; others <= 2; others++) {
-                for (int flags = 0; flags < 8; flags++) {
+                for (int flags = 0; flags < 16; flags++) {
                     boolean rescale = (flags & 1) != 0;
                     boolean normalize = (flags & 2) != 0;
                     double lambda = (flags & 4) != 0 ? 0.9 : 1;
+                    // Density 1 prunes nothing: the models have no pruning plan.
+                    double density = (flags & 8) != 0 ? 1 : 0.4;
                     int rows = 7;
                     int columns = 1000;
                     int length = rows * columns;
@@ -285,7 +287,7 @@ class StoredBf16KernelsTest {
                                         "weight",
                                         0.3 + random.nextDouble(),
                                         "density",
-                                        0.4,
+                                        density,
                                         "gamma",
                                         0.05,
                                         "epsilon",
@@ -309,7 +311,7 @@ class StoredBf16KernelsTest {
                             (short[]) expected.heapBase().orElseThrow(),
                             (short[]) actual.heapBase().orElseThrow(),
                             name + ", " + others + " other models, rescale " + rescale + ", normalize " + normalize
-                                    + ", lambda " + lambda);
+                                    + ", lambda " + lambda + ", density " + density);
                 }
             }
         }
