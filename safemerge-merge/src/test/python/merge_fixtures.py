@@ -270,4 +270,17 @@ case("tied lm_head: a model without one contributes its embedding", {
     "models": [{"model": "base", "parameters": {"weight": 0.6}}, {"model": "tied", "parameters": {"weight": 0.4}}]},
     {"base": base, "tied": untied})
 
+case("ties in bfloat16 with one fine-tuned model: the fused single-model path", {
+    "merge_method": "ties", "base_model": "base", "dtype": "bfloat16",
+    "models": [{"model": "ft1", "parameters": {"weight": 0.8, "density": 0.6}}],
+    "parameters": {"normalize": True, "lambda": 0.9}},
+    {"base": base, "ft1": ft1})
+
+case("ties in bfloat16 with two fine-tuned models: the general blocked path from stored bytes", {
+    "merge_method": "ties", "base_model": "base", "dtype": "bfloat16",
+    "models": [{"model": "ft1", "parameters": {"weight": 0.7, "density": 0.5}},
+               {"model": "ft2", "parameters": {"weight": 0.5, "density": 0.8}}],
+    "parameters": {"normalize": False}},
+    {"base": base, "ft1": ft1, "ft2": ft2})
+
 json.dump({"generator": "src/test/python/merge_fixtures.py", "cases": cases}, sys.stdout, separators=(",", ":"))

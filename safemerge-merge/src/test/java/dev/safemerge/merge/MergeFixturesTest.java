@@ -44,7 +44,7 @@ class MergeFixturesTest {
             Path caseDir = dir.resolve("case" + index++);
             tests.add(DynamicTest.dynamicTest(fixture.get("name").asText(), () -> check(fixture, caseDir)));
         }
-        assertThat(tests).hasSize(8);
+        assertThat(tests).hasSize(10);
         return tests.stream();
     }
 
