@@ -317,6 +317,83 @@ class StoredBf16KernelsTest {
         }
     }
 
+    @Test
+    void fusedSlerpWritesWhatTheFloatPathWrites() {
+        Random random = new Random(19);
+        MergeMethod slerp = MethodRegistry.find("slerp");
+        // Past one block of the fused path (16 Ki elements) too, so that the sums carry across blocks.
+        for (int length : new int[] {1, 17, 4099, 40_000}) {
+            for (double t : new double[] {0, 0.3, 1}) {
+                MemorySegment base = finite(random, length);
+                // An unrelated tensor, a fine-tuned one, the base itself (parallel: the linear fallback), zeros (a
+                // norm below epsilon), and no other tensor at all (the base is returned).
+                for (int kind = 0; kind < 5; kind++) {
+                    List<MemorySegment> stored = switch (kind) {
+                        case 0 -> List.of(base, finite(random, length));
+                        case 1 -> List.of(base, tuned(random, base));
+                        case 2 -> List.of(base, base);
+                        case 3 -> List.of(base, MemorySegment.ofArray(new short[length]));
+                        default -> List.of(base);
+                    };
+                    List<MergeInput> inputs = new ArrayList<>();
+                    for (int i = 0; i < stored.size(); i++) {
+                        float[] values = new float[length];
+                        FloatConversion.decode(DType.BF16, stored.get(i), values, 0, length);
+                        inputs.add(new MergeInput("model" + i, values, Params.NONE));
+                    }
+                    TensorGroup group = new TensorGroup(
+                            "t",
+                            new long[] {length},
+                            false,
+                            inputs,
+                            0,
+                            Params.of("t", t),
+                            Precision.BF16,
+                            MaskSource.seeded(1, "t"));
+                    MemorySegment expected = MemorySegment.ofArray(new short[length]);
+                    FloatConversion.encode(DType.BF16, slerp.merge(group), 0, expected, length);
+                    MemorySegment actual = fused((StoredBf16Merge) slerp, group, stored, length);
+                    assertArrayEquals(
+                            (short[]) expected.heapBase().orElseThrow(),
+                            (short[]) actual.heapBase().orElseThrow(),
+                            "length " + length + ", t " + t + ", kind " + kind);
+                    if (inputs.size() == 2) {
+                        assertArrayEquals(
+                                wholeArraySlerp(
+                                        t, inputs.get(0).values(), inputs.get(1).values()),
+                                floats(expected),
+                                "against whole-array sums: length " + length + ", t " + t + ", kind " + kind);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Slerp written out over whole arrays in one go, the reference for the block-by-block sums. */
+    private static float[] wholeArraySlerp(double t, float[] v0, float[] v1) {
+        double squares0 = 0;
+        double squares1 = 0;
+        for (int i = 0; i < v0.length; i++) {
+            squares0 += (double) v0[i] * v0[i];
+            squares1 += (double) v1[i] * v1[i];
+        }
+        float scale0 = Math.sqrt(squares0) > 1e-8 ? (float) Math.sqrt(squares0) : 1f;
+        float scale1 = Math.sqrt(squares1) > 1e-8 ? (float) Math.sqrt(squares1) : 1f;
+        double dot = 0;
+        for (int i = 0; i < v0.length; i++) {
+            dot += (double) (v0[i] / scale0) * (v1[i] / scale1);
+        }
+        double theta = Math.acos(dot);
+        boolean linear = Math.abs(dot) > 0.9995;
+        float c0 = (float) (linear ? 1 - t : Math.sin(theta - theta * t) / Math.sin(theta));
+        float c1 = (float) (linear ? t : Math.sin(theta * t) / Math.sin(theta));
+        float[] out = new float[v0.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Precision.BF16.round(c0 * v0[i] + c1 * v1[i]);
+        }
+        return out;
+    }
+
     /** Runs a fused merge into a fresh array, handing out its room in the pieces the method asks for. */
     private static MemorySegment fused(StoredBf16Merge method, TensorGroup group, List<MemorySegment> stored, int n) {
         MemorySegment out = MemorySegment.ofArray(new short[n]);
