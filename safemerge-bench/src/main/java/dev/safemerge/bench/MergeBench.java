@@ -21,7 +21,8 @@ import java.util.stream.Stream;
 
 /**
  * Merge speed against the I/O bound measured in the same run: two synthetic BF16 checkpoints of {@code --gib} GiB
- * each, merged with linear, ties and dare_ties; the bound is reading both inputs with {@code cat > /dev/null} plus
+ * each, merged with linear, ties and dare_ties by default (also task_arithmetic, slerp at t = 0.5 and the other
+ * methods of the TIES/DARE family with weight 1 and density 0.5); the bound is reading both inputs with {@code cat > /dev/null} plus
  * writing an output of the same size with {@code cp} and {@code sync}. Reported: bound time / merge time (1.0 = as
  * fast as plain file copies). Each method is first merged {@code --warmup} times untimed, so that the JIT has
  * compiled the kernels before the timed runs. Each round measures the bound, then merges with every method, starting
@@ -160,6 +161,7 @@ public final class MergeBench {
                 "models:\n  - model: base\n    parameters: {weight: 0.5}\n"
                         + "  - model: tuned\n    parameters: {weight: 0.5}\n";
             case "task_arithmetic" -> "base_model: base\nmodels:\n  - model: tuned\n    parameters: {weight: 0.5}\n";
+            case "slerp" -> "base_model: base\nmodels:\n  - model: base\n  - model: tuned\nparameters: {t: 0.5}\n";
             default -> "base_model: base\nmodels:\n  - model: tuned\n    parameters: {weight: 1.0, density: 0.5}\n";
         };
         Path config = dir.resolve(method + ".yml");
