@@ -105,17 +105,8 @@ class StoredBf16KernelsTest {
                         inputs.add(new MergeInput("model" + i, values, p));
                     }
                     Params global = Params.of("normalize", normalize, "lambda", lambda, "rescale", false);
-                    TensorGroup group = new TensorGroup(
-                            "t",
-                            new long[] {length},
-                            false,
-                            inputs,
-                            baseIndex,
-                            global,
-                            Precision.BF16,
-                            MaskSource.seeded(1, "t"));
-                    MemorySegment expected = MemorySegment.ofArray(new short[length]);
-                    FloatConversion.encode(DType.BF16, method.merge(group), 0, expected, length);
+                    TensorGroup group = bf16Group("t", new long[] {length}, inputs, baseIndex, global);
+                    MemorySegment expected = floatPath(method, group, length);
                     MemorySegment actual = fused(method, group, stored, length);
                     assertArrayEquals(
                             floats(expected),
@@ -145,10 +136,8 @@ class StoredBf16KernelsTest {
                 inputs.add(new MergeInput("model" + i, values, p));
             }
             Params global = Params.of("normalize", normalize);
-            TensorGroup group = new TensorGroup(
-                    "t", new long[] {length}, false, inputs, -1, global, Precision.BF16, MaskSource.seeded(1, "t"));
-            MemorySegment expected = MemorySegment.ofArray(new short[length]);
-            FloatConversion.encode(DType.BF16, linear.merge(group), 0, expected, length);
+            TensorGroup group = bf16Group("t", new long[] {length}, inputs, -1, global);
+            MemorySegment expected = floatPath(linear, group, length);
             MemorySegment actual = fused(linear, group, stored, length);
             assertArrayEquals(floats(expected), floats(actual), "normalize " + normalize);
         }
@@ -295,17 +284,9 @@ class StoredBf16KernelsTest {
                     }
                     Params global =
                             Params.of("normalize", normalize, "rescale", rescale, "lambda", lambda, "int8_mask", false);
-                    TensorGroup group = new TensorGroup(
-                            "model.layers.0.mlp.up_proj.weight",
-                            new long[] {rows, columns},
-                            false,
-                            inputs,
-                            baseIndex,
-                            global,
-                            Precision.BF16,
-                            MaskSource.seeded(3, "model.layers.0.mlp.up_proj.weight"));
-                    MemorySegment expected = MemorySegment.ofArray(new short[length]);
-                    FloatConversion.encode(DType.BF16, method.merge(group), 0, expected, length);
+                    TensorGroup group = bf16Group(
+                            "model.layers.0.mlp.up_proj.weight", new long[] {rows, columns}, inputs, baseIndex, global);
+                    MemorySegment expected = floatPath(method, group, length);
                     MemorySegment actual = fused((StoredBf16Merge) method, group, stored, length);
                     assertArrayEquals(
                             (short[]) expected.heapBase().orElseThrow(),
@@ -341,17 +322,8 @@ class StoredBf16KernelsTest {
                         FloatConversion.decode(DType.BF16, stored.get(i), values, 0, length);
                         inputs.add(new MergeInput("model" + i, values, Params.NONE));
                     }
-                    TensorGroup group = new TensorGroup(
-                            "t",
-                            new long[] {length},
-                            false,
-                            inputs,
-                            0,
-                            Params.of("t", t),
-                            Precision.BF16,
-                            MaskSource.seeded(1, "t"));
-                    MemorySegment expected = MemorySegment.ofArray(new short[length]);
-                    FloatConversion.encode(DType.BF16, slerp.merge(group), 0, expected, length);
+                    TensorGroup group = bf16Group("t", new long[] {length}, inputs, 0, Params.of("t", t));
+                    MemorySegment expected = floatPath(slerp, group, length);
                     MemorySegment actual = fused((StoredBf16Merge) slerp, group, stored, length);
                     assertArrayEquals(
                             (short[]) expected.heapBase().orElseThrow(),
@@ -392,6 +364,20 @@ class StoredBf16KernelsTest {
             out[i] = Precision.BF16.round(c0 * v0[i] + c1 * v1[i]);
         }
         return out;
+    }
+
+    /** A group of bf16 tensors as the executor builds one, its masks seeded by the tensor's name. */
+    private static TensorGroup bf16Group(
+            String name, long[] shape, List<MergeInput> inputs, int baseIndex, Params global) {
+        return new TensorGroup(
+                name, shape, false, inputs, baseIndex, global, Precision.BF16, MaskSource.seeded(1, name));
+    }
+
+    /** What the method's float path writes: its result encoded as BF16. */
+    private static MemorySegment floatPath(MergeMethod method, TensorGroup group, int length) {
+        MemorySegment bytes = MemorySegment.ofArray(new short[length]);
+        FloatConversion.encode(DType.BF16, method.merge(group), 0, bytes, length);
+        return bytes;
     }
 
     /** Runs a fused merge into a fresh array, handing out its room in the pieces the method asks for. */
