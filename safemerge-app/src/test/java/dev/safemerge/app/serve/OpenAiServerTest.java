@@ -21,6 +21,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -274,7 +276,8 @@ class OpenAiServerTest {
     @Test
     void concurrentRequestsShareBatchesAndAFullQueueGets429() throws Exception {
         ScriptedTokenGenerator slow = new ScriptedTokenGenerator(tokenizer, prompt -> ANSWER, 4);
-        slow.setStepDelayMillis(40);
+        CountDownLatch gate = new CountDownLatch(1);
+        slow.holdEachCallUntil(gate);
         TextGenerator generator = new TextGenerator(tokenizer, slow);
         try (OpenAiServer busy = OpenAiServer.start(
                 Map.of("tiny", generator), new OpenAiServer.Options("127.0.0.1", 0, null, 4, 5, 16))) {
@@ -287,6 +290,16 @@ class OpenAiServerTest {
                                 .build(),
                         HttpResponse.BodyHandlers.ofString()));
             }
+            // The first batch waits at the gate, so at most 4 running and 5 queued requests are admitted: at least 3
+            // of the 12 are turned away before anything is generated, however slowly the requests arrive.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (responses.stream().filter(CompletableFuture::isDone).count() < 3) {
+                assertThat(System.nanoTime())
+                        .as("rejections before the gate opens")
+                        .isLessThan(deadline);
+                Thread.sleep(5);
+            }
+            gate.countDown();
             List<Integer> codes = Collections.synchronizedList(new ArrayList<>());
             for (CompletableFuture<HttpResponse<String>> response : responses) {
                 HttpResponse<String> done = response.get();

@@ -3,6 +3,7 @@ package dev.safemerge.model.text;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -17,7 +18,7 @@ public final class ScriptedTokenGenerator implements TokenGenerator {
     private final int maxBatch;
     private final AtomicInteger calls = new AtomicInteger();
     private final List<Integer> batchSizes = java.util.Collections.synchronizedList(new ArrayList<>());
-    private volatile long stepDelayMillis;
+    private volatile CountDownLatch gate;
 
     public ScriptedTokenGenerator(HfTokenizer tokenizer, Function<String, String> script, int maxBatch) {
         this.tokenizer = tokenizer;
@@ -25,9 +26,9 @@ public final class ScriptedTokenGenerator implements TokenGenerator {
         this.maxBatch = maxBatch;
     }
 
-    /** Sleeps this long per step, so that tests can keep the generator busy. */
-    public void setStepDelayMillis(long millis) {
-        this.stepDelayMillis = millis;
+    /** Each call first waits for the gate to open, so that tests can keep the generator busy for as long as they need. */
+    public void holdEachCallUntil(CountDownLatch gate) {
+        this.gate = gate;
     }
 
     public int calls() {
@@ -47,6 +48,15 @@ public final class ScriptedTokenGenerator implements TokenGenerator {
     public List<TokenOutput> generate(List<int[]> prompts, GenerationOptions options, TokenListener listener) {
         calls.incrementAndGet();
         batchSizes.add(prompts.size());
+        CountDownLatch gate = this.gate;
+        if (gate != null) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
         int eos = tokenizer.eosTokenIds().iterator().next();
         List<int[]> targets = new ArrayList<>();
         for (int[] prompt : prompts) {
@@ -76,14 +86,6 @@ public final class ScriptedTokenGenerator implements TokenGenerator {
                 }
                 if (reasons[s] != null) {
                     active--;
-                }
-            }
-            if (stepDelayMillis > 0) {
-                try {
-                    Thread.sleep(stepDelayMillis);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
                 }
             }
         }
