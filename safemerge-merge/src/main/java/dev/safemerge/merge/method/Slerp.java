@@ -69,14 +69,7 @@ public final class Slerp implements MergeMethod, StoredBf16Merge {
     public void mergeStoredBf16(TensorGroup group, List<MemorySegment> inputs, long count, Bf16Output out) {
         int n = Math.toIntExact(count);
         if (inputs.size() == 1) {
-            // The float path returns the input itself: decoded and encoded again, which quiets signaling NaNs.
-            float[] block = new float[Math.min(BLOCK, n)];
-            for (int start = 0, length; start < n; start += length) {
-                length = Math.min(block.length, n - start);
-                FloatConversion.decode(
-                        DType.BF16, inputs.getFirst().asSlice(start * 2L, length * 2L), block, 0, length);
-                FloatConversion.encode(DType.BF16, block, 0, out.next(length), length);
-            }
+            StoredBf16Merge.copyQuieted(inputs.getFirst(), n, out);
             return;
         }
         MemorySegment v0 = inputs.get(group.baseIndex());

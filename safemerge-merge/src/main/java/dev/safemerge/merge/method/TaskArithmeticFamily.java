@@ -111,7 +111,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         int n = Math.toIntExact(count);
         MemorySegment base = inputs.get(group.baseIndex());
         if (group.nonBase().isEmpty()) {
-            copyQuieted(base, n, out);
+            StoredBf16Merge.copyQuieted(base, n, out);
             return;
         }
         List<TaskVector> vectors = new ArrayList<>();
@@ -132,16 +132,6 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
                 plans,
                 n,
                 (start, block, count1) -> FloatConversion.encode(DType.BF16, block, 0, out.next(count1), count1));
-    }
-
-    /** The base alone, as the float path returns it: decoded and encoded again (which quiets signaling NaNs). */
-    private static void copyQuieted(MemorySegment base, int n, Bf16Output out) {
-        float[] block = new float[Math.min(Pruners.BLOCK, n)];
-        for (int start = 0, count; start < n; start += count) {
-            count = Math.min(block.length, n - start);
-            FloatConversion.decode(DType.BF16, base.asSlice(start * 2L, count * 2L), block, 0, count);
-            FloatConversion.encode(DType.BF16, block, 0, out.next(count), count);
-        }
     }
 
     /** Receives the merged tensor block by block, in order. */
