@@ -81,13 +81,7 @@ public final class Slerp implements MergeMethod, StoredBf16Merge {
                 (start, block, length) -> FloatConversion.encode(DType.BF16, block, 0, out.next(length), length));
     }
 
-    /** Receives the result block by block, in order. */
-    @FunctionalInterface
-    private interface Result {
-        void accept(int start, float[] block, int count);
-    }
-
-    private static void slerp(double t, Precision p, Pair pair, Result result) {
+    private static void slerp(double t, Precision p, Pair pair, Ranks.BlockConsumer result) {
         double[] squares = new double[2];
         pair.forEach((start, v0, v1, from, count) -> {
             double sum0 = squares[0];

@@ -134,12 +134,6 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
                 (start, block, count1) -> FloatConversion.encode(DType.BF16, block, 0, out.next(count1), count1));
     }
 
-    /** Receives the merged tensor block by block, in order. */
-    @FunctionalInterface
-    private interface Result {
-        void accept(int start, float[] block, int count);
-    }
-
     /**
      * Pruning is decided first from each whole task vector (ranks, norms); the task vectors are recomputed block by
      * block wherever they are needed rather than stored. Null where a model is not pruned.
@@ -158,7 +152,12 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
     }
 
     private void merge(
-            TensorGroup group, Operand base, List<TaskVector> vectors, Pruners.Plan[] plans, int n, Result result) {
+            TensorGroup group,
+            Operand base,
+            List<TaskVector> vectors,
+            Pruners.Plan[] plans,
+            int n,
+            Ranks.BlockConsumer result) {
         Precision p = group.precision();
         List<MergeInput> others = group.nonBase();
         MergeKernels kernels = MergeKernels.best();
