@@ -33,7 +33,7 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
         for (long j = from; j < to; j++) {
             float sum = 0;
             for (int i = 0; i < inputs.length; i++) {
-                sum += P.round(weights[i] * FloatCodec.bf16ToFloat(inputs[i].getAtIndex(SafetensorsFile.SHORT_LE, j)));
+                sum += P.round(weights[i] * bf16(inputs[i], j));
             }
             float total = P.round(sum);
             if (normalize) {
@@ -67,10 +67,10 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
             long from,
             long to) {
         for (long j = from; j < to; j++) {
-            float b = FloatCodec.bf16ToFloat(base.getAtIndex(SafetensorsFile.SHORT_LE, j));
+            float b = bf16(base, j);
             float sum = 0;
             for (int i = 0; i < others.length; i++) {
-                float delta = P.round(FloatCodec.bf16ToFloat(others[i].getAtIndex(SafetensorsFile.SHORT_LE, j)) - b);
+                float delta = P.round(bf16(others[i], j) - b);
                 sum += P.round(delta * weights[i]);
             }
             float value = P.round(sum);

@@ -8,13 +8,12 @@ import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Precision;
+import dev.safemerge.merge.ScalarStoredBf16Kernels;
 import dev.safemerge.merge.StoredBf16Kernels;
 import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.tensor.DType;
-import dev.safemerge.tensor.FloatCodec;
 import dev.safemerge.tensor.FloatConversion;
-import dev.safemerge.tensor.SafetensorsFile;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -329,6 +328,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
 
         static TaskVector bf16(MemorySegment x, MemorySegment base, int n) {
             StoredBf16Kernels kernels = StoredBf16Kernels.best();
+            float[] element = new float[1];
             return new TaskVector() {
                 @Override
                 public void read(int start, float[] dst, int count) {
@@ -342,13 +342,10 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
 
                 @Override
                 public float get(int index) {
-                    return Precision.BF16.round(bf16(x, index) - bf16(base, index));
+                    ScalarStoredBf16Kernels.INSTANCE.taskVector(x, base, index, element, 1);
+                    return element[0];
                 }
             };
-        }
-
-        private static float bf16(MemorySegment bytes, int index) {
-            return FloatCodec.bf16ToFloat(bytes.getAtIndex(SafetensorsFile.SHORT_LE, index));
         }
     }
 
