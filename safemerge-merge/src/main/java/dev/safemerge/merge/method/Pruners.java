@@ -70,8 +70,7 @@ final class Pruners {
     }
 
     static Plan random(Ranks.Blocks delta, int n, double density, boolean rescale, String model, TensorGroup group) {
-        // Bernoulli runs in bf16 for bf16 tensors (so the probability itself is a bf16 number), in float32 otherwise.
-        Precision work = group.precision() == Precision.BF16 ? Precision.BF16 : Precision.F32;
+        Precision work = randomWork(group);
         float probability = work.round((float) density);
         MaskSource.Uniforms uniforms = group.masks().open(model, n);
         MergeKernels kernels = MergeKernels.best();
@@ -86,7 +85,7 @@ final class Pruners {
             return unscaled(rule, work);
         }
         // The norm pass needs the mask already, so it draws the numbers once and keeps the mask as bits (n / 8 bytes).
-        long[] bits = new long[(int) (((long) n + 63) / 64)];
+        long[] bits = maskBits(n);
         float[] drawn = new float[BLOCK];
         double[] before = new double[MergeKernels.NORM_STRIPES];
         double[] after = new double[MergeKernels.NORM_STRIPES];
@@ -97,8 +96,7 @@ final class Pruners {
             kernels.keepBits(block, count, bits, start);
             kernels.addMagnitudes(block, count, after);
         });
-        return rescaledBy(
-                () -> (start, block, count) -> kernels.keepBits(block, count, bits, start), work, before, after);
+        return rescaledBy(keepingBits(bits), work, before, after);
     }
 
     static Plan magprune(
@@ -109,7 +107,7 @@ final class Pruners {
             boolean rescale,
             String model,
             TensorGroup group) {
-        Precision work = group.precision() == Precision.BF16 ? Precision.BF16 : Precision.F32;
+        Precision work = randomWork(group);
         if (density <= 0) {
             return unscaled(() -> (start, block, count) -> Arrays.fill(block, 0, count, 0f), work);
         }
@@ -118,9 +116,9 @@ final class Pruners {
                     + " (density " + density + ", epsilon " + epsilon + ")");
         }
         // Ranks are per row, so the task vector is gathered one row at a time and the decisions kept as bits.
-        int rowLength = group.shape().length < 2 ? n : group.rowLength();
+        int rowLength = group.rowLength();
         MaskSource.Uniforms uniforms = group.masks().open(model, n);
-        long[] bits = new long[(int) (((long) n + 63) / 64)];
+        long[] bits = maskBits(n);
         // The keep probability depends on the rank alone, the same in every row. Ranks are argsort indices converted
         // to the working dtype, then + 1 (two roundings in bf16).
         float low = work.round((float) (density - epsilon));
@@ -167,9 +165,23 @@ final class Pruners {
                 }
             }
         });
+        return rescale ? rescaled(delta, keepingBits(bits), work, null) : unscaled(keepingBits(bits), work);
+    }
+
+    /** Bernoulli runs in bf16 for bf16 tensors (so the probability itself is a bf16 number), in float32 otherwise. */
+    private static Precision randomWork(TensorGroup group) {
+        return group.precision() == Precision.BF16 ? Precision.BF16 : Precision.F32;
+    }
+
+    /** One bit per element, as {@link MergeKernels#maskBelow} and {@link MergeKernels#keepBits} read them. */
+    private static long[] maskBits(int n) {
+        return new long[(int) (((long) n + 63) / 64)];
+    }
+
+    /** Keeps the elements whose bit is set. */
+    private static Supplier<Keep> keepingBits(long[] bits) {
         MergeKernels kernels = MergeKernels.best();
-        Supplier<Keep> rule = () -> (start, block, count) -> kernels.keepBits(block, count, bits, start);
-        return rescale ? rescaled(delta, rule, work, null) : unscaled(rule, work);
+        return () -> (start, block, count) -> kernels.keepBits(block, count, bits, start);
     }
 
     private static Plan unscaled(Supplier<Keep> rule, Precision work) {
