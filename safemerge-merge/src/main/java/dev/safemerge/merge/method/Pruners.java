@@ -34,17 +34,19 @@ final class Pruners {
      */
     record Plan(Supplier<Keep> rule, Precision work, boolean rescaled, float factor) {}
 
-    static Plan magnitude(Ranks.Blocks delta, int n, double density, boolean rescale, TensorGroup group) {
+    static Plan magnitude(Ranks.Blocks delta, double density, boolean rescale, TensorGroup group) {
+        int n = delta.length();
         int k = (int) (density * n);
         if (k <= 0) {
             throw new BadInputException(group.name() + ": density " + density + " keeps no element of " + n
                     + " (mergekit refuses to zero a whole tensor)");
         }
-        return ranked(delta, n, n - k, n, rescale, group.precision());
+        return ranked(delta, n - k, n, rescale, group.precision());
     }
 
     static Plan magnitudeOutliers(
-            Ranks.Blocks delta, int n, double density, double gamma, boolean rescale, TensorGroup group) {
+            Ranks.Blocks delta, double density, double gamma, boolean rescale, TensorGroup group) {
+        int n = delta.length();
         int target = (int) (density * n);
         int top = (int) (gamma * n);
         int bottom = n - target - top;
@@ -54,14 +56,14 @@ final class Pruners {
         }
         // mergekit keeps sorted[bottom:-top], which is empty when top == 0: the whole task vector is dropped.
         int end = top == 0 ? bottom : n - top;
-        return ranked(delta, n, bottom, Math.max(bottom, end), rescale, group.precision());
+        return ranked(delta, bottom, Math.max(bottom, end), rescale, group.precision());
     }
 
     /** Keeps ascending magnitude ranks {@code [from, to)}. */
-    private static Plan ranked(Ranks.Blocks delta, int n, int from, int to, boolean rescale, Precision precision) {
+    private static Plan ranked(Ranks.Blocks delta, int from, int to, boolean rescale, Precision precision) {
         MergeKernels kernels = MergeKernels.best();
         double[] before = rescale ? new double[MergeKernels.NORM_STRIPES] : null;
-        Ranks.Window window = Ranks.Window.of(delta, n, from, to, before);
+        Ranks.Window window = Ranks.Window.of(delta, from, to, before);
         Supplier<Keep> rule = () -> {
             Ranks.Cursor cursor = window.cursor();
             return (start, block, count) -> cursor.keep(kernels, start, block, count);
@@ -69,7 +71,8 @@ final class Pruners {
         return rescale ? rescaled(delta, rule, precision, before) : unscaled(rule, precision);
     }
 
-    static Plan random(Ranks.Blocks delta, int n, double density, boolean rescale, String model, TensorGroup group) {
+    static Plan random(Ranks.Blocks delta, double density, boolean rescale, String model, TensorGroup group) {
+        int n = delta.length();
         Precision work = randomWork(group);
         float probability = work.round((float) density);
         MaskSource.Uniforms uniforms = group.masks().open(model, n);
@@ -100,13 +103,7 @@ final class Pruners {
     }
 
     static Plan magprune(
-            Ranks.Blocks delta,
-            int n,
-            double density,
-            double epsilon,
-            boolean rescale,
-            String model,
-            TensorGroup group) {
+            Ranks.Blocks delta, double density, double epsilon, boolean rescale, String model, TensorGroup group) {
         Precision work = randomWork(group);
         if (density <= 0) {
             return unscaled(() -> (start, block, count) -> Arrays.fill(block, 0, count, 0f), work);
@@ -116,6 +113,7 @@ final class Pruners {
                     + " (density " + density + ", epsilon " + epsilon + ")");
         }
         // Ranks are per row, so the task vector is gathered one row at a time and the decisions kept as bits.
+        int n = delta.length();
         int rowLength = group.rowLength();
         MaskSource.Uniforms uniforms = group.masks().open(model, n);
         long[] bits = maskBits(n);

@@ -19,6 +19,9 @@ final class Ranks {
 
     /** Replays a vector block by block in index order (a task vector is recomputed rather than stored). */
     interface Blocks {
+        /** Elements in the vector. */
+        int length();
+
         void forEach(BlockConsumer consumer);
 
         /** One element, for sampling. */
@@ -27,6 +30,11 @@ final class Ranks {
         /** A stored vector as a single block. */
         static Blocks of(float[] values) {
             return new Blocks() {
+                @Override
+                public int length() {
+                    return values.length;
+                }
+
                 @Override
                 public void forEach(BlockConsumer consumer) {
                     consumer.accept(0, values, values.length);
@@ -111,7 +119,7 @@ final class Ranks {
     }
 
     /**
-     * Ranks {@code [from, to)} of a vector of {@code n} elements as bounds on (magnitude bits, index); a null bound is
+     * Ranks {@code [from, to)} of a vector as bounds on (magnitude bits, index); a null bound is
      * open. Empty when {@code from >= to}.
      */
     record Window(Tie low, Tie high, boolean empty) {
@@ -119,8 +127,9 @@ final class Ranks {
          * The window of ranks {@code [from, to)} of {@code delta}, in one pass over it that also adds its l1 norm to
          * {@code normStripes} when that is not null.
          */
-        static Window of(Blocks delta, int n, int from, int to, double[] normStripes) {
+        static Window of(Blocks delta, int from, int to, double[] normStripes) {
             MergeKernels kernels = MergeKernels.best();
+            int n = delta.length();
             if (from >= to || (from == 0 && to == n)) {
                 if (normStripes != null) {
                     delta.forEach((start, block, count) -> kernels.addMagnitudes(block, count, normStripes));
@@ -128,7 +137,7 @@ final class Ranks {
                 return new Window(null, null, from >= to);
             }
             // Only a bound that is not open needs its rank found.
-            Histogram histogram = bracketed(delta, n, from == 0 ? to - 1 : from, to == n ? from : to - 1, normStripes);
+            Histogram histogram = bracketed(delta, from == 0 ? to - 1 : from, to == n ? from : to - 1, normStripes);
             if (histogram == null) {
                 Histogram full = new Histogram();
                 delta.forEach((start, block, count) -> full.add(block, count));
@@ -151,7 +160,8 @@ final class Ranks {
      * sample misled and those ranks lie outside. Most elements are then merely compared and counted, in vector lanes;
      * the few inside the bracket are counted one by one.
      */
-    private static Histogram bracketed(Blocks delta, int n, int first, int last, double[] normStripes) {
+    private static Histogram bracketed(Blocks delta, int first, int last, double[] normStripes) {
+        int n = delta.length();
         int samples = Math.min(n, SAMPLES);
         int[] sample = new int[samples];
         for (int s = 0; s < samples; s++) {

@@ -95,7 +95,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
                 group,
                 Operand.of(base),
                 vectors,
-                plans(group, vectors, base.length),
+                plans(group, vectors),
                 base.length,
                 (start, block, count) -> System.arraycopy(block, 0, merged, start, count));
         return merged;
@@ -119,7 +119,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
                 vectors.add(TaskVector.bf16(inputs.get(i), base, n));
             }
         }
-        Pruners.Plan[] plans = plans(group, vectors, n);
+        Pruners.Plan[] plans = plans(group, vectors);
         if (vectors.size() == 1 && (plans[0] == null || plans[0].work() == Precision.BF16)) {
             mergeOneModel(group, base, vectors.getFirst(), plans[0], n, out);
             return;
@@ -137,14 +137,14 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
      * Pruning is decided first from each whole task vector (ranks, norms); the task vectors are recomputed block by
      * block wherever they are needed rather than stored. Null where a model is not pruned.
      */
-    private Pruners.Plan[] plans(TensorGroup group, List<TaskVector> vectors, int n) {
+    private Pruners.Plan[] plans(TensorGroup group, List<TaskVector> vectors) {
         List<MergeInput> others = group.nonBase();
         boolean rescale = group.global().flag("rescale");
         Pruners.Plan[] plans = new Pruners.Plan[others.size()];
         for (int i = 0; i < plans.length; i++) {
             MergeInput input = others.get(i);
             if (pruning != Pruning.NONE && input.params().get("density") < 1) {
-                plans[i] = pruning.plan(vectors.get(i), n, input, group, rescale);
+                plans[i] = pruning.plan(vectors.get(i), input, group, rescale);
             }
         }
         return plans;
@@ -288,8 +288,6 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
         /** Puts elements {@code [start, start + count)} into {@code dst[0, count)}, count at most a block. */
         void read(int start, float[] dst, int count);
 
-        int length();
-
         @Override
         default void forEach(Ranks.BlockConsumer consumer) {
             int n = length();
@@ -369,16 +367,16 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
             };
         }
 
-        Pruners.Plan plan(Ranks.Blocks delta, int n, MergeInput input, TensorGroup group, boolean rescale) {
+        Pruners.Plan plan(Ranks.Blocks delta, MergeInput input, TensorGroup group, boolean rescale) {
             double density = input.params().get("density");
             return switch (this) {
                 case NONE -> throw new IllegalStateException("no pruning to plan");
-                case MAGNITUDE -> Pruners.magnitude(delta, n, density, rescale, group);
-                case RANDOM -> Pruners.random(delta, n, density, rescale, input.model(), group);
+                case MAGNITUDE -> Pruners.magnitude(delta, density, rescale, group);
+                case RANDOM -> Pruners.random(delta, density, rescale, input.model(), group);
                 case MAGNITUDE_OUTLIERS ->
-                    Pruners.magnitudeOutliers(delta, n, density, input.params().get("gamma"), rescale, group);
+                    Pruners.magnitudeOutliers(delta, density, input.params().get("gamma"), rescale, group);
                 case MAGPRUNE ->
-                    Pruners.magprune(delta, n, density, input.params().get("epsilon"), rescale, input.model(), group);
+                    Pruners.magprune(delta, density, input.params().get("epsilon"), rescale, input.model(), group);
             };
         }
     }

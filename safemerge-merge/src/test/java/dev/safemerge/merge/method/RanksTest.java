@@ -123,6 +123,11 @@ class RanksTest {
     private static float[] windowed(float[] values, int from, int to) {
         Ranks.Blocks blocks = new Ranks.Blocks() {
             @Override
+            public int length() {
+                return values.length;
+            }
+
+            @Override
             public void forEach(Ranks.BlockConsumer consumer) {
                 for (int start = 0; start < values.length; start += BLOCK) {
                     int count = Math.min(BLOCK, values.length - start);
@@ -135,8 +140,7 @@ class RanksTest {
                 return values[index];
             }
         };
-        Ranks.Cursor cursor =
-                Ranks.Window.of(blocks, values.length, from, to, null).cursor();
+        Ranks.Cursor cursor = Ranks.Window.of(blocks, from, to, null).cursor();
         float[] result = new float[values.length];
         blocks.forEach((start, block, count) -> {
             cursor.keep(MergeKernels.best(), start, block, count);
