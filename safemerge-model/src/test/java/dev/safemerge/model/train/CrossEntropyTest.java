@@ -32,9 +32,7 @@ class CrossEntropyTest {
                 logits,
                 grad,
                 () -> weight * CrossEntropy.loss(logits, tokens, vocab, targets),
-                1e-3,
-                1e-3,
-                1e-5,
+                1e-2,
                 tokens * vocab,
                 1);
         for (int v = 0; v < vocab; v++) {

@@ -13,6 +13,7 @@ class LoraLinearTest {
     private static final int IN = 12;
     private static final int OUT = 10;
     private static final int RANK = 3;
+    private static final double STEP = 1e-2;
 
     @ParameterizedTest
     @CsvSource({"F32, 0.0", "BF16, 0.0", "BF16, 0.3", "F16, 0.5"})
@@ -32,9 +33,9 @@ class LoraLinearTest {
         // The same dropout mask on every evaluation: a fresh generator with the same seed.
         java.util.function.DoubleSupplier loss =
                 () -> GradCheck.project(layer.forward(x, TOKENS, new SplittableRandom(5), null), r);
-        GradCheck.check("lora_A", a.values(), a.grad(), loss, 1e-2, 1e-3, 2e-3, 100, 1);
-        GradCheck.check("lora_B", b.values(), b.grad(), loss, 1e-2, 1e-3, 2e-3, 100, 2);
-        GradCheck.check("x", x, dx, loss, 1e-2, 1e-3, 2e-3, 100, 3);
+        GradCheck.check("lora_A", a.values(), a.grad(), loss, STEP, 100, 1);
+        GradCheck.check("lora_B", b.values(), b.grad(), loss, STEP, 100, 2);
+        GradCheck.check("x", x, dx, loss, STEP, 100, 3);
     }
 
     @Test
@@ -49,9 +50,9 @@ class LoraLinearTest {
         layer.forward(x, TOKENS, null, cache);
         float[] dx = layer.backward(r, cache[0]);
         java.util.function.DoubleSupplier loss = () -> GradCheck.project(layer.forward(x, TOKENS, null, null), r);
-        GradCheck.check("weight", w.values(), w.grad(), loss, 1e-2, 1e-3, 2e-3, 120, 1);
-        GradCheck.check("bias", bias.values(), bias.grad(), loss, 1e-2, 1e-3, 2e-3, 10, 2);
-        GradCheck.check("x", x, dx, loss, 1e-2, 1e-3, 2e-3, 60, 3);
+        GradCheck.check("weight", w.values(), w.grad(), loss, STEP, 120, 1);
+        GradCheck.check("bias", bias.values(), bias.grad(), loss, STEP, 10, 2);
+        GradCheck.check("x", x, dx, loss, STEP, 60, 3);
     }
 
     @Test

@@ -9,12 +9,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Whole-model gradients of every architecture against central finite differences, in float32 with a float64 loss.
- * The loss Σ logits⊙r over two packed sequences (lengths 7 and 5, so sliding windows of 3 cut in) has about 500
- * terms of order 1, so its float32 rounding noise is near 1e-6, which is 2.5e-4 in the quotient with ε = 2e-3.
- * The O(ε²) truncation term matters for LoRA A factors with random (non-zero) B on every projection, whose
- * gradients reach ~100: at ε = 1e-2 it was measured at 3%, at 2e-3 it is 25 times smaller. The tolerance
- * (2e-3 absolute + 2% relative) sits above both and far below any real mistake.
+ * Whole-model gradients of every architecture against finite differences (see {@link GradCheck} for the method and
+ * its error bound), in float32 with a float64 loss Σ logits⊙r over two packed sequences (lengths 7 and 5, so sliding
+ * windows of 3 cut in). LoRA B factors are random (not zero) so that every A factor has a gradient. The step,
+ * 4e-2·max(|p|, 1), keeps the float32 noise of the loss (about 1e-6 here) small in the quotient while the fitted
+ * polynomial still follows the loss (its truncation term stays near 1e-5).
  */
 class TrainableModelGradientTest {
     private static final List<int[]> SEQUENCES = List.of(new int[] {1, 5, 9, 2, 30, 7, 11}, new int[] {3, 3, 8, 21, 4});
@@ -51,7 +50,7 @@ class TrainableModelGradientTest {
         DoubleSupplier loss = () -> GradCheck.project(model.logits(SEQUENCES, dropoutSeed), r);
         int index = 0;
         for (Parameter p : model.parameters()) {
-            GradCheck.check(p.name(), p.values(), p.grad(), loss, 2e-3, 2e-2, 2e-3, samplesPerParameter, index++);
+            GradCheck.check(p.name(), p.values(), p.grad(), loss, 4e-2, samplesPerParameter, index++);
         }
     }
 }
