@@ -15,17 +15,21 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * An OpenAI-compatible server for tests on 127.0.0.1:0. Scripted faults (status codes, garbage, delays) are served
- * first, in order; after that every request gets a completion computed from its body.
+ * An OpenAI-compatible server for tests on 127.0.0.1:0. Scripted faults (status codes, garbage, a request that never
+ * answers) are served first, in order; after that every request gets a completion computed from its body. Nothing
+ * waits on the clock: requests are held at latches that the test or the server's own counts open.
  */
 public final class FakeOpenAiServer implements AutoCloseable {
-    /** A scripted answer: status, body and a delay before answering. */
-    public record Reply(int status, String body, long delayMillis) {}
+    /** A scripted answer: status and body, or (hang) no answer until the server closes. */
+    public record Reply(int status, String body, boolean hang) {}
 
     private final HttpServer server;
     private final Deque<Reply> script = new ArrayDeque<>();
@@ -34,8 +38,9 @@ public final class FakeOpenAiServer implements AutoCloseable {
     private final List<String> authorizations = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger maxInFlight = new AtomicInteger();
+    private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Function<JsonNode, String> answer = FakeOpenAiServer::echo;
-    private volatile long delayMillis;
+    private volatile CountDownLatch firstWave = new CountDownLatch(0);
 
     public FakeOpenAiServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -58,12 +63,13 @@ public final class FakeOpenAiServer implements AutoCloseable {
     }
 
     public synchronized FakeOpenAiServer then(int status, String body) {
-        script.add(new Reply(status, body, 0));
+        script.add(new Reply(status, body, false));
         return this;
     }
 
-    public synchronized FakeOpenAiServer thenSlow(long delayMillis) {
-        script.add(new Reply(-1, "", delayMillis));
+    /** The next request gets no answer at all (until the server closes): the client has to time out. */
+    public synchronized FakeOpenAiServer thenNoAnswer() {
+        script.add(new Reply(-1, "", true));
         return this;
     }
 
@@ -71,8 +77,12 @@ public final class FakeOpenAiServer implements AutoCloseable {
         this.answer = function;
     }
 
-    public void delayEveryRequest(long millis) {
-        this.delayMillis = millis;
+    /**
+     * Holds the first {@code requests} requests until all of them are in flight at once, so that a client allowed that
+     * many concurrent requests is seen reaching its limit however the threads are scheduled.
+     */
+    public void holdUntilInFlight(int requests) {
+        this.firstWave = new CountDownLatch(requests);
     }
 
     public List<JsonNode> bodies() {
@@ -98,17 +108,31 @@ public final class FakeOpenAiServer implements AutoCloseable {
     private void handle(HttpExchange exchange) throws IOException {
         int now = inFlight.incrementAndGet();
         maxInFlight.accumulateAndGet(now, Math::max);
+        // A request stops counting as in flight before its answer is sent: the client may send its next request as
+        // soon as it has the answer, and must not be seen above its limit for that.
+        AtomicBoolean counted = new AtomicBoolean(true);
+        Runnable finished = () -> {
+            if (counted.getAndSet(false)) {
+                inFlight.decrementAndGet();
+            }
+        };
         try {
             JsonNode body = Json.MAPPER.readTree(exchange.getRequestBody());
             bodies.add(body);
             paths.add(exchange.getRequestURI().getPath());
             authorizations.add(exchange.getRequestHeaders().getFirst("Authorization"));
             Reply reply = next();
-            long delay = reply != null ? reply.delayMillis() : delayMillis;
-            if (delay > 0) {
-                Thread.sleep(delay);
+            if (reply != null && reply.hang()) {
+                closed.await();
+                return;
             }
-            if (reply != null && reply.status() > 0) {
+            CountDownLatch wave = firstWave;
+            wave.countDown();
+            if (!wave.await(1, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("the client never had the expected requests in flight at once");
+            }
+            if (reply != null) {
+                finished.run();
                 send(exchange, reply.status(), reply.body());
                 return;
             }
@@ -120,13 +144,14 @@ public final class FakeOpenAiServer implements AutoCloseable {
             } else {
                 choice.put("text", text);
             }
+            finished.run();
             send(exchange, 200, Json.line(response));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException e) {
             // The client gave up (timeout); nothing to answer.
         } finally {
-            inFlight.decrementAndGet();
+            finished.run();
             exchange.close();
         }
     }
@@ -142,6 +167,7 @@ public final class FakeOpenAiServer implements AutoCloseable {
 
     @Override
     public void close() {
+        closed.countDown();
         server.stop(0);
     }
 }

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
-import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,8 +92,9 @@ class OpenAiGeneratorTest {
     @Test
     void aRequestThatTimesOutIsRetried() throws Exception {
         try (FakeOpenAiServer server = new FakeOpenAiServer()) {
-            server.thenSlow(1500);
-            List<String> out = generator(server.url(), 1, Duration.ofMillis(300), 3)
+            // The first request is never answered; the retry is answered at once, well within the timeout.
+            server.thenNoAnswer();
+            List<String> out = generator(server.url(), 1, Duration.ofSeconds(3), 3)
                     .generateAll(List.of(chat("late")), SamplingParams.STUDY);
             assertThat(out).containsExactly("echo: late");
             assertThat(server.bodies()).hasSize(2);
@@ -131,22 +134,24 @@ class OpenAiGeneratorTest {
 
     @Test
     void unreachableServerIsABadInputAfterRetries() throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
+        // A port held by a bound socket that does not listen: connections are refused, and no other process can
+        // take the port meanwhile (a port closed before use could be taken by anyone).
+        try (Socket holder = new Socket()) {
+            holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            int port = holder.getLocalPort();
+            assertThatThrownBy(() -> generator("http://127.0.0.1:" + port, 1, Duration.ofSeconds(2), 3)
+                            .generateAll(List.of(chat("hi")), SamplingParams.STUDY))
+                    .isInstanceOf(BadInputException.class)
+                    .hasMessageContaining("did not answer after 3 attempts")
+                    .hasMessageContaining("ConnectException");
         }
-        assertThatThrownBy(() -> generator("http://127.0.0.1:" + port, 1, Duration.ofSeconds(2), 3)
-                        .generateAll(List.of(chat("hi")), SamplingParams.STUDY))
-                .isInstanceOf(BadInputException.class)
-                .hasMessageContaining("did not answer after 3 attempts")
-                .hasMessageContaining("ConnectException");
         assertThatThrownBy(() -> OpenAiGenerator.baseUrl("ftp://x")).isInstanceOf(BadInputException.class);
     }
 
     @Test
     void concurrencyIsLimitedAndResponsesKeepRequestOrder() throws Exception {
         try (FakeOpenAiServer server = new FakeOpenAiServer()) {
-            server.delayEveryRequest(40);
+            server.holdUntilInFlight(3);
             List<GenerationRequest> requests = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
                 requests.add(chat("q" + i));
@@ -156,7 +161,7 @@ class OpenAiGeneratorTest {
             for (int i = 0; i < 12; i++) {
                 assertThat(out.get(i)).isEqualTo("echo: q" + i);
             }
-            assertThat(server.maxInFlight()).isBetween(2, 3);
+            assertThat(server.maxInFlight()).isEqualTo(3);
         }
     }
 }

@@ -12,18 +12,22 @@ import dev.safemerge.tensor.Progress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 
-/** A separate JVM that runs a slow safety evaluation, so that a test can kill it with SIGKILL midway. */
+/** A separate JVM that runs a safety evaluation which stops midway, so that a test can kill it there with SIGKILL. */
 public final class ResumeWorker {
     static final String MODEL = "resume-test-model";
 
-    /** Generates "answer to " + the user prompt, one request at a time, slowly. */
-    static final class SlowGenerator implements ResponseGenerator {
+    /**
+     * Generates "answer to " + the user prompt, one request at a time; after {@code answers} answers it waits for
+     * ever, so that a run killed there has exactly that many answers behind it.
+     */
+    static final class StoppingGenerator implements ResponseGenerator {
         final List<String> generated = new ArrayList<>();
-        final long delayMillis;
+        final int answers;
 
-        SlowGenerator(long delayMillis) {
-            this.delayMillis = delayMillis;
+        StoppingGenerator(int answers) {
+            this.answers = answers;
         }
 
         @Override
@@ -33,7 +37,7 @@ public final class ResumeWorker {
 
         @Override
         public String describe() {
-            return "slow test generator";
+            return "stopping test generator";
         }
 
         @Override
@@ -41,11 +45,13 @@ public final class ResumeWorker {
             for (int i = 0; i < requests.size(); i++) {
                 var chat = (GenerationRequest.Chat) requests.get(i);
                 String prompt = chat.messages().getLast().content();
-                try {
-                    Thread.sleep(delayMillis);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
+                if (generated.size() == answers) {
+                    try {
+                        new CountDownLatch(1).await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException(e);
+                    }
                 }
                 synchronized (generated) {
                     generated.add(prompt);
@@ -78,7 +84,7 @@ public final class ResumeWorker {
     }
 
     public static void main(String[] args) {
-        evaluate(Integer.parseInt(args[0]), Path.of(args[1]), new SlowGenerator(Long.parseLong(args[2])));
+        evaluate(Integer.parseInt(args[0]), Path.of(args[1]), new StoppingGenerator(Integer.parseInt(args[2])));
     }
 
     private ResumeWorker() {}

@@ -10,13 +10,23 @@ import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PythonSandboxTest {
-    private static final PythonSandbox SANDBOX = new PythonSandbox(
-            PythonSandbox.defaultPython(), new PythonSandbox.Limits(Duration.ofSeconds(3), 512L << 20, 16));
+    private static PythonSandbox SANDBOX;
+
+    @BeforeAll
+    static void sandboxRunsHere() {
+        SandboxAssumptions.assumeSandboxRuns();
+        SANDBOX = new PythonSandbox(
+                PythonSandbox.defaultPython(), new PythonSandbox.Limits(Duration.ofSeconds(3), 512L << 20, 16));
+    }
 
     @Test
     void aCorrectProgramPassesAndAFailingAssertionFails() {
@@ -28,19 +38,23 @@ class PythonSandboxTest {
 
     @Test
     void anInfiniteLoopIsKilledAtTheTimeout() {
-        long start = System.nanoTime();
+        // TIMED_OUT is only reported when the sandbox's own timer killed the program; no wall-clock assertion.
         PythonSandbox.Result result = new PythonSandbox(
                         PythonSandbox.defaultPython(), new PythonSandbox.Limits(Duration.ofMillis(800), 512L << 20, 16))
                 .run("while True:\n    pass\n");
-        long millis = (System.nanoTime() - start) / 1_000_000;
         assertThat(result.status()).isEqualTo(PythonSandbox.Status.TIMED_OUT);
-        assertThat(millis).isLessThan(6000);
     }
 
     @Test
     void aForkBombIsContainedAndLeavesNoProcessBehind() throws Exception {
+        // The bomb re-executes itself with a marker argument that every forked child inherits, so that only this run's
+        // processes are counted below, not those of another build running the same test on the machine.
+        String marker = "bomb-" + UUID.randomUUID();
         PythonSandbox.Result result = SANDBOX.run("""
-                import os, time
+                import os, sys, time
+                MARKER = '%s'
+                if sys.argv[-1] != MARKER:
+                    os.execv(sys.executable, [sys.executable, os.path.abspath(sys.argv[0]), MARKER])
                 children = 0
                 while True:
                     try:
@@ -50,21 +64,14 @@ class PythonSandboxTest {
                         children += 1
                     except OSError:
                         time.sleep(0.01)
-                """);
+                """.formatted(marker));
         assertThat(result.passed()).isFalse();
-        // Every process of the bomb ran as nobody inside the PID namespace; none may outlive the run.
-        long deadline = System.nanoTime() + 5_000_000_000L;
+        // Killing the namespace's init takes its processes with it, asynchronously: wait (bounded) until none is left.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         long left;
-        do {
-            left = ProcessHandle.allProcesses()
-                    .filter(p -> p.info().user().map("nobody"::equals).orElse(false))
-                    .filter(p ->
-                            p.info().command().map(c -> c.contains("python")).orElse(false))
-                    .count();
-            if (left > 0) {
-                Thread.sleep(100);
-            }
-        } while (left > 0 && System.nanoTime() < deadline);
+        while ((left = processesWithArgument(marker)) > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         assertThat(left).isZero();
     }
 
@@ -82,9 +89,9 @@ class PythonSandboxTest {
         assertThat(SANDBOX.run("import os\nassert not os.path.exists(os.path.expanduser('~/.ssh'))\n")
                         .passed())
                 .isTrue();
-        assertThat(SANDBOX.run("assert open('/work/team/brief.md').read() or True\n")
-                        .passed())
-                .isFalse();
+        // The same secret is readable outside the sandbox: the failures above are the sandbox's doing.
+        assertThat(Files.readString(key)).isEqualTo("PRIVATE KEY MATERIAL");
+        assertThat(SANDBOX.run("open(" + pyString(key) + ").read()\n").detail()).contains("FileNotFoundError");
     }
 
     @Test
@@ -134,6 +141,15 @@ class PythonSandboxTest {
         PythonSandbox.Result result = SANDBOX.run("x = bytearray(2 * 1024 * 1024 * 1024)\n");
         assertThat(result.status()).isEqualTo(PythonSandbox.Status.FAILED);
         assertThat(result.detail()).contains("MemoryError");
+    }
+
+    private static long processesWithArgument(String argument) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info()
+                        .arguments()
+                        .map(arguments -> List.of(arguments).contains(argument))
+                        .orElse(false))
+                .count();
     }
 
     private static String pyString(Path path) {
