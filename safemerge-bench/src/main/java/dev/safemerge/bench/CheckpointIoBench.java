@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  *
  * Each figure is bound time / subject time (1.0 = as fast as the bound), measured cold (page cache dropped before
  * both the bound and the subject; needs root) and warm (files read once before both). Usage:
- * {@code safemerge-bench/run CheckpointIoBench [--gib 4] [--dir /work/scratch-tensor] [--runs 3] [--threads 2] [--warm-only]}.
+ * {@code safemerge-bench/run CheckpointIoBench [--gib 4] [--dir DIR (default: the temp dir)] [--runs 3] [--threads 2] [--warm-only]}.
  * The scratch directory is deleted at the end.
  */
 public final class CheckpointIoBench {
@@ -55,7 +55,7 @@ public final class CheckpointIoBench {
 
     public static void main(String[] args) throws Exception {
         double gib = 4;
-        Path dir = Path.of("/work/scratch-tensor");
+        Path dir = Scratch.defaultDir("checkpoint-io");
         int runs = 3;
         int threads = Runtime.getRuntime().availableProcessors();
         boolean warmOnly = false;

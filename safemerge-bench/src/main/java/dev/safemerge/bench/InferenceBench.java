@@ -48,7 +48,7 @@ public final class InferenceBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of("/work/scratch-model-engine/bench-llama-1b");
+        Path dir = Scratch.defaultDir("inference");
         boolean keep = false;
         int layers = 16;
         int decodeTokens = 24;

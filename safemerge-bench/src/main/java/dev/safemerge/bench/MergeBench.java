@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * compiled the kernels before the timed runs. Each round measures the bound, then merges with every method, starting
  * one method later than the round before; {@code --settle S} pauses S seconds before each measurement.
  *
- * <p>Usage: {@code safemerge-bench/run MergeBench [--gib 2] [--runs 3] [--threads 2] [--dir /work/scratch-merge]
+ * <p>Usage: {@code safemerge-bench/run MergeBench [--gib 2] [--runs 3] [--threads 2] [--dir DIR (default: the temp dir)]
  * [--methods linear,ties,dare_ties] [--warmup 1] [--settle 0] [--no-bound] [--keep]}
  */
 public final class MergeBench {
@@ -42,7 +42,8 @@ public final class MergeBench {
         double gib = Double.parseDouble(options.getOrDefault("--gib", "2"));
         int runs = Integer.parseInt(options.getOrDefault("--runs", "3"));
         int threads = Integer.parseInt(options.getOrDefault("--threads", "2"));
-        Path dir = Path.of(options.getOrDefault("--dir", "/work/scratch-merge")).resolve("merge-bench");
+        Path dir = (options.containsKey("--dir") ? Path.of(options.get("--dir")) : Scratch.defaultDir("merge"))
+                .resolve("merge-bench");
         List<String> methods = List.of(
                 options.getOrDefault("--methods", "linear,ties,dare_ties").split(","));
         boolean bound = !options.containsKey("--no-bound");
