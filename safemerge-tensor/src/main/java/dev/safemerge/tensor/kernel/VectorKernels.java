@@ -146,22 +146,22 @@ final class VectorKernels implements Kernels {
             a32 = wv.fma(v2, a32);
             a33 = wv.fma(v3, a33);
         }
-        store(w, x, out, r, b, c, a00.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r, b + 1, c, a01.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r, b + 2, c, a02.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r, b + 3, c, a03.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 1, b, c, a10.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 1, b + 1, c, a11.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 1, b + 2, c, a12.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 1, b + 3, c, a13.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 2, b, c, a20.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 2, b + 1, c, a21.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 2, b + 2, c, a22.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 2, b + 3, c, a23.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 3, b, c, a30.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 3, b + 1, c, a31.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 3, b + 2, c, a32.reduceLanes(VectorOperators.ADD));
-        store(w, x, out, r + 3, b + 3, c, a33.reduceLanes(VectorOperators.ADD));
+        store(w, x, out, r, b, c, sumLanes(a00));
+        store(w, x, out, r, b + 1, c, sumLanes(a01));
+        store(w, x, out, r, b + 2, c, sumLanes(a02));
+        store(w, x, out, r, b + 3, c, sumLanes(a03));
+        store(w, x, out, r + 1, b, c, sumLanes(a10));
+        store(w, x, out, r + 1, b + 1, c, sumLanes(a11));
+        store(w, x, out, r + 1, b + 2, c, sumLanes(a12));
+        store(w, x, out, r + 1, b + 3, c, sumLanes(a13));
+        store(w, x, out, r + 2, b, c, sumLanes(a20));
+        store(w, x, out, r + 2, b + 1, c, sumLanes(a21));
+        store(w, x, out, r + 2, b + 2, c, sumLanes(a22));
+        store(w, x, out, r + 2, b + 3, c, sumLanes(a23));
+        store(w, x, out, r + 3, b, c, sumLanes(a30));
+        store(w, x, out, r + 3, b + 1, c, sumLanes(a31));
+        store(w, x, out, r + 3, b + 2, c, sumLanes(a32));
+        store(w, x, out, r + 3, b + 3, c, sumLanes(a33));
     }
 
     /** Adds the scalar tail (columns from {@code from}) to a vector sum and stores out[b, r]. */
