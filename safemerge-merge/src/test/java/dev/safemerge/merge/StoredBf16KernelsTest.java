@@ -382,7 +382,7 @@ class StoredBf16KernelsTest {
     }
 
     /** Runs a fused merge into a fresh array, handing out its room in the pieces the method asks for. */
-    private static MemorySegment fused(StoredBf16Merge method, TensorGroup group, List<MemorySegment> stored, int n) {
+    static MemorySegment fused(StoredBf16Merge method, TensorGroup group, List<MemorySegment> stored, int n) {
         MemorySegment out = MemorySegment.ofArray(new short[n]);
         long[] next = {0};
         method.mergeStoredBf16(group, stored, n, count -> {

@@ -1,12 +1,9 @@
-package dev.safemerge.merge.method;
+package dev.safemerge.merge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.safemerge.merge.MaskSource;
-import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.Params;
-import dev.safemerge.merge.Precision;
-import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.method.TaskArithmeticFamily;
+import dev.safemerge.merge.method.TaskArithmeticMethods;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatConversion;
 import java.lang.foreign.MemorySegment;
@@ -21,20 +18,20 @@ import org.junit.jupiter.api.Test;
  * subnormals, infinities, NaN and huge values. NaNs compare equal whatever their payload, which rounding may change.
  */
 class TaskArithmeticReferenceTest {
-    private static final List<TaskArithmeticFamily> METHODS = List.of(
-            TaskArithmeticMethods.TASK_ARITHMETIC,
-            TaskArithmeticMethods.TIES,
-            TaskArithmeticMethods.DARE_LINEAR,
-            TaskArithmeticMethods.DARE_TIES,
-            TaskArithmeticMethods.BREADCRUMBS,
-            TaskArithmeticMethods.BREADCRUMBS_TIES,
-            TaskArithmeticMethods.DELLA,
-            TaskArithmeticMethods.DELLA_LINEAR);
+    private static final List<TaskArithmeticFamily> METHODS = MethodRegistry.all().values().stream()
+            .filter(TaskArithmeticFamily.class::isInstance)
+            .map(TaskArithmeticFamily.class::cast)
+            .toList();
     private static final float[] SPECIAL = {
         0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e-40f, -1e-40f, 3e38f, -3e38f
     };
-    /** Two whole blocks of the block loops and a partial third, so block boundaries are crossed. */
-    private static final int LENGTH = 2 * Pruners.BLOCK + 37;
+    /** Two whole blocks of the block loops (2048 elements) and a partial third, so block boundaries are crossed. */
+    private static final int LENGTH = 2 * 2048 + 37;
+
+    @Test
+    void everyMethodOfTheFamilyIsTested() {
+        assertEquals(8, METHODS.size());
+    }
 
     @Test
     void blockKernelsMatchTheReference() {
@@ -65,16 +62,9 @@ class TaskArithmeticReferenceTest {
                     for (MergeInput input : group.inputs()) {
                         stored.add(bf16(input.values()));
                     }
-                    MemorySegment out = MemorySegment.ofArray(new short[LENGTH]);
-                    long[] written = {0};
-                    method.mergeStoredBf16(group, stored, LENGTH, count -> {
-                        MemorySegment room = out.asSlice(written[0] * 2, count * 2L);
-                        written[0] += count;
-                        return room;
-                    });
-                    assertEquals(LENGTH, written[0]);
                     float[] fused = new float[LENGTH];
-                    FloatConversion.decode(DType.BF16, out, fused, 0, LENGTH);
+                    FloatConversion.decode(
+                            DType.BF16, StoredBf16KernelsTest.fused(method, group, stored, LENGTH), fused, 0, LENGTH);
                     assertSameBits(
                             TaskArithmeticMethods.reference(method, group),
                             fused,
