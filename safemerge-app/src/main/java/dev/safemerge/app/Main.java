@@ -45,6 +45,16 @@ public final class Main implements Runnable {
         CommandLine commandLine = commandLine();
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        try {
+            // decided once, here at start-up: a bad -Dsafemerge.kernels value is a usage error before any command runs
+            KernelProvider.get();
+        } catch (ExceptionInInitializerError e) {
+            if (e.getCause() instanceof BadInputException bad) {
+                commandLine.getErr().println("error: " + oneLine(bad.getMessage()));
+                return EXIT_BAD_INPUT;
+            }
+            throw e;
+        }
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
         if (debug) {
             commandLine.getErr().println("kernels: " + KernelProvider.get().description());
