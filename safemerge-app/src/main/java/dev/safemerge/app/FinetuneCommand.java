@@ -1,6 +1,5 @@
 package dev.safemerge.app;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.model.ModelSpec;
@@ -18,6 +17,7 @@ import dev.safemerge.model.train.Trainer;
 import dev.safemerge.model.train.TrainingCheckpoint;
 import dev.safemerge.model.train.TrainingOptions;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.ModelWriter;
 import dev.safemerge.tensor.Progress;
@@ -373,7 +373,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     private ObjectNode summary(
             TrainableModel trainable, Trainer trainer, SftData.Loaded loaded, Trainer.Result result) {
-        ObjectNode root = new ObjectMapper().createObjectNode();
+        ObjectNode root = JsonMappers.plain().createObjectNode();
         root.put("model", model.toString());
         root.put("data", data.toString());
         root.put("out", out.toString());
@@ -445,7 +445,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     private static String pretty(ObjectNode node) {
         try {
-            return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(node);
+            return JsonMappers.pretty().writeValueAsString(node);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

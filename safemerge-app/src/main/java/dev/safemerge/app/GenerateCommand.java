@@ -7,6 +7,7 @@ import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -105,7 +106,7 @@ final class GenerateCommand implements Callable<Integer> {
             TextGenerator.Completion result =
                     generator.generate(List.of(prompt), options, stream).getFirst();
             if (json) {
-                ObjectMapper mapper = new ObjectMapper();
+                ObjectMapper mapper = JsonMappers.plain();
                 ObjectNode body = mapper.createObjectNode();
                 var ids = body.putArray("ids");
                 for (int id : result.tokenIds()) {

@@ -1,11 +1,11 @@
 package dev.safemerge.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ByteSizes;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.LoraConfig;
 import dev.safemerge.tensor.ModelConfig;
@@ -47,7 +47,7 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = JsonMappers.plain();
 
     @Override
     public Integer call() throws Exception {
@@ -69,7 +69,7 @@ final class InspectCommand implements Callable<Integer> {
             throw new BadInputException(path + ": no such file or directory");
         }
         if (json) {
-            out.println(JSON.writeValueAsString(report));
+            out.println(JsonMappers.pretty().writeValueAsString(report));
         } else {
             printText(report, out);
         }

@@ -1,6 +1,7 @@
 package dev.safemerge.app;
 
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.kernel.KernelProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -26,7 +27,10 @@ public final class Main implements Runnable {
     public static final int EXIT_BAD_INPUT = 2;
     public static final int EXIT_BUG = 3;
 
-    @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces of errors.")
+    @Option(
+            names = "--debug",
+            scope = CommandLine.ScopeType.INHERIT,
+            description = "Print the kernels in use and stack traces of errors.")
     boolean debug;
 
     @CommandLine.Spec
@@ -41,7 +45,20 @@ public final class Main implements Runnable {
         CommandLine commandLine = commandLine();
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        try {
+            // decided once, here at start-up: a bad -Dsafemerge.kernels value is a usage error before any command runs
+            KernelProvider.get();
+        } catch (ExceptionInInitializerError e) {
+            if (e.getCause() instanceof BadInputException bad) {
+                commandLine.getErr().println("error: " + oneLine(bad.getMessage()));
+                return EXIT_BAD_INPUT;
+            }
+            throw e;
+        }
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        if (debug) {
+            commandLine.getErr().println("kernels: " + KernelProvider.get().description());
+        }
         commandLine.setParameterExceptionHandler((ex, ignored) -> {
             ex.getCommandLine().getErr().println("error: " + ex.getMessage());
             ex.getCommandLine()
@@ -110,7 +127,8 @@ public final class Main implements Runnable {
             }
             return new String[] {
                 "safemerge " + properties.getProperty("version", "unknown"),
-                "Java " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + ")"
+                "Java " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + ")",
+                "kernels: " + KernelProvider.get().description()
             };
         }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.ModelWriter;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = JsonMappers.plain();
 
     @Test
     void quickRunWritesEveryArtifactWithConsistentFigures(@TempDir Path dir) throws Exception {

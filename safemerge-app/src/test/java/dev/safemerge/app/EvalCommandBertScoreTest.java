@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.encoder.BertScore;
+import dev.safemerge.tensor.JsonMappers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code eval task --metric similarity --bertscore-model}: the tiny BERT checkpoint of the eval module's fixtures. */
 class EvalCommandBertScoreTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
     private static final Path TINY_BERT =
             Path.of("../safemerge-eval/src/test/resources/dev/safemerge/eval/bertscore/bert");
     private static final String OTHER_ANSWER = "see your doctor if the pain gets worse";

@@ -13,6 +13,7 @@ import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.text.EngineTokenGenerator;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.Progress;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class EvalCommandTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
 
     /** An OpenAI-compatible endpoint on 127.0.0.1:0 whose answers a function computes from the request body. */
     static final class Endpoint implements AutoCloseable {

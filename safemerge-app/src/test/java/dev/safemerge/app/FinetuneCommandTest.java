@@ -3,9 +3,9 @@ package dev.safemerge.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,13 +51,13 @@ class FinetuneCommandTest {
         assertThat(out.resolve("adapter_model.safetensors")).exists();
         byte[] png = Files.readAllBytes(out.resolve("loss_curve.png"));
         assertThat(png).startsWith((byte) 0x89, (byte) 'P', (byte) 'N', (byte) 'G');
-        JsonNode summary = new ObjectMapper().readTree(result.out());
+        JsonNode summary = JsonMappers.plain().readTree(result.out());
         assertThat(summary.get("steps").asInt()).isEqualTo(80);
         assertThat(summary.get("loss_curve")).hasSize(80);
         double first = summary.get("loss_curve").get(0).get("loss").asDouble();
         assertThat(summary.get("final_loss").asDouble()).isLessThan(0.2 * first);
         JsonNode config =
-                new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+                JsonMappers.plain().readTree(out.resolve("adapter_config.json").toFile());
         assertThat(config.get("peft_type").asText()).isEqualTo("LORA");
         assertThat(config.get("r").asInt()).isEqualTo(8);
         assertThat(config.get("target_modules")).hasSize(7);

@@ -3,8 +3,8 @@ package dev.safemerge.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.LoraAdapterWriter;
 import dev.safemerge.tensor.LoraConfig;
 import dev.safemerge.tensor.LoraWeights;
@@ -64,7 +64,7 @@ class InspectCommandTest {
         Path model = writeModel(1L << 30);
         MainTest.Result result = MainTest.run("inspect", "--json", model.toString());
         assertThat(result.code()).as(result.err()).isZero();
-        JsonNode json = new ObjectMapper().readTree(result.out());
+        JsonNode json = JsonMappers.plain().readTree(result.out());
         assertThat(json.get("kind").asText()).isEqualTo("model");
         assertThat(json.get("config").get("num_key_value_heads").asInt()).isEqualTo(1);
         assertThat(json.get("files").get(0).asText()).isEqualTo("model.safetensors");
@@ -110,7 +110,7 @@ class InspectCommandTest {
                 .contains("target modules: q_proj, v_proj")
                 .contains("targeted tensors: 2")
                 .containsPattern("model\\.layers\\.0\\.self_attn\\.v_proj\\.weight +r=2 alpha=16 scaling=11\\.3137");
-        JsonNode json = new ObjectMapper()
+        JsonNode json = JsonMappers.plain()
                 .readTree(MainTest.run("inspect", "--json", adapter.toString()).out());
         assertThat(json.get("kind").asText()).isEqualTo("adapter");
         assertThat(json.get("targeted_tensors").get(0).get("scaling").asDouble())
@@ -124,7 +124,7 @@ class InspectCommandTest {
         Path file = model.resolve("model.safetensors");
         MainTest.Result result = MainTest.run("inspect", "--json", file.toString());
         assertThat(result.code()).isZero();
-        JsonNode json = new ObjectMapper().readTree(result.out());
+        JsonNode json = JsonMappers.plain().readTree(result.out());
         assertThat(json.get("kind").asText()).isEqualTo("safetensors");
         assertThat(json.get("metadata").get("format").asText()).isEqualTo("pt");
         assertThat(MainTest.run("inspect", file.toString()).out()).contains("safetensors file: " + file);

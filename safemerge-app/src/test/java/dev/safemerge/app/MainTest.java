@@ -30,6 +30,14 @@ class MainTest {
     }
 
     @Test
+    void versionAndDebugReportTheKernelsInUse(@TempDir Path dir) {
+        // the tests run with the Vector API module, so the provider picks the vector twins
+        assertThat(run("--version").out()).containsPattern("(?m)^kernels: vector \\(\\d+-bit, \\d+ float lanes\\)$");
+        Result debug = run("inspect", dir.resolve("missing").toString(), "--debug");
+        assertThat(debug.err()).startsWith("kernels: vector (");
+    }
+
+    @Test
     void unknownOptionIsAUsageErrorWithExitTwo() {
         Result result = run("--no-such-option");
         assertThat(result.code()).isEqualTo(2);

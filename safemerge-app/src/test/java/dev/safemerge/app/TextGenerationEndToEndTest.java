@@ -3,7 +3,6 @@ package dev.safemerge.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.app.serve.OpenAiServer;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
@@ -12,6 +11,7 @@ import dev.safemerge.model.generate.TokenCallback;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.LoraAdapterWriter;
 import dev.safemerge.tensor.LoraConfig;
 import dev.safemerge.tensor.LoraWeights;
@@ -138,7 +138,7 @@ class TextGenerationEndToEndTest {
         all.addAll(List.of(args));
         MainTest.Result result = MainTest.run(all.toArray(String[]::new));
         assertThat(result.code()).as(result.err()).isZero();
-        return new ObjectMapper().readTree(result.out());
+        return JsonMappers.plain().readTree(result.out());
     }
 
     static int[] ids(JsonNode json) {
@@ -216,7 +216,7 @@ class TextGenerationEndToEndTest {
                                 .build(),
                         HttpResponse.BodyHandlers.ofString());
                 int[] engine = name.equals("base") ? engineGreedy(prompt, 12, true) : expected;
-                assertThat(new ObjectMapper()
+                assertThat(JsonMappers.plain()
                                 .readTree(response.body())
                                 .path("choices")
                                 .get(0)
@@ -304,7 +304,7 @@ class TextGenerationEndToEndTest {
                 .thenApply(response -> {
                     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
                     try {
-                        JsonNode json = new ObjectMapper().readTree(response.body());
+                        JsonNode json = JsonMappers.plain().readTree(response.body());
                         return json.path("choices")
                                         .get(0)
                                         .path("message")

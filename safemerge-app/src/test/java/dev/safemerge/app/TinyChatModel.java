@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
@@ -62,7 +63,7 @@ final class TinyChatModel {
 
     static Path write(Path dir, long seed) throws IOException {
         Files.createDirectories(dir);
-        ObjectMapper json = new ObjectMapper();
+        ObjectMapper json = JsonMappers.plain();
         int vocab = 32;
         int hidden = 32;
         int intermediate = 64;

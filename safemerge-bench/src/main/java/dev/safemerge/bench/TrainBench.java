@@ -1,7 +1,6 @@
 package dev.safemerge.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.model.ModelSpec;
 import dev.safemerge.model.train.AdamW;
@@ -10,6 +9,7 @@ import dev.safemerge.model.train.LoraSettings;
 import dev.safemerge.model.train.Parameter;
 import dev.safemerge.model.train.TrainableModel;
 import dev.safemerge.model.train.WeightSource;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.kernel.KernelPool;
 import java.io.IOException;
@@ -100,7 +100,7 @@ public final class TrainBench {
     }
 
     static TrainableModel model() {
-        ObjectNode config = new ObjectMapper().createObjectNode();
+        ObjectNode config = JsonMappers.plain().createObjectNode();
         config.putArray("architectures").add("LlamaForCausalLM");
         config.put("model_type", "llama");
         config.put("vocab_size", VOCAB);
@@ -213,7 +213,7 @@ public final class TrainBench {
         if (process.waitFor() != 0) {
             throw new IllegalStateException("the PyTorch benchmark failed: " + output);
         }
-        JsonNode result = new ObjectMapper()
+        JsonNode result = JsonMappers.plain()
                 .readTree(output.strip().lines().reduce((a, b) -> b).orElseThrow());
         return result.get("tokens_per_second").asDouble();
     }

@@ -1,8 +1,8 @@
 package dev.safemerge.merge;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.TensorInfo;
 import dev.safemerge.tensor.TensorSource;
 import java.io.IOException;
@@ -31,7 +31,7 @@ final class BaseVocabulary {
         }
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(file.toFile());
+            root = JsonMappers.plain().readTree(file.toFile());
         } catch (IOException e) {
             throw new BadInputException(file + ": not valid JSON: " + e.getMessage(), e);
         }

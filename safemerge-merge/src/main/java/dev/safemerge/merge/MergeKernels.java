@@ -1,5 +1,7 @@
 package dev.safemerge.merge;
 
+import dev.safemerge.tensor.kernel.KernelProvider;
+
 /**
  * The elementwise loops of the merge methods, each rounding to the working precision exactly where torch stores an
  * intermediate tensor. Two implementations agree bit for bit: {@link ScalarMergeKernels}, the plain twin that tests
@@ -124,26 +126,16 @@ public interface MergeKernels {
     /** A short name for benchmarks and diagnostics. */
     String name();
 
-    /** The vectorized kernels when {@code jdk.incubator.vector} is available and not disabled, else the scalar ones. */
+    /** The twin {@link KernelProvider} chose for this process. */
     static MergeKernels best() {
-        return Holder.BEST;
+        return Chosen.KERNELS;
     }
 
-    final class Holder {
-        private static final MergeKernels BEST = choose();
+    /** Holds the choice, made on first use. */
+    final class Chosen {
+        private static final MergeKernels KERNELS =
+                KernelProvider.get().choose(VectorMergeKernels::create, ScalarMergeKernels.INSTANCE);
 
-        private Holder() {}
-
-        private static MergeKernels choose() {
-            if (Boolean.getBoolean("safemerge.scalar")) {
-                return ScalarMergeKernels.INSTANCE;
-            }
-            try {
-                return VectorMergeKernels.create();
-            } catch (LinkageError | UnsupportedOperationException e) {
-                // The JVM was started without --add-modules jdk.incubator.vector, or the CPU has short vectors.
-                return ScalarMergeKernels.INSTANCE;
-            }
-        }
+        private Chosen() {}
     }
 }

@@ -1,13 +1,12 @@
 package dev.safemerge.merge;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.merge.config.ConfigParser;
 import dev.safemerge.merge.config.MergeConfig;
 import dev.safemerge.merge.config.ModelRef;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ByteSizes;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.ModelWriter;
@@ -278,7 +277,7 @@ public final class Merger {
             json.put("num_hidden_layers", plan.outputLayers());
         }
         try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json);
+            return JsonMappers.pretty().writeValueAsBytes(json);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

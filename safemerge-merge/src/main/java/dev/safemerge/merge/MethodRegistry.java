@@ -1,12 +1,6 @@
 package dev.safemerge.merge;
 
 import dev.safemerge.merge.method.ArceeFusion;
-import dev.safemerge.merge.method.Breadcrumbs;
-import dev.safemerge.merge.method.BreadcrumbsTies;
-import dev.safemerge.merge.method.DareLinear;
-import dev.safemerge.merge.method.DareTies;
-import dev.safemerge.merge.method.Della;
-import dev.safemerge.merge.method.DellaLinear;
 import dev.safemerge.merge.method.Karcher;
 import dev.safemerge.merge.method.Linear;
 import dev.safemerge.merge.method.ModelStock;
@@ -16,8 +10,7 @@ import dev.safemerge.merge.method.NuSlerp;
 import dev.safemerge.merge.method.Passthrough;
 import dev.safemerge.merge.method.Sce;
 import dev.safemerge.merge.method.Slerp;
-import dev.safemerge.merge.method.TaskArithmetic;
-import dev.safemerge.merge.method.Ties;
+import dev.safemerge.merge.method.TaskArithmeticMethods;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,14 +23,14 @@ public final class MethodRegistry {
             new NuSlerp(),
             new MultiSlerp(),
             new Karcher(),
-            new TaskArithmetic(),
-            new Ties(),
-            new DareLinear(),
-            new DareTies(),
-            new Breadcrumbs(),
-            new BreadcrumbsTies(),
-            new Della(),
-            new DellaLinear(),
+            TaskArithmeticMethods.TASK_ARITHMETIC,
+            TaskArithmeticMethods.TIES,
+            TaskArithmeticMethods.DARE_LINEAR,
+            TaskArithmeticMethods.DARE_TIES,
+            TaskArithmeticMethods.BREADCRUMBS,
+            TaskArithmeticMethods.BREADCRUMBS_TIES,
+            TaskArithmeticMethods.DELLA,
+            TaskArithmeticMethods.DELLA_LINEAR,
             new ModelStock(),
             new Sce(),
             new NearSwap(),

@@ -144,15 +144,26 @@ public final class ScalarMergeKernels implements MergeKernels {
             int lo,
             int hi) {
         for (int j = lo; j < hi; j++) {
-            float value = p.round(mixed[j]);
-            if (normalize) {
-                value = p.round(value / (divisors == null ? divisor : divisors[j]));
-            }
-            if (lambda != 1) {
-                value = p.round(value * lambda);
-            }
-            out[j] = p.round(base[j] + value);
+            out[j] = finishTaskArithmetic(
+                    p, mixed[j], normalize, divisors == null ? divisor : divisors[j], lambda, base[j]);
         }
+    }
+
+    /**
+     * Task arithmetic's last steps for one element, shared by every scalar kernel of the family: {@code v =
+     * round(sum)}, {@code round(v / divisor)} when normalizing, {@code round(v · lambda)} when lambda ≠ 1, and
+     * {@code round(base + v)}.
+     */
+    static float finishTaskArithmetic(
+            Precision p, float sum, boolean normalize, float divisor, float lambda, float base) {
+        float value = p.round(sum);
+        if (normalize) {
+            value = p.round(value / divisor);
+        }
+        if (lambda != 1) {
+            value = p.round(value * lambda);
+        }
+        return p.round(base + value);
     }
 
     @Override

@@ -73,15 +73,10 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
                 float delta = P.round(bf16(others[i], j) - b);
                 sum += P.round(delta * weights[i]);
             }
-            float value = P.round(sum);
-            if (normalize) {
-                value = P.round(value / divisor);
-            }
-            if (lambda != 1) {
-                value = P.round(value * lambda);
-            }
             // Without other models the float path returns the base itself (rounding only quiets NaNs), not b + 0.
-            float result = others.length == 0 ? P.round(b) : P.round(b + value);
+            float result = others.length == 0
+                    ? P.round(b)
+                    : ScalarMergeKernels.finishTaskArithmetic(P, sum, normalize, divisor, lambda, b);
             out.setAtIndex(SafetensorsFile.SHORT_LE, j, FloatCodec.floatToBf16(result));
         }
     }
@@ -124,14 +119,10 @@ public final class ScalarStoredBf16Kernels implements StoredBf16Kernels {
                 v = kept ? v : 0;
                 d = kept ? weight : 1;
             }
-            float value = P.round(0f + v);
-            if (normalize) {
-                value = P.round(value / d);
-            }
-            if (lambda != 1) {
-                value = P.round(value * lambda);
-            }
-            out.setAtIndex(SafetensorsFile.SHORT_LE, j, FloatCodec.floatToBf16(P.round(bf16(base, first + j) + value)));
+            // summed from +0 as the float path sums: a -0 becomes +0
+            float result =
+                    ScalarMergeKernels.finishTaskArithmetic(P, 0f + v, normalize, d, lambda, bf16(base, first + j));
+            out.setAtIndex(SafetensorsFile.SHORT_LE, j, FloatCodec.floatToBf16(result));
         }
     }
 

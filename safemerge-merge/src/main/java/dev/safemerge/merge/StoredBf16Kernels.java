@@ -1,5 +1,6 @@
 package dev.safemerge.merge;
 
+import dev.safemerge.tensor.kernel.KernelProvider;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -67,26 +68,16 @@ public interface StoredBf16Kernels {
     /** A short name for benchmarks and diagnostics. */
     String name();
 
-    /** The vectorized kernels when {@code jdk.incubator.vector} is available and not disabled, else the scalar ones. */
+    /** The twin {@link KernelProvider} chose for this process. */
     static StoredBf16Kernels best() {
-        return Holder.BEST;
+        return Chosen.KERNELS;
     }
 
-    final class Holder {
-        private static final StoredBf16Kernels BEST = choose();
+    /** Holds the choice, made on first use. */
+    final class Chosen {
+        private static final StoredBf16Kernels KERNELS =
+                KernelProvider.get().choose(VectorStoredBf16Kernels::create, ScalarStoredBf16Kernels.INSTANCE);
 
-        private Holder() {}
-
-        private static StoredBf16Kernels choose() {
-            if (Boolean.getBoolean("safemerge.scalar")) {
-                return ScalarStoredBf16Kernels.INSTANCE;
-            }
-            try {
-                return VectorStoredBf16Kernels.create();
-            } catch (LinkageError | UnsupportedOperationException e) {
-                // The JVM was started without --add-modules jdk.incubator.vector, or the CPU has short vectors.
-                return ScalarStoredBf16Kernels.INSTANCE;
-            }
-        }
+        private Chosen() {}
     }
 }

@@ -29,10 +29,8 @@ final class VectorStoredBf16Kernels implements StoredBf16Kernels {
 
     private VectorStoredBf16Kernels() {}
 
+    /** Only when {@link dev.safemerge.tensor.kernel.KernelProvider} found the Vector API usable. */
     static VectorStoredBf16Kernels create() {
-        if (LANES < 4) {
-            throw new UnsupportedOperationException("vectors of " + LANES + " floats are too short");
-        }
         return new VectorStoredBf16Kernels();
     }
 

@@ -3,8 +3,7 @@ package dev.safemerge.merge;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.safemerge.merge.method.DareLinear;
-import dev.safemerge.merge.method.Ties;
+import dev.safemerge.merge.method.TaskArithmeticMethods;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.Progress;
@@ -48,7 +47,7 @@ class EngineTest {
                 Params.of("normalize", true, "rescale", false, "lambda", 1, "int8_mask", false),
                 Precision.F32,
                 null);
-        assertThat(new Ties().merge(g)).containsExactly(3, -2, 0.75f, 1);
+        assertThat(TaskArithmeticMethods.TIES.merge(g)).containsExactly(3, -2, 0.75f, 1);
     }
 
     @Test
@@ -68,7 +67,7 @@ class EngineTest {
                     Params.of("normalize", false, "rescale", true, "lambda", 1, "int8_mask", false),
                     Precision.F32,
                     MaskSource.seeded(5, "model.layers.0.mlp.up_proj.weight"));
-            float[] merged = new DareLinear().merge(g);
+            float[] merged = TaskArithmeticMethods.DARE_LINEAR.merge(g);
             int kept = 0;
             double l1 = 0;
             double l1Before = 0;

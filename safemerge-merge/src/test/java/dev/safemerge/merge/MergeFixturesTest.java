@@ -3,9 +3,9 @@ package dev.safemerge.merge;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
@@ -36,7 +36,7 @@ class MergeFixturesTest {
     Stream<DynamicTest> mergesMatchTheIndependentPlanner() throws IOException {
         JsonNode fixtures;
         try (InputStream in = getClass().getResourceAsStream("merge-fixtures.json")) {
-            fixtures = new ObjectMapper().readTree(in);
+            fixtures = JsonMappers.plain().readTree(in);
         }
         List<DynamicTest> tests = new ArrayList<>();
         int index = 0;
@@ -69,7 +69,7 @@ class MergeFixturesTest {
             TinyModels.write(caseDir.resolve(model.getKey()), tensors, stored, 1500, layers, vocab);
         }
         Path config = caseDir.resolve("merge.yml");
-        Files.writeString(config, new ObjectMapper(new YAMLFactory()).writeValueAsString(fixture.get("config")));
+        Files.writeString(config, JsonMappers.over(new YAMLFactory()).writeValueAsString(fixture.get("config")));
         Path out = caseDir.resolve("out");
         StringWriter log = new StringWriter();
         Merger.Summary summary = Merger.run(

@@ -3,8 +3,8 @@ package dev.safemerge.merge;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.TestFactory;
 class MethodFixturesTest {
     static JsonNode fixtures() throws IOException {
         try (InputStream in = MethodFixturesTest.class.getResourceAsStream("method-fixtures.json")) {
-            return new ObjectMapper().readTree(in);
+            return JsonMappers.plain().readTree(in);
         }
     }
 

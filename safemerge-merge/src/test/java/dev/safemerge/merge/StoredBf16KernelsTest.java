@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.safemerge.merge.method.Linear;
-import dev.safemerge.merge.method.TaskArithmetic;
+import dev.safemerge.merge.method.TaskArithmeticFamily;
+import dev.safemerge.merge.method.TaskArithmeticMethods;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatCodec;
 import dev.safemerge.tensor.FloatConversion;
@@ -86,7 +87,7 @@ class StoredBf16KernelsTest {
     @Test
     void fusedTaskArithmeticWritesWhatTheFloatPathWrites() {
         Random random = new Random(14);
-        TaskArithmetic method = new TaskArithmetic();
+        TaskArithmeticFamily method = TaskArithmeticMethods.TASK_ARITHMETIC;
         for (int models = 1; models <= 3; models++) {
             for (boolean normalize : new boolean[] {true, false}) {
                 for (double lambda : new double[] {1, 0.85}) {
@@ -381,7 +382,7 @@ class StoredBf16KernelsTest {
     }
 
     /** Runs a fused merge into a fresh array, handing out its room in the pieces the method asks for. */
-    private static MemorySegment fused(StoredBf16Merge method, TensorGroup group, List<MemorySegment> stored, int n) {
+    static MemorySegment fused(StoredBf16Merge method, TensorGroup group, List<MemorySegment> stored, int n) {
         MemorySegment out = MemorySegment.ofArray(new short[n]);
         long[] next = {0};
         method.mergeStoredBf16(group, stored, n, count -> {

@@ -3,6 +3,7 @@ package dev.safemerge.model;
 import dev.safemerge.model.generate.BatchGenerator;
 import dev.safemerge.model.generate.Generator;
 import dev.safemerge.model.generate.KvCache;
+import dev.safemerge.model.generate.StepModel;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.ModelDirectory;
@@ -17,7 +18,7 @@ import java.util.List;
  * A loaded decoder model: weights in their stored dtype (or int8), an optional LoRA adapter, and the forward pass.
  * Thread-safe for concurrent forward calls with separate caches. Close it to release the weights.
  */
-public final class Model implements AutoCloseable {
+public final class Model implements StepModel, AutoCloseable {
     private final ModelSpec spec;
     private final ModelConfig config;
     private final Transformer transformer;
@@ -98,7 +99,13 @@ public final class Model implements AutoCloseable {
         return config;
     }
 
+    @Override
+    public int vocabSize() {
+        return spec.vocabSize();
+    }
+
     /** End-of-sequence ids (generation_config.json's list if present, else config.json's). */
+    @Override
     public int[] eosTokenIds() {
         return spec.eosTokenIds();
     }
@@ -118,15 +125,12 @@ public final class Model implements AutoCloseable {
         return logits;
     }
 
-    /** An empty cache sized for {@code expectedLength} positions (it grows as needed). */
+    @Override
     public KvCache newCache(int expectedLength) {
         return new KvCache(spec.layers(), spec.kvDim(), expectedLength);
     }
 
-    /**
-     * Appends new tokens to each sequence's cache and returns the logits {@code [sequences, vocab]} of each
-     * sequence's last new position. The building block of generation.
-     */
+    @Override
     public float[] step(List<KvCache> caches, List<int[]> tokens) {
         return transformer.forward(caches, tokens, false);
     }

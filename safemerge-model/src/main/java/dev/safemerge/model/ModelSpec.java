@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.ops.Activation;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,7 +52,7 @@ public record ModelSpec(
         int[] eosTokenIds,
         int bosTokenId) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
 
     /** Reads config.json (and generation_config.json when present) of a model directory. */
     public static ModelSpec read(Path modelDir) {

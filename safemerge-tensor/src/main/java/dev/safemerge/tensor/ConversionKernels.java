@@ -1,5 +1,6 @@
 package dev.safemerge.tensor;
 
+import dev.safemerge.tensor.kernel.KernelProvider;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -20,26 +21,16 @@ public interface ConversionKernels {
     /** A short name for benchmarks and diagnostics. */
     String name();
 
-    /** The vectorized kernels when {@code jdk.incubator.vector} is available and not disabled, else the scalar ones. */
+    /** The twin {@link KernelProvider} chose for this process. */
     static ConversionKernels best() {
-        return Holder.BEST;
+        return Chosen.KERNELS;
     }
 
-    final class Holder {
-        private static final ConversionKernels BEST = choose();
+    /** Holds the choice, made on first use. */
+    final class Chosen {
+        private static final ConversionKernels KERNELS =
+                KernelProvider.get().choose(VectorConversionKernels::create, ScalarConversionKernels.INSTANCE);
 
-        private Holder() {}
-
-        private static ConversionKernels choose() {
-            if (Boolean.getBoolean("safemerge.scalar")) {
-                return ScalarConversionKernels.INSTANCE;
-            }
-            try {
-                return VectorConversionKernels.create();
-            } catch (LinkageError | UnsupportedOperationException e) {
-                // The JVM was started without --add-modules jdk.incubator.vector, or the CPU has short vectors.
-                return ScalarConversionKernels.INSTANCE;
-            }
-        }
+        private Chosen() {}
     }
 }

@@ -91,7 +91,7 @@ public final class LoraAdapterWriter {
 
     /** adapter_config.json with the keys PEFT's LoraConfig reads. */
     public static String configJson(LoraConfig config) {
-        ObjectMapper json = new ObjectMapper();
+        ObjectMapper json = JsonMappers.plain();
         ObjectNode root = json.createObjectNode();
         ObjectNode alphaPattern = root.putObject("alpha_pattern");
         config.alphaPattern().forEach((key, alpha) -> putNumber(alphaPattern, key, alpha));

@@ -177,7 +177,7 @@ public final class ModelWriter implements AutoCloseable {
         for (TensorSpec spec : specs.values()) {
             totalSize += spec.byteSize();
         }
-        ObjectMapper json = new ObjectMapper();
+        ObjectMapper json = JsonMappers.plain();
         ObjectNode root = json.createObjectNode();
         root.putObject("metadata").put("total_size", totalSize);
         ObjectNode map = root.putObject("weight_map");

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Reads and rewrites a file made by an independent numpy writer (src/test/python/make_fixtures.py). */
 class IndependentFixtureTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
 
     @TempDir
     Path dir;

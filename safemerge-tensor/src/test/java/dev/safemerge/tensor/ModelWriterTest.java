@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +42,7 @@ class ModelWriterTest {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactly("model");
         }
         JsonNode index =
-                new ObjectMapper().readTree(out.resolve(ModelDirectory.INDEX).toFile());
+                JsonMappers.plain().readTree(out.resolve(ModelDirectory.INDEX).toFile());
         long total = TestModels.llamaSpecs(DType.BF16).stream()
                 .mapToLong(TensorSpec::byteSize)
                 .sum();

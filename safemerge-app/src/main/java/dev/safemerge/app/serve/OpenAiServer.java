@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -34,7 +35,7 @@ import java.util.function.BiFunction;
  * JSON: 400 malformed request, 401 wrong API key, 404 unknown model, 429 queue full.
  */
 public final class OpenAiServer implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /**

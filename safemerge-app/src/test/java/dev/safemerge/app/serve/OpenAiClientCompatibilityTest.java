@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.ScriptedTokenGenerator;
 import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
@@ -122,7 +122,7 @@ class OpenAiClientCompatibilityTest {
             String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(process.waitFor(2, TimeUnit.MINUTES)).isTrue();
             assertThat(process.exitValue()).as(out).isZero();
-            JsonNode seen = new ObjectMapper().readTree(out);
+            JsonNode seen = JsonMappers.plain().readTree(out);
             assertThat(seen.path("models").get(0).asText()).isEqualTo("tiny");
             assertThat(seen.path("completion").path("text").asText()).isEqualTo(ANSWER);
             assertThat(seen.path("completion").path("finish").asText()).isEqualTo("stop");
@@ -159,7 +159,7 @@ class OpenAiClientCompatibilityTest {
             String body =
                     "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":40}";
             String plain = run(List.of("curl", "-sS", "-H", "Content-Type: application/json", "-d", body, url), dir);
-            assertThat(new ObjectMapper()
+            assertThat(JsonMappers.plain()
                             .readTree(plain)
                             .path("choices")
                             .get(0)
@@ -182,7 +182,7 @@ class OpenAiClientCompatibilityTest {
             StringBuilder content = new StringBuilder();
             for (String event : OpenAiServerTest.events(sse)) {
                 if (!event.equals("[DONE]")) {
-                    content.append(new ObjectMapper()
+                    content.append(JsonMappers.plain()
                             .readTree(event)
                             .path("choices")
                             .get(0)

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.ScriptedTokenGenerator;
 import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The OpenAI API over real HTTP on 127.0.0.1, with a scripted token generator behind it. */
 class OpenAiServerTest {
     static final String ANSWER = "Paris is the capital of France.";
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = JsonMappers.plain();
 
     @TempDir
     static Path modelDir;

@@ -9,6 +9,7 @@ import dev.safemerge.merge.MethodRegistry;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,6 +32,7 @@ import java.util.function.Consumer;
  * pydantic models coerce them.
  */
 public final class ConfigParser {
+    private static final ObjectMapper YAML = JsonMappers.over(new YAMLFactory());
     private static final Set<String> TOP_KEYS = Set.of(
             "merge_method",
             "models",
@@ -79,7 +81,7 @@ public final class ConfigParser {
     private MergeConfig read(String text, Path path) {
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(text);
+            root = YAML.readTree(text);
         } catch (JsonProcessingException e) {
             String location =
                     e.getLocation() == null ? "" : "line " + e.getLocation().getLineNr() + ": ";

@@ -20,34 +20,35 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Generalized task arithmetic, the shared core of task_arithmetic, TIES, DARE, breadcrumbs and DELLA. The order of
+ * Generalized task arithmetic, the shared core of task_arithmetic, TIES, DARE, breadcrumbs and DELLA (declared in
+ * {@link TaskArithmeticMethods}). The order of
  * operations is mergekit's: task vectors, per-model pruning (with l1-norm rescaling), weighting, optional sign
  * election on the weighted deltas, sum, optional normalisation, lambda, base added back; each step rounded to the
  * working precision.
  */
-public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Merge {
+public final class TaskArithmeticFamily implements MergeMethod, StoredBf16Merge {
     private final String name;
     private final Pruning pruning;
     private final boolean signElection;
     private final boolean defaultNormalize;
     private final boolean defaultRescale;
 
-    TaskArithmeticFamily(
-            String name, Pruning pruning, boolean signElection, boolean defaultNormalize, boolean defaultRescale) {
-        this.name = name;
-        this.pruning = pruning;
-        this.signElection = signElection;
-        this.defaultNormalize = defaultNormalize;
-        this.defaultRescale = defaultRescale;
+    /** The methods are declared in {@link TaskArithmeticMethods}. */
+    TaskArithmeticFamily(TaskArithmeticMethods.Declaration declaration) {
+        this.name = declaration.name();
+        this.pruning = declaration.pruning();
+        this.signElection = declaration.signElection();
+        this.defaultNormalize = declaration.normalizeByDefault();
+        this.defaultRescale = declaration.rescaleByDefault();
     }
 
     @Override
-    public final String name() {
+    public String name() {
         return name;
     }
 
     @Override
-    public final List<ParameterSpec> parameters() {
+    public List<ParameterSpec> parameters() {
         List<ParameterSpec> specs = new ArrayList<>(List.of(
                 ParameterSpec.required("weight", PER_MODEL),
                 ParameterSpec.number("density", PER_MODEL, 1.0),
@@ -60,36 +61,33 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
     }
 
     @Override
-    public final BaseModelRule baseModel() {
+    public BaseModelRule baseModel() {
         return BaseModelRule.REQUIRED;
     }
 
     @Override
-    public final EmbedSizeRule embedSizes() {
+    public EmbedSizeRule embedSizes() {
         return EmbedSizeRule.CUT_TO_BASE;
     }
 
     @Override
-    public final String checkInputs(int others, boolean hasBase) {
+    public String checkInputs(int others, boolean hasBase) {
         return hasBase ? null : name + " needs a base_model";
     }
 
     /** Without pruning or election every element is independent, so large tensors can be merged in chunks. */
     @Override
-    public final boolean elementwise() {
+    public boolean elementwise() {
         return pruning == Pruning.NONE && !signElection;
     }
 
     @Override
-    public final float[] merge(TensorGroup group) {
+    public float[] merge(TensorGroup group) {
         float[] base = group.base().values();
         if (group.nonBase().isEmpty()) {
             return base.clone();
         }
-        List<TaskVector> vectors = new ArrayList<>();
-        for (MergeInput input : group.nonBase()) {
-            vectors.add(TaskVector.of(group.precision(), input.values(), base));
-        }
+        List<TaskVector> vectors = taskVectors(group);
         float[] merged = new float[base.length];
         merge(
                 group,
@@ -107,6 +105,10 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
      */
     @Override
     public void mergeStoredBf16(TensorGroup group, List<MemorySegment> inputs, long count, Bf16Output out) {
+        if (elementwise()) {
+            mergeElementwiseStoredBf16(group, inputs, count, out);
+            return;
+        }
         int n = Math.toIntExact(count);
         MemorySegment base = inputs.get(group.baseIndex());
         if (group.nonBase().isEmpty()) {
@@ -131,6 +133,46 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
                 plans,
                 n,
                 (start, block, count1) -> FloatConversion.encode(DType.BF16, block, 0, out.next(count1), count1));
+    }
+
+    /** Without pruning or election: every step fused into one kernel per piece of at most {@link #MAX_PIECE}. */
+    private void mergeElementwiseStoredBf16(TensorGroup group, List<MemorySegment> inputs, long count, Bf16Output out) {
+        List<MergeInput> others = group.nonBase();
+        float[] weights = weights(Precision.BF16, others);
+        float divisor = plainDivisor(Precision.BF16, weights);
+        boolean normalize = group.global().flag("normalize");
+        float lambda = (float) group.global().get("lambda");
+        MemorySegment[] otherPieces = new MemorySegment[others.size()];
+        for (long first = 0; first < count; first += MAX_PIECE) {
+            int n = (int) Math.min(MAX_PIECE, count - first);
+            for (int i = 0, k = 0; i < inputs.size(); i++) {
+                if (i != group.baseIndex()) {
+                    otherPieces[k++] = inputs.get(i).asSlice(first * 2, n * 2L);
+                }
+            }
+            MemorySegment base = inputs.get(group.baseIndex()).asSlice(first * 2, n * 2L);
+            StoredBf16Kernels.best()
+                    .taskArithmetic(base, otherPieces, weights, normalize, divisor, lambda, out.next(n), n);
+        }
+    }
+
+    /** True for the methods with TIES sign election and the disjoint sum. */
+    boolean signElection() {
+        return signElection;
+    }
+
+    /** Each model's pruning plan from the float values of a group; null where a model is not pruned. */
+    Pruners.Plan[] plans(TensorGroup group) {
+        return plans(group, taskVectors(group));
+    }
+
+    private static List<TaskVector> taskVectors(TensorGroup group) {
+        float[] base = group.base().values();
+        List<TaskVector> vectors = new ArrayList<>();
+        for (MergeInput input : group.nonBase()) {
+            vectors.add(TaskVector.of(group.precision(), input.values(), base));
+        }
+        return vectors;
     }
 
     /**
@@ -348,7 +390,7 @@ public abstract class TaskArithmeticFamily implements MergeMethod, StoredBf16Mer
     }
 
     /** How each task vector is sparsified before weighting. */
-    enum Pruning {
+    public enum Pruning {
         NONE,
         /** TIES: keep the {@code int(density·n)} largest magnitudes. */
         MAGNITUDE,

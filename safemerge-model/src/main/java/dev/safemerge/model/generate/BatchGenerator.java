@@ -1,6 +1,5 @@
 package dev.safemerge.model.generate;
 
-import dev.safemerge.model.Model;
 import dev.safemerge.tensor.Progress;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,10 +10,10 @@ import java.util.List;
  * waiting prompt at once. Each sequence samples with its own seeded sampler, so results do not depend on batching.
  */
 public final class BatchGenerator implements Generator {
-    private final Model model;
+    private final StepModel model;
     private final int maxBatch;
 
-    public BatchGenerator(Model model, int maxBatch) {
+    public BatchGenerator(StepModel model, int maxBatch) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         }
@@ -47,7 +46,7 @@ public final class BatchGenerator implements Generator {
     @Override
     public List<GenerationResult> generate(
             List<int[]> prompts, SamplingParams params, TokenCallback callback, Progress progress) {
-        int vocab = model.spec().vocabSize();
+        int vocab = model.vocabSize();
         int[] eos = params.ignoreEos() ? new int[0] : model.eosTokenIds();
         GenerationResult[] results = new GenerationResult[prompts.size()];
         for (int i = 0; i < prompts.size(); i++) {

@@ -1,7 +1,6 @@
 package dev.safemerge.model.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
@@ -13,6 +12,7 @@ import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -71,7 +71,7 @@ public final class ChatTemplate {
             if (!Files.isRegularFile(config)) {
                 return Optional.empty();
             }
-            JsonNode template = new ObjectMapper().readTree(config.toFile()).path("chat_template");
+            JsonNode template = JsonMappers.plain().readTree(config.toFile()).path("chat_template");
             if (template.isTextual()) {
                 return Optional.of(of(template.asText()));
             }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.train.TrainingTokenizer;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -27,7 +28,7 @@ import java.util.Set;
  * post-processor does (a BOS for Llama and Gemma, nothing for Qwen); nothing is ever truncated.
  */
 public final class HfTokenizer implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
 
     private final HuggingFaceTokenizer tokenizer;
     private final Map<String, Integer> addedTokens;

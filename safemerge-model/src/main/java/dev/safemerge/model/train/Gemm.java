@@ -1,6 +1,7 @@
 package dev.safemerge.model.train;
 
 import dev.safemerge.tensor.kernel.KernelPool;
+import dev.safemerge.tensor.kernel.KernelProvider;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -59,6 +60,10 @@ public final class Gemm {
     /** {@code C[m,n] += A[m,k] · B[k,n]}; B has row stride {@code ldb}, C row stride {@code ldc}. */
     public static void mulAdd(int m, int n, int k, Operand a, float[] b, int ldb, float[] c, int ldc) {
         if (m == 0 || n == 0 || k == 0) {
+            return;
+        }
+        if (!KernelProvider.get().vector()) {
+            mulAddScalar(m, n, k, a, b, ldb, c, ldc);
             return;
         }
         int rowBlocks = (m + MR - 1) / MR;

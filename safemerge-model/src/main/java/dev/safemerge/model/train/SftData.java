@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -64,7 +65,7 @@ public final class SftData {
         if (maxLength < 2) {
             throw new BadInputException("--max-len must be at least 2, got " + maxLength);
         }
-        ObjectMapper mapper = new ObjectMapper();
+        ObjectMapper mapper = JsonMappers.plain();
         List<Example> examples = new ArrayList<>();
         int lines = 0;
         int truncated = 0;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.tensor.AtomicDirectory;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.SafetensorsFile;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorInfo;
@@ -32,7 +33,7 @@ public final class TrainingCheckpoint {
 
     public static final String STATE_FILE = "trainer_state.json";
     public static final String TENSORS_FILE = "optimizer.safetensors";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
 
     /** Writes (replacing) the checkpoint directory {@code dir}. */
     public static void save(Path dir, Trainer.State state, AdamW optimizer, Map<String, String> settings) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -29,7 +29,7 @@ class ChatTemplateGoldenTest {
 
     static List<Map<String, Object>> goldenCases() {
         try (InputStream in = ChatTemplateGoldenTest.class.getResourceAsStream("chat_template_golden.json")) {
-            return new ObjectMapper().readValue(in, new TypeReference<>() {});
+            return JsonMappers.plain().readValue(in, new TypeReference<>() {});
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

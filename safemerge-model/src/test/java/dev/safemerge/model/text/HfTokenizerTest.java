@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
@@ -51,7 +51,7 @@ class HfTokenizerTest {
 
     static List<Map<String, Object>> golden() throws IOException {
         try (InputStream in = HfTokenizerTest.class.getResourceAsStream("tokenizer_golden.json")) {
-            return new ObjectMapper().readValue(in, new TypeReference<>() {});
+            return JsonMappers.plain().readValue(in, new TypeReference<>() {});
         }
     }
 

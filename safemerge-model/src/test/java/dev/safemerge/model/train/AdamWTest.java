@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -17,7 +17,7 @@ class AdamWTest {
     void matchesTorchStepForStepWithClippingAndSchedules() throws IOException {
         JsonNode golden;
         try (InputStream in = getClass().getResourceAsStream("adamw_golden.json")) {
-            golden = new ObjectMapper().readTree(in);
+            golden = JsonMappers.plain().readTree(in);
         }
         for (JsonNode c : golden.get("cases")) {
             LrSchedule schedule = LrSchedule.parse(c.get("schedule").asText());

@@ -3,9 +3,9 @@ package dev.safemerge.model.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -22,7 +22,7 @@ class PeftCompatibilityTest {
     void engineWithAdapterMatchesIndependentPeftMath() throws IOException {
         JsonNode expected;
         try (InputStream in = getClass().getResourceAsStream("peft/expected_logits.json")) {
-            expected = new ObjectMapper().readTree(in);
+            expected = JsonMappers.plain().readTree(in);
         }
         int[] ids = new int[expected.get("ids").size()];
         for (int i = 0; i < ids.length; i++) {

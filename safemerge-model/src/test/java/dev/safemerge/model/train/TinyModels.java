@@ -1,11 +1,11 @@
 package dev.safemerge.model.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.model.ModelSpec;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatCodec;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorSpec;
@@ -94,7 +94,7 @@ final class TinyModels {
         int heads = 4;
         int kvHeads = arch == Arch.GEMMA ? 1 : 2;
         int headDim = gemma ? hidden / 2 : hidden / heads;
-        ObjectNode config = new ObjectMapper().createObjectNode();
+        ObjectNode config = JsonMappers.plain().createObjectNode();
         String className = switch (arch) {
             case LLAMA -> "LlamaForCausalLM";
             case QWEN2 -> "Qwen2ForCausalLM";

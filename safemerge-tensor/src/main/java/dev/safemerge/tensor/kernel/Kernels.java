@@ -1,8 +1,8 @@
 package dev.safemerge.tensor.kernel;
 
 /**
- * The hot loops of inference and training. {@link #get()} selects one implementation for the process: the Vector
- * API one when the incubator module is present (the normal case), else the scalar one. Both compute the same sums;
+ * The hot loops of inference and training. {@link #get()} is the implementation {@link KernelProvider} chose for
+ * the process: the Vector API one when the incubator module is present (the normal case), else the scalar one. Both compute the same sums;
  * they differ only in the order of additions, so results agree to float rounding.
  */
 public interface Kernels {
@@ -30,13 +30,21 @@ public interface Kernels {
                 (start, end) -> matmulRows(w, x, batch, out, start, end));
     }
 
-    /** The implementation chosen for this process ({@code -Dsafemerge.kernels=scalar} forces the scalar one). */
+    /** The implementation {@link KernelProvider} chose for this process. */
     static Kernels get() {
-        return KernelSelection.SELECTED;
+        return Chosen.KERNELS;
     }
 
     /** The plain-Java implementation that the vector one is tested against. */
     static Kernels scalar() {
         return ScalarKernels.INSTANCE;
+    }
+
+    /** Holds the choice, made on first use. */
+    final class Chosen {
+        private static final Kernels KERNELS =
+                KernelProvider.get().choose(VectorKernels::create, ScalarKernels.INSTANCE);
+
+        private Chosen() {}
     }
 }

@@ -57,10 +57,8 @@ final class VectorKernels implements Kernels {
         return sum.lane(0);
     }
 
+    /** Only when {@link KernelProvider} found the Vector API usable. */
     static Kernels create() {
-        if (LANES < 4 || Matrix.Q8_BLOCK % LANES != 0) {
-            return ScalarKernels.INSTANCE;
-        }
         return new VectorKernels();
     }
 

@@ -1,0 +1,24 @@
+package dev.safemerge.model.generate;
+
+import java.util.List;
+
+/**
+ * What generation needs of a model: fresh caches and one forward step over a batch of sequences. The model
+ * implements it, so the generators depend on this contract rather than on the model class.
+ */
+public interface StepModel {
+    /** Logits per sequence in {@link #step}'s result. */
+    int vocabSize();
+
+    /** End-of-sequence ids that stop a sequence unless sampling ignores them. */
+    int[] eosTokenIds();
+
+    /** An empty cache sized for {@code expectedLength} positions (it grows as needed). */
+    KvCache newCache(int expectedLength);
+
+    /**
+     * Appends new tokens to each sequence's cache and returns the logits {@code [sequences, vocab]} of each
+     * sequence's last new position.
+     */
+    float[] step(List<KvCache> caches, List<int[]> tokens);
+}
