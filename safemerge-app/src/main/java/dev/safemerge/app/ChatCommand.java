@@ -25,7 +25,14 @@ import picocli.CommandLine.Spec;
             "Chat with a local model in the terminal; answers stream as they are generated.",
             "Type /reset to start a new conversation, /exit (or end of input) to quit."
         },
-        footer = {"", "Example:", "  safemerge chat --model models/Llama-3.2-1B-Instruct --system 'Answer briefly.'"})
+        footer = {
+            "",
+            "Defaults differ from eval's: no system prompt, greedy, no repetition penalty (eval's --protocol study"
+                    + " adds the system prompt \"You are a helpful assistant.\" and a repetition penalty of 1.2).",
+            "",
+            "Example:",
+            "  safemerge chat --model models/Llama-3.2-1B-Instruct --system 'Answer briefly.'"
+        })
 final class ChatCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")
     Path model;

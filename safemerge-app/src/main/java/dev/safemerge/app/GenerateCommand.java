@@ -25,6 +25,9 @@ import picocli.CommandLine.Spec;
         description = "Continue a prompt (or answer it through the chat template) with a local model.",
         footer = {
             "",
+            "Defaults differ from eval's: no system prompt, greedy, no repetition penalty (eval's --protocol study"
+                    + " adds the system prompt \"You are a helpful assistant.\" and a repetition penalty of 1.2).",
+            "",
             "Example:",
             "  safemerge generate --model models/Qwen2.5-0.5B-Instruct \\",
             "      --prompt 'Capital of France?' --chat --max-new-tokens 32"
