@@ -185,7 +185,8 @@ final class DemoCommand implements Callable<Integer> {
                     recipe.epochs());
             w.flush();
             DemoData.writeChats(data.resolve("base-train.jsonl"), DemoData.baseTrain(recipe.seed()));
-            double loss = DemoBaseModel.train(data.resolve("base-train.jsonl"), dir, base, recipe, Progress.CONSOLE);
+            double loss =
+                    DemoBaseModel.train(data.resolve("base-train.jsonl"), dir, base, recipe, ConsoleProgress.of(spec));
             w.printf(Locale.ROOT, "base trained: last-epoch loss %.4f → %s%n", loss, base);
         } else {
             DemoBaseModel.copyShipped(base);
@@ -271,10 +272,11 @@ final class DemoCommand implements Callable<Integer> {
             TrainingOptions options = new TrainingOptions(
                     quick ? 4 : 40, 0, 8, 1, 3e-3, LrSchedule.LINEAR, 10, 1.0, AdamW.Settings.DEFAULTS, seed, 0);
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
-            Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, Progress.CONSOLE);
+            Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, ConsoleProgress.of(spec));
             double loss = DemoBaseModel.finalEpochMeanLoss(trainer, result);
-            ObjectNode summary = Json.object();
-            DemoBaseModel.putTrainingFigures(summary, data.train().size(), result, loss);
+            ObjectNode summary =
+                    DemoBaseModel.trainingSummary("base", trainFile, lora, options, model, trainer, data, result);
+            summary.put("final_epoch_mean_loss", loss);
             FineTuneExport.writeAdapter(
                     adapter,
                     model,
@@ -356,7 +358,7 @@ final class DemoCommand implements Callable<Integer> {
                     SafetyEvaluation.DEFAULT_MAX_MISS_RATE,
                     config,
                     evalDir.resolve("safety"),
-                    Progress.CONSOLE);
+                    ConsoleProgress.of(spec));
             List<PromptItem> benign = SafetyPrompts.load(data.resolve("benign.jsonl"), null, null);
             SafetyEvaluation.Result overRefusal = SafetyEvaluation.run(
                     benign,
@@ -367,12 +369,19 @@ final class DemoCommand implements Callable<Integer> {
                     SafetyEvaluation.DEFAULT_MAX_MISS_RATE,
                     config,
                     evalDir.resolve("benign"),
-                    Progress.CONSOLE);
+                    ConsoleProgress.of(spec));
             NumericAnswer metric = new NumericAnswer();
             List<TaskItem> items = metric.load(
                     data.resolve("task-heldout.jsonl"), new TaskOptions(null, null, null, List.of(1), null, null));
             ObjectNode task = TaskEvaluation.run(
-                            metric, items, source, protocol, 1, config, evalDir.resolve("task"), Progress.CONSOLE)
+                            metric,
+                            items,
+                            source,
+                            protocol,
+                            1,
+                            config,
+                            evalDir.resolve("task"),
+                            ConsoleProgress.of(spec))
                     .summary();
             return new Row(
                     variant.name(),

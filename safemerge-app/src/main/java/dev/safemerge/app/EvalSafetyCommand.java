@@ -17,7 +17,6 @@ import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.run.SafetyEvaluation;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,8 +44,7 @@ import picocli.CommandLine.Spec;
             "",
             "Writes OUT/summary.json, OUT/items.jsonl and OUT/generation-cache.jsonl (rerunning resumes).",
             "",
-            "Defaults differ from chat and generate (no system prompt, no repetition penalty): --protocol study"
-                    + " sends the system prompt and uses a repetition penalty of 1.2; --protocol plain has no penalty.",
+            GenerationOptions.DEFAULTS_NOTE,
             "",
             "Examples:",
             "  safemerge eval safety --prompts data/advbench/harmful_behaviors.csv \\",
@@ -174,7 +172,7 @@ final class EvalSafetyCommand implements Callable<Integer> {
             config.put("benign", benign);
             config.set("generation", generation.toJson());
             result = SafetyEvaluation.run(
-                    items, source, protocol, judge, benign, maxMissRate, config, out, Progress.CONSOLE);
+                    items, source, protocol, judge, benign, maxMissRate, config, out, ConsoleProgress.of(spec));
         }
         PrintWriter w = spec.commandLine().getOut();
         SafetyEvaluation.Counts counts = result.counts();

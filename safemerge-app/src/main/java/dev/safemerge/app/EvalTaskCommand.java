@@ -15,7 +15,6 @@ import dev.safemerge.eval.task.TaskMetric;
 import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.eval.task.TaskOptions;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,8 +42,7 @@ import picocli.CommandLine.Spec;
             "",
             "Writes OUT/summary.json, OUT/items.jsonl and OUT/generation-cache.jsonl (rerunning resumes).",
             "",
-            "Defaults differ from chat and generate (no system prompt, no repetition penalty): --protocol study"
-                    + " sends the system prompt and uses a repetition penalty of 1.2; --protocol plain has no penalty.",
+            GenerationOptions.DEFAULTS_NOTE,
             "",
             "Examples:",
             "  safemerge eval task --task gsm8k_test.jsonl --metric numeric \\",
@@ -179,7 +177,8 @@ final class EvalTaskCommand implements Callable<Integer> {
                 bert.put("layer", bertScore.layer());
                 bert.put("weighting", "no idf, no baseline rescaling");
             }
-            result = TaskEvaluation.run(metric, items, source, protocol, samples, config, out, Progress.CONSOLE);
+            result =
+                    TaskEvaluation.run(metric, items, source, protocol, samples, config, out, ConsoleProgress.of(spec));
         }
         PrintWriter w = spec.commandLine().getOut();
         w.println("task " + metricName + " model=" + generation.modelLabel() + " n="

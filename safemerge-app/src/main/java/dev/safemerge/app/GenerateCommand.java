@@ -25,8 +25,7 @@ import picocli.CommandLine.Spec;
         description = "Continue a prompt (or answer it through the chat template) with a local model.",
         footer = {
             "",
-            "Defaults differ from eval's: no system prompt, greedy, no repetition penalty (eval's --protocol study"
-                    + " adds the system prompt \"You are a helpful assistant.\" and a repetition penalty of 1.2).",
+            SamplingOptions.DEFAULTS_NOTE,
             "",
             "Example:",
             "  safemerge generate --model models/Qwen2.5-0.5B-Instruct \\",
@@ -83,7 +82,7 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationOptions options = sampling.toOptions(maxNewTokens);
         PrintWriter out = spec.commandLine().getOut();
         try (LoadedTextModel local =
-                LoadedTextModel.open(model, adapter, 1, json ? Progress.CONSOLE : Progress.SILENT)) {
+                LoadedTextModel.open(model, adapter, 1, json ? ConsoleProgress.of(spec) : Progress.SILENT)) {
             TextGenerator generator = local.generator();
             int[] prompt;
             if (input.ids != null) {

@@ -21,6 +21,11 @@ import picocli.CommandLine.Option;
 
 /** Where responses come from and how they are generated; shared by {@code eval safety} and {@code eval task}. */
 final class GenerationOptions {
+    /** How these defaults differ from chat's and generate's, for the help of both eval commands. */
+    static final String DEFAULTS_NOTE = "Defaults differ from chat and generate (no system prompt, no repetition"
+            + " penalty): --protocol study sends the system prompt and uses a repetition penalty of 1.2; --protocol"
+            + " plain has no penalty.";
+
     static final class Source {
         @Option(
                 names = "--endpoint",

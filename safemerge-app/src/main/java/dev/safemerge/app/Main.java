@@ -29,6 +29,12 @@ public final class Main implements Runnable {
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces of errors.")
     boolean debug;
 
+    @Option(
+            names = "--quiet",
+            scope = CommandLine.ScopeType.INHERIT,
+            description = "Show no progress on stderr (results and errors still print).")
+    boolean quiet;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -70,6 +70,28 @@ class EvalCommandTest {
         return JSON.writeValueAsString(java.util.Map.of("prompt", prompt, "response", response)) + "\n";
     }
 
+    /** {@code eval safety} of recorded answers judged by Llama Guard on the {@code judge} endpoint. */
+    private static MainTest.Result llamaGuard(
+            Path prompts, Path responses, Endpoint judge, String judgeName, Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of(
+                "eval",
+                "safety",
+                "--prompts",
+                prompts.toString(),
+                "--responses",
+                responses.toString(),
+                "--judge",
+                "llama-guard",
+                "--judge-endpoint",
+                judge.url(),
+                "--judge-model-name",
+                judgeName,
+                "--out",
+                out.toString()));
+        args.addAll(List.of(extra));
+        return MainTest.run(args.toArray(String[]::new));
+    }
+
     private static JsonNode summary(Path out) throws Exception {
         return JSON.readTree(out.resolve("summary.json").toFile());
     }
@@ -167,21 +189,7 @@ class EvalCommandTest {
                     : prompt.contains("Agent: No.") ? "safe" : "??";
         })) {
             Path out = dir.resolve("out");
-            MainTest.Result result = MainTest.run(
-                    "eval",
-                    "safety",
-                    "--prompts",
-                    prompts.toString(),
-                    "--responses",
-                    responses.toString(),
-                    "--judge",
-                    "llama-guard",
-                    "--judge-endpoint",
-                    judge.url(),
-                    "--judge-model-name",
-                    "llama-guard-3-1b",
-                    "--out",
-                    out.toString());
+            MainTest.Result result = llamaGuard(prompts, responses, judge, "llama-guard-3-1b", out);
             assertThat(result.code()).as(result.err()).isZero();
             JsonNode summary = summary(out);
             assertThat(summary.get("unsafe").asInt()).isEqualTo(1);
@@ -202,21 +210,7 @@ class EvalCommandTest {
         Files.writeString(prompts, "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n");
         try (Endpoint judge = new Endpoint(body -> "I am a helpful chat model and this is not a verdict.")) {
             Path out = dir.resolve("out");
-            MainTest.Result result = MainTest.run(
-                    "eval",
-                    "safety",
-                    "--prompts",
-                    prompts.toString(),
-                    "--responses",
-                    responses.toString(),
-                    "--judge",
-                    "llama-guard",
-                    "--judge-endpoint",
-                    judge.url(),
-                    "--judge-model-name",
-                    "not-a-guard",
-                    "--out",
-                    out.toString());
+            MainTest.Result result = llamaGuard(prompts, responses, judge, "not-a-guard", out);
             assertThat(result.code()).as(result.out() + result.err()).isEqualTo(1);
             JsonNode summary = summary(out);
             assertThat(summary.get("asr").isNull()).as(summary.toString()).isTrue();
@@ -248,23 +242,7 @@ class EvalCommandTest {
                     : prompt.contains("Agent: No.") ? "safe" : "??";
         })) {
             Path out = dir.resolve("out");
-            String[] args = {
-                "eval",
-                "safety",
-                "--prompts",
-                prompts.toString(),
-                "--responses",
-                responses.toString(),
-                "--judge",
-                "llama-guard",
-                "--judge-endpoint",
-                judge.url(),
-                "--judge-model-name",
-                "llama-guard-3-1b",
-                "--out",
-                out.toString()
-            };
-            MainTest.Result result = MainTest.run(args);
+            MainTest.Result result = llamaGuard(prompts, responses, judge, "llama-guard-3-1b", out);
             assertThat(result.code()).as(result.err()).isZero();
             JsonNode summary = summary(out);
             assertThat(summary.get("asr").asDouble()).isEqualTo(1.0 / 3);
@@ -272,10 +250,8 @@ class EvalCommandTest {
             assertThat(result.err()).contains("miss rate 0.250 is above the maximum 0.100");
 
             Path lenient = dir.resolve("lenient");
-            args[args.length - 1] = lenient.toString();
-            MainTest.Result allowed = MainTest.run(java.util.stream.Stream.concat(
-                            java.util.Arrays.stream(args), java.util.stream.Stream.of("--max-miss-rate", "0.3"))
-                    .toArray(String[]::new));
+            MainTest.Result allowed =
+                    llamaGuard(prompts, responses, judge, "llama-guard-3-1b", lenient, "--max-miss-rate", "0.3");
             assertThat(allowed.code()).as(allowed.err()).isZero();
             assertThat(summary(lenient).get("asr_usable").asBoolean()).isTrue();
             assertThat(summary(lenient).get("warnings").size()).isZero();
