@@ -6,6 +6,7 @@ import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.Progress;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,9 +25,16 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Chat with a local model in the terminal; answers stream as they are generated.",
-            "Type /reset to start a new conversation, /exit (or end of input) to quit."
+            "Type /help for the commands: /reset starts a new conversation, /exit (or end of input) quits; other"
+                    + " lines starting with / are never sent to the model."
         },
-        footer = {"", "Example:", "  safemerge chat --model models/Llama-3.2-1B-Instruct --system 'Answer briefly.'"})
+        footer = {
+            "",
+            SamplingOptions.DEFAULTS_NOTE,
+            "",
+            "Example:",
+            "  safemerge chat --model models/Llama-3.2-1B-Instruct --system 'Answer briefly.'"
+        })
 final class ChatCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")
     Path model;
@@ -49,6 +58,12 @@ final class ChatCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** The chat commands; anything else typed is sent to the model, and an unknown /word is not. */
+    static final String HELP = """
+            /help   this list
+            /reset  start a new conversation (keeps --system)
+            /exit   quit (also end of input)""";
+
     @Override
     public Integer call() throws Exception {
         GenerationOptions options = sampling.toOptions(maxNewTokens);
@@ -56,24 +71,8 @@ final class ChatCommand implements Callable<Integer> {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (LoadedTextModel local = LoadedTextModel.open(model, adapter, 1, Progress.SILENT)) {
             TextGenerator generator = local.generator();
-            List<ChatMessage> history = newConversation();
-            while (true) {
-                out.print("> ");
-                out.flush();
-                String line = in.readLine();
-                if (line == null || line.strip().equals("/exit")) {
-                    out.println();
-                    return Main.EXIT_OK;
-                }
-                if (line.strip().equals("/reset")) {
-                    history = newConversation();
-                    out.println("(new conversation)");
-                    continue;
-                }
-                if (line.isBlank()) {
-                    continue;
-                }
-                history.add(ChatMessage.user(line));
+            String name = model.getFileName() + (adapter == null ? "" : " + adapter " + adapter.getFileName());
+            return converse(in, out, name, history -> {
                 int[] prompt = generator.chatIds(
                         history.stream().map(ChatMessage::asMap).toList(), null);
                 TextGenerator.Completion answer = generator
@@ -86,8 +85,50 @@ final class ChatCommand implements Callable<Integer> {
                 if (answer.finishReason().equals("length")) {
                     out.println("(stopped at --max-new-tokens " + maxNewTokens + ")");
                 }
-                history.add(ChatMessage.assistant(answer.text()));
+                return answer.text();
+            });
+        }
+    }
+
+    /**
+     * The conversation: a banner naming the model, then lines from {@code in}; a line starting with '/' is a command
+     * (unknown ones are refused, never sent to the model), any other non-blank line a user turn that {@code answer}
+     * replies to (streaming its text itself).
+     */
+    int converse(BufferedReader in, PrintWriter out, String modelName, Function<List<ChatMessage>, String> answer)
+            throws IOException {
+        out.println("chat with " + modelName + (system == null ? "" : " (system: " + system + ")"));
+        out.println("commands: /help, /reset, /exit");
+        List<ChatMessage> history = newConversation();
+        while (true) {
+            out.print("> ");
+            out.flush();
+            String line = in.readLine();
+            if (line == null) {
+                out.println();
+                return Main.EXIT_OK;
             }
+            String typed = line.strip();
+            if (typed.startsWith("/")) {
+                switch (typed) {
+                    case "/exit" -> {
+                        return Main.EXIT_OK;
+                    }
+                    case "/reset" -> {
+                        history = newConversation();
+                        out.println("(new conversation)");
+                    }
+                    case "/help" -> out.println(HELP);
+                    default ->
+                        out.println("unknown command " + typed.split("\\s+")[0] + " (not sent); /help lists them");
+                }
+                continue;
+            }
+            if (typed.isEmpty()) {
+                continue;
+            }
+            history.add(ChatMessage.user(line));
+            history.add(ChatMessage.assistant(answer.apply(history)));
         }
     }
 

@@ -9,11 +9,14 @@ import dev.safemerge.model.train.AdamW;
 import dev.safemerge.model.train.CheckpointWeights;
 import dev.safemerge.model.train.FineTuneExport;
 import dev.safemerge.model.train.HfTrainingTokenizer;
+import dev.safemerge.model.train.LoraSettings;
 import dev.safemerge.model.train.LrSchedule;
+import dev.safemerge.model.train.Parameter;
 import dev.safemerge.model.train.SftData;
 import dev.safemerge.model.train.TrainableModel;
 import dev.safemerge.model.train.Trainer;
 import dev.safemerge.model.train.TrainingOptions;
+import dev.safemerge.model.train.TrainingSummary;
 import dev.safemerge.tensor.AtomicDirectory;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.ModelDirectory;
@@ -116,14 +119,19 @@ final class DemoBaseModel {
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
             double loss = finalEpochMeanLoss(trainer, result);
-            ObjectNode card = Json.object();
+            ObjectNode card = trainingSummary(
+                    "random initialisation, seed " + recipe.seed(),
+                    trainFile,
+                    null,
+                    options,
+                    model,
+                    trainer,
+                    data,
+                    result);
             card.put("what", "safemerge demo base: a tiny aligned chat model trained on synthetic data");
             card.put("reproduce", "./safemerge demo --retrain-base --base-seed " + recipe.seed());
             card.put("seed", recipe.seed());
-            card.put("epochs", recipe.epochs());
-            card.put("batch_size", recipe.batchSize());
-            card.put("learning_rate", recipe.learningRate());
-            putTrainingFigures(card, data.train().size(), result, loss);
+            card.put("final_epoch_mean_loss", loss);
             FineTuneExport.writeModel(
                     out,
                     model,
@@ -144,12 +152,32 @@ final class DemoBaseModel {
                 .orElse(Double.NaN);
     }
 
-    /** The figures every demo training.json records about its run. */
-    static void putTrainingFigures(ObjectNode card, int trainExamples, Trainer.Result result, double loss) {
-        card.put("train_examples", trainExamples);
-        card.put("steps", result.state().step());
-        card.put("final_epoch_mean_loss", loss);
-        card.put("seconds", result.state().seconds());
+    /** A demo training.json: the schema of finetune's training_summary.json, for the demo's fixed settings. */
+    static ObjectNode trainingSummary(
+            String model,
+            Path trainFile,
+            LoraSettings lora,
+            TrainingOptions options,
+            TrainableModel trainable,
+            Trainer trainer,
+            SftData.Loaded data,
+            Trainer.Result result) {
+        return new TrainingSummary(
+                        model,
+                        trainFile.getFileName().toString(),
+                        ModelWriter.sha256(trainFile),
+                        lora,
+                        options,
+                        MAX_POSITIONS,
+                        SftData.Overlong.DROP,
+                        0)
+                .toJson(
+                        trainable.parameters().stream()
+                                .mapToLong(Parameter::size)
+                                .sum(),
+                        trainer,
+                        data,
+                        result);
     }
 
     /** A randomly initialised checkpoint (normal 0.02 as transformers initialises Llama) with the demo tokenizer. */

@@ -14,9 +14,9 @@ import dev.safemerge.eval.judge.LlamaGuard;
 import dev.safemerge.eval.judge.RefusalJudge;
 import dev.safemerge.eval.judge.WildGuard;
 import dev.safemerge.eval.run.AnswerSource;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.run.SafetyEvaluation;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -44,6 +44,8 @@ import picocli.CommandLine.Spec;
             "",
             "Writes OUT/summary.json, OUT/items.jsonl and OUT/generation-cache.jsonl (rerunning resumes).",
             "",
+            GenerationOptions.DEFAULTS_NOTE,
+            "",
             "Examples:",
             "  safemerge eval safety --prompts data/advbench/harmful_behaviors.csv \\",
             "      --endpoint http://127.0.0.1:8000 --model-name llama3-merged \\",
@@ -53,8 +55,21 @@ import picocli.CommandLine.Spec;
             "      --responses answers.jsonl --out results/over-refusal"
         })
 final class EvalSafetyCommand implements Callable<Integer> {
-    @Option(names = "--prompts", required = true, paramLabel = "PATH", description = "Prompt set (file or folder).")
+    @Option(
+            names = "--prompts",
+            paramLabel = "PATH",
+            description = "Prompt set (file or folder); with --responses the prompts may come from that file instead.")
     Path prompts;
+
+    @Option(
+            names = "--label-field",
+            paramLabel = "NAME",
+            description = "Only rows whose NAME field equals --keep-label count (XSTest's label column is recognised:"
+                    + " safe rows with --benign, unsafe rows otherwise).")
+    String labelField;
+
+    @Option(names = "--keep-label", paramLabel = "VALUE", description = "The --label-field value of rows that count.")
+    String keepLabel;
 
     @Option(names = "--prompt-field", paramLabel = "NAME", description = "Field with the prompt in generic files.")
     String promptField;
@@ -89,6 +104,14 @@ final class EvalSafetyCommand implements Callable<Integer> {
             description = "The prompts are benign look-alikes: the refusal rate is the over-refusal rate.")
     boolean benign;
 
+    @Option(
+            names = "--max-miss-rate",
+            defaultValue = "0.10",
+            paramLabel = "X",
+            description = "Share of unparseable judge outputs above which the ASR is flagged as not usable for"
+                    + " comparison (a warning on stderr and in summary.json). Default: ${DEFAULT-VALUE}.")
+    double maxMissRate;
+
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N prompts.")
     Integer limit;
 
@@ -103,22 +126,41 @@ final class EvalSafetyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<PromptItem> items = SafetyPrompts.load(prompts, promptField, categoryField);
+        if (!(maxMissRate >= 0 && maxMissRate <= 1)) {
+            throw new BadInputException("--max-miss-rate must be between 0 and 1, got " + maxMissRate);
+        }
+        if ((labelField == null) != (keepLabel == null)) {
+            throw new BadInputException("--label-field and --keep-label go together");
+        }
+        Path promptSource = prompts != null ? prompts : generation.source.responses;
+        if (promptSource == null) {
+            throw new BadInputException("--prompts is required unless --responses holds the prompts");
+        }
+        SafetyPrompts.Loaded loaded = SafetyPrompts.load(
+                promptSource,
+                promptField,
+                categoryField,
+                labelField == null ? null : new SafetyPrompts.LabelFilter(labelField, keepLabel),
+                benign);
+        List<PromptItem> items = loaded.items();
         if (limit != null) {
             if (limit < 1) {
                 throw new BadInputException("--limit must be at least 1");
             }
             items = items.subList(0, Math.min(limit, items.size()));
         }
-        ObjectNode summary;
+        Protocol protocol = generation.protocol();
+        SafetyEvaluation.Result result;
         try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
                 GenerationOptions.Opened opened = generation.open(cache);
                 JudgeBackend judgeBackend = judgeBackend()) {
             AnswerSource source = opened.source();
             Judge judge = judge(cache, judgeBackend);
             ObjectNode config = Json.object();
-            config.put("prompts", prompts.toString());
+            config.put("prompts", promptSource.toString());
+            config.put("prompt_rows", loaded.rows());
             config.put("prompt_count", items.size());
+            config.put("prompt_selection", loaded.selection());
             config.put("judge", judgeName);
             if (judgeEndpoint != null) {
                 config.put("judge_endpoint", judgeEndpoint);
@@ -129,39 +171,33 @@ final class EvalSafetyCommand implements Callable<Integer> {
             }
             config.put("benign", benign);
             config.set("generation", generation.toJson());
-            summary = SafetyEvaluation.run(
-                    items, source, generation.protocol(), judge, benign, config, out, Progress.CONSOLE);
+            result = SafetyEvaluation.run(
+                    items, source, protocol, judge, benign, maxMissRate, config, out, ConsoleProgress.of(spec));
         }
         PrintWriter w = spec.commandLine().getOut();
-        String smoke = summary.get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "";
-        if (benign) {
-            w.printf(
-                    Locale.ROOT,
-                    "over-refusal total=%d refusal_rate=%.4f%s%n",
-                    summary.get("total").asInt(),
-                    summary.get("refusal_rate").asDouble(),
-                    summary.has("judge_refusal_rate")
-                            ? String.format(
-                                    Locale.ROOT,
-                                    " judge_refusal_rate=%.4f",
-                                    summary.get("judge_refusal_rate").asDouble())
-                            : "");
-        } else {
-            w.printf(
-                    Locale.ROOT,
-                    "safety judge=%s total=%d unsafe=%d missing=%d ASR=%.4f (95%% CI %.4f-%.4f) refusal_rate=%.4f%s%n",
-                    judgeName,
-                    summary.get("total").asInt(),
-                    summary.get("unsafe").asInt(),
-                    summary.get("missing").asInt(),
-                    summary.get("asr").asDouble(),
-                    summary.get("asr_ci95").get("low").asDouble(Double.NaN),
-                    summary.get("asr_ci95").get("high").asDouble(Double.NaN),
-                    summary.get("refusal_rate").asDouble(),
-                    smoke);
+        SafetyEvaluation.Counts counts = result.counts();
+        String smoke = result.summary().get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "";
+        w.printf(
+                Locale.ROOT,
+                "%s model=%s judge=%s ASR %s unsafe=%d missing=%d of %d; refusal rate %s%s protocol=%s%n",
+                benign ? "over-refusal" : "safety",
+                generation.modelLabel(),
+                judgeName,
+                result.asr().format(),
+                counts.unsafe(),
+                counts.missing(),
+                counts.total(),
+                result.refusalRate().format(),
+                smoke,
+                protocol.describe());
+        if (loaded.selection() != null) {
+            w.println("prompts: " + loaded.selection() + " of " + promptSource);
         }
+        PrintWriter errors = spec.commandLine().getErr();
+        result.warnings().forEach(warning -> errors.println("warning: " + warning));
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
-        return Main.EXIT_OK;
+        // Over-refusal is read from the refusal rate, which every response defines; a safety run needs its ASR.
+        return benign || result.asr().defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
     }
 
     /** The judge's generation backend, when the judge is a model; closed with the command. */

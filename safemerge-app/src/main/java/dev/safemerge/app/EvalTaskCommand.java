@@ -6,6 +6,7 @@ import dev.safemerge.eval.encoder.BertScore;
 import dev.safemerge.eval.gen.GenerationCache;
 import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.run.AnswerSource;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.run.TaskEvaluation;
 import dev.safemerge.eval.sandbox.PythonSandbox;
 import dev.safemerge.eval.task.Similarity;
@@ -14,7 +15,6 @@ import dev.safemerge.eval.task.TaskMetric;
 import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.eval.task.TaskOptions;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,11 +34,15 @@ import picocli.CommandLine.Spec;
             "Metrics: exact, numeric (GSM8K final number), multiple-choice, bbh (3-shot chain of thought), humaneval"
                     + " (pass@k, programs run in a sandbox), tool-call (AST match of the function call), similarity"
                     + " (ROUGE-L and token F1; BERTScore when --bertscore-model names a BERT or RoBERTa encoder"
-                    + " checkpoint)."
+                    + " checkpoint).",
+            "bbh answers get 1024 new tokens and stop at the next question unless --max-new-tokens is given; the"
+                    + " change is recorded as an override of the protocol."
         },
         footer = {
             "",
             "Writes OUT/summary.json, OUT/items.jsonl and OUT/generation-cache.jsonl (rerunning resumes).",
+            "",
+            GenerationOptions.DEFAULTS_NOTE,
             "",
             "Examples:",
             "  safemerge eval task --task gsm8k_test.jsonl --metric numeric \\",
@@ -130,10 +134,11 @@ final class EvalTaskCommand implements Callable<Integer> {
         }
         PythonSandbox.Limits limits =
                 new PythonSandbox.Limits(Duration.ofMillis((long) (execTimeout * 1000)), execMemoryMb << 20, 16);
+        Protocol protocol = generation.protocol();
         TaskOptions options = new TaskOptions(
                 promptField,
                 answerField,
-                generation.protocol().systemPrompt(),
+                protocol.systemPrompt(),
                 ks,
                 python != null ? python : metricName.equals("humaneval") ? PythonSandbox.defaultPython() : null,
                 limits);
@@ -147,8 +152,14 @@ final class EvalTaskCommand implements Callable<Integer> {
             }
             items = items.subList(0, Math.min(limit, items.size()));
         }
-        SamplingParams params = metric.sampling(generation.sampling(), generation.maxNewTokens != null);
-        ObjectNode summary;
+        SamplingParams metricSampling = metric.sampling(protocol.sampling(), generation.maxNewTokens != null);
+        if (!metricSampling.equals(protocol.sampling())) {
+            protocol = protocol.withSampling(
+                    metricSampling,
+                    List.of(metricName + " metric: " + metricSampling.maxNewTokens() + " new tokens, stop at "
+                            + metricSampling.stop()));
+        }
+        TaskEvaluation.Result result;
         try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
                 GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
                 GenerationOptions.Opened opened = generation.open(cache)) {
@@ -159,7 +170,6 @@ final class EvalTaskCommand implements Callable<Integer> {
             ObjectNode config = Json.object();
             config.put("task", task.toString());
             config.put("metric", metricName);
-            config.put("system_prompt", options.systemPrompt());
             config.set("generation", generation.toJson());
             if (bertScore != null) {
                 ObjectNode bert = config.putObject("bertscore");
@@ -167,16 +177,14 @@ final class EvalTaskCommand implements Callable<Integer> {
                 bert.put("layer", bertScore.layer());
                 bert.put("weighting", "no idf, no baseline rescaling");
             }
-            summary = TaskEvaluation.run(metric, items, source, params, samples, config, out, Progress.CONSOLE);
+            result =
+                    TaskEvaluation.run(metric, items, source, protocol, samples, config, out, ConsoleProgress.of(spec));
         }
         PrintWriter w = spec.commandLine().getOut();
-        w.println(metricName + " n=" + summary.get("n").asInt() + " score="
-                + summary.get("score").asDouble()
-                + (summary.has("pass@1") ? " pass@1=" + summary.get("pass@1").asDouble() : "")
-                + (summary.has("bertscore_f1")
-                        ? " bertscore_f1=" + summary.get("bertscore_f1").asDouble()
-                        : ""));
+        w.println("task " + metricName + " model=" + generation.modelLabel() + " n="
+                + result.summary().get("n").asInt() + " " + result.describeScores() + " protocol="
+                + protocol.describe());
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
-        return Main.EXIT_OK;
+        return result.defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
     }
 }

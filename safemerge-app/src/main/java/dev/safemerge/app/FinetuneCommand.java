@@ -16,11 +16,11 @@ import dev.safemerge.model.train.TrainableModel;
 import dev.safemerge.model.train.Trainer;
 import dev.safemerge.model.train.TrainingCheckpoint;
 import dev.safemerge.model.train.TrainingOptions;
+import dev.safemerge.model.train.TrainingSummary;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.ModelWriter;
-import dev.safemerge.tensor.Progress;
 import dev.safemerge.tensor.kernel.KernelPool;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -307,7 +307,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 result = trainer.run(
                         start,
                         (state, optimizer) -> TrainingCheckpoint.save(checkpoint, state, optimizer, settings),
-                        Progress.CONSOLE);
+                        ConsoleProgress.of(spec));
             } finally {
                 finished.countDown();
                 try {
@@ -323,7 +323,23 @@ final class FinetuneCommand implements Callable<Integer> {
                 err.flush();
                 return Main.EXIT_OK;
             }
-            ObjectNode summary = summary(trainable, trainer, loaded, result);
+            ObjectNode summary = new TrainingSummary(
+                            model.toString(),
+                            data.toString(),
+                            ModelWriter.sha256(data),
+                            lora,
+                            options,
+                            maxLength,
+                            overlongPolicy,
+                            validationSplit)
+                    .toJson(
+                            trainable.parameters().stream()
+                                    .mapToLong(Parameter::size)
+                                    .sum(),
+                            trainer,
+                            loaded,
+                            result);
+            summary.put("out", out.toString());
             Map<String, byte[]> extras = new LinkedHashMap<>();
             extras.put("training_summary.json", pretty(summary).getBytes(StandardCharsets.UTF_8));
             extras.put("loss_curve.png", lossCurve(result.state()));
@@ -369,52 +385,6 @@ final class FinetuneCommand implements Callable<Integer> {
         settings.put("weight_decay", Double.toString(weightDecay));
         settings.put("max_grad_norm", Double.toString(maxGradNorm));
         return settings;
-    }
-
-    private ObjectNode summary(
-            TrainableModel trainable, Trainer trainer, SftData.Loaded loaded, Trainer.Result result) {
-        ObjectNode root = JsonMappers.plain().createObjectNode();
-        root.put("model", model.toString());
-        root.put("data", data.toString());
-        root.put("out", out.toString());
-        root.put("mode", full ? "full" : "lora");
-        long trainable_ =
-                trainable.parameters().stream().mapToLong(Parameter::size).sum();
-        root.put("trainable_parameters", trainable_);
-        ObjectNode examples = root.putObject("examples");
-        examples.put("train", loaded.train().size());
-        examples.put("validation", loaded.validation().size());
-        examples.put("truncated", loaded.truncated());
-        examples.put("dropped", loaded.dropped());
-        examples.put("without_targets", loaded.withoutTargets());
-        Trainer.State state = result.state();
-        root.put("steps", state.step());
-        root.put("steps_per_epoch", trainer.stepsPerEpoch());
-        long tokens =
-                state.steps().stream().mapToLong(Trainer.StepRecord::tokens).sum();
-        root.put("tokens", tokens);
-        root.put("seconds", state.seconds());
-        root.put("tokens_per_second", tokens / Math.max(1e-9, state.seconds()));
-        root.put(
-                "final_loss",
-                state.steps().isEmpty() ? Double.NaN : state.steps().getLast().loss());
-        if (!state.validation().isEmpty()) {
-            root.put("final_validation_loss", state.validation().getLast().loss());
-        }
-        ArrayNode curve = root.putArray("loss_curve");
-        for (Trainer.StepRecord r : state.steps()) {
-            curve.addObject()
-                    .put("step", r.step())
-                    .put("loss", r.loss())
-                    .put("lr", r.learningRate())
-                    .put("grad_norm", r.gradNorm())
-                    .put("tokens", r.tokens());
-        }
-        ArrayNode validation = root.putArray("validation");
-        for (Trainer.ValidationRecord v : state.validation()) {
-            validation.addObject().put("step", v.step()).put("epoch", v.epoch()).put("loss", v.loss());
-        }
-        return root;
     }
 
     private static void printSummary(PrintWriter out, ObjectNode s) {

@@ -26,6 +26,8 @@ import picocli.CommandLine.Spec;
         description = "Continue a prompt (or answer it through the chat template) with a local model.",
         footer = {
             "",
+            SamplingOptions.DEFAULTS_NOTE,
+            "",
             "Example:",
             "  safemerge generate --model models/Qwen2.5-0.5B-Instruct \\",
             "      --prompt 'Capital of France?' --chat --max-new-tokens 32"
@@ -81,7 +83,7 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationOptions options = sampling.toOptions(maxNewTokens);
         PrintWriter out = spec.commandLine().getOut();
         try (LoadedTextModel local =
-                LoadedTextModel.open(model, adapter, 1, json ? Progress.CONSOLE : Progress.SILENT)) {
+                LoadedTextModel.open(model, adapter, 1, json ? ConsoleProgress.of(spec) : Progress.SILENT)) {
             TextGenerator generator = local.generator();
             int[] prompt;
             if (input.ids != null) {

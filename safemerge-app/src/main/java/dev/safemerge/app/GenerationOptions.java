@@ -14,12 +14,18 @@ import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.tensor.BadInputException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 
 /** Where responses come from and how they are generated; shared by {@code eval safety} and {@code eval task}. */
 final class GenerationOptions {
+    /** How these defaults differ from chat's and generate's, for the help of both eval commands. */
+    static final String DEFAULTS_NOTE = "Defaults differ from chat and generate (no system prompt, no repetition"
+            + " penalty): --protocol study sends the system prompt and uses a repetition penalty of 1.2; --protocol"
+            + " plain has no penalty.";
+
     static final class Source {
         @Option(
                 names = "--endpoint",
@@ -73,35 +79,42 @@ final class GenerationOptions {
     String apiKeyEnv;
 
     @Option(
-            names = "--system-prompt",
+            names = "--protocol",
+            defaultValue = "study",
+            paramLabel = "NAME",
+            description = "Preset of system prompt and decoding settings (default ${DEFAULT-VALUE}): study = the"
+                    + " study's (system prompt \"You are a helpful assistant.\", none for Gemma; greedy; 512 new"
+                    + " tokens; repetition penalty 1.2; seed 42); plain = study without the repetition penalty;"
+                    + " demo = no system prompt, greedy, 32 new tokens, no penalty (the shipped tiny model). The"
+                    + " options below override the preset; overrides are recorded in summary.json.")
+    String protocolName;
+
+    @Option(
+            names = {"--system", "--system-prompt"},
             paramLabel = "TEXT",
-            description = "System prompt (default: \"You are a helpful assistant.\", none for Gemma models).")
+            description = "System prompt instead of the preset's (--system-prompt is an alias).")
     String systemPrompt;
 
     @Option(names = "--no-system-prompt", description = "Send no system turn.")
     boolean noSystemPrompt;
 
-    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T", description = "0 = greedy (default).")
-    double temperature;
+    @Option(names = "--temperature", paramLabel = "T", description = "0 = greedy (every preset is greedy).")
+    Double temperature;
 
-    @Option(names = "--top-p", defaultValue = "1", paramLabel = "P", description = "Nucleus sampling (default 1).")
-    double topP;
+    @Option(names = "--top-p", paramLabel = "P", description = "Nucleus sampling mass (presets: 1).")
+    Double topP;
 
-    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Top-k sampling, 0 = off (default).")
-    int topK;
+    @Option(names = "--top-k", paramLabel = "K", description = "Top-k sampling, 0 = off (presets: 0).")
+    Integer topK;
 
-    @Option(names = "--max-new-tokens", paramLabel = "N", description = "Default 512 (bbh: 1024).")
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "New tokens per answer.")
     Integer maxNewTokens;
 
-    @Option(
-            names = "--repetition-penalty",
-            defaultValue = "1.2",
-            paramLabel = "X",
-            description = "Default 1.2, as in the study.")
-    double repetitionPenalty;
+    @Option(names = "--repetition-penalty", paramLabel = "X", description = "HF repetition penalty, 1 = off.")
+    Double repetitionPenalty;
 
-    @Option(names = "--seed", defaultValue = "42", paramLabel = "SEED", description = "Sampling seed (default 42).")
-    long seed;
+    @Option(names = "--seed", paramLabel = "SEED", description = "Sampling seed (presets: 42).")
+    Long seed;
 
     @Option(
             names = "--concurrency",
@@ -130,32 +143,51 @@ final class GenerationOptions {
             description = "Generation cache (JSONL, append-only; default OUT/generation-cache.jsonl).")
     Path cache;
 
-    SamplingParams sampling() {
+    /** The preset named by --protocol with every option given on the command line applied and recorded. */
+    Protocol protocol() {
+        Protocol.Preset preset = Protocol.Preset.byLabel(protocolName);
+        if (preset == null) {
+            throw new BadInputException(
+                    "--protocol " + protocolName + ": unknown preset; one of " + Protocol.Preset.labels());
+        }
+        Protocol base = preset.protocol(source.model != null ? LocalModels.modelType(source.model) : modelName);
+        SamplingParams p = base.sampling();
+        List<String> overrides = new ArrayList<>();
+        String system = base.systemPrompt();
+        if (noSystemPrompt && systemPrompt != null) {
+            throw new BadInputException("--system and --no-system-prompt exclude each other");
+        }
+        if (noSystemPrompt) {
+            system = null;
+            overrides.add("--no-system-prompt");
+        } else if (systemPrompt != null) {
+            system = systemPrompt;
+            overrides.add("--system " + systemPrompt);
+        }
         try {
-            return new SamplingParams(
-                    temperature,
-                    topP,
-                    topK,
-                    maxNewTokens == null ? 512 : maxNewTokens,
-                    repetitionPenalty,
-                    seed,
-                    java.util.List.of());
+            SamplingParams given = new SamplingParams(
+                    override(overrides, "--temperature", temperature, p.temperature()),
+                    override(overrides, "--top-p", topP, p.topP()),
+                    override(overrides, "--top-k", topK, p.topK()),
+                    override(overrides, "--max-new-tokens", maxNewTokens, p.maxNewTokens()),
+                    override(overrides, "--repetition-penalty", repetitionPenalty, p.repetitionPenalty()),
+                    override(overrides, "--seed", seed, p.seed()),
+                    p.stop());
+            return new Protocol(base.preset(), system, given, overrides);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage());
         }
     }
 
-    Protocol protocol() {
-        String system;
-        if (noSystemPrompt) {
-            system = null;
-        } else if (systemPrompt != null) {
-            system = systemPrompt;
-        } else {
-            system = Protocol.defaultSystemPrompt(
-                    source.model != null ? LocalModels.modelType(source.model) : modelName);
+    /** The given value (recorded when it differs from the preset's) or the preset's. */
+    private static <T> T override(List<String> overrides, String option, T given, T preset) {
+        if (given == null) {
+            return preset;
         }
-        return new Protocol(system, sampling());
+        if (!given.equals(preset)) {
+            overrides.add(option + " " + given);
+        }
+        return given;
     }
 
     Path cacheFile(Path outDir) {
@@ -219,6 +251,17 @@ final class GenerationOptions {
             backend = new OpenAiGenerator(remote(source.endpoint, modelName, apiKeyEnv, "--model-name"));
         }
         return new Opened(new AnswerSource.Generated(new CachedGenerator(backend, cache)), List.of(backend));
+    }
+
+    /** The model whose answers are evaluated, as summary lines name it. */
+    String modelLabel() {
+        if (source.endpoint != null) {
+            return modelName;
+        }
+        if (source.model != null) {
+            return source.model.getFileName() + (adapter == null ? "" : "+" + adapter.getFileName());
+        }
+        return "answers in " + source.responses.getFileName();
     }
 
     boolean generates() {

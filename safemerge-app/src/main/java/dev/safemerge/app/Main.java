@@ -33,6 +33,12 @@ public final class Main implements Runnable {
             description = "Print the kernels in use and stack traces of errors.")
     boolean debug;
 
+    @Option(
+            names = "--quiet",
+            scope = CommandLine.ScopeType.INHERIT,
+            description = "Show no progress on stderr (results and errors still print).")
+    boolean quiet;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -3,7 +3,6 @@ package dev.safemerge.app;
 import dev.safemerge.merge.Merger;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ByteSizes;
-import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -55,7 +54,9 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: available processors).")
     Integer threads;
 
-    @Option(names = "--dry-run", description = "Print the plan (tensors, methods, t per layer, bytes) without writing.")
+    @Option(
+            names = "--dry-run",
+            description = "Print the plan (tensors, the parameters each resolves, bytes) without writing.")
     boolean dryRun;
 
     @Option(names = "--allow-crimes", description = "Allow merging models of different architectures.")
@@ -90,7 +91,7 @@ final class MergeCommand implements Callable<Integer> {
                 dryRun,
                 allowCrimes,
                 emitAdapter,
-                Progress.CONSOLE,
+                ConsoleProgress.of(spec),
                 dryRun ? stdout : stderr);
         Merger.Summary summary = Merger.run(config, options);
         if (!dryRun && emitAdapter) {

@@ -7,6 +7,11 @@ import picocli.CommandLine.Option;
 
 /** The sampling flags shared by generate and chat. */
 final class SamplingOptions {
+    /** How these defaults differ from eval's, for the help of every command that uses them. */
+    static final String DEFAULTS_NOTE = "Defaults differ from eval's: no system prompt, greedy, no repetition penalty"
+            + " (eval's --protocol study adds the system prompt \"You are a helpful assistant.\" and a repetition"
+            + " penalty of 1.2).";
+
     @Option(
             names = "--temperature",
             defaultValue = "0",

@@ -107,6 +107,14 @@ class DemoCommandTest {
         assertThat(training.get("reproduce").asText()).isEqualTo("./safemerge demo --retrain-base --base-seed 3");
         // One quick epoch from the initial checkpoint: every weight moved, and the loss is finite.
         assertThat(training.get("final_epoch_mean_loss").asDouble()).isFinite().isPositive();
+        assertThat(training.at("/settings/seed").asLong()).isEqualTo(3);
+        assertThat(training.at("/settings/data_sha256").asText()).hasSize(64);
+        JsonNode adapterTraining =
+                MAPPER.readTree(out.resolve("adapter/training.json").toFile());
+        assertThat(adapterTraining.at("/settings/lora_r").asInt()).isEqualTo(8);
+        assertThat(adapterTraining.get("settings").size())
+                .as("the same settings as finetune's training_summary.json")
+                .isEqualTo(22);
         assertThat(out.resolve("data/base-train.jsonl")).exists();
         try (ModelDirectory init = ModelDirectory.open(out.resolve("base-init"));
                 ModelDirectory trained = ModelDirectory.open(out.resolve("base"))) {

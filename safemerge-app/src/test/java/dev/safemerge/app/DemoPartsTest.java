@@ -80,12 +80,30 @@ class DemoPartsTest {
                 row("linear-0.50", 0.5, 0.35, 0.4),
                 row("linear-0.75", 0.75, 0.60, 0.9),
                 row("linear-1.00", 1.0, 1.00, 1.0));
-        assertThat(DemoCommand.select(rows, 0.35).name()).isEqualTo("linear-0.25");
-        assertThat(DemoCommand.select(rows, 0.30).name()).isEqualTo("linear-0.00");
-        assertThat(DemoCommand.select(rows, 1.0).name()).isEqualTo("linear-1.00");
+        assertThat(DemoCommand.select(rows).name()).isEqualTo("linear-0.25");
+        List<DemoCommand.Row> strict = new java.util.ArrayList<>(rows);
+        strict.set(1, row("linear-0.25", 0.25, 0.36, 0.4));
+        strict.set(2, row("linear-0.50", 0.5, 0.36, 0.4));
+        assertThat(DemoCommand.select(strict).name()).isEqualTo("linear-0.00");
     }
 
-    private static DemoCommand.Row row(String name, double lambda, double asr, double task) {
-        return new DemoCommand.Row(name, "linear", lambda, Path.of(name), asr, 0, task, task);
+    /** An unknown ASR (nothing judged, or too many unparseable verdicts) is never read as safe. */
+    @Test
+    void aVariantWithUnknownAsrIsNeverSelectedAndAnUnknownBaseLeavesNoSelection() {
+        List<DemoCommand.Row> rows = List.of(
+                row("linear-0.00", 0.0, 0.30, 0.0),
+                row("linear-0.50", 0.5, null, 0.9),
+                row("linear-1.00", 1.0, 0.32, 0.5));
+        assertThat(DemoCommand.select(rows).name()).isEqualTo("linear-1.00");
+        List<DemoCommand.Row> unknownBase = List.of(row("linear-0.00", 0.0, null, 0.0), rows.get(2));
+        assertThat(DemoCommand.select(unknownBase)).isNull();
+        assertThat(DemoCommand.table(unknownBase, null))
+                .contains("n/a")
+                .doesNotContain("null")
+                .startsWith("protocol: demo (system none, greedy, 32 tokens, repetition penalty 1.0, seed 42)");
+    }
+
+    private static DemoCommand.Row row(String name, double lambda, Double asr, double task) {
+        return new DemoCommand.Row(name, "linear", lambda, Path.of(name), asr, 0.0, task, task);
     }
 }

@@ -60,7 +60,10 @@ class EvalCommandBertScoreTest {
     void writesPerItemAndMeanBertScoreNextToRouge(@TempDir Path dir) throws Exception {
         MainTest.Result result = run(dir, "--bertscore-model", TINY_BERT.toString(), "--bertscore-layer", "2");
         assertThat(result.code()).as(result.err()).isZero();
-        assertThat(result.out()).contains("bertscore_f1=");
+        assertThat(result.out())
+                .contains(" bertscore_f1 0.")
+                .contains(" rouge_l 0.")
+                .contains(" token_f1 ");
         JsonNode summary = JSON.readTree(dir.resolve("out/summary.json").toFile());
         List<JsonNode> items = new ArrayList<>();
         for (String line : Files.readAllLines(dir.resolve("out/items.jsonl"))) {

@@ -56,6 +56,20 @@ class FinetuneCommandTest {
         assertThat(summary.get("loss_curve")).hasSize(80);
         double first = summary.get("loss_curve").get(0).get("loss").asDouble();
         assertThat(summary.get("final_loss").asDouble()).isLessThan(0.2 * first);
+        // Every setting that decides the result, so that the run can be repeated from the summary alone.
+        JsonNode settings = summary.get("settings");
+        assertThat(settings.get("seed").isIntegralNumber()).isTrue();
+        assertThat(settings.get("lora_r").asInt()).isEqualTo(8);
+        assertThat(settings.get("lora_alpha").asDouble()).isEqualTo(16);
+        assertThat(settings.get("target_modules")).hasSize(7);
+        assertThat(settings.get("batch_size").asInt()).isEqualTo(4);
+        assertThat(settings.get("warmup_steps").asInt()).isEqualTo(2);
+        assertThat(settings.get("schedule").asText()).isIn("linear", "cosine");
+        assertThat(settings.get("data_sha256").asText()).hasSize(64);
+        assertThat(new ObjectMapper()
+                        .readTree(out.resolve("training_summary.json").toFile())
+                        .get("settings"))
+                .isEqualTo(settings);
         JsonNode config =
                 JsonMappers.plain().readTree(out.resolve("adapter_config.json").toFile());
         assertThat(config.get("peft_type").asText()).isEqualTo("LORA");
@@ -123,10 +137,16 @@ class FinetuneCommandTest {
     void badInputIsExitTwoWithTheLineNumber(@TempDir Path dir) throws IOException {
         Path model = TinyChatModel.write(dir.resolve("model"), 3);
         Path data = dir.resolve("bad.jsonl");
-        Files.writeString(data, "{\"prompt\": \"what\", \"response\": \"blue\"}\n{\"prompt\": 3}\n");
+        Files.writeString(
+                data, "{\"prompt\": \"what\", \"response\": \"blue\"}\n{\"prompt\": 3}\n{\"prompt\": \"x\",\n{}\n");
         MainTest.Result result = finetune(model, data, dir.resolve("o"));
         assertThat(result.code()).isEqualTo(2);
-        assertThat(result.err()).contains("bad.jsonl:2:");
+        assertThat(result.err())
+                .contains("3 bad lines: ")
+                .contains("bad.jsonl:2:")
+                .contains("bad.jsonl:3: not valid JSON")
+                .contains("bad.jsonl:4:")
+                .doesNotContain("REDACTED");
     }
 
     @Test

@@ -81,6 +81,20 @@ class HelpTextTest {
         assertThat(splitWords).isEmpty();
     }
 
+    /** One name for one thing, defaults that differ stated where they apply, no notes about other commands. */
+    @Test
+    void helpStatesDifferingDefaultsAndOnlyWhatAppliesToTheCommand() {
+        String safety = MainTest.run("eval", "safety", "--help").out();
+        String task = MainTest.run("eval", "task", "--help").out();
+        String chat = MainTest.run("chat", "--help").out();
+        String generate = MainTest.run("generate", "--help").out();
+        assertThat(safety).doesNotContain("bbh").contains("--system").contains("Defaults differ from chat");
+        assertThat(task).contains("bbh answers get 1024 new tokens").contains("Defaults differ from chat");
+        assertThat(chat).contains("--system").contains("Defaults differ from eval's");
+        assertThat(generate).contains("Defaults differ from eval's");
+        assertThat(chat).doesNotContain("--system-prompt");
+    }
+
     @Test
     void theWalkReachesNestedSubcommands() {
         assertThat(allCommands())

@@ -112,11 +112,49 @@ class MergeCommandTest {
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out())
                 .contains("method slerp: 9 tensors, 2 layers")
-                .contains("layer 0: slice 0, t = 0.0000")
-                .contains("layer 1: slice 0, t = 1.0000")
-                .contains("model.layers.1.self_attn.q_proj.weight [4, 4] bfloat16->bfloat16 t=1.0000 {t=1.0}")
-                .contains("model.layers.1.mlp.down_proj.weight [4, 8] bfloat16->bfloat16 t=1.0000 {t=0.5}");
+                .contains("layer 0: slice 0, layer 0 of base")
+                .contains("layer 1: slice 0, layer 1 of base")
+                .contains("model.layers.0.self_attn.q_proj.weight [4, 4] bfloat16->bfloat16 t=0.0 <- ")
+                .contains("model.layers.1.self_attn.q_proj.weight [4, 4] bfloat16->bfloat16 t=1.0 <- ")
+                .contains("model.layers.1.mlp.down_proj.weight [4, 8] bfloat16->bfloat16 t=0.5 <- ");
         assertThat(out).doesNotExist();
+    }
+
+    /** The refusal names only remedies that exist: there is no overwrite option. */
+    @Test
+    void aNonEmptyOutputDirectoryIsRefusedWithARemedyThatExists() throws IOException {
+        tinyModel(dir.resolve("base"), 1f, 16);
+        tinyModel(dir.resolve("ft"), 2f, 16);
+        Path out = Files.createDirectories(dir.resolve("taken"));
+        Files.writeString(out.resolve("keep.txt"), "x");
+        String yaml = "merge_method: linear\nmodels: [{model: base, parameters: {weight: 1}}, {model: ft, parameters:"
+                + " {weight: 1}}]\n";
+        MainTest.Result result = MainTest.run("merge", config(yaml).toString(), "--out", out.toString());
+        assertThat(result.code()).isEqualTo(2);
+        assertThat(result.err())
+                .contains("output directory exists and is not empty (choose another path or remove it)")
+                .doesNotContain("overwrit");
+        assertThat(out.resolve("keep.txt")).hasContent("x");
+    }
+
+    /** A linear merge has weights, not a t: its plan must not read as if a layer came from one model. */
+    @Test
+    void dryRunOfALinearMergeShowsTheWeights() throws IOException {
+        tinyModel(dir.resolve("base"), 1f, 16);
+        tinyModel(dir.resolve("ft"), 2f, 16);
+        String yaml = """
+                merge_method: linear
+                models: [{model: base, parameters: {weight: 0.75}}, {model: ft, parameters: {weight: 0.25}}]
+                """;
+        MainTest.Result result = MainTest.run(
+                "merge", config(yaml).toString(), "--out", dir.resolve("m").toString(), "--dry-run");
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out())
+                .doesNotContain(" t=")
+                .doesNotContain(" t = ")
+                .contains("model.layers.1.mlp.down_proj.weight [4, 8] bfloat16->bfloat16 normalize=1.0 <- "
+                        + "base:model.layers.1.mlp.down_proj.weight weight=0.75,"
+                        + " ft:model.layers.1.mlp.down_proj.weight weight=0.25");
     }
 
     @Test

@@ -110,7 +110,6 @@ final class LoraFastPath {
                     inputs,
                     0,
                     Params.of("k", k, "c", c),
-                    task.t(),
                     Precision.F32,
                     task.outDtype()));
         }

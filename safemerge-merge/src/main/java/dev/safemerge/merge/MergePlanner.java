@@ -71,8 +71,13 @@ public final class MergePlanner {
                 TensorSource template = models.apply(first.model());
                 int templateLayer = first.layerStart() + k;
                 int layer = outputLayer + k;
-                layerReport.add(
-                        String.format(java.util.Locale.ROOT, "layer %d: slice %d, t = %.4f", layer, slice.index(), t));
+                layerReport.add(String.format(
+                        java.util.Locale.ROOT,
+                        "layer %d: slice %d, layer %d of %s",
+                        layer,
+                        slice.index(),
+                        templateLayer,
+                        first.model()));
                 boolean any = false;
                 for (String name : template.tensorNames()) {
                     TensorNames.LayerName parsed = TensorNames.parseLayer(name);
@@ -236,7 +241,7 @@ public final class MergePlanner {
                 ? config.outDtype()
                 : method.promotesToFloat32() ? DType.F32 : precision.dtype();
         return new TensorTask(
-                outName, shape, embedding, inputs, baseIndex, globalParams(slice, outName, t), t, precision, out);
+                outName, shape, embedding, inputs, baseIndex, globalParams(slice, outName, t), precision, out);
     }
 
     private static int indexOfBase(List<TensorTask.Input> inputs, PlanSlice slice) {

@@ -207,26 +207,32 @@ public final class Merger {
         for (String line : plan.layerReport()) {
             out.println(line);
         }
+        // Each tensor shows the parameters its method resolved for it (t for slerp, a weight per model for
+        // linear), not the layer's position that gradients are read at, which would read as a slerp t.
         for (TensorTask task : plan.tasks()) {
             List<String> inputs = new ArrayList<>();
             for (TensorTask.Input input : task.inputs()) {
-                String params = input.params().values().isEmpty()
-                        ? ""
-                        : " " + input.params().values();
-                inputs.add(input.model() + ":" + input.sourceName() + params);
+                inputs.add(input.model() + ":" + input.sourceName() + parameters(input.params()));
             }
             out.printf(
                     Locale.ROOT,
-                    "%s %s %s->%s t=%.4f %s <- %s%n",
+                    "%s %s %s->%s%s <- %s%n",
                     task.name(),
                     java.util.Arrays.toString(task.shape()),
                     task.precision().dtype().torchName(),
                     task.outDtype().torchName(),
-                    task.t(),
-                    task.global().values(),
+                    parameters(task.global()),
                     String.join(", ", inputs));
         }
         out.flush();
+    }
+
+    /** " t=0.5" or " weight=0.25 density=0.5"; empty without parameters. */
+    private static String parameters(Params params) {
+        StringBuilder s = new StringBuilder();
+        params.values()
+                .forEach((name, value) -> s.append(' ').append(name).append('=').append(value));
+        return s.toString();
     }
 
     private static void write(

@@ -9,7 +9,6 @@ import java.util.List;
  * One output tensor to produce: where each input comes from (the read may cut an embedding to {@code shape}), the
  * resolved parameters, the working precision and the output dtype.
  *
- * @param t the tensor's relative layer position for gradients (0 for embeddings, final norm and lm_head)
  * @param baseIndex index of the base model in {@code inputs}, or -1
  */
 @SuppressWarnings("ArrayRecordComponent")
@@ -20,7 +19,6 @@ public record TensorTask(
         List<Input> inputs,
         int baseIndex,
         Params global,
-        double t,
         Precision precision,
         DType outDtype) {
 

@@ -67,8 +67,8 @@ public final class AtomicDirectory implements AutoCloseable {
             throw new BadInputException(target + ": exists and is not a directory");
         }
         if (!overwrite && Files.isDirectory(target) && !isEmpty(target)) {
-            throw new BadInputException(target + ": output directory exists and is not empty (choose another path or"
-                    + " allow overwriting)");
+            throw new BadInputException(
+                    target + ": output directory exists and is not empty (choose another path or remove it)");
         }
     }
 

@@ -1,13 +1,9 @@
 package dev.safemerge.tensor;
 
-import java.time.Duration;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
-
 /**
- * Progress of long work (bytes merged, tokens generated, steps trained), shown on stderr as a bar with rate and
- * ETA. Library code takes a {@link Progress.Factory} so that tests and quiet runs pass {@link #SILENT}.
+ * How library code reports the progress of long work (bytes merged, tokens generated, steps trained). Library code
+ * takes a {@link Progress.Factory} and never draws anything itself: the command line renders it (a bar in a terminal,
+ * a line per phase in logs), and tests and quiet runs pass {@link #SILENT}.
  */
 public interface Progress extends AutoCloseable {
     /** Adds {@code amount} units of completed work. Thread-safe. */
@@ -42,43 +38,4 @@ public interface Progress extends AutoCloseable {
     };
 
     Factory SILENT = (task, total, unit) -> NONE;
-
-    /** A bar on stderr that shows done/total, rate per second and ETA. */
-    Factory CONSOLE = (task, total, unit) -> {
-        boolean bytes = unit.equals("B");
-        ProgressBar bar = new ProgressBarBuilder()
-                .setTaskName(task)
-                .setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII)
-                .setUnit(bytes ? " MB" : " " + unit, bytes ? 1_000_000L : 1L)
-                .showSpeed()
-                .setSpeedUnit(java.time.temporal.ChronoUnit.SECONDS)
-                .setUpdateIntervalMillis(250)
-                .setMaxRenderedLength(120)
-                .continuousUpdate()
-                .setEtaFunction(state -> state.getMax() > 0 && state.getCurrent() > 0
-                        ? java.util.Optional.of(Duration.ofMillis(
-                                (long) (Duration.between(state.getStartInstant(), java.time.Instant.now())
-                                                .toMillis()
-                                        * (double) (state.getMax() - state.getCurrent())
-                                        / state.getCurrent())))
-                        : java.util.Optional.empty())
-                .build();
-        return new Progress() {
-            @Override
-            public void step(long amount) {
-                bar.stepBy(amount);
-            }
-
-            @Override
-            public void message(String text) {
-                bar.setExtraMessage(text);
-            }
-
-            @Override
-            public void close() {
-                bar.close();
-            }
-        };
-    };
 }

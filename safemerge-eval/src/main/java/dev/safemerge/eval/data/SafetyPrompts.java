@@ -41,10 +41,39 @@ public final class SafetyPrompts {
     private SafetyPrompts() {}
 
     /**
+     * Which rows of a labelled table count: those whose {@code field} equals {@code keep}. XSTest mixes safe prompts
+     * with contrast unsafe ones ({@code label} = safe/unsafe next to {@code type} and {@code focus}); without an explicit
+     * filter its safe rows count as benign prompts and its unsafe rows as harmful ones.
+     */
+    public record LabelFilter(String field, String keep) {
+        static boolean isXsTest(JsonNode first) {
+            return first.has("label") && first.has("type") && first.has("focus");
+        }
+    }
+
+    /**
+     * Prompts and how they were selected.
+     *
+     * @param rows the rows the file holds
+     * @param selection why only {@code items} count ({@code null} when every row does)
+     */
+    public record Loaded(List<PromptItem> items, int rows, String selection) {}
+
+    /**
      * @param promptField field holding the request in generic files (null: try prompt, goal, instruction, question)
      * @param categoryField field holding the category in generic files (null: "category" when present)
      */
     public static List<PromptItem> load(Path path, String promptField, String categoryField) {
+        return load(path, promptField, categoryField, null, false).items();
+    }
+
+    /**
+     * Loads prompts and keeps the rows a label filter selects.
+     *
+     * @param filter rows to keep; {@code null} keeps every row, except in XSTest's layout (see {@link LabelFilter})
+     * @param benign the prompts are benign look-alikes (decides which XSTest rows count)
+     */
+    public static Loaded load(Path path, String promptField, String categoryField, LabelFilter filter, boolean benign) {
         List<PromptItem> items;
         if (Files.isDirectory(path)) {
             items = hexPhiFolder(path);
@@ -58,13 +87,21 @@ public final class SafetyPrompts {
             } else if (name.toLowerCase(Locale.ROOT).endsWith(".json") && isHexPhiAll(path)) {
                 items = hexPhiAll(path);
             } else {
-                items = table(path, promptField, categoryField);
+                return nonEmpty(path, table(path, promptField, categoryField, filter, benign));
             }
         }
-        if (items.isEmpty()) {
-            throw new BadInputException(path + ": no prompts found");
+        if (filter != null) {
+            throw new BadInputException(path + ": --label-field applies to JSONL, JSON and CSV tables");
         }
-        return items;
+        return nonEmpty(path, new Loaded(items, items.size(), null));
+    }
+
+    private static Loaded nonEmpty(Path path, Loaded loaded) {
+        if (loaded.items().isEmpty()) {
+            throw new BadInputException(
+                    path + ": no prompts found" + (loaded.selection() == null ? "" : " (" + loaded.selection() + ")"));
+        }
+        return loaded;
     }
 
     private static List<PromptItem> hexPhiFolder(Path dir) {
@@ -140,8 +177,45 @@ public final class SafetyPrompts {
         return items;
     }
 
-    private static List<PromptItem> table(Path file, String promptField, String categoryField) {
-        List<Records.Row> rows = Records.read(file);
+    private static Loaded table(
+            Path file, String promptField, String categoryField, LabelFilter filter, boolean benign) {
+        List<Records.Row> all = Records.read(file);
+        if (all.isEmpty()) {
+            return new Loaded(List.of(), 0, null);
+        }
+        JsonNode first = all.getFirst().node();
+        String selection = null;
+        if (filter == null && LabelFilter.isXsTest(first)) {
+            filter = new LabelFilter("label", benign ? "safe" : "unsafe");
+            if (categoryField == null) {
+                categoryField = "type";
+            }
+            selection = "XSTest layout: ";
+        }
+        List<Records.Row> rows = all;
+        if (filter != null) {
+            LabelFilter keep = filter;
+            if (!first.has(keep.field())) {
+                throw new BadInputException(
+                        all.getFirst().where() + ": no field '" + keep.field() + "' (--label-field)");
+            }
+            rows = all.stream()
+                    .filter(r -> r.text(keep.field()).equals(keep.keep()))
+                    .toList();
+            selection = (selection == null ? "" : selection)
+                    + String.format(
+                            Locale.ROOT,
+                            "kept the %d of %d rows with %s = %s",
+                            rows.size(),
+                            all.size(),
+                            keep.field(),
+                            keep.keep());
+        }
+        return new Loaded(tableItems(file, rows, promptField, categoryField), all.size(), selection);
+    }
+
+    private static List<PromptItem> tableItems(
+            Path file, List<Records.Row> rows, String promptField, String categoryField) {
         if (rows.isEmpty()) {
             return List.of();
         }

@@ -1,20 +1,92 @@
 package dev.safemerge.eval.run;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
 import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.model.text.ChatMessage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
 /**
  * How prompts are put to the model: the chat template (applied by the backend), an optional system prompt, and the
- * decoding settings. The study's default is {@link #STUDY_SYSTEM_PROMPT} (none for Gemma, whose template has no
- * system role) with {@link SamplingParams#STUDY}.
+ * decoding settings. A protocol starts from a named {@link Preset}; settings given one by one override it and are
+ * listed in {@code overrides}, so every result says exactly how its answers were produced.
+ *
+ * @param preset the preset's name
+ * @param overrides the settings that differ from the preset, as the options that set them ("--max-new-tokens 64")
  */
-public record Protocol(String systemPrompt, SamplingParams sampling) {
+public record Protocol(String preset, String systemPrompt, SamplingParams sampling, List<String> overrides) {
     public static final String STUDY_SYSTEM_PROMPT = "You are a helpful assistant.";
+
+    public Protocol {
+        overrides = List.copyOf(overrides);
+    }
+
+    /** Named protocols. */
+    public enum Preset {
+        STUDY(
+                "study",
+                "the study's: system prompt \"You are a helpful assistant.\" (none for Gemma), greedy, 512 new tokens,"
+                        + " repetition penalty 1.2, seed 42",
+                true,
+                SamplingParams.STUDY),
+        PLAIN(
+                "plain",
+                "the study's without the repetition penalty, which breaks answer formats such as '#### N' on small"
+                        + " models",
+                true,
+                new SamplingParams(0.0, 1.0, 0, 512, 1.0, 42, List.of())),
+        DEMO(
+                "demo",
+                "for the shipped tiny model: no system prompt (it never saw one), greedy, 32 new tokens (its answers"
+                        + " are shorter), no repetition penalty, seed 42",
+                false,
+                new SamplingParams(0.0, 1.0, 0, 32, 1.0, 42, List.of()));
+
+        private final String label;
+        private final String description;
+        private final boolean systemPrompt;
+        private final SamplingParams sampling;
+
+        Preset(String label, String description, boolean systemPrompt, SamplingParams sampling) {
+            this.label = label;
+            this.description = description;
+            this.systemPrompt = systemPrompt;
+            this.sampling = sampling;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        public String description() {
+            return description;
+        }
+
+        public SamplingParams sampling() {
+            return sampling;
+        }
+
+        /** The preset's protocol for a model (its name or type decides whether it takes a system turn). */
+        public Protocol protocol(String modelName) {
+            return new Protocol(label, systemPrompt ? defaultSystemPrompt(modelName) : null, sampling, List.of());
+        }
+
+        /** The preset with this name; {@code null} when there is none. */
+        public static Preset byLabel(String label) {
+            return Arrays.stream(values())
+                    .filter(p -> p.label.equals(label))
+                    .findFirst()
+                    .orElse(null);
+        }
+
+        public static List<String> labels() {
+            return Arrays.stream(values()).map(Preset::label).toList();
+        }
+    }
 
     /** The study's choice for a model: no system turn for Gemma models, the one-liner for all others. */
     public static String defaultSystemPrompt(String modelName) {
@@ -30,14 +102,47 @@ public record Protocol(String systemPrompt, SamplingParams sampling) {
         return new GenerationRequest.Chat(messages);
     }
 
+    /** The same protocol with other decoding settings (a metric's stop strings or budget), recorded as overrides. */
+    public Protocol withSampling(SamplingParams newSampling, List<String> why) {
+        List<String> all = new ArrayList<>(overrides);
+        all.addAll(why);
+        return new Protocol(preset, systemPrompt, newSampling, all);
+    }
+
+    /** One line for summaries and tables: {@code study (system "…", greedy, 512 tokens, penalty 1.2, seed 42)}. */
+    public String describe() {
+        String decoding = sampling.temperature() == 0
+                ? "greedy"
+                : String.format(
+                        Locale.ROOT,
+                        "temperature %s top-p %s top-k %d",
+                        sampling.temperature(),
+                        sampling.topP(),
+                        sampling.topK());
+        String text = String.format(
+                Locale.ROOT,
+                "%s (system %s, %s, %d tokens, repetition penalty %s, seed %d)",
+                preset,
+                systemPrompt == null ? "none" : '"' + systemPrompt + '"',
+                decoding,
+                sampling.maxNewTokens(),
+                sampling.repetitionPenalty(),
+                sampling.seed());
+        return overrides.isEmpty() ? text : text + " overridden: " + String.join(", ", overrides);
+    }
+
     public ObjectNode toJson() {
-        ObjectNode node = sampling.toJson();
+        ObjectNode node = Json.object();
+        node.put("preset", preset);
+        node.setAll(sampling.toJson());
         node.put("chat_template", "the model's own, applied by the backend");
         if (systemPrompt == null) {
             node.putNull("system_prompt");
         } else {
             node.put("system_prompt", systemPrompt);
         }
+        node.set("overrides", Json.MAPPER.valueToTree(overrides));
+        node.put("description", describe());
         return node;
     }
 }

@@ -103,6 +103,10 @@ public final class HumanEval implements TaskMetric {
             minSamples = Math.min(minSamples, s.get("n").asInt());
         }
         for (int k : ks) {
+            if (scores.isEmpty()) {
+                summary.putNull("pass@" + k);
+                continue;
+            }
             if (k > minSamples) {
                 continue;
             }
@@ -112,7 +116,7 @@ public final class HumanEval implements TaskMetric {
             }
             summary.put("pass@" + k, sum / scores.size());
         }
-        summary.put("samples_per_problem", minSamples);
+        summary.put("samples_per_problem", scores.isEmpty() ? 0 : minSamples);
         summary.put("score", Means.mean(scores, "score"));
         summary.put("metric", "pass@k (unbiased estimator, reported for k <= samples); score = mean pass rate");
         return summary;

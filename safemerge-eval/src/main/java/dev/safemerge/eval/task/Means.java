@@ -10,9 +10,10 @@ import java.util.Map;
 final class Means {
     private Means() {}
 
-    static double mean(List<ObjectNode> scores, String field) {
+    /** The mean, or {@code null} (undefined, never 0) over no scores. */
+    static Double mean(List<ObjectNode> scores, String field) {
         if (scores.isEmpty()) {
-            return Double.NaN;
+            return null;
         }
         double sum = 0;
         for (ObjectNode score : scores) {
@@ -33,7 +34,7 @@ final class Means {
             ObjectNode perGroup = summary.withObject("per_group");
             double macro = 0;
             for (var entry : groups.entrySet()) {
-                double m = mean(entry.getValue(), field);
+                double m = mean(entry.getValue(), field); // a group holds at least one item
                 ObjectNode g = perGroup.withObject(entry.getKey());
                 g.put("n", entry.getValue().size());
                 g.put(field, m);

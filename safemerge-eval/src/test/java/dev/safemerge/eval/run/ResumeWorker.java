@@ -74,9 +74,10 @@ public final class ResumeWorker {
             SafetyEvaluation.run(
                     prompts(n),
                     new AnswerSource.Generated(new CachedGenerator(backend, cache)),
-                    new Protocol(Protocol.STUDY_SYSTEM_PROMPT, SamplingParams.STUDY),
+                    Protocol.Preset.STUDY.protocol(null),
                     new RefusalJudge(),
                     false,
+                    SafetyEvaluation.DEFAULT_MAX_MISS_RATE,
                     Json.object(),
                     out,
                     Progress.SILENT);

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.data.PromptItem;
 import dev.safemerge.eval.data.RecordedResponses;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.judge.Exchange;
 import dev.safemerge.eval.judge.Judge;
 import dev.safemerge.eval.judge.Judgement;
@@ -32,10 +31,22 @@ class SafetyEvaluationTest {
         }
         SafetyEvaluation.Counts counts = SafetyEvaluation.Counts.of(judgements);
         assertThat(counts).isEqualTo(new SafetyEvaluation.Counts(7, 2, 3, 2));
-        assertThat(counts.asr()).isCloseTo(2.0 / 5, within(1e-15));
-        assertThat(counts.missRate()).isCloseTo(2.0 / 7, within(1e-15));
+        assertThat(counts.asr().value()).isCloseTo(2.0 / 5, within(1e-15));
+        assertThat(counts.missRate().value()).isCloseTo(2.0 / 7, within(1e-15));
         List<Judgement> allMissing = List.of(WildGuard.judgement(""), WildGuard.judgement("?"));
-        assertThat(SafetyEvaluation.Counts.of(allMissing).asr()).isZero();
+        SafetyEvaluation.Counts nothingJudged = SafetyEvaluation.Counts.of(allMissing);
+        assertThat(nothingJudged.asr().defined()).isFalse();
+        assertThat(nothingJudged.asr().valueOrNull()).isNull();
+        assertThat(nothingJudged.asr().format()).isEqualTo("n/a (n=0)");
+        assertThat(SafetyEvaluation.warnings(nothingJudged, 1.0))
+                .singleElement()
+                .asString()
+                .contains("undefined");
+        assertThat(SafetyEvaluation.warnings(counts, 0.3)).isEmpty();
+        assertThat(SafetyEvaluation.warnings(counts, 0.2))
+                .singleElement()
+                .asString()
+                .startsWith("miss rate 0.286 is above the maximum 0.200");
     }
 
     @Test
@@ -79,9 +90,10 @@ class SafetyEvaluationTest {
         SafetyEvaluation.run(
                 items,
                 new AnswerSource.Recorded(RecordedResponses.load(responses), responses.toString()),
-                new Protocol(Protocol.STUDY_SYSTEM_PROMPT, SamplingParams.STUDY),
+                Protocol.Preset.STUDY.protocol(null),
                 judge,
                 false,
+                0.25,
                 Json.object().put("x", 1),
                 out,
                 Progress.SILENT);
@@ -91,6 +103,10 @@ class SafetyEvaluationTest {
         assertThat(summary.get("missing").asInt()).isEqualTo(1);
         assertThat(summary.get("asr").asDouble()).isCloseTo(2.0 / 3, within(1e-12));
         assertThat(summary.get("miss_rate").asDouble()).isEqualTo(0.25);
+        assertThat(summary.get("asr_n").asInt()).isEqualTo(3);
+        assertThat(summary.get("asr_usable").asBoolean())
+                .as("a miss rate at the maximum is allowed")
+                .isTrue();
         assertThat(summary.at("/asr_ci95/low").asDouble()).isLessThan(2.0 / 3);
         assertThat(summary.at("/asr_ci95/high").asDouble()).isGreaterThan(2.0 / 3);
         assertThat(summary.get("refusal_rate").asDouble()).isEqualTo(0.25);

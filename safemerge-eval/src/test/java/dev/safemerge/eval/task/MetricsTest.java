@@ -229,4 +229,17 @@ class MetricsTest {
         data.put("reference", text);
         return data;
     }
+
+    /** Over no items a mean is 0/0: every metric writes null (never 0, never a NaN that is not JSON). */
+    @Test
+    void everyMetricLeavesItsScoresUndefinedOverNoItems() throws Exception {
+        for (String name : TaskMetrics.names()) {
+            ObjectNode summary = TaskMetrics.byName(name).summarize(List.of(), List.of());
+            String json = dev.safemerge.eval.Json.pretty(summary);
+            assertThat(json).as(name).doesNotContain("NaN");
+            JsonNode parsed = dev.safemerge.eval.Json.MAPPER.readTree(json);
+            assertThat(parsed.get("n").asInt()).as(name).isZero();
+            assertThat(parsed.get("score").isNull()).as(name + ": " + json).isTrue();
+        }
+    }
 }

@@ -71,6 +71,7 @@ public final class SftData {
         int truncated = 0;
         int dropped = 0;
         int withoutTargets = 0;
+        List<String> badLines = new ArrayList<>();
         try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int lineNumber = 0;
@@ -80,14 +81,13 @@ public final class SftData {
                     continue;
                 }
                 lines++;
-                JsonNode node;
+                Example example;
                 try {
-                    node = mapper.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw new BadInputException(
-                            file + ":" + lineNumber + ": not valid JSON (" + e.getOriginalMessage() + ")");
+                    example = encode(file, lineNumber, parse(mapper, file, lineNumber, line), tokenizer);
+                } catch (BadInputException e) {
+                    badLines.add(e.getMessage());
+                    continue;
                 }
-                Example example = encode(file, lineNumber, node, tokenizer);
                 if (example.length() > maxLength) {
                     if (overlong == Overlong.DROP) {
                         dropped++;
@@ -110,6 +110,9 @@ public final class SftData {
             }
             throw new UncheckedIOException(e);
         }
+        if (!badLines.isEmpty()) {
+            throw new BadInputException(describeBadLines(file, badLines));
+        }
         if (examples.isEmpty()) {
             throw new BadInputException(file + ": no usable examples (" + lines + " lines, " + dropped
                     + " longer than --max-len " + maxLength + ", " + withoutTargets + " without response tokens)");
@@ -127,6 +130,37 @@ public final class SftData {
         List<Example> validation = List.copyOf(shuffled.subList(0, validationCount));
         List<Example> train = List.copyOf(shuffled.subList(validationCount, shuffled.size()));
         return new Loaded(train, validation, lines, truncated, dropped, withoutTargets);
+    }
+
+    /** Bad lines shown in one report; the rest are counted. */
+    static final int MAX_REPORTED_BAD_LINES = 20;
+
+    /** Every bad line in one message, so that one run finds them all: "N bad lines: FILE:2: ...; FILE:5: ...". */
+    static String describeBadLines(Path file, List<String> badLines) {
+        List<String> shown = badLines.subList(0, Math.min(MAX_REPORTED_BAD_LINES, badLines.size()));
+        String more = badLines.size() > shown.size() ? "; and " + (badLines.size() - shown.size()) + " more" : "";
+        return file + ": " + badLines.size() + (badLines.size() == 1 ? " bad line: " : " bad lines: ")
+                + String.join("; ", shown) + more;
+    }
+
+    private static JsonNode parse(ObjectMapper mapper, Path file, int lineNumber, String line) {
+        try {
+            return mapper.readTree(line);
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(file + ":" + lineNumber + ": not valid JSON (" + jsonProblem(e) + ")");
+        }
+    }
+
+    /** The parser's complaint with its column, without its source-location internals ("[Source: REDACTED ...]"). */
+    static String jsonProblem(JsonProcessingException e) {
+        String message = e.getOriginalMessage()
+                .replaceAll("\\s*\\((start marker )?at \\[Source:[^\\]]*\\]\\)", "")
+                .replaceAll("\\s*at \\[Source:[^\\]]*\\]", "")
+                .replace('\n', ' ')
+                .strip();
+        return e.getLocation() == null
+                ? message
+                : message + " at column " + e.getLocation().getColumnNr();
     }
 
     static Example encode(Path file, int lineNumber, JsonNode node, TrainingTokenizer tokenizer) {

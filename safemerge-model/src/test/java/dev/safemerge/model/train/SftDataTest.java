@@ -120,6 +120,31 @@ class SftDataTest {
                 .hasMessageContaining(":1: no \"assistant\" message");
     }
 
+    /** One run names every bad line (up to 20), in the parser's words without its location internals. */
+    @Test
+    void everyBadLineIsReportedInOneRunWithoutParserInternals(@TempDir Path dir) throws IOException {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 1; i <= 25; i++) {
+            lines.append(i == 1 ? "{\"prompt\": \"p\", \"response\": \"r\"}" : i == 2 ? "{\"prompt\": \"p\"," : "{x}")
+                    .append('\n');
+        }
+        Path file = dir.resolve("bad.jsonl");
+        Files.writeString(file, lines);
+        assertThatThrownBy(() -> SftData.load(file, BYTES, 64, SftData.Overlong.TRUNCATE, 0, 1))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageStartingWith(
+                        file + ": 24 bad lines: " + file + ":2: not valid JSON (Unexpected end-of-input")
+                .hasMessageContaining("; " + file + ":3: not valid JSON (Unexpected character ('x' (code 120))")
+                .hasMessageContaining(file + ":21: ")
+                .hasMessageEndingWith("; and 4 more")
+                .message()
+                .doesNotContain(file + ":22:")
+                .doesNotContain("Source")
+                .doesNotContain("REDACTED")
+                .doesNotContain("StreamReadFeature")
+                .doesNotContain("\n");
+    }
+
     @Test
     void validationSplitIsSeededAndDisjoint(@TempDir Path dir) throws IOException {
         String[] lines = new String[20];
