@@ -7,12 +7,14 @@ import dev.safemerge.safeguard.VariantResult;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -60,6 +62,19 @@ final class SafeguardCommand implements Callable<Integer> {
 
     @Option(names = "--finetuned", paramLabel = "DIR", description = "A fully fine-tuned model (repeatable).")
     List<Path> finetuned = new ArrayList<>();
+
+    @Option(
+            names = "--train",
+            paramLabel = "FILE",
+            description = "Fine-tune --base on this JSONL first, with 'finetune' (LoRA unless"
+                    + " --finetune-option=--full), into OUT/finetune; a rerun reuses it.")
+    Path train;
+
+    @Option(
+            names = "--finetune-option",
+            paramLabel = "OPT",
+            description = "An option for 'finetune' with --train, e.g. --finetune-option=--epochs=3 (repeatable).")
+    List<String> finetuneOptions = new ArrayList<>();
 
     @Option(
             names = "--methods",
@@ -145,6 +160,9 @@ final class SafeguardCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SafeguardPlan plan = planFile != null ? fromFile() : fromOptions();
+        if (train != null) {
+            plan = trained(plan);
+        }
         PrintWriter w = spec.commandLine().getOut();
         SafeguardRunner.Result result =
                 SafeguardRunner.run(plan, out, SafeguardRunner.Events.NONE, Progress.CONSOLE, w);
@@ -186,8 +204,34 @@ final class SafeguardCommand implements Callable<Integer> {
         return value == null ? "n/a" : String.format(Locale.ROOT, "%.3f", value);
     }
 
+    /**
+     * Checks the rest of the plan, then fine-tunes the base into OUT/finetune unless an earlier run did, and returns
+     * the plan with that fine-tune.
+     */
+    private SafeguardPlan trained(SafeguardPlan plan) {
+        Path tuned = out.resolve("finetune");
+        boolean full = finetuneOptions.contains("--full");
+        SafeguardPlan withTuned =
+                plan.withFineTune(full ? List.of() : List.of(tuned), full ? List.of(tuned) : List.of());
+        withTuned.validateExceptModels();
+        if (!Files.isDirectory(tuned)) {
+            List<String> args = new ArrayList<>(
+                    List.of("--model", plan.base().toString(), "--data", train.toString(), "--out", tuned.toString()));
+            args.addAll(finetuneOptions);
+            FinetuneCommand finetune;
+            try {
+                finetune = CommandLine.populateCommand(new FinetuneCommand(), args.toArray(String[]::new));
+            } catch (CommandLine.ParameterException e) {
+                throw new BadInputException("--finetune-option: " + e.getMessage());
+            }
+            finetune.call();
+        }
+        return withTuned;
+    }
+
     private SafeguardPlan fromFile() {
         boolean flags = base != null
+                || train != null
                 || !adapters.isEmpty()
                 || !finetuned.isEmpty()
                 || methods != null
@@ -219,6 +263,9 @@ final class SafeguardCommand implements Callable<Integer> {
         if (base == null) {
             throw new BadInputException("--base DIR is required (or --plan FILE)");
         }
+        if (train != null && (!adapters.isEmpty() || !finetuned.isEmpty())) {
+            throw new BadInputException("--train makes the fine-tune: it takes no --adapter or --finetuned");
+        }
         List<SafeguardPlan.SafetySet> safetySets = new ArrayList<>();
         for (String spec : safety) {
             int eq = spec.indexOf('=');
@@ -246,19 +293,19 @@ final class SafeguardCommand implements Callable<Integer> {
                 safetySets,
                 benign,
                 taskSets,
-                judge == null ? "refusal" : judge,
+                judge == null ? SafeguardPlan.DEFAULT_JUDGE : judge,
                 judgeModel,
-                SelectionRule.parse(select == null ? "safety-bound:0.05" : select),
+                SelectionRule.parse(select == null ? SafeguardPlan.DEFAULT_SELECT : select),
                 limit,
                 systemPrompt,
                 noSystemPrompt,
-                maxNewTokens == null ? 512 : maxNewTokens,
+                maxNewTokens == null ? SafeguardPlan.DEFAULT_MAX_NEW_TOKENS : maxNewTokens,
                 temperature == null ? 0 : temperature,
-                repetitionPenalty == null ? 1.2 : repetitionPenalty,
-                seed == null ? 42 : seed,
-                0.5,
-                density == null ? 0.5 : density,
-                batch == null ? 8 : batch,
+                repetitionPenalty == null ? SafeguardPlan.DEFAULT_REPETITION_PENALTY : repetitionPenalty,
+                seed == null ? SafeguardPlan.DEFAULT_SEED : seed,
+                SafeguardPlan.DEFAULT_VALIDATION_FRACTION,
+                density == null ? SafeguardPlan.DEFAULT_DENSITY : density,
+                batch == null ? SafeguardPlan.DEFAULT_BATCH : batch,
                 threads == null ? 0 : threads,
                 keepModels);
     }

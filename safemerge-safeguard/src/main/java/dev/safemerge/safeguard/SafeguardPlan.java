@@ -75,6 +75,15 @@ public record SafeguardPlan(
     public static final Set<String> METHODS =
             Set.of("linear", "task_arithmetic", "slerp", "ties", "dare_linear", "dare_ties", "model_stock");
     public static final List<String> JUDGES = List.of("refusal", "wildguard", "llama-guard");
+    // The study's protocol and the run's defaults, shared by plan files and the command line.
+    public static final String DEFAULT_JUDGE = "refusal";
+    public static final String DEFAULT_SELECT = "safety-bound:0.05";
+    public static final int DEFAULT_MAX_NEW_TOKENS = 512;
+    public static final double DEFAULT_REPETITION_PENALTY = 1.2;
+    public static final long DEFAULT_SEED = 42;
+    public static final double DEFAULT_VALIDATION_FRACTION = 0.5;
+    public static final double DEFAULT_DENSITY = 0.5;
+    public static final int DEFAULT_BATCH = 8;
 
     /** A harmful prompt set and its name in the results. */
     public record SafetySet(String name, Path path) {}
@@ -158,6 +167,15 @@ public record SafeguardPlan(
 
     /** Checks the whole plan; throws {@link BadInputException} naming the first problem. */
     public void validate() {
+        validateExceptModels();
+        checkModels();
+    }
+
+    /**
+     * Checks everything but the model directories themselves: what can be checked before a fine-tune that the run
+     * trains first exists.
+     */
+    public void validateExceptModels() {
         if ((adapters.isEmpty()) == (finetuned.isEmpty())) {
             throw new BadInputException("give the fine-tune as --adapter DIR… or --finetuned DIR… (one of the two)");
         }
@@ -210,7 +228,6 @@ public record SafeguardPlan(
                     "--judge " + judge + (judgeModel == null ? " needs --judge-model DIR" : " takes no --judge-model"));
         }
         sampling();
-        checkModels();
         checkUniqueNames();
         safety.forEach(set -> prompts(set.path()));
         if (benign != null) {
@@ -340,6 +357,34 @@ public record SafeguardPlan(
         }
     }
 
+    /** The same plan with other fine-tuned models (a fine-tune the run trains itself). */
+    public SafeguardPlan withFineTune(List<Path> adapters, List<Path> finetuned) {
+        return new SafeguardPlan(
+                base,
+                adapters,
+                finetuned,
+                methods,
+                lambdas,
+                safety,
+                benign,
+                tasks,
+                judge,
+                judgeModel,
+                select,
+                limit,
+                systemPrompt,
+                noSystemPrompt,
+                maxNewTokens,
+                temperature,
+                repetitionPenalty,
+                seed,
+                validationFraction,
+                density,
+                batch,
+                threads,
+                keepModels);
+    }
+
     /** The same plan with every path absolute, as written into the run's folder. */
     public SafeguardPlan absolute() {
         return resolved(Path.of("").toAbsolutePath());
@@ -458,21 +503,21 @@ public record SafeguardPlan(
                 safety,
                 r.optionalPath("benign"),
                 tasks,
-                root.path("judge").asText("refusal"),
+                root.path("judge").asText(DEFAULT_JUDGE),
                 r.optionalPath("judge_model"),
-                SelectionRule.parse(root.path("select").asText("safety-bound:0.05")),
+                SelectionRule.parse(root.path("select").asText(DEFAULT_SELECT)),
                 root.path("limit").isNumber() ? root.path("limit").asInt() : null,
                 root.path("system_prompt").isTextual()
                         ? root.path("system_prompt").asText()
                         : null,
                 root.path("no_system_prompt").asBoolean(false),
-                root.path("max_new_tokens").asInt(512),
+                root.path("max_new_tokens").asInt(DEFAULT_MAX_NEW_TOKENS),
                 root.path("temperature").asDouble(0),
-                root.path("repetition_penalty").asDouble(1.2),
-                root.path("seed").asLong(42),
-                root.path("validation_fraction").asDouble(0.5),
-                root.path("density").asDouble(0.5),
-                root.path("batch").asInt(8),
+                root.path("repetition_penalty").asDouble(DEFAULT_REPETITION_PENALTY),
+                root.path("seed").asLong(DEFAULT_SEED),
+                root.path("validation_fraction").asDouble(DEFAULT_VALIDATION_FRACTION),
+                root.path("density").asDouble(DEFAULT_DENSITY),
+                root.path("batch").asInt(DEFAULT_BATCH),
                 root.path("threads").asInt(0),
                 root.path("keep_models").asBoolean(false));
         return plan.resolved(dir);

@@ -74,30 +74,7 @@ class SafeguardPlanTest {
         config.putArray("architectures").add("MistralForCausalLM");
         Files.writeString(other.resolve("config.json"), Json.pretty(config));
         SafeguardPlan plan = Fixture.plan(base, List.of(), List.of("linear"), List.of(0.5), "pareto");
-        SafeguardPlan withOther = new SafeguardPlan(
-                plan.base(),
-                List.of(),
-                List.of(other),
-                plan.methods(),
-                plan.lambdas(),
-                plan.safety(),
-                plan.benign(),
-                plan.tasks(),
-                plan.judge(),
-                plan.judgeModel(),
-                plan.select(),
-                plan.limit(),
-                plan.systemPrompt(),
-                plan.noSystemPrompt(),
-                plan.maxNewTokens(),
-                plan.temperature(),
-                plan.repetitionPenalty(),
-                plan.seed(),
-                plan.validationFraction(),
-                plan.density(),
-                plan.batch(),
-                plan.threads(),
-                plan.keepModels());
+        SafeguardPlan withOther = plan.withFineTune(List.of(), List.of(other));
         assertThatThrownBy(withOther::validate)
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("architecture");
