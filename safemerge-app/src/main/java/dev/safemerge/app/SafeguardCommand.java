@@ -192,6 +192,16 @@ final class SafeguardCommand implements Callable<Integer> {
         }
         w.println("rule: " + plan.select().text() + ": " + result.selected().reason());
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("report.html"));
+        List<String> undefined = new ArrayList<>();
+        for (VariantResult r : result.variants()) {
+            if (!r.asr().known() || (!plan.tasks().isEmpty() && r.taskScore() == null)) {
+                undefined.add(r.name());
+            }
+        }
+        if (!undefined.isEmpty()) {
+            w.println("undefined ASR or task score (nothing judged or scored) for: " + String.join(", ", undefined));
+            return Main.EXIT_CHECK_FAILED;
+        }
         if (result.selected().selected() == null) {
             w.println("no variant selected: " + result.selected().reason());
             return Main.EXIT_CHECK_FAILED;

@@ -131,7 +131,9 @@ public final class SafeguardRunner {
                     double delta = ((SelectionRule.SafetyBound) plan.select()).delta();
                     VariantResult base = results.getFirst();
                     if (!base.asr().known()) {
-                        throw new BadInputException("--lambdas auto: the base's ASR is undefined (no answer judged)");
+                        // Without the base's ASR there is no bound to search for; the selection reports it.
+                        log.println("--lambdas auto: the base's ASR is undefined, so " + method + " is not searched");
+                        continue;
                     }
                     results.addAll(AutoLambda.search(
                                     AutoLambda.GRID,
