@@ -16,6 +16,7 @@ final class Subcommands {
                 new ServeCommand(),
                 new FinetuneCommand(),
                 new EvalCommand(),
+                new SafeguardCommand(),
                 new DemoCommand());
     }
 }

@@ -66,7 +66,7 @@ class FinetuneCommandTest {
         assertThat(settings.get("warmup_steps").asInt()).isEqualTo(2);
         assertThat(settings.get("schedule").asText()).isIn("linear", "cosine");
         assertThat(settings.get("data_sha256").asText()).hasSize(64);
-        assertThat(new ObjectMapper()
+        assertThat(JsonMappers.plain()
                         .readTree(out.resolve("training_summary.json").toFile())
                         .get("settings"))
                 .isEqualTo(settings);

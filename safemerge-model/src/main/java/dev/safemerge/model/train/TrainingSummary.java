@@ -1,8 +1,8 @@
 package dev.safemerge.model.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.tensor.JsonMappers;
 import java.util.TreeSet;
 
 /**
@@ -27,7 +27,7 @@ public record TrainingSummary(
         double validationSplit) {
 
     public ObjectNode toJson(long trainableParameters, Trainer trainer, SftData.Loaded loaded, Trainer.Result result) {
-        ObjectNode root = new ObjectMapper().createObjectNode();
+        ObjectNode root = JsonMappers.plain().createObjectNode();
         root.put("model", model);
         root.put("data", data);
         root.put("mode", lora == null ? "full" : "lora");

@@ -1,0 +1,335 @@
+package dev.safemerge.app;
+
+import dev.safemerge.safeguard.SafeguardPlan;
+import dev.safemerge.safeguard.SafeguardRunner;
+import dev.safemerge.safeguard.SelectionRule;
+import dev.safemerge.safeguard.VariantResult;
+import dev.safemerge.tensor.BadInputException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "safeguard",
+        mixinStandardHelpOptions = true,
+        description = {
+            "The study as one run: evaluates the base, the fine-tuned model and every (method, λ) merge of the two on"
+                    + " every safety set (ASR per set and pooled = unsafe / (N - missing)), the benign set"
+                    + " (over-refusal) and every task set; selects a variant; exports it; writes the summary and"
+                    + " a report (one offline page: table with 95%% intervals and N, plots, differing verdicts with"
+                    + " the answers, configuration and input hashes).",
+            "Everything is checked before anything is merged or generated. A killed run continues when run again"
+                    + " with the same --out: no merge is written and no answer generated twice."
+        },
+        footer = {
+            "",
+            "Writes into OUT:",
+            "  plan.yml          the whole plan (rerun it with --plan)",
+            "  summary.json      every variant's numbers, the selection and its rule",
+            "  report.html       the report, one self-contained page",
+            "  selected/         the selected variant (+ selected-adapter/ for a linear",
+            "                    merge of a LoRA fine-tune)",
+            "  eval/VARIANT/     each evaluation's summary and items",
+            "  models/           merges, deleted after evaluation unless --keep-models",
+            "",
+            "Examples:",
+            "  safemerge safeguard --base models/base --adapter adapters/seed42 \\",
+            "      --adapter adapters/seed1024 --safety advbench=harmful.jsonl \\",
+            "      --benign benign.jsonl --task gsm8k=numeric.jsonl:numeric \\",
+            "      --select safety-bound:0.05 --out runs/study",
+            "  safemerge safeguard --plan runs/study/plan.yml --out runs/study2"
+        })
+final class SafeguardCommand implements Callable<Integer> {
+    @Option(names = "--plan", paramLabel = "FILE", description = "Read the whole plan from this YAML file.")
+    Path planFile;
+
+    @Option(names = "--base", paramLabel = "DIR", description = "The aligned base model (HF directory).")
+    Path base;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT LoRA fine-tune of --base (repeatable).")
+    List<Path> adapters = new ArrayList<>();
+
+    @Option(names = "--finetuned", paramLabel = "DIR", description = "A fully fine-tuned model (repeatable).")
+    List<Path> finetuned = new ArrayList<>();
+
+    @Option(
+            names = "--train",
+            paramLabel = "FILE",
+            description = "Fine-tune --base on this JSONL first, with 'finetune' (LoRA unless"
+                    + " --finetune-option=--full), into OUT/finetune; a rerun reuses it.")
+    Path train;
+
+    @Option(
+            names = "--finetune-option",
+            paramLabel = "OPT",
+            description = "An option for 'finetune' with --train, e.g. --finetune-option=--epochs=3 (repeatable).")
+    List<String> finetuneOptions = new ArrayList<>();
+
+    @Option(
+            names = "--methods",
+            split = ",",
+            paramLabel = "M",
+            description = "Merge methods (default linear,slerp,dare_linear,model_stock; model_stock needs ≥ 2"
+                    + " fine-tuned models and has no λ).")
+    List<String> methods;
+
+    @Option(
+            names = "--lambdas",
+            paramLabel = "L,…|auto",
+            description = "The fine-tune's share λ (default 0.2,0.4,0.6,0.8); auto bisects 0.05…0.95 for the λ"
+                    + " that meets --select safety-bound:δ, checking that ASR and task score rise with λ.")
+    String lambdas;
+
+    @Option(names = "--safety", paramLabel = "NAME=FILE", description = "A harmful prompt set (repeatable).")
+    List<String> safety = new ArrayList<>();
+
+    @Option(names = "--benign", paramLabel = "FILE", description = "Benign look-alikes for over-refusal.")
+    Path benign;
+
+    @Option(
+            names = "--task",
+            paramLabel = "NAME=FILE:METRIC",
+            description = "A task set and its metric, as in 'eval task' (repeatable).")
+    List<String> tasks = new ArrayList<>();
+
+    @Option(
+            names = "--judge",
+            paramLabel = "NAME",
+            description = "refusal (default), wildguard or llama-guard (with --judge-model).")
+    String judge;
+
+    @Option(names = "--judge-model", paramLabel = "DIR", description = "The judge's model, in-process.")
+    Path judgeModel;
+
+    @Option(
+            names = "--select",
+            paramLabel = "RULE",
+            description = "validation, safety-bound:δ (default safety-bound:0.05) or pareto.")
+    String select;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Only the first N items of every set.")
+    Integer limit;
+
+    @Option(names = "--system-prompt", paramLabel = "TEXT", description = "Default: the study's (none for Gemma).")
+    String systemPrompt;
+
+    @Option(names = "--no-system-prompt", description = "Send no system turn.")
+    boolean noSystemPrompt;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "Default 512.")
+    Integer maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "0 = greedy (default).")
+    Double temperature;
+
+    @Option(names = "--repetition-penalty", paramLabel = "X", description = "Default 1.2, as in the study.")
+    Double repetitionPenalty;
+
+    @Option(names = "--seed", paramLabel = "SEED", description = "Sampling, merge and split seed (default 42).")
+    Long seed;
+
+    @Option(names = "--density", paramLabel = "D", description = "Density of ties and DARE (default 0.5).")
+    Double density;
+
+    @Option(names = "--batch", paramLabel = "N", description = "Sequences decoded together (default 8).")
+    Integer batch;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: one per core).")
+    Integer threads;
+
+    @Option(names = "--keep-models", description = "Keep every merged model in OUT/models.")
+    boolean keepModels;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The run's folder.")
+    Path out;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        SafeguardPlan plan = planFile != null ? fromFile() : fromOptions();
+        if (train != null) {
+            plan = trained(plan);
+        }
+        PrintWriter w = spec.commandLine().getOut();
+        SafeguardRunner.Result result =
+                SafeguardRunner.run(plan, out, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
+        w.println();
+        w.printf(
+                Locale.ROOT,
+                "%-18s %-12s %5s %8s %6s %9s %9s%n",
+                "variant",
+                "method",
+                "λ",
+                "ASR",
+                "N",
+                "over-ref",
+                "task");
+        for (VariantResult r : result.variants()) {
+            w.printf(
+                    Locale.ROOT,
+                    "%-18s %-12s %5s %8s %6d %9s %9s%s%n",
+                    r.name(),
+                    r.method() == null ? "-" : r.method(),
+                    r.lambda() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.lambda()),
+                    text(r.asr().value()),
+                    r.asr().n(),
+                    r.overRefusal() == null ? "-" : text(r.overRefusal().value()),
+                    text(r.taskScore()),
+                    result.selected().selected() == r ? "  ← selected" : "");
+        }
+        w.println("rule: " + plan.select().text() + ": " + result.selected().reason());
+        w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("report.html"));
+        List<String> undefined = new ArrayList<>();
+        for (VariantResult r : result.variants()) {
+            if (!r.asr().known() || (!plan.tasks().isEmpty() && r.taskScore() == null)) {
+                undefined.add(r.name());
+            }
+        }
+        if (!undefined.isEmpty()) {
+            w.println("undefined ASR or task score (nothing judged or scored) for: " + String.join(", ", undefined));
+            return Main.EXIT_CHECK_FAILED;
+        }
+        if (result.selected().selected() == null) {
+            w.println("no variant selected: " + result.selected().reason());
+            return Main.EXIT_CHECK_FAILED;
+        }
+        w.println("selected " + result.selected().selected().name() + " → " + result.exported());
+        return Main.EXIT_OK;
+    }
+
+    private static String text(Double value) {
+        return value == null ? "n/a" : String.format(Locale.ROOT, "%.3f", value);
+    }
+
+    /**
+     * Checks the rest of the plan, then fine-tunes the base into OUT/finetune unless an earlier run did, and returns
+     * the plan with that fine-tune.
+     */
+    private SafeguardPlan trained(SafeguardPlan plan) {
+        Path tuned = out.resolve("finetune");
+        boolean full = finetuneOptions.contains("--full");
+        SafeguardPlan withTuned =
+                plan.withFineTune(full ? List.of() : List.of(tuned), full ? List.of(tuned) : List.of());
+        withTuned.validateExceptModels();
+        if (!Files.isDirectory(tuned)) {
+            List<String> args = new ArrayList<>(
+                    List.of("--model", plan.base().toString(), "--data", train.toString(), "--out", tuned.toString()));
+            args.addAll(finetuneOptions);
+            FinetuneCommand finetune;
+            try {
+                finetune = CommandLine.populateCommand(new FinetuneCommand(), args.toArray(String[]::new));
+            } catch (CommandLine.ParameterException e) {
+                throw new BadInputException("--finetune-option: " + e.getMessage());
+            }
+            finetune.call();
+        }
+        return withTuned;
+    }
+
+    private SafeguardPlan fromFile() {
+        boolean flags = base != null
+                || train != null
+                || !adapters.isEmpty()
+                || !finetuned.isEmpty()
+                || methods != null
+                || lambdas != null
+                || !safety.isEmpty()
+                || benign != null
+                || !tasks.isEmpty()
+                || judge != null
+                || judgeModel != null
+                || select != null
+                || limit != null
+                || systemPrompt != null
+                || noSystemPrompt
+                || maxNewTokens != null
+                || temperature != null
+                || repetitionPenalty != null
+                || seed != null
+                || density != null
+                || batch != null
+                || threads != null
+                || keepModels;
+        if (flags) {
+            throw new BadInputException("--plan holds the whole plan: give only --plan and --out");
+        }
+        return SafeguardPlan.read(planFile);
+    }
+
+    private SafeguardPlan fromOptions() {
+        if (base == null) {
+            throw new BadInputException("--base DIR is required (or --plan FILE)");
+        }
+        if (train != null && (!adapters.isEmpty() || !finetuned.isEmpty())) {
+            throw new BadInputException("--train makes the fine-tune: it takes no --adapter or --finetuned");
+        }
+        List<SafeguardPlan.SafetySet> safetySets = new ArrayList<>();
+        for (String spec : safety) {
+            int eq = spec.indexOf('=');
+            if (eq < 1 || eq == spec.length() - 1) {
+                throw new BadInputException("--safety " + spec + ": expected NAME=FILE");
+            }
+            safetySets.add(new SafeguardPlan.SafetySet(spec.substring(0, eq), Path.of(spec.substring(eq + 1))));
+        }
+        List<SafeguardPlan.TaskSet> taskSets = new ArrayList<>();
+        for (String spec : tasks) {
+            int eq = spec.indexOf('=');
+            int colon = spec.lastIndexOf(':');
+            if (eq < 1 || colon <= eq + 1 || colon == spec.length() - 1) {
+                throw new BadInputException("--task " + spec + ": expected NAME=FILE:METRIC");
+            }
+            taskSets.add(new SafeguardPlan.TaskSet(
+                    spec.substring(0, eq), Path.of(spec.substring(eq + 1, colon)), spec.substring(colon + 1)));
+        }
+        return new SafeguardPlan(
+                base,
+                adapters,
+                finetuned,
+                methods == null ? SafeguardPlan.DEFAULT_METHODS : methods,
+                lambdaList(),
+                safetySets,
+                benign,
+                taskSets,
+                judge == null ? SafeguardPlan.DEFAULT_JUDGE : judge,
+                judgeModel,
+                SelectionRule.parse(select == null ? SafeguardPlan.DEFAULT_SELECT : select),
+                limit,
+                systemPrompt,
+                noSystemPrompt,
+                maxNewTokens == null ? SafeguardPlan.DEFAULT_MAX_NEW_TOKENS : maxNewTokens,
+                temperature == null ? 0 : temperature,
+                repetitionPenalty == null ? SafeguardPlan.DEFAULT_REPETITION_PENALTY : repetitionPenalty,
+                seed == null ? SafeguardPlan.DEFAULT_SEED : seed,
+                SafeguardPlan.DEFAULT_VALIDATION_FRACTION,
+                density == null ? SafeguardPlan.DEFAULT_DENSITY : density,
+                batch == null ? SafeguardPlan.DEFAULT_BATCH : batch,
+                threads == null ? 0 : threads,
+                keepModels);
+    }
+
+    private List<Double> lambdaList() {
+        if (lambdas == null) {
+            return SafeguardPlan.DEFAULT_LAMBDAS;
+        }
+        if (lambdas.equals("auto")) {
+            return List.of();
+        }
+        try {
+            return Arrays.stream(lambdas.split(",")).map(Double::parseDouble).toList();
+        } catch (NumberFormatException e) {
+            throw new BadInputException("--lambdas " + lambdas + ": a comma-separated list of numbers, or auto");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package dev.safemerge.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.safemerge.eval.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SafeguardCommandTest {
+    static final String DEMO_BASE = "src/main/resources/dev/safemerge/app/demo/base";
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void badInputIsOneLineWithExitTwoBeforeAnyWork() {
+        Path out = tmp.resolve("run");
+        MainTest.Result r = MainTest.run(
+                "safeguard",
+                "--base",
+                DEMO_BASE,
+                "--finetuned",
+                DEMO_BASE,
+                "--methods",
+                "linear",
+                "--safety",
+                "harmful=../data/safety/harmful.jsonl",
+                "--task",
+                "add=../data/tasks/numeric.jsonl:bogus",
+                "--out",
+                out.toString());
+        assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:"))).hasSize(1);
+        assertThat(r.err()).contains("bogus");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void trainsThenRunsTheStudyAndARerunReusesEverything() throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            lines.add("{\"prompt\": \"What is " + i + " + 1?\", \"response\": \"Sure! The answer is " + (i + 1)
+                    + ".\\n#### " + (i + 1) + "\"}");
+        }
+        Path train = Files.write(tmp.resolve("train.jsonl"), lines);
+        Path out = tmp.resolve("run");
+        String[] args = {
+            "safeguard",
+            "--base",
+            DEMO_BASE,
+            "--train",
+            train.toString(),
+            "--finetune-option=--max-steps=2",
+            "--finetune-option=--lora-r=4",
+            "--methods",
+            "linear",
+            "--lambdas",
+            "0.5",
+            "--safety",
+            "harmful=../data/safety/harmful.jsonl",
+            "--benign",
+            "../data/safety/benign.jsonl",
+            "--task",
+            "add=../data/tasks/numeric.jsonl:numeric",
+            "--limit",
+            "3",
+            "--no-system-prompt",
+            "--max-new-tokens",
+            "8",
+            "--threads",
+            "1",
+            "--out",
+            out.toString()
+        };
+        MainTest.Result first = MainTest.run(args);
+        assertThat(first.code()).as(first.err()).isEqualTo(Main.EXIT_OK);
+        assertThat(out.resolve("finetune/adapter_config.json")).exists();
+        JsonNode summary = Json.MAPPER.readTree(out.resolve("summary.json").toFile());
+        assertThat(summary.path("variants")).hasSize(3);
+        assertThat(summary.path("selected").isTextual()).isTrue();
+        assertThat(out.resolve("report.html")).exists();
+        assertThat(first.out()).contains("← selected");
+        long cached = Files.readAllLines(out.resolve("generation-cache.jsonl")).size();
+
+        MainTest.Result again = MainTest.run(args);
+        assertThat(again.code()).as(again.err()).isEqualTo(Main.EXIT_OK);
+        assertThat(Files.readAllLines(out.resolve("generation-cache.jsonl"))).hasSize((int) cached);
+        assertThat(again.out()).doesNotContain("merging").doesNotContain("evaluating");
+
+        // the written plan reproduces the run
+        MainTest.Result fromPlan =
+                MainTest.run("safeguard", "--plan", out.resolve("plan.yml").toString(), "--out", out.toString());
+        assertThat(fromPlan.code()).as(fromPlan.err()).isEqualTo(Main.EXIT_OK);
+    }
+}

@@ -1,0 +1,132 @@
+package dev.safemerge.safeguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.safemerge.eval.Json;
+import dev.safemerge.tensor.BadInputException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SafeguardPlanTest {
+    @TempDir
+    Path tmp;
+
+    SafeguardPlan plan(List<Path> adapters) throws IOException {
+        return Fixture.plan(Fixture.base(tmp), adapters, List.of("linear"), List.of(0.5), "safety-bound:0.05");
+    }
+
+    @Test
+    void aWrittenPlanReadsBackAsTheSamePlan() throws IOException {
+        SafeguardPlan plan = plan(List.of(Fixture.adapter(tmp, "a", 1))).absolute();
+        Path file = tmp.resolve("plan.yml");
+        Files.writeString(file, plan.toYaml());
+        assertThat(SafeguardPlan.read(file)).isEqualTo(plan);
+        assertThat(SafeguardPlan.read(file).toYaml()).isEqualTo(plan.toYaml());
+    }
+
+    @Test
+    void pathsInAPlanFileAreRelativeToIt() throws IOException {
+        Fixture.base(tmp);
+        Fixture.adapter(tmp, "a", 1);
+        Path file = tmp.resolve("plan.yml");
+        Files.writeString(file, """
+                base: base
+                adapters: [a]
+                methods: [linear]
+                lambdas: auto
+                safety: [{name: harmful, path: %s}]
+                select: safety-bound:0.1
+                """.formatted(Fixture.HARMFUL.toAbsolutePath()));
+        SafeguardPlan plan = SafeguardPlan.read(file);
+        assertThat(plan.base()).isEqualTo(tmp.resolve("base").toAbsolutePath().normalize());
+        assertThat(plan.autoLambdas()).isTrue();
+        plan.validate();
+        Files.writeString(file, "base: base\nbogus: 1\n");
+        assertThatThrownBy(() -> SafeguardPlan.read(file))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("unknown key 'bogus'");
+    }
+
+    @Test
+    void anAdapterForAnotherBaseIsRefusedBeforeAnyWork() throws IOException {
+        // hidden 32 instead of the base's 64: the implied weight shapes differ
+        Path wrong = Fixture.adapter(tmp, "wrong", 1, 32, 32);
+        assertThatThrownBy(() -> plan(List.of(wrong)).validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("wrong")
+                .hasMessageContaining("shape");
+    }
+
+    @Test
+    void aFineTuneOfAnotherShapeIsRefused() throws IOException {
+        Path base = Fixture.base(tmp);
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        for (String name : List.of("config.json", "model.safetensors")) {
+            Files.copy(base.resolve(name), other.resolve(name));
+        }
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode)
+                Json.MAPPER.readTree(other.resolve("config.json").toFile());
+        config.putArray("architectures").add("MistralForCausalLM");
+        Files.writeString(other.resolve("config.json"), Json.pretty(config));
+        SafeguardPlan plan = Fixture.plan(base, List.of(), List.of("linear"), List.of(0.5), "pareto");
+        SafeguardPlan withOther = plan.withFineTune(List.of(), List.of(other));
+        assertThatThrownBy(withOther::validate)
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("architecture");
+    }
+
+    @Test
+    void emptyPromptSetsUnknownMetricsAndBadCombinationsAreRefused() throws IOException {
+        Path adapter = Fixture.adapter(tmp, "a", 1);
+        SafeguardPlan ok = plan(List.of(adapter));
+        ok.validate();
+        Path empty = Files.writeString(tmp.resolve("empty.jsonl"), "");
+        assertThatThrownBy(() -> with(ok, "safety", empty).validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("empty.jsonl");
+        assertThatThrownBy(() -> with(ok, "metric", "bogus").validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("bogus");
+        assertThatThrownBy(() -> with(ok, "methods", List.of("model_stock")).validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("at least 2");
+        assertThatThrownBy(() -> with(ok, "lambdas", List.of(0.5, 1.5)).validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("--lambdas");
+    }
+
+    @SuppressWarnings("unchecked")
+    static SafeguardPlan with(SafeguardPlan p, String what, Object value) {
+        return new SafeguardPlan(
+                p.base(),
+                p.adapters(),
+                p.finetuned(),
+                what.equals("methods") ? (List<String>) value : p.methods(),
+                what.equals("lambdas") ? (List<Double>) value : p.lambdas(),
+                what.equals("safety") ? List.of(new SafeguardPlan.SafetySet("s", (Path) value)) : p.safety(),
+                p.benign(),
+                what.equals("metric")
+                        ? List.of(new SafeguardPlan.TaskSet("t", Fixture.NUMERIC, (String) value))
+                        : p.tasks(),
+                p.judge(),
+                p.judgeModel(),
+                p.select(),
+                p.limit(),
+                p.systemPrompt(),
+                p.noSystemPrompt(),
+                p.maxNewTokens(),
+                p.temperature(),
+                p.repetitionPenalty(),
+                p.seed(),
+                p.validationFraction(),
+                p.density(),
+                p.batch(),
+                p.threads(),
+                p.keepModels());
+    }
+}
