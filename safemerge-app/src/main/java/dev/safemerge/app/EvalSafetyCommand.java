@@ -15,6 +15,7 @@ import dev.safemerge.eval.judge.RefusalJudge;
 import dev.safemerge.eval.judge.WildGuard;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.SafetyEvaluation;
+import dev.safemerge.registry.Evaluation;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
@@ -50,7 +51,9 @@ import picocli.CommandLine.Spec;
             "      --judge wildguard --judge-endpoint http://127.0.0.1:8001 \\",
             "      --judge-model-name allenai/wildguard --out results/merged-advbench",
             "  safemerge eval safety --prompts benign.jsonl --benign \\",
-            "      --responses answers.jsonl --out results/over-refusal"
+            "      --responses answers.jsonl --out results/over-refusal",
+            "  safemerge eval safety --prompts data/safety/harmful.jsonl \\",
+            "      --model out/merged --out results/merged --register llama-safe:2"
         })
 final class EvalSafetyCommand implements Callable<Integer> {
     @Option(names = "--prompts", required = true, paramLabel = "PATH", description = "Prompt set (file or folder).")
@@ -98,6 +101,9 @@ final class EvalSafetyCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions generation;
 
+    @Mixin
+    EvalRegistration registration;
+
     @Spec
     CommandSpec spec;
 
@@ -110,6 +116,7 @@ final class EvalSafetyCommand implements Callable<Integer> {
             }
             items = items.subList(0, Math.min(limit, items.size()));
         }
+        registration.check(generation.source.model);
         ObjectNode summary;
         try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
                 GenerationOptions.Opened opened = generation.open(cache);
@@ -161,6 +168,11 @@ final class EvalSafetyCommand implements Callable<Integer> {
                     smoke);
         }
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        if (registration.enabled()) {
+            Evaluation recorded = registration.recordSafety(summary, out, prompts, benign, generation.seed);
+            w.println("registered evaluation " + recorded.id() + " with " + recorded.model() + ": " + recorded.metric()
+                    + "=" + Reports.rate(recorded.value(), recorded.n(), recorded.ciLow(), recorded.ciHigh()));
+        }
         return Main.EXIT_OK;
     }
 

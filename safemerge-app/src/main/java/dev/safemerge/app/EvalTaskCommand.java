@@ -13,6 +13,7 @@ import dev.safemerge.eval.task.TaskItem;
 import dev.safemerge.eval.task.TaskMetric;
 import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.eval.task.TaskOptions;
+import dev.safemerge.registry.Evaluation;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
@@ -108,6 +109,9 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions generation;
 
+    @Mixin
+    EvalRegistration registration;
+
     @Spec
     CommandSpec spec;
 
@@ -147,6 +151,7 @@ final class EvalTaskCommand implements Callable<Integer> {
             }
             items = items.subList(0, Math.min(limit, items.size()));
         }
+        registration.check(generation.source.model);
         SamplingParams params = metric.sampling(generation.sampling(), generation.maxNewTokens != null);
         ObjectNode summary;
         try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
@@ -177,6 +182,11 @@ final class EvalTaskCommand implements Callable<Integer> {
                         ? " bertscore_f1=" + summary.get("bertscore_f1").asDouble()
                         : ""));
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        if (registration.enabled()) {
+            Evaluation recorded = registration.recordTask(summary, out, task, metricName, generation.seed);
+            w.println("registered evaluation " + recorded.id() + " with " + recorded.model() + ": " + recorded.metric()
+                    + "=" + Reports.rate(recorded.value(), recorded.n(), recorded.ciLow(), recorded.ciHigh()));
+        }
         return Main.EXIT_OK;
     }
 }

@@ -16,6 +16,9 @@ final class Subcommands {
                 new ServeCommand(),
                 new FinetuneCommand(),
                 new EvalCommand(),
+                new RegistryCommand(),
+                new CompareCommand(),
+                new GateCommand(),
                 new DemoCommand());
     }
 }

@@ -12,6 +12,7 @@ public record Evaluation(
         String suite,
         String suiteHash,
         String judge,
+        String promptsHash,
         String comparabilityKey,
         String metric,
         Double value,

@@ -63,6 +63,11 @@ public final class Registry implements AutoCloseable {
         return new Registry(Database.open(db, busyTimeout), who);
     }
 
+    /** The content hash a model directory would be registered under (tensor files; SHA256SUMS where present). */
+    public static String contentHashOf(Path modelDir) {
+        return ModelFiles.of(modelDir.toAbsolutePath().normalize()).contentHash();
+    }
+
     /** The default database file. */
     public static Path defaultFile() {
         return Database.defaultFile();
@@ -1156,7 +1161,7 @@ public final class Registry implements AutoCloseable {
         List<Evaluation> out = new ArrayList<>();
         try (PreparedStatement s = c.prepareStatement(
                 "SELECT e.id, m.name, m.version, p.name, p.version, e.kind, e.suite, e.suite_hash, e.judge,"
-                        + " e.comparability_key, e.metric, e.value, e.n, e.ci_low, e.ci_high, e.superseded_by,"
+                        + " e.prompts_hash, e.comparability_key, e.metric, e.value, e.n, e.ci_low, e.ci_high, e.superseded_by,"
                         + " e.created_at, e.actor FROM evaluation e JOIN model_version m ON m.id = e.model_version_id"
                         + " LEFT JOIN prompt_version p ON p.id = e.prompt_version_id" + where)) {
             bind(s, args);
@@ -1173,13 +1178,14 @@ public final class Registry implements AutoCloseable {
                             r.getString(9),
                             r.getString(10),
                             r.getString(11),
-                            nullableDouble(r, 12),
-                            r.getInt(13),
-                            nullableDouble(r, 14),
+                            r.getString(12),
+                            nullableDouble(r, 13),
+                            r.getInt(14),
                             nullableDouble(r, 15),
-                            nullableLong(r, 16),
-                            r.getString(17),
-                            r.getString(18)));
+                            nullableDouble(r, 16),
+                            nullableLong(r, 17),
+                            r.getString(18),
+                            r.getString(19)));
                 }
             }
         }

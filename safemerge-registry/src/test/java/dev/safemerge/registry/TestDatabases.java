@@ -16,17 +16,17 @@ import org.junit.jupiter.api.Assumptions;
  * server named by {@code SAFEMERGE_TEST_PG_URL} (started by {@code .ci/run}). Without that variable the PostgreSQL
  * cases are skipped with a message, except under CI ({@code CI} set), where a missing server fails them.
  */
-final class TestDatabases {
-    static final String PG_URL = System.getenv("SAFEMERGE_TEST_PG_URL");
+public final class TestDatabases {
+    public static final String PG_URL = System.getenv("SAFEMERGE_TEST_PG_URL");
 
     private TestDatabases() {}
 
     /** The dialects every parameterized registry test runs on. */
-    static String[] dialects() {
+    public static String[] dialects() {
         return new String[] {"sqlite", "postgresql"};
     }
 
-    static String fresh(String dialect, Path tempDir) {
+    public static String fresh(String dialect, Path tempDir) {
         if (dialect.equals("sqlite")) {
             return tempDir.resolve("registry-" + UUID.randomUUID() + ".db").toString();
         }
@@ -58,7 +58,7 @@ final class TestDatabases {
     }
 
     /** A JDBC connection of the test's own, for reading or tampering with rows behind the registry's back. */
-    static Connection connect(String db) throws SQLException {
+    public static Connection connect(String db) throws SQLException {
         return DriverManager.getConnection(db.startsWith("jdbc:") ? db : "jdbc:sqlite:" + db);
     }
 }
