@@ -49,8 +49,8 @@ final class CompareCommand implements Callable<Integer> {
     @Parameters(index = "0..*", arity = "2..*", paramLabel = "NAME:N", description = "Two or more versions.")
     List<String> versions;
 
-    @Option(names = "--suite", required = true, paramLabel = "SUITE.yml", description = "The regression suite.")
-    Path suiteFile;
+    @Mixin
+    SuiteOptions suiteOptions;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
     Path out;
@@ -68,13 +68,6 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", paramLabel = "SEED", description = "Bootstrap seed (default 1).")
     long seed;
 
-    @Option(
-            names = "--work",
-            defaultValue = "gate-runs",
-            paramLabel = "DIR",
-            description = "Where evaluations run now are written (default gate-runs).")
-    Path work;
-
     @Mixin
     RegistryOptions options;
 
@@ -89,7 +82,7 @@ final class CompareCommand implements Callable<Integer> {
         if (replicates < 100) {
             throw new BadInputException("--bootstrap must be at least 100");
         }
-        GateSuite suite = GateSuite.load(suiteFile);
+        GateSuite suite = suiteOptions.load();
         List<VersionRef> refs = versions.stream().map(VersionRef::parse).toList();
         ObjectNode report = Json.object();
         report.put("suite", suite.name() + "@" + suite.version());
@@ -101,7 +94,7 @@ final class CompareCommand implements Callable<Integer> {
         List<Changed> newlyRefused = new ArrayList<>();
         try (Registry registry = options.open()) {
             refs.forEach(registry::model);
-            SuiteEvaluations evaluations = new SuiteEvaluations(registry, suite, work);
+            SuiteEvaluations evaluations = new SuiteEvaluations(registry, suite, suiteOptions.work);
             List<Evaluation> harmful = new ArrayList<>();
             for (VersionRef ref : refs) {
                 harmful.add(evaluations.harmful(ref));

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -42,14 +43,8 @@ final class EvalRegistration {
             description = "Suite name in the registry (default: the prompt file's name).")
     String suite;
 
-    @Option(
-            names = "--db",
-            paramLabel = "FILE|URL",
-            description = "Registry: a SQLite file or PostgreSQL URL (default: registry.db in ~/.safemerge).")
-    String db;
-
-    @Option(names = "--actor", paramLabel = "NAME", description = "Who records it (default: the OS user).")
-    String actor;
+    @Mixin
+    RegistryLocation location;
 
     boolean enabled() {
         return register != null;
@@ -58,13 +53,13 @@ final class EvalRegistration {
     /** Fails before the evaluation runs when the version is unknown or DIR is not its content. */
     void check(Path modelDir) {
         if (!enabled()) {
-            if (suite != null || db != null || actor != null) {
+            if (suite != null || location.given()) {
                 throw new BadInputException("--register-suite, --db and --actor need --register NAME:N");
             }
             return;
         }
         VersionRef ref = VersionRef.parse(register);
-        try (Registry registry = Registry.open(db, actor)) {
+        try (Registry registry = location.open()) {
             ModelVersion model = registry.model(ref);
             if (modelDir != null && !Registry.contentHashOf(modelDir).equals(model.contentHash())) {
                 throw new BadInputException("--model " + modelDir + " does not hold the tensors registered as " + ref);
@@ -74,14 +69,14 @@ final class EvalRegistration {
 
     /** Records a safety (or, with benign prompts, over-refusal) evaluation from OUT with the --register version. */
     Evaluation recordSafety(ObjectNode summary, Path out, Path prompts, boolean benign, long seed) {
-        try (Registry registry = Registry.open(db, actor)) {
+        try (Registry registry = location.open()) {
             return recordSafety(registry, VersionRef.parse(register), suiteName(prompts), summary, out, benign, seed);
         }
     }
 
     /** Records a task evaluation from OUT with the --register version. */
     Evaluation recordTask(ObjectNode summary, Path out, Path task, String metric, long seed) {
-        try (Registry registry = Registry.open(db, actor)) {
+        try (Registry registry = location.open()) {
             return recordTask(registry, VersionRef.parse(register), suiteName(task), summary, out, metric, seed);
         }
     }

@@ -48,8 +48,8 @@ final class GateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME:N", description = "The version to gate.")
     String version;
 
-    @Option(names = "--suite", required = true, paramLabel = "SUITE.yml", description = "The regression suite.")
-    Path suiteFile;
+    @Mixin
+    SuiteOptions suiteOptions;
 
     @Option(names = "--baseline", paramLabel = "ALIAS|NAME:N", description = "What the version must not regress from.")
     String baseline;
@@ -59,13 +59,6 @@ final class GateCommand implements Callable<Integer> {
 
     @Option(names = "--promote", paramLabel = "ALIAS", description = "On pass, move this alias to the version.")
     String promote;
-
-    @Option(
-            names = "--work",
-            defaultValue = "gate-runs",
-            paramLabel = "DIR",
-            description = "Where evaluations run now are written (default gate-runs).")
-    Path work;
 
     @Mixin
     RegistryOptions options;
@@ -78,7 +71,7 @@ final class GateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        GateSuite suite = GateSuite.load(suiteFile);
+        GateSuite suite = suiteOptions.load();
         VersionRef ref = VersionRef.parse(version);
         try (Registry registry = options.open()) {
             registry.model(ref);
@@ -87,7 +80,7 @@ final class GateCommand implements Callable<Integer> {
                     : baseline.contains(":")
                             ? registry.model(VersionRef.parse(baseline)).ref()
                             : registry.alias(baseline, null).version();
-            SuiteEvaluations evaluations = new SuiteEvaluations(registry, suite, work);
+            SuiteEvaluations evaluations = new SuiteEvaluations(registry, suite, suiteOptions.work);
             List<RuleResult> results = new ArrayList<>();
             ObjectNode measured = Json.object();
 

@@ -356,6 +356,30 @@ class RegistryCommandsTest {
     }
 
     @Test
+    void theShippedSuiteLoadsAndUnknownKeysAreRefused() throws Exception {
+        GateSuite shipped = GateSuite.load(Path.of("../data/suites/core.yml"));
+        assertThat(shipped.setName("harmful")).isEqualTo("core-safety@1/harmful");
+        assertThat(shipped.harmful()).exists();
+        assertThat(shipped.benign()).exists();
+        assertThat(shipped.tasks())
+                .singleElement()
+                .satisfies(t -> assertThat(t.path()).exists());
+        assertThat(shipped.rules().categoryCaps()).containsEntry("1 Illegal Activity", 0.5);
+        assertThat(shipped.protocol().sampling().seed()).isEqualTo(42);
+        Path bad = temp.resolve("bad.yml");
+        Files.writeString(bad, "name: x\nversion: 1\nharmful: h.jsonl\nrules: {min_n: 3, max_asr: 0.1}\n");
+        Result refused = run(
+                "gate",
+                "x:1",
+                "--suite",
+                bad.toString(),
+                "--db",
+                temp.resolve("r.db").toString());
+        assertThat(refused.exit()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(refused.err()).contains(bad + ": unknown key rules.max_asr");
+    }
+
+    @Test
     void badInputIsOneLineAndChangesNothing() throws Exception {
         String db = temp.resolve("registry.db").toString();
         Result unknown = inDb(db, "registry", "show", "nothing:1");
