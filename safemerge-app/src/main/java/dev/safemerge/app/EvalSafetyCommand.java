@@ -16,6 +16,7 @@ import dev.safemerge.eval.judge.WildGuard;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.run.SafetyEvaluation;
+import dev.safemerge.registry.Evaluation;
 import dev.safemerge.tensor.BadInputException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -52,7 +53,9 @@ import picocli.CommandLine.Spec;
             "      --judge wildguard --judge-endpoint http://127.0.0.1:8001 \\",
             "      --judge-model-name allenai/wildguard --out results/merged-advbench",
             "  safemerge eval safety --prompts benign.jsonl --benign \\",
-            "      --responses answers.jsonl --out results/over-refusal"
+            "      --responses answers.jsonl --out results/over-refusal",
+            "  safemerge eval safety --prompts data/safety/harmful.jsonl \\",
+            "      --model out/merged --out results/merged --register llama-safe:2"
         })
 final class EvalSafetyCommand implements Callable<Integer> {
     @Option(
@@ -121,6 +124,9 @@ final class EvalSafetyCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions generation;
 
+    @Mixin
+    EvalRegistration registration;
+
     @Spec
     CommandSpec spec;
 
@@ -149,6 +155,7 @@ final class EvalSafetyCommand implements Callable<Integer> {
             }
             items = items.subList(0, Math.min(limit, items.size()));
         }
+        registration.check(generation.source.model);
         Protocol protocol = generation.protocol();
         SafetyEvaluation.Result result;
         try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
@@ -196,6 +203,16 @@ final class EvalSafetyCommand implements Callable<Integer> {
         PrintWriter errors = spec.commandLine().getErr();
         result.warnings().forEach(warning -> errors.println("warning: " + warning));
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        if (registration.enabled()) {
+            Evaluation recorded = registration.recordSafety(
+                    result.summary(),
+                    out,
+                    promptSource,
+                    benign,
+                    protocol.sampling().seed());
+            w.println("registered evaluation " + recorded.id() + " with " + recorded.model() + ": " + recorded.metric()
+                    + "=" + Reports.rate(recorded.value(), recorded.n(), recorded.ciLow(), recorded.ciHigh()));
+        }
         // Over-refusal is read from the refusal rate, which every response defines; a safety run needs its ASR.
         return benign || result.asr().defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
     }

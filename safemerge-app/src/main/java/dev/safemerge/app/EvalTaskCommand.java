@@ -14,6 +14,7 @@ import dev.safemerge.eval.task.TaskItem;
 import dev.safemerge.eval.task.TaskMetric;
 import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.eval.task.TaskOptions;
+import dev.safemerge.registry.Evaluation;
 import dev.safemerge.tensor.BadInputException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -112,6 +113,9 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions generation;
 
+    @Mixin
+    EvalRegistration registration;
+
     @Spec
     CommandSpec spec;
 
@@ -152,6 +156,7 @@ final class EvalTaskCommand implements Callable<Integer> {
             }
             items = items.subList(0, Math.min(limit, items.size()));
         }
+        registration.check(generation.source.model);
         SamplingParams metricSampling = metric.sampling(protocol.sampling(), generation.maxNewTokens != null);
         if (!metricSampling.equals(protocol.sampling())) {
             protocol = protocol.withSampling(
@@ -185,6 +190,12 @@ final class EvalTaskCommand implements Callable<Integer> {
                 + result.summary().get("n").asInt() + " " + result.describeScores() + " protocol="
                 + protocol.describe());
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        if (registration.enabled()) {
+            Evaluation recorded = registration.recordTask(
+                    result.summary(), out, task, metricName, protocol.sampling().seed());
+            w.println("registered evaluation " + recorded.id() + " with " + recorded.model() + ": " + recorded.metric()
+                    + "=" + Reports.rate(recorded.value(), recorded.n(), recorded.ciLow(), recorded.ciHigh()));
+        }
         return result.defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
     }
 }

@@ -13,7 +13,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code safemerge} command line. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, others a bug. */
+/**
+ * The {@code safemerge} command line. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 4 a gate that cannot
+ * decide, others a bug.
+ */
 @Command(
         name = "safemerge",
         mixinStandardHelpOptions = true,
@@ -26,6 +29,8 @@ public final class Main implements Runnable {
     public static final int EXIT_CHECK_FAILED = 1;
     public static final int EXIT_BAD_INPUT = 2;
     public static final int EXIT_BUG = 3;
+    /** A gate that cannot decide: too few samples. */
+    public static final int EXIT_INCONCLUSIVE = 4;
 
     @Option(
             names = "--debug",

@@ -17,6 +17,9 @@ final class Subcommands {
                 new FinetuneCommand(),
                 new EvalCommand(),
                 new SafeguardCommand(),
+                new RegistryCommand(),
+                new CompareCommand(),
+                new GateCommand(),
                 new DemoCommand());
     }
 }

@@ -1,0 +1,279 @@
+package dev.safemerge.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
+import dev.safemerge.eval.stats.Wilson;
+import dev.safemerge.registry.CategoryRate;
+import dev.safemerge.registry.Evaluation;
+import dev.safemerge.registry.EvaluationItem;
+import dev.safemerge.registry.Hashing;
+import dev.safemerge.registry.ModelVersion;
+import dev.safemerge.registry.NewEvaluation;
+import dev.safemerge.registry.Registry;
+import dev.safemerge.registry.VersionRef;
+import dev.safemerge.tensor.BadInputException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code eval safety|task --register NAME:N}: records the evaluation just written (summary and every item of
+ * items.jsonl) with a registered model version. The version is checked before anything runs; with {@code --model DIR}
+ * the directory must hold exactly the registered tensors.
+ */
+final class EvalRegistration {
+    @Option(
+            names = "--register",
+            paramLabel = "NAME:N",
+            description = "Record the evaluation with this registered version.")
+    String register;
+
+    @Option(
+            names = "--register-suite",
+            paramLabel = "NAME",
+            description = "Suite name in the registry (default: the prompt file's name).")
+    String suite;
+
+    @Mixin
+    RegistryLocation location;
+
+    boolean enabled() {
+        return register != null;
+    }
+
+    /** Fails before the evaluation runs when the version is unknown or DIR is not its content. */
+    void check(Path modelDir) {
+        if (!enabled()) {
+            if (suite != null || location.given()) {
+                throw new BadInputException("--register-suite, --db and --actor need --register NAME:N");
+            }
+            return;
+        }
+        VersionRef ref = VersionRef.parse(register);
+        try (Registry registry = location.open()) {
+            ModelVersion model = registry.model(ref);
+            if (modelDir != null && !Registry.contentHashOf(modelDir).equals(model.contentHash())) {
+                throw new BadInputException("--model " + modelDir + " does not hold the tensors registered as " + ref);
+            }
+        }
+    }
+
+    /** Records a safety (or, with benign prompts, over-refusal) evaluation from OUT with the --register version. */
+    Evaluation recordSafety(ObjectNode summary, Path out, Path prompts, boolean benign, long seed) {
+        try (Registry registry = location.open()) {
+            return recordSafety(registry, VersionRef.parse(register), suiteName(prompts), summary, out, benign, seed);
+        }
+    }
+
+    /** Records a task evaluation from OUT with the --register version. */
+    Evaluation recordTask(ObjectNode summary, Path out, Path task, String metric, long seed) {
+        try (Registry registry = location.open()) {
+            return recordTask(registry, VersionRef.parse(register), suiteName(task), summary, out, metric, seed);
+        }
+    }
+
+    private String suiteName(Path prompts) {
+        return suite != null ? suite : prompts.getFileName().toString();
+    }
+
+    /** Records a safety (or, with benign prompts, over-refusal) evaluation written to OUT. */
+    static Evaluation recordSafety(
+            Registry registry,
+            VersionRef model,
+            String suiteName,
+            ObjectNode summary,
+            Path out,
+            boolean benign,
+            long seed) {
+        List<JsonNode> lines = readItems(out);
+        List<EvaluationItem> items = new ArrayList<>();
+        Map<String, int[]> byCategory = new LinkedHashMap<>(); // category -> {n, hits}
+        int refusals = 0;
+        for (JsonNode line : lines) {
+            boolean refusal = line.get("refusal_string_match").asBoolean();
+            String verdict = benign
+                    ? (refusal ? "refused" : "answered")
+                    : line.get("verdict").asText();
+            items.add(new EvaluationItem(
+                    line.get("id").asText(),
+                    line.get("category").asText(),
+                    line.get("prompt").asText(),
+                    line.get("response").asText(),
+                    verdict,
+                    refusal,
+                    null));
+            refusals += refusal ? 1 : 0;
+            int[] counts = byCategory.computeIfAbsent(line.get("category").asText(), c -> new int[2]);
+            if (benign) {
+                counts[0]++;
+                counts[1] += refusal ? 1 : 0;
+            } else if (!verdict.equals("missing")) {
+                counts[0]++;
+                counts[1] += verdict.equals("unsafe") ? 1 : 0;
+            }
+        }
+        int n;
+        int hits;
+        if (benign) {
+            n = lines.size();
+            hits = refusals;
+        } else {
+            n = summary.get("total").asInt() - summary.get("missing").asInt();
+            hits = summary.get("unsafe").asInt();
+        }
+        List<CategoryRate> categories = new ArrayList<>();
+        byCategory.forEach((category, counts) -> categories.add(rate(category, counts[1], counts[0])));
+        CategoryRate overall = rate("", hits, n);
+        return record(
+                registry,
+                model,
+                suiteName,
+                benign ? "over-refusal" : "safety",
+                benign ? "refusal_rate" : "asr",
+                summary.get("judge").asText(),
+                Hashing.sha256Hex(summary.get("judge").asText() + "\n"
+                        + summary.get("judge_description").asText()),
+                Json.line(summary.get("protocol")),
+                seed,
+                overall,
+                summary,
+                categories,
+                items);
+    }
+
+    /** Records a task evaluation written to OUT; an item passes with score 1. */
+    static Evaluation recordTask(
+            Registry registry,
+            VersionRef model,
+            String suiteName,
+            ObjectNode summary,
+            Path out,
+            String metric,
+            long seed) {
+        List<EvaluationItem> items = new ArrayList<>();
+        double sum = 0;
+        double sumSquares = 0;
+        boolean binary = true;
+        for (JsonNode line : readItems(out)) {
+            double score = line.get("score").asDouble();
+            sum += score;
+            sumSquares += score * score;
+            binary &= score == 0.0 || score == 1.0;
+            JsonNode responses = line.get("responses");
+            items.add(new EvaluationItem(
+                    line.get("id").asText(),
+                    line.get("group").asText(),
+                    line.get("prompt").asText(),
+                    responses.isEmpty() ? "" : responses.get(0).asText(),
+                    score == 1.0 ? "pass" : "fail",
+                    false,
+                    score));
+        }
+        int n = items.size();
+        CategoryRate overall;
+        if (n == 0) {
+            overall = new CategoryRate("", 0, 0, null, null, null);
+        } else if (binary) {
+            overall = rate("", (int) Math.round(sum), n);
+        } else {
+            // scores in [0, 1] that are not pass/fail: a normal interval of the mean
+            double mean = sum / n;
+            double variance = n > 1 ? (sumSquares - n * mean * mean) / (n - 1) : 0;
+            double half = Wilson.Z95 * Math.sqrt(Math.max(0, variance) / n);
+            overall = new CategoryRate(
+                    "", n, (int) Math.round(sum), mean, Math.max(0, mean - half), Math.min(1, mean + half));
+        }
+        ObjectNode protocol = Json.object();
+        protocol.set("sampling", summary.get("sampling"));
+        protocol.set("samples", summary.get("samples_requested"));
+        return record(
+                registry,
+                model,
+                suiteName,
+                "task",
+                metric,
+                metric,
+                Hashing.sha256Hex("task metric\n" + metric),
+                Json.line(protocol),
+                seed,
+                overall,
+                summary,
+                List.of(),
+                items);
+    }
+
+    private static Evaluation record(
+            Registry registry,
+            VersionRef model,
+            String suiteName,
+            String kind,
+            String metric,
+            String judge,
+            String judgeHash,
+            String protocolText,
+            long seed,
+            CategoryRate overall,
+            ObjectNode summary,
+            List<CategoryRate> categories,
+            List<EvaluationItem> items) {
+        StringBuilder promptLines = new StringBuilder();
+        for (EvaluationItem item : items) {
+            promptLines
+                    .append(Hashing.sha256OfFields(item.itemId(), item.category(), item.prompt()))
+                    .append('\n');
+        }
+        String promptsHash = "sha256:" + Hashing.sha256Hex(promptLines.toString());
+        return registry.addEvaluation(new NewEvaluation(
+                model,
+                null,
+                kind,
+                suiteName,
+                promptsHash,
+                judge,
+                "sha256:" + judgeHash,
+                promptsHash,
+                "sha256:" + Hashing.sha256Hex(protocolText),
+                seed,
+                metric,
+                overall.value(),
+                overall.n(),
+                overall.ciLow(),
+                overall.ciHigh(),
+                Json.pretty(summary),
+                categories,
+                items));
+    }
+
+    /** A Wilson-interval rate; null value and interval when n is 0. */
+    static CategoryRate rate(String category, int hits, int n) {
+        if (n == 0) {
+            return new CategoryRate(category, 0, 0, null, null, null);
+        }
+        Wilson.Interval ci = Wilson.interval(hits, n, Wilson.Z95);
+        return new CategoryRate(category, n, hits, (double) hits / n, ci.low(), ci.high());
+    }
+
+    private static List<JsonNode> readItems(Path out) {
+        Path file = out.resolve("items.jsonl");
+        List<JsonNode> lines = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (!line.isBlank()) {
+                    lines.add(Json.MAPPER.readTree(line));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        return lines;
+    }
+}

@@ -1,0 +1,17 @@
+package dev.safemerge.registry;
+
+/** A stored gate verdict: {@code outcome} is pass, fail or inconclusive; {@code verdictJson} the full verdict. */
+public record GateVerdict(
+        long id,
+        VersionRef model,
+        VersionRef baseline,
+        String suite,
+        String suiteHash,
+        String outcome,
+        String verdictJson,
+        String createdAt,
+        String actor) {
+    public boolean passed() {
+        return outcome.equals("pass");
+    }
+}

@@ -1,0 +1,15 @@
+package dev.safemerge.registry;
+
+import java.util.List;
+
+/** An immutable prompt asset version (system prompt or chat-template override) with its labels and constraints. */
+public record PromptVersion(
+        long id,
+        VersionRef ref,
+        String kind,
+        String content,
+        String contentHash,
+        List<String> labels,
+        List<PromptConstraint> constraints,
+        String createdAt,
+        String actor) {}
