@@ -29,8 +29,11 @@ class ReferenceForwardTest {
     record Expected(int[] ids, float[] logits, float[] logitsMerged, List<int[]> prompts, List<int[]> greedy) {}
 
     static Expected expected(String name) {
-        try (SafetensorsFile file =
-                SafetensorsFile.open(REFERENCE.resolve("expected").resolve(name + ".safetensors"))) {
+        return expected(REFERENCE.resolve("expected").resolve(name + ".safetensors"));
+    }
+
+    static Expected expected(Path path) {
+        try (SafetensorsFile file = SafetensorsFile.open(path)) {
             List<int[]> prompts = new ArrayList<>();
             List<int[]> greedy = new ArrayList<>();
             for (int n = 0; file.contains("greedy_prompt_" + n); n++) {
