@@ -11,6 +11,7 @@ final class Subcommands {
                 new InspectCommand(),
                 new MergeCommand(),
                 new ForwardCommand(),
+                new TokenizeCommand(),
                 new GenerateCommand(),
                 new ChatCommand(),
                 new ServeCommand(),

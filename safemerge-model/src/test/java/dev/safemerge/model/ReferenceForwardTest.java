@@ -23,14 +23,17 @@ import org.junit.jupiter.params.provider.MethodSource;
  * max(1, |expected|), 100 times that, which still catches any semantic slip (the smallest ones measured in the
  * reference notes, e.g. exact vs tanh GELU, move logits by ~2e-3).
  */
-class ReferenceForwardTest {
+public class ReferenceForwardTest {
     static final Path REFERENCE = Path.of("src/test/resources/reference");
 
-    record Expected(int[] ids, float[] logits, float[] logitsMerged, List<int[]> prompts, List<int[]> greedy) {}
+    public record Expected(int[] ids, float[] logits, float[] logitsMerged, List<int[]> prompts, List<int[]> greedy) {}
 
     static Expected expected(String name) {
-        try (SafetensorsFile file =
-                SafetensorsFile.open(REFERENCE.resolve("expected").resolve(name + ".safetensors"))) {
+        return expected(REFERENCE.resolve("expected").resolve(name + ".safetensors"));
+    }
+
+    public static Expected expected(Path path) {
+        try (SafetensorsFile file = SafetensorsFile.open(path)) {
             List<int[]> prompts = new ArrayList<>();
             List<int[]> greedy = new ArrayList<>();
             for (int n = 0; file.contains("greedy_prompt_" + n); n++) {
@@ -46,7 +49,7 @@ class ReferenceForwardTest {
         }
     }
 
-    static int[] ints(float[] values) {
+    public static int[] ints(float[] values) {
         int[] ids = new int[values.length];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = (int) values[i];
@@ -54,7 +57,7 @@ class ReferenceForwardTest {
         return ids;
     }
 
-    static void assertLogits(float[][] actual, float[] expected, double tolerance, String what) {
+    public static void assertLogits(float[][] actual, float[] expected, double tolerance, String what) {
         int vocab = actual[0].length;
         assertThat(actual.length * vocab).as(what + " size").isEqualTo(expected.length);
         double worst = 0;

@@ -297,6 +297,19 @@ public final class HfTokenizer implements AutoCloseable {
         return chatTemplate;
     }
 
+    /**
+     * A conversation (OpenAI-style message maps, optional tools) rendered by the model's chat template with this
+     * tokenizer's named tokens, as transformers' {@code apply_chat_template(tokenize=False)}.
+     */
+    public String renderChat(
+            List<? extends Map<String, ?>> messages,
+            boolean addGenerationPrompt,
+            List<? extends Map<String, ?>> tools) {
+        ChatTemplate template = chatTemplate.orElseThrow(() ->
+                new BadInputException("the model has no chat template (no chat_template in tokenizer_config.json)"));
+        return template.render(messages, addGenerationPrompt, tools, templateVariables());
+    }
+
     /** {@code bos_token}, {@code eos_token}, {@code unk_token}, {@code pad_token} for chat templates. */
     public Map<String, Object> templateVariables() {
         return Map.copyOf(namedTokens);
@@ -332,12 +345,10 @@ public final class HfTokenizer implements AutoCloseable {
 
             @Override
             public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-                ChatTemplate template =
-                        chatTemplate.orElseThrow(() -> new BadInputException("the model has no chat template"));
                 List<Map<String, Object>> maps = messages.stream()
                         .map(m -> new dev.safemerge.model.text.ChatMessage(m.role(), m.content()).asMap())
                         .toList();
-                return template.render(maps, addGenerationPrompt, null, templateVariables());
+                return HfTokenizer.this.renderChat(maps, addGenerationPrompt, null);
             }
         };
     }

@@ -73,11 +73,7 @@ public final class TextGenerator {
 
     /** The chat template's text for a conversation, ending with the assistant's generation prompt. */
     public String renderChat(List<? extends Map<String, ?>> messages, List<? extends Map<String, ?>> tools) {
-        ChatTemplate template = tokenizer
-                .chatTemplate()
-                .orElseThrow(() -> new BadInputException(
-                        "the model has no chat template (no chat_template in tokenizer_config.json)"));
-        return template.render(messages, true, tools, tokenizer.templateVariables());
+        return tokenizer.renderChat(messages, true, tools);
     }
 
     /** Token ids of a conversation: the template already holds BOS, so the tokenizer adds nothing. */
