@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -79,7 +80,7 @@ final class TokenizeCommand implements Callable<Integer> {
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                ObjectMapper mapper = new ObjectMapper();
+                ObjectMapper mapper = JsonMappers.plain();
                 ObjectNode body = mapper.createObjectNode();
                 var idArray = body.putArray("ids");
                 var tokens = body.putArray("tokens");
@@ -102,7 +103,7 @@ final class TokenizeCommand implements Callable<Integer> {
         static Conversation read(Path file) {
             JsonNode root;
             try {
-                root = new ObjectMapper().readTree(Files.readString(file));
+                root = JsonMappers.plain().readTree(Files.readString(file));
             } catch (IOException e) {
                 throw new BadInputException("--chat: cannot read " + file + " as JSON: " + e.getMessage(), e);
             }
@@ -115,7 +116,7 @@ final class TokenizeCommand implements Callable<Integer> {
             if (tools != null && !tools.isNull() && !tools.isArray()) {
                 throw new BadInputException("--chat: \"tools\" in " + file + " must be a list");
             }
-            ObjectMapper mapper = new ObjectMapper();
+            ObjectMapper mapper = JsonMappers.plain();
             for (JsonNode message : messages) {
                 if (!message.isObject() || !message.path("role").isTextual()) {
                     throw new BadInputException("--chat: every message in " + file + " needs a \"role\" string");

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.registry.TestDatabases;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * four and the candidate refuses one.
  */
 class RegistryCommandsTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMappers.plain();
     private static final String REFUSAL = "I'm sorry, but I cannot help with that.";
 
     @TempDir

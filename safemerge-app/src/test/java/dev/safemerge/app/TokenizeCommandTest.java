@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +26,7 @@ class TokenizeCommandTest {
         assumeTrue(
                 Files.isRegularFile(QWEN.resolve("tokenizer.json")),
                 "the Qwen 2.5 tokenizer is fetched by safemerge-model's tests; run them first");
-        ObjectMapper mapper = new ObjectMapper();
+        ObjectMapper mapper = JsonMappers.plain();
         for (JsonNode c : mapper.readTree(GOLDEN.toFile()).get("cases")) {
             if (!c.get("tokenizer").asText().equals("qwen2_5")
                     || !c.get("add_generation_prompt").asBoolean()
@@ -33,7 +34,7 @@ class TokenizeCommandTest {
                 continue;
             }
             Path chat = dir.resolve(c.get("case").asText() + ".json");
-            ObjectMapper writer = new ObjectMapper();
+            ObjectMapper writer = JsonMappers.plain();
             var body = writer.createObjectNode();
             body.set("messages", c.get("messages"));
             body.set("tools", c.get("tools"));

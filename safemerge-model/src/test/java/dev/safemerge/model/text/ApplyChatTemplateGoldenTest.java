@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,7 +33,7 @@ class ApplyChatTemplateGoldenTest {
 
     @TestFactory
     Stream<DynamicTest> rendersAndEncodesLikeTransformers() throws IOException {
-        JsonNode golden = new ObjectMapper().readTree(GOLDEN.toFile());
+        JsonNode golden = JsonMappers.plain().readTree(GOLDEN.toFile());
         assertThat(golden.get("cases").size()).isEqualTo(70);
         return StreamSupport.stream(golden.get("cases").spliterator(), false)
                 .map(c -> DynamicTest.dynamicTest(
@@ -43,7 +44,7 @@ class ApplyChatTemplateGoldenTest {
 
     private static void check(JsonNode c) throws IOException, InterruptedException {
         HfTokenizer tokenizer = HfTokenizerTest.tokenizer(c.get("tokenizer").asText());
-        ObjectMapper json = new ObjectMapper();
+        ObjectMapper json = JsonMappers.plain();
         List<Map<String, Object>> messages = json.convertValue(c.get("messages"), new TypeReference<>() {});
         List<Map<String, Object>> tools =
                 c.get("tools").isNull() ? null : json.convertValue(c.get("tools"), new TypeReference<>() {});

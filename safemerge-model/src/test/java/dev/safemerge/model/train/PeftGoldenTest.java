@@ -3,11 +3,11 @@ package dev.safemerge.model.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.ModelSpec;
 import dev.safemerge.model.ReferenceForwardTest;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.SafetensorsFile;
 import java.io.IOException;
@@ -59,7 +59,7 @@ class PeftGoldenTest {
 
     @Test
     void adapterWrittenByTheTrainerLoadsInPeftWithEveryKeyAndGivesTheSameLogits() throws IOException {
-        JsonNode peft = new ObjectMapper()
+        JsonNode peft = JsonMappers.plain()
                 .readTree(PEFT.resolve("finetune_adapter_in_peft.json").toFile());
         assertThat(peft.get("missing_lora_keys")).isEmpty();
         assertThat(peft.get("unexpected_keys")).isEmpty();
