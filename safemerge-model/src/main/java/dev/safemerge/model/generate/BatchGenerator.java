@@ -27,6 +27,11 @@ public final class BatchGenerator implements Generator {
         return maxBatch;
     }
 
+    @Override
+    public int contextLength() {
+        return model.spec().maxPositions();
+    }
+
     private static final class Sequence {
         final int index;
         final KvCache cache;
