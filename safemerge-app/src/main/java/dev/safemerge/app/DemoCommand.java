@@ -140,10 +140,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         long started = System.nanoTime();
         PrintWriter w = spec.commandLine().getOut();
-        int workers = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        if (workers < 1) {
-            throw new BadInputException("--threads must be at least 1, got " + workers);
-        }
+        int workers = ThreadCount.resolve(threads);
         Path dir = out != null
                 ? out
                 : Path.of(
@@ -320,7 +317,7 @@ final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(config.getParent());
         Json.writeAtomically(config, yaml);
         Path model = dir.resolve("models").resolve(name);
-        int workers = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        int workers = ThreadCount.resolve(threads);
         Merger.run(
                 config,
                 new Merger.Options(

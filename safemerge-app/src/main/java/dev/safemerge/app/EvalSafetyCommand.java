@@ -240,7 +240,8 @@ final class EvalSafetyCommand implements Callable<Integer> {
                     + " needs either --judge-endpoint (with --judge-model-name) or --judge-model DIR");
         }
         if (judgeModel != null) {
-            return new JudgeBackend(LocalModels.open(judgeModel, null, generation.batch, generation.threads));
+            return new JudgeBackend(
+                    LocalModels.open(judgeModel, null, generation.batch, ThreadCount.resolve(generation.threads)));
         }
         return new JudgeBackend(new OpenAiGenerator(
                 generation.remote(judgeEndpoint, judgeModelName, judgeApiKeyEnv, "--judge-model-name")));

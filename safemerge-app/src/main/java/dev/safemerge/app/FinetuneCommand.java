@@ -209,12 +209,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from OUT.checkpoint.")
     boolean resume;
 
-    @Option(
-            names = "--threads",
-            defaultValue = "0",
-            paramLabel = "N",
-            description = "Worker threads (default: all cores).")
-    int threads;
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all cores).")
+    Integer threads;
 
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
@@ -230,9 +226,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (threads > 0) {
-            KernelPool.setThreads(threads);
-        }
+        KernelPool.setThreads(ThreadCount.resolve(threads));
         FineTuneExport.checkOutputFree(out);
         Path checkpoint = checkpointDir(out);
         if (!resume && Files.exists(checkpoint)) {

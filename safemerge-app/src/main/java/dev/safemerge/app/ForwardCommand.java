@@ -55,21 +55,20 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "Output .safetensors file.")
     Path out;
 
-    @Option(
-            names = "--threads",
-            defaultValue = "0",
-            paramLabel = "N",
-            description = "Worker threads (default: one per core).")
-    int threads;
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: one per core).")
+    Integer threads;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
+        if (Files.isDirectory(out)) {
+            throw new BadInputException("--out " + out + ": is a directory; name the .safetensors file to write");
+        }
         ModelLoadOptions options = ModelLoadOptions.defaults()
                 .withQuantization(ModelLoadOptions.Quantization.parse(quantize))
-                .withThreads(threads);
+                .withThreads(ThreadCount.resolve(threads));
         if (adapter != null) {
             options = options.withAdapter(adapter, mergeAdapter);
         } else if (mergeAdapter) {

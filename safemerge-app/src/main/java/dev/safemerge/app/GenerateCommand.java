@@ -99,6 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
             } else {
                 prompt = generator.promptIds(input.prompt);
             }
+            generator.checkFits(prompt, maxNewTokens, input.ids != null ? "--ids" : "--prompt");
             TextGenerator.TextListener stream = json
                     ? TextGenerator.TextListener.NONE
                     : (sequence, delta) -> {

@@ -65,12 +65,8 @@ final class GenerationOptions {
             description = "Sequences decoded together in-process (default 8).")
     int batch;
 
-    @Option(
-            names = "--threads",
-            defaultValue = "0",
-            paramLabel = "N",
-            description = "Kernel threads in-process (default: one per core).")
-    int threads;
+    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads in-process (default: one per core).")
+    Integer threads;
 
     @Option(
             names = "--api-key-env",
@@ -243,7 +239,7 @@ final class GenerationOptions {
         }
         ResponseGenerator backend;
         if (source.model != null) {
-            backend = LocalModels.open(source.model, adapter, batch, threads);
+            backend = LocalModels.open(source.model, adapter, batch, ThreadCount.resolve(threads));
         } else {
             if (adapter != null) {
                 throw new BadInputException("--adapter goes with --model; a server applies its own adapters");

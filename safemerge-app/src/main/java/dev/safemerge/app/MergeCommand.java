@@ -79,10 +79,7 @@ final class MergeCommand implements Callable<Integer> {
             throw new BadInputException("--out DIR is required (or pass --dry-run)");
         }
         long shardBytes = Merger.parseShardSize(maxShardSize);
-        int workers = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        if (workers < 1) {
-            throw new BadInputException("--threads must be at least 1, got " + workers);
-        }
+        int workers = ThreadCount.resolve(threads);
         Merger.Options options = new Merger.Options(
                 out == null ? Path.of("unused") : out,
                 seed,

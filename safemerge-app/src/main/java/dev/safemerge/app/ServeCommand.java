@@ -22,8 +22,8 @@ import picocli.CommandLine.Spec;
         name = "serve",
         mixinStandardHelpOptions = true,
         description = {
-            "Serve local models over an OpenAI-compatible API: /v1/models, /v1/completions, /v1/chat/completions"
-                    + " (streaming too).",
+            "Serve local models over an OpenAI-compatible API: /v1/models, /v1/models/{id}, /v1/completions,"
+                    + " /v1/chat/completions (streaming too), and /health. One log line per request on stderr.",
             "Requests pick a model by name: the base model's name, or the NAME of an --adapter (each adapter is"
                     + " loaded as its own copy of the base). Concurrent requests are batched."
         },
@@ -95,6 +95,9 @@ final class ServeCommand implements Callable<Integer> {
         if (maxBatch < 1 || maxQueue < 1 || defaultMaxTokens < 1) {
             throw new BadInputException("--max-batch, --max-queue and --default-max-tokens must be >= 1");
         }
+        if (port < 0 || port > 65535) {
+            throw new BadInputException("--port must be between 0 and 65535, got " + port);
+        }
         String baseName = servedName != null
                 ? servedName
                 : model.toAbsolutePath().normalize().getFileName().toString();
@@ -113,8 +116,16 @@ final class ServeCommand implements Callable<Integer> {
                 loaded.add(tuned);
                 models.put(adapter.getKey(), tuned.generator());
             }
+            PrintWriter err = spec.commandLine().getErr();
             server = OpenAiServer.start(
-                    models, new OpenAiServer.Options(host, port, apiKey, maxBatch, maxQueue, defaultMaxTokens));
+                    models,
+                    new OpenAiServer.Options(host, port, apiKey, maxBatch, maxQueue, defaultMaxTokens),
+                    line -> {
+                        synchronized (err) {
+                            err.println(line);
+                            err.flush();
+                        }
+                    });
             PrintWriter out = spec.commandLine().getOut();
             out.printf(
                     "serving %s on http://%s:%d/v1 (Ctrl-C stops)%n",

@@ -260,6 +260,15 @@ class TextGenerationEndToEndTest {
                 MainTest.run("generate", "--model", modelDir.toString(), "--ids", "1,99999", "--max-new-tokens", "3");
         assertThat(outside.code()).isEqualTo(2);
         assertThat(outside.err()).contains("99999");
+        // the model's window is 512 tokens: a prompt that cannot fit with the requested tokens is refused up front
+        MainTest.Result tooLong = MainTest.run(
+                "generate", "--model", modelDir.toString(), "--prompt", "a b ".repeat(400), "--max-new-tokens", "3");
+        assertThat(tooLong.code()).isEqualTo(2);
+        assertThat(tooLong.err()).contains("--prompt").contains("context window of 512 tokens");
+        MainTest.Result tooManyNew =
+                MainTest.run("generate", "--model", modelDir.toString(), "--ids", "1,2", "--max-new-tokens", "511");
+        assertThat(tooManyNew.code()).isEqualTo(2);
+        assertThat(tooManyNew.err()).contains("2 prompt tokens + 511 new tokens");
         assertThat(MainTest.run(
                                 "generate",
                                 "--model",
@@ -270,6 +279,21 @@ class TextGenerationEndToEndTest {
                                 "3")
                         .code())
                 .isEqualTo(2);
+    }
+
+    @Test
+    void serveOnAPortInUseOrOutOfRangeIsAUsageError() throws Exception {
+        MainTest.Result negative = MainTest.run("serve", "--model", modelDir.toString(), "--port", "-5");
+        assertThat(negative.code()).isEqualTo(2);
+        assertThat(negative.err().strip()).contains("--port").doesNotContain("\n");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            MainTest.Result inUse = MainTest.run(
+                    "serve", "--model", modelDir.toString(), "--port", String.valueOf(taken.getLocalPort()));
+            assertThat(inUse.code()).isEqualTo(2);
+            assertThat(inUse.err().strip())
+                    .contains("cannot listen on 127.0.0.1:" + taken.getLocalPort())
+                    .doesNotContain("\n");
+        }
     }
 
     @Test

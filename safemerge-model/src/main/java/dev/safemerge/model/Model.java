@@ -104,6 +104,11 @@ public final class Model implements StepModel, AutoCloseable {
         return spec.vocabSize();
     }
 
+    @Override
+    public int contextLength() {
+        return spec.maxPositions();
+    }
+
     /** End-of-sequence ids (generation_config.json's list if present, else config.json's). */
     @Override
     public int[] eosTokenIds() {

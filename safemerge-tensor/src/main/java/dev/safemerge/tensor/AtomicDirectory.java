@@ -10,9 +10,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -20,9 +25,19 @@ import java.util.stream.Stream;
  * target ({@code .name.tmp-<random>}, same file system so the final rename is atomic); {@link #commit()} fsyncs
  * every file and the directory, then renames it onto the target. Closing without committing deletes the temporary
  * directory, so a crash or an error never leaves a half-written model where a complete one is expected.
+ *
+ * <p>SIGTERM and SIGINT delete every uncommitted temporary directory before the process exits. After a SIGKILL the
+ * temporary directory stays; its name records the owner's pid and start time ({@code .name.tmp-<pid>-<start>-<random>}),
+ * and the next {@link #begin} of the same target removes those whose owner is no longer running (and only those).
  */
 public final class AtomicDirectory implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Set<AtomicDirectory> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Pattern OWNED_TEMP = Pattern.compile("\\.tmp-(\\d+)-(\\d+)-[0-9a-f]+$");
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(AtomicDirectory::abandonAll, "abandon-temporary-outputs"));
+    }
 
     private final Path target;
     private final Path temp;
@@ -49,11 +64,63 @@ public final class AtomicDirectory implements AutoCloseable {
         checkTarget(absolute, overwrite);
         try {
             Files.createDirectories(parent);
-            Path temp = parent.resolve("." + absolute.getFileName() + ".tmp-" + randomSuffix());
+            removeStaleTemporaries(absolute);
+            Path temp = parent.resolve(
+                    tempPrefix(absolute) + ProcessHandle.current().pid() + "-" + startMillis(ProcessHandle.current())
+                            + "-" + randomSuffix());
             Files.createDirectory(temp);
-            return new AtomicDirectory(absolute, temp, overwrite);
+            AtomicDirectory output = new AtomicDirectory(absolute, temp, overwrite);
+            OPEN.add(output);
+            return output;
         } catch (IOException e) {
             throw new BadInputException(target + ": cannot create output directory: " + e.getMessage(), e);
+        }
+    }
+
+    private static String tempPrefix(Path target) {
+        return "." + target.getFileName() + ".tmp-";
+    }
+
+    private static long startMillis(ProcessHandle process) {
+        return process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+    }
+
+    /**
+     * Deletes temporary directories of {@code target} left by processes that are gone: a pid that no longer runs, or
+     * now belongs to a process started at another time. Names without an owner are left alone.
+     */
+    private static void removeStaleTemporaries(Path target) throws IOException {
+        String prefix = tempPrefix(target);
+        List<Path> candidates;
+        try (Stream<Path> entries = Files.list(target.getParent())) {
+            candidates = entries.filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .toList();
+        }
+        for (Path candidate : candidates) {
+            Matcher owner = OWNED_TEMP.matcher(candidate.getFileName().toString());
+            if (!owner.find() || !Files.isDirectory(candidate)) {
+                continue;
+            }
+            long pid = Long.parseLong(owner.group(1));
+            long started = Long.parseLong(owner.group(2));
+            boolean alive = ProcessHandle.of(pid)
+                    .filter(ProcessHandle::isAlive)
+                    .map(p -> startMillis(p) == started)
+                    .orElse(false);
+            if (!alive) {
+                deleteTree(candidate);
+            }
+        }
+    }
+
+    /** On SIGTERM or SIGINT: best effort; what a still-running writer recreates, the next run removes. */
+    private static void abandonAll() {
+        for (AtomicDirectory output : OPEN) {
+            try {
+                deleteTree(output.temp);
+            } catch (IOException | UncheckedIOException e) {
+                System.err.println("warning: cannot delete temporary output " + output.temp + ": " + e.getMessage());
+            }
         }
     }
 
@@ -122,6 +189,7 @@ public final class AtomicDirectory implements AutoCloseable {
             }
             syncDirectory(parent);
             committed = true;
+            OPEN.remove(this);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot commit " + target, e);
         }
@@ -138,6 +206,7 @@ public final class AtomicDirectory implements AutoCloseable {
             return;
         }
         closed = true;
+        OPEN.remove(this);
         if (!committed) {
             try {
                 deleteTree(temp);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /**
  * Batches the prompts of concurrent requests into engine calls. Prompts wait in a bounded queue; one worker takes
@@ -42,6 +43,7 @@ final class GenerationScheduler implements AutoCloseable {
             boolean randomSeed,
             int index,
             TextGenerator.TextListener listener,
+            BooleanSupplier cancelled,
             CompletableFuture<TextGenerator.Completion> result) {}
 
     /**
@@ -50,6 +52,8 @@ final class GenerationScheduler implements AutoCloseable {
      *
      * @param randomSeed the request gave no seed: it may share a batch with other such requests, which then all
      *     sample with one fresh seed
+     * @param cancelled turns true when nobody waits for the answer any more (the client went away): its prompts
+     *     leave the queue, or stop generating at their next token
      * @throws ApiException 429 when the queue cannot take all prompts
      */
     CompletableFuture<List<TextGenerator.Completion>> submit(
@@ -57,7 +61,8 @@ final class GenerationScheduler implements AutoCloseable {
             List<int[]> prompts,
             GenerationOptions options,
             boolean randomSeed,
-            TextGenerator.TextListener listener) {
+            TextGenerator.TextListener listener,
+            BooleanSupplier cancelled) {
         List<CompletableFuture<TextGenerator.Completion>> futures = new ArrayList<>();
         synchronized (this) {
             if (closed) {
@@ -68,7 +73,7 @@ final class GenerationScheduler implements AutoCloseable {
             }
             for (int i = 0; i < prompts.size(); i++) {
                 CompletableFuture<TextGenerator.Completion> future = new CompletableFuture<>();
-                queue.addLast(new Item(model, prompts.get(i), options, randomSeed, i, listener, future));
+                queue.addLast(new Item(model, prompts.get(i), options, randomSeed, i, listener, cancelled, future));
                 futures.add(future);
             }
             notifyAll();
@@ -93,20 +98,24 @@ final class GenerationScheduler implements AutoCloseable {
     }
 
     private synchronized List<Item> nextBatch() {
-        while (queue.isEmpty() && !closed) {
-            try {
-                wait();
-            } catch (InterruptedException e) {
+        do {
+            while (queue.isEmpty() && !closed) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    return null;
+                }
+            }
+            if (closed) {
+                queue.forEach(item -> item.result()
+                        .completeExceptionally(
+                                new ApiException(503, "server_error", "the server is shutting down", null, null)));
+                queue.clear();
                 return null;
             }
-        }
-        if (closed) {
-            queue.forEach(item -> item.result()
-                    .completeExceptionally(
-                            new ApiException(503, "server_error", "the server is shutting down", null, null)));
-            queue.clear();
-            return null;
-        }
+            queue.removeIf(
+                    item -> item.cancelled().getAsBoolean() && item.result().cancel(false));
+        } while (queue.isEmpty());
         Item first = queue.pollFirst();
         List<Item> batch = new ArrayList<>(List.of(first));
         int limit = Math.min(maxBatch, models.get(first.model()).maxBatch());
@@ -136,7 +145,8 @@ final class GenerationScheduler implements AutoCloseable {
                     (sequence, delta) -> {
                         Item item = batch.get(sequence);
                         item.listener().onText(item.index(), delta);
-                    });
+                    },
+                    sequence -> batch.get(sequence).cancelled().getAsBoolean());
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).result().complete(completions.get(i));
             }

@@ -13,6 +13,7 @@ import dev.safemerge.tensor.JsonMappers;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -26,17 +27,30 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 
 /**
- * An OpenAI-compatible HTTP server over local models: {@code GET /v1/models}, {@code POST /v1/completions} and
- * {@code POST /v1/chat/completions}, plain or streamed as server-sent events ending in {@code data: [DONE]}. The
- * request's {@code model} picks one of the served models (a base model or base plus adapter). Errors are OpenAI-style
- * JSON: 400 malformed request, 401 wrong API key, 404 unknown model, 429 queue full.
+ * An OpenAI-compatible HTTP server over local models: {@code GET /v1/models}, {@code GET /v1/models/{id}},
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, plain or streamed as server-sent events ending
+ * in {@code data: [DONE]}, and {@code GET /health}. The request's {@code model} picks one of the served models (a
+ * base model or base plus adapter). Every error, for every path and method, is OpenAI-style JSON: 400 malformed
+ * request or prompt beyond the context window, 401 wrong API key, 404 unknown model or path, 405 wrong method, 413
+ * body over {@link #MAX_BODY_BYTES}, 429 queue full. A streaming client that goes away cancels its generation.
  */
 public final class OpenAiServer implements AutoCloseable {
+    /** Largest request body accepted; larger bodies get 413 before they are read. */
+    public static final int MAX_BODY_BYTES = 1 << 20;
+
+    /** Most messages in one chat request. */
+    public static final int MAX_MESSAGES = 1000;
+
     private static final ObjectMapper JSON = JsonMappers.plain();
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String REQUEST_ID = "request-id";
+    private static final String REQUEST_MODEL = "request-model";
+    private static final String REQUEST_USAGE = "request-usage";
 
     /**
      * @param host address to bind (127.0.0.1 unless the user asks otherwise)
@@ -54,42 +68,104 @@ public final class OpenAiServer implements AutoCloseable {
     private final Javalin app;
     private final long started = System.currentTimeMillis() / 1000;
 
-    private OpenAiServer(Map<String, TextGenerator> models, Options options) {
+    private OpenAiServer(Map<String, TextGenerator> models, Options options, Consumer<String> requestLog) {
         this.models = new LinkedHashMap<>(models);
         this.options = options;
         this.scheduler = new GenerationScheduler(models, options.maxBatch(), options.maxQueued());
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.http.compressionStrategy = CompressionStrategy.NONE;
+            config.http.maxRequestSize = MAX_BODY_BYTES;
+            config.http.prefer405over404 = true;
+            config.requestLogger.http((ctx, millis) -> requestLog.accept(logLine(ctx, millis)));
+            config.routes.before(ctx -> ctx.attribute(REQUEST_ID, randomId()));
             config.routes.before("/v1/*", this::authorize);
+            config.routes.get(
+                    "/health", ctx -> json(ctx, 200, JSON.createObjectNode().put("status", "ok")));
             config.routes.get("/v1/models", this::listModels);
+            config.routes.get("/v1/models/{id}", this::showModel);
             config.routes.post("/v1/completions", this::completions);
             config.routes.post("/v1/chat/completions", this::chatCompletions);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(
                     BadInputException.class, (e, ctx) -> error(ctx, ApiException.badRequest(e.getMessage(), null)));
             config.routes.exception(
+                    HttpResponseException.class,
+                    (e, ctx) -> error(ctx, statusError(e.getStatus(), ctx, e.getMessage())));
+            config.routes.exception(
                     Exception.class,
                     (e, ctx) -> error(ctx, new ApiException(500, "server_error", "internal error: " + e, null, null)));
-            config.routes.error(404, ctx -> {
-                if (ctx.result() == null || ctx.result().isEmpty()) {
-                    error(
-                            ctx,
-                            new ApiException(
-                                    404, "invalid_request_error", "no such endpoint: " + ctx.path(), null, null));
-                }
-            });
+            // Javalin answers unmatched paths, wrong methods and oversized bodies itself, in plain text
+            for (int status = 400; status < 600; status++) {
+                int code = status;
+                config.routes.error(status, ctx -> {
+                    if (!"application/json".equals(ctx.res().getContentType())) {
+                        error(ctx, statusError(code, ctx, null));
+                    }
+                });
+            }
         });
     }
 
-    /** Starts serving; the models map names (as requests give them in {@code model}) to generators. */
+    /** Starts serving without a request log; the models map names (as requests give them in {@code model}). */
     public static OpenAiServer start(Map<String, TextGenerator> models, Options options) {
+        return start(models, options, line -> {});
+    }
+
+    /**
+     * Starts serving; the models map names (as requests give them in {@code model}) to generators, and
+     * {@code requestLog} receives one line per finished request.
+     */
+    public static OpenAiServer start(Map<String, TextGenerator> models, Options options, Consumer<String> requestLog) {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("no models to serve");
         }
-        OpenAiServer server = new OpenAiServer(models, options);
-        server.app.start(options.host(), options.port());
+        OpenAiServer server = new OpenAiServer(models, options, requestLog);
+        try {
+            server.app.start(options.host(), options.port());
+        } catch (RuntimeException e) {
+            server.close();
+            throw new BadInputException(
+                    "cannot listen on " + options.host() + ":" + options.port() + ": " + rootMessage(e));
+        }
         return server;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getMessage() != null ? root.getMessage() : root.toString();
+    }
+
+    /** The error body of a status Javalin set itself (no route, wrong method, body too large). */
+    private static ApiException statusError(int status, Context ctx, String detail) {
+        String message = switch (status) {
+            case 404 -> "no such endpoint: " + ctx.method() + " " + ctx.path();
+            case 405 -> "method " + ctx.method() + " is not allowed on " + ctx.path();
+            case 413 -> "the request body is larger than the limit of " + MAX_BODY_BYTES + " bytes";
+            default -> detail != null && !detail.isBlank() ? detail : "HTTP " + status;
+        };
+        String type = status >= 500 ? "server_error" : "invalid_request_error";
+        return new ApiException(status, type, message, null, null);
+    }
+
+    /** One line per request: id, method and path, model, tokens, time and status. */
+    private static String logLine(Context ctx, float millis) {
+        int[] usage = ctx.attribute(REQUEST_USAGE);
+        String model = ctx.attribute(REQUEST_MODEL);
+        return String.format(
+                java.util.Locale.ROOT,
+                "request %s %s %s model=%s prompt_tokens=%s completion_tokens=%s time_ms=%.0f status=%d",
+                ctx.<String>attribute(REQUEST_ID),
+                ctx.method(),
+                ctx.path(),
+                model == null ? "-" : model,
+                usage == null ? "-" : String.valueOf(usage[0]),
+                usage == null ? "-" : String.valueOf(usage[1]),
+                millis,
+                ctx.statusCode());
     }
 
     /** The bound port. */
@@ -111,31 +187,41 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void listModels(Context ctx) {
         ArrayNode data = JSON.createArrayNode();
-        for (String name : models.keySet()) {
-            data.addObject()
-                    .put("id", name)
-                    .put("object", "model")
-                    .put("created", started)
-                    .put("owned_by", "safemerge");
-        }
+        models.keySet().forEach(name -> data.add(modelCard(name)));
         ObjectNode body = JSON.createObjectNode().put("object", "list");
         body.set("data", data);
         json(ctx, 200, body);
     }
 
+    /** One model as OpenAI's {@code GET /v1/models/{id}} answers it, with vLLM's {@code max_model_len}. */
+    private void showModel(Context ctx) {
+        String name = ctx.pathParam("id");
+        generator(name);
+        json(ctx, 200, modelCard(name));
+    }
+
+    private ObjectNode modelCard(String name) {
+        return JSON.createObjectNode()
+                .put("id", name)
+                .put("object", "model")
+                .put("created", started)
+                .put("owned_by", "safemerge")
+                .put("max_model_len", models.get(name).contextLength());
+    }
+
     private void completions(Context ctx) throws IOException, InterruptedException {
         JsonNode request = body(ctx);
-        String model = modelName(request);
+        String model = modelName(ctx, request);
         TextGenerator generator = generator(model);
         rejectUnsupported(request, "echo", "best_of", "suffix", "logprobs");
         List<int[]> prompts = prompts(request.get("prompt"), generator);
-        GenerationOptions generation = generationOptions(request, 16);
-        respond(ctx, request, model, generator, prompts, generation, false);
+        GenerationOptions generation = fitToWindow(request, generator, prompts, generationOptions(request, 16));
+        respond(ctx, request, model, prompts, generation, false);
     }
 
     private void chatCompletions(Context ctx) throws IOException, InterruptedException {
         JsonNode request = body(ctx);
-        String model = modelName(request);
+        String model = modelName(ctx, request);
         TextGenerator generator = generator(model);
         rejectUnsupported(request, "logprobs", "top_logprobs");
         JsonNode format = request.path("response_format");
@@ -146,29 +232,50 @@ public final class OpenAiServer implements AutoCloseable {
         }
         List<Map<String, Object>> messages = messages(request.get("messages"));
         List<Map<String, Object>> tools = tools(request.get("tools"));
-        int[] prompt = generator.chatIds(messages, tools);
-        GenerationOptions generation = generationOptions(request, options.defaultMaxTokens());
-        respond(ctx, request, model, generator, List.of(prompt), generation, true);
+        List<int[]> prompt = List.of(generator.chatIds(messages, tools));
+        GenerationOptions generation =
+                fitToWindow(request, generator, prompt, generationOptions(request, options.defaultMaxTokens()));
+        respond(ctx, request, model, prompt, generation, true);
+    }
+
+    /**
+     * Refuses prompts that do not fit in the context window with the requested {@code max_tokens}; without a request
+     * for a length, the default length shrinks to what fits, as vLLM does.
+     */
+    private static GenerationOptions fitToWindow(
+            JsonNode request, TextGenerator generator, List<int[]> prompts, GenerationOptions generation) {
+        boolean requested = request.hasNonNull("max_tokens") || request.hasNonNull("max_completion_tokens");
+        int maxNewTokens = generation.maxNewTokens();
+        for (int i = 0; i < prompts.size(); i++) {
+            String what = prompts.size() == 1 ? "the prompt" : "prompt " + i;
+            if (requested) {
+                generator.checkFits(prompts.get(i), generation.maxNewTokens(), what);
+            } else {
+                generator.checkFits(prompts.get(i), 1, what);
+                maxNewTokens = Math.min(maxNewTokens, generator.contextLength() - prompts.get(i).length);
+            }
+        }
+        return generation.withMaxNewTokens(maxNewTokens);
     }
 
     private void respond(
             Context ctx,
             JsonNode request,
             String model,
-            TextGenerator generator,
             List<int[]> prompts,
             GenerationOptions generation,
             boolean chat)
             throws IOException, InterruptedException {
-        String id = (chat ? "chatcmpl-" : "cmpl-") + randomId();
+        String id = (chat ? "chatcmpl-" : "cmpl-") + ctx.attribute(REQUEST_ID);
         long created = System.currentTimeMillis() / 1000;
         JsonNode stream = request.path("stream");
         if (!stream.isMissingNode() && !stream.isNull() && !stream.isBoolean()) {
             throw ApiException.badRequest("stream must be a boolean", "stream");
         }
         if (!stream.asBoolean(false)) {
-            List<TextGenerator.Completion> results = await(
-                    scheduler.submit(model, prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE));
+            List<TextGenerator.Completion> results = await(scheduler.submit(
+                    model, prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE, () -> false));
+            recordUsage(ctx, results);
             ObjectNode body = envelope(id, chat ? "chat.completion" : "text_completion", created, model);
             ArrayNode choices = body.putArray("choices");
             for (int i = 0; i < results.size(); i++) {
@@ -190,9 +297,33 @@ public final class OpenAiServer implements AutoCloseable {
         boolean includeUsage =
                 request.path("stream_options").path("include_usage").asBoolean(false);
         BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        AtomicBoolean clientGone = new AtomicBoolean();
         CompletableFuture<List<TextGenerator.Completion>> future = scheduler.submit(
-                model, prompts, generation, randomSeed(request), (index, delta) -> events.add(new Delta(index, delta)));
+                model,
+                prompts,
+                generation,
+                randomSeed(request),
+                (index, delta) -> events.add(new Delta(index, delta)),
+                clientGone::get);
         future.whenComplete((results, failure) -> events.add(new Done(results, failure)));
+        try {
+            stream(ctx, chat, id, created, model, prompts.size(), includeUsage, events);
+        } catch (IOException e) {
+            // the client closed the connection: stop generating for it, nobody reads the answer
+            clientGone.set(true);
+        }
+    }
+
+    private void stream(
+            Context ctx,
+            boolean chat,
+            String id,
+            long created,
+            String model,
+            int promptCount,
+            boolean includeUsage,
+            BlockingQueue<Object> events)
+            throws IOException, InterruptedException {
 
         ctx.status(200);
         ctx.contentType("text/event-stream; charset=utf-8");
@@ -205,7 +336,7 @@ public final class OpenAiServer implements AutoCloseable {
             return body;
         };
         if (chat) {
-            for (int i = 0; i < prompts.size(); i++) {
+            for (int i = 0; i < promptCount; i++) {
                 ObjectNode choice = JSON.createObjectNode();
                 choice.putObject("delta").put("role", "assistant").put("content", "");
                 choice.putNull("logprobs").putNull("finish_reason");
@@ -232,6 +363,7 @@ public final class OpenAiServer implements AutoCloseable {
                                     : new ApiException(500, "server_error", "internal error: " + failure, null, null);
                     sendRaw(out, "data: " + JSON.writeValueAsString(errorBody(error)) + "\n\n");
                 } else {
+                    recordUsage(ctx, results);
                     for (int i = 0; i < results.size(); i++) {
                         ObjectNode choice = JSON.createObjectNode();
                         if (chat) {
@@ -289,13 +421,23 @@ public final class OpenAiServer implements AutoCloseable {
                 .put("model", model);
     }
 
-    private static ObjectNode usage(List<TextGenerator.Completion> results) {
-        int prompt = results.stream()
-                .mapToInt(TextGenerator.Completion::promptTokens)
-                .sum();
-        int completion = results.stream()
+    private static void recordUsage(Context ctx, List<TextGenerator.Completion> results) {
+        ctx.attribute(REQUEST_USAGE, new int[] {promptTokens(results), completionTokens(results)});
+    }
+
+    private static int promptTokens(List<TextGenerator.Completion> results) {
+        return results.stream().mapToInt(TextGenerator.Completion::promptTokens).sum();
+    }
+
+    private static int completionTokens(List<TextGenerator.Completion> results) {
+        return results.stream()
                 .mapToInt(TextGenerator.Completion::completionTokens)
                 .sum();
+    }
+
+    private static ObjectNode usage(List<TextGenerator.Completion> results) {
+        int prompt = promptTokens(results);
+        int completion = completionTokens(results);
         return JSON.createObjectNode()
                 .put("prompt_tokens", prompt)
                 .put("completion_tokens", completion)
@@ -322,11 +464,12 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private static String modelName(JsonNode request) {
+    private static String modelName(Context ctx, JsonNode request) {
         JsonNode model = request.get("model");
         if (model == null || !model.isTextual()) {
             throw ApiException.badRequest("'model' is required and must be a string", "model");
         }
+        ctx.attribute(REQUEST_MODEL, model.asText());
         return model.asText();
     }
 
@@ -403,6 +546,10 @@ public final class OpenAiServer implements AutoCloseable {
     private static List<Map<String, Object>> messages(JsonNode messages) {
         if (messages == null || !messages.isArray() || messages.isEmpty()) {
             throw ApiException.badRequest("'messages' must be a non-empty list", "messages");
+        }
+        if (messages.size() > MAX_MESSAGES) {
+            throw ApiException.badRequest(
+                    messages.size() + " messages are more than the limit of " + MAX_MESSAGES, "messages");
         }
         List<Map<String, Object>> result = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {

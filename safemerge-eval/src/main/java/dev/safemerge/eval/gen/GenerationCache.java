@@ -24,29 +24,42 @@ import java.util.Optional;
  * Responses already generated, keyed by a hash of (model identity, request, sampling parameters), kept in an
  * append-only JSONL file that is fsync'd after every record. A run that was killed, or is repeated, finds every
  * finished response here and never generates it again. A torn last line (killed mid-write) is dropped on open.
+ * The file and its folder are created with the first record, so a run that fails before answering anything leaves
+ * nothing behind.
  */
 public final class GenerationCache implements AutoCloseable {
     private final Path file;
     private final Map<String, String> responses = new HashMap<>();
-    private final FileChannel channel;
+    private FileChannel channel;
 
-    private GenerationCache(Path file, FileChannel channel) {
+    private GenerationCache(Path file) {
         this.file = file;
-        this.channel = channel;
     }
 
     public static GenerationCache open(Path file) {
+        Path absolute = file.toAbsolutePath();
+        if (Files.exists(absolute) && !Files.isRegularFile(absolute)) {
+            throw new BadInputException(absolute + ": the generation cache exists and is not a file");
+        }
+        if (Files.exists(absolute.getParent()) && !Files.isDirectory(absolute.getParent())) {
+            throw new BadInputException(absolute.getParent() + ": exists and is not a directory");
+        }
+        GenerationCache cache = new GenerationCache(absolute);
         try {
-            Path absolute = file.toAbsolutePath();
-            Files.createDirectories(absolute.getParent());
-            FileChannel channel = FileChannel.open(
-                    absolute, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            GenerationCache cache = new GenerationCache(absolute, channel);
-            cache.load();
+            if (Files.exists(absolute)) {
+                cache.openChannel();
+                cache.load();
+            }
             return cache;
         } catch (IOException e) {
+            cache.close();
             throw new UncheckedIOException("cannot open generation cache " + file, e);
         }
+    }
+
+    private void openChannel() throws IOException {
+        Files.createDirectories(file.getParent());
+        channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
     }
 
     private void load() throws IOException {
@@ -120,6 +133,9 @@ public final class GenerationCache implements AutoCloseable {
         record.put("response", response);
         ByteBuffer bytes = ByteBuffer.wrap((Json.line(record) + "\n").getBytes(StandardCharsets.UTF_8));
         try {
+            if (channel == null) {
+                openChannel();
+            }
             while (bytes.hasRemaining()) {
                 channel.write(bytes);
             }
@@ -133,7 +149,9 @@ public final class GenerationCache implements AutoCloseable {
     @Override
     public synchronized void close() {
         try {
-            channel.close();
+            if (channel != null) {
+                channel.close();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,8 +1,9 @@
 package dev.safemerge.eval.sandbox;
 
 import dev.safemerge.tensor.BadInputException;
-import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -18,8 +20,15 @@ import java.util.stream.Stream;
  * Runs untrusted, model-written Python programs in a throw-away sandbox, never in this JVM: a new session (its own
  * process group), new network namespace (no interface but a downed loopback), new PID namespace (everything dies with
  * its init), new mount namespace in which the root file system is read-only and /tmp, /root, /home, /work, /run and
- * similar are replaced by empty private mounts, and the program runs as user nobody in a private working directory
- * with limits on address space, processes and CPU time. A wall-clock timeout kills the whole namespace.
+ * similar are replaced by empty private mounts, and the program runs as user nobody in a working directory on the
+ * namespace's own size-limited tmpfs, with limits on address space, processes, CPU time and file size. A wall-clock
+ * timeout kills the whole namespace. Only a bounded tail of stdout and stderr is kept.
+ *
+ * <p>A program passes only when it ran to its last statement: a small harness runs it and then prints a random nonce
+ * that it read from stdin before the program started (and closed stdin). Exiting early with status 0
+ * ({@code sys.exit(0)}, {@code os._exit(0)}) therefore fails. The nonce lives in the harness's Python process, so a
+ * program written to search the interpreter's memory for it could forge a pass; the harness stops the mistakes and
+ * shortcuts that model answers make, not a deliberate attack on the harness itself.
  *
  * <p>Needs root (or CAP_SYS_ADMIN) and util-linux's {@code unshare}, {@code setpriv} and {@code prlimit}.
  */
@@ -44,24 +53,61 @@ public final class PythonSandbox {
     }
 
     private static final int NOBODY = 65534;
-    private static final int STDERR_TAIL = 2000;
 
-    // Runs as root inside the new namespaces, then drops to nobody. $1 work dir, $2 bytes, $3 processes, $4 cpu s,
-    // $5 python. The work dir is entered before /tmp is covered, and bound back from the cwd with no path lookup.
+    /** Bytes of stderr kept for the failure detail (its end). */
+    public static final int STDERR_TAIL = 2000;
+
+    /** Bytes of stdout kept, enough to hold the completion nonce after whatever the program printed last. */
+    private static final int STDOUT_TAIL = 4096;
+
+    /** Largest file the program may write (RLIMIT_FSIZE); its tmpfs holds {@link #TMPFS_MEGABYTES} in all. */
+    public static final long MAX_FILE_BYTES = 16L << 20;
+
+    /** Size of the sandbox's own /tmp, which holds the working directory. */
+    public static final int TMPFS_MEGABYTES = 64;
+
+    // Runs as root inside the new namespaces, then drops to nobody. $1 host dir, $2 bytes, $3 processes, $4 cpu s,
+    // $5 python, $6 largest file. The host dir is entered before /tmp is covered; its two files are copied through the
+    // cwd (no path lookup) into the working directory on the namespace's own tmpfs, which vanishes with it.
     private static final String SETUP = String.join(
             "\n",
             "set -e",
             "cd \"$1\"",
-            "mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp",
+            "mount -t tmpfs -o size=" + TMPFS_MEGABYTES + "m,mode=1777 tmpfs /tmp",
             "mkdir /tmp/work",
-            "mount --no-canonicalize --bind . /tmp/work",
+            "cp program.py harness.py /tmp/work/",
+            "chown " + NOBODY + ":" + NOBODY + " /tmp/work",
             "for d in /root /home /work /var/tmp /dev/shm /run /mnt /media /srv; do",
             "  if [ -d \"$d\" ]; then mount -t tmpfs -o ro,size=4k tmpfs \"$d\"; fi",
             "done",
             "mount -o remount,bind,ro /",
             "cd /tmp/work",
             "exec setpriv --reuid=" + NOBODY + " --regid=" + NOBODY + " --clear-groups --no-new-privs -- \\",
-            "  prlimit --as=\"$2\" --nproc=\"$3\" --cpu=\"$4\" --core=0 -- \"$5\" -I -B program.py");
+            "  prlimit --as=\"$2\" --nproc=\"$3\" --cpu=\"$4\" --fsize=\"$6\" --core=0 -- \"$5\" -I -B harness.py");
+
+    // Reads the nonce, closes stdin, runs program.py as __main__, and prints the nonce only if the program got to its
+    // end: an exception or any SystemExit (even status 0) ends the process before the print.
+    private static final String HARNESS = String.join(
+            "\n",
+            "import os, sys",
+            "def _harness():",
+            "    nonce = sys.stdin.readline().strip()",
+            "    devnull = os.open(os.devnull, os.O_RDONLY)",
+            "    os.dup2(devnull, 0)",
+            "    os.close(devnull)",
+            "    with open('program.py', encoding='utf-8') as f:",
+            "        code = compile(f.read(), 'program.py', 'exec')",
+            "    try:",
+            "        exec(code, {'__name__': '__main__', '__builtins__': __builtins__})",
+            "    except SystemExit as e:",
+            "        sys.stderr.write('the program exited (status %r) before its last statement\\n' % (e.code,))",
+            "        os._exit(3)",
+            "    sys.stdout.flush()",
+            "    os.write(1, ('\\n' + nonce + '\\n').encode())",
+            "_harness()",
+            "");
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     private final Path python;
     private final Limits limits;
@@ -91,6 +137,7 @@ public final class PythonSandbox {
         }
     }
 
+    /** Runs a program; it passes when it ran to its last statement (see the class comment). */
     public Result run(String program) {
         Path dir = null;
         try {
@@ -98,24 +145,18 @@ public final class PythonSandbox {
                     "safemerge-sandbox-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             Files.writeString(dir.resolve("program.py"), program, StandardCharsets.UTF_8);
-            // nobody has to write in its own working directory; nothing outside the namespace can see it meanwhile.
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
-            Path stderr = Files.createTempFile("safemerge-sandbox-", ".err");
-            try {
-                return execute(dir, stderr);
-            } finally {
-                Files.deleteIfExists(stderr);
-            }
+            Files.writeString(dir.resolve("harness.py"), HARNESS, StandardCharsets.UTF_8);
+            return execute(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the Python sandbox", e);
         } finally {
             if (dir != null) {
-                deleteTree(dir);
+                deleteQuietly(dir);
             }
         }
     }
 
-    private Result execute(Path dir, Path stderr) throws IOException {
+    private Result execute(Path dir) throws IOException {
         long cpuSeconds = Math.max(1, (limits.timeout().toMillis() + 999) / 1000) + 1;
         ProcessBuilder builder = new ProcessBuilder(
                 "setsid",
@@ -135,31 +176,94 @@ public final class PythonSandbox {
                 Long.toString(limits.addressSpaceBytes()),
                 Integer.toString(limits.maxProcesses()),
                 Long.toString(cpuSeconds),
-                python.toString());
+                python.toString(),
+                Long.toString(MAX_FILE_BYTES));
         builder.environment().clear();
         builder.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         builder.environment().put("HOME", "/tmp/work");
         builder.environment().put("LANG", "C.UTF-8");
-        builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
-        builder.redirectError(stderr.toFile());
+        String nonce = HexFormat.of().formatHex(randomBytes());
         Process process = builder.start();
+        Tail stdout = Tail.drain(process.getInputStream(), STDOUT_TAIL);
+        Tail stderr = Tail.drain(process.getErrorStream(), STDERR_TAIL);
         boolean finished;
+        try (OutputStream stdin = process.getOutputStream()) {
+            stdin.write((nonce + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // the sandbox died before reading its input; its exit status and stderr tell why
+        }
         try {
             finished = process.waitFor(limits.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (!finished) {
+                kill(process);
+                return new Result(
+                        Status.TIMED_OUT,
+                        -1,
+                        "timed out after " + limits.timeout().toMillis() + " ms");
+            }
+            String out = stdout.text();
+            String err = stderr.text().strip();
+            int code = process.exitValue();
+            boolean completed = out.endsWith("\n" + nonce + "\n");
+            if (code == 0 && !completed) {
+                return new Result(Status.FAILED, code, (err + "\nthe program did not run to its end").strip());
+            }
+            return new Result(code == 0 ? Status.PASSED : Status.FAILED, code, err);
         } catch (InterruptedException e) {
             kill(process);
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while a sandboxed program ran", e);
         }
-        if (!finished) {
-            kill(process);
-            return new Result(
-                    Status.TIMED_OUT, -1, "timed out after " + limits.timeout().toMillis() + " ms");
+    }
+
+    private static byte[] randomBytes() {
+        byte[] bytes = new byte[16];
+        RANDOM.nextBytes(bytes);
+        return bytes;
+    }
+
+    /** Reads a stream to its end on its own thread, keeping only its last {@code limit} bytes. */
+    private static final class Tail {
+        private final byte[] ring;
+        private final Thread reader;
+        private long total;
+
+        private Tail(InputStream in, int limit) {
+            this.ring = new byte[limit];
+            this.reader = Thread.ofVirtual().start(() -> {
+                byte[] buffer = new byte[8192];
+                try (in) {
+                    for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                        append(buffer, n);
+                    }
+                } catch (IOException e) {
+                    // the process is gone; what was read is all there is
+                }
+            });
         }
-        int code = process.exitValue();
-        String err = tail(stderr);
-        return new Result(code == 0 ? Status.PASSED : Status.FAILED, code, err);
+
+        static Tail drain(InputStream in, int limit) {
+            return new Tail(in, limit);
+        }
+
+        private synchronized void append(byte[] buffer, int n) {
+            for (int i = Math.max(0, n - ring.length); i < n; i++) {
+                ring[(int) (total++ % ring.length)] = buffer[i];
+            }
+        }
+
+        /** The kept bytes as text, once the stream ended. */
+        String text() throws InterruptedException {
+            reader.join();
+            synchronized (this) {
+                int length = (int) Math.min(total, ring.length);
+                byte[] bytes = new byte[length];
+                for (int i = 0; i < length; i++) {
+                    bytes[i] = ring[(int) ((total - length + i) % ring.length)];
+                }
+                return new String(bytes, StandardCharsets.UTF_8);
+            }
+        }
     }
 
     /**
@@ -177,19 +281,17 @@ public final class PythonSandbox {
         }
     }
 
-    private static String tail(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        int from = Math.max(0, bytes.length - STDERR_TAIL);
-        return new String(bytes, from, bytes.length - from, StandardCharsets.UTF_8).strip();
-    }
-
-    private static void deleteTree(Path dir) {
+    /**
+     * Removes the host directory, which holds only the two files written here (the program writes on its own
+     * tmpfs). A failure to remove it leaves a small folder behind but never fails the run.
+     */
+    private static void deleteQuietly(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(path);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove sandbox directory " + dir, e);
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("warning: cannot remove sandbox directory " + dir + ": " + e.getMessage());
         }
     }
 }

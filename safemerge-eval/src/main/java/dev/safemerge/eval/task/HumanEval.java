@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * ({@code task_id, prompt, test, entry_point}, JSONL or JSONL.gz). As in the study, the model gets the prompt as the
  * user turn with an instruction to return only the completed code; the completion is the body of the first
  * {@code ```python} block of the reply, or the whole stripped reply. The program {@code prompt + completion + "\n" +
- * test + "\n" + "check(entry_point)"} runs in the {@link PythonSandbox}; exit status 0 is a pass.
+ * test + "\n" + "check(entry_point)"} runs in the {@link PythonSandbox}; it passes only when {@code check} ran to
+ * its end (an early {@code sys.exit(0)} in the completion fails).
  */
 public final class HumanEval implements TaskMetric {
     static final String INSTRUCTION =

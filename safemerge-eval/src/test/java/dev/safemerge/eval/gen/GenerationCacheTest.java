@@ -96,4 +96,22 @@ class GenerationCacheTest {
             assertThat(cache.size()).isEqualTo(2);
         }
     }
+
+    @Test
+    void aRunThatAnswersNothingLeavesNothingBehind(@TempDir Path dir) {
+        Path out = dir.resolve("results");
+        try (GenerationCache cache = GenerationCache.open(out.resolve("generation-cache.jsonl"))) {
+            assertThat(cache.size()).isZero();
+        }
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void anOutputThatIsAFileIsBadInputNamingIt(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("results"), "not a folder");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> GenerationCache.open(file.resolve("generation-cache.jsonl")))
+                .isInstanceOf(dev.safemerge.tensor.BadInputException.class)
+                .hasMessageContaining(file.toString());
+    }
 }

@@ -33,6 +33,11 @@ class InProcessGeneratorTest {
         }
 
         @Override
+        public int contextLength() {
+            return Integer.MAX_VALUE;
+        }
+
+        @Override
         public List<TokenOutput> generate(List<int[]> batch, GenerationOptions options, TokenListener listener) {
             batches.add(batch.size());
             lastOptions = options;

@@ -26,6 +26,11 @@ public final class BatchGenerator implements Generator {
         return maxBatch;
     }
 
+    @Override
+    public int contextLength() {
+        return model.contextLength();
+    }
+
     private static final class Sequence {
         final int index;
         final KvCache cache;

@@ -21,4 +21,7 @@ public interface Generator {
 
     /** The largest number of sequences decoded together. */
     int maxBatch();
+
+    /** The model's context window in tokens: a prompt and its generated tokens together must fit in it. */
+    int contextLength();
 }

@@ -10,6 +10,9 @@ public interface StepModel {
     /** Logits per sequence in {@link #step}'s result. */
     int vocabSize();
 
+    /** Positions the model can attend over: prompt plus generated tokens never exceed it. */
+    int contextLength();
+
     /** End-of-sequence ids that stop a sequence unless sampling ignores them. */
     int[] eosTokenIds();
 

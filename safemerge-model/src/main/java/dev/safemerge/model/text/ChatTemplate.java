@@ -5,12 +5,14 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.el.JinjavaProcessors;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.tree.Node;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
@@ -18,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,26 +38,122 @@ import jinjava.javax.el.CompositeELResolver;
  * {@code str}/{@code dict} methods. Jinjava does the rendering; this class closes the gaps between the two.
  */
 public final class ChatTemplate {
+    /**
+     * Longest one rendering may take. A template comes with the model and is untrusted: nested loops can run for
+     * hours, and a server renders one per request.
+     */
+    public static final Duration RENDER_TIME_LIMIT = Duration.ofSeconds(5);
+
+    /** Most characters one rendering may produce. */
+    public static final long MAX_OUTPUT_CHARS = 16L << 20;
+
     private static final ThreadLocal<Clock> CLOCK = ThreadLocal.withInitial(Clock::systemDefaultZone);
+    private static final ThreadLocal<Long> DEADLINE = new ThreadLocal<>();
 
     private final String source;
+    private final String origin;
     private final Jinjava jinjava;
+    private final String unknownFilter;
     private final Clock clock;
 
-    private ChatTemplate(String source, Clock clock) {
+    private ChatTemplate(String source, String origin, Clock clock) {
         this.source = rewrite(source);
+        this.origin = origin;
         this.clock = clock;
         this.jinjava = newJinjava();
+        this.unknownFilter = unknownFilter(this.source, jinjava);
+    }
+
+    private static final Pattern TAG = Pattern.compile("\\{[{%](.*?)[}%]\\}", Pattern.DOTALL);
+    private static final Pattern STRING_LITERAL = Pattern.compile("'(?:\\\\.|[^'\\\\])*'|\"(?:\\\\.|[^\"\\\\])*\"");
+    private static final Pattern FILTER_USE = Pattern.compile("(?<!\\|)\\|\\s*([A-Za-z_]\\w*)");
+
+    /** jinja2's built-in filters: a template may use them even where Jinjava resolves them another way. */
+    private static final java.util.Set<String> JINJA2_FILTERS = java.util.Set.of(
+            "abs",
+            "attr",
+            "batch",
+            "capitalize",
+            "center",
+            "count",
+            "d",
+            "default",
+            "dictsort",
+            "e",
+            "escape",
+            "filesizeformat",
+            "first",
+            "float",
+            "forceescape",
+            "format",
+            "groupby",
+            "indent",
+            "int",
+            "items",
+            "join",
+            "last",
+            "length",
+            "list",
+            "lower",
+            "map",
+            "max",
+            "min",
+            "pprint",
+            "random",
+            "reject",
+            "rejectattr",
+            "replace",
+            "reverse",
+            "round",
+            "safe",
+            "select",
+            "selectattr",
+            "slice",
+            "sort",
+            "string",
+            "striptags",
+            "sum",
+            "title",
+            "tojson",
+            "trim",
+            "truncate",
+            "unique",
+            "upper",
+            "urlencode",
+            "urlize",
+            "wordcount",
+            "wordwrap",
+            "xmlattr");
+
+    /** The first filter the template applies that neither jinja2 nor the renderer knows, or null. */
+    private static String unknownFilter(String source, Jinjava jinjava) {
+        Matcher tag = TAG.matcher(source);
+        while (tag.find()) {
+            String code = STRING_LITERAL.matcher(tag.group(1)).replaceAll("''");
+            Matcher filter = FILTER_USE.matcher(code);
+            while (filter.find()) {
+                String name = filter.group(1);
+                if (!JINJA2_FILTERS.contains(name) && jinjava.getGlobalContext().getFilter(name) == null) {
+                    return name;
+                }
+            }
+        }
+        return null;
     }
 
     /** A template from its Jinja source. */
     public static ChatTemplate of(String source) {
-        return new ChatTemplate(source, Clock.systemDefaultZone());
+        return of(source, "chat template");
+    }
+
+    /** A template from its Jinja source; {@code origin} (a file) names it in error messages. */
+    public static ChatTemplate of(String source, String origin) {
+        return new ChatTemplate(source, origin, Clock.systemDefaultZone());
     }
 
     /** The same template with {@code strftime_now} reading the given clock. */
     public ChatTemplate withClock(Clock newClock) {
-        return new ChatTemplate(source, newClock);
+        return new ChatTemplate(source, origin, newClock);
     }
 
     /**
@@ -65,7 +164,7 @@ public final class ChatTemplate {
         Path jinja = modelDir.resolve("chat_template.jinja");
         try {
             if (Files.isRegularFile(jinja)) {
-                return Optional.of(of(Files.readString(jinja, StandardCharsets.UTF_8)));
+                return Optional.of(of(Files.readString(jinja, StandardCharsets.UTF_8), jinja.toString()));
             }
             Path config = modelDir.resolve("tokenizer_config.json");
             if (!Files.isRegularFile(config)) {
@@ -73,12 +172,12 @@ public final class ChatTemplate {
             }
             JsonNode template = JsonMappers.plain().readTree(config.toFile()).path("chat_template");
             if (template.isTextual()) {
-                return Optional.of(of(template.asText()));
+                return Optional.of(of(template.asText(), config + " chat_template"));
             }
             if (template.isArray()) {
                 for (JsonNode named : template) {
                     if ("default".equals(named.path("name").asText())) {
-                        return Optional.of(of(named.path("template").asText()));
+                        return Optional.of(of(named.path("template").asText(), config + " chat_template \"default\""));
                     }
                 }
                 throw new BadInputException(config + ": chat_template lists no template named \"default\"");
@@ -105,6 +204,10 @@ public final class ChatTemplate {
             boolean addGenerationPrompt,
             List<? extends Map<String, ?>> tools,
             Map<String, ?> variables) {
+        if (unknownFilter != null) {
+            // jinja2 refuses to compile such a template; Jinjava would pass the value through unfiltered
+            throw new ChatTemplateException(origin + ": no filter named '" + unknownFilter + "'");
+        }
         Map<String, Object> context = new HashMap<>(variables);
         context.put("messages", new ArrayList<>(messages));
         context.put("add_generation_prompt", addGenerationPrompt);
@@ -112,19 +215,62 @@ public final class ChatTemplate {
             context.put("tools", new ArrayList<>(tools));
         }
         Clock previous = CLOCK.get();
+        Long previousDeadline = DEADLINE.get();
         CLOCK.set(clock);
+        DEADLINE.set(System.nanoTime() + RENDER_TIME_LIMIT.toNanos());
         RenderResult result;
         try {
             result = jinjava.renderForResult(source, context);
+        } catch (OverBudget e) {
+            throw overBudget();
         } finally {
             CLOCK.set(previous);
+            DEADLINE.set(previousDeadline);
         }
         for (TemplateError error : result.getErrors()) {
+            if (isOverBudget(error)) {
+                throw overBudget();
+            }
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
                 throw failure(error);
             }
+            if (error.getReason() == TemplateError.ErrorReason.OUTPUT_TOO_BIG) {
+                throw new ChatTemplateException(
+                        origin + ": the rendered text is longer than " + MAX_OUTPUT_CHARS + " characters");
+            }
         }
         return result.getOutput();
+    }
+
+    private ChatTemplateException overBudget() {
+        return new ChatTemplateException(
+                origin + ": rendering took longer than " + RENDER_TIME_LIMIT.toSeconds() + " s and was stopped");
+    }
+
+    private static boolean isOverBudget(TemplateError error) {
+        for (Throwable cause = error.getException(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof OverBudget) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Called before each template node renders: past the deadline, rendering stops. */
+    private static void checkDeadline(Node node, JinjavaInterpreter interpreter) {
+        Long deadline = DEADLINE.get();
+        if (deadline != null && System.nanoTime() - deadline > 0) {
+            throw new OverBudget();
+        }
+    }
+
+    /** Thrown out of the renderer when a rendering runs past {@link #RENDER_TIME_LIMIT}. */
+    private static final class OverBudget extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        OverBudget() {
+            super("chat template rendering over its time budget", null, false, false);
+        }
     }
 
     /** Renders plain role/content messages. */
@@ -132,7 +278,7 @@ public final class ChatTemplate {
         return render(messages.stream().map(ChatMessage::asMap).toList(), addGenerationPrompt, null, variables);
     }
 
-    private static ChatTemplateException failure(TemplateError error) {
+    private ChatTemplateException failure(TemplateError error) {
         for (Throwable cause = error.getException(); cause != null; cause = cause.getCause()) {
             if (cause instanceof TemplateRaised raised) {
                 return new ChatTemplateException("chat template: " + raised.getMessage());
@@ -140,7 +286,7 @@ public final class ChatTemplate {
         }
         String where = error.getLineno() > 0 ? " (template line " + error.getLineno() + ")" : "";
         return new ChatTemplateException(
-                "chat template failed: " + error.getMessage().replace('\n', ' ') + where, error.getException());
+                origin + " failed: " + error.getMessage().replace('\n', ' ') + where, error.getException());
     }
 
     // `not x is none` is `not (x is none)` in jinja2 but `(not x) is none` in Jinjava; `seq[::-1]` is no syntax there.
@@ -267,6 +413,10 @@ public final class ChatTemplate {
         resolver.add(new PythonStringResolver());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
         Jinjava jinjava = new Jinjava(JinjavaConfig.newBuilder()
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withProcessors(JinjavaProcessors.newBuilder()
+                        .withNodePreProcessor(ChatTemplate::checkDeadline)
+                        .build())
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withLegacyOverrides(overrides)

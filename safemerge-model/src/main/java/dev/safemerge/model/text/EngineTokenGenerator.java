@@ -25,6 +25,11 @@ public final class EngineTokenGenerator implements TokenGenerator {
     }
 
     @Override
+    public int contextLength() {
+        return generator.contextLength();
+    }
+
+    @Override
     public List<TokenOutput> generate(List<int[]> prompts, GenerationOptions options, TokenListener listener) {
         SamplingParams params = new SamplingParams(
                 options.temperature(),

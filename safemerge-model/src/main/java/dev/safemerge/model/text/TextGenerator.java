@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntPredicate;
 
 /**
  * Text in, text out: prompts or chat conversations go through the chat template and the tokenizer to a
@@ -28,6 +29,25 @@ public final class TextGenerator {
     /** The number of sequences the engine decodes together. */
     public int maxBatch() {
         return tokens.maxBatch();
+    }
+
+    /** The context window in tokens: a prompt and its generated tokens together must fit in it. */
+    public int contextLength() {
+        return tokens.contextLength();
+    }
+
+    /**
+     * Refuses a prompt that, with {@code maxNewTokens} generated tokens, does not fit in the context window, before
+     * any work is done for it.
+     *
+     * @param what names the prompt in the message ("prompt 3", "the conversation")
+     */
+    public void checkFits(int[] prompt, int maxNewTokens, String what) {
+        int window = contextLength();
+        if ((long) prompt.length + maxNewTokens > window) {
+            throw new BadInputException(what + ": " + prompt.length + " prompt tokens + " + maxNewTokens
+                    + " new tokens exceed the model's context window of " + window + " tokens");
+        }
     }
 
     /**
@@ -91,14 +111,23 @@ public final class TextGenerator {
      * the same ({@link GenerationOptions#sampling()}), because one engine batch samples alike.
      */
     public List<Completion> generate(List<int[]> prompts, List<GenerationOptions> options, TextListener listener) {
+        return generate(prompts, options, listener, sequence -> false);
+    }
+
+    /**
+     * As {@link #generate(List, List, TextListener)}, and a sequence for which {@code cancelled} turns true stops at
+     * its next token (finish reason "abort"): nobody waits for its text any more.
+     */
+    public List<Completion> generate(
+            List<int[]> prompts, List<GenerationOptions> options, TextListener listener, IntPredicate cancelled) {
         if (prompts.size() != options.size()) {
             throw new IllegalArgumentException(prompts.size() + " prompts but " + options.size() + " options");
         }
-        return prompts.isEmpty() ? List.of() : generateBatch(prompts, options, 0, listener);
+        return prompts.isEmpty() ? List.of() : generateBatch(prompts, options, listener, cancelled);
     }
 
     private List<Completion> generateBatch(
-            List<int[]> prompts, List<GenerationOptions> options, int firstIndex, TextListener listener) {
+            List<int[]> prompts, List<GenerationOptions> options, TextListener listener, IntPredicate cancelled) {
         GenerationOptions.Sampling sampling = options.getFirst().sampling();
         int maxNewTokens = 0;
         for (int i = 0; i < prompts.size(); i++) {
@@ -106,19 +135,21 @@ public final class TextGenerator {
                 throw new IllegalArgumentException("one batch needs one sampling setting");
             }
             if (prompts.get(i).length == 0) {
-                throw new BadInputException("prompt " + (firstIndex + i) + " has no tokens");
+                throw new BadInputException("prompt " + i + " has no tokens");
             }
+            // callers that take a requested length check it against the window; a prompt alone must always fit
+            checkFits(prompts.get(i), 0, "prompt " + i);
             for (int id : prompts.get(i)) {
                 if (id < 0 || id >= tokenizer.vocabSize()) {
-                    throw new BadInputException("prompt " + (firstIndex + i) + ": token id " + id
-                            + " is outside the vocabulary [0, " + tokenizer.vocabSize() + ")");
+                    throw new BadInputException("prompt " + i + ": token id " + id + " is outside the vocabulary [0, "
+                            + tokenizer.vocabSize() + ")");
                 }
             }
             maxNewTokens = Math.max(maxNewTokens, options.get(i).maxNewTokens());
         }
         List<SequenceText> sequences = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
-            sequences.add(new SequenceText(firstIndex + i, prompts.get(i), options.get(i), listener));
+            sequences.add(new SequenceText(i, prompts.get(i), options.get(i), listener, cancelled));
         }
         if (maxNewTokens == 0) {
             return sequences.stream().map(s -> s.finish(new int[0], "length")).toList();
@@ -140,6 +171,7 @@ public final class TextGenerator {
         private final int index;
         private final GenerationOptions options;
         private final TextListener listener;
+        private final IntPredicate cancelled;
         private final StreamingDecoder decoder;
         private final int holdBack;
         private final int promptTokens;
@@ -148,10 +180,12 @@ public final class TextGenerator {
         private int generated;
         private String endedBy;
 
-        SequenceText(int index, int[] prompt, GenerationOptions options, TextListener listener) {
+        SequenceText(
+                int index, int[] prompt, GenerationOptions options, TextListener listener, IntPredicate cancelled) {
             this.index = index;
             this.options = options;
             this.listener = listener;
+            this.cancelled = cancelled;
             this.decoder = new StreamingDecoder(tokenizer, prompt, true);
             this.promptTokens = prompt.length;
             this.holdBack =
@@ -160,6 +194,10 @@ public final class TextGenerator {
 
         boolean accept(int tokenId) {
             if (endedBy != null) {
+                return false;
+            }
+            if (cancelled.test(index)) {
+                endedBy = "abort";
                 return false;
             }
             generated++;

@@ -11,6 +11,9 @@ public interface TokenGenerator {
     /** The number of sequences decoded together. */
     int maxBatch();
 
+    /** The context window in tokens: a prompt and its generated tokens together must fit in it. */
+    int contextLength();
+
     /**
      * Generates a continuation of every prompt, calling {@code listener} with each new token as it is sampled.
      * Generation of a sequence ends at an end-of-sequence token (unless {@code options.ignoreEos()}), after

@@ -16,14 +16,22 @@ public final class ScriptedTokenGenerator implements TokenGenerator {
     private final HfTokenizer tokenizer;
     private final Function<String, String> script;
     private final int maxBatch;
+    private final int contextLength;
     private final AtomicInteger calls = new AtomicInteger();
     private final List<Integer> batchSizes = java.util.Collections.synchronizedList(new ArrayList<>());
     private volatile CountDownLatch gate;
 
+    /** A generator whose context window is unbounded. */
     public ScriptedTokenGenerator(HfTokenizer tokenizer, Function<String, String> script, int maxBatch) {
+        this(tokenizer, script, maxBatch, Integer.MAX_VALUE);
+    }
+
+    public ScriptedTokenGenerator(
+            HfTokenizer tokenizer, Function<String, String> script, int maxBatch, int contextLength) {
         this.tokenizer = tokenizer;
         this.script = script;
         this.maxBatch = maxBatch;
+        this.contextLength = contextLength;
     }
 
     /** Each call first waits for the gate to open, so that tests can keep the generator busy for as long as they need. */
@@ -42,6 +50,11 @@ public final class ScriptedTokenGenerator implements TokenGenerator {
     @Override
     public int maxBatch() {
         return maxBatch;
+    }
+
+    @Override
+    public int contextLength() {
+        return contextLength;
     }
 
     @Override

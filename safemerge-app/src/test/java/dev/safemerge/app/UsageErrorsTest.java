@@ -1,0 +1,63 @@
+package dev.safemerge.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Options that cannot work are exit 2 with one line naming the option, before any model is read. */
+class UsageErrorsTest {
+    static void assertUsageError(MainTest.Result result, String... mentions) {
+        assertThat(result.code()).isEqualTo(2);
+        assertThat(result.err().strip().lines()).hasSize(1);
+        assertThat(result.err()).contains(mentions);
+    }
+
+    @Test
+    void threadsFollowOneRuleInEveryCommand(@TempDir Path dir) throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        Path data = Files.writeString(dir.resolve("data.jsonl"), "");
+        String out = dir.resolve("logits.safetensors").toString();
+        for (String threads : new String[] {"0", "100000"}) {
+            assertUsageError(
+                    MainTest.run(
+                            "forward", "--model", model.toString(), "--ids", "1", "--out", out, "--threads", threads),
+                    "--threads",
+                    threads);
+            assertUsageError(
+                    MainTest.run(
+                            "finetune",
+                            "--model",
+                            model.toString(),
+                            "--data",
+                            data.toString(),
+                            "--out",
+                            dir.resolve("tuned").toString(),
+                            "--threads",
+                            threads),
+                    "--threads",
+                    threads);
+            assertUsageError(
+                    MainTest.run(
+                            "merge",
+                            dir.resolve("missing.yml").toString(),
+                            "--out",
+                            dir.resolve("merged").toString(),
+                            "--threads",
+                            threads),
+                    "--threads",
+                    threads);
+        }
+    }
+
+    @Test
+    void forwardOutNamingADirectoryIsAUsageError(@TempDir Path dir) throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        assertUsageError(
+                MainTest.run("forward", "--model", model.toString(), "--ids", "1", "--out", dir.toString()),
+                "--out",
+                "is a directory");
+    }
+}
