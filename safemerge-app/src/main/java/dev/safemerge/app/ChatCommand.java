@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
             SamplingOptions.DEFAULTS_NOTE,
             "",
             "Example:",
-            "  safemerge chat --model models/Llama-3.2-1B-Instruct --system 'Answer briefly.'"
+            "  safemerge chat --model MODEL_DIR --system 'Answer briefly.'"
         })
 final class ChatCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")

@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge compare llama-safe:1 llama-safe:2 --suite suites/core.yml \\",
+            "  safemerge compare llama-safe:1 llama-safe:2 --suite data/suites/core.yml \\",
             "      --out reports/compare-1-2"
         })
 final class CompareCommand implements Callable<Integer> {

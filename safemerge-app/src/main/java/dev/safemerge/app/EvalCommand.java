@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge eval safety --prompts advbench.csv \\",
+            "  safemerge eval safety --prompts data/safety/harmful.jsonl \\",
             "      --endpoint http://127.0.0.1:8000 --model-name merged \\",
             "      --judge refusal --out results/merged-advbench"
         })

@@ -48,14 +48,14 @@ import picocli.CommandLine.Spec;
             GenerationOptions.DEFAULTS_NOTE,
             "",
             "Examples:",
-            "  safemerge eval safety --prompts data/advbench/harmful_behaviors.csv \\",
+            "  safemerge eval safety --prompts data/safety/harmful.jsonl \\",
             "      --endpoint http://127.0.0.1:8000 --model-name llama3-merged \\",
             "      --judge wildguard --judge-endpoint http://127.0.0.1:8001 \\",
             "      --judge-model-name allenai/wildguard --out results/merged-advbench",
-            "  safemerge eval safety --prompts benign.jsonl --benign \\",
-            "      --responses answers.jsonl --out results/over-refusal",
+            "  safemerge eval safety --prompts data/safety/benign.jsonl --benign \\",
+            "      --responses RESPONSES.jsonl --out results/over-refusal",
             "  safemerge eval safety --prompts data/safety/harmful.jsonl \\",
-            "      --model out/merged --out results/merged --register llama-safe:2"
+            "      --model MODEL_DIR --out results/merged --register llama-safe:2"
         })
 final class EvalSafetyCommand implements Callable<Integer> {
     @Option(

@@ -46,11 +46,11 @@ import picocli.CommandLine.Spec;
             GenerationOptions.DEFAULTS_NOTE,
             "",
             "Examples:",
-            "  safemerge eval task --task gsm8k_test.jsonl --metric numeric \\",
+            "  safemerge eval task --task data/tasks/numeric.jsonl --metric numeric \\",
             "      --endpoint http://127.0.0.1:8000 --model-name merged \\",
             "      --out results/merged-gsm8k",
-            "  safemerge eval task --task chatdoctor.jsonl --metric similarity \\",
-            "      --responses answers.jsonl --bertscore-model models/roberta-large \\",
+            "  safemerge eval task --task data/tasks/similarity.jsonl --metric similarity \\",
+            "      --responses RESPONSES.jsonl --bertscore-model ROBERTA_DIR \\",
             "      --bertscore-layer 17 --out results/chatdoctor"
         })
 final class EvalTaskCommand implements Callable<Integer> {

@@ -59,8 +59,8 @@ import picocli.CommandLine.Spec;
                     + "{\"prompt\": ..., \"response\": ...}. Only assistant/response tokens are learned.",
             "",
             "Example:",
-            "  safemerge finetune --model models/Qwen2.5-0.5B-Instruct --data train.jsonl \\",
-            "      --out adapters/qa --lora-r 8 --lora-alpha 16 --epochs 3 \\",
+            "  safemerge finetune --model MODEL_DIR --data TRAIN.jsonl \\",
+            "      --out adapter-qa --lora-r 8 --lora-alpha 16 --epochs 3 \\",
             "      --batch-size 4 --grad-accum 4 --val-split 0.1"
         })
 final class FinetuneCommand implements Callable<Integer> {

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge forward --model models/Llama-3.2-1B-Instruct \\",
+            "  safemerge forward --model MODEL_DIR \\",
             "      --ids 128000,9906,1917 --out logits.safetensors"
         })
 final class ForwardCommand implements Callable<Integer> {

@@ -41,8 +41,8 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge gate llama-safe:2 --suite suites/core.yml --baseline production \\",
-            "      --junit reports/gate.xml --promote production"
+            "  safemerge gate llama-safe:2 --suite data/suites/core.yml \\",
+            "      --baseline production --junit reports/gate.xml --promote production"
         })
 final class GateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME:N", description = "The version to gate.")

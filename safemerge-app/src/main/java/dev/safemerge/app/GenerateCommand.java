@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
             SamplingOptions.DEFAULTS_NOTE,
             "",
             "Example:",
-            "  safemerge generate --model models/Qwen2.5-0.5B-Instruct \\",
+            "  safemerge generate --model MODEL_DIR \\",
             "      --prompt 'Capital of France?' --chat --max-new-tokens 32"
         })
 final class GenerateCommand implements Callable<Integer> {

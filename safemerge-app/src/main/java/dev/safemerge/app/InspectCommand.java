@@ -29,12 +29,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = "Summarize a model directory (sharded or not), a PEFT LoRA adapter directory or a .safetensors"
                 + " file: architecture or adapter settings, then every tensor with dtype, shape, parameters and bytes.",
-        footer = {
-            "",
-            "Examples:",
-            "  safemerge inspect models/Llama-3.2-1B-Instruct",
-            "  safemerge inspect adapters/my-lora --json"
-        })
+        footer = {"", "Examples:", "  safemerge inspect MODEL_DIR", "  safemerge inspect ADAPTER_DIR --json"})
 final class InspectCommand implements Callable<Integer> {
     @Parameters(
             paramLabel = "PATH",

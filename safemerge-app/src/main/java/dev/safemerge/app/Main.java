@@ -23,7 +23,13 @@ import picocli.CommandLine.Option;
         versionProvider = Main.Version.class,
         description = "Merge fine-tuned models with their aligned base, evaluate safety and task performance, "
                 + "and keep the best trade-off.",
-        footer = {"", "Run 'safemerge COMMAND --help' for a command's options and an example."})
+        footer = {
+            "",
+            "Run 'safemerge COMMAND --help' for a command's options and an example.",
+            "",
+            "In examples, names in capitals (MODEL_DIR, ADAPTER_DIR, RESPONSES.jsonl) stand for your own models and"
+                    + " files; paths under examples/ and data/ ship with safemerge (run from its folder)."
+        })
 public final class Main implements Runnable {
     public static final int EXIT_OK = 0;
     public static final int EXIT_CHECK_FAILED = 1;

@@ -22,10 +22,11 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Examples:",
-            "  safemerge merge examples/linear.yml --out merged --threads 2",
-            "  safemerge merge ties.yml --out merged --seed 7 --max-shard-size 2GB --dry-run",
-            "  # models in lambda-0.3.yml: base and base+lora",
-            "  safemerge merge lambda-0.3.yml --out adapter-0.3 --emit-adapter"
+            "  safemerge merge examples/linear-0.5.yml --out merged --threads 2",
+            "  safemerge merge examples/ties.yml --out merged --seed 7 \\",
+            "      --max-shard-size 2GB --dry-run",
+            "  # models in examples/linear-0.25.yml: base and base+adapter-seed1",
+            "  safemerge merge examples/linear-0.25.yml --out adapter-0.25 --emit-adapter"
         })
 final class MergeCommand implements Callable<Integer> {
     @Parameters(

@@ -57,8 +57,8 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge registry add out/merged --name llama-safe --parent llama:1",
-            "  safemerge gate llama-safe:1 --suite suites/core.yml --promote production",
+            "  safemerge registry add MODEL_DIR --name llama-safe --parent llama:1",
+            "  safemerge gate llama-safe:1 --suite data/suites/core.yml --promote production",
             "  safemerge registry alias show production --at 2026-11-30T12:00:00Z"
         })
 final class RegistryCommand implements Runnable {
@@ -78,7 +78,7 @@ final class RegistryCommand implements Runnable {
                 "The kind defaults to base without parents, adapter with adapter_config.json, else merge; a"
                         + " mergekit_config.yml in the directory is kept as the recipe unless --recipe is given."
             },
-            footer = {"", "Example:", "  safemerge registry add out/merged --name llama-safe --parent llama:1"})
+            footer = {"", "Example:", "  safemerge registry add MODEL_DIR --name llama-safe --parent llama:1"})
     static final class Add implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "DIR", description = "The model directory (*.safetensors).")
         Path dir;

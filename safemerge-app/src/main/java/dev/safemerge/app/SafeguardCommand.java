@@ -43,11 +43,12 @@ import picocli.CommandLine.Spec;
             "  models/           merges, deleted after evaluation unless --keep-models",
             "",
             "Examples:",
-            "  safemerge safeguard --base models/base --adapter adapters/seed42 \\",
-            "      --adapter adapters/seed1024 --safety advbench=harmful.jsonl \\",
-            "      --benign benign.jsonl --task gsm8k=numeric.jsonl:numeric \\",
+            "  safemerge safeguard --base BASE_DIR --adapter ADAPTER_DIR \\",
+            "      --safety harmful=data/safety/harmful.jsonl \\",
+            "      --benign data/safety/benign.jsonl \\",
+            "      --task add=data/tasks/numeric.jsonl:numeric \\",
             "      --select safety-bound:0.05 --out runs/study",
-            "  safemerge safeguard --plan runs/study/plan.yml --out runs/study2"
+            "  safemerge safeguard --plan PLAN.yml --out runs/study2"
         })
 final class SafeguardCommand implements Callable<Integer> {
     @Option(names = "--plan", paramLabel = "FILE", description = "Read the whole plan from this YAML file.")

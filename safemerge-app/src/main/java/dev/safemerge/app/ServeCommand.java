@@ -30,8 +30,8 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge serve --model models/Qwen2.5-0.5B-Instruct \\",
-            "      --adapter tuned=adapters/gsm8k --port 8000",
+            "  safemerge serve --model MODEL_DIR \\",
+            "      --adapter tuned=ADAPTER_DIR --port 8000",
             "  curl http://127.0.0.1:8000/v1/chat/completions \\",
             "      -H 'Content-Type: application/json' \\",
             "      -d '{\"model\": \"tuned\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'"

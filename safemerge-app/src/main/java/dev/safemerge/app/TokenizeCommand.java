@@ -28,8 +28,8 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge tokenize --model models/Qwen2.5-0.5B-Instruct \\",
-            "      --chat chat.json --add-generation-prompt --json"
+            "  safemerge tokenize --model MODEL_DIR \\",
+            "      --chat CHAT.json --add-generation-prompt --json"
         })
 final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Folder with tokenizer.json.")

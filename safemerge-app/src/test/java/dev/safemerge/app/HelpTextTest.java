@@ -3,8 +3,11 @@ package dev.safemerge.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.reflect.Field;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgSpec;
@@ -12,6 +15,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** Every command's {@code --help} must read as written: picocli must not break example lines or show field names. */
 class HelpTextTest {
+    /** Tests run in the module's folder. */
+    private static final Path REPOSITORY = Path.of("..");
+
+    private static final Pattern PLACEHOLDER = Pattern.compile("[A-Z][A-Z0-9_]*(\\.[a-z]+)?");
+    private static final Pattern DATA_FILE = Pattern.compile("[\\w./+-]+\\.(yml|yaml|jsonl|json|csv)");
 
     @Test
     void indentedFooterLinesFitTheUsageWidth() {
@@ -95,11 +103,62 @@ class HelpTextTest {
         assertThat(chat).doesNotContain("--system-prompt");
     }
 
+    /**
+     * An example runs as printed from the repository's folder: every input path it names ships with safemerge, or
+     * is a placeholder in capitals (MODEL_DIR, RESPONSES.jsonl) for the user's own model or file.
+     */
+    @Test
+    void examplesNameFilesThatExistOrArePlaceholders() {
+        List<String> named = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        for (CommandSpec command : allCommands()) {
+            for (String path : examplePaths(command)) {
+                named.add(path);
+                if (!PLACEHOLDER.matcher(path).matches() && !Files.exists(REPOSITORY.resolve(path))) {
+                    missing.add(command.qualifiedName() + ": " + path);
+                }
+            }
+        }
+        assertThat(named).contains("examples/linear-0.5.yml", "data/safety/harmful.jsonl", "MODEL_DIR", "ADAPTER_DIR");
+        assertThat(missing).isEmpty();
+    }
+
     @Test
     void theWalkReachesNestedSubcommands() {
         assertThat(allCommands())
                 .extracting(CommandSpec::qualifiedName)
                 .contains("safemerge", "safemerge inspect", "safemerge eval safety", "safemerge eval task");
+    }
+
+    /**
+     * Input paths in the indented example lines of the footer: values of options labelled DIR or FILE (the part after
+     * '=' in NAME=DIR), and any word with a data file's extension or under examples/ or data/; outputs (--out) are
+     * left out.
+     */
+    private static List<String> examplePaths(CommandSpec command) {
+        List<String> paths = new ArrayList<>();
+        for (String line : command.usageMessage().footer()) {
+            if (!isIndented(line)) {
+                continue;
+            }
+            String[] words = line.strip().split("\\s+");
+            for (int i = 0; i < words.length; i++) {
+                String previous = i == 0 ? "" : words[i - 1];
+                if (previous.equals("--out")) {
+                    continue;
+                }
+                CommandLine.Model.OptionSpec option = previous.startsWith("--") ? command.findOption(previous) : null;
+                String word = words[i].replaceAll(":$", "");
+                if (option != null && option.paramLabel().matches(".*\\b(DIR|FILE)$")) {
+                    paths.add(word.substring(word.indexOf('=') + 1));
+                } else if (DATA_FILE.matcher(word).matches()
+                        || word.startsWith("examples/")
+                        || word.startsWith("data/")) {
+                    paths.add(word);
+                }
+            }
+        }
+        return paths;
     }
 
     private static List<String> writtenTexts(CommandSpec command) {
