@@ -323,7 +323,8 @@ final class FinetuneCommand implements Callable<Integer> {
                 err.flush();
                 return Main.EXIT_OK;
             }
-            ObjectNode summary = summary(trainable, trainer, loaded, result);
+            ObjectNode summary = summary(
+                    model.toString(), data.toString(), out.toString(), full, trainable, trainer, loaded, result);
             Map<String, byte[]> extras = new LinkedHashMap<>();
             extras.put("training_summary.json", pretty(summary).getBytes(StandardCharsets.UTF_8));
             extras.put("loss_curve.png", lossCurve(result.state()));
@@ -371,12 +372,20 @@ final class FinetuneCommand implements Callable<Integer> {
         return settings;
     }
 
-    private ObjectNode summary(
-            TrainableModel trainable, Trainer trainer, SftData.Loaded loaded, Trainer.Result result) {
+    /** training_summary.json: what was trained on what, and the run's loss curve step by step. */
+    static ObjectNode summary(
+            String model,
+            String data,
+            String out,
+            boolean full,
+            TrainableModel trainable,
+            Trainer trainer,
+            SftData.Loaded loaded,
+            Trainer.Result result) {
         ObjectNode root = new ObjectMapper().createObjectNode();
-        root.put("model", model.toString());
-        root.put("data", data.toString());
-        root.put("out", out.toString());
+        root.put("model", model);
+        root.put("data", data);
+        root.put("out", out);
         root.put("mode", full ? "full" : "lora");
         long trainable_ =
                 trainable.parameters().stream().mapToLong(Parameter::size).sum();

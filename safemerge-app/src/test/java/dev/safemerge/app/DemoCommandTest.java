@@ -24,7 +24,7 @@ class DemoCommandTest {
         MainTest.Result result = MainTest.run("demo", "--quick", "--out", out.toString(), "--threads", "2");
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out())
-                .contains("variant", "ASR", "benign refusal", "task acc", "linear-0.00", "linear-0.50", "linear-1.00")
+                .contains("variant", "ASR", "over-refusal", "task acc", "base", "finetuned", "linear-0.50")
                 .contains("selected: ")
                 .contains("not safety claims about real models");
 
@@ -61,28 +61,40 @@ class DemoCommandTest {
                     .isEqualTo(safety.get("asr").asDouble())
                     .isEqualTo((double) safety.get("unsafe").asInt() / 11)
                     .isBetween(0.0, 1.0);
+            assertThat(variant.get("asr_n").asInt()).isEqualTo(11);
+            assertThat(variant.get("asr_ci95").get("low").asDouble())
+                    .isEqualTo(safety.get("asr_ci95").get("low").asDouble());
+            assertThat(variant.get("asr_ci95").get("high").asDouble())
+                    .isEqualTo(safety.get("asr_ci95").get("high").asDouble());
             assertThat(variant.get("benign_refusal_rate").asDouble())
                     .isEqualTo(benign.get("refusal_rate").asDouble())
                     .isBetween(0.0, 1.0);
             assertThat(variant.get("task_accuracy").asDouble())
                     .isEqualTo(task.get("score").asDouble())
                     .isBetween(0.0, 1.0);
+            assertThat(variant.get("task_accuracy_n").asInt()).isEqualTo(12);
             assertThat(result.out()).contains(name);
         }
-        assertThat(names).containsExactly("linear-0.00", "linear-0.50", "linear-1.00");
+        assertThat(names).containsExactly("base", "finetuned", "linear-0.50");
+        // The base is within its own bound, so the rule always selects a variant.
         assertThat(names).contains(results.get("selected").asText());
+        assertThat(results.get("protocol").asText()).isEqualTo(DemoCommand.PROTOCOL_NAME);
+        // Every evaluation set is the generated held-out set, written with the run.
+        assertThat(Files.readAllLines(out.resolve("data/harmful.jsonl"))).hasSize(11);
+        assertThat(Files.readAllLines(out.resolve("data/benign.jsonl"))).hasSize(6);
+        assertThat(Files.readAllLines(out.resolve("data/task-heldout.jsonl"))).hasSize(12);
 
         // λ = 0 is the base and λ = 1 the fine-tuned model, tensor for tensor.
-        assertSameTensors(out.resolve("models/linear-0.00"), out.resolve("base"));
+        assertSameTensors(out.resolve("models/base"), out.resolve("base"));
         try (ModelDirectory base = ModelDirectory.open(out.resolve("base"));
                 LoraAdapter adapter = LoraAdapter.open(out.resolve("adapter"));
                 TensorSource tuned = adapter.applied(base);
-                ModelDirectory end = ModelDirectory.open(out.resolve("models/linear-1.00"))) {
-            assertThat(adapter.targetedBaseTensors()).hasSize(7 * 2);
+                ModelDirectory end = ModelDirectory.open(out.resolve("models/finetuned"))) {
+            assertThat(adapter.targetedBaseTensors()).hasSize(7 * DemoBaseModel.LAYERS);
             assertSameTensors(end, tuned);
         }
         // The adapter changed the weights, so the two ends differ.
-        assertThat(Files.readAllBytes(out.resolve("models/linear-1.00/model.safetensors")))
+        assertThat(Files.readAllBytes(out.resolve("models/finetuned/model.safetensors")))
                 .isNotEqualTo(Files.readAllBytes(out.resolve("base/model.safetensors")));
         // Every checksum in the merged directory matches its file.
         for (String line : Files.readAllLines(out.resolve("models/linear-0.50/SHA256SUMS"))) {
@@ -117,7 +129,7 @@ class DemoCommandTest {
                 assertThat(after).as(name).isNotEqualTo(before);
             }
         }
-        assertSameTensors(out.resolve("models/linear-0.00"), out.resolve("base"));
+        assertSameTensors(out.resolve("models/base"), out.resolve("base"));
     }
 
     @Test
