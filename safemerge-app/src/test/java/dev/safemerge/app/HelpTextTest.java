@@ -132,19 +132,21 @@ class HelpTextTest {
 
     /**
      * Input paths in the indented example lines of the footer: values of options labelled DIR or FILE (the part after
-     * '=' in NAME=DIR), and any word with a data file's extension or under examples/ or data/; outputs (--out) are
-     * left out.
+     * '=' in NAME=DIR), and any word with a data file's extension or under examples/ or data/; outputs (--out,
+     * --junit) are left out, and so are indented lines before the "Example" heading (lists of files a command writes).
      */
     private static List<String> examplePaths(CommandSpec command) {
         List<String> paths = new ArrayList<>();
+        boolean inExamples = false;
         for (String line : command.usageMessage().footer()) {
-            if (!isIndented(line)) {
+            inExamples |= line.startsWith("Example");
+            if (!inExamples || !isIndented(line)) {
                 continue;
             }
             String[] words = line.strip().split("\\s+");
             for (int i = 0; i < words.length; i++) {
                 String previous = i == 0 ? "" : words[i - 1];
-                if (previous.equals("--out")) {
+                if (previous.equals("--out") || previous.equals("--junit")) {
                     continue;
                 }
                 CommandLine.Model.OptionSpec option = previous.startsWith("--") ? command.findOption(previous) : null;

@@ -374,6 +374,38 @@ public record SafeguardPlan(
 
     /** The same plan with other fine-tuned models (a fine-tune the run trains itself). */
     public SafeguardPlan withFineTune(List<Path> adapters, List<Path> finetuned) {
+        return withPaths(base, adapters, finetuned, safety, benign, tasks, judgeModel);
+    }
+
+    /** The same plan with every path absolute, as written into the run's folder. */
+    public SafeguardPlan absolute() {
+        return resolved(Path.of("").toAbsolutePath());
+    }
+
+    private SafeguardPlan resolved(Path dir) {
+        return withPaths(
+                abs(dir, base),
+                adapters.stream().map(p -> abs(dir, p)).toList(),
+                finetuned.stream().map(p -> abs(dir, p)).toList(),
+                safety.stream()
+                        .map(s -> new SafetySet(s.name(), abs(dir, s.path())))
+                        .toList(),
+                abs(dir, benign),
+                tasks.stream()
+                        .map(t -> new TaskSet(t.name(), abs(dir, t.path()), t.metric()))
+                        .toList(),
+                abs(dir, judgeModel));
+    }
+
+    /** The same settings over other inputs: the one place that copies every setting. */
+    private SafeguardPlan withPaths(
+            Path base,
+            List<Path> adapters,
+            List<Path> finetuned,
+            List<SafetySet> safety,
+            Path benign,
+            List<TaskSet> tasks,
+            Path judgeModel) {
         return new SafeguardPlan(
                 base,
                 adapters,
@@ -385,42 +417,6 @@ public record SafeguardPlan(
                 tasks,
                 judge,
                 judgeModel,
-                select,
-                limit,
-                systemPrompt,
-                noSystemPrompt,
-                maxNewTokens,
-                temperature,
-                repetitionPenalty,
-                seed,
-                validationFraction,
-                density,
-                batch,
-                threads,
-                keepModels);
-    }
-
-    /** The same plan with every path absolute, as written into the run's folder. */
-    public SafeguardPlan absolute() {
-        return resolved(Path.of("").toAbsolutePath());
-    }
-
-    private SafeguardPlan resolved(Path dir) {
-        return new SafeguardPlan(
-                abs(dir, base),
-                adapters.stream().map(p -> abs(dir, p)).toList(),
-                finetuned.stream().map(p -> abs(dir, p)).toList(),
-                methods,
-                lambdas,
-                safety.stream()
-                        .map(s -> new SafetySet(s.name(), abs(dir, s.path())))
-                        .toList(),
-                abs(dir, benign),
-                tasks.stream()
-                        .map(t -> new TaskSet(t.name(), abs(dir, t.path()), t.metric()))
-                        .toList(),
-                judge,
-                abs(dir, judgeModel),
                 select,
                 limit,
                 systemPrompt,
