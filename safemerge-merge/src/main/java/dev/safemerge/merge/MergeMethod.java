@@ -22,6 +22,14 @@ public interface MergeMethod {
      */
     String checkInputs(int others, boolean hasBase);
 
+    /**
+     * Checks the parameters resolved for one tensor ({@code inputs} in input order, base included) before any tensor
+     * is read. Returns null when fine, otherwise the reason (one line).
+     */
+    default String checkParams(List<Params> inputs, Params global) {
+        return null;
+    }
+
     /** True when each output element depends only on the same element of the inputs, so tensors can be chunked. */
     default boolean elementwise() {
         return false;

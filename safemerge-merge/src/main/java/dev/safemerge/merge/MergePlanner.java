@@ -236,12 +236,20 @@ public final class MergePlanner {
             throw error("tensor '" + outName + "': " + problem + " (got " + inputs.size() + " input"
                     + (inputs.size() == 1 ? "" : "s") + ")");
         }
+        Params global = globalParams(slice, outName, t);
+        String paramProblem =
+                method.checkParams(inputs.stream().map(TensorTask.Input::params).toList(), global);
+        if (paramProblem != null) {
+            throw error("tensor '" + outName + "' (models "
+                    + String.join(
+                            ", ", inputs.stream().map(TensorTask.Input::model).toList()) + "): "
+                    + method.name() + ": " + paramProblem);
+        }
         Precision precision = Precision.of(config.dtype() != null ? config.dtype() : stored);
         DType out = config.outDtype() != null
                 ? config.outDtype()
                 : method.promotesToFloat32() ? DType.F32 : precision.dtype();
-        return new TensorTask(
-                outName, shape, embedding, inputs, baseIndex, globalParams(slice, outName, t), precision, out);
+        return new TensorTask(outName, shape, embedding, inputs, baseIndex, global, precision, out);
     }
 
     private static int indexOfBase(List<TensorTask.Input> inputs, PlanSlice slice) {

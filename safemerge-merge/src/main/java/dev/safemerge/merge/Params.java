@@ -1,5 +1,6 @@
 package dev.safemerge.merge;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -20,6 +21,15 @@ public record Params(Map<String, Double> values) {
                     value instanceof Boolean flag ? (flag ? 1.0 : 0.0) : ((Number) value).doubleValue());
         }
         return new Params(map);
+    }
+
+    /** The sum of {@code name} over {@code params}, the divisor of methods that normalise by the weight sum. */
+    public static double sum(List<Params> params, String name) {
+        double sum = 0;
+        for (Params p : params) {
+            sum += p.get(name);
+        }
+        return sum;
     }
 
     public boolean has(String name) {

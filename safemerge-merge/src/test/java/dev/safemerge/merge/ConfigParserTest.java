@@ -106,8 +106,10 @@ class ConfigParserTest {
         assertThat(MethodRegistry.find("della").parameters())
                 .contains(
                         ParameterSpec.flag("normalize", true),
-                        ParameterSpec.number("epsilon", ParameterSpec.Scope.PER_MODEL, 0.15));
+                        ParameterSpec.number("epsilon", ParameterSpec.Scope.PER_MODEL, 0.15)
+                                .within(0, 1));
         assertThat(MethodRegistry.find("breadcrumbs").parameters())
-                .contains(ParameterSpec.number("gamma", ParameterSpec.Scope.PER_MODEL, 0.01));
+                .contains(ParameterSpec.number("gamma", ParameterSpec.Scope.PER_MODEL, 0.01)
+                        .within(0, 1));
     }
 }

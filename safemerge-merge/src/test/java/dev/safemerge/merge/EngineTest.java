@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.safemerge.merge.method.TaskArithmeticMethods;
+import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.Progress;
@@ -187,6 +188,50 @@ class EngineTest {
             }
             assertThat(differs).as("another seed draws other masks").isTrue();
         }
+    }
+
+    @Test
+    void aLinearMergeWhoseWeightsSumToZeroForSomeLayerIsRefusedBeforeAnythingIsWritten() throws IOException {
+        models();
+        Path out = dir.resolve("merged");
+        // The gradients sum to 2 at the first layer and to 0 at the last: normalising would divide by zero there.
+        assertThatThrownBy(() -> merge("""
+                        merge_method: linear
+                        models:
+                          - model: ft1
+                            parameters: {weight: [1, 0.5]}
+                          - model: ft2
+                            parameters: {weight: [1, -0.5]}
+                        """, out, 0, 1))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("merge.yml")
+                .hasMessageContaining("model.layers.2.")
+                .hasMessageContaining("ft1")
+                .hasMessageContaining("weights sum to 0")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void aParameterOutOfItsRangeIsRefusedAtConfigCheckNamingTheKeyAndValue() throws IOException {
+        models();
+        Path out = dir.resolve("merged");
+        assertThatThrownBy(() -> merge("""
+                        merge_method: ties
+                        base_model: base
+                        models:
+                          - model: ft1
+                            parameters:
+                              weight: 0.5
+                              density: [{filter: mlp, value: [0.5, -0.5]}, {value: 0.5}]
+                          - model: ft2
+                            parameters: {weight: 0.5, density: 0.5}
+                        """, out, 0, 1))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("merge.yml: models[0].parameters.density[0].value[1]: -0.5 is out of range")
+                .hasMessageContaining("density must be in [0, 1]")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThat(out).doesNotExist();
     }
 
     @Test

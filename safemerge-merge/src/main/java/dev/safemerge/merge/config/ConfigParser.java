@@ -293,9 +293,36 @@ public final class ConfigParser {
                         + " under a model entry, and so does safemerge (set it under the top-level parameters)");
                 continue;
             }
-            settings.put(entry.getKey(), setting(entry.getValue(), key));
+            Setting setting = setting(entry.getValue(), key);
+            checkRange(spec, setting, key);
+            settings.put(entry.getKey(), setting);
         }
         return settings;
+    }
+
+    /** Checks every value a setting can yield (gradients interpolate between their points, so the points suffice). */
+    private void checkRange(ParameterSpec spec, Setting setting, String where) {
+        switch (setting) {
+            case Setting.Constant constant -> checkRange(spec, constant.value(), where);
+            case Setting.Gradient gradient -> {
+                double[] points = gradient.points();
+                for (int i = 0; i < points.length; i++) {
+                    checkRange(spec, points[i], where + "[" + i + "]");
+                }
+            }
+            case Setting.Conditional conditional -> {
+                for (int i = 0; i < conditional.conditions().size(); i++) {
+                    checkRange(spec, conditional.conditions().get(i).value(), where + "[" + i + "].value");
+                }
+            }
+        }
+    }
+
+    private void checkRange(ParameterSpec spec, double value, String where) {
+        String problem = spec.rangeProblem(value);
+        if (problem != null) {
+            throw error(where, Double.toString(value) + " is out of range: " + method.name() + "'s " + problem);
+        }
     }
 
     private Setting setting(JsonNode node, String where) {

@@ -19,7 +19,9 @@ public final class Karcher implements MergeMethod {
 
     @Override
     public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.integer("max_iter", GLOBAL, 10), ParameterSpec.number("tol", GLOBAL, 1e-5));
+        return List.of(
+                ParameterSpec.integer("max_iter", GLOBAL, 10).within(1, Integer.MAX_VALUE),
+                ParameterSpec.number("tol", GLOBAL, 1e-5).within(0, Double.MAX_VALUE));
     }
 
     @Override

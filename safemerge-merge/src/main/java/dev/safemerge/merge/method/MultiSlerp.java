@@ -25,7 +25,7 @@ public final class MultiSlerp implements MergeMethod {
         return List.of(
                 ParameterSpec.required("weight", PER_MODEL),
                 ParameterSpec.flag("normalize_weights", true),
-                ParameterSpec.number("eps", GLOBAL, 1e-8));
+                ParameterSpec.number("eps", GLOBAL, 1e-8).within(0, Double.MAX_VALUE));
     }
 
     @Override

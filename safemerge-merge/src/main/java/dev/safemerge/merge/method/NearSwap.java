@@ -20,7 +20,7 @@ public final class NearSwap implements MergeMethod {
 
     @Override
     public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.required("t", GLOBAL));
+        return List.of(ParameterSpec.required("t", GLOBAL).within(0, Double.MAX_VALUE));
     }
 
     @Override

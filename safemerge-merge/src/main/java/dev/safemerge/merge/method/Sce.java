@@ -20,7 +20,8 @@ public final class Sce implements MergeMethod {
 
     @Override
     public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.number("select_topk", GLOBAL, 1.0), ParameterSpec.flag("int8_mask", false));
+        return List.of(
+                ParameterSpec.number("select_topk", GLOBAL, 1.0).within(0, 1), ParameterSpec.flag("int8_mask", false));
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class Slerp implements MergeMethod, StoredBf16Merge {
 
     @Override
     public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.required("t", GLOBAL));
+        return List.of(ParameterSpec.required("t", GLOBAL).within(0, 1));
     }
 
     @Override

@@ -51,7 +51,7 @@ public final class TaskArithmeticFamily implements MergeMethod, StoredBf16Merge 
     public List<ParameterSpec> parameters() {
         List<ParameterSpec> specs = new ArrayList<>(List.of(
                 ParameterSpec.required("weight", PER_MODEL),
-                ParameterSpec.number("density", PER_MODEL, 1.0),
+                ParameterSpec.number("density", PER_MODEL, 1.0).within(0, 1),
                 ParameterSpec.flag("normalize", defaultNormalize),
                 ParameterSpec.flag("rescale", defaultRescale),
                 ParameterSpec.number("lambda", GLOBAL, 1.0),
@@ -403,8 +403,10 @@ public final class TaskArithmeticFamily implements MergeMethod, StoredBf16Merge 
 
         List<ParameterSpec> extraParameters() {
             return switch (this) {
-                case MAGNITUDE_OUTLIERS -> List.of(ParameterSpec.number("gamma", PER_MODEL, 0.01));
-                case MAGPRUNE -> List.of(ParameterSpec.number("epsilon", PER_MODEL, 0.15));
+                case MAGNITUDE_OUTLIERS ->
+                    List.of(ParameterSpec.number("gamma", PER_MODEL, 0.01).within(0, 1));
+                case MAGPRUNE ->
+                    List.of(ParameterSpec.number("epsilon", PER_MODEL, 0.15).within(0, 1));
                 default -> List.of();
             };
         }
