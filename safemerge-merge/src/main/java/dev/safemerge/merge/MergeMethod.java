@@ -23,10 +23,10 @@ public interface MergeMethod {
     String checkInputs(int others, boolean hasBase);
 
     /**
-     * Checks the parameters resolved for one tensor ({@code inputs} in input order, base included) before any tensor
-     * is read. Returns null when fine, otherwise the reason (one line).
+     * Checks the parameters resolved for one tensor ({@code inputs} in input order, base included at {@code
+     * baseIndex}, -1 without one) before any tensor is read. Returns null when fine, otherwise the reason (one line).
      */
-    default String checkParams(List<Params> inputs, Params global) {
+    default String checkParams(List<Params> inputs, int baseIndex, Params global) {
         return null;
     }
 

@@ -238,7 +238,7 @@ public final class MergePlanner {
         }
         Params global = globalParams(slice, outName, t);
         String paramProblem =
-                method.checkParams(inputs.stream().map(TensorTask.Input::params).toList(), global);
+                method.checkParams(inputs.stream().map(TensorTask.Input::params).toList(), baseIndex, global);
         if (paramProblem != null) {
             throw error("tensor '" + outName + "' (models "
                     + String.join(

@@ -213,6 +213,25 @@ class EngineTest {
     }
 
     @Test
+    void aMultislerpWhoseWeightsSumToZeroIsRefusedBeforeAnythingIsWritten() throws IOException {
+        models();
+        Path out = dir.resolve("merged");
+        assertThatThrownBy(() -> merge("""
+                        merge_method: multislerp
+                        base_model: base
+                        models:
+                          - model: ft1
+                            parameters: {weight: 0.5}
+                          - model: ft2
+                            parameters: {weight: -0.5}
+                        """, out, 0, 1))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("merge.yml")
+                .hasMessageContaining("multislerp: the weights sum to 0");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void aParameterOutOfItsRangeIsRefusedAtConfigCheckNamingTheKeyAndValue() throws IOException {
         models();
         Path out = dir.resolve("merged");

@@ -42,7 +42,7 @@ public final class Linear implements MergeMethod, StoredBf16Merge {
     }
 
     @Override
-    public String checkParams(List<Params> inputs, Params global) {
+    public String checkParams(List<Params> inputs, int baseIndex, Params global) {
         return global.flag("normalize") && Params.sum(inputs, "weight") == 0
                 ? "the weights sum to 0, and normalize divides by their sum (every value would be NaN);"
                         + " change a weight or set normalize: false"

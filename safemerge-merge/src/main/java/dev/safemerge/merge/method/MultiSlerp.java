@@ -6,6 +6,7 @@ import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
+import dev.safemerge.merge.Params;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.tensor.BadInputException;
 import java.util.List;
@@ -41,6 +42,18 @@ public final class MultiSlerp implements MergeMethod {
     @Override
     public String checkInputs(int others, boolean hasBase) {
         return others >= 1 ? null : "multislerp needs at least one model besides the base_model";
+    }
+
+    @Override
+    public String checkParams(List<Params> inputs, int baseIndex, Params global) {
+        List<Params> models = new java.util.ArrayList<>(inputs);
+        if (baseIndex >= 0) {
+            models.remove(baseIndex);
+        }
+        return models.size() > 1 && global.flag("normalize_weights") && Params.sum(models, "weight") == 0
+                ? "the weights sum to 0, and normalize_weights divides by their sum;"
+                        + " change a weight or set normalize_weights: false"
+                : null;
     }
 
     @Override
