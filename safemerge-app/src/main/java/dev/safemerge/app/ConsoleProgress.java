@@ -1,7 +1,10 @@
 package dev.safemerge.app;
 
 import dev.safemerge.tensor.Progress;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
 import java.time.Duration;
@@ -26,10 +29,29 @@ final class ConsoleProgress {
         if (spec.root().userObject() instanceof Main main && main.quiet) {
             return Progress.SILENT;
         }
-        java.io.Console console = System.console();
-        return console != null && console.isTerminal()
+        return stderrIsTerminal()
                 ? ConsoleProgress::bar
                 : lines(spec.commandLine().getErr());
+    }
+
+    /**
+     * Whether stderr is a terminal. The console only speaks of stdin and stdout, so with {@code 2> log} on a terminal
+     * the bar's carriage-return stream would go into the log and a later error would be glued to its last line. On
+     * Linux the descriptor's target says where stderr goes; elsewhere the console decides.
+     */
+    private static boolean stderrIsTerminal() {
+        java.io.Console console = System.console();
+        return console != null && console.isTerminal() && isTerminalDevice(Path.of("/proc/self/fd/2"));
+    }
+
+    /** Whether a {@code /proc/self/fd} link points at a terminal; true when there is no such link to read. */
+    static boolean isTerminalDevice(Path descriptor) {
+        try {
+            String target = Files.readSymbolicLink(descriptor).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+        } catch (IOException | UnsupportedOperationException e) {
+            return true;
+        }
     }
 
     /** One line per phase when it ends: {@code generate: 33/33 resp in 1.2 s (27.5 resp/s), loss 0.98}. */

@@ -27,6 +27,17 @@ class ConsoleProgressTest {
     }
 
     @Test
+    void stderrRedirectedToAFileGetsLinesNotABar(@TempDir Path dir) throws Exception {
+        Path log = Files.writeString(dir.resolve("log"), "");
+        Path toFile = Files.createSymbolicLink(dir.resolve("2"), log);
+        Path toPipe = Files.createSymbolicLink(dir.resolve("pipe"), Path.of("pipe:[123]"));
+        Path toTerminal = Files.createSymbolicLink(dir.resolve("tty"), Path.of("/dev/pts/3"));
+        assertThat(ConsoleProgress.isTerminalDevice(toFile)).isFalse();
+        assertThat(ConsoleProgress.isTerminalDevice(toPipe)).isFalse();
+        assertThat(ConsoleProgress.isTerminalDevice(toTerminal)).isTrue();
+    }
+
+    @Test
     void byteAmountsAreScaledToTheirSize() {
         assertThat(ConsoleProgress.amount(0, "B")).isEqualTo("0 B");
         assertThat(ConsoleProgress.amount(944, "B")).isEqualTo("944 B");

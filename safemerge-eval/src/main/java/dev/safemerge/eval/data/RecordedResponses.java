@@ -23,13 +23,13 @@ public final class RecordedResponses {
     public static RecordedResponses load(Path file) {
         RecordedResponses recorded = new RecordedResponses(file);
         for (Records.Row row : Records.read(file)) {
-            String key = row.node().has("prompt") ? row.text("prompt") : row.textOr("task_id", null);
+            String key = row.node().has("prompt") ? row.string("prompt") : row.textOr("task_id", null);
             if (key == null) {
                 throw new BadInputException(row.where() + ": missing field 'prompt'");
             }
             String response = row.node().has("response")
-                    ? row.text("response")
-                    : row.node().has("answer") ? row.text("answer") : row.textOr("completion", null);
+                    ? row.string("response")
+                    : row.node().has("answer") ? row.string("answer") : row.textOr("completion", null);
             if (response == null) {
                 throw new BadInputException(row.where() + ": missing field 'response'");
             }

@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.Utf8Text;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -35,6 +35,19 @@ public final class Records {
             return value.isTextual() ? value.asText() : value.toString();
         }
 
+        /** The text of a field that must be a JSON string (prompts, responses), never a number or object. */
+        public String string(String field) {
+            JsonNode value = node.get(field);
+            if (value == null || value.isNull()) {
+                throw new BadInputException(where() + ": missing field '" + field + "'");
+            }
+            if (!value.isTextual()) {
+                throw new BadInputException(where() + ": field '" + field + "' must be a string, got "
+                        + value.getNodeType().toString().toLowerCase(Locale.ROOT));
+            }
+            return value.asText();
+        }
+
         public String textOr(String field, String fallback) {
             JsonNode value = node.get(field);
             return value == null || value.isNull() ? fallback : value.isTextual() ? value.asText() : value.toString();
@@ -51,8 +64,7 @@ public final class Records {
                     bytes = gz.readAllBytes();
                 }
             }
-            String text = new String(bytes, StandardCharsets.UTF_8);
-            return text.startsWith("\uFEFF") ? text.substring(1) : text;
+            return Utf8Text.decode(file, bytes);
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": no such file");
         } catch (IOException e) {

@@ -223,7 +223,7 @@ public final class SafetyPrompts {
         List<PromptItem> items = new ArrayList<>();
         if (promptField == null && first.has("Behavior") && first.has("BehaviorID")) {
             for (Records.Row row : rows) {
-                String behavior = row.text("Behavior");
+                String behavior = row.string("Behavior");
                 String context = row.textOr("ContextString", "");
                 // HarmBench's direct-request test case puts the context first, then a rule, then the behaviour.
                 String prompt = context.isBlank() ? behavior : context + "\n\n---\n\n" + behavior;
@@ -238,7 +238,7 @@ public final class SafetyPrompts {
         String category = categoryField != null ? categoryField : first.has("category") ? "category" : null;
         for (Records.Row row : rows) {
             String id = row.node().has("id") ? row.text("id") : file.getFileName() + ":" + row.line();
-            items.add(new PromptItem(id, row.text(field), category == null ? "" : row.text(category)));
+            items.add(new PromptItem(id, row.string(field), category == null ? "" : row.text(category)));
         }
         return items;
     }

@@ -6,10 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.JsonMappers;
-import java.io.BufferedReader;
+import dev.safemerge.tensor.Utf8Text;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,6 +51,14 @@ public final class SftData {
     public record Loaded(
             List<Example> train, List<Example> validation, int lines, int truncated, int dropped, int withoutTargets) {}
 
+    /**
+     * Longest line accepted, in characters. Lines are refused rather than cut before tokenizing: how many characters
+     * make --max-len tokens depends on the tokenizer, so a cut could change the tokens of a line that fits, while
+     * a limit far above any real example (a million characters is hundreds of thousands of tokens) keeps results
+     * identical and bounds the time and memory a hostile line can take.
+     */
+    static final int MAX_LINE_CHARS = 1 << 20;
+
     public static Loaded load(
             Path file,
             TrainingTokenizer tokenizer,
@@ -72,43 +79,48 @@ public final class SftData {
         int dropped = 0;
         int withoutTargets = 0;
         List<String> badLines = new ArrayList<>();
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNumber = 0;
-            while ((line = reader.readLine()) != null) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                lines++;
-                Example example;
-                try {
-                    example = encode(file, lineNumber, parse(mapper, file, lineNumber, line), tokenizer);
-                } catch (BadInputException e) {
-                    badLines.add(e.getMessage());
-                    continue;
-                }
-                if (example.length() > maxLength) {
-                    if (overlong == Overlong.DROP) {
-                        dropped++;
-                        continue;
-                    }
-                    truncated++;
-                    int[] labels = Arrays.copyOf(example.labels(), maxLength);
-                    labels[maxLength - 1] = CrossEntropy.IGNORE;
-                    example = new Example(lineNumber, Arrays.copyOf(example.ids(), maxLength), labels);
-                }
-                if (example.trainedTokens() == 0) {
-                    withoutTargets++;
-                    continue;
-                }
-                examples.add(example);
-            }
+        String[] fileLines;
+        try {
+            fileLines = Utf8Text.decode(file, Files.readAllBytes(file)).split("\r?\n", -1);
         } catch (IOException e) {
             if (!Files.exists(file)) {
                 throw new BadInputException(file + ": no such file");
             }
             throw new UncheckedIOException(e);
+        }
+        for (int index = 0; index < fileLines.length; index++) {
+            int lineNumber = index + 1;
+            String line = fileLines[index];
+            if (line.isBlank()) {
+                continue;
+            }
+            lines++;
+            Example example;
+            try {
+                if (line.length() > MAX_LINE_CHARS) {
+                    throw new BadInputException(file + ":" + lineNumber + ": line of " + line.length()
+                            + " characters, longer than the limit of " + MAX_LINE_CHARS);
+                }
+                example = encode(file, lineNumber, parse(mapper, file, lineNumber, line), tokenizer);
+            } catch (BadInputException e) {
+                badLines.add(e.getMessage());
+                continue;
+            }
+            if (example.length() > maxLength) {
+                if (overlong == Overlong.DROP) {
+                    dropped++;
+                    continue;
+                }
+                truncated++;
+                int[] labels = Arrays.copyOf(example.labels(), maxLength);
+                labels[maxLength - 1] = CrossEntropy.IGNORE;
+                example = new Example(lineNumber, Arrays.copyOf(example.ids(), maxLength), labels);
+            }
+            if (example.trainedTokens() == 0) {
+                withoutTargets++;
+                continue;
+            }
+            examples.add(example);
         }
         if (!badLines.isEmpty()) {
             throw new BadInputException(describeBadLines(file, badLines));
