@@ -136,4 +136,35 @@ class DiskFullTest {
             assertThat(Files.readAllLines(out.resolve("items.jsonl"))).hasSize(33);
         }
     }
+
+    @Test
+    void finetuneWhoseModelDoesNotFitFailsCleanlyAndSucceedsOnceSpaceIsBack() throws IOException {
+        Path model = TinyChatModel.write(dir.resolve("model"), 5);
+        Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
+        Path out = disk.resolve("tuned");
+        String[] args = {
+            "finetune",
+            "--model",
+            model.toString(),
+            "--data",
+            data.toString(),
+            "--out",
+            out.toString(),
+            "--full",
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "2"
+        };
+        Path filler = fill(16 << 10);
+
+        MainTest.Result full = MainTest.run(args);
+        assertDiskFullError(full, out);
+        assertThat(diskEntries()).containsExactly("filler");
+
+        Files.delete(filler);
+        MainTest.Result retry = MainTest.run(args);
+        assertThat(retry.code()).as(retry.err()).isZero();
+        assertThat(out.resolve("config.json")).exists();
+    }
 }
