@@ -85,8 +85,11 @@ public final class Main implements Runnable {
         });
         commandLine.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter errors = cmd.getErr();
-            int code = exitCodeOf(ex);
-            if (code == EXIT_BAD_INPUT) {
+            String diskFull = diskFullMessage(ex);
+            int code = diskFull != null ? EXIT_BAD_INPUT : exitCodeOf(ex);
+            if (diskFull != null) {
+                errors.println("error: " + oneLine(diskFull));
+            } else if (code == EXIT_BAD_INPUT) {
                 errors.println("error: " + oneLine(ex.getMessage()));
             } else {
                 errors.println("internal error (a bug in safemerge): " + ex);
@@ -117,6 +120,32 @@ public final class Main implements Runnable {
             }
         }
         return EXIT_BUG;
+    }
+
+    /**
+     * A full disk is the environment, not a bug: one line naming what was being written, exit 2. Java reports ENOSPC
+     * only as an {@link IOException} whose message is the C library's text, so that text is what is matched; the
+     * path comes from the exception itself or from the nearest wrapper that says what was being written.
+     */
+    static String diskFullMessage(Throwable error) {
+        String context = null;
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.nio.file.FileSystemException fileError && fileError.getFile() != null) {
+                context = fileError.getFile();
+            }
+            if (cause instanceof IOException
+                    && cause.getMessage() != null
+                    && cause.getMessage().contains("No space left on device")) {
+                return (context == null ? "" : context + ": ")
+                        + "no space left on device (free some space and run the command again)";
+            }
+            if (cause.getMessage() != null
+                    && !(cause.getCause() != null
+                            && cause.getMessage().equals(cause.getCause().toString()))) {
+                context = cause.getMessage();
+            }
+        }
+        return null;
     }
 
     private static String oneLine(String message) {

@@ -63,6 +63,11 @@ public final class Json {
                 Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
+            try {
+                Files.deleteIfExists(temp); // a full disk must not leave a partial temporary behind
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw new UncheckedIOException("cannot write " + target, e);
         }
     }

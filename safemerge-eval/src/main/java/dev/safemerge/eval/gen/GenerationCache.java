@@ -132,15 +132,26 @@ public final class GenerationCache implements AutoCloseable {
         record.set("request", requestJson(request));
         record.put("response", response);
         ByteBuffer bytes = ByteBuffer.wrap((Json.line(record) + "\n").getBytes(StandardCharsets.UTF_8));
+        long start = -1;
         try {
             if (channel == null) {
                 openChannel();
             }
+            start = channel.position();
             while (bytes.hasRemaining()) {
                 channel.write(bytes);
             }
             channel.force(false);
         } catch (IOException e) {
+            // a write cut short (a full disk) is undone, so that a later append cannot follow a torn line
+            if (start >= 0) {
+                try {
+                    channel.truncate(start);
+                    channel.position(start);
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             throw new UncheckedIOException("cannot append to generation cache " + file, e);
         }
         responses.put(key, response);
