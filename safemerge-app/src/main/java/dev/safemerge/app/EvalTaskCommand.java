@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.encoder.BertScore;
 import dev.safemerge.eval.gen.GenerationCache;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.run.TaskEvaluation;
@@ -157,13 +156,7 @@ final class EvalTaskCommand implements Callable<Integer> {
             items = items.subList(0, Math.min(limit, items.size()));
         }
         registration.check(generation.source.model);
-        SamplingParams metricSampling = metric.sampling(protocol.sampling(), generation.maxNewTokens != null);
-        if (!metricSampling.equals(protocol.sampling())) {
-            protocol = protocol.withSampling(
-                    metricSampling,
-                    List.of(metricName + " metric: " + metricSampling.maxNewTokens() + " new tokens, stop at "
-                            + metricSampling.stop()));
-        }
+        protocol = protocol.forMetric(metricName, metric, generation.maxNewTokens != null);
         TaskEvaluation.Result result;
         try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
                 GenerationCache cache = GenerationCache.open(generation.cacheFile(out));

@@ -7,7 +7,6 @@ import dev.safemerge.eval.data.SafetyPrompts;
 import dev.safemerge.eval.gen.CachedGenerator;
 import dev.safemerge.eval.gen.GenerationCache;
 import dev.safemerge.eval.gen.LocalModels;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.judge.RefusalJudge;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
@@ -75,14 +74,7 @@ final class SuiteEvaluations {
         ObjectNode summary;
         try (GenerationCache cache = GenerationCache.open(out.resolve("generation-cache.jsonl"))) {
             AnswerSource source = source(model, cache);
-            Protocol protocol = suite.protocol();
-            SamplingParams metricSampling = metric.sampling(protocol.sampling(), true);
-            if (!metricSampling.equals(protocol.sampling())) {
-                protocol = protocol.withSampling(
-                        metricSampling,
-                        List.of(task.metric() + " metric: " + metricSampling.maxNewTokens() + " new tokens, stop at "
-                                + metricSampling.stop()));
-            }
+            Protocol protocol = suite.protocol().forMetric(task.metric(), metric, true);
             summary = TaskEvaluation.run(metric, items, source, protocol, 1, config(set), out, Progress.SILENT)
                     .summary();
         }

@@ -11,7 +11,6 @@ import dev.safemerge.eval.gen.InProcessGenerator;
 import dev.safemerge.eval.gen.LocalModels;
 import dev.safemerge.eval.gen.ModelFingerprint;
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.judge.Judge;
 import dev.safemerge.eval.judge.LlamaGuard;
 import dev.safemerge.eval.judge.RefusalJudge;
@@ -246,14 +245,7 @@ public final class SafeguardRunner {
         boolean split = plan.select() instanceof SelectionRule.Validation;
         for (SafeguardPlan.TaskSet set : plan.tasks()) {
             TaskMetric metric = TaskMetrics.byName(set.metric());
-            Protocol protocol = plan.protocol();
-            SamplingParams metricSampling = metric.sampling(protocol.sampling(), true);
-            if (!metricSampling.equals(protocol.sampling())) {
-                protocol = protocol.withSampling(
-                        metricSampling,
-                        List.of(set.metric() + " metric: " + metricSampling.maxNewTokens() + " new tokens, stop at "
-                                + metricSampling.stop()));
-            }
+            Protocol protocol = plan.protocol().forMetric(set.metric(), metric, true);
             Path taskDir = dir.resolve("task").resolve(set.name());
             if (split) {
                 List<List<TaskItem>> parts = plan.split(set);

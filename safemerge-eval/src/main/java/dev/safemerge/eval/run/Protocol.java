@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.eval.task.TaskMetric;
 import dev.safemerge.model.text.ChatMessage;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -107,6 +108,20 @@ public record Protocol(String preset, String systemPrompt, SamplingParams sampli
         List<String> all = new ArrayList<>(overrides);
         all.addAll(why);
         return new Protocol(preset, systemPrompt, newSampling, all);
+    }
+
+    /**
+     * The protocol a task metric runs under: the metric's own stop strings or token budget (unless the user set the
+     * budget), recorded as an override so the summary says why the settings differ from the preset's.
+     */
+    public Protocol forMetric(String metricName, TaskMetric metric, boolean maxNewTokensGiven) {
+        SamplingParams metricSampling = metric.sampling(sampling, maxNewTokensGiven);
+        return metricSampling.equals(sampling)
+                ? this
+                : withSampling(
+                        metricSampling,
+                        List.of(metricName + " metric: " + metricSampling.maxNewTokens() + " new tokens, stop at "
+                                + metricSampling.stop()));
     }
 
     /** One line for summaries and tables: {@code study (system "…", greedy, 512 tokens, penalty 1.2, seed 42)}. */
