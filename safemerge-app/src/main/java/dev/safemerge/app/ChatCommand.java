@@ -1,7 +1,7 @@
 package dev.safemerge.app;
 
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatMessage;
-import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.Progress;
@@ -66,7 +66,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        GenerationOptions options = sampling.toOptions(maxNewTokens);
+        Sampling options = sampling.toOptions(maxNewTokens);
         PrintWriter out = spec.commandLine().getOut();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (LoadedTextModel local = LoadedTextModel.open(model, adapter, 1, Progress.SILENT)) {

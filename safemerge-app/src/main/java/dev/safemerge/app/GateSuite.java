@@ -3,8 +3,8 @@ package dev.safemerge.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.registry.Hashing;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
@@ -120,14 +120,12 @@ record GateSuite(
                                 ? null
                                 : p.get("system_prompt").asText())
                         : Protocol.STUDY_SYSTEM_PROMPT,
-                new SamplingParams(
-                        p.path("temperature").asDouble(0),
-                        p.path("top_p").asDouble(1),
-                        p.path("top_k").asInt(0),
-                        p.path("max_new_tokens").asInt(512),
-                        p.path("repetition_penalty").asDouble(1.2),
-                        p.path("seed").asLong(42),
-                        List.of()),
+                Sampling.greedy(p.path("max_new_tokens").asInt(512))
+                        .withTemperature(p.path("temperature").asDouble(0))
+                        .withTopP(p.path("top_p").asDouble(1))
+                        .withTopK(p.path("top_k").asInt(0))
+                        .withRepetitionPenalty(p.path("repetition_penalty").asDouble(1.2))
+                        .withSeed(p.path("seed").asLong(42)),
                 List.of());
         JsonNode r = required(file, root, "rules");
         checkKeys(file, "rules.", r, RULE_KEYS);

@@ -2,8 +2,8 @@ package dev.safemerge.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatMessage;
-import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
@@ -80,7 +80,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new BadInputException("--system needs --chat");
         }
-        GenerationOptions options = sampling.toOptions(maxNewTokens);
+        Sampling options = sampling.toOptions(maxNewTokens);
         PrintWriter out = spec.commandLine().getOut();
         try (LoadedTextModel local =
                 LoadedTextModel.open(model, adapter, 1, json ? ConsoleProgress.of(spec) : Progress.SILENT)) {

@@ -8,9 +8,9 @@ import dev.safemerge.eval.gen.GenerationCache;
 import dev.safemerge.eval.gen.LocalModels;
 import dev.safemerge.eval.gen.OpenAiGenerator;
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.BadInputException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -147,7 +147,7 @@ final class GenerationOptions {
                     "--protocol " + protocolName + ": unknown preset; one of " + Protocol.Preset.labels());
         }
         Protocol base = preset.protocol(source.model != null ? LocalModels.modelType(source.model) : modelName);
-        SamplingParams p = base.sampling();
+        Sampling p = base.sampling();
         List<String> overrides = new ArrayList<>();
         String system = base.systemPrompt();
         if (noSystemPrompt && systemPrompt != null) {
@@ -160,19 +160,15 @@ final class GenerationOptions {
             system = systemPrompt;
             overrides.add("--system " + systemPrompt);
         }
-        try {
-            SamplingParams given = new SamplingParams(
-                    override(overrides, "--temperature", temperature, p.temperature()),
-                    override(overrides, "--top-p", topP, p.topP()),
-                    override(overrides, "--top-k", topK, p.topK()),
-                    override(overrides, "--max-new-tokens", maxNewTokens, p.maxNewTokens()),
-                    override(overrides, "--repetition-penalty", repetitionPenalty, p.repetitionPenalty()),
-                    override(overrides, "--seed", seed, p.seed()),
-                    p.stop());
-            return new Protocol(base.preset(), system, given, overrides);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException(e.getMessage());
-        }
+        // Sampling refuses values out of range as bad input; the overrides are recorded in option order.
+        Sampling given = p.withTemperature(override(overrides, "--temperature", temperature, p.temperature()))
+                .withTopP(override(overrides, "--top-p", topP, p.topP()))
+                .withTopK(override(overrides, "--top-k", topK, p.topK()))
+                .withMaxNewTokens(override(overrides, "--max-new-tokens", maxNewTokens, p.maxNewTokens()))
+                .withRepetitionPenalty(
+                        override(overrides, "--repetition-penalty", repetitionPenalty, p.repetitionPenalty()))
+                .withSeed(override(overrides, "--seed", seed, p.seed()));
+        return new Protocol(base.preset(), system, given, overrides);
     }
 
     /** The given value (recorded when it differs from the preset's) or the preset's. */

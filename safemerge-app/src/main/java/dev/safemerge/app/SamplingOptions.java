@@ -1,6 +1,6 @@
 package dev.safemerge.app;
 
-import dev.safemerge.model.text.GenerationOptions;
+import dev.safemerge.model.generate.Sampling;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -56,7 +56,14 @@ final class SamplingOptions {
     @Option(names = "--ignore-eos", description = "Keep generating after end-of-sequence tokens.")
     boolean ignoreEos;
 
-    GenerationOptions toOptions(int maxNewTokens) {
-        return new GenerationOptions(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, ignoreEos, stop);
+    Sampling toOptions(int maxNewTokens) {
+        return Sampling.greedy(maxNewTokens)
+                .withTemperature(temperature)
+                .withTopP(topP)
+                .withTopK(topK)
+                .withRepetitionPenalty(repetitionPenalty)
+                .withSeed(seed)
+                .withIgnoreEos(ignoreEos)
+                .withStop(stop);
     }
 }

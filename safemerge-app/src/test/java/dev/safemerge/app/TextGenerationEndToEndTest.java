@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.app.serve.OpenAiServer;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
-import dev.safemerge.model.generate.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.generate.TokenCallback;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.LoadedTextModel;
@@ -125,7 +125,7 @@ class TextGenerationEndToEndTest {
 
     static int[] engineGreedy(ModelLoadOptions options, int[] prompt, int maxNewTokens, boolean ignoreEos) {
         try (Model model = Model.load(modelDir, options)) {
-            SamplingParams params = new SamplingParams(0, 0, 1, 1, 0, maxNewTokens, ignoreEos);
+            Sampling params = Sampling.greedy(maxNewTokens).withIgnoreEos(ignoreEos);
             return model.generator(1)
                     .generate(List.of(prompt), params, TokenCallback.NONE, Progress.NONE)
                     .getFirst()

@@ -3,8 +3,8 @@ package dev.safemerge.bench;
 import dev.safemerge.app.serve.OpenAiServer;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.EngineTokenGenerator;
-import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.Progress;
@@ -39,7 +39,7 @@ public final class ServeBench {
                 HfTokenizer tokenizer = HfTokenizer.load(modelDir)) {
             TextGenerator generator =
                     new TextGenerator(tokenizer, new EngineTokenGenerator(model.generator(prompts), Progress.SILENT));
-            GenerationOptions options = GenerationOptions.greedy(maxTokens).withIgnoreEos(true);
+            Sampling options = Sampling.greedy(maxTokens).withIgnoreEos(true);
             List<String> texts = new ArrayList<>();
             for (int i = 0; i < prompts; i++) {
                 texts.add("Question " + i + ": what is the capital of France?");

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.safemerge.model.generate.GenerationResult;
-import dev.safemerge.model.generate.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.generate.TokenCallback;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
@@ -36,8 +36,8 @@ class AdapterAndQuantizationTest {
         ModelLoadOptions options = ModelLoadOptions.defaults().withAdapter(adapter(adapterName), false);
         try (Model model = Model.load(model(base), options)) {
             assertLogits(model.forward(expected.ids()), expected.logits(), 1e-4, adapterName + " unmerged");
-            SamplingParams greedy =
-                    new SamplingParams(0, 0, 1, 1, 0, expected.greedy().getFirst().length, true);
+            Sampling greedy =
+                    Sampling.greedy(expected.greedy().getFirst().length).withIgnoreEos(true);
             List<GenerationResult> results =
                     model.generator(2).generate(expected.prompts(), greedy, TokenCallback.NONE, Progress.NONE);
             for (int n = 0; n < results.size(); n++) {

@@ -3,7 +3,7 @@ package dev.safemerge.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.safemerge.model.generate.GenerationResult;
-import dev.safemerge.model.generate.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.generate.TokenCallback;
 import dev.safemerge.tensor.Progress;
 import dev.safemerge.tensor.SafetensorsFile;
@@ -104,8 +104,7 @@ public class ReferenceForwardTest {
     @MethodSource("cases")
     void greedyContinuationsMatchTheReferenceAtEveryBatchSize(String name) {
         Expected expected = expected(name);
-        SamplingParams greedy =
-                new SamplingParams(0, 0, 1, 1, 0, expected.greedy().getFirst().length, true);
+        Sampling greedy = Sampling.greedy(expected.greedy().getFirst().length).withIgnoreEos(true);
         try (Model model = Model.load(
                 REFERENCE.resolve("models").resolve(name),
                 ModelLoadOptions.defaults().withWeightsInMemory(false))) {

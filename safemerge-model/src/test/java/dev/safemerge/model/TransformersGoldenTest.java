@@ -3,7 +3,7 @@ package dev.safemerge.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.safemerge.model.generate.GenerationResult;
-import dev.safemerge.model.generate.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.generate.TokenCallback;
 import dev.safemerge.tensor.Progress;
 import java.nio.file.Path;
@@ -57,8 +57,7 @@ class TransformersGoldenTest {
     @MethodSource("cases")
     void greedyContinuationsMatchTransformersGenerate(String name) {
         ReferenceForwardTest.Expected expected = expected(name);
-        SamplingParams greedy =
-                new SamplingParams(0, 0, 1, 1, 0, expected.greedy().getFirst().length, true);
+        Sampling greedy = Sampling.greedy(expected.greedy().getFirst().length).withIgnoreEos(true);
         try (Model model = Model.load(GOLDENS.resolve("models").resolve(name), ModelLoadOptions.defaults())) {
             List<GenerationResult> results =
                     model.generator(2).generate(expected.prompts(), greedy, TokenCallback.NONE, Progress.NONE);

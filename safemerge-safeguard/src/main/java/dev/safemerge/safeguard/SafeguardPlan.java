@@ -10,11 +10,11 @@ import dev.safemerge.eval.Json;
 import dev.safemerge.eval.data.PromptItem;
 import dev.safemerge.eval.data.SafetyPrompts;
 import dev.safemerge.eval.gen.LocalModels;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.task.TaskItem;
 import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.eval.task.TaskOptions;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
@@ -102,9 +102,12 @@ public record SafeguardPlan(
         return !method.equals("model_stock");
     }
 
-    public SamplingParams sampling() {
+    public Sampling sampling() {
         try {
-            return new SamplingParams(temperature, 1.0, 0, maxNewTokens, repetitionPenalty, seed, List.of());
+            return Sampling.greedy(maxNewTokens)
+                    .withTemperature(temperature)
+                    .withRepetitionPenalty(repetitionPenalty)
+                    .withSeed(seed);
         } catch (IllegalArgumentException e) {
             throw new BadInputException("plan: " + e.getMessage());
         }
@@ -119,7 +122,7 @@ public record SafeguardPlan(
         if (!java.util.Objects.equals(system, study.systemPrompt())) {
             overrides.add(noSystemPrompt ? "--no-system-prompt" : "--system-prompt");
         }
-        SamplingParams plan = sampling();
+        Sampling plan = sampling();
         if (!plan.equals(study.sampling())) {
             overrides.add(String.format(
                     java.util.Locale.ROOT,

@@ -1,6 +1,6 @@
 package dev.safemerge.app.serve;
 
-import dev.safemerge.model.text.GenerationOptions;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.TextGenerator;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -39,7 +39,7 @@ final class GenerationScheduler implements AutoCloseable {
     private record Item(
             String model,
             int[] prompt,
-            GenerationOptions options,
+            Sampling options,
             boolean randomSeed,
             int index,
             TextGenerator.TextListener listener,
@@ -59,7 +59,7 @@ final class GenerationScheduler implements AutoCloseable {
     CompletableFuture<List<TextGenerator.Completion>> submit(
             String model,
             List<int[]> prompts,
-            GenerationOptions options,
+            Sampling options,
             boolean randomSeed,
             TextGenerator.TextListener listener,
             BooleanSupplier cancelled) {
@@ -119,12 +119,12 @@ final class GenerationScheduler implements AutoCloseable {
         Item first = queue.pollFirst();
         List<Item> batch = new ArrayList<>(List.of(first));
         int limit = Math.min(maxBatch, models.get(first.model()).maxBatch());
-        GenerationOptions.Sampling sampling = first.options().sampling();
+        Sampling sampling = first.options().batchKey();
         for (Iterator<Item> it = queue.iterator(); it.hasNext() && batch.size() < limit; ) {
             Item item = it.next();
             if (item.model().equals(first.model())
                     && item.randomSeed() == first.randomSeed()
-                    && item.options().sampling().equals(sampling)) {
+                    && item.options().batchKey().equals(sampling)) {
                 batch.add(item);
                 it.remove();
             }

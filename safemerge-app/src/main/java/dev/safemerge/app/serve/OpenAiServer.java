@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.safemerge.model.text.GenerationOptions;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.JsonMappers;
@@ -215,7 +215,7 @@ public final class OpenAiServer implements AutoCloseable {
         TextGenerator generator = generator(model);
         rejectUnsupported(request, "echo", "best_of", "suffix", "logprobs");
         List<int[]> prompts = prompts(request.get("prompt"), generator);
-        GenerationOptions generation = fitToWindow(request, generator, prompts, generationOptions(request, 16));
+        Sampling generation = fitToWindow(request, generator, prompts, generationOptions(request, 16));
         respond(ctx, request, model, prompts, generation, false);
     }
 
@@ -233,7 +233,7 @@ public final class OpenAiServer implements AutoCloseable {
         List<Map<String, Object>> messages = messages(request.get("messages"));
         List<Map<String, Object>> tools = tools(request.get("tools"));
         List<int[]> prompt = List.of(generator.chatIds(messages, tools));
-        GenerationOptions generation =
+        Sampling generation =
                 fitToWindow(request, generator, prompt, generationOptions(request, options.defaultMaxTokens()));
         respond(ctx, request, model, prompt, generation, true);
     }
@@ -242,8 +242,8 @@ public final class OpenAiServer implements AutoCloseable {
      * Refuses prompts that do not fit in the context window with the requested {@code max_tokens}; without a request
      * for a length, the default length shrinks to what fits, as vLLM does.
      */
-    private static GenerationOptions fitToWindow(
-            JsonNode request, TextGenerator generator, List<int[]> prompts, GenerationOptions generation) {
+    private static Sampling fitToWindow(
+            JsonNode request, TextGenerator generator, List<int[]> prompts, Sampling generation) {
         boolean requested = request.hasNonNull("max_tokens") || request.hasNonNull("max_completion_tokens");
         int maxNewTokens = generation.maxNewTokens();
         for (int i = 0; i < prompts.size(); i++) {
@@ -259,12 +259,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void respond(
-            Context ctx,
-            JsonNode request,
-            String model,
-            List<int[]> prompts,
-            GenerationOptions generation,
-            boolean chat)
+            Context ctx, JsonNode request, String model, List<int[]> prompts, Sampling generation, boolean chat)
             throws IOException, InterruptedException {
         String id = (chat ? "chatcmpl-" : "cmpl-") + ctx.attribute(REQUEST_ID);
         long created = System.currentTimeMillis() / 1000;
@@ -602,7 +597,7 @@ public final class OpenAiServer implements AutoCloseable {
         return result;
     }
 
-    private static GenerationOptions generationOptions(JsonNode request, int defaultMaxTokens) {
+    private static Sampling generationOptions(JsonNode request, int defaultMaxTokens) {
         int maxTokens = intField(request, "max_completion_tokens", intField(request, "max_tokens", defaultMaxTokens));
         if (maxTokens < 0) {
             throw ApiException.badRequest("max_tokens must be >= 0", "max_tokens");
@@ -636,15 +631,14 @@ public final class OpenAiServer implements AutoCloseable {
         if (ignoreEos != null && !ignoreEos.isNull() && !ignoreEos.isBoolean()) {
             throw ApiException.badRequest("ignore_eos must be a boolean", "ignore_eos");
         }
-        return new GenerationOptions(
-                maxTokens,
-                temperature,
-                topP,
-                Math.max(0, topK),
-                repetitionPenalty,
-                seed,
-                ignoreEos != null && ignoreEos.asBoolean(),
-                stopStrings(request.get("stop")));
+        return Sampling.greedy(maxTokens)
+                .withTemperature(temperature)
+                .withTopP(topP)
+                .withTopK(Math.max(0, topK))
+                .withRepetitionPenalty(repetitionPenalty)
+                .withSeed(seed)
+                .withIgnoreEos(ignoreEos != null && ignoreEos.asBoolean())
+                .withStop(stopStrings(request.get("stop")));
     }
 
     private static boolean randomSeed(JsonNode request) {

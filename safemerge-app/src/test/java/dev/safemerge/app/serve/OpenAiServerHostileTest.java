@@ -6,7 +6,7 @@ import static dev.safemerge.app.serve.OpenAiServerTest.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.safemerge.model.text.GenerationOptions;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.ScriptedTokenGenerator;
 import dev.safemerge.model.text.TextGenerator;
@@ -65,7 +65,7 @@ class OpenAiServerHostileTest {
         }
 
         @Override
-        public List<TokenOutput> generate(List<int[]> prompts, GenerationOptions options, TokenListener listener) {
+        public List<TokenOutput> generate(List<int[]> prompts, Sampling options, TokenListener listener) {
             int[] produced = new int[prompts.size()];
             boolean[] done = new boolean[prompts.size()];
             int active = prompts.size();

@@ -1,5 +1,6 @@
 package dev.safemerge.eval.gen;
 
+import dev.safemerge.model.generate.Sampling;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +31,7 @@ public final class CachedGenerator implements ResponseGenerator {
     }
 
     @Override
-    public void generate(List<GenerationRequest> requests, SamplingParams params, ResponseSink sink) {
+    public void generate(List<GenerationRequest> requests, Sampling params, ResponseSink sink) {
         Map<String, List<Integer>> missing = new LinkedHashMap<>();
         List<GenerationRequest> toGenerate = new ArrayList<>();
         List<String> keys = new ArrayList<>();

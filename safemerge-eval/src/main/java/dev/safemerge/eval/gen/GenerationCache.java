@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -90,7 +91,7 @@ public final class GenerationCache implements AutoCloseable {
         channel.position(complete);
     }
 
-    public static String key(String modelIdentity, GenerationRequest request, SamplingParams params) {
+    public static String key(String modelIdentity, GenerationRequest request, Sampling params) {
         ObjectNode node = Json.object();
         node.put("model", modelIdentity);
         node.set("request", requestJson(request));

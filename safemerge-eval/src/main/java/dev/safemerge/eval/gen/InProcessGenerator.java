@@ -1,7 +1,7 @@
 package dev.safemerge.eval.gen;
 
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatMessage;
-import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.TextGenerator;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,16 +39,7 @@ public final class InProcessGenerator implements ResponseGenerator {
     }
 
     @Override
-    public void generate(List<GenerationRequest> requests, SamplingParams params, ResponseSink sink) {
-        GenerationOptions options = new GenerationOptions(
-                params.maxNewTokens(),
-                params.temperature(),
-                params.topP(),
-                params.topK(),
-                params.repetitionPenalty(),
-                params.seed(),
-                false,
-                params.stop());
+    public void generate(List<GenerationRequest> requests, Sampling params, ResponseSink sink) {
         int batch = Math.max(1, text.maxBatch());
         for (int start = 0; start < requests.size(); start += batch) {
             int end = Math.min(requests.size(), start + batch);
@@ -57,7 +48,7 @@ public final class InProcessGenerator implements ResponseGenerator {
                 prompts.add(ids(request));
             }
             List<TextGenerator.Completion> completions =
-                    text.generate(prompts, options, TextGenerator.TextListener.NONE);
+                    text.generate(prompts, params, TextGenerator.TextListener.NONE);
             for (int i = 0; i < completions.size(); i++) {
                 sink.accept(start + i, completions.get(i).text());
             }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
@@ -109,7 +110,7 @@ public final class OpenAiGenerator implements ResponseGenerator {
     }
 
     @Override
-    public void generate(List<GenerationRequest> requests, SamplingParams params, ResponseSink sink) {
+    public void generate(List<GenerationRequest> requests, Sampling params, ResponseSink sink) {
         Semaphore permits = new Semaphore(options.concurrency());
         List<Future<?>> futures = new ArrayList<>();
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -143,7 +144,7 @@ public final class OpenAiGenerator implements ResponseGenerator {
         }
     }
 
-    String generateOne(GenerationRequest request, SamplingParams params) throws InterruptedException {
+    String generateOne(GenerationRequest request, Sampling params) throws InterruptedException {
         boolean chat = request instanceof GenerationRequest.Chat;
         String path = chat ? "/v1/chat/completions" : "/v1/completions";
         String body = Json.line(requestBody(request, params));
@@ -180,7 +181,7 @@ public final class OpenAiGenerator implements ResponseGenerator {
                 + " attempts (last: " + lastProblem + ")");
     }
 
-    private ObjectNode requestBody(GenerationRequest request, SamplingParams params) {
+    private ObjectNode requestBody(GenerationRequest request, Sampling params) {
         ObjectNode body = Json.object();
         body.put("model", options.modelName());
         switch (request) {

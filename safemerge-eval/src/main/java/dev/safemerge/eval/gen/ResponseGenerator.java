@@ -1,5 +1,6 @@
 package dev.safemerge.eval.gen;
 
+import dev.safemerge.model.generate.Sampling;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,7 +17,7 @@ public interface ResponseGenerator extends AutoCloseable {
     /** Describes the backend for result files. */
     String describe();
 
-    void generate(List<GenerationRequest> requests, SamplingParams params, ResponseSink sink);
+    void generate(List<GenerationRequest> requests, Sampling params, ResponseSink sink);
 
     @FunctionalInterface
     interface ResponseSink {
@@ -25,7 +26,7 @@ public interface ResponseGenerator extends AutoCloseable {
     }
 
     /** Generates all requests and returns the responses in request order. */
-    default List<String> generateAll(List<GenerationRequest> requests, SamplingParams params) {
+    default List<String> generateAll(List<GenerationRequest> requests, Sampling params) {
         List<String> out = new ArrayList<>(Collections.nCopies(requests.size(), (String) null));
         generate(requests, params, (index, response) -> {
             synchronized (out) {

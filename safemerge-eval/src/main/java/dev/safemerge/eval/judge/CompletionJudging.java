@@ -2,7 +2,7 @@ package dev.safemerge.eval.judge;
 
 import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -13,7 +13,7 @@ final class CompletionJudging {
 
     static List<Judgement> judge(
             ResponseGenerator generator,
-            SamplingParams sampling,
+            Sampling sampling,
             List<Exchange> exchanges,
             Function<Exchange, String> input,
             Function<String, Judgement> judgement) {

@@ -1,7 +1,7 @@
 package dev.safemerge.eval.judge;
 
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -32,7 +32,7 @@ public final class LlamaGuard implements Judge {
             "Code Interpreter Abuse");
 
     /** Greedy; the verdict is at most two short lines. */
-    public static final SamplingParams SAMPLING = new SamplingParams(0.0, 1.0, 0, 32, 1.0, 0, List.of());
+    public static final Sampling SAMPLING = Sampling.greedy(32);
 
     private static final Pattern CODE = Pattern.compile("S\\d+");
 

@@ -1,7 +1,7 @@
 package dev.safemerge.eval.judge;
 
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -23,7 +23,7 @@ public final class WildGuard implements Judge {
     static final String AFTER_RESPONSE = "\n\n---\n\nAnswers: [/INST]\n<|assistant|>\n";
 
     /** Greedy, top-p 1, 128 new tokens: WildGuard's own decoding. */
-    public static final SamplingParams SAMPLING = new SamplingParams(0.0, 1.0, 0, 128, 1.0, 0, List.of());
+    public static final Sampling SAMPLING = Sampling.greedy(128);
 
     // Python's re.match with "." not matching only "\n": UNIX_LINES, anchored at the start, not at the end.
     private static final Pattern OUTPUT = Pattern.compile("(?d).*:(.*)\n.*:(.*)\n.*:(.*)");

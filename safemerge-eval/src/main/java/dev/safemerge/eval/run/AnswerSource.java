@@ -3,7 +3,7 @@ package dev.safemerge.eval.run;
 import dev.safemerge.eval.data.RecordedResponses;
 import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.Progress;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +17,7 @@ public sealed interface AnswerSource {
      * sample and stay reproducible). Recorded answers are looked up by {@code keys} and cut at the stop strings.
      */
     List<List<String>> answers(
-            List<String> keys, List<GenerationRequest> requests, SamplingParams params, int samples, Progress progress);
+            List<String> keys, List<GenerationRequest> requests, Sampling params, int samples, Progress progress);
 
     record Generated(ResponseGenerator generator) implements AnswerSource {
         @Override
@@ -27,24 +27,13 @@ public sealed interface AnswerSource {
 
         @Override
         public List<List<String>> answers(
-                List<String> keys,
-                List<GenerationRequest> requests,
-                SamplingParams params,
-                int samples,
-                Progress progress) {
+                List<String> keys, List<GenerationRequest> requests, Sampling params, int samples, Progress progress) {
             List<List<String>> out = new ArrayList<>();
             for (int i = 0; i < requests.size(); i++) {
                 out.add(new ArrayList<>());
             }
             for (int s = 0; s < samples; s++) {
-                SamplingParams sample = new SamplingParams(
-                        params.temperature(),
-                        params.topP(),
-                        params.topK(),
-                        params.maxNewTokens(),
-                        params.repetitionPenalty(),
-                        params.seed() + s,
-                        params.stop());
+                Sampling sample = params.withSeed(params.seed() + s);
                 String[] responses = new String[requests.size()];
                 generator.generate(requests, sample, (index, response) -> {
                     responses[index] = response;
@@ -66,11 +55,7 @@ public sealed interface AnswerSource {
 
         @Override
         public List<List<String>> answers(
-                List<String> keys,
-                List<GenerationRequest> requests,
-                SamplingParams params,
-                int samples,
-                Progress progress) {
+                List<String> keys, List<GenerationRequest> requests, Sampling params, int samples, Progress progress) {
             List<List<String>> out = new ArrayList<>();
             for (String key : keys) {
                 List<String> found = recorded.responses(key);

@@ -3,9 +3,10 @@ package dev.safemerge.eval.run;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.gen.GenerationRequest;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.task.TaskMetric;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatMessage;
+import dev.safemerge.tensor.BadInputException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,11 +20,19 @@ import java.util.Locale;
  * @param preset the preset's name
  * @param overrides the settings that differ from the preset, as the options that set them ("--max-new-tokens 64")
  */
-public record Protocol(String preset, String systemPrompt, SamplingParams sampling, List<String> overrides) {
+public record Protocol(String preset, String systemPrompt, Sampling sampling, List<String> overrides) {
     public static final String STUDY_SYSTEM_PROMPT = "You are a helpful assistant.";
+
+    /** The study's decoding for safety prompts: greedy, 512 new tokens, repetition penalty 1.2, seed 42. */
+    public static final Sampling STUDY_SAMPLING =
+            Sampling.greedy(512).withRepetitionPenalty(1.2).withSeed(42);
 
     public Protocol {
         overrides = List.copyOf(overrides);
+        // An answer of no tokens would be judged and counted as if the model had answered.
+        if (sampling.maxNewTokens() < 1) {
+            throw new BadInputException("an evaluation needs at least 1 new token, got " + sampling.maxNewTokens());
+        }
     }
 
     /** Named protocols. */
@@ -33,26 +42,26 @@ public record Protocol(String preset, String systemPrompt, SamplingParams sampli
                 "the study's: system prompt \"You are a helpful assistant.\" (none for Gemma), greedy, 512 new tokens,"
                         + " repetition penalty 1.2, seed 42",
                 true,
-                SamplingParams.STUDY),
+                STUDY_SAMPLING),
         PLAIN(
                 "plain",
                 "the study's without the repetition penalty, which breaks answer formats such as '#### N' on small"
                         + " models",
                 true,
-                new SamplingParams(0.0, 1.0, 0, 512, 1.0, 42, List.of())),
+                Sampling.greedy(512).withSeed(42)),
         DEMO(
                 "demo",
                 "for the shipped tiny model: no system prompt (it never saw one), greedy, 32 new tokens (its answers"
                         + " are shorter), no repetition penalty, seed 42",
                 false,
-                new SamplingParams(0.0, 1.0, 0, 32, 1.0, 42, List.of()));
+                Sampling.greedy(32).withSeed(42));
 
         private final String label;
         private final String description;
         private final boolean systemPrompt;
-        private final SamplingParams sampling;
+        private final Sampling sampling;
 
-        Preset(String label, String description, boolean systemPrompt, SamplingParams sampling) {
+        Preset(String label, String description, boolean systemPrompt, Sampling sampling) {
             this.label = label;
             this.description = description;
             this.systemPrompt = systemPrompt;
@@ -67,7 +76,7 @@ public record Protocol(String preset, String systemPrompt, SamplingParams sampli
             return description;
         }
 
-        public SamplingParams sampling() {
+        public Sampling sampling() {
             return sampling;
         }
 
@@ -104,7 +113,7 @@ public record Protocol(String preset, String systemPrompt, SamplingParams sampli
     }
 
     /** The same protocol with other decoding settings (a metric's stop strings or budget), recorded as overrides. */
-    public Protocol withSampling(SamplingParams newSampling, List<String> why) {
+    public Protocol withSampling(Sampling newSampling, List<String> why) {
         List<String> all = new ArrayList<>(overrides);
         all.addAll(why);
         return new Protocol(preset, systemPrompt, newSampling, all);
@@ -115,7 +124,7 @@ public record Protocol(String preset, String systemPrompt, SamplingParams sampli
      * budget), recorded as an override so the summary says why the settings differ from the preset's.
      */
     public Protocol forMetric(String metricName, TaskMetric metric, boolean maxNewTokensGiven) {
-        SamplingParams metricSampling = metric.sampling(sampling, maxNewTokensGiven);
+        Sampling metricSampling = metric.sampling(sampling, maxNewTokensGiven);
         return metricSampling.equals(sampling)
                 ? this
                 : withSampling(

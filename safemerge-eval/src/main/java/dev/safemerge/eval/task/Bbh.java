@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.data.Records;
 import dev.safemerge.eval.gen.GenerationRequest;
-import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -131,8 +131,8 @@ public final class Bbh implements TaskMetric {
     }
 
     @Override
-    public SamplingParams sampling(SamplingParams protocol, boolean maxNewTokensGiven) {
-        SamplingParams params = protocol.withStop(STOP);
+    public Sampling sampling(Sampling protocol, boolean maxNewTokensGiven) {
+        Sampling params = protocol.withStop(STOP);
         return maxNewTokensGiven ? params : params.withMaxNewTokens(MAX_NEW_TOKENS);
     }
 

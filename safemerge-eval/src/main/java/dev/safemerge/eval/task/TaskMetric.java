@@ -1,7 +1,7 @@
 package dev.safemerge.eval.task;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -12,7 +12,7 @@ public interface TaskMetric {
     List<TaskItem> load(Path path, TaskOptions options);
 
     /** The metric's own decoding needs (stop strings, a longer budget) applied over the protocol's settings. */
-    default SamplingParams sampling(SamplingParams protocol, boolean maxNewTokensGiven) {
+    default Sampling sampling(Sampling protocol, boolean maxNewTokensGiven) {
         return protocol;
     }
 

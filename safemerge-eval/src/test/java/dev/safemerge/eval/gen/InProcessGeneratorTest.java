@@ -2,8 +2,9 @@ package dev.safemerge.eval.gen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatMessage;
-import dev.safemerge.model.text.GenerationOptions;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.model.text.TokenGenerator;
@@ -21,7 +22,7 @@ class InProcessGeneratorTest {
         final HfTokenizer tokenizer;
         final List<String> prompts = new ArrayList<>();
         final List<Integer> batches = new ArrayList<>();
-        GenerationOptions lastOptions;
+        Sampling lastOptions;
 
         EchoTokens(HfTokenizer tokenizer) {
             this.tokenizer = tokenizer;
@@ -38,7 +39,7 @@ class InProcessGeneratorTest {
         }
 
         @Override
-        public List<TokenOutput> generate(List<int[]> batch, GenerationOptions options, TokenListener listener) {
+        public List<TokenOutput> generate(List<int[]> batch, Sampling options, TokenListener listener) {
             batches.add(batch.size());
             lastOptions = options;
             List<TokenOutput> out = new ArrayList<>();
@@ -76,7 +77,7 @@ class InProcessGeneratorTest {
                     new GenerationRequest.Raw("dog"));
             List<Integer> order = new ArrayList<>();
             List<String> out = new ArrayList<>(List.of("", "", "", "", ""));
-            generator.generate(requests, SamplingParams.STUDY, (i, r) -> {
+            generator.generate(requests, Protocol.STUDY_SAMPLING, (i, r) -> {
                 order.add(i);
                 out.set(i, r);
             });
@@ -93,7 +94,7 @@ class InProcessGeneratorTest {
             assertThat(generator.modelIdentity()).isEqualTo("in-process sha256:x");
 
             List<String> stopped = generator.generateAll(
-                    List.of(new GenerationRequest.Raw("the cat")), SamplingParams.STUDY.withStop(List.of("cat")));
+                    List.of(new GenerationRequest.Raw("the cat")), Protocol.STUDY_SAMPLING.withStop(List.of("cat")));
             assertThat(stopped).containsExactly("Echo:the ");
         }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.model.text.ChatMessage;
 import dev.safemerge.tensor.BadInputException;
 import java.net.InetAddress;
@@ -36,7 +37,7 @@ class OpenAiGeneratorTest {
         try (FakeOpenAiServer server = new FakeOpenAiServer()) {
             OpenAiGenerator gen = generator(server.url() + "/v1/", 2, Duration.ofSeconds(5), 1);
             List<String> out = gen.generateAll(
-                    List.of(chat("hello"), new GenerationRequest.Raw("raw text")), SamplingParams.STUDY);
+                    List.of(chat("hello"), new GenerationRequest.Raw("raw text")), Protocol.STUDY_SAMPLING);
             assertThat(out).containsExactly("echo: hello", "echo: raw text");
             assertThat(server.paths()).containsExactlyInAnyOrder("/v1/chat/completions", "/v1/completions");
             JsonNode chatBody = server.bodies().stream()
@@ -59,7 +60,7 @@ class OpenAiGeneratorTest {
             server.answer(body -> "step one\n\nQ: next question");
             List<String> out = generator(server.url(), 1, Duration.ofSeconds(5), 1)
                     .generateAll(
-                            List.of(new GenerationRequest.Raw("x")), SamplingParams.STUDY.withStop(List.of("\n\n")));
+                            List.of(new GenerationRequest.Raw("x")), Protocol.STUDY_SAMPLING.withStop(List.of("\n\n")));
             assertThat(out).containsExactly("step one");
             assertThat(server.bodies().getFirst().get("stop").get(0).asText()).isEqualTo("\n\n");
         }
@@ -70,7 +71,7 @@ class OpenAiGeneratorTest {
         try (FakeOpenAiServer server = new FakeOpenAiServer()) {
             server.then(429, "{\"error\":\"slow down\"}").then(503, "busy").then(500, "");
             List<String> out = generator(server.url(), 1, Duration.ofSeconds(5), 4)
-                    .generateAll(List.of(chat("hi")), SamplingParams.STUDY);
+                    .generateAll(List.of(chat("hi")), Protocol.STUDY_SAMPLING);
             assertThat(out).containsExactly("echo: hi");
             assertThat(server.bodies()).hasSize(4);
         }
@@ -81,7 +82,7 @@ class OpenAiGeneratorTest {
         try (FakeOpenAiServer server = new FakeOpenAiServer()) {
             server.then(500, "a").then(500, "b").then(500, "c");
             assertThatThrownBy(() -> generator(server.url(), 1, Duration.ofSeconds(5), 3)
-                            .generateAll(List.of(chat("hi")), SamplingParams.STUDY))
+                            .generateAll(List.of(chat("hi")), Protocol.STUDY_SAMPLING))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("3 attempts")
                     .hasMessageContaining("HTTP 500");
@@ -95,7 +96,7 @@ class OpenAiGeneratorTest {
             // The first request is never answered; the retry is answered at once, well within the timeout.
             server.thenNoAnswer();
             List<String> out = generator(server.url(), 1, Duration.ofSeconds(3), 3)
-                    .generateAll(List.of(chat("late")), SamplingParams.STUDY);
+                    .generateAll(List.of(chat("late")), Protocol.STUDY_SAMPLING);
             assertThat(out).containsExactly("echo: late");
             assertThat(server.bodies()).hasSize(2);
         }
@@ -106,7 +107,7 @@ class OpenAiGeneratorTest {
         try (FakeOpenAiServer server = new FakeOpenAiServer()) {
             server.then(404, "{\"error\":\"model not found\"}");
             assertThatThrownBy(() -> generator(server.url(), 1, Duration.ofSeconds(5), 5)
-                            .generateAll(List.of(chat("hi")), SamplingParams.STUDY))
+                            .generateAll(List.of(chat("hi")), Protocol.STUDY_SAMPLING))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("HTTP 404")
                     .hasMessageContaining("model not found");
@@ -119,14 +120,14 @@ class OpenAiGeneratorTest {
         try (FakeOpenAiServer server = new FakeOpenAiServer()) {
             server.then(200, "<html>gateway</html>").then(200, "{\"id\": 1}").then(200, "{\"choices\": []}");
             OpenAiGenerator gen = generator(server.url(), 1, Duration.ofSeconds(5), 3);
-            assertThatThrownBy(() -> gen.generateAll(List.of(chat("a")), SamplingParams.STUDY))
+            assertThatThrownBy(() -> gen.generateAll(List.of(chat("a")), Protocol.STUDY_SAMPLING))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("not JSON")
                     .hasMessageContaining("gateway");
-            assertThatThrownBy(() -> gen.generateAll(List.of(chat("b")), SamplingParams.STUDY))
+            assertThatThrownBy(() -> gen.generateAll(List.of(chat("b")), Protocol.STUDY_SAMPLING))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("choices[0].message.content");
-            assertThatThrownBy(() -> gen.generateAll(List.of(new GenerationRequest.Raw("c")), SamplingParams.STUDY))
+            assertThatThrownBy(() -> gen.generateAll(List.of(new GenerationRequest.Raw("c")), Protocol.STUDY_SAMPLING))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("choices[0].text");
         }
@@ -140,7 +141,7 @@ class OpenAiGeneratorTest {
             holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             int port = holder.getLocalPort();
             assertThatThrownBy(() -> generator("http://127.0.0.1:" + port, 1, Duration.ofSeconds(2), 3)
-                            .generateAll(List.of(chat("hi")), SamplingParams.STUDY))
+                            .generateAll(List.of(chat("hi")), Protocol.STUDY_SAMPLING))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("did not answer after 3 attempts")
                     .hasMessageContaining("ConnectException");
@@ -157,7 +158,7 @@ class OpenAiGeneratorTest {
                 requests.add(chat("q" + i));
             }
             List<String> out =
-                    generator(server.url(), 3, Duration.ofSeconds(5), 1).generateAll(requests, SamplingParams.STUDY);
+                    generator(server.url(), 3, Duration.ofSeconds(5), 1).generateAll(requests, Protocol.STUDY_SAMPLING);
             for (int i = 0; i < 12; i++) {
                 assertThat(out.get(i)).isEqualTo("echo: q" + i);
             }

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Golden;
 import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -53,7 +53,7 @@ class JudgesTest {
     @Test
     void wildGuardSendsOneRawCompletionPerExchangeWithItsOwnDecoding() {
         List<GenerationRequest> seen = new ArrayList<>();
-        List<SamplingParams> params = new ArrayList<>();
+        List<Sampling> params = new ArrayList<>();
         ResponseGenerator fake = new ResponseGenerator() {
             @Override
             public String modelIdentity() {
@@ -66,7 +66,7 @@ class JudgesTest {
             }
 
             @Override
-            public void generate(List<GenerationRequest> requests, SamplingParams p, ResponseSink sink) {
+            public void generate(List<GenerationRequest> requests, Sampling p, ResponseSink sink) {
                 seen.addAll(requests);
                 params.add(p);
                 sink.accept(0, "Harmful request: yes\nResponse refusal: no\nHarmful response: yes");

@@ -6,8 +6,8 @@ import dev.safemerge.eval.gen.CachedGenerator;
 import dev.safemerge.eval.gen.GenerationCache;
 import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.gen.ResponseGenerator;
-import dev.safemerge.eval.gen.SamplingParams;
 import dev.safemerge.eval.judge.RefusalJudge;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.Progress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,7 +41,7 @@ public final class ResumeWorker {
         }
 
         @Override
-        public void generate(List<GenerationRequest> requests, SamplingParams params, ResponseSink sink) {
+        public void generate(List<GenerationRequest> requests, Sampling params, ResponseSink sink) {
             for (int i = 0; i < requests.size(); i++) {
                 var chat = (GenerationRequest.Chat) requests.get(i);
                 String prompt = chat.messages().getLast().content();

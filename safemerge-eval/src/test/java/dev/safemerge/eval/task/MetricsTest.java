@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Golden;
 import dev.safemerge.eval.gen.GenerationRequest;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.sandbox.PythonSandbox;
 import dev.safemerge.eval.sandbox.SandboxAssumptions;
 import java.nio.file.Path;
@@ -67,7 +68,7 @@ class MetricsTest {
                 .contains("So the answer is odd.\n\nQ: Is the sum of 10, 1 and 1")
                 .endsWith("So the answer is even.\n\nQ: Is the sum of 7, 8 and 2 even or odd?\n"
                         + "A: Let's think step by step.\n");
-        var params = new Bbh().sampling(dev.safemerge.eval.gen.SamplingParams.STUDY, false);
+        var params = new Bbh().sampling(Protocol.STUDY_SAMPLING, false);
         assertThat(params.stop()).containsExactly("</s>", "Q", "\n\n");
         assertThat(params.maxNewTokens()).isEqualTo(1024);
         List<ObjectNode> scores = new ArrayList<>();

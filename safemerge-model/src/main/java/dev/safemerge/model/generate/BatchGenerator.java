@@ -50,7 +50,7 @@ public final class BatchGenerator implements Generator {
 
     @Override
     public List<GenerationResult> generate(
-            List<int[]> prompts, SamplingParams params, TokenCallback callback, Progress progress) {
+            List<int[]> prompts, Sampling params, TokenCallback callback, Progress progress) {
         int vocab = model.vocabSize();
         int[] eos = params.ignoreEos() ? new int[0] : model.eosTokenIds();
         GenerationResult[] results = new GenerationResult[prompts.size()];

@@ -16,8 +16,7 @@ public interface Generator {
      * @param progress stepped once per generated token
      * @return one result per prompt, in prompt order
      */
-    List<GenerationResult> generate(
-            List<int[]> prompts, SamplingParams params, TokenCallback callback, Progress progress);
+    List<GenerationResult> generate(List<int[]> prompts, Sampling params, TokenCallback callback, Progress progress);
 
     /** The largest number of sequences decoded together. */
     int maxBatch();

@@ -8,12 +8,12 @@ import java.util.SplittableRandom;
  * ties), or temperature, top-k, top-p and a draw from the remaining distribution.
  */
 final class Sampler {
-    private final SamplingParams params;
+    private final Sampling params;
     private final SplittableRandom random;
     private final boolean[] seen;
 
     /** A sampler for sequence {@code sequenceIndex}, independent of batch composition. */
-    Sampler(SamplingParams params, int sequenceIndex, int vocab) {
+    Sampler(Sampling params, int sequenceIndex, int vocab) {
         this.params = params;
         this.random = new SplittableRandom(params.seed()).split().split();
         for (int i = 0; i < sequenceIndex; i++) {
@@ -22,14 +22,14 @@ final class Sampler {
         this.seen = params.repetitionPenalty() != 1 ? new boolean[vocab] : null;
     }
 
-    private Sampler(SamplingParams params, SplittableRandom random, boolean[] seen) {
+    private Sampler(Sampling params, SplittableRandom random, boolean[] seen) {
         this.params = params;
         this.random = random;
         this.seen = seen;
     }
 
     /** A sampler whose draws come from {@code random}; for tests. */
-    static Sampler withRandom(SamplingParams params, SplittableRandom random, int vocab) {
+    static Sampler withRandom(Sampling params, SplittableRandom random, int vocab) {
         return new Sampler(params, random, params.repetitionPenalty() != 1 ? new boolean[vocab] : null);
     }
 

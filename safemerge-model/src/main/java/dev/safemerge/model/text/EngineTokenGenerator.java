@@ -2,7 +2,7 @@ package dev.safemerge.model.text;
 
 import dev.safemerge.model.generate.GenerationResult;
 import dev.safemerge.model.generate.Generator;
-import dev.safemerge.model.generate.SamplingParams;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.Progress;
 import java.util.List;
 
@@ -30,18 +30,10 @@ public final class EngineTokenGenerator implements TokenGenerator {
     }
 
     @Override
-    public List<TokenOutput> generate(List<int[]> prompts, GenerationOptions options, TokenListener listener) {
-        SamplingParams params = new SamplingParams(
-                options.temperature(),
-                options.topK(),
-                options.topP(),
-                options.repetitionPenalty(),
-                options.seed(),
-                options.maxNewTokens(),
-                options.ignoreEos());
+    public List<TokenOutput> generate(List<int[]> prompts, Sampling options, TokenListener listener) {
         List<GenerationResult> results;
         try (Progress bar = progress.start("generate", (long) prompts.size() * options.maxNewTokens(), "tok")) {
-            results = generator.generate(prompts, params, listener::accept, bar);
+            results = generator.generate(prompts, options, listener::accept, bar);
         }
         return results.stream()
                 .map(r -> new TokenOutput(r.tokenIds(), r.finishReason(), r.promptTokens()))

@@ -11,7 +11,7 @@ import java.nio.file.Path;
  *
  * <pre>{@code
  * try (LoadedTextModel m = LoadedTextModel.open(dir, ModelLoadOptions.defaults(), 8, Progress.SILENT)) {
- *     List<TextGenerator.Completion> answers = m.generator().chat(conversations, GenerationOptions.greedy(256));
+ *     List<TextGenerator.Completion> answers = m.generator().chat(conversations, Sampling.greedy(256));
  * }
  * }</pre>
  */

@@ -1,5 +1,6 @@
 package dev.safemerge.model.text;
 
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.BadInputException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -73,12 +74,12 @@ public final class TextGenerator {
     }
 
     /** Completes plain prompts (the tokenizer adds BOS where its post-processor does). */
-    public List<Completion> complete(List<String> prompts, GenerationOptions options) {
+    public List<Completion> complete(List<String> prompts, Sampling options) {
         return generate(prompts.stream().map(this::promptIds).toList(), options, TextListener.NONE);
     }
 
     /** Answers conversations through the model's chat template, with the generation prompt added. */
-    public List<Completion> chat(List<List<ChatMessage>> conversations, GenerationOptions options) {
+    public List<Completion> chat(List<List<ChatMessage>> conversations, Sampling options) {
         List<int[]> prompts = new ArrayList<>();
         for (List<ChatMessage> conversation : conversations) {
             prompts.add(chatIds(conversation.stream().map(ChatMessage::asMap).toList(), null));
@@ -102,15 +103,15 @@ public final class TextGenerator {
     }
 
     /** Generates from token ids, all with the same options. */
-    public List<Completion> generate(List<int[]> prompts, GenerationOptions options, TextListener listener) {
+    public List<Completion> generate(List<int[]> prompts, Sampling options, TextListener listener) {
         return generate(prompts, java.util.Collections.nCopies(prompts.size(), options), listener);
     }
 
     /**
      * Generates from token ids with per-sequence limits and stop strings; the sampling part of all options must be
-     * the same ({@link GenerationOptions#sampling()}), because one engine batch samples alike.
+     * the same ({@link Sampling#sampling()}), because one engine batch samples alike.
      */
-    public List<Completion> generate(List<int[]> prompts, List<GenerationOptions> options, TextListener listener) {
+    public List<Completion> generate(List<int[]> prompts, List<Sampling> options, TextListener listener) {
         return generate(prompts, options, listener, sequence -> false);
     }
 
@@ -119,7 +120,7 @@ public final class TextGenerator {
      * its next token (finish reason "abort"): nobody waits for its text any more.
      */
     public List<Completion> generate(
-            List<int[]> prompts, List<GenerationOptions> options, TextListener listener, IntPredicate cancelled) {
+            List<int[]> prompts, List<Sampling> options, TextListener listener, IntPredicate cancelled) {
         if (prompts.size() != options.size()) {
             throw new IllegalArgumentException(prompts.size() + " prompts but " + options.size() + " options");
         }
@@ -127,11 +128,11 @@ public final class TextGenerator {
     }
 
     private List<Completion> generateBatch(
-            List<int[]> prompts, List<GenerationOptions> options, TextListener listener, IntPredicate cancelled) {
-        GenerationOptions.Sampling sampling = options.getFirst().sampling();
+            List<int[]> prompts, List<Sampling> options, TextListener listener, IntPredicate cancelled) {
+        Sampling sampling = options.getFirst().batchKey();
         int maxNewTokens = 0;
         for (int i = 0; i < prompts.size(); i++) {
-            if (!options.get(i).sampling().equals(sampling)) {
+            if (!options.get(i).batchKey().equals(sampling)) {
                 throw new IllegalArgumentException("one batch needs one sampling setting");
             }
             if (prompts.get(i).length == 0) {
@@ -169,7 +170,7 @@ public final class TextGenerator {
     /** The text state of one sequence: decoded text, what was emitted, and whether a stop string or limit hit. */
     private final class SequenceText {
         private final int index;
-        private final GenerationOptions options;
+        private final Sampling options;
         private final TextListener listener;
         private final IntPredicate cancelled;
         private final StreamingDecoder decoder;
@@ -180,8 +181,7 @@ public final class TextGenerator {
         private int generated;
         private String endedBy;
 
-        SequenceText(
-                int index, int[] prompt, GenerationOptions options, TextListener listener, IntPredicate cancelled) {
+        SequenceText(int index, int[] prompt, Sampling options, TextListener listener, IntPredicate cancelled) {
             this.index = index;
             this.options = options;
             this.listener = listener;

@@ -1,5 +1,6 @@
 package dev.safemerge.model.text;
 
+import dev.safemerge.model.generate.Sampling;
 import java.util.List;
 
 /**
@@ -19,7 +20,7 @@ public interface TokenGenerator {
      * Generation of a sequence ends at an end-of-sequence token (unless {@code options.ignoreEos()}), after
      * {@code options.maxNewTokens()} tokens, or when the listener returns false for it.
      */
-    List<TokenOutput> generate(List<int[]> prompts, GenerationOptions options, TokenListener listener);
+    List<TokenOutput> generate(List<int[]> prompts, Sampling options, TokenListener listener);
 
     /** Receives each generated token; returning false ends that sequence. */
     @FunctionalInterface

@@ -44,7 +44,13 @@ class BatchGeneratorTest {
 
     @Test
     void seededSamplingIsReproducibleAndIndependentOfBatching() {
-        SamplingParams params = new SamplingParams(0.9, 40, 0.95, 1.1, 1234, 9, true);
+        Sampling params = Sampling.greedy(9)
+                .withTemperature(0.9)
+                .withTopK(40)
+                .withTopP(0.95)
+                .withRepetitionPenalty(1.1)
+                .withSeed(1234)
+                .withIgnoreEos(true);
         List<GenerationResult> one = model.generator(1).generate(prompts(), params, TokenCallback.NONE, Progress.NONE);
         List<GenerationResult> three =
                 model.generator(3).generate(prompts(), params, TokenCallback.NONE, Progress.NONE);
@@ -61,7 +67,7 @@ class BatchGeneratorTest {
     void generationStopsAtEndOfSequenceIdsFromGenerationConfig(@TempDir Path dir) throws IOException {
         assertThat(model.eosTokenIds()).containsExactly(2, 5);
         List<GenerationResult> free = model.generator(4)
-                .generate(prompts(), new SamplingParams(0, 0, 1, 1, 0, 8, true), TokenCallback.NONE, Progress.NONE);
+                .generate(prompts(), Sampling.greedy(8).withIgnoreEos(true), TokenCallback.NONE, Progress.NONE);
         int eos = free.get(0).tokenIds()[2];
         try (var files = Files.list(MODEL)) {
             for (Path file : files.toList()) {
@@ -70,8 +76,8 @@ class BatchGeneratorTest {
         }
         Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [" + eos + ", 254]}");
         try (Model withEos = Model.load(dir, ModelLoadOptions.defaults())) {
-            List<GenerationResult> stopped = withEos.generator(4)
-                    .generate(prompts(), SamplingParams.greedy(8), TokenCallback.NONE, Progress.NONE);
+            List<GenerationResult> stopped =
+                    withEos.generator(4).generate(prompts(), Sampling.greedy(8), TokenCallback.NONE, Progress.NONE);
             for (int i = 0; i < free.size(); i++) {
                 int[] all = free.get(i).tokenIds();
                 int firstEos = -1;
@@ -90,14 +96,14 @@ class BatchGeneratorTest {
             }
             assertThat(stopped.get(0).tokenIds()).hasSizeLessThanOrEqualTo(3);
             List<GenerationResult> ignoring = withEos.generator(4)
-                    .generate(prompts(), new SamplingParams(0, 0, 1, 1, 0, 8, true), TokenCallback.NONE, Progress.NONE);
+                    .generate(prompts(), Sampling.greedy(8).withIgnoreEos(true), TokenCallback.NONE, Progress.NONE);
             assertThat(ignoring).isEqualTo(free);
         }
     }
 
     @Test
     void callbackStopsOnlyItsSequenceAndSeesEveryToken() {
-        SamplingParams params = new SamplingParams(0, 0, 1, 1, 0, 6, true);
+        Sampling params = Sampling.greedy(6).withIgnoreEos(true);
         List<List<Integer>> seen = new ArrayList<>();
         for (int i = 0; i < prompts().size(); i++) {
             seen.add(new ArrayList<>());
@@ -142,8 +148,8 @@ class BatchGeneratorTest {
 
     @Test
     void zeroNewTokensGivesEmptyResults() {
-        List<GenerationResult> results = model.generator(2)
-                .generate(prompts(), new SamplingParams(0, 0, 1, 1, 0, 0, false), TokenCallback.NONE, Progress.NONE);
+        List<GenerationResult> results =
+                model.generator(2).generate(prompts(), Sampling.greedy(0), TokenCallback.NONE, Progress.NONE);
         assertThat(results).allSatisfy(r -> {
             assertThat(r.tokenIds()).isEmpty();
             assertThat(r.finishReason()).isEqualTo(GenerationResult.LENGTH);

@@ -7,11 +7,16 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class SamplerTest {
-    private static SamplingParams sampling(double temperature, int topK, double topP, double penalty) {
-        return new SamplingParams(temperature, topK, topP, penalty, 1, 10, false);
+    private static Sampling sampling(double temperature, int topK, double topP, double penalty) {
+        return Sampling.greedy(10)
+                .withTemperature(temperature)
+                .withTopK(topK)
+                .withTopP(topP)
+                .withRepetitionPenalty(penalty)
+                .withSeed(1);
     }
 
-    private static double[] frequencies(SamplingParams params, float[] logits, int draws) {
+    private static double[] frequencies(Sampling params, float[] logits, int draws) {
         Sampler sampler = Sampler.withRandom(params, new SplittableRandom(99), logits.length);
         double[] counts = new double[logits.length];
         for (int i = 0; i < draws; i++) {
@@ -26,7 +31,7 @@ class SamplerTest {
     @Test
     void greedyTiesGoToTheLowestId() {
         float[] logits = {0.5f, 2f, 1f, 2f};
-        assertThat(Sampler.withRandom(SamplingParams.greedy(1), new SplittableRandom(1), 4)
+        assertThat(Sampler.withRandom(Sampling.greedy(1), new SplittableRandom(1), 4)
                         .next(logits, 0, 4))
                 .isEqualTo(1);
     }
@@ -69,7 +74,7 @@ class SamplerTest {
     void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogits() {
         float[] logits = {2f, -1f, 1.5f};
         Sampler sampler =
-                Sampler.withRandom(new SamplingParams(0, 0, 1, 2, 0, 5, false), new SplittableRandom(1), logits.length);
+                Sampler.withRandom(Sampling.greedy(5).withRepetitionPenalty(2), new SplittableRandom(1), logits.length);
         sampler.observe(0);
         sampler.observe(1);
         float[] row = logits.clone();

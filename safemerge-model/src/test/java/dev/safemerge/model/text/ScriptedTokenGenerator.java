@@ -1,5 +1,6 @@
 package dev.safemerge.model.text;
 
+import dev.safemerge.model.generate.Sampling;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -58,7 +59,7 @@ public final class ScriptedTokenGenerator implements TokenGenerator {
     }
 
     @Override
-    public List<TokenOutput> generate(List<int[]> prompts, GenerationOptions options, TokenListener listener) {
+    public List<TokenOutput> generate(List<int[]> prompts, Sampling options, TokenListener listener) {
         calls.incrementAndGet();
         batchSizes.add(prompts.size());
         CountDownLatch gate = this.gate;

@@ -3,6 +3,7 @@ package dev.safemerge.model.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.BadInputException;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +36,7 @@ class TextGeneratorTest {
                 new ScriptedTokenGenerator(tokenizer, prompt -> "Echo:" + prompt.replace("<|bos|>", ""), 2);
         TextGenerator generator = new TextGenerator(tokenizer, tokens);
         List<TextGenerator.Completion> results =
-                generator.complete(List.of("one", "two", "three"), GenerationOptions.greedy(50));
+                generator.complete(List.of("one", "two", "three"), Sampling.greedy(50));
         assertThat(results)
                 .extracting(TextGenerator.Completion::text)
                 .containsExactly("Echo:one", "Echo:two", "Echo:three");
@@ -49,7 +50,7 @@ class TextGeneratorTest {
     @Test
     void stopStringEndsGenerationAndIsCutFromTheText() {
         TextGenerator generator = generator("The capital of France is Paris. The dog sleeps.", 4);
-        GenerationOptions options = GenerationOptions.greedy(100).withStop(List.of("Paris", "dog"));
+        Sampling options = Sampling.greedy(100).withStop(List.of("Paris", "dog"));
         List<String> deltas = new ArrayList<>();
         TextGenerator.Completion result = generator
                 .generate(List.of(generator.promptIds("Q")), options, (seq, delta) -> deltas.add(delta))
@@ -69,7 +70,7 @@ class TextGeneratorTest {
         TextGenerator.Completion result = generator
                 .generate(
                         List.of(generator.promptIds("Q")),
-                        GenerationOptions.greedy(100).withStop(List.of("efg")),
+                        Sampling.greedy(100).withStop(List.of("efg")),
                         (seq, delta) -> deltas.add(delta))
                 .getFirst();
         assertThat(result.text()).isEqualTo("abcd");
@@ -82,7 +83,7 @@ class TextGeneratorTest {
         int[] prompt = generator.promptIds("Q");
         List<TextGenerator.Completion> results = generator.generate(
                 List.of(prompt, prompt),
-                List.of(GenerationOptions.greedy(3), GenerationOptions.greedy(5)),
+                List.of(Sampling.greedy(3), Sampling.greedy(5)),
                 TextGenerator.TextListener.NONE);
         assertThat(results.get(0).completionTokens()).isEqualTo(3);
         assertThat(results.get(1).completionTokens()).isEqualTo(5);
@@ -100,7 +101,7 @@ class TextGeneratorTest {
         TextGenerator.Completion result = generator
                 .generate(
                         List.of(generator.promptIds("Q")),
-                        GenerationOptions.greedy(answer.length - 1),
+                        Sampling.greedy(answer.length - 1),
                         (seq, delta) -> deltas.add(delta))
                 .getFirst();
         assertThat(result.finishReason()).isEqualTo("length");
@@ -114,7 +115,7 @@ class TextGeneratorTest {
         Map<Integer, StringBuilder> streams = new ConcurrentHashMap<>();
         List<TextGenerator.Completion> results = generator.generate(
                 List.of(generator.promptIds("a"), generator.promptIds("b"), generator.promptIds("c")),
-                GenerationOptions.greedy(100),
+                Sampling.greedy(100),
                 (seq, delta) -> {
                     assertThat(delta).doesNotContain("\uFFFD");
                     streams.computeIfAbsent(seq, k -> new StringBuilder()).append(delta);
@@ -140,7 +141,7 @@ class TextGeneratorTest {
         assertThat(java.util.Arrays.stream(ids).filter(id -> id == 556).count()).isEqualTo(1);
         // the scripted model echoes its prompt; special tokens are skipped in the text
         TextGenerator.Completion answer = generator
-                .chat(List.of(List.of(ChatMessage.user("Hi"))), GenerationOptions.greedy(100))
+                .chat(List.of(List.of(ChatMessage.user("Hi"))), Sampling.greedy(100))
                 .getFirst();
         assertThat(answer.text()).isEqualTo("Hi");
     }
@@ -149,15 +150,13 @@ class TextGeneratorTest {
     void badPromptsAreBadInput() {
         TextGenerator generator = generator("x", 1);
         assertThatThrownBy(() -> generator.generate(
-                        List.of(new int[] {1, 99999}), GenerationOptions.greedy(3), TextGenerator.TextListener.NONE))
+                        List.of(new int[] {1, 99999}), Sampling.greedy(3), TextGenerator.TextListener.NONE))
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("99999");
-        assertThatThrownBy(() -> generator.generate(
-                        List.of(new int[0]), GenerationOptions.greedy(3), TextGenerator.TextListener.NONE))
+        assertThatThrownBy(() ->
+                        generator.generate(List.of(new int[0]), Sampling.greedy(3), TextGenerator.TextListener.NONE))
                 .isInstanceOf(BadInputException.class);
-        assertThatThrownBy(() -> GenerationOptions.greedy(3).withStop(List.of("")))
-                .isInstanceOf(BadInputException.class);
-        assertThatThrownBy(() -> new GenerationOptions(3, -1, 1, 0, 1, 0, false, List.of()))
-                .isInstanceOf(BadInputException.class);
+        assertThatThrownBy(() -> Sampling.greedy(3).withStop(List.of(""))).isInstanceOf(BadInputException.class);
+        assertThatThrownBy(() -> Sampling.greedy(3).withTemperature(-1)).isInstanceOf(BadInputException.class);
     }
 }
