@@ -2,14 +2,14 @@ package dev.safemerge.bench;
 
 import dev.safemerge.merge.MaskSource;
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.MethodRegistry;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Params;
-import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.MergeKernels;
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatConversion;
 import java.lang.foreign.Arena;

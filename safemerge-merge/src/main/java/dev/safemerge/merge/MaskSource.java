@@ -1,5 +1,7 @@
 package dev.safemerge.merge;
 
+import dev.safemerge.merge.kernel.MergeKernels;
+
 /**
  * Uniform random numbers in [0, 1) for the random pruning of DARE and DELLA: an element is kept when its number is
  * below the keep probability. Tests inject exact masks through it (0 keeps, 1 drops).

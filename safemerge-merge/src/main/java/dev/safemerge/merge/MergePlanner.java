@@ -3,6 +3,7 @@ package dev.safemerge.merge;
 import dev.safemerge.merge.config.MergeConfig;
 import dev.safemerge.merge.config.ModelRef;
 import dev.safemerge.merge.config.Setting;
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.TensorInfo;

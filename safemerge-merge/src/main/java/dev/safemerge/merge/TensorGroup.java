@@ -1,5 +1,6 @@
 package dev.safemerge.merge;
 
+import dev.safemerge.merge.kernel.Precision;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,5 +1,6 @@
 package dev.safemerge.merge;
 
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatConversion;
 import dev.safemerge.tensor.ModelDirectory;

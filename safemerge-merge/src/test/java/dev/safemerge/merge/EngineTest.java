@@ -3,6 +3,7 @@ package dev.safemerge.merge;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.merge.method.TaskArithmeticMethods;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;

@@ -2,6 +2,7 @@ package dev.safemerge.merge;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.LoraAdapterWriter;

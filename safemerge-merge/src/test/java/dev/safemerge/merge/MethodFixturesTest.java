@@ -3,6 +3,7 @@ package dev.safemerge.merge;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;

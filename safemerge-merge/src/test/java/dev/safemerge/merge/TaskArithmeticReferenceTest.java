@@ -2,6 +2,8 @@ package dev.safemerge.merge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.safemerge.merge.kernel.Precision;
+import dev.safemerge.merge.kernel.StoredBf16KernelsTest;
 import dev.safemerge.merge.method.TaskArithmeticFamily;
 import dev.safemerge.merge.method.TaskArithmeticMethods;
 import dev.safemerge.tensor.DType;

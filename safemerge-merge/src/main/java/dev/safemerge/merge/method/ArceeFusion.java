@@ -2,8 +2,8 @@ package dev.safemerge.merge.method;
 
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
-import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import java.util.Arrays;
 import java.util.List;
 

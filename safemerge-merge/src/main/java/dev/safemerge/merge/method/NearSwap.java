@@ -4,8 +4,8 @@ import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
-import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import java.util.List;
 
 /**

@@ -5,8 +5,8 @@ import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
-import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import java.util.List;
 
 /** Copies its single input, multiplied by the optional per-model {@code scale}; the building block of slices. */

@@ -1,9 +1,9 @@
 package dev.safemerge.merge.method;
 
 import dev.safemerge.merge.MaskSource;
-import dev.safemerge.merge.MergeKernels;
-import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.MergeKernels;
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.BadInputException;
 import java.util.Arrays;
 import java.util.function.Supplier;

@@ -1,6 +1,6 @@
 package dev.safemerge.merge.method;
 
-import dev.safemerge.merge.MergeKernels;
+import dev.safemerge.merge.kernel.MergeKernels;
 import java.util.Arrays;
 
 /**

@@ -2,12 +2,12 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 
-import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
-import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.MergeKernels;
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatConversion;
 import java.lang.foreign.MemorySegment;

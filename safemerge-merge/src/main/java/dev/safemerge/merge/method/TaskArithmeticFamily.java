@@ -4,14 +4,14 @@ import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeKernels;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
-import dev.safemerge.merge.Precision;
-import dev.safemerge.merge.ScalarStoredBf16Kernels;
-import dev.safemerge.merge.StoredBf16Kernels;
 import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.MergeKernels;
+import dev.safemerge.merge.kernel.Precision;
+import dev.safemerge.merge.kernel.ScalarStoredBf16Kernels;
+import dev.safemerge.merge.kernel.StoredBf16Kernels;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatConversion;
 import java.lang.foreign.MemorySegment;

@@ -1,8 +1,8 @@
 package dev.safemerge.merge.method;
 
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.Precision;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.merge.method.TaskArithmeticFamily.Pruning;
 import java.util.List;
 

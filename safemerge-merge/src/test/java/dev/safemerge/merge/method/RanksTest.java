@@ -2,7 +2,7 @@ package dev.safemerge.merge.method;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import dev.safemerge.merge.MergeKernels;
+import dev.safemerge.merge.kernel.MergeKernels;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,15 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.safemerge.merge.MaskSource;
+import dev.safemerge.merge.MergeInput;
+import dev.safemerge.merge.MergeMethod;
+import dev.safemerge.merge.MethodRegistry;
+import dev.safemerge.merge.Params;
+import dev.safemerge.merge.StoredBf16Merge;
+import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.merge.method.Linear;
 import dev.safemerge.merge.method.TaskArithmeticFamily;
 import dev.safemerge.merge.method.TaskArithmeticMethods;
@@ -19,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * The fused BF16 kernels: vectorized against the scalar twin bit for bit, and the fused path of a method against its
  * float path followed by the BF16 encoding, on seeded bf16 data with every special value.
  */
-class StoredBf16KernelsTest {
+public class StoredBf16KernelsTest {
     private static final StoredBf16Kernels VECTOR = VectorStoredBf16Kernels.create();
     private static final StoredBf16Kernels SCALAR = ScalarStoredBf16Kernels.INSTANCE;
     /** Lengths around the vector width so that both the vector body and the scalar tail run. */
@@ -382,7 +389,7 @@ class StoredBf16KernelsTest {
     }
 
     /** Runs a fused merge into a fresh array, handing out its room in the pieces the method asks for. */
-    static MemorySegment fused(StoredBf16Merge method, TensorGroup group, List<MemorySegment> stored, int n) {
+    public static MemorySegment fused(StoredBf16Merge method, TensorGroup group, List<MemorySegment> stored, int n) {
         MemorySegment out = MemorySegment.ofArray(new short[n]);
         long[] next = {0};
         method.mergeStoredBf16(group, stored, n, count -> {

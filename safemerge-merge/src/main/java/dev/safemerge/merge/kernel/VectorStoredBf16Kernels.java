@@ -1,4 +1,4 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;

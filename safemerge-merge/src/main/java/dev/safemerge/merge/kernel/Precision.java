@@ -1,4 +1,4 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatCodec;

@@ -1,4 +1,4 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;

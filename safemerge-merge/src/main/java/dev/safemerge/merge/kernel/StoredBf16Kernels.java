@@ -1,4 +1,4 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 import dev.safemerge.tensor.kernel.KernelProvider;
 import java.lang.foreign.MemorySegment;

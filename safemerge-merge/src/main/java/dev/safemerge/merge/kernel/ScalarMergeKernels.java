@@ -1,4 +1,4 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 /**
  * The plain loops of {@link MergeKernels}: the reference the vectorized kernels are tested against. The package-private

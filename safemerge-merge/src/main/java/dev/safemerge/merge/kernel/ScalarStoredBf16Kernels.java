@@ -1,4 +1,4 @@
-package dev.safemerge.merge;
+package dev.safemerge.merge.kernel;
 
 import dev.safemerge.tensor.FloatCodec;
 import dev.safemerge.tensor.SafetensorsFile;
