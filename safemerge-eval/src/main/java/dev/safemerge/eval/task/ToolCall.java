@@ -42,7 +42,7 @@ public final class ToolCall implements TaskMetric {
                 prompt = gorillaPrompt(row);
                 reference = row.text(options.answerField() != null ? options.answerField() : "model_answer");
             } else {
-                prompt = row.text(Fields.pick(
+                prompt = row.string(Fields.pick(
                         row, options.promptField(), List.of("instruction", "prompt", "question"), "--prompt-field"));
                 reference = row.text(Fields.pick(
                         row, options.answerField(), List.of("output", "answer", "reference"), "--answer-field"));
@@ -62,7 +62,7 @@ public final class ToolCall implements TaskMetric {
     private static String gorillaPrompt(Records.Row row) {
         JsonNode function = row.node().get("function");
         return "Construct a single function call with keyword arguments that answers the question, using the"
-                + " function below.\n\nQuestion: " + row.text("question") + "\n\nFunction: "
+                + " function below.\n\nQuestion: " + row.string("question") + "\n\nFunction: "
                 + Json.line(function) + "\n\nReturn the call as one line, such as name(key=value).";
     }
 
