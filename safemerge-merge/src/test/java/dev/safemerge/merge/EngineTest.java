@@ -253,6 +253,28 @@ class EngineTest {
         assertThat(out).doesNotExist();
     }
 
+    /** A density gradient that leaves (0, 1) only at the last layer: known per tensor, refused when planning. */
+    @Test
+    void dellaDensityPlusMinusEpsilonOutsideZeroOneForSomeLayerIsRefusedBeforeAnythingIsWritten() throws IOException {
+        models();
+        Path out = dir.resolve("merged");
+        assertThatThrownBy(() -> merge("""
+                        merge_method: della
+                        base_model: base
+                        models:
+                          - model: ft1
+                            parameters: {weight: 0.5, density: [0.5, 0.9], epsilon: 0.15}
+                          - model: ft2
+                            parameters: {weight: 0.5, density: 0.5}
+                        """, out, 0, 1))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("merge.yml")
+                .hasMessageContaining("model.layers.2.")
+                .hasMessageContaining("della needs 0 < density - epsilon and density + epsilon < 1 (density 0.9,")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void aMergeThatFailsHalfwayLeavesNothingAtTheOutput() throws IOException {
         models();
