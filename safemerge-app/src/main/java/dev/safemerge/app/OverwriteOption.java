@@ -1,5 +1,6 @@
 package dev.safemerge.app;
 
+import dev.safemerge.tensor.AtomicDirectory;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,8 +21,12 @@ final class OverwriteOption {
                     + " complete, so an interrupted run leaves the old one intact.")
     boolean overwrite;
 
-    /** An output directory: missing or empty is fine; a file in its place is always refused. */
+    /**
+     * An output directory: missing or empty is fine; a file in its place is always refused. A replacement of it that
+     * a killed run left half done is finished first (the old output moved back), so the check sees what is there.
+     */
     void checkDirectory(Path out) {
+        AtomicDirectory.recover(out);
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new BadInputException(out + ": exists and is not a directory");
         }
