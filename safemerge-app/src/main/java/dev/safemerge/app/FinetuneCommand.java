@@ -39,6 +39,7 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -70,7 +71,11 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training data (JSONL).")
     Path data;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    @Option(
+            names = "--out",
+            required = true,
+            paramLabel = "DIR",
+            description = "Output directory (must not exist or be empty unless --overwrite).")
     Path out;
 
     @Option(
@@ -215,6 +220,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
+    @Mixin
+    OverwriteOption overwrite;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -227,7 +235,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         KernelPool.setThreads(ThreadCount.resolve(threads));
-        FineTuneExport.checkOutputFree(out);
+        overwrite.checkDirectory(out);
         Path checkpoint = checkpointDir(out);
         if (!resume && Files.exists(checkpoint)) {
             throw new BadInputException(checkpoint + ": a checkpoint of an earlier run exists; pass --resume to "
@@ -339,9 +347,10 @@ final class FinetuneCommand implements Callable<Integer> {
             extras.put("loss_curve.png", lossCurve(result.state()));
             Map<String, String> metadata = Map.of("format", "pt");
             if (full) {
-                FineTuneExport.writeModel(out, trainable, base, metadata, extras);
+                FineTuneExport.writeModel(out, trainable, base, metadata, extras, overwrite.overwrite);
             } else {
-                FineTuneExport.writeAdapter(out, trainable, lora, model.toString(), metadata, extras);
+                FineTuneExport.writeAdapter(
+                        out, trainable, lora, model.toString(), metadata, extras, overwrite.overwrite);
             }
             deleteCheckpoint(checkpoint);
             PrintWriter stdout = spec.commandLine().getOut();

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -58,14 +59,15 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: one per core).")
     Integer threads;
 
+    @Mixin
+    OverwriteOption overwrite;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-        if (Files.isDirectory(out)) {
-            throw new BadInputException("--out " + out + ": is a directory; name the .safetensors file to write");
-        }
+        overwrite.checkFile("--out", out);
         ModelLoadOptions options = ModelLoadOptions.defaults()
                 .withQuantization(ModelLoadOptions.Quantization.parse(quantize))
                 .withThreads(ThreadCount.resolve(threads));

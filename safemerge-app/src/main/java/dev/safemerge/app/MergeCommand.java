@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -34,7 +35,10 @@ final class MergeCommand implements Callable<Integer> {
             description = "mergekit YAML config; model paths are relative to its folder.")
     Path config;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Output model directory (must not exist or be empty).")
+    @Option(
+            names = "--out",
+            paramLabel = "DIR",
+            description = "Output model directory (must not exist or be empty unless --overwrite).")
     Path out;
 
     @Option(
@@ -69,6 +73,9 @@ final class MergeCommand implements Callable<Integer> {
                     + " scaled PEFT adapter to --out instead of full weights.")
     boolean emitAdapter;
 
+    @Mixin
+    OverwriteOption overwrite;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -78,6 +85,9 @@ final class MergeCommand implements Callable<Integer> {
         PrintWriter stderr = spec.commandLine().getErr();
         if (out == null && !dryRun) {
             throw new BadInputException("--out DIR is required (or pass --dry-run)");
+        }
+        if (!dryRun) {
+            overwrite.checkDirectory(out);
         }
         long shardBytes = Merger.parseShardSize(maxShardSize);
         int workers = ThreadCount.resolve(threads);
@@ -89,6 +99,7 @@ final class MergeCommand implements Callable<Integer> {
                 dryRun,
                 allowCrimes,
                 emitAdapter,
+                overwrite.overwrite,
                 ConsoleProgress.of(spec),
                 dryRun ? stdout : stderr);
         Merger.Summary summary = Merger.run(config, options);

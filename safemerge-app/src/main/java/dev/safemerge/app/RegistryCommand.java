@@ -468,7 +468,9 @@ final class RegistryCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "ALIAS", description = "The alias.")
         String alias;
 
-        @Option(names = "--pin", description = "Pin the alias there: only --override moves it again.")
+        @Option(
+                names = "--pin",
+                description = "Pin the alias there: only 'registry alias set --override' moves it again.")
         boolean pin;
 
         @Mixin

@@ -82,6 +82,25 @@ class FinetuneCommandTest {
     }
 
     /** Runs {@code finetune} of {@code model} on {@code data} into {@code out}, with further options. */
+    /** A non-empty --out is refused before training unless --overwrite, which replaces it with the new adapter. */
+    @Test
+    void aNonEmptyOutputIsRefusedUnlessOverwriteReplacesIt(@TempDir Path dir) throws IOException {
+        Path model = TinyChatModel.write(dir.resolve("model"), 1);
+        Path data = TinyChatModel.colorData(dir.resolve("colors.jsonl"));
+        Path out = Files.createDirectories(dir.resolve("adapter"));
+        Files.writeString(out.resolve("old.txt"), "x");
+        MainTest.Result refused = finetune(model, data, out, "--max-steps", "1");
+        assertThat(refused.code()).isEqualTo(2);
+        assertThat(refused.err().strip().lines()).hasSize(1);
+        assertThat(refused.err()).contains(out + ": output directory exists and is not empty (pass --overwrite");
+        assertThat(out.resolve("old.txt")).hasContent("x");
+        MainTest.Result replaced = finetune(model, data, out, "--max-steps", "1", "--overwrite");
+        assertThat(replaced.code()).as(replaced.err()).isZero();
+        assertThat(out.resolve("old.txt")).doesNotExist();
+        assertThat(out.resolve("adapter_model.safetensors")).exists();
+        assertThat(out.resolve("training_summary.json")).exists();
+    }
+
     private static MainTest.Result finetune(Path model, Path data, Path out, String... options) {
         List<String> args = new ArrayList<>(
                 List.of("finetune", "--model", model.toString(), "--data", data.toString(), "--out", out.toString()));

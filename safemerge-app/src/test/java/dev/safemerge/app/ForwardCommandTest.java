@@ -102,6 +102,32 @@ class ForwardCommandTest {
         }
     }
 
+    /** An existing file is kept unless --overwrite, which renames the complete new file over it. */
+    @Test
+    void anExistingOutputFileIsRefusedUnlessOverwriteReplacesIt(@TempDir Path dir) throws Exception {
+        Path out = Files.writeString(dir.resolve("logits.safetensors"), "old");
+        String[] args = {
+            "forward",
+            "--model",
+            REFERENCE.resolve("models/llama_f32_gqa").toString(),
+            "--ids",
+            ids(expectedIds("llama_f32_gqa")),
+            "--out",
+            out.toString()
+        };
+        MainTest.Result refused = MainTest.run(args);
+        assertThat(refused.code()).isEqualTo(2);
+        assertThat(refused.err().strip().lines()).hasSize(1);
+        assertThat(refused.err()).contains("--out " + out + ": exists (pass --overwrite to replace it");
+        assertThat(out).hasContent("old");
+        String[] overwriting = java.util.Arrays.copyOf(args, args.length + 1);
+        overwriting[args.length] = "--overwrite";
+        MainTest.Result replaced = MainTest.run(overwriting);
+        assertThat(replaced.code()).as(replaced.err()).isZero();
+        assertMatches(out, "llama_f32_gqa", "logits");
+        assertThat(dir.toFile().list()).containsExactly("logits.safetensors");
+    }
+
     @Test
     void unknownQuantizationIsBadInput(@TempDir Path dir) {
         MainTest.Result result = MainTest.run(

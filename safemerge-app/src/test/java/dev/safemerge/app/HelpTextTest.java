@@ -7,6 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -101,6 +104,82 @@ class HelpTextTest {
         assertThat(chat).contains("--system").contains("Defaults differ from eval's");
         assertThat(generate).contains("Defaults differ from eval's");
         assertThat(chat).doesNotContain("--system-prompt");
+    }
+
+    /**
+     * A note written for one command must not leak into another's help: every {@code --option} a help text names is
+     * an option of that command (or, for a command with subcommands, of one of them; an option's value such as
+     * {@code --finetune-option=--full} is not a mention), except the deliberate mentions of another command's options
+     * listed here, each written with that command's name beside it ("eval's --protocol study", "'registry alias set
+     * --override'"); and the task metrics' own settings (bbh, humaneval, pass@k, tool-call) appear only in the help
+     * of commands that run task metrics.
+     */
+    @Test
+    void everyHelpNamesOnlyItsOwnOptionsAndTaskNotesOnlyWhereTasksRun() {
+        Map<String, Set<String>> otherCommandsOptions = Map.of(
+                "safemerge chat", Set.of("--protocol"),
+                "safemerge generate", Set.of("--protocol"),
+                "safemerge registry rollback", Set.of("--override"));
+        Pattern optionMention = Pattern.compile("(?<![\\w=-])--[a-z][a-z0-9-]*");
+        Pattern taskNote = Pattern.compile("\\b(bbh|humaneval|pass@k|tool-call)\\b", Pattern.CASE_INSENSITIVE);
+        List<String> leaks = new ArrayList<>();
+        for (CommandSpec command : allCommands()) {
+            String help = command.commandLine().getUsageMessage(CommandLine.Help.Ansi.OFF);
+            // An example line runs the command it names (a workflow may show the next command); the rest is ours.
+            CommandSpec speaker = command;
+            for (String line : help.lines().toList()) {
+                String stripped = line.strip();
+                if (stripped.startsWith("safemerge ")) {
+                    speaker = commandNamedIn(stripped);
+                } else if (!isIndented(line)) {
+                    speaker = command;
+                }
+                Matcher mention = optionMention.matcher(line);
+                while (mention.find()) {
+                    String option = mention.group();
+                    if (!hasOption(speaker, option)
+                            && !otherCommandsOptions
+                                    .getOrDefault(speaker.qualifiedName(), Set.of())
+                                    .contains(option)) {
+                        leaks.add(command.qualifiedName() + " names " + option + ", which " + speaker.qualifiedName()
+                                + " does not have");
+                    }
+                }
+            }
+            Matcher note = taskNote.matcher(help);
+            if (note.find() && !runsTaskMetrics(command)) {
+                leaks.add(command.qualifiedName() + " mentions the task metric note '" + note.group() + "'");
+            }
+        }
+        assertThat(leaks).isEmpty();
+    }
+
+    /** The (sub)command an example line {@code safemerge a b ...} runs: the longest path of subcommand names. */
+    private static CommandSpec commandNamedIn(String exampleLine) {
+        CommandLine current = Main.commandLine();
+        for (String word : exampleLine.split("\\s+")) {
+            if (word.equals("safemerge")) {
+                continue;
+            }
+            CommandLine next = current.getSubcommands().get(word);
+            if (next == null) {
+                break;
+            }
+            current = next;
+        }
+        return current.getCommandSpec();
+    }
+
+    private static boolean hasOption(CommandSpec command, String option) {
+        return command.findOption(option) != null
+                || command.subcommands().values().stream().anyMatch(sub -> hasOption(sub.getCommandSpec(), option));
+    }
+
+    /** Commands that evaluate task metrics: those with --metric, or with task suites to run. */
+    private static boolean runsTaskMetrics(CommandSpec command) {
+        return command.findOption("--metric") != null
+                || command.findOption("--suite") != null
+                || command.findOption("--task") != null;
     }
 
     /**

@@ -120,9 +120,9 @@ class MergeCommandTest {
         assertThat(out).doesNotExist();
     }
 
-    /** The refusal names only remedies that exist: there is no overwrite option. */
+    /** The refusal names the remedy, --overwrite, which replaces the old output with the complete new one. */
     @Test
-    void aNonEmptyOutputDirectoryIsRefusedWithARemedyThatExists() throws IOException {
+    void aNonEmptyOutputDirectoryIsRefusedUnlessOverwriteReplacesIt() throws IOException {
         tinyModel(dir.resolve("base"), 1f, 16);
         tinyModel(dir.resolve("ft"), 2f, 16);
         Path out = Files.createDirectories(dir.resolve("taken"));
@@ -131,10 +131,22 @@ class MergeCommandTest {
                 + " {weight: 1}}]\n";
         MainTest.Result result = MainTest.run("merge", config(yaml).toString(), "--out", out.toString());
         assertThat(result.code()).isEqualTo(2);
+        assertThat(result.err().strip().lines()).hasSize(1);
         assertThat(result.err())
-                .contains("output directory exists and is not empty (choose another path or remove it)")
-                .doesNotContain("overwrit");
+                .contains(out + ": output directory exists and is not empty (pass --overwrite to replace it, or"
+                        + " choose another path)");
         assertThat(out.resolve("keep.txt")).hasContent("x");
+
+        MainTest.Result replaced =
+                MainTest.run("merge", config(yaml).toString(), "--out", out.toString(), "--overwrite");
+        assertThat(replaced.code()).as(replaced.err()).isZero();
+        assertThat(out.resolve("keep.txt")).doesNotExist();
+        assertThat(out.resolve("config.json")).exists();
+        try (var siblings = Files.list(dir)) {
+            assertThat(siblings.map(p -> p.getFileName().toString()))
+                    .as("neither the new output's temporary nor the old output stays beside it")
+                    .allMatch(name -> !name.startsWith("."));
+        }
     }
 
     /** A linear merge has weights, not a t: its plan must not read as if a layer came from one model. */

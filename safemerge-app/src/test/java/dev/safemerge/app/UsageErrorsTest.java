@@ -52,6 +52,52 @@ class UsageErrorsTest {
         }
     }
 
+    /** eval generates in-process and demo merges and generates: the same rule, checked before anything is written. */
+    @Test
+    void threadsFollowTheSameRuleInEvalAndDemo(@TempDir Path dir) throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny"), 3);
+        Path prompts = Files.writeString(dir.resolve("prompts.jsonl"), "{\"prompt\": \"hello\"}\n");
+        Path task = Files.writeString(dir.resolve("task.jsonl"), "{\"question\": \"1+1?\", \"answer\": \"2\"}\n");
+        for (String threads : new String[] {"0", "100000"}) {
+            Path out = dir.resolve("out-" + threads);
+            assertUsageError(
+                    MainTest.run(
+                            "eval",
+                            "safety",
+                            "--model",
+                            model.toString(),
+                            "--prompts",
+                            prompts.toString(),
+                            "--out",
+                            out.toString(),
+                            "--threads",
+                            threads),
+                    "--threads",
+                    threads);
+            assertUsageError(
+                    MainTest.run(
+                            "eval",
+                            "task",
+                            "--task",
+                            task.toString(),
+                            "--metric",
+                            "exact",
+                            "--model",
+                            model.toString(),
+                            "--out",
+                            out.toString(),
+                            "--threads",
+                            threads),
+                    "--threads",
+                    threads);
+            assertUsageError(
+                    MainTest.run("demo", "--quick", "--out", out.toString(), "--threads", threads),
+                    "--threads",
+                    threads);
+            assertThat(out).doesNotExist();
+        }
+    }
+
     @Test
     void forwardOutNamingADirectoryIsAUsageError(@TempDir Path dir) throws Exception {
         Path model = Files.createDirectories(dir.resolve("model"));

@@ -118,7 +118,7 @@ final class LoraFastPath {
     }
 
     /** Writes the merge as an adapter: the same A, B scaled by c, the same config (rank, alpha, targets). */
-    static void writeAdapter(Path out, Match match, List<TensorTask> fastTasks) {
+    static void writeAdapter(Path out, Match match, List<TensorTask> fastTasks, boolean overwrite) {
         Map<String, LoraWeights> scaled = new TreeMap<>();
         for (TensorTask task : fastTasks) {
             if (task.global().get("k") != 1) {
@@ -137,7 +137,7 @@ final class LoraFastPath {
             }
             scaled.put(task.name(), new LoraWeights(w.a(), b, w.rank(), w.in(), w.out(), w.scale(), w.fanInFanOut()));
         }
-        LoraAdapterWriter.write(out, match.adapter().config(), scaled, Map.of());
+        LoraAdapterWriter.write(out, match.adapter().config(), scaled, Map.of(), overwrite);
     }
 
     /** {@code k·W + c·Δ} elementwise in float32; the only method of fast-path tasks. */

@@ -30,6 +30,15 @@ public interface MergeMethod {
         return null;
     }
 
+    /**
+     * Checks the per-model parameters of one non-base model that constrain each other (DELLA's density ± epsilon).
+     * Called at config check with values that are constants there, and for every tensor at plan time. Returns null
+     * when fine, otherwise the reason (one line).
+     */
+    default String checkModelParams(Params model) {
+        return null;
+    }
+
     /** True when each output element depends only on the same element of the inputs, so tensors can be chunked. */
     default boolean elementwise() {
         return false;

@@ -41,8 +41,10 @@ public final class Merger {
     private static final Pattern KMB = Pattern.compile("\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([KkMmBb])\\s*");
 
     /**
-     * @param out the output directory (must not exist or be empty)
+     * @param out the output directory (must not exist or be empty unless {@code overwrite})
      * @param threads worker threads for tensors and chunks
+     * @param overwrite replace an existing {@code out} in one rename once the new one is complete, so a failed or
+     *     interrupted merge leaves the old output as it was
      */
     public record Options(
             Path out,
@@ -52,8 +54,23 @@ public final class Merger {
             boolean dryRun,
             boolean allowCrimes,
             boolean emitAdapter,
+            boolean overwrite,
             Progress.Factory progress,
-            PrintWriter log) {}
+            PrintWriter log) {
+        /** Options that refuse an existing non-empty output directory. */
+        public Options(
+                Path out,
+                long seed,
+                long maxShardBytes,
+                int threads,
+                boolean dryRun,
+                boolean allowCrimes,
+                boolean emitAdapter,
+                Progress.Factory progress,
+                PrintWriter log) {
+            this(out, seed, maxShardBytes, threads, dryRun, allowCrimes, emitAdapter, false, progress, log);
+        }
+    }
 
     /** What a merge did (or, for a dry run, would do). */
     public record Summary(int tensors, int outputLayers, long bytesRead, long bytesWritten) {}
@@ -125,7 +142,7 @@ public final class Merger {
             if (fast != null) {
                 List<TensorTask> tasks = LoraFastPath.tasks(plan.tasks(), fast, config);
                 if (options.emitAdapter()) {
-                    LoraFastPath.writeAdapter(options.out(), fast, tasks);
+                    LoraFastPath.writeAdapter(options.out(), fast, tasks, options.overwrite());
                     return summary;
                 }
                 plan = new MergePlanner.Plan(tasks, plan.outputLayers(), plan.layerReport());
@@ -250,7 +267,8 @@ public final class Merger {
                 ? config.baseModel()
                 : config.referencedModels().getFirst();
         ModelDirectory donor = directories.get(donorRef);
-        try (ModelWriter writer = ModelWriter.create(options.out(), specs, options.maxShardBytes(), Map.of())) {
+        try (ModelWriter writer =
+                ModelWriter.create(options.out(), specs, options.maxShardBytes(), Map.of(), options.overwrite())) {
             MergeExecutor.execute(
                     plan.tasks(),
                     method,

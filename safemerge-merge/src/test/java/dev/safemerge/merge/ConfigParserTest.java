@@ -91,6 +91,55 @@ class ConfigParserTest {
         }
     }
 
+    /** mergekit's della_magprune needs density ± epsilon inside (0, 1) when 0 < density < 1; checked at parse time. */
+    @Test
+    void dellaDensityPlusMinusEpsilonOutsideZeroOneIsRefusedAtParseNamingTheEntry() {
+        String[][] refused = {
+            {"models: [{model: ft, parameters: {weight: 1, density: 0.5, epsilon: 0.6}}]", "c.yml: models[0]: della:"},
+            {"models: [{model: ft, parameters: {weight: 1, density: 0.9}}]", "epsilon from the default"},
+            {
+                "models: [{model: ft, parameters: {weight: 1, density: 0.1}}]\nparameters: {epsilon: 0.1}",
+                "epsilon from parameters.epsilon"
+            },
+            {
+                "slices: [{sources: [{model: base, layer_range: [0, 2]}, {model: ft, layer_range: [0, 2],"
+                        + " parameters: {weight: 1}}], parameters: {density: 0.05}}]",
+                "c.yml: slices[0].sources[1]: della: della needs 0 < density - epsilon and density + epsilon < 1"
+                        + " (density 0.05, epsilon 0.15); weight from slices[0].sources[1].parameters.weight,"
+                        + " density from slices[0].parameters.density, epsilon from the default"
+            },
+        };
+        for (String[] c : refused) {
+            String yaml = "merge_method: della\nbase_model: base\n" + c[0] + "\n";
+            assertThatThrownBy(() -> parse(yaml, new ArrayList<>()))
+                    .as(yaml)
+                    .isInstanceOf(BadInputException.class)
+                    .hasMessageContaining(c[1])
+                    .hasMessageContaining("della needs 0 < density - epsilon and density + epsilon < 1")
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        }
+        String[] accepted = {
+            // density 1 leaves the task vector untouched and 0 zeroes it: epsilon is then not used, as in mergekit
+            "models: [{model: ft, parameters: {weight: 1, density: 1, epsilon: 0.5}}]",
+            "models: [{model: ft, parameters: {weight: 1, density: 0, epsilon: 0.5}}]",
+            "models: [{model: ft, parameters: {weight: 1, density: 0.5, epsilon: 0.49}}]",
+            // the base model is not pruned
+            "models: [{model: base, parameters: {density: 0.5, epsilon: 0.6}}, {model: ft, parameters: {weight: 1}}]",
+        };
+        for (String models : accepted) {
+            assertThat(parse("merge_method: della\nbase_model: base\n" + models + "\n", new ArrayList<>())
+                            .method()
+                            .name())
+                    .isEqualTo("della");
+        }
+        // della_linear prunes the same way
+        assertThatThrownBy(() -> parse(
+                        "merge_method: della_linear\nbase_model: base\nmodels: [{model: ft, parameters: {weight: 1,"
+                                + " density: 0.95}}]\n",
+                        new ArrayList<>()))
+                .hasMessageContaining("c.yml: models[0]: della_linear: della needs");
+    }
+
     @Test
     void everyMethodDeclaresItsParametersOnce() {
         for (MergeMethod method : MethodRegistry.all().values()) {

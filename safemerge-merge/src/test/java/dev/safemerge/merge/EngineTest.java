@@ -254,14 +254,73 @@ class EngineTest {
         assertThat(out).doesNotExist();
     }
 
+    /** A density gradient that leaves (0, 1) only at the last layer: known per tensor, refused when planning. */
+    @Test
+    void dellaDensityPlusMinusEpsilonOutsideZeroOneForSomeLayerIsRefusedBeforeAnythingIsWritten() throws IOException {
+        models();
+        Path out = dir.resolve("merged");
+        assertThatThrownBy(() -> merge("""
+                        merge_method: della
+                        base_model: base
+                        models:
+                          - model: ft1
+                            parameters: {weight: 0.5, density: [0.5, 0.9], epsilon: 0.15}
+                          - model: ft2
+                            parameters: {weight: 0.5, density: 0.5}
+                        """, out, 0, 1))
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("merge.yml")
+                .hasMessageContaining("model.layers.2.")
+                .hasMessageContaining("della needs 0 < density - epsilon and density + epsilon < 1 (density 0.9,")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void aMergeThatFailsHalfwayLeavesNothingAtTheOutput() throws IOException {
         models();
-        // The fourth tensor fails after others were already written into the shards.
         Path out = dir.resolve("merged");
-        String yaml = DARE;
+        assertThatThrownBy(() -> mergeFailingAtTheFourthTensor(out, false)).hasMessageContaining("disk on fire");
+        assertThat(out).doesNotExist();
+        try (Stream<Path> siblings = Files.list(dir)) {
+            assertThat(siblings.map(p -> p.getFileName().toString()))
+                    .as("no temporary directory left beside the output")
+                    .containsExactlyInAnyOrder("base", "ft1", "ft2", "merge.yml");
+        }
+    }
+
+    /** Overwriting builds the new output beside the old one: a merge that fails halfway leaves the old one as it was. */
+    @Test
+    void anOverwriteThatFailsHalfwayLeavesTheOldOutputIntact() throws IOException {
+        models();
+        Path out = dir.resolve("merged");
+        merge(DARE, out, 1, 2);
+        Map<String, byte[]> before = contents(out);
+        assertThatThrownBy(() -> mergeFailingAtTheFourthTensor(out, true)).hasMessageContaining("disk on fire");
+        Map<String, byte[]> after = contents(out);
+        assertThat(after.keySet()).isEqualTo(before.keySet());
+        before.forEach((name, bytes) -> assertThat(after.get(name)).as(name).isEqualTo(bytes));
+        try (Stream<Path> siblings = Files.list(dir)) {
+            assertThat(siblings.map(p -> p.getFileName().toString()))
+                    .as("no temporary directory left beside the output")
+                    .containsExactlyInAnyOrder("base", "ft1", "ft2", "merge.yml", "merged");
+        }
+    }
+
+    private static Map<String, byte[]> contents(Path directory) throws IOException {
+        Map<String, byte[]> files = new java.util.TreeMap<>();
+        try (Stream<Path> walk = Files.walk(directory)) {
+            for (Path file : walk.filter(Files::isRegularFile).toList()) {
+                files.put(directory.relativize(file).toString(), Files.readAllBytes(file));
+            }
+        }
+        return files;
+    }
+
+    /** The DARE merge written with a method that throws at its fourth tensor, after others reached the shards. */
+    private void mergeFailingAtTheFourthTensor(Path out, boolean overwrite) throws IOException {
         Path config = dir.resolve("merge.yml");
-        Files.writeString(config, yaml);
+        Files.writeString(config, DARE);
         MergeMethod failing = new MergeMethod() {
             final MergeMethod inner = MethodRegistry.find("dare_ties");
             final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
@@ -308,25 +367,13 @@ class EngineTest {
             MergePlanner.Plan plan = MergePlanner.plan(parsed, opened::get, message -> {});
             List<dev.safemerge.tensor.TensorSpec> specs =
                     plan.tasks().stream().map(TensorTask::spec).toList();
-            assertThatThrownBy(() -> {
-                        try (var writer = dev.safemerge.tensor.ModelWriter.create(out, specs, 20_000, Map.of())) {
-                            MergeExecutor.execute(
-                                    plan.tasks(),
-                                    failing,
-                                    writer,
-                                    MergeExecutor.Options.defaults(2, 1, Progress.SILENT));
-                            writer.commit();
-                        }
-                    })
-                    .hasMessageContaining("disk on fire");
+            try (var writer = dev.safemerge.tensor.ModelWriter.create(out, specs, 20_000, Map.of(), overwrite)) {
+                MergeExecutor.execute(
+                        plan.tasks(), failing, writer, MergeExecutor.Options.defaults(2, 1, Progress.SILENT));
+                writer.commit();
+            }
         } finally {
             opened.values().forEach(ModelDirectory::close);
-        }
-        assertThat(out).doesNotExist();
-        try (Stream<Path> siblings = Files.list(dir)) {
-            assertThat(siblings.map(p -> p.getFileName().toString()))
-                    .as("no temporary directory left beside the output")
-                    .containsExactlyInAnyOrder("base", "ft1", "ft2", "merge.yml");
         }
     }
 }

@@ -29,11 +29,21 @@ import java.util.stream.Stream;
  * <p>SIGTERM and SIGINT delete every uncommitted temporary directory before the process exits. After a SIGKILL the
  * temporary directory stays; its name records the owner's pid and start time ({@code .name.tmp-<pid>-<start>-<random>}),
  * and the next {@link #begin} of the same target removes those whose owner is no longer running (and only those).
+ *
+ * <p>Replacing an existing target takes two renames: the old directory is moved aside to
+ * {@code .name.old-<pid>-<start>-<random>}, then the new one is moved in. A SIGKILL between them leaves no target;
+ * {@link #recover} (run by {@link #begin}) moves a dead owner's old copy back, or deletes it once a target exists. An
+ * old copy is complete by construction (only the whole target is ever renamed to that name; it is renamed to a
+ * temporary name before being deleted), so putting it back restores exactly the output that was there.
  */
 public final class AtomicDirectory implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Set<AtomicDirectory> OPEN = ConcurrentHashMap.newKeySet();
     private static final Pattern OWNED_TEMP = Pattern.compile("\\.tmp-(\\d+)-(\\d+)-[0-9a-f]+$");
+    private static final Pattern OWNED_OLD = Pattern.compile("\\.old-(\\d+)-(\\d+)-[0-9a-f]+$");
+
+    /** Runs between moving the old target aside and moving the new one in; tests use it to kill the process there. */
+    static Runnable betweenRenames = () -> {};
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(AtomicDirectory::abandonAll, "abandon-temporary-outputs"));
@@ -61,13 +71,12 @@ public final class AtomicDirectory implements AutoCloseable {
         if (parent == null || absolute.getFileName() == null) {
             throw new BadInputException(target + ": cannot write a directory at the file system root");
         }
+        recover(absolute);
         checkTarget(absolute, overwrite);
         try {
             Files.createDirectories(parent);
             removeStaleTemporaries(absolute);
-            Path temp = parent.resolve(
-                    tempPrefix(absolute) + ProcessHandle.current().pid() + "-" + startMillis(ProcessHandle.current())
-                            + "-" + randomSuffix());
+            Path temp = parent.resolve(tempPrefix(absolute) + ownerTag());
             Files.createDirectory(temp);
             AtomicDirectory output = new AtomicDirectory(absolute, temp, overwrite);
             OPEN.add(output);
@@ -79,6 +88,11 @@ public final class AtomicDirectory implements AutoCloseable {
 
     private static String tempPrefix(Path target) {
         return "." + target.getFileName() + ".tmp-";
+    }
+
+    /** {@code <pid>-<start>-<random>}: who owns a side name, so later runs can tell whether its owner is gone. */
+    private static String ownerTag() {
+        return ProcessHandle.current().pid() + "-" + startMillis(ProcessHandle.current()) + "-" + randomSuffix();
     }
 
     private static long startMillis(ProcessHandle process) {
@@ -101,16 +115,77 @@ public final class AtomicDirectory implements AutoCloseable {
             if (!owner.find() || !Files.isDirectory(candidate)) {
                 continue;
             }
-            long pid = Long.parseLong(owner.group(1));
-            long started = Long.parseLong(owner.group(2));
-            boolean alive = ProcessHandle.of(pid)
-                    .filter(ProcessHandle::isAlive)
-                    .map(p -> startMillis(p) == started)
-                    .orElse(false);
-            if (!alive) {
+            if (!ownerAlive(owner)) {
                 deleteTree(candidate);
             }
         }
+    }
+
+    /** Whether the process named by a side name's pid and start time still runs (a reused pid does not count). */
+    private static boolean ownerAlive(Matcher owner) {
+        long pid = Long.parseLong(owner.group(1));
+        long started = Long.parseLong(owner.group(2));
+        return ProcessHandle.of(pid)
+                .filter(ProcessHandle::isAlive)
+                .map(p -> startMillis(p) == started)
+                .orElse(false);
+    }
+
+    /**
+     * Finishes a replacement of {@code target} cut short by a killed process: when the target is absent, the dead
+     * owner's old copy is moved back (the most recently started owner's, should there be several); when it exists,
+     * dead owners' old copies are deleted. Old copies of a running process are left alone. Every command that writes
+     * {@code target} calls this before deciding whether the target exists.
+     */
+    public static void recover(Path target) {
+        Path absolute = target.toAbsolutePath().normalize();
+        Path parent = absolute.getParent();
+        if (parent == null || absolute.getFileName() == null || !Files.isDirectory(parent)) {
+            return;
+        }
+        String prefix = "." + absolute.getFileName() + ".old-";
+        try {
+            List<Path> dead;
+            try (Stream<Path> entries = Files.list(parent)) {
+                dead = entries.filter(p -> p.getFileName().toString().startsWith(prefix))
+                        .filter(Files::isDirectory)
+                        .filter(p -> {
+                            Matcher owner = OWNED_OLD.matcher(p.getFileName().toString());
+                            return owner.find() && !ownerAlive(owner);
+                        })
+                        .sorted(Comparator.comparingLong(AtomicDirectory::ownerStart)
+                                .reversed())
+                        .toList();
+            }
+            for (Path old : dead) {
+                if (!Files.exists(absolute)) {
+                    Files.move(old, absolute, StandardCopyOption.ATOMIC_MOVE);
+                    syncDirectory(parent);
+                } else {
+                    discard(old);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot recover the interrupted replacement of " + absolute, e);
+        }
+    }
+
+    private static long ownerStart(Path old) {
+        Matcher owner = OWNED_OLD.matcher(old.getFileName().toString());
+        return owner.find() ? Long.parseLong(owner.group(2)) : 0L;
+    }
+
+    /**
+     * Deletes a directory beside a target by first renaming it to an owned temporary name, so that a kill part-way
+     * through never leaves a partial tree under a name that would be taken for a complete copy.
+     */
+    private static void discard(Path dir) throws IOException {
+        Path parent = dir.getParent();
+        String name = dir.getFileName().toString();
+        String targetName = name.substring(1, name.lastIndexOf(".old-"));
+        Path doomed = parent.resolve("." + targetName + ".tmp-" + ownerTag());
+        Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(doomed);
     }
 
     /** On SIGTERM or SIGINT: best effort; what a still-running writer recreates, the next run removes. */
@@ -175,11 +250,12 @@ public final class AtomicDirectory implements AutoCloseable {
             if (Files.isDirectory(target) && !isEmpty(target)) {
                 // rename(2) cannot replace a non-empty directory: move the old one aside first, and only delete it
                 // once the new one is in place, so that some complete version exists at every moment.
-                Path old = parent.resolve("." + target.getFileName() + ".old-" + randomSuffix());
+                Path old = parent.resolve("." + target.getFileName() + ".old-" + ownerTag());
                 Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+                betweenRenames.run();
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
                 syncDirectory(parent);
-                deleteTree(old);
+                discard(old);
             } else {
                 try {
                     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);

@@ -29,7 +29,9 @@ public final class RecordedResponses {
             }
             String response = row.node().has("response")
                     ? row.string("response")
-                    : row.node().has("answer") ? row.string("answer") : row.textOr("completion", null);
+                    : row.node().has("answer")
+                            ? row.string("answer")
+                            : row.node().has("completion") ? row.string("completion") : null;
             if (response == null) {
                 throw new BadInputException(row.where() + ": missing field 'response'");
             }

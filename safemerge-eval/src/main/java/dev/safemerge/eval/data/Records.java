@@ -72,7 +72,10 @@ public final class Records {
         }
     }
 
-    /** Reads by extension: .jsonl/.jsonl.gz, .json (an array of objects), .csv (header row). */
+    /**
+     * Reads by extension: .jsonl/.jsonl.gz, .json (an array of objects, or JSON Lines saved under .json, as BFCL
+     * publishes its files), .csv (header row).
+     */
     public static List<Row> read(Path file) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".csv")) {
@@ -80,7 +83,7 @@ public final class Records {
         }
         String text = readText(file);
         if (name.endsWith(".json")) {
-            return jsonArray(file, text);
+            return text.stripLeading().startsWith("{") ? jsonLines(file, text) : jsonArray(file, text);
         }
         if (name.endsWith(".jsonl") || name.endsWith(".jsonl.gz") || name.endsWith(".ndjson")) {
             return jsonLines(file, text);

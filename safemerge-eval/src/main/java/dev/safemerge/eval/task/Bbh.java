@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -76,10 +77,11 @@ public final class Bbh implements TaskMetric {
         for (int i = 0; i < examples.size(); i++) {
             JsonNode example = examples.get(i);
             ObjectNode data = Json.object();
-            data.put("target", text(file, example, "target"));
-            String input = text(file, example, "input");
+            String where = "examples[" + i + "]";
+            data.put("target", text(file, where, example, "target"));
+            String input = text(file, where, example, "input");
             items.add(new TaskItem(
-                    name + "/" + i, input, name, new GenerationRequest.Raw(prefix + question(file, example)), data));
+                    name + "/" + i, input, name, new GenerationRequest.Raw(prefix + question(input)), data));
         }
         return items;
     }
@@ -90,9 +92,11 @@ public final class Bbh implements TaskMetric {
             throw new BadInputException(file + ": 'fewshot' must be an array of {input, target}");
         }
         StringBuilder prefix = new StringBuilder(root.path("description").asText(""));
-        for (JsonNode shot : root.get("fewshot")) {
-            prefix.append(question(file, shot))
-                    .append(text(file, shot, "target"))
+        JsonNode shots = root.get("fewshot");
+        for (int i = 0; i < shots.size(); i++) {
+            String where = "fewshot[" + i + "]";
+            prefix.append(question(text(file, where, shots.get(i), "input")))
+                    .append(text(file, where, shots.get(i), "target"))
                     .append("\n\n");
         }
         return prefix.toString();
@@ -119,15 +123,21 @@ public final class Bbh implements TaskMetric {
                 + ".txt beside it or in its parent folder");
     }
 
-    private static String question(Path file, JsonNode example) {
-        return "Q: " + text(file, example, "input") + "\n" + COT;
+    private static String question(String input) {
+        return "Q: " + input + "\n" + COT;
     }
 
-    private static String text(Path file, JsonNode node, String field) {
-        if (!node.path(field).isTextual()) {
-            throw new BadInputException(file + ": an example lacks the string field '" + field + "'");
+    /** A field that must be a JSON string; the error names the file, the example ({@code where}) and the field. */
+    private static String text(Path file, String where, JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            throw new BadInputException(file + ": " + where + ": missing field '" + field + "'");
         }
-        return node.get(field).asText();
+        if (!value.isTextual()) {
+            throw new BadInputException(file + ": " + where + ": field '" + field + "' must be a string, got "
+                    + value.getNodeType().toString().toLowerCase(Locale.ROOT));
+        }
+        return value.asText();
     }
 
     @Override

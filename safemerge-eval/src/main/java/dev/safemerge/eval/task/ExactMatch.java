@@ -28,7 +28,7 @@ public final class ExactMatch implements TaskMetric {
         for (Records.Row row : Records.read(path)) {
             String promptField = Fields.pick(row, options.promptField(), PROMPT_FIELDS, "--prompt-field");
             String answerField = Fields.pick(row, options.answerField(), ANSWER_FIELDS, "--answer-field");
-            String prompt = row.text(promptField);
+            String prompt = row.string(promptField);
             ObjectNode data = Json.object();
             data.put("reference", row.text(answerField));
             items.add(new TaskItem(

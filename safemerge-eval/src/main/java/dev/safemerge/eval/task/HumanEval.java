@@ -42,10 +42,10 @@ public final class HumanEval implements TaskMetric {
         for (Records.Row row : Records.read(path)) {
             ObjectNode data = Json.object();
             String taskId = row.text("task_id");
-            String prompt = row.text("prompt");
+            String prompt = row.string("prompt");
             data.put("prompt", prompt);
-            data.put("test", row.text("test"));
-            data.put("entry_point", row.text("entry_point"));
+            data.put("test", row.string("test"));
+            data.put("entry_point", row.string("entry_point"));
             items.add(new TaskItem(
                     taskId,
                     taskId,

@@ -30,7 +30,7 @@ public final class MultipleChoice implements TaskMetric {
         List<TaskItem> items = new ArrayList<>();
         for (Records.Row row : Records.read(path)) {
             String question =
-                    row.text(Fields.pick(row, options.promptField(), ExactMatch.PROMPT_FIELDS, "--prompt-field"));
+                    row.string(Fields.pick(row, options.promptField(), ExactMatch.PROMPT_FIELDS, "--prompt-field"));
             JsonNode choices = row.node().get("choices");
             if (choices == null || !choices.isArray() || choices.size() < 2 || choices.size() > 26) {
                 throw new BadInputException(row.where() + ": 'choices' must be an array of 2 to 26 options");

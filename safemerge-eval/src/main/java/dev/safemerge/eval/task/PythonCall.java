@@ -23,6 +23,36 @@ public record PythonCall(String name, Map<String, Object> arguments) {
 
     /** Parses a text that is exactly one call, once code fences, backticks and surrounding brackets are stripped. */
     public static PythonCall parse(String text) throws ParseException {
+        Parser parser = new Parser(unwrap(text));
+        PythonCall call = parser.call();
+        parser.skip();
+        if (!parser.atEnd()) {
+            throw new ParseException("text after the call at offset " + parser.i);
+        }
+        return call;
+    }
+
+    /**
+     * Parses a list of calls, {@code [f(a=1), g(b=2)]} (brackets optional, as BFCL adds them when missing); an empty
+     * text or {@code []} is no call.
+     */
+    public static List<PythonCall> parseCalls(String text) throws ParseException {
+        Parser parser = new Parser(unwrap(text));
+        List<PythonCall> calls = new ArrayList<>();
+        parser.skip();
+        while (!parser.atEnd()) {
+            if (!calls.isEmpty()) {
+                parser.expect(',');
+                parser.skip();
+            }
+            calls.add(parser.call());
+            parser.skip();
+        }
+        return calls;
+    }
+
+    /** The text without surrounding space, code fences, backticks and one pair of brackets. */
+    private static String unwrap(String text) {
         String s = text.strip();
         s = s.replaceAll("(?s)^```[a-zA-Z]*\\s*", "")
                 .replaceAll("(?s)\\s*```.*$", "")
@@ -33,13 +63,7 @@ public record PythonCall(String name, Map<String, Object> arguments) {
         if (s.startsWith("[") && s.endsWith("]")) {
             s = s.substring(1, s.length() - 1).strip();
         }
-        Parser parser = new Parser(s);
-        PythonCall call = parser.call();
-        parser.skip();
-        if (!parser.atEnd()) {
-            throw new ParseException("text after the call at offset " + parser.i);
-        }
-        return call;
+        return s;
     }
 
     private static final class Parser {

@@ -45,7 +45,7 @@ public final class Similarity implements TaskMetric {
         List<TaskItem> items = new ArrayList<>();
         for (Records.Row row : Records.read(path)) {
             String prompt =
-                    row.text(Fields.pick(row, options.promptField(), ExactMatch.PROMPT_FIELDS, "--prompt-field"));
+                    row.string(Fields.pick(row, options.promptField(), ExactMatch.PROMPT_FIELDS, "--prompt-field"));
             ObjectNode data = Json.object();
             data.put(
                     "reference", row.text(Fields.pick(row, options.answerField(), REFERENCE_FIELDS, "--answer-field")));

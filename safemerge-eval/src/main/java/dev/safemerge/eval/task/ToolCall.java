@@ -19,7 +19,8 @@ import java.util.Map;
  * argument counts when its key and value match), and how many responses were not a parseable call.
  *
  * <p>Records: the study's {@code {instruction, output}} files, Gorilla OpenFunctions v1 {@code {question, function,
- * model_answer}}, or any prompt/answer fields given by --prompt-field/--answer-field.
+ * model_answer}}, BFCL ({@link Bfcl}: {@code {id, question: [[messages]], function: [docs]}} with a possible-answer
+ * file beside it), or any prompt/answer fields given by --prompt-field/--answer-field.
  */
 public final class ToolCall implements TaskMetric {
     static final String INSTRUCTION =
@@ -32,8 +33,12 @@ public final class ToolCall implements TaskMetric {
 
     @Override
     public List<TaskItem> load(Path path, TaskOptions options) {
+        List<Records.Row> rows = Records.read(path);
+        if (options.promptField() == null && !rows.isEmpty() && Bfcl.isBfcl(rows.getFirst())) {
+            return Bfcl.load(path, rows, options.systemPrompt());
+        }
         List<TaskItem> items = new ArrayList<>();
-        for (Records.Row row : Records.read(path)) {
+        for (Records.Row row : rows) {
             String prompt;
             String reference;
             if (options.promptField() == null
@@ -42,7 +47,7 @@ public final class ToolCall implements TaskMetric {
                 prompt = gorillaPrompt(row);
                 reference = row.text(options.answerField() != null ? options.answerField() : "model_answer");
             } else {
-                prompt = row.text(Fields.pick(
+                prompt = row.string(Fields.pick(
                         row, options.promptField(), List.of("instruction", "prompt", "question"), "--prompt-field"));
                 reference = row.text(Fields.pick(
                         row, options.answerField(), List.of("output", "answer", "reference"), "--answer-field"));
@@ -62,7 +67,7 @@ public final class ToolCall implements TaskMetric {
     private static String gorillaPrompt(Records.Row row) {
         JsonNode function = row.node().get("function");
         return "Construct a single function call with keyword arguments that answers the question, using the"
-                + " function below.\n\nQuestion: " + row.text("question") + "\n\nFunction: "
+                + " function below.\n\nQuestion: " + row.string("question") + "\n\nFunction: "
                 + Json.line(function) + "\n\nReturn the call as one line, such as name(key=value).";
     }
 
@@ -104,6 +109,9 @@ public final class ToolCall implements TaskMetric {
 
     @Override
     public ObjectNode score(TaskItem item, List<String> responses) {
+        if (item.data().has(Bfcl.GROUND_TRUTH)) {
+            return Bfcl.score(item, responses.getFirst());
+        }
         ObjectNode score = Json.object();
         PythonCall reference;
         try {
@@ -153,13 +161,21 @@ public final class ToolCall implements TaskMetric {
     public ObjectNode summarize(List<TaskItem> items, List<ObjectNode> scores) {
         ObjectNode summary = Means.base(items);
         Means.addMeans(summary, items, scores, "score");
-        for (String field : List.of("name_match", "arg_precision", "arg_recall", "arg_f1")) {
-            summary.put(field, Means.mean(scores, field));
+        boolean bfcl = !items.isEmpty() && items.getFirst().data().has(Bfcl.GROUND_TRUTH);
+        if (!bfcl) {
+            for (String field : List.of("name_match", "arg_precision", "arg_recall", "arg_f1")) {
+                summary.put(field, Means.mean(scores, field));
+            }
         }
         summary.put(
                 "parse_errors",
                 scores.stream().filter(s -> s.has("parse_error")).count());
-        summary.put("metric", "score = whole-call AST match (name and every argument, BFCL value rules)");
+        summary.put(
+                "metric",
+                bfcl
+                        ? "score = BFCL AST check (every expected call made, in any order, with accepted values;"
+                                + " irrelevance: no call)"
+                        : "score = whole-call AST match (name and every argument, BFCL value rules)");
         return summary;
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.MethodRegistry;
 import dev.safemerge.merge.ParameterSpec;
+import dev.safemerge.merge.Params;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.JsonMappers;
@@ -123,7 +124,77 @@ public final class ConfigParser {
         MergeConfig config =
                 new MergeConfig(path, text, method, models, slices, base, parameters, dtype, outDtype, tokenizerSource);
         checkBaseModel(config);
+        checkModelConstants(config);
         return config;
+    }
+
+    /**
+     * Checks per-model parameters that constrain each other (DELLA's density ± epsilon) wherever every one of them
+     * is a constant, so such configs are refused here, naming the model entry; values that vary over layers or
+     * tensors are checked per tensor when the merge is planned, still before any tensor is read.
+     */
+    private void checkModelConstants(MergeConfig config) {
+        for (int i = 0; i < config.models().size(); i++) {
+            checkModelConstants(config.models().get(i), config.baseModel(), Map.of(), "", config, "models[" + i + "]");
+        }
+        for (int i = 0; i < config.slices().size(); i++) {
+            MergeConfig.Slice slice = config.slices().get(i);
+            ModelRef base = slice.baseModel() != null ? slice.baseModel() : config.baseModel();
+            for (int j = 0; j < slice.sources().size(); j++) {
+                checkModelConstants(
+                        slice.sources().get(j),
+                        base,
+                        slice.parameters(),
+                        "slices[" + i + "].parameters",
+                        config,
+                        "slices[" + i + "].sources[" + j + "]");
+            }
+        }
+    }
+
+    private void checkModelConstants(
+            MergeConfig.Source source,
+            ModelRef base,
+            Map<String, Setting> sliceLevel,
+            String sliceWhere,
+            MergeConfig config,
+            String where) {
+        if (source.model().equals(base)) {
+            return;
+        }
+        Map<String, Double> values = new LinkedHashMap<>();
+        List<String> origins = new ArrayList<>();
+        for (ParameterSpec spec : method.parameters()) {
+            if (spec.scope() != ParameterSpec.Scope.PER_MODEL) {
+                continue;
+            }
+            String origin = where + ".parameters";
+            Setting setting = source.parameters().get(spec.name());
+            if (setting == null) {
+                origin = sliceWhere;
+                setting = sliceLevel.get(spec.name());
+            }
+            if (setting == null) {
+                origin = "parameters";
+                setting = config.parameters().get(spec.name());
+            }
+            if (setting == null && spec.defaultValue() != null) {
+                setting = new Setting.Constant(spec.defaultValue());
+                origin = "the default";
+            }
+            if (setting == null) {
+                continue;
+            }
+            if (!(setting instanceof Setting.Constant constant)) {
+                return;
+            }
+            values.put(spec.name(), constant.value());
+            origins.add(spec.name() + " from " + (origin.equals("the default") ? origin : origin + "." + spec.name()));
+        }
+        String problem = method.checkModelParams(new Params(values));
+        if (problem != null) {
+            throw error(where, method.name() + ": " + problem + "; " + String.join(", ", origins));
+        }
     }
 
     private void checkBaseModel(MergeConfig config) {

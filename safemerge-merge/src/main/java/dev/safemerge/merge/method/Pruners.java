@@ -102,15 +102,28 @@ final class Pruners {
         return rescaledBy(keepingBits(bits), work, before, after);
     }
 
+    /**
+     * Why DELLA cannot prune with these values, or null: mergekit's {@code della_magprune} leaves a task vector
+     * untouched at density >= 1 and zeroes it at density <= 0; in between the keep probabilities span density ± epsilon,
+     * which must lie inside (0, 1).
+     */
+    static String magpruneProblem(double density, double epsilon) {
+        if (density >= 1 || density <= 0 || (density - epsilon > 0 && density + epsilon < 1)) {
+            return null;
+        }
+        return "della needs 0 < density - epsilon and density + epsilon < 1 (density " + density + ", epsilon "
+                + epsilon + ")";
+    }
+
     static Plan magprune(
             Ranks.Blocks delta, double density, double epsilon, boolean rescale, String model, TensorGroup group) {
         Precision work = randomWork(group);
         if (density <= 0) {
             return unscaled(() -> (start, block, count) -> Arrays.fill(block, 0, count, 0f), work);
         }
-        if (density + epsilon >= 1 || density - epsilon <= 0) {
-            throw new BadInputException(group.name() + ": della needs 0 < density - epsilon and density + epsilon < 1"
-                    + " (density " + density + ", epsilon " + epsilon + ")");
+        String problem = magpruneProblem(density, epsilon);
+        if (problem != null) {
+            throw new BadInputException(group.name() + ": " + problem);
         }
         // Ranks are per row, so the task vector is gathered one row at a time and the decisions kept as bits.
         int n = delta.length();

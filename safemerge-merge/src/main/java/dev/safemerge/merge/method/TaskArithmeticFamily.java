@@ -6,6 +6,7 @@ import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
+import dev.safemerge.merge.Params;
 import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.merge.kernel.MergeKernels;
@@ -73,6 +74,22 @@ public final class TaskArithmeticFamily implements MergeMethod, StoredBf16Merge 
     @Override
     public String checkInputs(int others, boolean hasBase) {
         return hasBase ? null : name + " needs a base_model";
+    }
+
+    @Override
+    public String checkModelParams(Params model) {
+        return pruning == Pruning.MAGPRUNE ? Pruners.magpruneProblem(model.get("density"), model.get("epsilon")) : null;
+    }
+
+    @Override
+    public String checkParams(List<Params> inputs, int baseIndex, Params global) {
+        for (int i = 0; i < inputs.size(); i++) {
+            String problem = i == baseIndex ? null : checkModelParams(inputs.get(i));
+            if (problem != null) {
+                return problem;
+            }
+        }
+        return null;
     }
 
     /** Without pruning or election every element is independent, so large tensors can be merged in chunks. */

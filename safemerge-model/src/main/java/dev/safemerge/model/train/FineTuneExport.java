@@ -96,7 +96,19 @@ public final class FineTuneExport {
             String baseModel,
             Map<String, String> metadata,
             Map<String, byte[]> extraFiles) {
-        LoraAdapterWriter.write(out, loraConfig(lora, baseModel), loraWeights(model, lora), metadata);
+        writeAdapter(out, model, lora, baseModel, metadata, extraFiles, false);
+    }
+
+    /** As above; with {@code overwrite} an existing {@code out} is replaced in one rename once the adapter is complete. */
+    public static void writeAdapter(
+            Path out,
+            TrainableModel model,
+            LoraSettings lora,
+            String baseModel,
+            Map<String, String> metadata,
+            Map<String, byte[]> extraFiles,
+            boolean overwrite) {
+        LoraAdapterWriter.write(out, loraConfig(lora, baseModel), loraWeights(model, lora), metadata, overwrite);
         for (Map.Entry<String, byte[]> file : extraFiles.entrySet()) {
             writeFileAtomically(out.resolve(file.getKey()), file.getValue());
         }
@@ -112,6 +124,17 @@ public final class FineTuneExport {
             ModelDirectory base,
             Map<String, String> metadata,
             Map<String, byte[]> extraFiles) {
+        writeModel(out, model, base, metadata, extraFiles, false);
+    }
+
+    /** As above; with {@code overwrite} an existing {@code out} is replaced in one rename once the model is complete. */
+    public static void writeModel(
+            Path out,
+            TrainableModel model,
+            ModelDirectory base,
+            Map<String, String> metadata,
+            Map<String, byte[]> extraFiles,
+            boolean overwrite) {
         Map<String, Parameter> trained = new LinkedHashMap<>();
         for (Parameter p : model.parameters()) {
             trained.put(p.name(), p);
@@ -121,7 +144,7 @@ public final class FineTuneExport {
             TensorInfo info = base.info(name);
             specs.add(new TensorSpec(name, info.dtype(), info.shape()));
         }
-        try (ModelWriter writer = ModelWriter.create(out, specs, 5_000_000_000L, metadata)) {
+        try (ModelWriter writer = ModelWriter.create(out, specs, 5_000_000_000L, metadata, overwrite)) {
             for (String name : base.tensorNames()) {
                 Parameter p = trained.get(name);
                 if (p != null) {
