@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Model versions by content hash with lineage, evaluations, tags, aliases that move only through a"
-                    + " passing gate (or --override --reason), rollback, and a hash-chained audit log.",
+                    + " passing gate (or --override --reason), rollback, prompt versions, branches, and a hash-chained"
+                    + " audit log.",
             "The registry is a SQLite file (default: registry.db in ~/.safemerge) or a PostgreSQL database (--db URL)."
         },
         subcommands = {
@@ -52,7 +53,9 @@ import picocli.CommandLine.Spec;
             RegistryCommand.Alias.class,
             RegistryCommand.Rollback.class,
             RegistryCommand.Log.class,
-            RegistryCommand.Verify.class
+            RegistryCommand.Verify.class,
+            RegistryPromptCommand.class,
+            RegistryBranchCommand.class
         },
         footer = {
             "",
@@ -262,12 +265,14 @@ final class RegistryCommand implements Runnable {
                 for (Evaluation e : evaluations) {
                     out.println("  eval " + e.id() + "    " + e.kind() + " " + e.suite() + " " + e.metric() + "="
                             + Reports.rate(e.value(), e.n(), e.ciLow(), e.ciHigh())
+                            + (e.prompt() != null ? " with prompt " + e.prompt() : "")
                             + (e.supersededBy() != null
                                     ? " (not comparable since evaluation " + e.supersededBy() + ")"
                                     : ""));
                 }
                 for (GateVerdict v : verdicts) {
                     out.println("  gate " + v.id() + "    " + v.outcome() + " on " + v.suite()
+                            + (v.prompt() != null ? " with prompt " + v.prompt() : "")
                             + (v.baseline() != null ? " against " + v.baseline() : "") + " at " + v.createdAt());
                 }
                 if (model.recipe() != null) {
@@ -337,7 +342,12 @@ final class RegistryCommand implements Runnable {
             VersionRef ref = VersionRef.parse(version);
             try (Registry registry = options.open()) {
                 registry.tag(ref, tag);
-                spec.commandLine().getOut().println("tagged " + ref + " " + tag);
+                PrintWriter out = spec.commandLine().getOut();
+                if (options.json) {
+                    RegistryOptions.printJson(out, Map.of("version", ref.toString(), "tag", tag));
+                } else {
+                    out.println("tagged " + ref + " " + tag);
+                }
             }
             return Main.EXIT_OK;
         }
