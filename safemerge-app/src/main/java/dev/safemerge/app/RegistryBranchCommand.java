@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
             "",
             "Example:",
             "  safemerge registry branch create safety-fix --from llama:1",
-            "  safemerge registry add MERGED_DIR --name llama --parent llama:1 --branch safety-fix",
+            "  safemerge registry add MERGED_DIR --name llama --parent llama:1 \\",
+            "      --branch safety-fix",
             "  safemerge gate llama:2 --suite data/suites/core.yml --baseline production",
             "  safemerge registry branch promote safety-fix production"
         })
@@ -54,7 +55,8 @@ final class RegistryBranchCommand implements Runnable {
             footer = {
                 "",
                 "Example:",
-                "  safemerge registry branch create safety-fix --from llama:1 --prompt assistant:2"
+                "  safemerge registry branch create safety-fix --from llama:1 \\",
+                "      --prompt assistant:2"
             })
     static final class Create implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME", description = "The branch.")
@@ -168,11 +170,8 @@ final class RegistryBranchCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "ALIAS", description = "The alias to move to its head.")
         String alias;
 
-        @Option(names = "--override", description = "Move without a passing gate (needs --reason).")
-        boolean override;
-
-        @Option(names = "--reason", paramLabel = "TEXT", description = "Why the gate is overridden.")
-        String reason;
+        @Mixin
+        OverrideOptions gate;
 
         @Mixin
         RegistryOptions options;
@@ -185,7 +184,7 @@ final class RegistryBranchCommand implements Runnable {
             try (Registry registry = options.open()) {
                 RegistryCommand.printMove(
                         spec.commandLine().getOut(),
-                        registry.promoteBranch(branch, alias, override, reason),
+                        registry.promoteBranch(branch, alias, gate.override, gate.reason),
                         options.json);
             }
             return Main.EXIT_OK;

@@ -138,18 +138,7 @@ final class RegistryCommand implements Runnable {
                 }
                 Registered<ModelVersion> registered = registry.addModel(new NewModel(
                         name, dir, modelKind, parentRefs, recipeText, dataHash, sweep, sweepValue, branch));
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, registered);
-                } else {
-                    out.println(registered.value().ref());
-                    if (!registered.created()) {
-                        spec.commandLine()
-                                .getErr()
-                                .println("already registered: the same tensors as "
-                                        + registered.value().ref());
-                    }
-                }
+                printRegistered(spec, options, registered, registered.value().ref(), "tensors");
             }
             return Main.EXIT_OK;
         }
@@ -390,11 +379,8 @@ final class RegistryCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "NAME:N|ALIAS", description = "The version (or alias) to point at.")
         String target;
 
-        @Option(names = "--override", description = "Move without a passing gate (needs --reason).")
-        boolean override;
-
-        @Option(names = "--reason", paramLabel = "TEXT", description = "Why the gate is overridden.")
-        String reason;
+        @Mixin
+        OverrideOptions gate;
 
         @Mixin
         RegistryOptions options;
@@ -405,7 +391,7 @@ final class RegistryCommand implements Runnable {
         @Override
         public Integer call() {
             try (Registry registry = options.open()) {
-                AliasMove move = registry.setAlias(alias, target, override, reason, null);
+                AliasMove move = registry.setAlias(alias, target, gate.override, gate.reason, null);
                 printMove(spec.commandLine().getOut(), move, options.json);
             }
             return Main.EXIT_OK;
@@ -554,6 +540,20 @@ final class RegistryCommand implements Runnable {
                 }
                 return report.ok() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
             }
+        }
+    }
+
+    /** Prints a registration: its JSON, or NAME:N (and on stderr that the same {@code what} was there already). */
+    static void printRegistered(
+            CommandSpec spec, RegistryOptions options, Registered<?> registered, VersionRef ref, String what) {
+        PrintWriter out = spec.commandLine().getOut();
+        if (options.json) {
+            RegistryOptions.printJson(out, registered);
+            return;
+        }
+        out.println(ref);
+        if (!registered.created()) {
+            spec.commandLine().getErr().println("already registered: the same " + what + " as " + ref);
         }
     }
 

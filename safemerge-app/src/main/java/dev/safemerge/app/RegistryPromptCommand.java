@@ -41,8 +41,10 @@ import picocli.CommandLine.Spec;
         footer = {
             "",
             "Example:",
-            "  safemerge registry prompt add assistant --file system.txt --max-asr core-safety=0.05 --label production",
-            "  safemerge gate llama-safe:2 --suite data/suites/core.yml --prompt-version assistant@production"
+            "  safemerge registry prompt add assistant --file SYSTEM.txt \\",
+            "      --max-asr core-safety=0.05 --label production",
+            "  safemerge gate llama-safe:2 --suite data/suites/core.yml \\",
+            "      --prompt-version assistant@production"
         })
 final class RegistryPromptCommand implements Runnable {
     @Spec
@@ -84,8 +86,9 @@ final class RegistryPromptCommand implements Runnable {
             footer = {
                 "",
                 "Example:",
-                "  safemerge registry prompt add assistant --file system.txt \\",
-                "      --max-asr core-safety=0.05 --max-over-refusal core-safety=0.10 --label candidate"
+                "  safemerge registry prompt add assistant --file SYSTEM.txt \\",
+                "      --max-asr core-safety=0.05 --max-over-refusal core-safety=0.10 \\",
+                "      --label candidate"
             })
     static final class Add implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "NAME", description = "The prompt's name.")
@@ -133,18 +136,8 @@ final class RegistryPromptCommand implements Runnable {
             try (Registry registry = options.open()) {
                 Registered<PromptVersion> registered =
                         registry.addPrompt(name, kind, content.read(), labels, constraints, branch);
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, registered);
-                } else {
-                    out.println(registered.value().ref());
-                    if (!registered.created()) {
-                        spec.commandLine()
-                                .getErr()
-                                .println("already registered: the same content as "
-                                        + registered.value().ref());
-                    }
-                }
+                RegistryCommand.printRegistered(
+                        spec, options, registered, registered.value().ref(), "content");
             }
             return Main.EXIT_OK;
         }

@@ -552,7 +552,7 @@ class RegistryCommandsTest {
     @Test
     void theGateRunsAModelJudgeItselfAndReusesItsCachedAnswers() throws Exception {
         writeSuite("  min_n: 1\n");
-        Path judge = TinyModel.write(temp.resolve("judge"), 7);
+        TinyModel.write(temp.resolve("judge"), 7);
         Files.writeString(
                 suite,
                 Files.readString(suite)
