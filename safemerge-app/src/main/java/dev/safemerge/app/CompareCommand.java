@@ -94,7 +94,8 @@ final class CompareCommand implements Callable<Integer> {
         List<Changed> newlyRefused = new ArrayList<>();
         try (Registry registry = options.open()) {
             refs.forEach(registry::model);
-            SuiteEvaluations evaluations = new SuiteEvaluations(registry, suite, suiteOptions.work);
+            SuiteEvaluations evaluations =
+                    new SuiteEvaluations(registry, suite, suiteOptions.work, suiteOptions.prompt(registry));
             List<Evaluation> harmful = new ArrayList<>();
             for (VersionRef ref : refs) {
                 harmful.add(evaluations.harmful(ref));
@@ -173,6 +174,10 @@ final class CompareCommand implements Callable<Integer> {
         Json.writeAtomically(out.resolve("compare.json"), Json.pretty(report));
         Json.writeAtomically(out.resolve("compare.html"), CompareReport.html(report, newlyUnsafe, newlyRefused));
         PrintWriter w = spec.commandLine().getOut();
+        if (options.json) {
+            RegistryOptions.printJson(w, report);
+            return Main.EXIT_OK;
+        }
         for (var pair : report.get("pairs")) {
             var h = pair.get("harmful");
             w.printf(

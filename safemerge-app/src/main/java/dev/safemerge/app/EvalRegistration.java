@@ -3,6 +3,7 @@ package dev.safemerge.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.stats.Wilson;
 import dev.safemerge.registry.CategoryRate;
 import dev.safemerge.registry.Evaluation;
@@ -10,6 +11,7 @@ import dev.safemerge.registry.EvaluationItem;
 import dev.safemerge.registry.Hashing;
 import dev.safemerge.registry.ModelVersion;
 import dev.safemerge.registry.NewEvaluation;
+import dev.safemerge.registry.PromptVersion;
 import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.VersionRef;
 import dev.safemerge.tensor.BadInputException;
@@ -26,9 +28,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code eval safety|task --register NAME:N}: records the evaluation just written (summary and every item of
- * items.jsonl) with a registered model version. The version is checked before anything runs; with {@code --model DIR}
- * the directory must hold exactly the registered tensors.
+ * {@code eval safety|task --register NAME:N [--prompt-version NAME:N]}: records the evaluation just written (summary
+ * and every item of items.jsonl) with a registered model version, and the prompt version it ran with. Both are checked
+ * before anything runs; with {@code --model DIR} the directory must hold exactly the registered tensors.
  */
 final class EvalRegistration {
     @Option(
@@ -43,8 +45,18 @@ final class EvalRegistration {
             description = "Suite name in the registry (default: the prompt file's name).")
     String suite;
 
+    @Option(
+            names = "--prompt-version",
+            paramLabel = "NAME:N|NAME@LABEL",
+            description = "The registered prompt version the answers come from (needs --register): a system prompt"
+                    + " is sent instead of the protocol's; a chat-template override only with --responses.")
+    String promptVersion;
+
     @Mixin
     RegistryLocation location;
+
+    /** The --prompt-version, resolved by {@link #check}. */
+    private PromptVersion prompt;
 
     boolean enabled() {
         return register != null;
@@ -53,32 +65,78 @@ final class EvalRegistration {
     /** Fails before the evaluation runs when the version is unknown or DIR is not its content. */
     void check(Path modelDir) {
         if (!enabled()) {
-            if (suite != null || location.given()) {
-                throw new BadInputException("--register-suite, --db and --actor need --register NAME:N");
+            if (suite != null || promptVersion != null || location.given()) {
+                throw new BadInputException(
+                        "--register-suite, --prompt-version, --db and --actor need --register NAME:N");
             }
             return;
         }
         VersionRef ref = VersionRef.parse(register);
         try (Registry registry = location.open()) {
             ModelVersion model = registry.model(ref);
+            prompt = promptVersion == null ? null : registry.prompt(promptVersion);
             if (modelDir != null && !Registry.contentHashOf(modelDir).equals(model.contentHash())) {
                 throw new BadInputException("--model " + modelDir + " does not hold the tensors registered as " + ref);
             }
         }
     }
 
+    /** The protocol of the command line with the --prompt-version applied (after {@link #check}). */
+    Protocol withPrompt(GenerationOptions generation) {
+        if (prompt != null && (generation.systemPrompt != null || generation.noSystemPrompt)) {
+            throw new BadInputException("--prompt-version and --system / --no-system-prompt exclude each other");
+        }
+        return apply(prompt, generation.protocol(), generation.source.responses != null);
+    }
+
+    /**
+     * {@code protocol} with a prompt version (null: unchanged): a system prompt replaces the protocol's; a chat-template
+     * override cannot be applied by generation here (the backend applies the model's own template), so it is accepted
+     * only for answers produced elsewhere ({@code answersGiven}). Either way the protocol records the prompt version.
+     */
+    static Protocol apply(PromptVersion prompt, Protocol protocol, boolean answersGiven) {
+        if (prompt == null) {
+            return protocol;
+        }
+        if (prompt.kind().equals("chat-template") && !answersGiven) {
+            throw new BadInputException(prompt.ref() + " is a chat-template override, which generation here does"
+                    + " not apply (the backend uses the model's own template): evaluate answers produced with it"
+                    + " (--responses) or register such an evaluation");
+        }
+        List<String> overrides = new ArrayList<>(protocol.overrides());
+        overrides.add("--prompt-version " + prompt.ref());
+        return new Protocol(
+                protocol.preset(),
+                prompt.kind().equals("system-prompt") ? prompt.content() : protocol.systemPrompt(),
+                protocol.sampling(),
+                overrides);
+    }
+
     /** Records a safety (or, with benign prompts, over-refusal) evaluation from OUT with the --register version. */
     Evaluation recordSafety(ObjectNode summary, Path out, Path prompts, boolean benign, long seed) {
         try (Registry registry = location.open()) {
-            return recordSafety(registry, VersionRef.parse(register), suiteName(prompts), summary, out, benign, seed);
+            return recordSafety(
+                    registry, VersionRef.parse(register), promptRef(), suiteName(prompts), summary, out, benign, seed);
         }
     }
 
     /** Records a task evaluation from OUT with the --register version. */
     Evaluation recordTask(ObjectNode summary, Path out, Path task, String metric, long seed) {
         try (Registry registry = location.open()) {
-            return recordTask(registry, VersionRef.parse(register), suiteName(task), summary, out, metric, seed);
+            return recordTask(
+                    registry, VersionRef.parse(register), promptRef(), suiteName(task), summary, out, metric, seed);
         }
+    }
+
+    private VersionRef promptRef() {
+        return prompt == null ? null : prompt.ref();
+    }
+
+    /** The line a command prints for an evaluation it registered. */
+    static String describe(Evaluation recorded) {
+        return "registered evaluation " + recorded.id() + " with " + recorded.model()
+                + (recorded.prompt() == null ? "" : " and prompt " + recorded.prompt()) + ": " + recorded.metric() + "="
+                + Reports.rate(recorded.value(), recorded.n(), recorded.ciLow(), recorded.ciHigh());
     }
 
     private String suiteName(Path prompts) {
@@ -89,6 +147,7 @@ final class EvalRegistration {
     static Evaluation recordSafety(
             Registry registry,
             VersionRef model,
+            VersionRef prompt,
             String suiteName,
             ObjectNode summary,
             Path out,
@@ -136,6 +195,7 @@ final class EvalRegistration {
         return record(
                 registry,
                 model,
+                prompt,
                 suiteName,
                 benign ? "over-refusal" : "safety",
                 benign ? "refusal_rate" : "asr",
@@ -154,6 +214,7 @@ final class EvalRegistration {
     static Evaluation recordTask(
             Registry registry,
             VersionRef model,
+            VersionRef prompt,
             String suiteName,
             ObjectNode summary,
             Path out,
@@ -198,6 +259,7 @@ final class EvalRegistration {
         return record(
                 registry,
                 model,
+                prompt,
                 suiteName,
                 "task",
                 metric,
@@ -214,6 +276,7 @@ final class EvalRegistration {
     private static Evaluation record(
             Registry registry,
             VersionRef model,
+            VersionRef prompt,
             String suiteName,
             String kind,
             String metric,
@@ -234,7 +297,7 @@ final class EvalRegistration {
         String promptsHash = "sha256:" + Hashing.sha256Hex(promptLines.toString());
         return registry.addEvaluation(new NewEvaluation(
                 model,
-                null,
+                prompt,
                 kind,
                 suiteName,
                 promptsHash,

@@ -156,13 +156,13 @@ final class EvalSafetyCommand implements Callable<Integer> {
             items = items.subList(0, Math.min(limit, items.size()));
         }
         registration.check(generation.source.model);
-        Protocol protocol = generation.protocol();
+        Protocol protocol = registration.withPrompt(generation);
         SafetyEvaluation.Result result;
         try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
                 GenerationOptions.Opened opened = generation.open(cache);
                 JudgeBackend judgeBackend = judgeBackend()) {
             AnswerSource source = opened.source();
-            Judge judge = judge(cache, judgeBackend);
+            Judge judge = judge(judgeName, judgeBackend.generator(), cache);
             ObjectNode config = Json.object();
             config.put("prompts", promptSource.toString());
             config.put("prompt_rows", loaded.rows());
@@ -210,8 +210,7 @@ final class EvalSafetyCommand implements Callable<Integer> {
                     promptSource,
                     benign,
                     protocol.sampling().seed());
-            w.println("registered evaluation " + recorded.id() + " with " + recorded.model() + ": " + recorded.metric()
-                    + "=" + Reports.rate(recorded.value(), recorded.n(), recorded.ciLow(), recorded.ciHigh()));
+            w.println(EvalRegistration.describe(recorded));
         }
         // Over-refusal is read from the refusal rate, which every response defines; a safety run needs its ASR.
         return benign || result.asr().defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
@@ -247,16 +246,17 @@ final class EvalSafetyCommand implements Callable<Integer> {
                 generation.remote(judgeEndpoint, judgeModelName, judgeApiKeyEnv, "--judge-model-name")));
     }
 
-    private Judge judge(GenerationCache cache, JudgeBackend backend) {
+    /** The judge {@code name}; a model judge generates through {@code backend}, its outputs cached in {@code cache}. */
+    static Judge judge(String judgeName, ResponseGenerator backend, GenerationCache cache) {
         switch (judgeName) {
             case "refusal" -> {
                 return new RefusalJudge();
             }
             case "wildguard" -> {
-                return new WildGuard(new CachedGenerator(backend.generator(), cache));
+                return new WildGuard(new CachedGenerator(backend, cache));
             }
             case "llama-guard" -> {
-                return new LlamaGuard(new CachedGenerator(backend.generator(), cache), false);
+                return new LlamaGuard(new CachedGenerator(backend, cache), false);
             }
             default ->
                 throw new BadInputException(

@@ -137,7 +137,8 @@ final class EvalTaskCommand implements Callable<Integer> {
         }
         PythonSandbox.Limits limits =
                 new PythonSandbox.Limits(Duration.ofMillis((long) (execTimeout * 1000)), execMemoryMb << 20, 16);
-        Protocol protocol = generation.protocol();
+        registration.check(generation.source.model);
+        Protocol protocol = registration.withPrompt(generation);
         TaskOptions options = new TaskOptions(
                 promptField,
                 answerField,
@@ -155,7 +156,6 @@ final class EvalTaskCommand implements Callable<Integer> {
             }
             items = items.subList(0, Math.min(limit, items.size()));
         }
-        registration.check(generation.source.model);
         protocol = protocol.forMetric(metricName, metric, generation.maxNewTokens != null);
         TaskEvaluation.Result result;
         try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
@@ -186,8 +186,7 @@ final class EvalTaskCommand implements Callable<Integer> {
         if (registration.enabled()) {
             Evaluation recorded = registration.recordTask(
                     result.summary(), out, task, metricName, protocol.sampling().seed());
-            w.println("registered evaluation " + recorded.id() + " with " + recorded.model() + ": " + recorded.metric()
-                    + "=" + Reports.rate(recorded.value(), recorded.n(), recorded.ciLow(), recorded.ciHigh()));
+            w.println(EvalRegistration.describe(recorded));
         }
         return result.defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
     }

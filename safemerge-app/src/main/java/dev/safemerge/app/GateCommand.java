@@ -9,6 +9,8 @@ import dev.safemerge.registry.CategoryRate;
 import dev.safemerge.registry.Evaluation;
 import dev.safemerge.registry.EvaluationItem;
 import dev.safemerge.registry.GateVerdict;
+import dev.safemerge.registry.PromptConstraint;
+import dev.safemerge.registry.PromptVersion;
 import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.VersionRef;
 import dev.safemerge.tensor.BadInputException;
@@ -34,8 +36,10 @@ import picocli.CommandLine.Spec;
             "Apply a regression suite's rules to a registered version: the ASR interval's upper bound at most the"
                     + " baseline's ASR, over-refusal up by at most the allowed points, task scores non-inferior at the"
                     + " margin, per-category ASR caps, a minimum N.",
-            "Evaluations are taken from the registry (same suite set, judge) or run now with the in-process engine"
-                    + " and the refusal judge, and registered. The verdict JSON is stored with the version.",
+            "Evaluations are taken from the registry (same suite set, judge, prompt version) or run now with the"
+                    + " in-process engine and the suite's judge (refusal, or wildguard / llama-guard from the suite's"
+                    + " judge_model), and registered. With --prompt-version the prompt's constraints on this suite"
+                    + " are rules too. The verdict JSON is stored with the version.",
             "Exit 0 pass, 1 fail (or an undefined measurement), 2 bad input, 4 inconclusive (too few samples)."
         },
         footer = {
@@ -80,7 +84,8 @@ final class GateCommand implements Callable<Integer> {
                     : baseline.contains(":")
                             ? registry.model(VersionRef.parse(baseline)).ref()
                             : registry.alias(baseline, null).version();
-            SuiteEvaluations evaluations = new SuiteEvaluations(registry, suite, suiteOptions.work);
+            PromptVersion prompt = suiteOptions.prompt(registry);
+            SuiteEvaluations evaluations = new SuiteEvaluations(registry, suite, suiteOptions.work, prompt);
             List<RuleResult> results = new ArrayList<>();
             ObjectNode measured = Json.object();
 
@@ -103,14 +108,25 @@ final class GateCommand implements Callable<Integer> {
                             suite.rules().minN()));
                 }
             }
+            Evaluation benign = null;
+            boolean benignEnough = false;
             if (suite.benign() != null) {
-                Evaluation benign = evaluations.benign(ref);
+                benign = evaluations.benign(ref);
                 Evaluation benignBase = base == null ? null : comparable(evaluations.benign(base), benign);
                 put(measured, "benign", benign, benignBase);
-                boolean enough = minN(results, "benign", benign, suite.rules().minN());
+                benignEnough = minN(results, "benign", benign, suite.rules().minN());
                 if (suite.rules().overRefusalMaxIncrease() != null) {
                     results.add(overRefusalRule(
-                            benign, benignBase, base, suite.rules().overRefusalMaxIncrease(), enough));
+                            benign, benignBase, base, suite.rules().overRefusalMaxIncrease(), benignEnough));
+                }
+            }
+            if (prompt != null) {
+                for (PromptConstraint constraint : prompt.constraints()) {
+                    if (constraint.suite().equals(suite.name())) {
+                        boolean asr = constraint.metric().equals("asr");
+                        results.add(constraintRule(
+                                prompt, constraint, asr ? harmful : benign, asr ? harmfulEnough : benignEnough));
+                    }
                 }
             }
             for (GateSuite.TaskSet task : suite.tasks()) {
@@ -134,6 +150,7 @@ final class GateCommand implements Callable<Integer> {
             verdict.put("suite", suite.name());
             verdict.put("suite_version", suite.version());
             verdict.put("suite_hash", suite.hash());
+            verdict.put("prompt_version", prompt == null ? null : prompt.ref().toString());
             verdict.put("outcome", outcome);
             ArrayNode rules = verdict.putArray("rules");
             for (RuleResult r : results) {
@@ -141,7 +158,13 @@ final class GateCommand implements Callable<Integer> {
             }
             verdict.set("evaluations", measured);
             GateVerdict stored = registry.recordGateVerdict(
-                    ref, base, suite.name() + "@" + suite.version(), suite.hash(), outcome, Json.pretty(verdict));
+                    ref,
+                    base,
+                    prompt == null ? null : prompt.ref().toString(),
+                    suite.name() + "@" + suite.version(),
+                    suite.hash(),
+                    outcome,
+                    Json.pretty(verdict));
             if (junit != null) {
                 Json.writeAtomically(junit, junitXml(suite, ref, results));
             }
@@ -162,8 +185,9 @@ final class GateCommand implements Callable<Integer> {
                             r.rule() + (r.subject().isEmpty() ? "" : " [" + r.subject() + "]"),
                             r.detail());
                 }
-                out.println("gate " + outcome + ": " + ref + " on " + suite.name() + "@" + suite.version()
-                        + (base == null ? "" : " against " + base) + " (verdict " + stored.id() + ")");
+                out.println("gate " + outcome + ": " + ref + (prompt == null ? "" : " with prompt " + prompt.ref())
+                        + " on " + suite.name() + "@" + suite.version() + (base == null ? "" : " against " + base)
+                        + " (verdict " + stored.id() + ")");
                 if (moved != null) {
                     RegistryCommand.printMove(out, moved, false);
                 }
@@ -243,6 +267,40 @@ final class GateCommand implements Callable<Integer> {
                                 rate.ciLow(),
                                 rate.ciHigh())
                         + (rate.n() < minN ? "; n below min_n" : ""));
+    }
+
+    /**
+     * A prompt version's constraint on this suite: the measured rate (ASR on the harmful set, refusal rate on the
+     * benign set) at most the constraint's maximum.
+     */
+    private static RuleResult constraintRule(
+            PromptVersion prompt, PromptConstraint constraint, Evaluation measured, boolean enough) {
+        String rule = "prompt_constraint";
+        String subject = constraint.metric() + " (" + prompt.ref() + ")";
+        if (measured == null) {
+            return new RuleResult(rule, subject, "fail", "undefined: the suite has no benign set to measure it on");
+        }
+        if (measured.value() == null) {
+            return new RuleResult(rule, subject, "fail", "undefined: nothing was judged (n=0)");
+        }
+        if (!enough) {
+            return new RuleResult(rule, subject, "inconclusive", "too few judged answers (n=" + measured.n() + ")");
+        }
+        boolean pass = measured.value() <= constraint.max();
+        return new RuleResult(
+                rule,
+                subject,
+                pass ? "pass" : "fail",
+                String.format(
+                        Locale.ROOT,
+                        "%s %.4f %s max %.4f (n=%d, 95%% CI %.4f-%.4f)",
+                        constraint.metric().equals("asr") ? "ASR" : "over-refusal",
+                        measured.value(),
+                        pass ? "<=" : ">",
+                        constraint.max(),
+                        measured.n(),
+                        measured.ciLow(),
+                        measured.ciHigh()));
     }
 
     private static RuleResult overRefusalRule(

@@ -28,7 +28,8 @@ import java.util.Set;
  * harmful: ../data/safety/harmful.jsonl
  * benign: ../data/safety/benign.jsonl
  * tasks: [{name: exact, path: ../data/tasks/exact.jsonl, metric: exact-match}]
- * judge: refusal
+ * judge: refusal            # or wildguard / llama-guard, run in-process from judge_model
+ * judge_model: ../models/wildguard
  * protocol: {seed: 42, temperature: 0, max_new_tokens: 256, system_prompt: "You are a helpful assistant."}
  * rules:
  *   asr_upper_bound_le_baseline: true
@@ -47,6 +48,7 @@ record GateSuite(
         Path benign,
         List<TaskSet> tasks,
         String judge,
+        Path judgeModel,
         Protocol protocol,
         Rules rules) {
     /** A task prompt set scored by a task metric. */
@@ -62,7 +64,7 @@ record GateSuite(
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Set<String> TOP_KEYS =
-            Set.of("name", "version", "harmful", "benign", "tasks", "judge", "protocol", "rules");
+            Set.of("name", "version", "harmful", "benign", "tasks", "judge", "judge_model", "protocol", "rules");
     private static final Set<String> PROTOCOL_KEYS =
             Set.of("seed", "temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "system_prompt");
     private static final Set<String> RULE_KEYS =
@@ -108,6 +110,16 @@ record GateSuite(
         String judge = root.path("judge").asText("refusal");
         if (!Set.of("refusal", "wildguard", "llama-guard").contains(judge)) {
             throw new BadInputException(file + ": judge " + judge + ": one of refusal, wildguard, llama-guard");
+        }
+        Path judgeModel = null;
+        if (root.hasNonNull("judge_model")) {
+            if (judge.equals("refusal")) {
+                throw new BadInputException(file + ": judge_model is for the model judges (wildguard, llama-guard)");
+            }
+            judgeModel = dir.resolve(root.get("judge_model").asText());
+            if (!Files.isDirectory(judgeModel)) {
+                throw new BadInputException(file + ": judge_model " + judgeModel + " is not a model directory");
+            }
         }
         JsonNode p = root.path("protocol");
         if (!p.isMissingNode()) {
@@ -156,6 +168,7 @@ record GateSuite(
                 benign,
                 tasks,
                 judge,
+                judgeModel,
                 protocol,
                 rules);
     }

@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Model versions by content hash with lineage, evaluations, tags, aliases that move only through a"
-                    + " passing gate (or --override --reason), rollback, and a hash-chained audit log.",
+                    + " passing gate (or --override --reason), rollback, prompt versions, branches, and a hash-chained"
+                    + " audit log.",
             "The registry is a SQLite file (default: registry.db in ~/.safemerge) or a PostgreSQL database (--db URL)."
         },
         subcommands = {
@@ -52,7 +53,9 @@ import picocli.CommandLine.Spec;
             RegistryCommand.Alias.class,
             RegistryCommand.Rollback.class,
             RegistryCommand.Log.class,
-            RegistryCommand.Verify.class
+            RegistryCommand.Verify.class,
+            RegistryPromptCommand.class,
+            RegistryBranchCommand.class
         },
         footer = {
             "",
@@ -135,18 +138,7 @@ final class RegistryCommand implements Runnable {
                 }
                 Registered<ModelVersion> registered = registry.addModel(new NewModel(
                         name, dir, modelKind, parentRefs, recipeText, dataHash, sweep, sweepValue, branch));
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, registered);
-                } else {
-                    out.println(registered.value().ref());
-                    if (!registered.created()) {
-                        spec.commandLine()
-                                .getErr()
-                                .println("already registered: the same tensors as "
-                                        + registered.value().ref());
-                    }
-                }
+                printRegistered(spec, options, registered, registered.value().ref(), "tensors");
             }
             return Main.EXIT_OK;
         }
@@ -262,12 +254,14 @@ final class RegistryCommand implements Runnable {
                 for (Evaluation e : evaluations) {
                     out.println("  eval " + e.id() + "    " + e.kind() + " " + e.suite() + " " + e.metric() + "="
                             + Reports.rate(e.value(), e.n(), e.ciLow(), e.ciHigh())
+                            + (e.prompt() != null ? " with prompt " + e.prompt() : "")
                             + (e.supersededBy() != null
                                     ? " (not comparable since evaluation " + e.supersededBy() + ")"
                                     : ""));
                 }
                 for (GateVerdict v : verdicts) {
                     out.println("  gate " + v.id() + "    " + v.outcome() + " on " + v.suite()
+                            + (v.prompt() != null ? " with prompt " + v.prompt() : "")
                             + (v.baseline() != null ? " against " + v.baseline() : "") + " at " + v.createdAt());
                 }
                 if (model.recipe() != null) {
@@ -337,7 +331,12 @@ final class RegistryCommand implements Runnable {
             VersionRef ref = VersionRef.parse(version);
             try (Registry registry = options.open()) {
                 registry.tag(ref, tag);
-                spec.commandLine().getOut().println("tagged " + ref + " " + tag);
+                PrintWriter out = spec.commandLine().getOut();
+                if (options.json) {
+                    RegistryOptions.printJson(out, Map.of("version", ref.toString(), "tag", tag));
+                } else {
+                    out.println("tagged " + ref + " " + tag);
+                }
             }
             return Main.EXIT_OK;
         }
@@ -380,11 +379,8 @@ final class RegistryCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "NAME:N|ALIAS", description = "The version (or alias) to point at.")
         String target;
 
-        @Option(names = "--override", description = "Move without a passing gate (needs --reason).")
-        boolean override;
-
-        @Option(names = "--reason", paramLabel = "TEXT", description = "Why the gate is overridden.")
-        String reason;
+        @Mixin
+        OverrideOptions gate;
 
         @Mixin
         RegistryOptions options;
@@ -395,7 +391,7 @@ final class RegistryCommand implements Runnable {
         @Override
         public Integer call() {
             try (Registry registry = options.open()) {
-                AliasMove move = registry.setAlias(alias, target, override, reason, null);
+                AliasMove move = registry.setAlias(alias, target, gate.override, gate.reason, null);
                 printMove(spec.commandLine().getOut(), move, options.json);
             }
             return Main.EXIT_OK;
@@ -546,6 +542,20 @@ final class RegistryCommand implements Runnable {
                 }
                 return report.ok() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
             }
+        }
+    }
+
+    /** Prints a registration: its JSON, or NAME:N (and on stderr that the same {@code what} was there already). */
+    static void printRegistered(
+            CommandSpec spec, RegistryOptions options, Registered<?> registered, VersionRef ref, String what) {
+        PrintWriter out = spec.commandLine().getOut();
+        if (options.json) {
+            RegistryOptions.printJson(out, registered);
+            return;
+        }
+        out.println(ref);
+        if (!registered.created()) {
+            spec.commandLine().getErr().println("already registered: the same " + what + " as " + ref);
         }
     }
 

@@ -2,7 +2,7 @@ package dev.safemerge.registry;
 
 /**
  * One move of an alias: to a version, or to follow another alias ({@code toAlias}); the gate verdict that allowed it
- * or the override and its reason.
+ * or the override and its reason; {@code branch} is the branch whose head was promoted, or null.
  */
 public record AliasMove(
         long id,
@@ -16,4 +16,5 @@ public record AliasMove(
         String reason,
         boolean pinned,
         String actor,
-        String at) {}
+        String at,
+        String branch) {}

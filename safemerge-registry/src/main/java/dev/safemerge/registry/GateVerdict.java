@@ -1,6 +1,9 @@
 package dev.safemerge.registry;
 
-/** A stored gate verdict: {@code outcome} is pass, fail or inconclusive; {@code verdictJson} the full verdict. */
+/**
+ * A stored gate verdict: {@code outcome} is pass, fail or inconclusive; {@code verdictJson} the full verdict;
+ * {@code prompt} the prompt version the gate ran with, or null.
+ */
 public record GateVerdict(
         long id,
         VersionRef model,
@@ -10,7 +13,8 @@ public record GateVerdict(
         String outcome,
         String verdictJson,
         String createdAt,
-        String actor) {
+        String actor,
+        VersionRef prompt) {
     public boolean passed() {
         return outcome.equals("pass");
     }

@@ -181,19 +181,11 @@ public final class Registry implements AutoCloseable {
                         i);
             }
             if (model.branch() != null) {
-                if (update(
-                                c,
-                                "UPDATE branch SET head_version_id = ?, updated_at = ? WHERE name = ?",
-                                id,
-                                at,
-                                model.branch())
-                        == 0) {
-                    update(
-                            c,
-                            "INSERT INTO branch (name, head_version_id, updated_at) VALUES (?, ?, ?)",
-                            model.branch(),
-                            id,
-                            at);
+                if (branchRow(c, model.branch()) == null) {
+                    // a version added on a branch nobody created starts it
+                    insertBranch(c, model.branch(), id, null, at);
+                } else {
+                    moveBranch(c, model.branch(), "model", id, null, at);
                 }
             }
             VersionRef ref = new VersionRef(model.name(), version);
@@ -202,7 +194,8 @@ public final class Registry implements AutoCloseable {
                     "model.add",
                     ref.toString(),
                     "content_hash=" + files.contentHash() + "; kind="
-                            + model.kind().label() + "; location=" + location + "; parents=" + model.parents());
+                            + model.kind().label() + "; location=" + location + "; parents=" + model.parents()
+                            + (model.branch() == null ? "" : "; branch=" + model.branch()));
             return new Registered<>(modelById(c, id), true);
         });
     }
@@ -243,14 +236,112 @@ public final class Registry implements AutoCloseable {
     public List<Branch> branches() {
         return database.read(c -> {
             List<Branch> out = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement("SELECT b.name, m.name, m.version, b.updated_at FROM branch b"
-                            + " JOIN model_version m ON m.id = b.head_version_id ORDER BY b.name");
-                    ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    out.add(new Branch(r.getString(1), new VersionRef(r.getString(2), r.getInt(3)), r.getString(4)));
+            for (String name : queryStrings(c, "SELECT name FROM branch ORDER BY name")) {
+                out.add(branchRow(c, name));
+            }
+            return out;
+        });
+    }
+
+    /**
+     * Starts a line of work at {@code base} (its head until versions are added on it), optionally with a prompt
+     * version ({@code NAME:N} or {@code NAME@LABEL}) as its prompt head.
+     */
+    public Branch createBranch(String name, VersionRef base, String prompt) {
+        VersionRef.checkName(name);
+        return database.write(c -> {
+            if (branchRow(c, name) != null) {
+                throw new BadInputException("branch " + name + " already exists");
+            }
+            long baseId = versionId(c, base);
+            Long promptId = prompt == null ? null : promptId(c, prompt);
+            insertBranch(c, name, baseId, promptId, now());
+            Branch created = branchRow(c, name);
+            audit(
+                    c,
+                    "branch.create",
+                    name,
+                    "base=" + created.base() + "; prompt="
+                            + (created.headPrompt() == null ? "none" : created.headPrompt()));
+            return created;
+        });
+    }
+
+    public Branch branch(String name) {
+        return database.read(c -> {
+            Branch branch = branchRow(c, name);
+            if (branch == null) {
+                throw new BadInputException("branch " + name + ": unknown");
+            }
+            return branch;
+        });
+    }
+
+    /** Every move of a branch's heads, oldest first. */
+    public List<BranchMove> branchHistory(String name) {
+        return database.read(c -> {
+            if (branchRow(c, name) == null) {
+                throw new BadInputException("branch " + name + ": unknown");
+            }
+            List<BranchMove> out = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT id, action, model_version_id, prompt_version_id, at, actor FROM branch_move"
+                            + " WHERE branch = ? ORDER BY id")) {
+                bind(s, name);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        Long prompt = nullableLong(r, 4);
+                        out.add(new BranchMove(
+                                r.getLong(1),
+                                name,
+                                r.getString(2),
+                                refOf(c, r.getLong(3)),
+                                prompt == null ? null : promptById(c, prompt).ref(),
+                                r.getString(5),
+                                r.getString(6)));
+                    }
                 }
             }
             return out;
+        });
+    }
+
+    /**
+     * Moves {@code alias} to the head of {@code branch}. Without {@code override} the head's latest gate verdict run
+     * with the branch's prompt head (none when the branch has no prompt) must be a pass, and a pinned alias does not
+     * move; with it a reason is required. The move records the branch.
+     */
+    public AliasMove promoteBranch(String branch, String alias, boolean override, String reason) {
+        checkAlias(alias);
+        checkOverride(override, reason);
+        return database.write(c -> {
+            Branch row = branchRow(c, branch);
+            if (row == null) {
+                throw new BadInputException("branch " + branch + ": unknown");
+            }
+            Long verdict = null;
+            if (!override) {
+                long head = versionId(c, row.head());
+                verdict = row.headPrompt() == null
+                        ? queryLong(
+                                c,
+                                "SELECT MAX(id) FROM gate_verdict WHERE model_version_id = ?"
+                                        + " AND prompt_version_id IS NULL",
+                                head)
+                        : queryLong(
+                                c,
+                                "SELECT MAX(id) FROM gate_verdict WHERE model_version_id = ? AND prompt_version_id = ?",
+                                head,
+                                promptId(c, row.headPrompt().toString()));
+                if (verdict == null) {
+                    throw new BadInputException("branch " + branch + ": its head " + row.head()
+                            + (row.headPrompt() == null ? "" : " with prompt " + row.headPrompt())
+                            + " has no gate verdict: run 'safemerge gate " + row.head() + " --suite SUITE.yml"
+                            + (row.headPrompt() == null ? "" : " --prompt-version " + row.headPrompt())
+                            + "' or promote with --override --reason TEXT");
+                }
+            }
+            return moveAlias(c, alias, row.head().toString(), override, reason, verdict, branch);
         });
     }
 
@@ -262,6 +353,20 @@ public final class Registry implements AutoCloseable {
      */
     public Registered<PromptVersion> addPrompt(
             String name, String kind, String content, List<String> labels, List<PromptConstraint> constraints) {
+        return addPrompt(name, kind, content, labels, constraints, null);
+    }
+
+    /**
+     * {@link #addPrompt(String, String, String, List, List)} on a branch (null: none), whose prompt head moves to the
+     * version. The same content again must come with the same kind and no other constraints: versions are immutable.
+     */
+    public Registered<PromptVersion> addPrompt(
+            String name,
+            String kind,
+            String content,
+            List<String> labels,
+            List<PromptConstraint> constraints,
+            String branch) {
         VersionRef.checkName(name);
         if (!kind.equals("system-prompt") && !kind.equals("chat-template")) {
             throw new BadInputException("prompt kind " + kind + ": one of system-prompt, chat-template");
@@ -272,6 +377,10 @@ public final class Registry implements AutoCloseable {
         for (PromptConstraint constraint : constraints) {
             if (!constraint.metric().equals("asr") && !constraint.metric().equals("over_refusal")) {
                 throw new BadInputException("constraint metric " + constraint.metric() + ": one of asr, over_refusal");
+            }
+            if (!(constraint.max() >= 0 && constraint.max() <= 1)) {
+                throw new BadInputException("constraint " + constraint.metric() + " on " + constraint.suite()
+                        + ": the maximum must be between 0 and 1, got " + constraint.max());
             }
         }
         String hash = "sha256:" + Hashing.sha256Hex(content);
@@ -286,15 +395,16 @@ public final class Registry implements AutoCloseable {
                 ref = new VersionRef(name, last == null ? 1 : (int) (last + 1));
                 id = insertReturningId(
                         c,
-                        "INSERT INTO prompt_version (name, version, kind, content, content_hash, created_at, actor)"
-                                + " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO prompt_version (name, version, kind, content, content_hash, created_at, actor,"
+                                + " branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         name,
                         ref.version(),
                         kind,
                         content,
                         hash,
                         now(),
-                        actor);
+                        actor,
+                        branch);
                 for (PromptConstraint constraint : constraints) {
                     update(
                             c,
@@ -307,26 +417,67 @@ public final class Registry implements AutoCloseable {
                 }
             } else {
                 id = existing;
-                ref = promptById(c, id).ref();
+                PromptVersion stored = promptById(c, id);
+                ref = stored.ref();
+                if (!stored.kind().equals(kind)) {
+                    throw new BadInputException(ref + " holds this content as a " + stored.kind() + ", not a " + kind);
+                }
+                if (!constraints.isEmpty() && !Set.copyOf(constraints).equals(Set.copyOf(stored.constraints()))) {
+                    throw new BadInputException(ref + " holds this content with constraints " + stored.constraints()
+                            + "; a version never changes: add the content under another name or change it");
+                }
             }
             for (String label : labels) {
-                update(c, "DELETE FROM prompt_label WHERE name = ? AND label = ?", name, label);
-                update(
-                        c,
-                        "INSERT INTO prompt_label (name, label, prompt_version_id) VALUES (?, ?, ?)",
-                        name,
-                        label,
-                        id);
+                setLabel(c, name, label, id);
             }
-            if (created || !labels.isEmpty()) {
+            if (created || !labels.isEmpty() || branch != null) {
                 audit(
                         c,
-                        created ? "prompt.add" : "prompt.label",
+                        created ? "prompt.add" : branch != null ? "prompt.branch" : "prompt.label",
                         ref.toString(),
-                        "hash=" + hash + "; labels=" + labels);
+                        "hash=" + hash + "; labels=" + labels + (branch == null ? "" : "; branch=" + branch));
+            }
+            if (branch != null) {
+                if (branchRow(c, branch) == null) {
+                    throw new BadInputException("branch " + branch + ": unknown (create it with 'registry branch"
+                            + " create " + branch + " --from NAME:N')");
+                }
+                moveBranch(c, branch, "prompt", null, id, now());
             }
             return new Registered<>(promptById(c, id), created);
         });
+    }
+
+    /** Moves {@code label} of a prompt's name to the version {@code reference} ({@code NAME:N} or another label). */
+    public PromptVersion labelPrompt(String reference, String label) {
+        checkAlias(label);
+        return database.write(c -> {
+            long id = promptId(c, reference);
+            PromptVersion version = promptById(c, id);
+            Long from = queryLong(
+                    c,
+                    "SELECT prompt_version_id FROM prompt_label WHERE name = ? AND label = ?",
+                    version.ref().name(),
+                    label);
+            setLabel(c, version.ref().name(), label, id);
+            audit(
+                    c,
+                    "prompt.label",
+                    version.ref().toString(),
+                    "label=" + label + "; from="
+                            + (from == null ? "none" : promptById(c, from).ref()));
+            return promptById(c, id);
+        });
+    }
+
+    private static void setLabel(Connection c, String name, String label, long promptVersionId) throws SQLException {
+        update(c, "DELETE FROM prompt_label WHERE name = ? AND label = ?", name, label);
+        update(
+                c,
+                "INSERT INTO prompt_label (name, label, prompt_version_id) VALUES (?, ?, ?)",
+                name,
+                label,
+                promptVersionId);
     }
 
     /** A prompt version by {@code NAME:N} or {@code NAME@LABEL}. */
@@ -354,10 +505,18 @@ public final class Registry implements AutoCloseable {
         if (!Set.of("safety", "over-refusal", "task").contains(e.kind())) {
             throw new BadInputException("evaluation kind " + e.kind() + ": one of safety, over-refusal, task");
         }
-        String key = Hashing.sha256OfFields(e.judgeHash(), e.promptsHash(), e.protocolHash());
         return database.write(c -> {
             long modelId = versionId(c, e.model());
             Long promptId = e.prompt() == null ? null : promptId(c, e.prompt().toString());
+            // a prompt version's content is part of what was measured: another prompt makes older verdicts
+            // incomparable, as another judge or protocol does (without one the key is the three hashes, as ever)
+            String key = promptId == null
+                    ? Hashing.sha256OfFields(e.judgeHash(), e.promptsHash(), e.protocolHash())
+                    : Hashing.sha256OfFields(
+                            e.judgeHash(),
+                            e.promptsHash(),
+                            e.protocolHash(),
+                            "prompt " + promptById(c, promptId).contentHash());
             long id = insertReturningId(
                     c,
                     "INSERT INTO evaluation (model_version_id, prompt_version_id, kind, suite, suite_hash, judge,"
@@ -429,7 +588,10 @@ public final class Registry implements AutoCloseable {
                     "evaluation.add",
                     e.model().toString(),
                     "evaluation=" + id + "; kind=" + e.kind() + "; suite=" + e.suite() + "; " + e.metric() + "="
-                            + e.value() + "; n=" + e.n() + "; superseded=" + superseded);
+                            + e.value() + "; n=" + e.n() + "; superseded=" + superseded
+                            + (e.prompt() == null
+                                    ? ""
+                                    : "; prompt=" + promptById(c, promptId).ref()));
             AutoTags.recompute(c, modelId, now(), actor);
             return evaluationById(c, id);
         });
@@ -455,6 +617,29 @@ public final class Registry implements AutoCloseable {
                         kind)
                 .stream()
                 .findFirst());
+    }
+
+    /**
+     * The newest comparable evaluation of a model on a suite, of a kind, run with the prompt version {@code prompt}
+     * ({@code NAME:N} or {@code NAME@LABEL}; null: run with no prompt version).
+     */
+    public Optional<Evaluation> latestEvaluation(VersionRef model, String suite, String kind, String prompt) {
+        return database.read(c -> {
+            long modelId = versionId(c, model);
+            String where =
+                    " WHERE e.model_version_id = ? AND e.suite = ? AND e.kind = ? AND e.superseded_by IS NULL AND ";
+            List<Evaluation> found = prompt == null
+                    ? queryEvaluations(
+                            c, where + "e.prompt_version_id IS NULL ORDER BY e.id DESC", modelId, suite, kind)
+                    : queryEvaluations(
+                            c,
+                            where + "e.prompt_version_id = ? ORDER BY e.id DESC",
+                            modelId,
+                            suite,
+                            kind,
+                            promptId(c, prompt));
+            return found.stream().findFirst();
+        });
     }
 
     public List<EvaluationItem> items(long evaluationId) {
@@ -554,16 +739,29 @@ public final class Registry implements AutoCloseable {
     /** Stores a gate verdict with the version it judged. */
     public GateVerdict recordGateVerdict(
             VersionRef model, VersionRef baseline, String suite, String suiteHash, String outcome, String json) {
+        return recordGateVerdict(model, baseline, null, suite, suiteHash, outcome, json);
+    }
+
+    /** Stores a gate verdict with the version it judged and the prompt version it ran with (null: none). */
+    public GateVerdict recordGateVerdict(
+            VersionRef model,
+            VersionRef baseline,
+            String prompt,
+            String suite,
+            String suiteHash,
+            String outcome,
+            String json) {
         if (!Set.of("pass", "fail", "inconclusive").contains(outcome)) {
             throw new IllegalArgumentException("gate outcome " + outcome);
         }
         return database.write(c -> {
             long id = insertReturningId(
                     c,
-                    "INSERT INTO gate_verdict (model_version_id, baseline_version_id, suite, suite_hash, outcome,"
-                            + " verdict, created_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO gate_verdict (model_version_id, baseline_version_id, prompt_version_id, suite,"
+                            + " suite_hash, outcome, verdict, created_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     versionId(c, model),
                     baseline == null ? null : versionId(c, baseline),
+                    prompt == null ? null : promptId(c, prompt),
                     suite,
                     suiteHash,
                     outcome,
@@ -574,7 +772,8 @@ public final class Registry implements AutoCloseable {
                     c,
                     "gate.verdict",
                     model.toString(),
-                    "verdict=" + id + "; suite=" + suite + "; outcome=" + outcome + "; baseline=" + baseline);
+                    "verdict=" + id + "; suite=" + suite + "; outcome=" + outcome + "; baseline=" + baseline
+                            + (prompt == null ? "" : "; prompt=" + prompt));
             return gateVerdictById(c, id);
         });
     }
@@ -597,10 +796,26 @@ public final class Registry implements AutoCloseable {
      */
     public AliasMove setAlias(String alias, String target, boolean override, String reason, Long gateVerdictId) {
         checkAlias(alias);
+        checkOverride(override, reason);
+        return database.write(c -> moveAlias(c, alias, target, override, reason, gateVerdictId, null));
+    }
+
+    private static void checkOverride(boolean override, String reason) {
         if (override && (reason == null || reason.isBlank())) {
             throw new BadInputException("--override needs --reason TEXT");
         }
-        return database.write(c -> {
+    }
+
+    private AliasMove moveAlias(
+            Connection c,
+            String alias,
+            String target,
+            boolean override,
+            String reason,
+            Long gateVerdictId,
+            String branch)
+            throws SQLException {
+        {
             String toAlias = null;
             long toVersion;
             if (target.contains(":")) {
@@ -649,7 +864,8 @@ public final class Registry implements AutoCloseable {
                     override,
                     reason,
                     false,
-                    at);
+                    at,
+                    branch);
             audit(
                     c,
                     "alias.set",
@@ -657,9 +873,10 @@ public final class Registry implements AutoCloseable {
                     "from=" + (from == null ? "none" : refOf(c, from)) + "; to="
                             + (toAlias == null ? refOf(c, toVersion).toString() : "alias " + toAlias)
                             + "; gate_verdict="
-                            + verdict + "; override=" + override + "; reason=" + reason);
+                            + verdict + "; override=" + override + "; reason=" + reason
+                            + (branch == null ? "" : "; branch=" + branch));
             return moveById(c, moveId);
-        });
+        }
     }
 
     /** Where {@code alias} points now, or at {@code at} when given. */
@@ -775,7 +992,8 @@ public final class Registry implements AutoCloseable {
                     false,
                     reason,
                     pin || row.pinned(),
-                    at);
+                    at,
+                    null);
             update(c, "UPDATE alias_move SET restored_move_id = ? WHERE id = ?", target.id(), moveId);
             audit(
                     c,
@@ -909,6 +1127,81 @@ public final class Registry implements AutoCloseable {
         return alias;
     }
 
+    private static Branch branchRow(Connection c, String name) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT head_version_id, updated_at, base_version_id,"
+                + " head_prompt_version_id, created_at, actor FROM branch WHERE name = ?")) {
+            bind(s, name);
+            try (ResultSet r = s.executeQuery()) {
+                if (!r.next()) {
+                    return null;
+                }
+                Long prompt = nullableLong(r, 4);
+                return new Branch(
+                        name,
+                        refOf(c, r.getLong(1)),
+                        r.getString(2),
+                        refOf(c, r.getLong(3)),
+                        prompt == null ? null : promptById(c, prompt).ref(),
+                        r.getString(5),
+                        r.getString(6));
+            }
+        }
+    }
+
+    private void insertBranch(Connection c, String name, long headId, Long promptId, String at) throws SQLException {
+        update(
+                c,
+                "INSERT INTO branch (name, head_version_id, updated_at, base_version_id, head_prompt_version_id,"
+                        + " created_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                name,
+                headId,
+                at,
+                headId,
+                promptId,
+                at,
+                actor);
+        insertBranchMove(c, name, "create", headId, promptId, at);
+    }
+
+    /** Moves a branch's model head ({@code action} model) or prompt head ({@code action} prompt). */
+    private void moveBranch(Connection c, String name, String action, Long modelId, Long promptId, String at)
+            throws SQLException {
+        if (modelId != null) {
+            update(c, "UPDATE branch SET head_version_id = ?, updated_at = ? WHERE name = ?", modelId, at, name);
+        } else {
+            update(
+                    c,
+                    "UPDATE branch SET head_prompt_version_id = ?, updated_at = ? WHERE name = ?",
+                    promptId,
+                    at,
+                    name);
+        }
+        Branch moved = branchRow(c, name);
+        insertBranchMove(
+                c,
+                name,
+                action,
+                versionId(c, moved.head()),
+                moved.headPrompt() == null
+                        ? null
+                        : promptId(c, moved.headPrompt().toString()),
+                at);
+    }
+
+    private void insertBranchMove(Connection c, String name, String action, long modelId, Long promptId, String at)
+            throws SQLException {
+        update(
+                c,
+                "INSERT INTO branch_move (branch, action, model_version_id, prompt_version_id, at, actor)"
+                        + " VALUES (?, ?, ?, ?, ?, ?)",
+                name,
+                action,
+                modelId,
+                promptId,
+                at,
+                actor);
+    }
+
     private static AliasRow aliasRow(Connection c, String alias) throws SQLException {
         try (PreparedStatement s =
                 c.prepareStatement("SELECT version_id, target_alias, pinned FROM alias WHERE name = ?")) {
@@ -969,12 +1262,13 @@ public final class Registry implements AutoCloseable {
             boolean override,
             String reason,
             boolean pinned,
-            String at)
+            String at,
+            String branch)
             throws SQLException {
         return insertReturningId(
                 c,
                 "INSERT INTO alias_move (alias, action, from_version_id, to_version_id, to_alias, gate_verdict_id,"
-                        + " override, reason, pinned, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        + " override, reason, pinned, actor, at, branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 alias,
                 action,
                 from,
@@ -985,13 +1279,14 @@ public final class Registry implements AutoCloseable {
                 reason,
                 pinned ? 1 : 0,
                 actor,
-                at);
+                at,
+                branch);
     }
 
     private static AliasMove moveById(Connection c, long id) throws SQLException {
         try (PreparedStatement s = c.prepareStatement(
                 "SELECT alias, action, from_version_id, to_version_id, to_alias, gate_verdict_id, override, reason,"
-                        + " pinned, actor, at FROM alias_move WHERE id = ?")) {
+                        + " pinned, actor, at, branch FROM alias_move WHERE id = ?")) {
             bind(s, id);
             try (ResultSet r = s.executeQuery()) {
                 r.next();
@@ -1009,20 +1304,22 @@ public final class Registry implements AutoCloseable {
                         r.getString(8),
                         r.getInt(9) == 1,
                         r.getString(10),
-                        r.getString(11));
+                        r.getString(11),
+                        r.getString(12));
             }
         }
     }
 
     private static GateVerdict gateVerdictById(Connection c, long id) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("SELECT model_version_id, baseline_version_id, suite, suite_hash,"
-                + " outcome, verdict, created_at, actor FROM gate_verdict WHERE id = ?")) {
+                + " outcome, verdict, created_at, actor, prompt_version_id FROM gate_verdict WHERE id = ?")) {
             bind(s, id);
             try (ResultSet r = s.executeQuery()) {
                 if (!r.next()) {
                     throw new BadInputException("gate verdict " + id + ": unknown");
                 }
                 Long baseline = nullableLong(r, 2);
+                Long prompt = nullableLong(r, 9);
                 return new GateVerdict(
                         id,
                         refOf(c, r.getLong(1)),
@@ -1032,7 +1329,8 @@ public final class Registry implements AutoCloseable {
                         r.getString(5),
                         r.getString(6),
                         r.getString(7),
-                        r.getString(8));
+                        r.getString(8),
+                        prompt == null ? null : promptById(c, prompt).ref());
             }
         }
     }
@@ -1131,7 +1429,8 @@ public final class Registry implements AutoCloseable {
             }
         }
         try (PreparedStatement s = c.prepareStatement(
-                "SELECT name, version, kind, content, content_hash, created_at, actor FROM prompt_version WHERE id = ?")) {
+                "SELECT name, version, kind, content, content_hash, created_at, actor, branch FROM prompt_version"
+                        + " WHERE id = ?")) {
             bind(s, id);
             try (ResultSet r = s.executeQuery()) {
                 r.next();
@@ -1144,7 +1443,8 @@ public final class Registry implements AutoCloseable {
                         labels,
                         constraints,
                         r.getString(6),
-                        r.getString(7));
+                        r.getString(7),
+                        r.getString(8));
             }
         }
     }
@@ -1246,6 +1546,19 @@ public final class Registry implements AutoCloseable {
                 return r.next() ? nullableLong(r, 1) : null;
             }
         }
+    }
+
+    static List<String> queryStrings(Connection c, String sql, Object... args) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            bind(s, args);
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.add(r.getString(1));
+                }
+            }
+        }
+        return out;
     }
 
     static List<Long> queryLongs(Connection c, String sql, Object... args) throws SQLException {
