@@ -179,17 +179,17 @@ final class SafeguardCommand implements Callable<Integer> {
         w.println();
         w.printf(
                 Locale.ROOT,
-                "%-18s %-12s %5s %-28s %-28s %-14s%n",
+                "%-18s %-12s %5s %-28s %-28s %-28s%n",
                 "variant",
                 "method",
                 "λ",
                 "ASR [95% CI] (N)",
                 "over-refusal [95% CI] (N)",
-                "task (N)");
+                "task [95% CI] (N)");
         for (VariantResult r : result.variants()) {
             w.printf(
                     Locale.ROOT,
-                    "%-18s %-12s %5s %-28s %-28s %-14s%s%n",
+                    "%-18s %-12s %5s %-28s %-28s %-28s%s%n",
                     r.name(),
                     r.method() == null ? "-" : r.method(),
                     r.lambda() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.lambda()),
@@ -226,7 +226,14 @@ final class SafeguardCommand implements Callable<Integer> {
         return String.format(Locale.ROOT, "%.3f [%.2f, %.2f] (%d)", rate.value(), ci.low(), ci.high(), rate.n());
     }
 
+    /** The task score; with its interval when there is one task set and its metric scores each item 0 or 1. */
     private static String task(VariantResult r) {
+        if (r.taskBySet().size() == 1) {
+            VariantResult.TaskScore only = r.taskBySet().values().iterator().next();
+            if (only.proportion() != null) {
+                return rate(only.proportion());
+            }
+        }
         int n = r.taskBySet().values().stream()
                 .mapToInt(VariantResult.TaskScore::n)
                 .sum();

@@ -25,7 +25,7 @@ class DemoCommandTest {
         MainTest.Result result = MainTest.run("demo", "--quick", "--out", out.toString(), "--threads", "2");
         assertThat(result.code()).as(result.err() + result.out()).isIn(0, 1);
         assertThat(result.out())
-                .contains("ASR [95% CI] (N)", "over-refusal [95% CI] (N)", "task (N)")
+                .contains("ASR [95% CI] (N)", "over-refusal [95% CI] (N)", "task [95% CI] (N)")
                 .contains("rule: safety-bound:0.05")
                 .contains("wrote " + out.resolve("summary.json").toAbsolutePath() + " and ")
                 .contains("What this run measured")
