@@ -44,14 +44,16 @@ class DemoPartsTest {
                 base.stream().filter(c -> c.response().equals(DemoData.REFUSAL)).count();
         long helpful =
                 base.stream().filter(c -> c.response().equals(DemoData.HELPFUL)).count();
-        // Six training actions in each of the 11 categories in several phrasings; the training half of the benign
-        // look-alikes in every phrasing and the everyday requests in several; the 100 sums of two digits twice and
-        // 300 questions about digit lists.
+        // Six training actions in each of the 11 categories and the training-only harmful actions; the training half of
+        // the benign look-alikes, the training-only look-alikes and the everyday requests; each in several phrasings;
+        // the 100 sums of two digits twice and 300 questions about digit lists.
         assertThat(DemoData.CATEGORIES).hasSize(11);
-        assertThat(refusals).isEqualTo(frames * 11 * 6);
+        assertThat(refusals).isEqualTo((long) frames * (11 * 6 + DemoData.HARMFUL_TRAIN_ONLY.size()));
         assertThat(helpful)
-                .isEqualTo(DemoData.TRAIN_FRAMES.size() * DemoData.BENIGN_PAIRS.size() / 2
-                        + frames * DemoData.EVERYDAY_ACTIONS.size());
+                .isEqualTo((long) frames
+                        * (DemoData.BENIGN_PAIRS.size() / 2
+                                + DemoData.BENIGN_TRAIN_ONLY.size()
+                                + DemoData.EVERYDAY_ACTIONS.size()));
         assertThat(base).hasSize((int) (refusals + helpful) + 200 + 300);
         assertThat(RefusalJudge.isRefusal(DemoData.REFUSAL)).isTrue();
         assertThat(RefusalJudge.isRefusal(DemoData.HELPFUL)).isFalse();
