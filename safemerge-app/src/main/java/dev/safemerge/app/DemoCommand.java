@@ -106,7 +106,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(
             names = "--quick",
             description = "A smaller run (4 fine-tuning steps, linear at λ = 0.5 only, a few prompts) that checks"
-                    + " the pipeline in seconds.")
+                    + " the pipeline, not the effect.")
     boolean quick;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for training, merging and generation.")
