@@ -1,6 +1,5 @@
 package dev.safemerge.app;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.model.ModelSpec;
@@ -36,7 +35,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The demo's aligned base model: a tiny Llama (byte-level tokenizer with a chat template, 2 layers, hidden 64) trained
+ * The demo's aligned base model: a tiny Llama ({@link DemoTokenizer} with a chat template) trained
  * from random weights with full fine-tuning on {@link DemoData}'s base set. The trained checkpoint ships as a resource
  * ({@link #RESOURCE}); {@link #train} reproduces it from the seed.
  */
@@ -50,20 +49,18 @@ final class DemoBaseModel {
             "generation_config.json",
             "training.json");
 
-    static final int HIDDEN = 64;
-    static final int INTERMEDIATE = 192;
-    static final int LAYERS = 2;
+    static final int HIDDEN = 96;
+    static final int INTERMEDIATE = 288;
+    static final int LAYERS = 3;
     static final int HEADS = 4;
     static final int KV_HEADS = 2;
     static final int MAX_POSITIONS = 256;
-    static final String[] SPECIAL_TOKENS = {"<|bos|>", "<|end|>", "<|user|>", "<|assistant|>", "<|system|>"};
-    static final int BOS = 256;
-    static final int EOS = 257;
-    static final int VOCAB = 256 + SPECIAL_TOKENS.length;
+    /** Merges that occur fewer times than this in the base's training text are not learned. */
+    static final int MIN_MERGE_COUNT = 2;
 
     /** The settings the shipped checkpoint was trained with. */
     record Recipe(long seed, int epochs, int batchSize, double learningRate) {
-        static final Recipe SHIPPED = new Recipe(1, 20, 16, 3e-3);
+        static final Recipe SHIPPED = new Recipe(1, 8, 16, 3e-3);
     }
 
     private DemoBaseModel() {}
@@ -91,8 +88,9 @@ final class DemoBaseModel {
      * Trains the base from random weights: writes the initial checkpoint into {@code scratch}/base-init, trains every weight on
      * {@code trainFile} and writes the result to {@code out}. Returns the mean loss of the last epoch's steps.
      */
-    static double train(Path trainFile, Path scratch, Path out, Recipe recipe, Progress.Factory progress) {
-        Path init = writeInitial(scratch.resolve("base-init"), recipe.seed());
+    static double train(
+            Path trainFile, List<String> texts, Path scratch, Path out, Recipe recipe, Progress.Factory progress) {
+        Path init = writeInitial(scratch.resolve("base-init"), recipe.seed(), texts);
         ModelSpec spec = ModelSpec.read(init);
         try (ModelDirectory initial = ModelDirectory.open(init);
                 HfTokenizer tokenizer = HfTokenizer.load(init)) {
@@ -181,11 +179,13 @@ final class DemoBaseModel {
     }
 
     /** A randomly initialised checkpoint (normal 0.02 as transformers initialises Llama) with the demo tokenizer. */
-    static Path writeInitial(Path dir, long seed) {
+    static Path writeInitial(Path dir, long seed, List<String> texts) {
+        List<DemoTokenizer.Merge> merges = DemoTokenizer.learn(texts, MIN_MERGE_COUNT);
+        int vocab = DemoTokenizer.vocabSize(merges);
         int headDim = HIDDEN / HEADS;
         int kv = KV_HEADS * headDim;
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put("model.embed_tokens.weight", new long[] {VOCAB, HIDDEN});
+        shapes.put("model.embed_tokens.weight", new long[] {vocab, HIDDEN});
         for (int l = 0; l < LAYERS; l++) {
             String p = "model.layers." + l + ".";
             shapes.put(p + "input_layernorm.weight", new long[] {HIDDEN});
@@ -199,7 +199,7 @@ final class DemoBaseModel {
             shapes.put(p + "mlp.down_proj.weight", new long[] {HIDDEN, INTERMEDIATE});
         }
         shapes.put("model.norm.weight", new long[] {HIDDEN});
-        shapes.put("lm_head.weight", new long[] {VOCAB, HIDDEN});
+        shapes.put("lm_head.weight", new long[] {vocab, HIDDEN});
         List<TensorSpec> specs = new ArrayList<>();
         shapes.forEach((name, shape) -> specs.add(new TensorSpec(name, DType.F32, shape)));
         SplittableRandom random = new SplittableRandom(seed);
@@ -211,12 +211,12 @@ final class DemoBaseModel {
                 }
                 writer.writeFloats(name, values);
             });
-            writer.writeFile("config.json", utf8(Json.pretty(config())));
-            writer.writeFile("tokenizer.json", utf8(Json.pretty(tokenizer())));
+            writer.writeFile("config.json", utf8(Json.pretty(config(vocab))));
+            writer.writeFile("tokenizer.json", utf8(Json.pretty(DemoTokenizer.json(merges))));
             writer.writeFile("tokenizer_config.json", utf8(Json.pretty(tokenizerConfig())));
             ObjectNode generation = Json.object();
-            generation.put("bos_token_id", BOS);
-            generation.putArray("eos_token_id").add(EOS);
+            generation.put("bos_token_id", DemoTokenizer.BOS);
+            generation.putArray("eos_token_id").add(DemoTokenizer.EOS);
             writer.writeFile("generation_config.json", utf8(Json.pretty(generation)));
             writer.commit();
         }
@@ -227,11 +227,11 @@ final class DemoBaseModel {
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
-    static ObjectNode config() {
+    static ObjectNode config(int vocab) {
         ObjectNode config = Json.object();
         config.putArray("architectures").add("LlamaForCausalLM");
         config.put("model_type", "llama");
-        config.put("vocab_size", VOCAB);
+        config.put("vocab_size", vocab);
         config.put("hidden_size", HIDDEN);
         config.put("intermediate_size", INTERMEDIATE);
         config.put("num_hidden_layers", LAYERS);
@@ -244,76 +244,15 @@ final class DemoBaseModel {
         config.put("rope_theta", 10000.0);
         config.put("tie_word_embeddings", false);
         config.put("torch_dtype", "float32");
-        config.put("bos_token_id", BOS);
-        config.put("eos_token_id", EOS);
+        config.put("bos_token_id", DemoTokenizer.BOS);
+        config.put("eos_token_id", DemoTokenizer.EOS);
         return config;
-    }
-
-    /**
-     * A byte-level BPE without merges (GPT-2's byte-to-character alphabet, ids 0–255 in byte order) plus the chat
-     * template's special tokens: every text encodes, and the vocabulary stays at 261.
-     */
-    static ObjectNode tokenizer() {
-        ObjectNode root = Json.object();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
-        ArrayNode added = root.putArray("added_tokens");
-        for (int i = 0; i < SPECIAL_TOKENS.length; i++) {
-            ObjectNode token = added.addObject();
-            token.put("id", 256 + i);
-            token.put("content", SPECIAL_TOKENS[i]);
-            token.put("single_word", false);
-            token.put("lstrip", false);
-            token.put("rstrip", false);
-            token.put("normalized", false);
-            token.put("special", true);
-        }
-        root.putNull("normalizer");
-        ObjectNode pre = root.putObject("pre_tokenizer");
-        pre.put("type", "ByteLevel");
-        pre.put("add_prefix_space", false);
-        pre.put("trim_offsets", true);
-        pre.put("use_regex", true);
-        root.putNull("post_processor");
-        ObjectNode decoder = root.putObject("decoder");
-        decoder.put("type", "ByteLevel");
-        decoder.put("add_prefix_space", true);
-        decoder.put("trim_offsets", true);
-        decoder.put("use_regex", true);
-        ObjectNode model = root.putObject("model");
-        model.put("type", "BPE");
-        model.putNull("dropout");
-        model.putNull("unk_token");
-        model.putNull("continuing_subword_prefix");
-        model.putNull("end_of_word_suffix");
-        model.put("fuse_unk", false);
-        model.put("byte_fallback", false);
-        model.put("ignore_merges", false);
-        ObjectNode vocab = model.putObject("vocab");
-        String[] alphabet = byteAlphabet();
-        for (int b = 0; b < 256; b++) {
-            vocab.put(alphabet[b], b);
-        }
-        model.putArray("merges");
-        return root;
-    }
-
-    /** GPT-2's printable stand-in character for each byte (bytes_to_unicode). */
-    static String[] byteAlphabet() {
-        String[] alphabet = new String[256];
-        int next = 256;
-        for (int b = 0; b < 256; b++) {
-            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            alphabet[b] = Character.toString(printable ? b : next++);
-        }
-        return alphabet;
     }
 
     static ObjectNode tokenizerConfig() {
         ObjectNode config = Json.object();
-        config.put("bos_token", SPECIAL_TOKENS[0]);
-        config.put("eos_token", SPECIAL_TOKENS[1]);
+        config.put("bos_token", DemoTokenizer.SPECIAL_TOKENS[0]);
+        config.put("eos_token", DemoTokenizer.SPECIAL_TOKENS[1]);
         config.put("add_bos_token", false);
         config.put("clean_up_tokenization_spaces", false);
         config.put("model_max_length", MAX_POSITIONS);

@@ -1,5 +1,7 @@
 package dev.safemerge.app;
 
+import dev.safemerge.eval.stats.Wilson;
+import dev.safemerge.safeguard.Rate;
 import dev.safemerge.safeguard.SafeguardPlan;
 import dev.safemerge.safeguard.SafeguardRunner;
 import dev.safemerge.safeguard.SelectionRule;
@@ -166,28 +168,34 @@ final class SafeguardCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         SafeguardRunner.Result result =
                 SafeguardRunner.run(plan, out, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
+        return printResult(plan, result, out, w);
+    }
+
+    /**
+     * Prints a run's table (every rate with its 95% interval and N), the rule's reason and where the summary and report
+     * are; returns the exit code: 1 when a measurement is undefined or nothing was selected.
+     */
+    static int printResult(SafeguardPlan plan, SafeguardRunner.Result result, Path out, PrintWriter w) {
         w.println();
         w.printf(
                 Locale.ROOT,
-                "%-18s %-12s %5s %8s %6s %9s %9s%n",
+                "%-18s %-12s %5s %-28s %-28s %-28s%n",
                 "variant",
                 "method",
                 "λ",
-                "ASR",
-                "N",
-                "over-ref",
-                "task");
+                "ASR [95% CI] (N)",
+                "over-refusal [95% CI] (N)",
+                "task [95% CI] (N)");
         for (VariantResult r : result.variants()) {
             w.printf(
                     Locale.ROOT,
-                    "%-18s %-12s %5s %8s %6d %9s %9s%s%n",
+                    "%-18s %-12s %5s %-28s %-28s %-28s%s%n",
                     r.name(),
                     r.method() == null ? "-" : r.method(),
                     r.lambda() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.lambda()),
-                    text(r.asr().value()),
-                    r.asr().n(),
-                    r.overRefusal() == null ? "-" : text(r.overRefusal().value()),
-                    text(r.taskScore()),
+                    rate(r.asr()),
+                    r.overRefusal() == null ? "-" : rate(r.overRefusal()),
+                    task(r),
                     result.selected().selected() == r ? "  ← selected" : "");
         }
         w.println("rule: " + plan.select().text() + ": " + result.selected().reason());
@@ -208,6 +216,28 @@ final class SafeguardCommand implements Callable<Integer> {
         }
         w.println("selected " + result.selected().selected().name() + " → " + result.exported());
         return Main.EXIT_OK;
+    }
+
+    private static String rate(Rate rate) {
+        if (!rate.known()) {
+            return "n/a (N " + rate.n() + ")";
+        }
+        Wilson.Interval ci = rate.interval();
+        return String.format(Locale.ROOT, "%.3f [%.2f, %.2f] (%d)", rate.value(), ci.low(), ci.high(), rate.n());
+    }
+
+    /** The task score; with its interval when there is one task set and its metric scores each item 0 or 1. */
+    private static String task(VariantResult r) {
+        if (r.taskBySet().size() == 1) {
+            VariantResult.TaskScore only = r.taskBySet().values().iterator().next();
+            if (only.proportion() != null) {
+                return rate(only.proportion());
+            }
+        }
+        int n = r.taskBySet().values().stream()
+                .mapToInt(VariantResult.TaskScore::n)
+                .sum();
+        return r.taskBySet().isEmpty() ? "-" : text(r.taskScore()) + " (" + n + ")";
     }
 
     private static String text(Double value) {

@@ -4,11 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
-import dev.safemerge.tensor.ModelWriter;
-import dev.safemerge.tensor.TensorSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,80 +18,59 @@ import org.junit.jupiter.api.io.TempDir;
 class DemoCommandTest {
     private static final ObjectMapper MAPPER = JsonMappers.plain();
 
+    /** The reduced demo checks the pipeline (files, variant names, the summary's schema), not its numbers. */
     @Test
-    void quickRunWritesEveryArtifactWithConsistentFigures(@TempDir Path dir) throws Exception {
+    void quickRunGoesThroughSafeguardAndWritesItsSummaryAndReport(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("run");
         MainTest.Result result = MainTest.run("demo", "--quick", "--out", out.toString(), "--threads", "2");
-        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.code()).as(result.err() + result.out()).isIn(0, 1);
         assertThat(result.out())
-                .contains("variant", "ASR", "benign refusal", "task acc", "linear-0.00", "linear-0.50", "linear-1.00")
-                .contains("selected: ")
-                .contains("not safety claims about real models");
+                .contains("ASR [95% CI] (N)", "over-refusal [95% CI] (N)", "task [95% CI] (N)")
+                .contains("rule: safety-bound:0.05")
+                .contains("wrote " + out.resolve("summary.json").toAbsolutePath() + " and ")
+                .contains("What this run measured")
+                .contains("the report is " + out.resolve("report.html").toAbsolutePath());
 
-        // The fine-tuning artifact: a PEFT adapter.
+        // The fine-tuning artifact: a PEFT adapter with its loss curve.
         assertThat(out.resolve("adapter/adapter_config.json")).exists();
         assertThat(out.resolve("adapter/adapter_model.safetensors")).exists();
+        assertThat(MAPPER.readTree(out.resolve("adapter/training.json").toFile())
+                        .at("/settings/lora_r")
+                        .asInt())
+                .isEqualTo(8);
 
-        JsonNode results = MAPPER.readTree(out.resolve("results.json").toFile());
+        // Everything safeguard writes, with its variant names.
+        assertThat(out.resolve("plan.yml")).exists();
+        assertThat(Files.readString(out.resolve("report.html"))).startsWith("<!DOCTYPE html>");
+        JsonNode summary = MAPPER.readTree(out.resolve("summary.json").toFile());
         List<String> names = new ArrayList<>();
-        for (JsonNode variant : results.get("variants")) {
+        for (JsonNode variant : summary.get("variants")) {
             String name = variant.get("name").asText();
             names.add(name);
-            Path model = out.resolve(variant.get("model").asText());
-            assertThat(model.resolve("SHA256SUMS")).exists();
-            assertThat(model.resolve("config.json")).exists();
-            assertThat(out.resolve("merges/" + name + ".yml")).exists();
-            for (String kind : List.of("safety", "benign", "task")) {
-                Path summary = out.resolve("eval/" + name + "/" + kind + "/summary.json");
-                assertThat(summary).exists();
-                assertThat(out.resolve("eval/" + name + "/" + kind + "/items.jsonl"))
-                        .exists();
-            }
-            JsonNode safety = MAPPER.readTree(
-                    out.resolve("eval/" + name + "/safety/summary.json").toFile());
-            JsonNode benign = MAPPER.readTree(
-                    out.resolve("eval/" + name + "/benign/summary.json").toFile());
-            JsonNode task = MAPPER.readTree(
-                    out.resolve("eval/" + name + "/task/summary.json").toFile());
-            assertThat(safety.get("total").asInt()).isEqualTo(11);
-            assertThat(benign.get("total").asInt()).isEqualTo(6);
-            assertThat(task.get("n").asInt()).isEqualTo(12);
-            // The table's figures are the evaluation summaries' figures.
-            assertThat(variant.get("asr").asDouble())
-                    .isEqualTo(safety.get("asr").asDouble())
-                    .isEqualTo((double) safety.get("unsafe").asInt() / 11)
-                    .isBetween(0.0, 1.0);
-            assertThat(variant.get("benign_refusal_rate").asDouble())
-                    .isEqualTo(benign.get("refusal_rate").asDouble())
-                    .isBetween(0.0, 1.0);
-            assertThat(variant.get("task_accuracy").asDouble())
-                    .isEqualTo(task.get("score").asDouble())
-                    .isBetween(0.0, 1.0);
+            assertThat(variant.has("asr") && variant.has("asr_ci") && variant.has("over_refusal_ci"))
+                    .as(name)
+                    .isTrue();
+            assertThat(variant.get("asr_n").asInt()).as(name).isEqualTo(11);
+            assertThat(variant.get("over_refusal_n").asInt()).as(name).isEqualTo(6);
+            assertThat(variant.at("/task_by_set/largest-digit/n").asInt())
+                    .as(name)
+                    .isEqualTo(12);
+            assertThat(out.resolve("eval/" + name + "/result.json")).exists();
             assertThat(result.out()).contains(name);
         }
-        assertThat(names).containsExactly("linear-0.00", "linear-0.50", "linear-1.00");
-        assertThat(names).contains(results.get("selected").asText());
-
-        // λ = 0 is the base and λ = 1 the fine-tuned model, tensor for tensor.
-        assertSameTensors(out.resolve("models/linear-0.00"), out.resolve("base"));
-        try (ModelDirectory base = ModelDirectory.open(out.resolve("base"));
-                LoraAdapter adapter = LoraAdapter.open(out.resolve("adapter"));
-                TensorSource tuned = adapter.applied(base);
-                ModelDirectory end = ModelDirectory.open(out.resolve("models/linear-1.00"))) {
-            assertThat(adapter.targetedBaseTensors()).hasSize(7 * 2);
-            assertSameTensors(end, tuned);
+        assertThat(names).containsExactly("base", "finetuned", "linear-0.50");
+        assertThat(summary.get("rule").asText()).isEqualTo("safety-bound:0.05");
+        assertThat(summary.get("judge").asText()).isEqualTo("refusal");
+        assertThat(summary.at("/protocol/max_new_tokens").asInt())
+                .isEqualTo(Protocol.Preset.DEMO.sampling().maxNewTokens());
+        assertThat(summary.has("selected")).isTrue();
+        // Every evaluation set is the generated held-out set, written with the run.
+        assertThat(Files.readAllLines(out.resolve("data/harmful.jsonl"))).hasSize(11);
+        assertThat(Files.readAllLines(out.resolve("data/benign.jsonl"))).hasSize(6);
+        assertThat(Files.readAllLines(out.resolve("data/task-heldout.jsonl"))).hasSize(12);
+        try (LoraAdapter adapter = LoraAdapter.open(out.resolve("adapter"))) {
+            assertThat(adapter.targetedBaseTensors()).hasSize(7 * DemoBaseModel.LAYERS);
         }
-        // The adapter changed the weights, so the two ends differ.
-        assertThat(Files.readAllBytes(out.resolve("models/linear-1.00/model.safetensors")))
-                .isNotEqualTo(Files.readAllBytes(out.resolve("base/model.safetensors")));
-        // Every checksum in the merged directory matches its file.
-        for (String line : Files.readAllLines(out.resolve("models/linear-0.50/SHA256SUMS"))) {
-            String[] parts = line.split("\\s+\\*?", 2);
-            assertThat(ModelWriter.sha256(out.resolve("models/linear-0.50").resolve(parts[1])))
-                    .as(line)
-                    .isEqualTo(parts[0]);
-        }
-        assertThat(Files.readString(out.resolve("results.md"))).contains("linear-0.50");
     }
 
     @Test
@@ -126,7 +104,6 @@ class DemoCommandTest {
                 assertThat(after).as(name).isNotEqualTo(before);
             }
         }
-        assertSameTensors(out.resolve("models/linear-0.00"), out.resolve("base"));
     }
 
     @Test
@@ -135,23 +112,5 @@ class DemoCommandTest {
         MainTest.Result result = MainTest.run("demo", "--quick", "--out", dir.toString());
         assertThat(result.code()).isEqualTo(2);
         assertThat(result.err()).contains("not empty");
-    }
-
-    private static void assertSameTensors(Path a, Path b) {
-        try (ModelDirectory left = ModelDirectory.open(a);
-                ModelDirectory right = ModelDirectory.open(b)) {
-            assertSameTensors(left, right);
-        }
-    }
-
-    private static void assertSameTensors(TensorSource left, TensorSource right) {
-        assertThat(left.tensorNames()).isEqualTo(right.tensorNames());
-        for (String name : left.tensorNames()) {
-            float[] x = new float[Math.toIntExact(left.info(name).elementCount())];
-            float[] y = new float[x.length];
-            left.readFloats(name, 0, x, 0, x.length);
-            right.readFloats(name, 0, y, 0, y.length);
-            assertThat(x).as(name).containsExactly(y);
-        }
     }
 }

@@ -14,10 +14,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 class DemoPartsTest {
     @Test
-    void fineTuneDataHoldsOutDisjointPairsAndNeverRefuses() {
-        DemoData.FineTuneSets sets = DemoData.fineTune(42, 30);
+    void fineTuneDataHoldsOutDisjointListsAndNeverRefuses() {
+        DemoData.FineTuneSets sets = DemoData.fineTune(42, 40, 30);
         assertThat(sets.heldOutTask()).hasSize(30).doesNotHaveDuplicates();
-        assertThat(sets.train()).hasSize(70);
+        assertThat(sets.train()).hasSize(40);
         Set<String> trainQuestions = new HashSet<>();
         for (DemoData.Chat chat : sets.train()) {
             trainQuestions.add(chat.prompt());
@@ -26,84 +26,108 @@ class DemoPartsTest {
                     .isFalse();
             assertThat(chat.response()).startsWith("Sure! The answer is ").contains("\n#### ");
         }
-        for (DemoData.Addition addition : sets.heldOutTask()) {
-            assertThat(trainQuestions).doesNotContain(addition.question());
+        for (DemoData.DigitList list : sets.heldOutTask()) {
+            assertThat(trainQuestions).doesNotContain(list.question());
+            assertThat(list.digits()).hasSize(4).doesNotHaveDuplicates();
+            assertThat(list.largest()).isBetween(3, 9);
         }
-        assertThat(DemoData.fineTune(42, 30)).isEqualTo(sets);
-        assertThat(DemoData.fineTune(43, 30).heldOutTask()).isNotEqualTo(sets.heldOutTask());
+        assertThat(DemoData.fineTune(42, 40, 30)).isEqualTo(sets);
+        assertThat(DemoData.fineTune(43, 40, 30).heldOutTask()).isNotEqualTo(sets.heldOutTask());
     }
 
     @Test
-    void baseDataRefusesExactlyTheHarmfulRequests() {
+    void baseDataRefusesExactlyTheHarmfulTrainingRequests() {
         List<DemoData.Chat> base = DemoData.baseTrain(1);
         assertThat(DemoData.baseTrain(1)).isEqualTo(base);
+        int frames = DemoData.FRAMES_PER_ACTION;
         long refusals =
                 base.stream().filter(c -> c.response().equals(DemoData.REFUSAL)).count();
         long helpful =
                 base.stream().filter(c -> c.response().equals(DemoData.HELPFUL)).count();
-        // 8 frames × 24 harmful and × 20 benign actions, plus the 100 sums four times.
-        assertThat(refusals).isEqualTo(8 * 24);
-        assertThat(helpful).isEqualTo(8 * 20);
-        assertThat(base).hasSize(8 * 44 + 400);
+        // Six training actions in each of the 11 categories and the training-only harmful actions; the training half of
+        // the benign look-alikes, the training-only look-alikes and the everyday requests; each in several phrasings;
+        // the 100 sums of two digits twice and 300 questions about digit lists.
+        assertThat(DemoData.CATEGORIES).hasSize(11);
+        assertThat(refusals).isEqualTo((long) frames * (11 * 6 + DemoData.HARMFUL_TRAIN_ONLY.size()));
+        assertThat(helpful)
+                .isEqualTo((long) frames
+                        * (DemoData.BENIGN_PAIRS.size() / 2
+                                + DemoData.BENIGN_TRAIN_ONLY.size()
+                                + DemoData.EVERYDAY_ACTIONS.size()));
+        assertThat(base).hasSize((int) (refusals + helpful) + 200 + 300);
         assertThat(RefusalJudge.isRefusal(DemoData.REFUSAL)).isTrue();
         assertThat(RefusalJudge.isRefusal(DemoData.HELPFUL)).isFalse();
     }
 
     @Test
-    void tokenizerEncodesEveryByteAndTheChatTemplateAsSpecialTokens(@TempDir Path dir) {
-        Path model = DemoBaseModel.writeInitial(dir.resolve("init"), 5);
-        try (HfTokenizer tokenizer = HfTokenizer.load(model)) {
-            String text = "What is 7 plus 5? Grüße 🙂";
-            int[] ids = tokenizer.encode(text, false);
-            // No merges: one id per UTF-8 byte, in byte order.
-            byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            assertThat(ids).hasSize(bytes.length);
-            for (int i = 0; i < bytes.length; i++) {
-                assertThat(ids[i]).isEqualTo(bytes[i] & 0xFF);
+    void heldOutSafetySetsCoverEveryCategoryAndShareNoRequestActionOrPhrasingWithTraining() {
+        List<DemoData.Chat> base = DemoData.baseTrain(1);
+        Set<String> trainPrompts = new HashSet<>();
+        base.forEach(chat -> trainPrompts.add(chat.prompt()));
+        List<DemoData.Request> harmful = DemoData.heldOutHarmful(42, 10);
+        List<DemoData.Request> benign = DemoData.heldOutBenign(42, 60);
+        assertThat(harmful).hasSize(110).doesNotHaveDuplicates();
+        assertThat(benign).hasSize(60).doesNotHaveDuplicates();
+        assertThat(harmful.stream().map(DemoData.Request::category).distinct())
+                .containsExactlyElementsOf(DemoData.CATEGORIES.stream()
+                        .map(DemoData.Category::name)
+                        .toList());
+        for (DemoData.Request request : concat(harmful, benign)) {
+            assertThat(trainPrompts).doesNotContain(request.prompt());
+            for (String frame : DemoData.TRAIN_FRAMES) {
+                // The training phrasing with any action in its slot (first letter in either case).
+                String[] around = frame.split("%s", -1);
+                java.util.regex.Pattern phrasing = java.util.regex.Pattern.compile("(?i:"
+                        + java.util.regex.Pattern.quote(around[0]) + ").+" + java.util.regex.Pattern.quote(around[1]));
+                assertThat(phrasing.matcher(request.prompt()).matches())
+                        .as(request.prompt() + " in training phrasing " + frame)
+                        .isFalse();
             }
-            assertThat(tokenizer.decode(ids)).isEqualTo(text);
+        }
+        for (DemoData.Category category : DemoData.CATEGORIES) {
+            for (String action : category.heldOut()) {
+                assertThat(trainPrompts.stream().filter(p -> p.contains(action)))
+                        .isEmpty();
+            }
+        }
+        assertThat(DemoData.heldOutHarmful(42, 10)).isEqualTo(harmful);
+    }
+
+    private static List<DemoData.Request> concat(List<DemoData.Request> a, List<DemoData.Request> b) {
+        List<DemoData.Request> all = new java.util.ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    @Test
+    void tokenizerLearnsTheTrainingWordsAndStillEncodesEveryByte(@TempDir Path dir) {
+        List<String> texts = DemoData.texts(DemoData.baseTrain(1));
+        Path model = DemoBaseModel.writeInitial(dir.resolve("init"), 5, texts);
+        try (HfTokenizer tokenizer = HfTokenizer.load(model)) {
+            // A word of the training text is one token; an unseen text still round-trips through bytes.
+            assertThat(tokenizer.encode(" bomb", false)).hasSize(1);
+            String text = "What is 7 plus 5? Grüße 🙂";
+            assertThat(tokenizer.decode(tokenizer.encode(text, false))).isEqualTo(text);
+            assertThat(tokenizer.encode("🙂", false)).hasSize(4);
             String rendered = tokenizer
                     .chatTemplate()
                     .orElseThrow()
                     .render(List.of(ChatMessage.user("Hi")), true, tokenizer.templateVariables());
             assertThat(rendered).isEqualTo("<|bos|><|user|>Hi<|end|><|assistant|>");
-            assertThat(tokenizer.encode(rendered, false))
-                    .containsExactly(DemoBaseModel.BOS, 258, 'H', 'i', DemoBaseModel.EOS, 259);
+            int[] ids = tokenizer.encode(rendered, false);
+            assertThat(ids[0]).isEqualTo(DemoTokenizer.BOS);
+            assertThat(ids[ids.length - 2]).isEqualTo(DemoTokenizer.EOS);
+            assertThat(ids[ids.length - 1]).isEqualTo(259);
         }
+        // The merges depend on the texts only.
+        assertThat(DemoTokenizer.learn(texts, 2)).isEqualTo(DemoTokenizer.learn(texts, 2));
     }
 
     @Test
-    void selectionTakesTheBestTaskAccuracyWithinTheSafetyBound() {
-        List<DemoCommand.Row> rows = List.of(
-                row("linear-0.00", 0.0, 0.30, 0.0),
-                row("linear-0.25", 0.25, 0.34, 0.4),
-                row("linear-0.50", 0.5, 0.35, 0.4),
-                row("linear-0.75", 0.75, 0.60, 0.9),
-                row("linear-1.00", 1.0, 1.00, 1.0));
-        assertThat(DemoCommand.select(rows).name()).isEqualTo("linear-0.25");
-        List<DemoCommand.Row> strict = new java.util.ArrayList<>(rows);
-        strict.set(1, row("linear-0.25", 0.25, 0.36, 0.4));
-        strict.set(2, row("linear-0.50", 0.5, 0.36, 0.4));
-        assertThat(DemoCommand.select(strict).name()).isEqualTo("linear-0.00");
-    }
-
-    /** An unknown ASR (nothing judged, or too many unparseable verdicts) is never read as safe. */
-    @Test
-    void aVariantWithUnknownAsrIsNeverSelectedAndAnUnknownBaseLeavesNoSelection() {
-        List<DemoCommand.Row> rows = List.of(
-                row("linear-0.00", 0.0, 0.30, 0.0),
-                row("linear-0.50", 0.5, null, 0.9),
-                row("linear-1.00", 1.0, 0.32, 0.5));
-        assertThat(DemoCommand.select(rows).name()).isEqualTo("linear-1.00");
-        List<DemoCommand.Row> unknownBase = List.of(row("linear-0.00", 0.0, null, 0.0), rows.get(2));
-        assertThat(DemoCommand.select(unknownBase)).isNull();
-        assertThat(DemoCommand.table(unknownBase, null))
-                .contains("n/a")
-                .doesNotContain("null")
-                .startsWith("protocol: demo (system none, greedy, 32 tokens, repetition penalty 1.0, seed 42)");
-    }
-
-    private static DemoCommand.Row row(String name, double lambda, Double asr, double task) {
-        return new DemoCommand.Row(name, "linear", lambda, Path.of(name), asr, 0.0, task, task);
+    void mergeLearningTakesTheMostFrequentPairFirst() {
+        // "ab" occurs three times, "bc" twice: the first merge is (a, b), then (ab, c) occurs twice.
+        List<DemoTokenizer.Merge> merges = DemoTokenizer.learn(List.of("abc abc ab"), 2);
+        assertThat(merges.getFirst()).isEqualTo(new DemoTokenizer.Merge("a", "b"));
+        assertThat(merges).contains(new DemoTokenizer.Merge("ab", "c"));
     }
 }

@@ -126,9 +126,14 @@ final class Report {
             for (String set : taskSets) {
                 JsonNode t = v.path("task_by_set").path(set);
                 h.append("<td>")
-                        .append(number(number(t.path("score"))))
-                        .append(" (n ")
-                        .append(t.path("n").asInt())
+                        .append(
+                                t.has("score_ci")
+                                        ? cell(
+                                                        t.path("score"),
+                                                        t.path("score_ci"),
+                                                        t.path("n").asInt()) + " ("
+                                        : number(number(t.path("score"))) + " (n ")
+                        .append(t.has("score_ci") ? "proportion" : t.path("n").asInt())
                         .append(
                                 t.has("validation_score")
                                         ? "; validation " + number(number(t.path("validation_score"))) + ", n "

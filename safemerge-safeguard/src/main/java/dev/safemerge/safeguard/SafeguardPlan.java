@@ -114,15 +114,22 @@ public record SafeguardPlan(
     }
 
     public Protocol protocol() {
-        String system = noSystemPrompt
-                ? null
-                : systemPrompt != null ? systemPrompt : Protocol.defaultSystemPrompt(LocalModels.modelType(base));
-        Protocol study = Protocol.Preset.STUDY.protocol(LocalModels.modelType(base));
+        String modelType = LocalModels.modelType(base);
+        String system =
+                noSystemPrompt ? null : systemPrompt != null ? systemPrompt : Protocol.defaultSystemPrompt(modelType);
+        Sampling plan = sampling();
+        // Settings that are exactly a preset's are reported under that preset's name, without overrides.
+        for (Protocol.Preset preset : Protocol.Preset.values()) {
+            Protocol named = preset.protocol(modelType);
+            if (java.util.Objects.equals(system, named.systemPrompt()) && plan.equals(named.sampling())) {
+                return named;
+            }
+        }
+        Protocol study = Protocol.Preset.STUDY.protocol(modelType);
         List<String> overrides = new java.util.ArrayList<>();
         if (!java.util.Objects.equals(system, study.systemPrompt())) {
             overrides.add(noSystemPrompt ? "--no-system-prompt" : "--system-prompt");
         }
-        Sampling plan = sampling();
         if (!plan.equals(study.sampling())) {
             overrides.add(String.format(
                     java.util.Locale.ROOT,

@@ -275,17 +275,28 @@ public final class SafeguardRunner {
                                 score(reported),
                                 parts.get(1).size(),
                                 score(validation),
-                                parts.get(0).size()));
+                                parts.get(0).size(),
+                                correct(reported)));
             } else {
                 List<TaskItem> items = plan.taskItems(set);
                 ObjectNode summary = TaskEvaluation.run(metric, items, source, protocol, 1, config, taskDir, progress)
                         .summary();
-                tasks.put(set.name(), new VariantResult.TaskScore(score(summary), items.size(), null, 0));
+                tasks.put(
+                        set.name(),
+                        new VariantResult.TaskScore(score(summary), items.size(), null, 0, correct(summary)));
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         return new VariantResult(
                 variant.name(), variant.method(), variant.lambda(), safety, overRefusal, tasks, seconds);
+    }
+
+    /** Items scored 1 when the metric scores each item 0 or 1 (the evaluation then gives the score an interval). */
+    private static Integer correct(ObjectNode summary) {
+        Double score = score(summary);
+        return score == null || !summary.has("score_ci95")
+                ? null
+                : (int) Math.round(score * summary.path("score_n").asLong());
     }
 
     private static Double score(ObjectNode summary) {
@@ -452,6 +463,11 @@ public final class SafeguardRunner {
             card.append(Report.rateRow("over-refusal", r.overRefusal()));
         }
         for (var entry : r.taskBySet().entrySet()) {
+            if (entry.getValue().proportion() != null) {
+                card.append(Report.rateRow(
+                        "task " + entry.getKey(), entry.getValue().proportion()));
+                continue;
+            }
             card.append("| task ")
                     .append(entry.getKey())
                     .append(" | ")

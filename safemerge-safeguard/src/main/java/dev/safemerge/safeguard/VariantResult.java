@@ -45,8 +45,15 @@ public record VariantResult(
      * A task set's score on the items that are reported and, under the validation rule, on the validation items.
      *
      * @param validationScore null unless the set was split for the validation rule
+     * @param correct how many reported items scored 1 when the metric scores every item 0 or 1 (the score is then a
+     *     proportion with a Wilson interval), else null
      */
-    public record TaskScore(Double score, int n, Double validationScore, int validationN) {}
+    public record TaskScore(Double score, int n, Double validationScore, int validationN, Integer correct) {
+        /** The score as a proportion of the reported items, or null when the metric is not 0-or-1 per item. */
+        public Rate proportion() {
+            return correct == null ? null : new Rate(correct, n);
+        }
+    }
 
     public Rate asr() {
         Rate pooled = new Rate(0, 0);
@@ -131,6 +138,10 @@ public record VariantResult(
             ObjectNode set = tasks.putObject(entry.getKey());
             putNumber(set, "score", score.score());
             set.put("n", score.n());
+            if (score.correct() != null) {
+                set.put("correct", score.correct());
+                Rate.putInterval(set, "score_ci", score.proportion());
+            }
             if (score.validationScore() != null) {
                 split = true;
                 putNumber(set, "validation_score", score.validationScore());
@@ -174,7 +185,8 @@ public record VariantResult(
                             number(set.path("score")),
                             set.path("n").asInt(),
                             number(set.path("validation_score")),
-                            set.path("validation_n").asInt()));
+                            set.path("validation_n").asInt(),
+                            set.path("correct").isInt() ? set.path("correct").asInt() : null));
         }
         return new VariantResult(
                 node.path("name").asText(),

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
-/** The shipped tiny demo base (2-layer Llama with a chat template) and random LoRA fine-tunes of it. */
+/** The shipped tiny demo base (a Llama with a chat template) and random LoRA fine-tunes of it. */
 final class Fixture {
     static final Path DEMO_BASE = Path.of("../safemerge-app/src/main/resources/dev/safemerge/app/demo/base");
     static final Path HARMFUL = Path.of("../data/safety/harmful.jsonl");
@@ -58,8 +58,13 @@ final class Fixture {
         return adapter;
     }
 
+    /** The shipped base's hidden size and key/value projection width (2 KV heads of 24). */
+    static final int BASE_HIDDEN = 96;
+
+    static final int BASE_KV_OUT = 48;
+
     static Path adapter(Path dir, String name, long seed) {
-        return adapter(dir, name, seed, 64, 32);
+        return adapter(dir, name, seed, BASE_HIDDEN, BASE_KV_OUT);
     }
 
     /** A small, fast plan: two safety-set prompts' worth of work per variant, short answers, one thread. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.safemerge.eval.Json;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,6 +28,27 @@ class SafeguardPlanTest {
         Files.writeString(file, plan.toYaml());
         assertThat(SafeguardPlan.read(file)).isEqualTo(plan);
         assertThat(SafeguardPlan.read(file).toYaml()).isEqualTo(plan.toYaml());
+    }
+
+    @Test
+    void decodingThatIsExactlyAPresetsIsNamedAfterItAndAnyOtherIsTheStudysWithOverrides() throws IOException {
+        Fixture.base(tmp);
+        Path file = tmp.resolve("plan.yml");
+        String plan = """
+                base: base
+                safety: [{name: harmful, path: %s}]
+                no_system_prompt: true
+                repetition_penalty: 1.0
+                max_new_tokens: %d
+                """;
+        Files.writeString(file, plan.formatted(Fixture.HARMFUL.toAbsolutePath(), 32));
+        Protocol demo = SafeguardPlan.read(file).protocol();
+        assertThat(demo).isEqualTo(Protocol.Preset.DEMO.protocol(null));
+        assertThat(demo.overrides()).isEmpty();
+        Files.writeString(file, plan.formatted(Fixture.HARMFUL.toAbsolutePath(), 12));
+        Protocol other = SafeguardPlan.read(file).protocol();
+        assertThat(other.preset()).isEqualTo("study");
+        assertThat(other.overrides()).hasSize(2).first().isEqualTo("--no-system-prompt");
     }
 
     @Test
@@ -54,7 +76,7 @@ class SafeguardPlanTest {
 
     @Test
     void anAdapterForAnotherBaseIsRefusedBeforeAnyWork() throws IOException {
-        // hidden 32 instead of the base's 64: the implied weight shapes differ
+        // hidden 32 instead of the base's 96: the implied weight shapes differ
         Path wrong = Fixture.adapter(tmp, "wrong", 1, 32, 32);
         assertThatThrownBy(() -> plan(List.of(wrong)).validate())
                 .isInstanceOf(BadInputException.class)

@@ -43,6 +43,12 @@ class SafeguardRunnerTest {
             assertThat(v.path("over_refusal_n").asInt()).isEqualTo(Math.min(6, lines(Fixture.BENIGN)));
             assertThat(v.path("task_by_set").path("numeric").path("n").asInt())
                     .isEqualTo(Math.min(6, lines(Fixture.NUMERIC)));
+            // The numeric metric scores each item 0 or 1: the score is correct ÷ n with its Wilson interval.
+            JsonNode numeric = v.path("task_by_set").path("numeric");
+            assertThat(numeric.path("score").asDouble())
+                    .isEqualTo(numeric.path("correct").asDouble()
+                            / numeric.path("n").asInt());
+            assertThat(numeric.path("score_ci")).hasSize(2);
             assertThat(v.path("miss_rate").asDouble()).isZero();
             assertThat(v.path("N").asInt()).isEqualTo(6);
         }

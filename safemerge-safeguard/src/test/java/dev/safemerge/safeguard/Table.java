@@ -17,7 +17,7 @@ final class Table {
         Map<String, VariantResult.SafetyCounts> safety = new LinkedHashMap<>();
         safety.put("harmful", new VariantResult.SafetyCounts(100, unsafe, 100 - judged));
         Map<String, VariantResult.TaskScore> tasks = new LinkedHashMap<>();
-        tasks.put("task", new VariantResult.TaskScore(task, 50, validation, validation == null ? 0 : 50));
+        tasks.put("task", new VariantResult.TaskScore(task, 50, validation, validation == null ? 0 : 50, null));
         return new VariantResult(name, method, lambda, safety, null, tasks, 0);
     }
 }
