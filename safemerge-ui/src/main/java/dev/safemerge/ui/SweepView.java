@@ -26,7 +26,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * A sweep page: the sweep and its sibling sweeps (other methods over the same base and fine-tuned parents), each
  * variant's latest ASR, over-refusal and task score with their intervals, plotted against λ per method (the base at
  * λ = 0 and the fine-tuned model at λ = 1 as the ends, as the safeguard report draws them), and task score against
- * ASR with the Pareto front, dominated variants greyed and the selection (a passing gate verdict of suite
+ * ASR with the Pareto front (each measure on the suite most of these models were evaluated on), dominated variants greyed and the selection (a passing gate verdict of suite
  * {@value Views#SELECTION}) marked.
  */
 final class SweepView {
@@ -43,6 +43,9 @@ final class SweepView {
     private static final Color GREY = new Color(0xb0b0b0);
 
     private SweepView() {}
+
+    /** A model of the study with its method (or base, fine-tuned) and λ. */
+    private record Member(ModelVersion model, String method, double lambda) {}
 
     /** One evaluated point of the study; {@code lambda} is 0 for the base and 1 for the fine-tuned model. */
     record Point(
@@ -110,26 +113,52 @@ final class SweepView {
                 .filter(s ->
                         s.name().equals(name) || (!parents.isEmpty() && parents.equals(parentsBySweep.get(s.name()))))
                 .toList();
-        List<Point> points = new ArrayList<>();
-        Map<String, String> suites = new LinkedHashMap<>();
+        // the base at λ 0 and the fine-tuned parents at λ 1 end every method's line
+        List<Member> members = new ArrayList<>();
         for (String parent : parents) {
             ModelVersion m = byRef.get(parent);
             if (m.kind() == ModelKind.BASE) {
-                points.add(point(r, m, "base", 0.0, suites));
+                members.add(new Member(m, "base", 0.0));
             }
         }
         for (String parent : parents) {
             ModelVersion m = byRef.get(parent);
             if (m.kind() != ModelKind.BASE) {
-                points.add(point(r, m, "fine-tuned", 1.0, suites));
+                members.add(new Member(m, "fine-tuned", 1.0));
             }
         }
         for (Sweep s : study) {
             for (ModelVersion m : models) {
                 if (s.name().equals(m.sweep())) {
-                    points.add(point(r, m, s.method(), m.sweepValue() == null ? 1.0 : m.sweepValue(), suites));
+                    members.add(new Member(m, s.method(), m.sweepValue() == null ? 1.0 : m.sweepValue()));
                 }
             }
+        }
+        Map<String, List<Evaluation>> evaluations = new LinkedHashMap<>();
+        for (Member member : members) {
+            ModelVersion m = member.model();
+            evaluations.put(m.ref().toString(), r.evaluations(m.ref()));
+        }
+        Map<String, String> suites = new LinkedHashMap<>();
+        for (String kind : List.of(Views.SAFETY, Views.OVER_REFUSAL, Views.TASK)) {
+            String suite = commonSuite(evaluations.values(), kind);
+            if (suite != null) {
+                suites.put(kind, suite);
+            }
+        }
+        List<Point> points = new ArrayList<>();
+        for (Member member : members) {
+            ModelVersion m = member.model();
+            List<Evaluation> e = evaluations.get(m.ref().toString());
+            points.add(new Point(
+                    m,
+                    member.method(),
+                    member.lambda(),
+                    latest(e, Views.SAFETY, suites),
+                    latest(e, Views.OVER_REFUSAL, suites),
+                    latest(e, Views.TASK, suites),
+                    false,
+                    false));
         }
         Set<String> front = new LinkedHashSet<>();
         Selection.paretoFront(points, Point::asrValue, Point::taskValue)
@@ -170,18 +199,25 @@ final class SweepView {
         return new Page(name, study, suites, rows, selected, plots);
     }
 
-    /** The point of a model: its latest evaluation of each kind, on the suite the study's first point used. */
-    private static Point point(Registry r, ModelVersion m, String method, double lambda, Map<String, String> suites) {
-        List<Evaluation> evaluations = r.evaluations(m.ref());
-        Evaluation[] latest = new Evaluation[3];
-        String[] kinds = {Views.SAFETY, Views.OVER_REFUSAL, Views.TASK};
-        for (int k = 0; k < kinds.length; k++) {
-            latest[k] = Views.latest(evaluations, kinds[k], suites.get(kinds[k]));
-            if (latest[k] != null) {
-                suites.putIfAbsent(kinds[k], latest[k].suite());
-            }
+    private static Evaluation latest(List<Evaluation> evaluations, String kind, Map<String, String> suites) {
+        return suites.containsKey(kind) ? Views.latest(evaluations, kind, suites.get(kind)) : null;
+    }
+
+    /** The suite of this kind that most of the study's models were evaluated on (ties: the first by name). */
+    private static String commonSuite(Iterable<List<Evaluation>> evaluations, String kind) {
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        for (List<Evaluation> list : evaluations) {
+            list.stream()
+                    .filter(e -> e.kind().equals(kind) && e.supersededBy() == null)
+                    .map(Evaluation::suite)
+                    .distinct()
+                    .forEach(suite -> counts.merge(suite, 1, Integer::sum));
         }
-        return new Point(m, method, lambda, latest[0], latest[1], latest[2], false, false);
+        return counts.entrySet().stream()
+                .max(Map.Entry.<String, Integer>comparingByValue()
+                        .thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
+                .map(Map.Entry::getKey)
+                .orElse(null);
     }
 
     /** One line per method through its λ points and both ends, with the 95% interval of each point as a bar. */
