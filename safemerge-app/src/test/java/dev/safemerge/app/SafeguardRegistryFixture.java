@@ -40,11 +40,14 @@ final class SafeguardRegistryFixture {
 
     private SafeguardRegistryFixture() {}
 
-    /** Runs the sweep into {@code dir}/run. */
+    /** Runs the sweep into {@code dir}/run; the task is the demo's held-out additions. */
     static Path runSafeguard(Path dir) throws IOException {
         // the demo's benign task (additions answered as "#### N"), which wears away the base's refusals
+        DemoData.FineTuneSets sets = DemoData.fineTune(7, 12);
         Path train = dir.resolve("train.jsonl");
-        DemoData.writeChats(train, DemoData.fineTune(7, 12).train());
+        DemoData.writeChats(train, sets.train());
+        Path heldOut = dir.resolve("additions.jsonl");
+        DemoData.writeTask(heldOut, sets.heldOutTask());
         Path out = dir.resolve("run");
         MainTest.Result run = MainTest.run(
                 "safeguard",
@@ -65,7 +68,7 @@ final class SafeguardRegistryFixture {
                 "--benign",
                 "../data/safety/benign.jsonl",
                 "--task",
-                TASK_SET + "=../data/tasks/numeric.jsonl:numeric",
+                TASK_SET + "=" + heldOut + ":numeric",
                 "--select",
                 "pareto",
                 "--limit",
