@@ -257,7 +257,7 @@ class DashboardBrowserTest {
                     null,
                     "{}",
                     List.of(new CategoryRate(
-                            "markup", HOSTILE.size(), (int) value * HOSTILE.size(), value, null, null)),
+                            "markup", HOSTILE.size(), (int) Math.round(value * HOSTILE.size()), value, null, null)),
                     items));
         }
     }

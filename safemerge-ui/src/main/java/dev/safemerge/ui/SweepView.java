@@ -224,6 +224,8 @@ final class SweepView {
     private static XYChart byLambda(
             List<Point> points, String title, String yTitle, Function<Point, Evaluation> measure) {
         XYChart chart = Plots.chart(title, "λ", yTitle);
+        // an interval end such as 0.390334287902165 would otherwise label the axis with every digit
+        chart.getStyler().setYAxisDecimalPattern("0.###");
         Point base = points.stream()
                 .filter(p -> p.method().equals("base"))
                 .findFirst()
@@ -276,6 +278,7 @@ final class SweepView {
     /** Task score against ASR: the Pareto front as a line, dominated variants grey, the selection a diamond. */
     private static XYChart tradeOff(List<Point> points) {
         XYChart chart = Plots.chart("Task score vs ASR", "ASR", "task score");
+        chart.getStyler().setYAxisDecimalPattern("0.###");
         List<double[]> front = new ArrayList<>();
         List<double[]> dominated = new ArrayList<>();
         List<double[]> chosen = new ArrayList<>();
