@@ -192,6 +192,21 @@ class DashboardTest {
                     assertThat(registry.log()).extracting(AuditEntry::action).contains("alias.rollback", "tag.add");
                     assertThat(registry.verify().ok()).isTrue();
                 }
+                // the rollback pinned the alias: moving it back needs the override, which the history keeps
+                HttpResponse<String> moved = signedIn.post(
+                        "/aliases/move",
+                        Map.of(
+                                "alias", "production",
+                                "target", "llama-safe:2",
+                                "override", "on",
+                                "reason", "reviewed",
+                                "csrf", token));
+                assertThat(moved.statusCode()).isEqualTo(303);
+                synchronized (registry) {
+                    assertThat(registry.alias("production", null).version()).isEqualTo(SampleRegistry.HIGH);
+                    assertThat(registry.aliasHistory("production").getLast().override())
+                            .isTrue();
+                }
                 String audit = signedIn.get("/audit").body();
                 assertThat(audit)
                         .contains("alias.rollback")
