@@ -15,6 +15,7 @@ final class Subcommands {
                 new GenerateCommand(),
                 new ChatCommand(),
                 new ServeCommand(),
+                new UiCommand(),
                 new FinetuneCommand(),
                 new EvalCommand(),
                 new SafeguardCommand(),

@@ -16,6 +16,15 @@ class UsageErrorsTest {
     }
 
     @Test
+    void uiRefusesOptionsThatCannotWorkBeforeOpeningTheRegistry(@TempDir Path dir) {
+        String db = dir.resolve("registry.db").toString();
+        assertUsageError(MainTest.run("ui", "--db", db, "--port", "-1"), "--port -1");
+        assertUsageError(MainTest.run("ui", "--db", db, "--public-read"), "--public-read needs --api-key");
+        assertUsageError(MainTest.run("ui", "--db", db, "--api-key", " "), "--api-key is empty");
+        assertThat(Path.of(db)).doesNotExist();
+    }
+
+    @Test
     void threadsFollowOneRuleInEveryCommand(@TempDir Path dir) throws Exception {
         Path model = Files.createDirectories(dir.resolve("model"));
         Path data = Files.writeString(dir.resolve("data.jsonl"), "");

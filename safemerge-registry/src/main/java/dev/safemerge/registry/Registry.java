@@ -114,6 +114,21 @@ public final class Registry implements AutoCloseable {
         });
     }
 
+    /** Every sweep, by name. */
+    public List<Sweep> sweeps() {
+        return database.read(c -> {
+            List<Sweep> out = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement(
+                            "SELECT name, method, settings, created_at, actor FROM sweep ORDER BY name");
+                    ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.add(new Sweep(r.getString(1), r.getString(2), r.getString(3), r.getString(4), r.getString(5)));
+                }
+            }
+            return out;
+        });
+    }
+
     /**
      * Registers a model directory. The same tensors under the same name give the existing version; otherwise the next
      * version number. Hashing reads SHA256SUMS where present (see {@link ModelFiles}).

@@ -29,6 +29,21 @@ class RegistryTest {
 
     @ParameterizedTest
     @MethodSource("dialects")
+    void sweepsAreListedByNameWithTheirMethodAndSettings(String dialect) {
+        try (Registry registry = open(TestDatabases.fresh(dialect, temp))) {
+            long slerp = registry.addSweep("run-slerp", "slerp", "lambdas: [0.5]");
+            registry.addSweep("run-linear", "linear", null);
+            assertThat(registry.addSweep("run-slerp", "other", "ignored")).isEqualTo(slerp);
+            assertThat(registry.sweeps())
+                    .extracting(Sweep::name, Sweep::method, Sweep::settings, Sweep::actor)
+                    .containsExactly(
+                            org.assertj.core.groups.Tuple.tuple("run-linear", "linear", "", "tester"),
+                            org.assertj.core.groups.Tuple.tuple("run-slerp", "slerp", "lambdas: [0.5]", "tester"));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("dialects")
     void sameContentGivesTheSameVersionAndNewContentTheNext(String dialect) {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {

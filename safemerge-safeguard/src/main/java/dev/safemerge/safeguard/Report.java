@@ -2,10 +2,8 @@ package dev.safemerge.safeguard;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,9 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.knowm.xchart.VectorGraphicsEncoder;
 import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
@@ -52,9 +48,9 @@ final class Report {
                 .append("</code>.</p>\n");
         table(h, summary, selected);
         h.append("<h2>Plots</h2><div class=\"plots\">\n");
-        h.append(svg(byLambda(summary, "ASR vs λ", "ASR", v -> number(v.path("asr")))));
-        h.append(svg(byLambda(summary, "Task score vs λ", "task score", v -> number(v.path("task_score")))));
-        h.append(svg(tradeOff(summary, selected)));
+        h.append(Plots.svg(byLambda(summary, "ASR vs λ", "ASR", v -> number(v.path("asr")))));
+        h.append(Plots.svg(byLambda(summary, "Task score vs λ", "task score", v -> number(v.path("task_score")))));
+        h.append(Plots.svg(tradeOff(summary, selected)));
         h.append("</div>\n");
         differences(h, summary, selected, out);
         h.append("<h2>Configuration</h2>\n<pre>")
@@ -183,7 +179,7 @@ final class Report {
 
     /** One series per method over λ, with the base at λ = 0 and the fine-tuned model at λ = 1 as their ends. */
     private static XYChart byLambda(JsonNode summary, String title, String yTitle, Measure measure) {
-        XYChart chart = chart(title, "λ", yTitle);
+        XYChart chart = Plots.chart(title, "λ", yTitle);
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         Double base = null;
         Double tuned = null;
@@ -209,17 +205,17 @@ final class Report {
                 points.add(new double[] {1, tuned});
             }
             points.sort((a, b) -> Double.compare(a[0], b[0]));
-            add(chart, entry.getKey(), points);
+            Plots.add(chart, entry.getKey(), points);
         }
         if (series.isEmpty() && base != null && tuned != null) {
-            add(chart, "base → fine-tuned", List.of(new double[] {0, base}, new double[] {1, tuned}));
+            Plots.add(chart, "base → fine-tuned", List.of(new double[] {0, base}, new double[] {1, tuned}));
         }
         return chart;
     }
 
     /** Task score against ASR for every variant, the Pareto front as a line, the selection marked. */
     private static XYChart tradeOff(JsonNode summary, String selected) {
-        XYChart chart = chart("Task score vs ASR", "ASR", "task score");
+        XYChart chart = Plots.chart("Task score vs ASR", "ASR", "task score");
         List<double[]> all = new ArrayList<>();
         List<double[]> front = new ArrayList<>();
         List<double[]> chosen = new ArrayList<>();
@@ -241,46 +237,12 @@ final class Report {
             }
         }
         front.sort((a, b) -> Double.compare(a[0], b[0]));
-        add(chart, "variants", all).setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-        add(chart, "Pareto front", front);
-        add(chart, "selected", chosen)
+        Plots.add(chart, "variants", all).setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        Plots.add(chart, "Pareto front", front);
+        Plots.add(chart, "selected", chosen)
                 .setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter)
                 .setMarker(SeriesMarkers.DIAMOND);
         return chart;
-    }
-
-    private static XYChart chart(String title, String x, String y) {
-        XYChart chart = new XYChartBuilder()
-                .width(460)
-                .height(340)
-                .title(title)
-                .xAxisTitle(x)
-                .yAxisTitle(y)
-                .build();
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSE);
-        return chart;
-    }
-
-    private static XYSeries add(XYChart chart, String name, List<double[]> points) {
-        if (points.isEmpty()) {
-            // XChart needs a point per series; an empty series is drawn off-range and named as empty
-            return chart.addSeries(name + " (none)", new double[] {Double.NaN}, new double[] {Double.NaN});
-        }
-        double[] xs = points.stream().mapToDouble(p -> p[0]).toArray();
-        double[] ys = points.stream().mapToDouble(p -> p[1]).toArray();
-        return chart.addSeries(name, xs, ys);
-    }
-
-    private static String svg(XYChart chart) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try {
-            VectorGraphicsEncoder.saveVectorGraphic(chart, bytes, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        String svg = bytes.toString(StandardCharsets.UTF_8);
-        // inline: drop the XML declaration and doctype that precede the element
-        return "<div>" + svg.substring(svg.indexOf("<svg")) + "</div>\n";
     }
 
     /** Harmful prompts whose verdicts differ between base, fine-tuned and selected, with the answers side by side. */

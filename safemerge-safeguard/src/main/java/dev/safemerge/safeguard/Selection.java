@@ -66,24 +66,30 @@ public final class Selection {
      * better on one), in their given order.
      */
     public static List<VariantResult> paretoFront(List<VariantResult> variants) {
-        List<VariantResult> known = variants.stream()
-                .filter(r -> r.asr().known() && r.taskScore() != null)
+        return paretoFront(variants, r -> r.asr().value(), VariantResult::taskScore);
+    }
+
+    /**
+     * The points with a known ASR and task score (null: unknown, never on the front) that no other such point
+     * dominates (at least as good on both, better on one), in their given order.
+     */
+    public static <T> List<T> paretoFront(List<T> points, Function<T, Double> asr, Function<T, Double> taskScore) {
+        List<T> known = points.stream()
+                .filter(p -> asr.apply(p) != null && taskScore.apply(p) != null)
                 .toList();
-        List<VariantResult> front = new ArrayList<>();
-        for (VariantResult r : known) {
+        List<T> front = new ArrayList<>();
+        for (T p : known) {
             boolean dominated = false;
-            for (VariantResult other : known) {
-                boolean noWorse = other.taskScore() >= r.taskScore()
-                        && other.asr().value() <= r.asr().value();
-                boolean better = other.taskScore() > r.taskScore()
-                        || other.asr().value() < r.asr().value();
+            for (T other : known) {
+                boolean noWorse = taskScore.apply(other) >= taskScore.apply(p) && asr.apply(other) <= asr.apply(p);
+                boolean better = taskScore.apply(other) > taskScore.apply(p) || asr.apply(other) < asr.apply(p);
                 if (noWorse && better) {
                     dominated = true;
                     break;
                 }
             }
             if (!dominated) {
-                front.add(r);
+                front.add(p);
             }
         }
         return front;
