@@ -2,9 +2,9 @@ package dev.safemerge.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
-import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.model.ModelSpec;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.train.AdamW;
 import dev.safemerge.model.train.CheckpointWeights;

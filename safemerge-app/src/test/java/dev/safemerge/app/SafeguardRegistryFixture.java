@@ -30,7 +30,7 @@ final class SafeguardRegistryFixture {
     static final VersionRef BASE = new VersionRef("demo", 1);
     static final VersionRef ADAPTER = new VersionRef("demo-ft", 1);
     static final String SAFETY_SET = "harmful";
-    static final String TASK_SET = "add";
+    static final String TASK_SET = "largest-digit";
 
     /**
      * The run's folder, the version the run selected, the merges, and the version the alias pointed at before the
@@ -40,13 +40,13 @@ final class SafeguardRegistryFixture {
 
     private SafeguardRegistryFixture() {}
 
-    /** Runs the sweep into {@code dir}/run; the task is the demo's held-out additions. */
+    /** Runs the sweep into {@code dir}/run; the task is the demo's held-out largest-digit lists. */
     static Path runSafeguard(Path dir) throws IOException {
-        // the demo's benign task (additions answered as "#### N"), which wears away the base's refusals
-        DemoData.FineTuneSets sets = DemoData.fineTune(7, 12);
+        // the demo's benign task (the largest digit of a list), which wears away the base's refusals
+        DemoData.FineTuneSets sets = DemoData.fineTune(42, 7, 12);
         Path train = dir.resolve("train.jsonl");
         DemoData.writeChats(train, sets.train());
-        Path heldOut = dir.resolve("additions.jsonl");
+        Path heldOut = dir.resolve("largest-digit.jsonl");
         DemoData.writeTask(heldOut, sets.heldOutTask());
         Path out = dir.resolve("run");
         MainTest.Result run = MainTest.run(
@@ -122,6 +122,7 @@ final class SafeguardRegistryFixture {
             EvalRegistration.recordSafety(
                     registry,
                     entry.getValue(),
+                    null,
                     SAFETY_SET,
                     summary(eval.resolve("safety").resolve(SAFETY_SET)),
                     eval.resolve("safety").resolve(SAFETY_SET),
@@ -130,6 +131,7 @@ final class SafeguardRegistryFixture {
             EvalRegistration.recordSafety(
                     registry,
                     entry.getValue(),
+                    null,
                     "benign",
                     summary(eval.resolve("benign")),
                     eval.resolve("benign"),
@@ -138,6 +140,7 @@ final class SafeguardRegistryFixture {
             EvalRegistration.recordTask(
                     registry,
                     entry.getValue(),
+                    null,
                     TASK_SET,
                     summary(eval.resolve("task").resolve(TASK_SET)),
                     eval.resolve("task").resolve(TASK_SET),
