@@ -41,6 +41,33 @@ class SafeguardCommandTest {
     }
 
     @Test
+    void anUnreachableEndpointIsOneLineWithExitTwoBeforeAnyWork() throws Exception {
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        Path out = tmp.resolve("run");
+        MainTest.Result r = MainTest.run(
+                "safeguard",
+                "--base",
+                DEMO_BASE,
+                "--finetuned",
+                DEMO_BASE,
+                "--methods",
+                "linear",
+                "--safety",
+                "harmful=../data/safety/harmful.jsonl",
+                "--endpoint",
+                "http://127.0.0.1:" + port,
+                "--out",
+                out.toString());
+        assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:"))).hasSize(1);
+        assertThat(r.err()).contains("--endpoint http://127.0.0.1:" + port + ": unreachable");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void trainsThenRunsTheStudyAndARerunReusesEverything() throws Exception {
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
