@@ -94,6 +94,12 @@ final class EvalRegistration {
             Path out,
             boolean benign,
             long seed) {
+        return registry.addEvaluation(safety(model, suiteName, summary, out, benign, seed));
+    }
+
+    /** A safety (or, with benign prompts, over-refusal) evaluation written to OUT, as the registry records it. */
+    static NewEvaluation safety(
+            VersionRef model, String suiteName, ObjectNode summary, Path out, boolean benign, long seed) {
         List<JsonNode> lines = readItems(out);
         List<EvaluationItem> items = new ArrayList<>();
         Map<String, int[]> byCategory = new LinkedHashMap<>(); // category -> {n, hits}
@@ -133,8 +139,7 @@ final class EvalRegistration {
         List<CategoryRate> categories = new ArrayList<>();
         byCategory.forEach((category, counts) -> categories.add(rate(category, counts[1], counts[0])));
         CategoryRate overall = rate("", hits, n);
-        return record(
-                registry,
+        return evaluation(
                 model,
                 suiteName,
                 benign ? "over-refusal" : "safety",
@@ -159,6 +164,12 @@ final class EvalRegistration {
             Path out,
             String metric,
             long seed) {
+        return registry.addEvaluation(task(model, suiteName, summary, out, metric, seed));
+    }
+
+    /** A task evaluation written to OUT, as the registry records it; an item passes with score 1. */
+    static NewEvaluation task(
+            VersionRef model, String suiteName, ObjectNode summary, Path out, String metric, long seed) {
         List<EvaluationItem> items = new ArrayList<>();
         double sum = 0;
         double sumSquares = 0;
@@ -195,8 +206,7 @@ final class EvalRegistration {
         ObjectNode protocol = Json.object();
         protocol.set("sampling", summary.get("sampling"));
         protocol.set("samples", summary.get("samples_requested"));
-        return record(
-                registry,
+        return evaluation(
                 model,
                 suiteName,
                 "task",
@@ -211,8 +221,7 @@ final class EvalRegistration {
                 items);
     }
 
-    private static Evaluation record(
-            Registry registry,
+    private static NewEvaluation evaluation(
             VersionRef model,
             String suiteName,
             String kind,
@@ -232,7 +241,7 @@ final class EvalRegistration {
                     .append('\n');
         }
         String promptsHash = "sha256:" + Hashing.sha256Hex(promptLines.toString());
-        return registry.addEvaluation(new NewEvaluation(
+        return new NewEvaluation(
                 model,
                 null,
                 kind,
@@ -250,7 +259,7 @@ final class EvalRegistration {
                 overall.ciHigh(),
                 Json.pretty(summary),
                 categories,
-                items));
+                items);
     }
 
     /** A Wilson-interval rate; null value and interval when n is 0. */

@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -51,6 +52,8 @@ import picocli.CommandLine.Spec;
             "  selected/         the selected variant (+ selected-adapter/ for a linear",
             "                    merge of a LoRA fine-tune)",
             "  eval/VARIANT/     each evaluation's summary and items",
+            "  adapters/         λ-scaled adapters served with --endpoint, deleted after",
+            "                    evaluation unless --keep-models",
             "  models/           merges, deleted after evaluation unless --keep-models",
             "",
             "Examples:",
@@ -191,6 +194,9 @@ final class SafeguardCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The run's folder.")
     Path out;
 
+    @Mixin
+    SafeguardRegistration registration;
+
     @Spec
     CommandSpec spec;
 
@@ -198,12 +204,14 @@ final class SafeguardCommand implements Callable<Integer> {
     public Integer call() {
         SafeguardPlan plan = planFile != null ? fromFile() : fromOptions();
         endpoints().check(plan);
+        registration.check(plan, out);
         if (train != null) {
             plan = trained(plan);
         }
         PrintWriter w = spec.commandLine().getOut();
         SafeguardRunner.Result result =
                 SafeguardRunner.run(plan, endpoints(), out, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
+        registration.register(plan, out, result, w);
         w.println();
         w.printf(
                 Locale.ROOT,
