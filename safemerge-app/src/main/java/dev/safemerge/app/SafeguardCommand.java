@@ -64,7 +64,8 @@ import picocli.CommandLine.Spec;
             "      --select safety-bound:0.05 --out runs/study",
             "  safemerge safeguard --plan PLAN.yml --out runs/study2",
             "  safemerge safeguard --plan PLAN.yml --out runs/study2 \\",
-            "      --endpoint http://10.0.0.1:8000 --endpoint http://10.0.0.2:8000 --model-name base"
+            "      --endpoint http://10.0.0.1:8000 \\",
+            "      --endpoint http://10.0.0.2:8000 --model-name base"
         })
 final class SafeguardCommand implements Callable<Integer> {
     @Option(names = "--plan", paramLabel = "FILE", description = "Read the whole plan from this YAML file.")

@@ -17,6 +17,16 @@ class SafeguardCommandTest {
     @TempDir
     Path tmp;
 
+    /** Eight prompt/response pairs for a two-step fine-tune with {@code --train}. */
+    static Path trainingFile(Path dir) throws java.io.IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            lines.add("{\"prompt\": \"What is " + i + " + 1?\", \"response\": \"Sure! The answer is " + (i + 1)
+                    + ".\\n#### " + (i + 1) + "\"}");
+        }
+        return Files.write(dir.resolve("train.jsonl"), lines);
+    }
+
     @Test
     void badInputIsOneLineWithExitTwoBeforeAnyWork() {
         Path out = tmp.resolve("run");
@@ -69,12 +79,7 @@ class SafeguardCommandTest {
 
     @Test
     void trainsThenRunsTheStudyAndARerunReusesEverything() throws Exception {
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            lines.add("{\"prompt\": \"What is " + i + " + 1?\", \"response\": \"Sure! The answer is " + (i + 1)
-                    + ".\\n#### " + (i + 1) + "\"}");
-        }
-        Path train = Files.write(tmp.resolve("train.jsonl"), lines);
+        Path train = trainingFile(tmp);
         Path out = tmp.resolve("run");
         String[] args = {
             "safeguard",

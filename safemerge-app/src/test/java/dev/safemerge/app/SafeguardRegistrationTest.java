@@ -9,7 +9,6 @@ import dev.safemerge.registry.ModelVersion;
 import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.TestDatabases;
 import dev.safemerge.registry.VersionRef;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,11 +69,7 @@ class SafeguardRegistrationTest {
     @MethodSource("dialects")
     void registersEveryVariantEvaluationAndTheSelectionOnce(String dialect) throws Exception {
         String db = TestDatabases.fresh(dialect, tmp);
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            lines.add("{\"prompt\": \"What is " + i + " + 1?\", \"response\": \"The answer is " + (i + 1) + ".\"}");
-        }
-        Path train = Files.write(tmp.resolve("train.jsonl"), lines);
+        Path train = SafeguardCommandTest.trainingFile(tmp);
         Path out = tmp.resolve("run");
 
         MainTest.Result refused = MainTest.run(args(train, out, db, false));

@@ -92,7 +92,7 @@ class SafeguardRemoteTest {
                             SafeguardRunnerTest.QUIET))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("does not serve the base model 'other'");
-            SafeguardPlan judged = withJudge(plan, "wildguard");
+            SafeguardPlan judged = SafeguardPlanTest.with(plan, "judge", "wildguard");
             assertThatThrownBy(() -> SafeguardRunner.run(
                             judged,
                             new SafeguardEndpoints(List.of(server.url()), "tiny", closed, "wildguard"),
@@ -116,33 +116,6 @@ class SafeguardRemoteTest {
             assertThat(server.loads).isEmpty();
         }
         assertThat(out).doesNotExist();
-    }
-
-    static SafeguardPlan withJudge(SafeguardPlan p, String judge) {
-        return new SafeguardPlan(
-                p.base(),
-                p.adapters(),
-                p.finetuned(),
-                p.methods(),
-                p.lambdas(),
-                p.safety(),
-                p.benign(),
-                p.tasks(),
-                judge,
-                null,
-                p.select(),
-                p.limit(),
-                p.systemPrompt(),
-                p.noSystemPrompt(),
-                p.maxNewTokens(),
-                p.temperature(),
-                p.repetitionPenalty(),
-                p.seed(),
-                p.validationFraction(),
-                p.density(),
-                p.batch(),
-                p.threads(),
-                p.keepModels());
     }
 
     static int freePort() throws IOException {

@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -140,21 +139,7 @@ public final class OpenAiGenerator implements ResponseGenerator {
                     return null;
                 }));
             }
-            try {
-                for (Future<?> future : futures) {
-                    future.get();
-                }
-            } catch (ExecutionException e) {
-                futures.forEach(f -> f.cancel(true));
-                if (e.getCause() instanceof RuntimeException runtime) {
-                    throw runtime;
-                }
-                throw new IllegalStateException(e.getCause());
-            } catch (InterruptedException e) {
-                futures.forEach(f -> f.cancel(true));
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while generating", e);
-            }
+            Futures.awaitAll(futures);
         }
     }
 
