@@ -1,5 +1,6 @@
 package dev.safemerge.model.text;
 
+import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.tensor.BadInputException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -120,14 +121,27 @@ public final class TextGenerator {
      */
     public List<Completion> generate(
             List<int[]> prompts, List<GenerationOptions> options, TextListener listener, IntPredicate cancelled) {
-        if (prompts.size() != options.size()) {
-            throw new IllegalArgumentException(prompts.size() + " prompts but " + options.size() + " options");
+        return generateSequences(SequenceSpec.plain(prompts), options, listener, cancelled);
+    }
+
+    /**
+     * As {@link #generate(List, List, TextListener, IntPredicate)}, each sequence with its own adapter and scale over
+     * the one loaded base, and its own sampler stream (see {@link SequenceSpec}).
+     */
+    public List<Completion> generateSequences(
+            List<SequenceSpec> sequences,
+            List<GenerationOptions> options,
+            TextListener listener,
+            IntPredicate cancelled) {
+        if (sequences.size() != options.size()) {
+            throw new IllegalArgumentException(sequences.size() + " prompts but " + options.size() + " options");
         }
-        return prompts.isEmpty() ? List.of() : generateBatch(prompts, options, listener, cancelled);
+        return sequences.isEmpty() ? List.of() : generateBatch(sequences, options, listener, cancelled);
     }
 
     private List<Completion> generateBatch(
-            List<int[]> prompts, List<GenerationOptions> options, TextListener listener, IntPredicate cancelled) {
+            List<SequenceSpec> specs, List<GenerationOptions> options, TextListener listener, IntPredicate cancelled) {
+        List<int[]> prompts = specs.stream().map(SequenceSpec::prompt).toList();
         GenerationOptions.Sampling sampling = options.getFirst().sampling();
         int maxNewTokens = 0;
         for (int i = 0; i < prompts.size(); i++) {
@@ -154,8 +168,8 @@ public final class TextGenerator {
         if (maxNewTokens == 0) {
             return sequences.stream().map(s -> s.finish(new int[0], "length")).toList();
         }
-        List<TokenGenerator.TokenOutput> outputs = tokens.generate(
-                prompts,
+        List<TokenGenerator.TokenOutput> outputs = tokens.generateSequences(
+                specs,
                 options.getFirst().withMaxNewTokens(maxNewTokens),
                 (sequence, tokenId) -> sequences.get(sequence).accept(tokenId));
         List<Completion> completions = new ArrayList<>();
