@@ -153,6 +153,18 @@ final class EvalRegistration {
             Path out,
             boolean benign,
             long seed) {
+        return registry.addEvaluation(safety(model, prompt, suiteName, summary, out, benign, seed));
+    }
+
+    /** A safety (or, with benign prompts, over-refusal) evaluation written to OUT, as the registry records it. */
+    static NewEvaluation safety(
+            VersionRef model,
+            VersionRef prompt,
+            String suiteName,
+            ObjectNode summary,
+            Path out,
+            boolean benign,
+            long seed) {
         List<JsonNode> lines = readItems(out);
         List<EvaluationItem> items = new ArrayList<>();
         Map<String, int[]> byCategory = new LinkedHashMap<>(); // category -> {n, hits}
@@ -192,8 +204,7 @@ final class EvalRegistration {
         List<CategoryRate> categories = new ArrayList<>();
         byCategory.forEach((category, counts) -> categories.add(rate(category, counts[1], counts[0])));
         CategoryRate overall = rate("", hits, n);
-        return record(
-                registry,
+        return evaluation(
                 model,
                 prompt,
                 suiteName,
@@ -213,6 +224,18 @@ final class EvalRegistration {
     /** Records a task evaluation written to OUT; an item passes with score 1. */
     static Evaluation recordTask(
             Registry registry,
+            VersionRef model,
+            VersionRef prompt,
+            String suiteName,
+            ObjectNode summary,
+            Path out,
+            String metric,
+            long seed) {
+        return registry.addEvaluation(task(model, prompt, suiteName, summary, out, metric, seed));
+    }
+
+    /** A task evaluation written to OUT, as the registry records it; an item passes with score 1. */
+    static NewEvaluation task(
             VersionRef model,
             VersionRef prompt,
             String suiteName,
@@ -256,8 +279,7 @@ final class EvalRegistration {
         ObjectNode protocol = Json.object();
         protocol.set("sampling", summary.get("sampling"));
         protocol.set("samples", summary.get("samples_requested"));
-        return record(
-                registry,
+        return evaluation(
                 model,
                 prompt,
                 suiteName,
@@ -273,8 +295,7 @@ final class EvalRegistration {
                 items);
     }
 
-    private static Evaluation record(
-            Registry registry,
+    private static NewEvaluation evaluation(
             VersionRef model,
             VersionRef prompt,
             String suiteName,
@@ -295,7 +316,7 @@ final class EvalRegistration {
                     .append('\n');
         }
         String promptsHash = "sha256:" + Hashing.sha256Hex(promptLines.toString());
-        return registry.addEvaluation(new NewEvaluation(
+        return new NewEvaluation(
                 model,
                 prompt,
                 kind,
@@ -313,7 +334,7 @@ final class EvalRegistration {
                 overall.ciHigh(),
                 Json.pretty(summary),
                 categories,
-                items));
+                items);
     }
 
     /** A Wilson-interval rate; null value and interval when n is 0. */

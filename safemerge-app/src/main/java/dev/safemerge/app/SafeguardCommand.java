@@ -2,6 +2,7 @@ package dev.safemerge.app;
 
 import dev.safemerge.eval.stats.Wilson;
 import dev.safemerge.safeguard.Rate;
+import dev.safemerge.safeguard.SafeguardEndpoints;
 import dev.safemerge.safeguard.SafeguardPlan;
 import dev.safemerge.safeguard.SafeguardRunner;
 import dev.safemerge.safeguard.SelectionRule;
@@ -17,6 +18,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,7 +33,17 @@ import picocli.CommandLine.Spec;
                     + " a report (one offline page: table with 95%% intervals and N, plots, differing verdicts with"
                     + " the answers, configuration and input hashes).",
             "Everything is checked before anything is merged or generated. A killed run continues when run again"
-                    + " with the same --out: no merge is written and no answer generated twice."
+                    + " with the same --out: no merge is written and no answer generated twice.",
+            "With --endpoint, answers come from OpenAI-compatible servers that serve the base (vLLM started with"
+                    + " --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, or safemerge serve): the base by its"
+                    + " name, the LoRA fine-tune and every linear or task_arithmetic λ variant of it as an adapter"
+                    + " (the λ-scaled adapter is written to OUT/adapters/) loaded on every server through"
+                    + " /v1/load_lora_adapter and unloaded after its evaluation; requests are spread over the servers."
+                    + " The servers read adapters from OUT, so they must see it at the same path. Variants that no"
+                    + " adapter expresses (slerp, ties, dare, model_stock, and every variant of a --finetuned model)"
+                    + " are merged and evaluated in-process, each with a line saying so. Servers are contacted before"
+                    + " any work; an unreachable one is an error. --endpoint and --judge-endpoint are not part of the"
+                    + " plan: a run may continue on other servers."
         },
         footer = {
             "",
@@ -42,6 +54,8 @@ import picocli.CommandLine.Spec;
             "  selected/         the selected variant (+ selected-adapter/ for a linear",
             "                    merge of a LoRA fine-tune)",
             "  eval/VARIANT/     each evaluation's summary and items",
+            "  adapters/         λ-scaled adapters served with --endpoint, deleted after",
+            "                    evaluation unless --keep-models",
             "  models/           merges, deleted after evaluation unless --keep-models",
             "",
             "Examples:",
@@ -50,7 +64,10 @@ import picocli.CommandLine.Spec;
             "      --benign data/safety/benign.jsonl \\",
             "      --task add=data/tasks/numeric.jsonl:numeric \\",
             "      --select safety-bound:0.05 --out runs/study",
-            "  safemerge safeguard --plan PLAN.yml --out runs/study2"
+            "  safemerge safeguard --plan PLAN.yml --out runs/study2",
+            "  safemerge safeguard --plan PLAN.yml --out runs/study2 \\",
+            "      --endpoint http://10.0.0.1:8000 \\",
+            "      --endpoint http://10.0.0.2:8000 --model-name base"
         })
 final class SafeguardCommand implements Callable<Integer> {
     @Option(names = "--plan", paramLabel = "FILE", description = "Read the whole plan from this YAML file.")
@@ -115,6 +132,30 @@ final class SafeguardCommand implements Callable<Integer> {
     Path judgeModel;
 
     @Option(
+            names = "--judge-endpoint",
+            paramLabel = "URL",
+            description = "An OpenAI-compatible server of the judge's model (instead of --judge-model); the same"
+                    + " prompts and parsing as in-process, on /v1/completions.")
+    String judgeEndpoint;
+
+    @Option(names = "--judge-model-name", paramLabel = "NAME", description = "The judge's name on that server.")
+    String judgeModelName;
+
+    @Option(
+            names = "--endpoint",
+            paramLabel = "URL",
+            description = "An OpenAI-compatible server of the base model with dynamic LoRA (repeatable: requests"
+                    + " are spread over all).")
+    List<String> endpoints = new ArrayList<>();
+
+    @Option(
+            names = "--model-name",
+            paramLabel = "NAME",
+            description =
+                    "The base model's name on the servers (default: the --base folder's name, as serve names it).")
+    String modelName;
+
+    @Option(
             names = "--select",
             paramLabel = "RULE",
             description = "validation, safety-bound:δ (default safety-bound:0.05) or pareto.")
@@ -156,18 +197,24 @@ final class SafeguardCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The run's folder.")
     Path out;
 
+    @Mixin
+    SafeguardRegistration registration;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         SafeguardPlan plan = planFile != null ? fromFile() : fromOptions();
+        endpoints().check(plan);
+        registration.check(plan, out);
         if (train != null) {
             plan = trained(plan);
         }
         PrintWriter w = spec.commandLine().getOut();
         SafeguardRunner.Result result =
-                SafeguardRunner.run(plan, out, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
+                SafeguardRunner.run(plan, endpoints(), out, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
+        registration.register(plan, out, result, w);
         return printResult(plan, result, out, w);
     }
 
@@ -240,6 +287,10 @@ final class SafeguardCommand implements Callable<Integer> {
         return r.taskBySet().isEmpty() ? "-" : text(r.taskScore()) + " (" + n + ")";
     }
 
+    private SafeguardEndpoints endpoints() {
+        return new SafeguardEndpoints(endpoints, modelName, judgeEndpoint, judgeModelName);
+    }
+
     private static String text(Double value) {
         return value == null ? "n/a" : String.format(Locale.ROOT, "%.3f", value);
     }
@@ -294,7 +345,8 @@ final class SafeguardCommand implements Callable<Integer> {
                 || threads != null
                 || keepModels;
         if (flags) {
-            throw new BadInputException("--plan holds the whole plan: give only --plan and --out");
+            throw new BadInputException(
+                    "--plan holds the whole plan: give only --plan, --out and where it runs (--endpoint …)");
         }
         return SafeguardPlan.read(planFile);
     }

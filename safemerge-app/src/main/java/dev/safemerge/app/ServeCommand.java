@@ -24,8 +24,11 @@ import picocli.CommandLine.Spec;
         description = {
             "Serve local models over an OpenAI-compatible API: /v1/models, /v1/models/{id}, /v1/completions,"
                     + " /v1/chat/completions (streaming too), and /health. One log line per request on stderr.",
-            "Requests pick a model by name: the base model's name, or the NAME of an --adapter (each adapter is"
-                    + " loaded as its own copy of the base). Concurrent requests are batched."
+            "Requests pick a model by name: the base model's name, or the name of a LoRA adapter. Adapters run over"
+                    + " the one loaded copy of the base (no copy per adapter), given with --adapter or loaded while"
+                    + " serving with vLLM's API: POST /v1/load_lora_adapter {\"lora_name\": NAME, \"lora_path\":"
+                    + " DIR} and POST /v1/unload_lora_adapter {\"lora_name\": NAME}. Concurrent requests are"
+                    + " batched, whatever adapter each uses."
         },
         footer = {
             "",
@@ -34,7 +37,10 @@ import picocli.CommandLine.Spec;
             "      --adapter tuned=ADAPTER_DIR --port 8000",
             "  curl http://127.0.0.1:8000/v1/chat/completions \\",
             "      -H 'Content-Type: application/json' \\",
-            "      -d '{\"model\": \"tuned\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'"
+            "      -d '{\"model\": \"tuned\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'",
+            "  curl http://127.0.0.1:8000/v1/load_lora_adapter \\",
+            "      -H 'Content-Type: application/json' \\",
+            "      -d '{\"lora_name\": \"other\", \"lora_path\": \"DIR2\"}'"
         })
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")
@@ -48,6 +54,14 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--adapter", paramLabel = "NAME=DIR", description = "Also serve base+adapter as NAME (repeatable).")
     Map<String, Path> adapters = new LinkedHashMap<>();
+
+    @Option(
+            names = "--max-loras",
+            defaultValue = "8",
+            paramLabel = "N",
+            description = "Most LoRA adapters loaded at once (--adapter ones included); loading more is refused."
+                    + " Default: ${DEFAULT-VALUE}.")
+    int maxLoras;
 
     @Option(
             names = "--host",
@@ -92,8 +106,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (maxBatch < 1 || maxQueue < 1 || defaultMaxTokens < 1) {
-            throw new BadInputException("--max-batch, --max-queue and --default-max-tokens must be >= 1");
+        if (maxBatch < 1 || maxQueue < 1 || defaultMaxTokens < 1 || maxLoras < 1) {
+            throw new BadInputException("--max-batch, --max-queue, --default-max-tokens and --max-loras must be >= 1");
+        }
+        if (adapters.size() > maxLoras) {
+            throw new BadInputException(
+                    adapters.size() + " --adapter options are more than --max-loras " + maxLoras + " allows");
         }
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be between 0 and 65535, got " + port);
@@ -104,21 +122,14 @@ final class ServeCommand implements Callable<Integer> {
         if (adapters.containsKey(baseName)) {
             throw new BadInputException("--adapter " + baseName + ": the name is already the base model's name");
         }
-        List<LoadedTextModel> loaded = new ArrayList<>();
-        OpenAiServer server;
+        LoadedTextModel base = LoadedTextModel.open(model, ModelLoadOptions.defaults(), maxBatch, Progress.SILENT);
+        OpenAiServer server = null;
         try {
-            Map<String, TextGenerator> models = new LinkedHashMap<>();
-            LoadedTextModel base = LoadedTextModel.open(model, ModelLoadOptions.defaults(), maxBatch, Progress.SILENT);
-            loaded.add(base);
-            models.put(baseName, base.generator());
-            for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
-                LoadedTextModel tuned = LoadedTextModel.open(model, adapter.getValue(), maxBatch, Progress.SILENT);
-                loaded.add(tuned);
-                models.put(adapter.getKey(), tuned.generator());
-            }
+            Map<String, TextGenerator> models = Map.of(baseName, base.generator());
             PrintWriter err = spec.commandLine().getErr();
             server = OpenAiServer.start(
                     models,
+                    new OpenAiServer.DynamicLora(baseName, base.model()::loadAdapter, maxLoras),
                     new OpenAiServer.Options(host, port, apiKey, maxBatch, maxQueue, defaultMaxTokens),
                     line -> {
                         synchronized (err) {
@@ -126,19 +137,26 @@ final class ServeCommand implements Callable<Integer> {
                             err.flush();
                         }
                     });
+            for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
+                server.loadAdapter(adapter.getKey(), adapter.getValue());
+            }
+            List<String> names = new ArrayList<>(models.keySet());
+            names.addAll(adapters.keySet());
             PrintWriter out = spec.commandLine().getOut();
-            out.printf(
-                    "serving %s on http://%s:%d/v1 (Ctrl-C stops)%n",
-                    String.join(", ", models.keySet()), host, server.port());
+            out.printf("serving %s on http://%s:%d/v1 (Ctrl-C stops)%n", String.join(", ", names), host, server.port());
             out.flush();
         } catch (RuntimeException e) {
-            loaded.forEach(LoadedTextModel::close);
+            if (server != null) {
+                server.close();
+            }
+            base.close();
             throw e;
         }
-        // Runs until the process is stopped; the hook closes the server, then the models.
+        // Runs until the process is stopped; the hook closes the server (and its adapters), then the model.
+        OpenAiServer running = server;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            loaded.forEach(LoadedTextModel::close);
+            running.close();
+            base.close();
         }));
         new CountDownLatch(1).await();
         return Main.EXIT_OK;

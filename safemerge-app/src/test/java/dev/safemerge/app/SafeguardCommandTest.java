@@ -17,6 +17,16 @@ class SafeguardCommandTest {
     @TempDir
     Path tmp;
 
+    /** Eight prompt/response pairs for a two-step fine-tune with {@code --train}. */
+    static Path trainingFile(Path dir) throws java.io.IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            lines.add("{\"prompt\": \"What is " + i + " + 1?\", \"response\": \"Sure! The answer is " + (i + 1)
+                    + ".\\n#### " + (i + 1) + "\"}");
+        }
+        return Files.write(dir.resolve("train.jsonl"), lines);
+    }
+
     @Test
     void badInputIsOneLineWithExitTwoBeforeAnyWork() {
         Path out = tmp.resolve("run");
@@ -41,13 +51,35 @@ class SafeguardCommandTest {
     }
 
     @Test
-    void trainsThenRunsTheStudyAndARerunReusesEverything() throws Exception {
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            lines.add("{\"prompt\": \"What is " + i + " + 1?\", \"response\": \"Sure! The answer is " + (i + 1)
-                    + ".\\n#### " + (i + 1) + "\"}");
+    void anUnreachableEndpointIsOneLineWithExitTwoBeforeAnyWork() throws Exception {
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
         }
-        Path train = Files.write(tmp.resolve("train.jsonl"), lines);
+        Path out = tmp.resolve("run");
+        MainTest.Result r = MainTest.run(
+                "safeguard",
+                "--base",
+                DEMO_BASE,
+                "--finetuned",
+                DEMO_BASE,
+                "--methods",
+                "linear",
+                "--safety",
+                "harmful=../data/safety/harmful.jsonl",
+                "--endpoint",
+                "http://127.0.0.1:" + port,
+                "--out",
+                out.toString());
+        assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:"))).hasSize(1);
+        assertThat(r.err()).contains("--endpoint http://127.0.0.1:" + port + ": unreachable");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void trainsThenRunsTheStudyAndARerunReusesEverything() throws Exception {
+        Path train = trainingFile(tmp);
         Path out = tmp.resolve("run");
         String[] args = {
             "safeguard",

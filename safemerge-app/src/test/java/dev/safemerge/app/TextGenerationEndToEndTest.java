@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** generate and serve on a real (tiny, random) Llama through the inference engine and the test tokenizer. */
-class TextGenerationEndToEndTest {
+public class TextGenerationEndToEndTest {
     static final int VOCAB = 563;
     static final int HIDDEN = 64;
     static final int INTERMEDIATE = 128;
@@ -48,6 +48,12 @@ class TextGenerationEndToEndTest {
 
     @BeforeAll
     static void writeModel() throws IOException {
+        modelDir = writeTinyLlama(modelDir.resolve("tiny-llama"));
+        adapterDir = writeAdapter();
+    }
+
+    /** A random two-layer Llama (vocabulary 563, hidden 64, float32) with the test tokenizer, written to target. */
+    public static Path writeTinyLlama(Path target) throws IOException {
         List<TensorSpec> specs = new ArrayList<>();
         specs.add(new TensorSpec("model.embed_tokens.weight", DType.F32, new long[] {VOCAB, HIDDEN}));
         for (int layer = 0; layer < 2; layer++) {
@@ -70,7 +76,6 @@ class TextGenerationEndToEndTest {
                 + "\"max_position_embeddings\":512,\"rms_norm_eps\":1e-5,\"bos_token_id\":556,\"eos_token_id\":557,"
                 + "\"tie_word_embeddings\":false,\"torch_dtype\":\"float32\"}";
         Random random = new Random(7);
-        Path target = modelDir.resolve("tiny-llama");
         try (ModelWriter writer = ModelWriter.create(target, specs, Long.MAX_VALUE, Map.of())) {
             for (TensorSpec spec : specs) {
                 float[] values = new float[(int) spec.elementCount()];
@@ -88,8 +93,7 @@ class TextGenerationEndToEndTest {
             }
             writer.commit();
         }
-        modelDir = target;
-        adapterDir = writeAdapter();
+        return target;
     }
 
     static Path adapterDir;

@@ -1,6 +1,7 @@
 package dev.safemerge.model;
 
 import dev.safemerge.model.generate.KvCache;
+import dev.safemerge.model.generate.ScaledAdapter;
 import dev.safemerge.model.ops.Attention;
 import dev.safemerge.model.ops.RmsNorm;
 import dev.safemerge.model.ops.Rope;
@@ -57,7 +58,7 @@ final class Transformer {
      * flat array of {@code [rows, vocab]}: every new position of every sequence in order when {@code allPositions},
      * else only the last new position of each sequence.
      */
-    float[] forward(List<KvCache> caches, List<int[]> tokens, boolean allPositions) {
+    float[] forward(List<KvCache> caches, List<int[]> tokens, List<ScaledAdapter> adapters, boolean allPositions) {
         int sequences = caches.size();
         int rows = 0;
         for (int[] t : tokens) {
@@ -65,12 +66,15 @@ final class Transformer {
         }
         int[] rowSequence = new int[rows];
         int[] rowPosition = new int[rows];
+        Adapter[] rowAdapter = new Adapter[rows];
+        float[] rowScale = new float[rows];
         int hidden = spec.hiddenSize();
         float[] x = new float[rows * hidden];
         int row = 0;
         for (int s = 0; s < sequences; s++) {
             KvCache cache = caches.get(s);
             int[] ids = tokens.get(s);
+            ScaledAdapter adapter = adapters.get(s);
             cache.reserve(ids.length);
             for (int i = 0; i < ids.length; i++) {
                 if (ids[i] < 0 || ids[i] >= spec.vocabSize()) {
@@ -79,6 +83,10 @@ final class Transformer {
                 }
                 rowSequence[row] = s;
                 rowPosition[row] = cache.length() + i;
+                if (adapter != null) {
+                    rowAdapter[row] = (Adapter) adapter.adapter();
+                    rowScale[row] = adapter.scale();
+                }
                 embeddings.readRow(ids[i], x, row * hidden);
                 if (spec.embeddingScale() != 1f) {
                     for (int d = 0; d < hidden; d++) {
@@ -92,8 +100,9 @@ final class Transformer {
         float[][] sin = new float[rows][spec.headDim() / 2];
         ropeTables(caches, tokens, rowPosition, cos, sin);
 
+        AdapterRows adapterRows = AdapterRows.of(rowAdapter, rowScale);
         for (int l = 0; l < layers.size(); l++) {
-            layer(l, caches, rowSequence, rowPosition, cos, sin, x, rows);
+            layer(l, caches, rowSequence, rowPosition, cos, sin, x, rows, adapterRows);
         }
         for (int s = 0; s < sequences; s++) {
             caches.get(s).advance(tokens.get(s).length);
@@ -123,7 +132,8 @@ final class Transformer {
             float[][] cos,
             float[][] sin,
             float[] x,
-            int rows) {
+            int rows,
+            AdapterRows adapterRows) {
         LayerWeights w = layers.get(l);
         int hidden = spec.hiddenSize();
         boolean gemmaNorm = spec.gemmaNorms();
@@ -138,9 +148,9 @@ final class Transformer {
         float[] q = new float[rows * qDim];
         float[] k = new float[rows * kvDim];
         float[] v = new float[rows * kvDim];
-        w.q().forward(normed, rows, q);
-        w.k().forward(normed, rows, k);
-        w.v().forward(normed, rows, v);
+        project(l, Projection.Q, w.q(), adapterRows, normed, rows, q);
+        project(l, Projection.K, w.k(), adapterRows, normed, rows, k);
+        project(l, Projection.V, w.v(), adapterRows, normed, rows, v);
         for (int r = 0; r < rows; r++) {
             for (int h = 0; h < spec.heads(); h++) {
                 Rope.rotate(q, r * qDim + h * headDim, cos[r], sin[r]);
@@ -178,7 +188,7 @@ final class Transformer {
             }
         });
         float[] attentionOut = new float[rows * hidden];
-        w.o().forward(attended, rows, attentionOut);
+        project(l, Projection.O, w.o(), adapterRows, attended, rows, attentionOut);
         if (spec.sandwichNorms()) {
             for (int r = 0; r < rows; r++) {
                 RmsNorm.forward(
@@ -194,17 +204,24 @@ final class Transformer {
         int intermediate = spec.intermediateSize();
         float[] gate = new float[rows * intermediate];
         float[] up = new float[rows * intermediate];
-        w.gate().forward(normed, rows, gate);
-        w.up().forward(normed, rows, up);
+        project(l, Projection.GATE, w.gate(), adapterRows, normed, rows, gate);
+        project(l, Projection.UP, w.up(), adapterRows, normed, rows, up);
         spec.activation().gate(gate, up, 0, rows * intermediate);
         float[] down = new float[rows * hidden];
-        w.down().forward(gate, rows, down);
+        project(l, Projection.DOWN, w.down(), adapterRows, gate, rows, down);
         if (spec.sandwichNorms()) {
             for (int r = 0; r < rows; r++) {
                 RmsNorm.forward(down, r * hidden, w.postFeedforwardNorm(), true, eps, down, r * hidden, hidden);
             }
         }
         add(x, down);
+    }
+
+    /** The base product of every row, then each adapter group's low-rank product on its rows. */
+    private static void project(
+            int layer, Projection p, Linear linear, AdapterRows adapterRows, float[] x, int rows, float[] out) {
+        linear.forward(x, rows, out);
+        adapterRows.add(layer, p, x, linear.in(), out, linear.out());
     }
 
     private static void add(float[] x, float[] delta) {

@@ -17,7 +17,10 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 
-/** Turns checkpoint tensors into matrices and vectors, checking every name, dtype and shape. */
+/**
+ * Turns checkpoint tensors into matrices and vectors, checking every name, dtype and shape, with an adapter merged
+ * into the weights when asked (unmerged adapters are {@link Adapter}s).
+ */
 final class WeightLoader {
     private static final ValueLayout.OfFloat FLOAT_LE =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -28,35 +31,21 @@ final class WeightLoader {
     private final LoraAdapter adapter;
     private final Set<String> adapted = new HashSet<>();
 
-    /** @param adapter the LoRA adapter to apply, or null */
-    WeightLoader(ModelDirectory checkpoint, ModelLoadOptions options, Arena arena, LoraAdapter adapter) {
+    /** @param mergedAdapter the LoRA adapter to merge into the weights at load, or null */
+    WeightLoader(ModelDirectory checkpoint, ModelLoadOptions options, Arena arena, LoraAdapter mergedAdapter) {
         this.checkpoint = checkpoint;
         this.options = options;
         this.arena = arena;
-        this.adapter = adapter;
-        if (adapter != null) {
-            if (!adapter.replacedBaseTensors().isEmpty()) {
-                throw new BadInputException(adapter.path() + ": modules_to_save (full replacement weights for "
-                        + adapter.replacedBaseTensors().first() + ") are not supported at inference; merge the adapter"
-                        + " into a model directory first");
-            }
-            if (adapter.config().fanInFanOut()) {
-                throw new BadInputException(adapter.path() + ": fan_in_fan_out=true does not fit the Linear layers of "
-                        + "these architectures");
-            }
+        this.adapter = mergedAdapter;
+        if (mergedAdapter != null) {
+            Adapter.checkSupported(mergedAdapter);
         }
     }
 
-    /** Refuses adapters with factors for tensors that are not linear layers of this model. */
+    /** Refuses an adapter with factors for tensors that are not linear layers of this model. */
     void checkAdapterFullyApplied() {
-        if (adapter == null) {
-            return;
-        }
-        for (String name : adapter.targetedBaseTensors()) {
-            if (!adapted.contains(name)) {
-                throw new BadInputException(
-                        adapter.path() + ": adapter targets '" + name + "', which is not a linear layer of this model");
-            }
+        if (adapter != null) {
+            Adapter.checkFullyApplied(adapter, adapted);
         }
     }
 
@@ -77,34 +66,19 @@ final class WeightLoader {
         return options.weightsInMemory() ? matrix.copyTo(arena) : matrix;
     }
 
-    /** A linear layer's weight with the adapter merged or attached and quantization applied. */
+    /** A linear layer's weight with the merged adapter and quantization applied. */
     Linear linear(String prefix, int out, int in, boolean hasBias) {
         String name = prefix + ".weight";
         Matrix weight = stored(name, out, in);
-        LoraWeights delta = null;
         if (adapter != null && adapter.targetedBaseTensors().contains(name)) {
-            delta = adapter.weights(name);
+            weight = merged(weight, Adapter.weights(adapter, name, out, in));
             adapted.add(name);
-        }
-        if (delta != null && (delta.out() != out || delta.in() != in)) {
-            throw new BadInputException(adapter.path() + ": LoRA for '" + name + "' has shape [" + delta.out() + ", "
-                    + delta.in() + "] but the weight is [" + out + ", " + in + "]");
-        }
-        Matrix loraA = null;
-        Matrix loraB = null;
-        float scale = 0;
-        if (delta != null && options.mergeAdapter()) {
-            weight = merged(weight, delta);
-        } else if (delta != null) {
-            loraA = Matrix.ofFloats(delta.rank(), in, delta.a(), arena);
-            loraB = Matrix.ofFloats(out, delta.rank(), delta.b(), arena);
-            scale = delta.scale();
         }
         if (options.quantization() == ModelLoadOptions.Quantization.Q8 && in % Matrix.Q8_BLOCK == 0) {
             weight = weight.quantizeQ8(arena);
         }
         float[] bias = hasBias ? vector(prefix + ".bias", out) : null;
-        return new Linear(weight, bias, loraA, loraB, scale);
+        return new Linear(weight, bias);
     }
 
     /** {@code W + scale·B·A}, rounded back to W's format like PEFT's merge. */

@@ -39,7 +39,8 @@ import java.util.Set;
  * @param finetuned full fine-tuned model directories, or empty; exactly one of the two lists is non-empty
  * @param lambdas ascending λ values in (0, 1), or empty for {@code --lambdas auto}
  * @param benign look-alike benign prompts for over-refusal, or null
- * @param judgeModel the judge's model directory for wildguard and llama-guard, else null
+ * @param judgeModel the judge's model directory for wildguard and llama-guard, else null (refusal, or a judge on
+ *     a server: {@link SafeguardEndpoints#judge})
  * @param limit only the first N items of every set, or null
  * @param systemPrompt the system prompt; null for the study's default for the base model
  * @param validationFraction share of each task set held out for the validation rule
@@ -248,10 +249,10 @@ public record SafeguardPlan(
         if (!JUDGES.contains(judge)) {
             throw new BadInputException("--judge " + judge + ": unknown judge; one of " + JUDGES);
         }
-        if (judge.equals("refusal") != (judgeModel == null)) {
-            throw new BadInputException(
-                    "--judge " + judge + (judgeModel == null ? " needs --judge-model DIR" : " takes no --judge-model"));
+        if (judge.equals("refusal") && judgeModel != null) {
+            throw new BadInputException("--judge refusal takes no --judge-model");
         }
+        // A model judge's model (a directory or a server) is checked with the run's endpoints: SafeguardEndpoints.
         sampling();
         checkUniqueNames();
         safety.forEach(set -> prompts(set.path()));

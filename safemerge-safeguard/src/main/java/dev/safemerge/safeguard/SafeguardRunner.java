@@ -7,7 +7,6 @@ import dev.safemerge.eval.Json;
 import dev.safemerge.eval.data.PromptItem;
 import dev.safemerge.eval.gen.CachedGenerator;
 import dev.safemerge.eval.gen.GenerationCache;
-import dev.safemerge.eval.gen.InProcessGenerator;
 import dev.safemerge.eval.gen.LocalModels;
 import dev.safemerge.eval.gen.ModelFingerprint;
 import dev.safemerge.eval.gen.ResponseGenerator;
@@ -78,25 +77,56 @@ public final class SafeguardRunner {
     private final Events events;
     private final Progress.Factory progress;
     private final PrintWriter log;
+    private final SafeguardEndpoints endpoints;
+    private final RemoteVariants remote;
 
-    private SafeguardRunner(SafeguardPlan plan, Path out, Events events, Progress.Factory progress, PrintWriter log) {
+    private SafeguardRunner(
+            SafeguardPlan plan,
+            SafeguardEndpoints endpoints,
+            RemoteVariants remote,
+            Path out,
+            Events events,
+            Progress.Factory progress,
+            PrintWriter log) {
         this.plan = plan;
+        this.endpoints = endpoints;
+        this.remote = remote;
         this.out = out;
         this.events = events;
         this.progress = progress;
         this.log = log;
     }
 
-    /** Validates the plan, then runs it (or continues a run of the same plan) in {@code out}. */
+    /** Validates the plan, then runs it (or continues a run of the same plan) in {@code out}, in-process. */
     public static Result run(SafeguardPlan plan, Path out, Events events, Progress.Factory progress, PrintWriter log) {
+        return run(plan, SafeguardEndpoints.NONE, out, events, progress, log);
+    }
+
+    /**
+     * Validates the plan and contacts every server, then runs the plan (or continues a run of the same plan) in
+     * {@code out}, generating on the servers where an adapter expresses the variant and in-process where not.
+     */
+    public static Result run(
+            SafeguardPlan plan,
+            SafeguardEndpoints endpoints,
+            Path out,
+            Events events,
+            Progress.Factory progress,
+            PrintWriter log) {
         SafeguardPlan absolute = plan.absolute();
         absolute.validate();
+        endpoints.check(absolute);
         Path dir = out.toAbsolutePath().normalize();
         if (dir.toString().contains("+")) {
             throw new BadInputException(out + ": --out must not contain '+' (mergekit's base+adapter separator)");
         }
+        RemoteVariants remote =
+                endpoints.generation().isEmpty() ? null : RemoteVariants.connect(endpoints, absolute.base());
+        if (endpoints.judge() != null) {
+            RemoteVariants.judge(endpoints);
+        }
         writePlan(absolute, dir);
-        return new SafeguardRunner(absolute, dir, events, progress, log).run();
+        return new SafeguardRunner(absolute, endpoints, remote, dir, events, progress, log).run();
     }
 
     private static void writePlan(SafeguardPlan plan, Path dir) {
@@ -121,7 +151,7 @@ public final class SafeguardRunner {
         long started = System.nanoTime();
         List<VariantResult> results = new ArrayList<>();
         try (GenerationCache cache = GenerationCache.open(out.resolve("generation-cache.jsonl"));
-                JudgeBackend judgeBackend = JudgeBackend.open(plan)) {
+                JudgeBackend judgeBackend = JudgeBackend.open(plan, endpoints)) {
             Judge judge = judgeBackend.judge(cache);
             results.add(variant(new Variant(VariantResult.BASE, null, null), cache, judge));
             results.add(variant(new Variant(VariantResult.FINETUNED, null, null), cache, judge));
@@ -175,7 +205,8 @@ public final class SafeguardRunner {
         Path model = plan.base();
         Path adapter = null;
         boolean merged = false;
-        if (variant.method() != null) {
+        ResponseGenerator served = remote == null ? null : served(variant);
+        if (served == null && variant.method() != null) {
             model = merge(variant, out.resolve("models").resolve(variant.name()));
             merged = true;
         } else if (variant.name().equals(VariantResult.FINETUNED)) {
@@ -188,15 +219,50 @@ public final class SafeguardRunner {
         log.println("evaluating " + variant.name());
         log.flush();
         VariantResult result;
-        try (InProcessGenerator generator = LocalModels.open(model, adapter, plan.batch(), plan.threads())) {
+        try (ResponseGenerator generator =
+                served != null ? served : LocalModels.open(model, adapter, plan.batch(), plan.threads())) {
             result = evaluate(variant, new CachedGenerator(generator, cache), judge, started);
         }
         Json.writeAtomically(done, Json.pretty(result.toJson()));
         if (merged && !plan.keepModels()) {
             deleteTree(model);
         }
+        Path scaled = scaledAdapterDir(variant);
+        if (Files.isDirectory(scaled) && !plan.keepModels()) {
+            deleteTree(scaled);
+        }
         events.evaluated(result);
         return result;
+    }
+
+    /**
+     * The variant on the servers, its adapter (the fine-tune's, or the λ-scaled one written here unless an earlier run
+     * did) loaded on each; null for a variant that only a full merge expresses, which is evaluated in-process.
+     */
+    private ResponseGenerator served(Variant variant) {
+        return switch (RemoteVariants.form(plan, variant)) {
+            case BASE -> remote.open(variant.name(), null);
+            case ADAPTER -> remote.open(variant.name(), plan.adapters().getFirst());
+            case SCALED_ADAPTER -> {
+                Path target = scaledAdapterDir(variant);
+                if (!Files.isDirectory(target)) {
+                    Path config = out.resolve("merges").resolve(variant.name() + ".yml");
+                    Json.writeAtomically(config, mergeYaml(variant.method(), variant.lambda()));
+                    log.println("writing the λ-scaled adapter " + variant.name());
+                    runMerge(config, target, true);
+                    events.merged(variant.name());
+                }
+                yield remote.open(variant.name(), target);
+            }
+            case FULL -> {
+                log.println(variant.name() + ": a full merge, which no adapter expresses: evaluated in-process");
+                yield null;
+            }
+        };
+    }
+
+    private Path scaledAdapterDir(Variant variant) {
+        return out.resolve("adapters").resolve(variant.name());
     }
 
     private VariantResult evaluate(Variant variant, ResponseGenerator generator, Judge judge, long started) {
@@ -511,6 +577,9 @@ public final class SafeguardRunner {
         Selection.paretoFront(results).forEach(r -> front.add(r.name()));
         summary.put("judge", plan.judge());
         summary.set("plan", plan.toJson());
+        ObjectNode servers = summary.putObject("endpoints");
+        endpoints.generation().forEach(servers.putArray("generation")::add);
+        servers.put("judge", endpoints.judge());
         summary.set("protocol", plan.protocol().toJson());
         summary.set("inputs", inputHashes());
         ObjectNode versions = summary.putObject("versions");
@@ -564,12 +633,14 @@ public final class SafeguardRunner {
 
     /** The judge's model, when the judge is one; its answers go through the run's cache. */
     private record JudgeBackend(String name, ResponseGenerator generator) implements AutoCloseable {
-        static JudgeBackend open(SafeguardPlan plan) {
-            return new JudgeBackend(
-                    plan.judge(),
-                    plan.judgeModel() == null
-                            ? null
-                            : LocalModels.open(plan.judgeModel(), null, plan.batch(), plan.threads()));
+        static JudgeBackend open(SafeguardPlan plan, SafeguardEndpoints endpoints) {
+            ResponseGenerator generator = null;
+            if (plan.judgeModel() != null) {
+                generator = LocalModels.open(plan.judgeModel(), null, plan.batch(), plan.threads());
+            } else if (endpoints.judge() != null) {
+                generator = RemoteVariants.judge(endpoints);
+            }
+            return new JudgeBackend(plan.judge(), generator);
         }
 
         Judge judge(GenerationCache cache) {

@@ -135,7 +135,7 @@ class SafeguardPlanTest {
                 what.equals("metric")
                         ? List.of(new SafeguardPlan.TaskSet("t", Fixture.NUMERIC, (String) value))
                         : p.tasks(),
-                p.judge(),
+                what.equals("judge") ? (String) value : p.judge(),
                 p.judgeModel(),
                 p.select(),
                 p.limit(),

@@ -1,26 +1,27 @@
 package dev.safemerge.app.serve;
 
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.ScaledAdapter;
+import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.model.text.TextGenerator;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
  * Batches the prompts of concurrent requests into engine calls. Prompts wait in a bounded queue; one worker takes
- * the oldest prompt and every queued prompt for the same model and sampling setting, up to the batch size, and runs
- * them as one batch. Prompts that arrive while a batch runs join the next one. A full queue refuses new requests.
+ * the oldest prompt and every queued prompt for the same loaded model and sampling setting, up to the batch size,
+ * and runs them as one batch, each with its own adapter (or none) over the model's one copy of the weights. Prompts
+ * that arrive while a batch runs join the next one. A full queue refuses new requests.
  */
 final class GenerationScheduler implements AutoCloseable {
     private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
-    private final Map<String, TextGenerator> models;
     private final int maxBatch;
     private final int maxQueued;
     private final Deque<Item> queue = new ArrayDeque<>();
@@ -28,8 +29,7 @@ final class GenerationScheduler implements AutoCloseable {
     private final AtomicInteger batches = new AtomicInteger();
     private boolean closed;
 
-    GenerationScheduler(Map<String, TextGenerator> models, int maxBatch, int maxQueued) {
-        this.models = Map.copyOf(models);
+    GenerationScheduler(int maxBatch, int maxQueued) {
         this.maxBatch = maxBatch;
         this.maxQueued = maxQueued;
         this.worker = Thread.ofPlatform().name("generation").daemon().start(this::work);
@@ -37,7 +37,8 @@ final class GenerationScheduler implements AutoCloseable {
 
     /** One prompt of a request. */
     private record Item(
-            String model,
+            TextGenerator generator,
+            ScaledAdapter adapter,
             int[] prompt,
             Sampling options,
             boolean randomSeed,
@@ -47,7 +48,8 @@ final class GenerationScheduler implements AutoCloseable {
             CompletableFuture<TextGenerator.Completion> result) {}
 
     /**
-     * Queues the prompts of one request. The listener receives text deltas keyed by the prompt's index in
+     * Queues the prompts of one request for {@code generator}, each run with {@code adapter} (null: the model as
+     * loaded). The listener receives text deltas keyed by the prompt's index in
      * {@code prompts}; it runs on the worker thread and must not block.
      *
      * @param randomSeed the request gave no seed: it may share a batch with other such requests, which then all
@@ -57,7 +59,8 @@ final class GenerationScheduler implements AutoCloseable {
      * @throws ApiException 429 when the queue cannot take all prompts
      */
     CompletableFuture<List<TextGenerator.Completion>> submit(
-            String model,
+            TextGenerator generator,
+            ScaledAdapter adapter,
             List<int[]> prompts,
             Sampling options,
             boolean randomSeed,
@@ -73,7 +76,8 @@ final class GenerationScheduler implements AutoCloseable {
             }
             for (int i = 0; i < prompts.size(); i++) {
                 CompletableFuture<TextGenerator.Completion> future = new CompletableFuture<>();
-                queue.addLast(new Item(model, prompts.get(i), options, randomSeed, i, listener, cancelled, future));
+                queue.addLast(new Item(
+                        generator, adapter, prompts.get(i), options, randomSeed, i, listener, cancelled, future));
                 futures.add(future);
             }
             notifyAll();
@@ -118,11 +122,11 @@ final class GenerationScheduler implements AutoCloseable {
         } while (queue.isEmpty());
         Item first = queue.pollFirst();
         List<Item> batch = new ArrayList<>(List.of(first));
-        int limit = Math.min(maxBatch, models.get(first.model()).maxBatch());
+        int limit = Math.min(maxBatch, first.generator().maxBatch());
         Sampling sampling = first.options().batchKey();
         for (Iterator<Item> it = queue.iterator(); it.hasNext() && batch.size() < limit; ) {
             Item item = it.next();
-            if (item.model().equals(first.model())
+            if (item.generator() == first.generator()
                     && item.randomSeed() == first.randomSeed()
                     && item.options().batchKey().equals(sampling)) {
                 batch.add(item);
@@ -134,11 +138,15 @@ final class GenerationScheduler implements AutoCloseable {
 
     private void run(List<Item> batch) {
         batches.incrementAndGet();
-        TextGenerator generator = models.get(batch.getFirst().model());
+        TextGenerator generator = batch.getFirst().generator();
         long seed = RANDOM.nextLong();
+        List<SequenceSpec> sequences = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            sequences.add(new SequenceSpec(batch.get(i).prompt(), batch.get(i).adapter(), i));
+        }
         try {
-            List<TextGenerator.Completion> completions = generator.generate(
-                    batch.stream().map(Item::prompt).toList(),
+            List<TextGenerator.Completion> completions = generator.generateSequences(
+                    sequences,
                     batch.stream()
                             .map(item -> item.randomSeed() ? item.options().withSeed(seed) : item.options())
                             .toList(),

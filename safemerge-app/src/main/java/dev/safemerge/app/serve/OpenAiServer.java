@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.model.Adapter;
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.ScaledAdapter;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.JsonMappers;
@@ -17,6 +19,7 @@ import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -30,12 +33,15 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * An OpenAI-compatible HTTP server over local models: {@code GET /v1/models}, {@code GET /v1/models/{id}},
  * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, plain or streamed as server-sent events ending
  * in {@code data: [DONE]}, and {@code GET /health}. The request's {@code model} picks one of the served models (a
- * base model or base plus adapter). Every error, for every path and method, is OpenAI-style JSON: 400 malformed
+ * base model or a LoRA adapter over it, loaded with vLLM's {@code POST /v1/load_lora_adapter} and removed with
+ * {@code POST /v1/unload_lora_adapter}; every adapter shares the base's one copy of the weights and requests for
+ * different adapters share engine batches). Every error, for every path and method, is OpenAI-style JSON: 400 malformed
  * request or prompt beyond the context window, 401 wrong API key, 404 unknown model or path, 405 wrong method, 413
  * body over {@link #MAX_BODY_BYTES}, 429 queue full. A streaming client that goes away cancels its generation.
  */
@@ -62,16 +68,29 @@ public final class OpenAiServer implements AutoCloseable {
      */
     public record Options(String host, int port, String apiKey, int maxBatch, int maxQueued, int defaultMaxTokens) {}
 
+    /**
+     * LoRA adapters over one served base model, loaded at run time with vLLM's API
+     * ({@code POST /v1/load_lora_adapter}, {@code POST /v1/unload_lora_adapter}) and requested by their name.
+     *
+     * @param baseModel the served name of the model they adapt
+     * @param loader reads an adapter against that model ({@code Model::loadAdapter}); its weights are shared
+     * @param maxLoras most adapters loaded at once; more are refused with 400
+     */
+    public record DynamicLora(String baseModel, Function<Path, Adapter> loader, int maxLoras) {}
+
     private final Map<String, TextGenerator> models;
     private final Options options;
     private final GenerationScheduler scheduler;
+    private final LoraAdapters loras;
     private final Javalin app;
     private final long started = System.currentTimeMillis() / 1000;
 
-    private OpenAiServer(Map<String, TextGenerator> models, Options options, Consumer<String> requestLog) {
+    private OpenAiServer(
+            Map<String, TextGenerator> models, DynamicLora lora, Options options, Consumer<String> requestLog) {
         this.models = new LinkedHashMap<>(models);
         this.options = options;
-        this.scheduler = new GenerationScheduler(models, options.maxBatch(), options.maxQueued());
+        this.scheduler = new GenerationScheduler(options.maxBatch(), options.maxQueued());
+        this.loras = lora == null ? null : new LoraAdapters(lora.baseModel(), lora.loader(), lora.maxLoras());
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.http.compressionStrategy = CompressionStrategy.NONE;
@@ -86,6 +105,8 @@ public final class OpenAiServer implements AutoCloseable {
             config.routes.get("/v1/models/{id}", this::showModel);
             config.routes.post("/v1/completions", this::completions);
             config.routes.post("/v1/chat/completions", this::chatCompletions);
+            config.routes.post("/v1/load_lora_adapter", this::loadLoraAdapter);
+            config.routes.post("/v1/unload_lora_adapter", this::unloadLoraAdapter);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(
                     BadInputException.class, (e, ctx) -> error(ctx, ApiException.badRequest(e.getMessage(), null)));
@@ -117,10 +138,19 @@ public final class OpenAiServer implements AutoCloseable {
      * {@code requestLog} receives one line per finished request.
      */
     public static OpenAiServer start(Map<String, TextGenerator> models, Options options, Consumer<String> requestLog) {
+        return start(models, null, options, requestLog);
+    }
+
+    /** As {@link #start(Map, Options, Consumer)}, with LoRA adapters over one of the models (null: none). */
+    public static OpenAiServer start(
+            Map<String, TextGenerator> models, DynamicLora lora, Options options, Consumer<String> requestLog) {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("no models to serve");
         }
-        OpenAiServer server = new OpenAiServer(models, options, requestLog);
+        if (lora != null && !models.containsKey(lora.baseModel())) {
+            throw new IllegalArgumentException("LoRA base model " + lora.baseModel() + " is not served");
+        }
+        OpenAiServer server = new OpenAiServer(models, lora, options, requestLog);
         try {
             server.app.start(options.host(), options.port());
         } catch (RuntimeException e) {
@@ -177,6 +207,118 @@ public final class OpenAiServer implements AutoCloseable {
     public void close() {
         app.stop();
         scheduler.close();
+        if (loras != null) {
+            loras.close();
+        }
+    }
+
+    /**
+     * Loads a LoRA adapter directory as {@code name}, as {@code POST /v1/load_lora_adapter} does.
+     *
+     * @throws BadInputException when the server has no base for adapters, the name is taken, --max-loras adapters are
+     *     loaded, or the directory holds no adapter that fits the base
+     */
+    public void loadAdapter(String name, Path dir) {
+        if (loras == null) {
+            throw new BadInputException("this server runs no LoRA adapters");
+        }
+        try {
+            loras.load(name, dir.toString(), models::containsKey);
+        } catch (ApiException e) {
+            throw new BadInputException("--adapter " + name + "=" + dir + ": " + e.getMessage());
+        }
+    }
+
+    private LoraAdapters dynamicLora() {
+        if (loras == null) {
+            throw new ApiException(
+                    404, "NotFoundError", "this server runs no LoRA adapters (serve a base model)", null, null);
+        }
+        return loras;
+    }
+
+    /** vLLM's {@code POST /v1/load_lora_adapter}: 200 with a plain-text confirmation, or an error. */
+    private void loadLoraAdapter(Context ctx) {
+        JsonNode request = body(ctx);
+        String name = request.path("lora_name").asText("");
+        String path = request.path("lora_path").asText("");
+        if (name.isEmpty() || path.isEmpty()) {
+            throw new ApiException(
+                    400, "InvalidUserInput", "Both 'lora_name' and 'lora_path' must be provided.", null, null);
+        }
+        dynamicLora().load(name, path, models::containsKey);
+        ctx.status(200).contentType("text/plain").result("Success: LoRA adapter '" + name + "' added successfully.");
+    }
+
+    /** vLLM's {@code POST /v1/unload_lora_adapter}: requests already queued for the adapter still finish. */
+    private void unloadLoraAdapter(Context ctx) {
+        JsonNode request = body(ctx);
+        String name = request.path("lora_name").asText("");
+        if (name.isEmpty()) {
+            throw new ApiException(400, "InvalidUserInput", "'lora_name' must be provided.", null, null);
+        }
+        dynamicLora().unload(name);
+        ctx.status(200).contentType("text/plain").result("Success: LoRA adapter '" + name + "' removed successfully.");
+    }
+
+    /**
+     * What a request's {@code model} names: a served model, or a loaded adapter over the base. An adapter stays
+     * loaded until the request's generation is done ({@link #release}).
+     */
+    private final class Target {
+        final String name;
+        final TextGenerator generator;
+        final LoraAdapters.Loaded lora;
+        private final AtomicBoolean released = new AtomicBoolean();
+        private boolean submitted;
+
+        Target(String name, TextGenerator generator, LoraAdapters.Loaded lora) {
+            this.name = name;
+            this.generator = generator;
+            this.lora = lora;
+        }
+
+        ScaledAdapter adapter() {
+            return lora == null ? null : lora.scaled;
+        }
+
+        CompletableFuture<List<TextGenerator.Completion>> submit(
+                List<int[]> prompts,
+                Sampling generation,
+                boolean randomSeed,
+                TextGenerator.TextListener listener,
+                java.util.function.BooleanSupplier cancelled) {
+            CompletableFuture<List<TextGenerator.Completion>> future =
+                    scheduler.submit(generator, adapter(), prompts, generation, randomSeed, listener, cancelled);
+            submitted = true;
+            future.whenComplete((results, failure) -> release());
+            return future;
+        }
+
+        /** Releases the adapter unless a generation holds it (that releases it when done). */
+        void releaseUnlessSubmitted() {
+            if (!submitted) {
+                release();
+            }
+        }
+
+        private void release() {
+            if (lora != null && released.compareAndSet(false, true)) {
+                loras.release(lora);
+            }
+        }
+    }
+
+    private Target target(String model) {
+        TextGenerator generator = models.get(model);
+        if (generator != null) {
+            return new Target(model, generator, null);
+        }
+        LoraAdapters.Loaded lora = loras == null ? null : loras.acquire(model);
+        if (lora == null) {
+            throw ApiException.modelNotFound(model);
+        }
+        return new Target(model, models.get(loras.baseModel()), lora);
     }
 
     private void authorize(Context ctx) {
@@ -188,6 +330,9 @@ public final class OpenAiServer implements AutoCloseable {
     private void listModels(Context ctx) {
         ArrayNode data = JSON.createArrayNode();
         models.keySet().forEach(name -> data.add(modelCard(name)));
+        if (loras != null) {
+            loras.list().forEach(lora -> data.add(loraCard(lora)));
+        }
         ObjectNode body = JSON.createObjectNode().put("object", "list");
         body.set("data", data);
         json(ctx, 200, body);
@@ -196,8 +341,28 @@ public final class OpenAiServer implements AutoCloseable {
     /** One model as OpenAI's {@code GET /v1/models/{id}} answers it, with vLLM's {@code max_model_len}. */
     private void showModel(Context ctx) {
         String name = ctx.pathParam("id");
-        generator(name);
-        json(ctx, 200, modelCard(name));
+        if (models.containsKey(name)) {
+            json(ctx, 200, modelCard(name));
+            return;
+        }
+        LoraAdapters.Loaded lora = loras == null
+                ? null
+                : loras.list().stream()
+                        .filter(l -> l.name.equals(name))
+                        .findFirst()
+                        .orElse(null);
+        if (lora == null) {
+            throw ApiException.modelNotFound(name);
+        }
+        json(ctx, 200, loraCard(lora));
+    }
+
+    /** An adapter as vLLM lists it: its path as {@code root}, the base model as {@code parent}. */
+    private ObjectNode loraCard(LoraAdapters.Loaded lora) {
+        return modelCard(loras.baseModel())
+                .put("id", lora.name)
+                .put("root", lora.path.toString())
+                .put("parent", loras.baseModel());
     }
 
     private ObjectNode modelCard(String name) {
@@ -211,18 +376,31 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void completions(Context ctx) throws IOException, InterruptedException {
         JsonNode request = body(ctx);
-        String model = modelName(ctx, request);
-        TextGenerator generator = generator(model);
-        rejectUnsupported(request, "echo", "best_of", "suffix", "logprobs");
-        List<int[]> prompts = prompts(request.get("prompt"), generator);
-        Sampling generation = fitToWindow(request, generator, prompts, generationOptions(request, 16));
-        respond(ctx, request, model, prompts, generation, false);
+        Target target = target(modelName(ctx, request));
+        try {
+            TextGenerator generator = target.generator;
+            rejectUnsupported(request, "echo", "best_of", "suffix", "logprobs");
+            List<int[]> prompts = prompts(request.get("prompt"), generator);
+            Sampling generation = fitToWindow(request, generator, prompts, generationOptions(request, 16));
+            respond(ctx, request, target, prompts, generation, false);
+        } finally {
+            target.releaseUnlessSubmitted();
+        }
     }
 
     private void chatCompletions(Context ctx) throws IOException, InterruptedException {
         JsonNode request = body(ctx);
-        String model = modelName(ctx, request);
-        TextGenerator generator = generator(model);
+        Target target = target(modelName(ctx, request));
+        try {
+            chatCompletions(ctx, request, target);
+        } finally {
+            target.releaseUnlessSubmitted();
+        }
+    }
+
+    private void chatCompletions(Context ctx, JsonNode request, Target target)
+            throws IOException, InterruptedException {
+        TextGenerator generator = target.generator;
         rejectUnsupported(request, "logprobs", "top_logprobs");
         JsonNode format = request.path("response_format");
         if (!format.isMissingNode()
@@ -235,7 +413,7 @@ public final class OpenAiServer implements AutoCloseable {
         List<int[]> prompt = List.of(generator.chatIds(messages, tools));
         Sampling generation =
                 fitToWindow(request, generator, prompt, generationOptions(request, options.defaultMaxTokens()));
-        respond(ctx, request, model, prompt, generation, true);
+        respond(ctx, request, target, prompt, generation, true);
     }
 
     /**
@@ -259,8 +437,9 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void respond(
-            Context ctx, JsonNode request, String model, List<int[]> prompts, Sampling generation, boolean chat)
+            Context ctx, JsonNode request, Target target, List<int[]> prompts, Sampling generation, boolean chat)
             throws IOException, InterruptedException {
+        String model = target.name;
         String id = (chat ? "chatcmpl-" : "cmpl-") + ctx.attribute(REQUEST_ID);
         long created = System.currentTimeMillis() / 1000;
         JsonNode stream = request.path("stream");
@@ -268,8 +447,8 @@ public final class OpenAiServer implements AutoCloseable {
             throw ApiException.badRequest("stream must be a boolean", "stream");
         }
         if (!stream.asBoolean(false)) {
-            List<TextGenerator.Completion> results = await(scheduler.submit(
-                    model, prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE, () -> false));
+            List<TextGenerator.Completion> results = await(target.submit(
+                    prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE, () -> false));
             recordUsage(ctx, results);
             ObjectNode body = envelope(id, chat ? "chat.completion" : "text_completion", created, model);
             ArrayNode choices = body.putArray("choices");
@@ -293,8 +472,7 @@ public final class OpenAiServer implements AutoCloseable {
                 request.path("stream_options").path("include_usage").asBoolean(false);
         BlockingQueue<Object> events = new LinkedBlockingQueue<>();
         AtomicBoolean clientGone = new AtomicBoolean();
-        CompletableFuture<List<TextGenerator.Completion>> future = scheduler.submit(
-                model,
+        CompletableFuture<List<TextGenerator.Completion>> future = target.submit(
                 prompts,
                 generation,
                 randomSeed(request),
@@ -466,14 +644,6 @@ public final class OpenAiServer implements AutoCloseable {
         }
         ctx.attribute(REQUEST_MODEL, model.asText());
         return model.asText();
-    }
-
-    private TextGenerator generator(String model) {
-        TextGenerator generator = models.get(model);
-        if (generator == null) {
-            throw ApiException.modelNotFound(model);
-        }
-        return generator;
     }
 
     private static void rejectUnsupported(JsonNode request, String... fields) {

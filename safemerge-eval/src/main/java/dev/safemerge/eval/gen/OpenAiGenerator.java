@@ -15,10 +15,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -99,6 +99,20 @@ public final class OpenAiGenerator implements ResponseGenerator {
         return url;
     }
 
+    /** The same server and settings for another of its models (an adapter it serves, for instance). */
+    public OpenAiGenerator withModel(String modelName) {
+        Options o = options;
+        return new OpenAiGenerator(new Options(
+                o.endpoint(),
+                modelName,
+                o.apiKey(),
+                o.concurrency(),
+                o.connectTimeout(),
+                o.requestTimeout(),
+                o.maxAttempts(),
+                o.initialBackoff()));
+    }
+
     @Override
     public String modelIdentity() {
         return "openai-compatible " + base + " model=" + options.modelName();
@@ -126,21 +140,79 @@ public final class OpenAiGenerator implements ResponseGenerator {
                     return null;
                 }));
             }
-            try {
-                for (Future<?> future : futures) {
-                    future.get();
-                }
-            } catch (ExecutionException e) {
-                futures.forEach(f -> f.cancel(true));
-                if (e.getCause() instanceof RuntimeException runtime) {
-                    throw runtime;
-                }
-                throw new IllegalStateException(e.getCause());
-            } catch (InterruptedException e) {
-                futures.forEach(f -> f.cancel(true));
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while generating", e);
+            Futures.awaitAll(futures);
+        }
+    }
+
+    /**
+     * The model names the server lists at {@code GET /v1/models}, asked once: an unreachable server, or an answer that
+     * is not a model list, is bad input naming {@code option} (so that a run fails before any work).
+     */
+    public List<String> servedModels(String option) {
+        HttpResponse<String> response =
+                send(option, "/v1/models", HttpRequest.newBuilder().GET());
+        if (response.statusCode() != 200) {
+            throw new BadInputException(option + " " + base + ": GET /v1/models answered HTTP " + response.statusCode()
+                    + " " + snippet(response.body()));
+        }
+        List<String> names = new ArrayList<>();
+        try {
+            for (JsonNode model : Json.MAPPER.readTree(response.body()).path("data")) {
+                names.add(model.path("id").asText());
             }
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(
+                    option + " " + base + ": GET /v1/models is not JSON: " + snippet(response.body()));
+        }
+        return names;
+    }
+
+    /**
+     * Loads a PEFT adapter into the server under {@code name} with vLLM's dynamic-LoRA API ({@code POST
+     * /v1/load_lora_adapter}); {@code path} is read by the server, so it must be visible there. An adapter already
+     * loaded under that name is taken as it is: callers put a content hash into the name.
+     */
+    public void loadLoraAdapter(String name, Path path) {
+        ObjectNode body = Json.object().put("lora_name", name).put("lora_path", path.toString());
+        HttpResponse<String> response = post("/v1/load_lora_adapter", body);
+        if (response.statusCode() != 200 && !response.body().contains("already been loaded")) {
+            throw new BadInputException("--endpoint " + base + " did not load the adapter " + path + ": HTTP "
+                    + response.statusCode() + " " + snippet(response.body()));
+        }
+    }
+
+    /** Unloads an adapter ({@code POST /v1/unload_lora_adapter}); one the server does not hold (404) is no error. */
+    public void unloadLoraAdapter(String name) {
+        HttpResponse<String> response =
+                post("/v1/unload_lora_adapter", Json.object().put("lora_name", name));
+        if (response.statusCode() != 200 && response.statusCode() != 404) {
+            throw new BadInputException("--endpoint " + base + " did not unload the adapter " + name + ": HTTP "
+                    + response.statusCode() + " " + snippet(response.body()));
+        }
+    }
+
+    private HttpResponse<String> post(String path, ObjectNode body) {
+        return send(
+                "--endpoint",
+                path,
+                HttpRequest.newBuilder()
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(Json.line(body), StandardCharsets.UTF_8)));
+    }
+
+    private HttpResponse<String> send(String option, String path, HttpRequest.Builder request) {
+        request.uri(URI.create(base + path)).timeout(options.requestTimeout());
+        if (options.apiKey() != null) {
+            request.header("Authorization", "Bearer " + options.apiKey());
+        }
+        try {
+            return client.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new BadInputException(option + " " + base + ": unreachable ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while calling " + base + path, e);
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Continuous batching: up to {@code maxBatch} sequences advance together, one forward step per generated token
  * (new sequences prefill their whole prompt in the same step); a finished sequence's slot is refilled with the next
- * waiting prompt at once. Each sequence samples with its own seeded sampler, so results do not depend on batching.
+ * waiting prompt at once. Each sequence samples with its own seeded sampler, so results do not depend on batching,
+ * and runs with its own adapter: sequences of different adapters (or none) share the batch and the base weights.
  */
 public final class BatchGenerator implements Generator {
     private final StepModel model;
@@ -35,27 +36,29 @@ public final class BatchGenerator implements Generator {
         final int index;
         final KvCache cache;
         final Sampler sampler;
+        final ScaledAdapter adapter;
         final int promptTokens;
         final List<Integer> generated = new ArrayList<>();
         int[] input;
 
-        Sequence(int index, KvCache cache, Sampler sampler, int[] prompt) {
+        Sequence(int index, KvCache cache, Sampler sampler, ScaledAdapter adapter, int[] prompt) {
             this.index = index;
             this.cache = cache;
             this.sampler = sampler;
+            this.adapter = adapter;
             this.promptTokens = prompt.length;
             this.input = prompt.clone();
         }
     }
 
     @Override
-    public List<GenerationResult> generate(
-            List<int[]> prompts, Sampling params, TokenCallback callback, Progress progress) {
+    public List<GenerationResult> generateSequences(
+            List<SequenceSpec> sequences, Sampling params, TokenCallback callback, Progress progress) {
         int vocab = model.vocabSize();
         int[] eos = params.ignoreEos() ? new int[0] : model.eosTokenIds();
-        GenerationResult[] results = new GenerationResult[prompts.size()];
-        for (int i = 0; i < prompts.size(); i++) {
-            int[] prompt = prompts.get(i);
+        GenerationResult[] results = new GenerationResult[sequences.size()];
+        for (int i = 0; i < sequences.size(); i++) {
+            int[] prompt = sequences.get(i).prompt();
             if (prompt.length == 0) {
                 throw new IllegalArgumentException("prompt " + i + " is empty");
             }
@@ -68,19 +71,21 @@ public final class BatchGenerator implements Generator {
         }
         List<Sequence> active = new ArrayList<>();
         int next = 0;
-        while (next < prompts.size() || !active.isEmpty()) {
-            while (active.size() < maxBatch && next < prompts.size()) {
-                int[] prompt = prompts.get(next);
+        while (next < sequences.size() || !active.isEmpty()) {
+            while (active.size() < maxBatch && next < sequences.size()) {
+                SequenceSpec spec = sequences.get(next);
+                int[] prompt = spec.prompt();
                 if (params.maxNewTokens() == 0) {
                     results[next] = new GenerationResult(new int[0], GenerationResult.LENGTH, prompt.length);
                     next++;
                     continue;
                 }
-                Sampler sampler = new Sampler(params, next, vocab);
+                Sampler sampler = new Sampler(params, spec.samplerIndex(), vocab);
                 for (int id : prompt) {
                     sampler.observe(id);
                 }
-                active.add(new Sequence(next, model.newCache(prompt.length + params.maxNewTokens()), sampler, prompt));
+                active.add(new Sequence(
+                        next, model.newCache(prompt.length + params.maxNewTokens()), sampler, spec.adapter(), prompt));
                 next++;
             }
             if (active.isEmpty()) {
@@ -88,11 +93,13 @@ public final class BatchGenerator implements Generator {
             }
             List<KvCache> caches = new ArrayList<>(active.size());
             List<int[]> inputs = new ArrayList<>(active.size());
+            List<ScaledAdapter> adapters = new ArrayList<>(active.size());
             for (Sequence s : active) {
                 caches.add(s.cache);
                 inputs.add(s.input);
+                adapters.add(s.adapter);
             }
-            float[] logits = model.step(caches, inputs);
+            float[] logits = model.step(caches, inputs, adapters);
             List<Sequence> finished = new ArrayList<>();
             for (int i = 0; i < active.size(); i++) {
                 Sequence s = active.get(i);

@@ -16,7 +16,17 @@ public interface Generator {
      * @param progress stepped once per generated token
      * @return one result per prompt, in prompt order
      */
-    List<GenerationResult> generate(List<int[]> prompts, Sampling params, TokenCallback callback, Progress progress);
+    default List<GenerationResult> generate(
+            List<int[]> prompts, Sampling params, TokenCallback callback, Progress progress) {
+        return generateSequences(SequenceSpec.plain(prompts), params, callback, progress);
+    }
+
+    /**
+     * As {@link #generate}, each sequence with its own adapter and scale (over one copy of the base weights) and its
+     * own sampler stream; {@code callback} sees indices into {@code sequences}.
+     */
+    List<GenerationResult> generateSequences(
+            List<SequenceSpec> sequences, Sampling params, TokenCallback callback, Progress progress);
 
     /** The largest number of sequences decoded together. */
     int maxBatch();

@@ -21,7 +21,13 @@ public interface StepModel {
 
     /**
      * Appends new tokens to each sequence's cache and returns the logits {@code [sequences, vocab]} of each
-     * sequence's last new position.
+     * sequence's last new position. Sequence s runs with {@code adapters.get(s)} (null: the model as loaded); the base
+     * weights are applied to all rows at once and each adapter's low-rank product to the rows of its sequences.
      */
-    float[] step(List<KvCache> caches, List<int[]> tokens);
+    float[] step(List<KvCache> caches, List<int[]> tokens, List<ScaledAdapter> adapters);
+
+    /** {@link #step(List, List, List)} with every sequence on the model as loaded. */
+    default float[] step(List<KvCache> caches, List<int[]> tokens) {
+        return step(caches, tokens, java.util.Collections.nCopies(caches.size(), null));
+    }
 }

@@ -3,6 +3,7 @@ package dev.safemerge.model.text;
 import dev.safemerge.model.generate.GenerationResult;
 import dev.safemerge.model.generate.Generator;
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.tensor.Progress;
 import java.util.List;
 
@@ -31,9 +32,14 @@ public final class EngineTokenGenerator implements TokenGenerator {
 
     @Override
     public List<TokenOutput> generate(List<int[]> prompts, Sampling options, TokenListener listener) {
+        return generateSequences(SequenceSpec.plain(prompts), options, listener);
+    }
+
+    @Override
+    public List<TokenOutput> generateSequences(List<SequenceSpec> sequences, Sampling options, TokenListener listener) {
         List<GenerationResult> results;
-        try (Progress bar = progress.start("generate", (long) prompts.size() * options.maxNewTokens(), "tok")) {
-            results = generator.generate(prompts, options, listener::accept, bar);
+        try (Progress bar = progress.start("generate", (long) sequences.size() * options.maxNewTokens(), "tok")) {
+            results = generator.generateSequences(sequences, options, listener::accept, bar);
         }
         return results.stream()
                 .map(r -> new TokenOutput(r.tokenIds(), r.finishReason(), r.promptTokens()))

@@ -1,6 +1,7 @@
 package dev.safemerge.model.text;
 
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.tensor.BadInputException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -121,14 +122,24 @@ public final class TextGenerator {
      */
     public List<Completion> generate(
             List<int[]> prompts, List<Sampling> options, TextListener listener, IntPredicate cancelled) {
-        if (prompts.size() != options.size()) {
-            throw new IllegalArgumentException(prompts.size() + " prompts but " + options.size() + " options");
+        return generateSequences(SequenceSpec.plain(prompts), options, listener, cancelled);
+    }
+
+    /**
+     * As {@link #generate(List, List, TextListener, IntPredicate)}, each sequence with its own adapter and scale over
+     * the one loaded base, and its own sampler stream (see {@link SequenceSpec}).
+     */
+    public List<Completion> generateSequences(
+            List<SequenceSpec> sequences, List<Sampling> options, TextListener listener, IntPredicate cancelled) {
+        if (sequences.size() != options.size()) {
+            throw new IllegalArgumentException(sequences.size() + " prompts but " + options.size() + " options");
         }
-        return prompts.isEmpty() ? List.of() : generateBatch(prompts, options, listener, cancelled);
+        return sequences.isEmpty() ? List.of() : generateBatch(sequences, options, listener, cancelled);
     }
 
     private List<Completion> generateBatch(
-            List<int[]> prompts, List<Sampling> options, TextListener listener, IntPredicate cancelled) {
+            List<SequenceSpec> specs, List<Sampling> options, TextListener listener, IntPredicate cancelled) {
+        List<int[]> prompts = specs.stream().map(SequenceSpec::prompt).toList();
         Sampling sampling = options.getFirst().batchKey();
         int maxNewTokens = 0;
         for (int i = 0; i < prompts.size(); i++) {
@@ -155,8 +166,8 @@ public final class TextGenerator {
         if (maxNewTokens == 0) {
             return sequences.stream().map(s -> s.finish(new int[0], "length")).toList();
         }
-        List<TokenGenerator.TokenOutput> outputs = tokens.generate(
-                prompts,
+        List<TokenGenerator.TokenOutput> outputs = tokens.generateSequences(
+                specs,
                 options.getFirst().withMaxNewTokens(maxNewTokens),
                 (sequence, tokenId) -> sequences.get(sequence).accept(tokenId));
         List<Completion> completions = new ArrayList<>();

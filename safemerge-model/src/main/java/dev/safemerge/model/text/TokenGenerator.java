@@ -1,6 +1,7 @@
 package dev.safemerge.model.text;
 
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.SequenceSpec;
 import java.util.List;
 
 /**
@@ -21,6 +22,20 @@ public interface TokenGenerator {
      * {@code options.maxNewTokens()} tokens, or when the listener returns false for it.
      */
     List<TokenOutput> generate(List<int[]> prompts, Sampling options, TokenListener listener);
+
+    /**
+     * As {@link #generate(List, Sampling, TokenListener)}, each sequence with its own adapter and sampler
+     * stream. Generators without adapters take only sequences on the model as loaded, sampler i for sequence i.
+     */
+    default List<TokenOutput> generateSequences(
+            List<SequenceSpec> sequences, Sampling options, TokenListener listener) {
+        for (int i = 0; i < sequences.size(); i++) {
+            if (sequences.get(i).adapter() != null || sequences.get(i).samplerIndex() != i) {
+                throw new UnsupportedOperationException("this generator runs no adapters");
+            }
+        }
+        return generate(sequences.stream().map(SequenceSpec::prompt).toList(), options, listener);
+    }
 
     /** Receives each generated token; returning false ends that sequence. */
     @FunctionalInterface
