@@ -5,7 +5,6 @@ import dev.safemerge.model.generate.Generator;
 import dev.safemerge.model.generate.KvCache;
 import dev.safemerge.model.generate.StepModel;
 import dev.safemerge.tensor.LoraAdapter;
-import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.kernel.KernelPool;
 import dev.safemerge.tensor.kernel.Matrix;
@@ -37,7 +36,9 @@ public final class Model implements StepModel, AutoCloseable {
     @SuppressWarnings("MustBeClosedChecker") // the arena and checkpoint live as long as the model, which closes them
     public static Model load(Path modelDir, ModelLoadOptions options) {
         // config problems are reported before weight problems
-        ModelSpec spec = ModelSpec.read(modelDir);
+        Path configPath = modelDir.resolve(ModelDirectory.CONFIG);
+        ModelConfig config = ModelConfig.read(configPath);
+        ModelSpec spec = ModelSpec.from(config, configPath.toString(), modelDir);
         ModelDirectory checkpoint = ModelDirectory.open(modelDir);
         Arena arena = Arena.ofShared();
         try (LoraAdapter adapter = options.adapter() == null ? null : LoraAdapter.open(options.adapter())) {
@@ -50,8 +51,7 @@ public final class Model implements StepModel, AutoCloseable {
             if (options.weightsInMemory()) {
                 checkpoint.close();
             }
-            return new Model(
-                    checkpoint.config(), spec, transformer, options.weightsInMemory() ? null : checkpoint, arena);
+            return new Model(config, spec, transformer, options.weightsInMemory() ? null : checkpoint, arena);
         } catch (RuntimeException e) {
             checkpoint.close();
             arena.close();
