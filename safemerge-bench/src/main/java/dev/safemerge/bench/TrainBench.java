@@ -2,6 +2,7 @@ package dev.safemerge.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.model.ModelConfig;
 import dev.safemerge.model.ModelSpec;
 import dev.safemerge.model.train.AdamW;
 import dev.safemerge.model.train.FrozenMatrix;
@@ -10,7 +11,6 @@ import dev.safemerge.model.train.Parameter;
 import dev.safemerge.model.train.TrainableModel;
 import dev.safemerge.model.train.WeightSource;
 import dev.safemerge.tensor.JsonMappers;
-import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.kernel.KernelPool;
 import java.io.IOException;
 import java.io.InputStream;

@@ -7,7 +7,6 @@ import dev.safemerge.model.generate.ScaledAdapter;
 import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.model.generate.StepModel;
 import dev.safemerge.tensor.LoraAdapter;
-import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.kernel.KernelPool;
 import dev.safemerge.tensor.kernel.Matrix;
@@ -50,7 +49,9 @@ public final class Model implements StepModel, AutoCloseable {
     @SuppressWarnings("MustBeClosedChecker") // the arena and checkpoint live as long as the model, which closes them
     public static Model load(Path modelDir, ModelLoadOptions options) {
         // config problems are reported before weight problems
-        ModelSpec spec = ModelSpec.read(modelDir);
+        Path configPath = modelDir.resolve(ModelDirectory.CONFIG);
+        ModelConfig config = ModelConfig.read(configPath);
+        ModelSpec spec = ModelSpec.from(config, configPath.toString(), modelDir);
         ModelDirectory checkpoint = ModelDirectory.open(modelDir);
         Arena arena = Arena.ofShared();
         boolean merge = options.adapter() != null && options.mergeAdapter();
@@ -69,12 +70,7 @@ public final class Model implements StepModel, AutoCloseable {
                 checkpoint.close();
             }
             return new Model(
-                    checkpoint.config(),
-                    spec,
-                    transformer,
-                    options.weightsInMemory() ? null : checkpoint,
-                    arena,
-                    unmerged);
+                    config, spec, transformer, options.weightsInMemory() ? null : checkpoint, arena, unmerged);
         } catch (RuntimeException e) {
             checkpoint.close();
             arena.close();

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.ops.Activation;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.ConfigKeys;
 import dev.safemerge.tensor.JsonMappers;
-import dev.safemerge.tensor.ModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,13 +87,9 @@ public record ModelSpec(
     public static ModelSpec from(ModelConfig config, String file, Path modelDir) {
         Architecture arch = Architecture.resolve(
                 config.architecture() == null ? List.of() : List.of(config.architecture()), config.modelType(), file);
-        ConfigReader raw = new ConfigReader(config.raw(), file);
+        ConfigKeys raw = new ConfigKeys(config.raw(), file);
         int heads = config.numAttentionHeads();
         int kvHeads = config.numKeyValueHeads();
-        if (heads == 0 || kvHeads == 0 || heads % kvHeads != 0) {
-            throw new BadInputException(file + ": num_attention_heads " + heads
-                    + " must be a positive multiple of num_key_value_heads " + kvHeads);
-        }
         int headDim = config.headDim();
         if (headDim <= 0 || headDim % 2 != 0) {
             throw new BadInputException(file + ": head_dim must be a positive even number, got " + headDim);
@@ -127,10 +123,10 @@ public record ModelSpec(
         int[] eos = config.eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
         Path generationPath = modelDir == null ? null : modelDir.resolve("generation_config.json");
         if (generationPath != null && Files.isRegularFile(generationPath)) {
-            int[] generationEos =
-                    new ConfigReader(readJson(generationPath), generationPath.toString()).intList("eos_token_id");
-            if (generationEos.length > 0) {
-                eos = generationEos;
+            List<Integer> generationEos = new ConfigKeys(readJson(generationPath), generationPath.toString())
+                    .nonNegativeIntList("eos_token_id");
+            if (generationEos != null && !generationEos.isEmpty()) {
+                eos = generationEos.stream().mapToInt(Integer::intValue).toArray();
             }
         }
         for (int id : eos) {
@@ -166,16 +162,17 @@ public record ModelSpec(
                 config.bosTokenId() == null ? -1 : config.bosTokenId());
     }
 
-    private static int[] slidingWindows(Architecture arch, ModelConfig config, ConfigReader raw, int layers) {
+    private static int[] slidingWindows(Architecture arch, ModelConfig config, ConfigKeys raw, int layers) {
         int[] windows = new int[layers];
         if (arch == Architecture.LLAMA || arch == Architecture.GEMMA || config.slidingWindow() == null) {
             return windows;
         }
         int window = config.slidingWindow();
-        JsonNode layerTypes = raw.root().get("layer_types");
+        JsonNode layerTypes = raw.node().get("layer_types");
         if (layerTypes != null && !layerTypes.isNull()) {
             if (!layerTypes.isArray() || layerTypes.size() != layers) {
-                throw new BadInputException(raw.file() + ": layer_types must list one type per layer (" + layers + ")");
+                throw new BadInputException(
+                        raw.where() + ": layer_types must list one type per layer (" + layers + ")");
             }
             for (int i = 0; i < layers; i++) {
                 String type = layerTypes.get(i).asText();
@@ -183,7 +180,7 @@ public record ModelSpec(
                     case "full_attention" -> 0;
                     case "sliding_attention" -> window;
                     default ->
-                        throw new BadInputException(raw.file() + ": layer_types[" + i + "] '" + type
+                        throw new BadInputException(raw.where() + ": layer_types[" + i + "] '" + type
                                 + "' is not supported (full_attention, sliding_attention)");
                 };
             }

@@ -2,7 +2,7 @@ package dev.safemerge.model;
 
 import dev.safemerge.model.ops.Rope;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.ModelConfig;
+import dev.safemerge.tensor.ConfigKeys;
 
 /**
  * The rope configuration of a model: {@code rope_scaling} (or v5's {@code rope_parameters}) with the legacy {@code
@@ -40,18 +40,18 @@ public record RopeScaling(
         return type.equals("dynamic");
     }
 
-    static RopeScaling of(ModelConfig config, ConfigReader raw, int headDim) {
-        String file = raw.file();
+    static RopeScaling of(ModelConfig config, ConfigKeys raw, int headDim) {
+        String file = raw.where();
         int maxPositions = config.maxPositionEmbeddings();
         double theta = config.ropeTheta();
-        if (raw.doubleOr("partial_rotary_factor", 1) != 1) {
+        if (raw.finiteDouble("partial_rotary_factor", 1) != 1) {
             throw new BadInputException(file + ": partial_rotary_factor other than 1 is not supported");
         }
         ModelConfig.RopeScaling scaling = config.ropeScaling();
         if (scaling == null) {
             return new RopeScaling("default", headDim, theta, 1, maxPositions, maxPositions, 1, 1, 32, 1, true, 1f);
         }
-        String key = raw.has("rope_scaling") && !raw.isNull("rope_scaling") ? "rope_scaling" : "rope_parameters";
+        String key = raw.has("rope_scaling") ? "rope_scaling" : "rope_parameters";
         String type = scaling.type();
         Double factor = scaling.factor();
         int original = scaling.originalMaxPositionEmbeddings() == null
@@ -87,9 +87,9 @@ public record RopeScaling(
                 } else {
                     throw new BadInputException(file + ": " + key + ".factor is required for rope type yarn");
                 }
-                ConfigReader params = raw.child(key);
-                double mscale = params.doubleOr("mscale", 0);
-                double mscaleAllDim = params.doubleOr("mscale_all_dim", 0);
+                ConfigKeys params = raw.object(key);
+                double mscale = params.finiteDouble("mscale", 0);
+                double mscaleAllDim = params.finiteDouble("mscale_all_dim", 0);
                 double attention;
                 if (scaling.attentionFactor() != null) {
                     attention = scaling.attentionFactor();
@@ -109,7 +109,7 @@ public record RopeScaling(
                         1,
                         scaling.betaFast() == null ? 32 : scaling.betaFast(),
                         scaling.betaSlow() == null ? 1 : scaling.betaSlow(),
-                        params.boolOr("truncate", true),
+                        params.bool("truncate", true),
                         (float) attention);
             }
             default ->

@@ -24,7 +24,8 @@ import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.merge.Merger;
 import dev.safemerge.tensor.AtomicDirectory;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.ModelConfig;
+import dev.safemerge.tensor.CheckpointConfig;
+import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.InputStream;
@@ -449,7 +450,8 @@ public final class SafeguardRunner {
     }
 
     private String outDtype() {
-        String dtype = ModelConfig.read(plan.base().resolve("config.json")).torchDtype();
+        String dtype = CheckpointConfig.read(plan.base().resolve(ModelDirectory.CONFIG))
+                .torchDtype();
         return dtype == null ? "" : "out_dtype: " + dtype + "\n";
     }
 

@@ -45,13 +45,16 @@ public final class ModelDirectory implements TensorSource {
     private static final ObjectMapper JSON = JsonMappers.strict();
 
     private final Path path;
-    private final ModelConfig config;
+    private final CheckpointConfig config;
     private final List<SafetensorsFile> shards;
     private final Map<String, SafetensorsFile> shardByTensor;
     private final SortedSet<String> names;
 
     private ModelDirectory(
-            Path path, ModelConfig config, List<SafetensorsFile> shards, Map<String, SafetensorsFile> shardByTensor) {
+            Path path,
+            CheckpointConfig config,
+            List<SafetensorsFile> shards,
+            Map<String, SafetensorsFile> shardByTensor) {
         this.path = path;
         this.config = config;
         this.shards = List.copyOf(shards);
@@ -71,7 +74,7 @@ public final class ModelDirectory implements TensorSource {
             throw new BadInputException(dir + ": no " + SINGLE_FILE + " or " + INDEX + " (not a Hugging Face model"
                     + " directory with safetensors weights)");
         }
-        ModelConfig config = ModelConfig.read(dir.resolve(CONFIG));
+        CheckpointConfig config = CheckpointConfig.read(dir.resolve(CONFIG));
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
             Map<String, SafetensorsFile> byTensor =
@@ -203,7 +206,7 @@ public final class ModelDirectory implements TensorSource {
         return path;
     }
 
-    public ModelConfig config() {
+    public CheckpointConfig config() {
         return config;
     }
 

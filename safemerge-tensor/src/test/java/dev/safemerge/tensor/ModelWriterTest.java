@@ -61,7 +61,7 @@ class ModelWriterTest {
             assertThat(model.sharded()).isTrue();
             assertThat(model.tensorNames())
                     .containsExactlyElementsOf(values.keySet().stream().sorted().toList());
-            assertThat(model.config().numKeyValueHeads()).isEqualTo(2);
+            assertThat(model.config().raw().get("num_key_value_heads").asInt()).isEqualTo(2);
             assertThat(model.auxiliaryFiles()).containsExactly(out.resolve("tokenizer.json"));
             assertThat(model.metadata()).containsEntry("format", "pt");
             values.forEach((name, expected) ->

@@ -1,8 +1,8 @@
 package dev.safemerge.eval.encoder;
 
+import dev.safemerge.model.ModelConfig;
 import dev.safemerge.model.ops.Activation;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.TensorInfo;
 import dev.safemerge.tensor.kernel.Kernels;
@@ -97,8 +97,8 @@ public final class EncoderModel {
      */
     public static EncoderModel load(Path dir, int layer) {
         try (ModelDirectory model = ModelDirectory.open(dir)) {
-            ModelConfig config = model.config();
             String where = dir.resolve(ModelDirectory.CONFIG).toString();
+            ModelConfig config = ModelConfig.read(dir.resolve(ModelDirectory.CONFIG));
             String type = config.modelType();
             if (type.equals("deberta") || type.equals("deberta-v2")) {
                 throw new BadInputException(where + ": model_type " + type + " (disentangled attention) is not"

@@ -1,12 +1,12 @@
 package dev.safemerge.model.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.model.ModelConfig;
 import dev.safemerge.model.ModelSpec;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.FloatCodec;
 import dev.safemerge.tensor.JsonMappers;
-import dev.safemerge.tensor.ModelConfig;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;

@@ -1,9 +1,12 @@
-package dev.safemerge.tensor;
+package dev.safemerge.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,12 +1,11 @@
-package dev.safemerge.tensor;
+package dev.safemerge.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.CheckpointConfig;
+import dev.safemerge.tensor.ConfigKeys;
+import dev.safemerge.tensor.DType;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -79,42 +78,16 @@ public record ModelConfig(
             Double betaFast,
             Double betaSlow) {}
 
-    private static final ObjectMapper JSON = JsonMappers.strict();
-
     /** Reads and validates a config.json file. */
     public static ModelConfig read(Path configJson) {
-        String file = configJson.toString();
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(configJson));
-        } catch (NoSuchFileException e) {
-            throw new BadInputException(file + ": no such file (a model directory needs its config.json)", e);
-        } catch (IOException e) {
-            throw new BadInputException(file + ": not valid JSON: " + BadInputException.firstLine(e.getMessage()), e);
-        }
-        return fromJson(root, file);
+        return fromJson(CheckpointConfig.parse(configJson), configJson.toString());
     }
 
     /** Interprets a parsed config.json; {@code where} names the file in messages. */
     public static ModelConfig fromJson(JsonNode root, String where) {
-        if (root == null || !root.isObject()) {
-            throw new BadInputException(where + ": not a JSON object");
-        }
-        Keys keys = new Keys(root, where);
-        String modelType = keys.string("model_type", null);
-        if (modelType == null) {
-            throw new BadInputException(where + ": missing key 'model_type'");
-        }
-        String architecture = null;
-        JsonNode architectures = root.get("architectures");
-        if (architectures != null && !architectures.isNull()) {
-            if (!architectures.isArray()
-                    || architectures.isEmpty()
-                    || !architectures.get(0).isTextual()) {
-                throw new BadInputException(where + ": key 'architectures' must be a non-empty list of strings");
-            }
-            architecture = architectures.get(0).asText();
-        }
+        ConfigKeys keys = ConfigKeys.of(root, where);
+        String modelType = CheckpointConfig.modelType(keys);
+        String architecture = CheckpointConfig.architecture(keys);
         boolean gemmaFamily = modelType.equals("gemma") || modelType.equals("gemma2");
 
         int vocabSize = keys.requiredPositiveInt("vocab_size");
@@ -143,18 +116,15 @@ public record ModelConfig(
                     default -> 2048;
                 });
 
-        JsonNode ropeParameters = root.get("rope_parameters");
-        if (ropeParameters != null && !ropeParameters.isNull() && !ropeParameters.isObject()) {
-            throw new BadInputException(where + ": key 'rope_parameters' must be an object");
-        }
+        ConfigKeys ropeParameters = keys.object("rope_parameters");
         double ropeTheta = keys.positiveDouble("rope_theta", null) != null
                 ? keys.positiveDouble("rope_theta", null)
-                : ropeParameters != null && ropeParameters.has("rope_theta")
-                        ? new Keys(ropeParameters, where + " rope_parameters").positiveDouble("rope_theta", 10000.0)
+                : ropeParameters != null && ropeParameters.node().has("rope_theta")
+                        ? ropeParameters.positiveDouble("rope_theta", 10000.0)
                         : 10000.0;
         JsonNode scalingNode = root.get("rope_scaling");
         if (scalingNode == null || scalingNode.isNull()) {
-            scalingNode = ropeParameters;
+            scalingNode = ropeParameters == null ? null : ropeParameters.node();
         }
         RopeScaling ropeScaling = ropeScaling(scalingNode, where);
 
@@ -196,12 +166,9 @@ public record ModelConfig(
                     case "gemma", "gemma2" -> 2;
                     default -> null;
                 });
-        List<Integer> eos = eosTokenIds(root, where, modelType);
+        List<Integer> eos = eosTokenIds(keys, modelType);
         Integer pad = keys.nonNegativeIntOrNull("pad_token_id", gemmaFamily ? 0 : null);
-        String torchDtype = keys.string("torch_dtype", null);
-        if (torchDtype == null) {
-            torchDtype = keys.string("dtype", null);
-        }
+        String torchDtype = CheckpointConfig.torchDtype(keys);
         return new ModelConfig(
                 architecture,
                 modelType,
@@ -253,7 +220,7 @@ public record ModelConfig(
         if (!node.isObject()) {
             throw new BadInputException(at + ": must be an object or null");
         }
-        Keys keys = new Keys(node, at);
+        ConfigKeys keys = new ConfigKeys(node, at);
         String type = keys.string("rope_type", null);
         if (type == null) {
             type = keys.string("type", null);
@@ -275,132 +242,15 @@ public record ModelConfig(
                 keys.positiveDouble("beta_slow", null));
     }
 
-    private static List<Integer> eosTokenIds(JsonNode root, String where, String modelType) {
-        JsonNode node = root.get("eos_token_id");
-        if (node == null) {
+    private static List<Integer> eosTokenIds(ConfigKeys keys, String modelType) {
+        if (!keys.node().has("eos_token_id")) {
             return switch (modelType) {
                 case "llama", "mistral" -> List.of(2);
                 case "gemma", "gemma2" -> List.of(1);
                 default -> List.of();
             };
         }
-        if (node.isNull()) {
-            return List.of();
-        }
-        List<Integer> ids = new ArrayList<>();
-        if (node.isArray()) {
-            for (JsonNode id : node) {
-                ids.add(tokenId(id, where));
-            }
-        } else {
-            ids.add(tokenId(node, where));
-        }
-        return ids;
-    }
-
-    private static int tokenId(JsonNode id, String where) {
-        if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0) {
-            throw new BadInputException(
-                    where + ": key 'eos_token_id' must be a non-negative integer or a list of them, got " + id);
-        }
-        return id.asInt();
-    }
-
-    /** Typed access to the keys of one JSON object, with messages that name the file and the key. */
-    private record Keys(JsonNode node, String where) {
-        private JsonNode present(String key) {
-            JsonNode value = node.get(key);
-            return value == null || value.isNull() ? null : value;
-        }
-
-        private BadInputException bad(String key, String expected, JsonNode value) {
-            return new BadInputException(where + ": key '" + key + "' must be " + expected + ", got " + value);
-        }
-
-        int requiredPositiveInt(String key) {
-            if (present(key) == null) {
-                throw new BadInputException(where + ": missing key '" + key + "'");
-            }
-            return positiveInt(key, null);
-        }
-
-        /** An absent key gives {@code absent}; an explicit null gives null. */
-        Integer positiveInt(String key, Integer absent) {
-            JsonNode value = node.get(key);
-            if (value == null) {
-                return absent;
-            }
-            if (value.isNull()) {
-                return null;
-            }
-            if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() <= 0) {
-                throw bad(key, "a positive integer", value);
-            }
-            return value.asInt();
-        }
-
-        int nonNegativeInt(String key, int absent) {
-            JsonNode value = present(key);
-            if (value == null) {
-                return absent;
-            }
-            if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 0) {
-                throw bad(key, "a non-negative integer", value);
-            }
-            return value.asInt();
-        }
-
-        Integer nonNegativeIntOrNull(String key, Integer absent) {
-            JsonNode value = node.get(key);
-            if (value == null) {
-                return absent;
-            }
-            if (value.isNull()) {
-                return null;
-            }
-            if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 0) {
-                throw bad(key, "a non-negative integer", value);
-            }
-            return value.asInt();
-        }
-
-        Double positiveDouble(String key, Double absent) {
-            JsonNode value = node.get(key);
-            if (value == null) {
-                return absent;
-            }
-            if (value.isNull()) {
-                return null;
-            }
-            if (!value.isNumber() || !(value.asDouble() > 0) || Double.isInfinite(value.asDouble())) {
-                throw bad(key, "a positive number", value);
-            }
-            return value.asDouble();
-        }
-
-        boolean bool(String key, boolean absent) {
-            JsonNode value = present(key);
-            if (value == null) {
-                return absent;
-            }
-            if (!value.isBoolean()) {
-                throw bad(key, "true or false", value);
-            }
-            return value.asBoolean();
-        }
-
-        String string(String key, String absent) {
-            JsonNode value = node.get(key);
-            if (value == null) {
-                return absent;
-            }
-            if (value.isNull()) {
-                return null;
-            }
-            if (!value.isTextual()) {
-                throw bad(key, "a string", value);
-            }
-            return value.asText();
-        }
+        List<Integer> ids = keys.nonNegativeIntList("eos_token_id");
+        return ids == null ? List.of() : ids;
     }
 }
