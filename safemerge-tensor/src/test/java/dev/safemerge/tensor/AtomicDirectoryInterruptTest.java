@@ -9,6 +9,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,38 +46,33 @@ class AtomicDirectoryInterruptTest {
         new CountDownLatch(1).await();
     }
 
-    static Process startWriter(Path target) throws IOException {
-        Process child = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        AtomicDirectoryInterruptTest.class.getName(),
-                        target.toString())
+    /** This class's {@link #main} in a child JVM with {@code args}. */
+    static Process child(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                AtomicDirectoryInterruptTest.class.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
+    }
+
+    static Process startWriter(Path target) throws IOException {
+        Process child = child(target.toString());
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         assertThat(out.readLine()).isEqualTo("ready");
         return child;
     }
 
     static List<Path> temporaries(Path dir) throws IOException {
-        try (Stream<Path> entries = Files.list(dir)) {
-            return entries.filter(p -> p.getFileName().toString().contains(".tmp-"))
-                    .toList();
-        }
+        return sideCopies(dir, ".tmp-");
     }
 
     /** Replaces {@code target} in a child killed between the two renames; returns the old copy it left aside. */
     static Path killedMidReplace(Path target) throws Exception {
-        Process child = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        AtomicDirectoryInterruptTest.class.getName(),
-                        target.toString(),
-                        "replace")
-                .redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+        Process child = child(target.toString(), "replace");
         assertThat(child.waitFor()).isEqualTo(137);
         assertThat(target).doesNotExist();
         List<Path> aside = sideCopies(target.getParent(), ".old-");
