@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.eval.stats.Wilson;
+import dev.safemerge.model.text.ChatTemplate;
 import dev.safemerge.registry.CategoryRate;
 import dev.safemerge.registry.Evaluation;
 import dev.safemerge.registry.EvaluationItem;
@@ -49,7 +50,8 @@ final class EvalRegistration {
             names = "--prompt-version",
             paramLabel = "NAME:N|NAME@LABEL",
             description = "The registered prompt version the answers come from (needs --register): a system prompt"
-                    + " is sent instead of the protocol's; a chat-template override only with --responses.")
+                    + " is sent instead of the protocol's; a chat-template override renders the conversations of"
+                    + " --model generation (or is recorded for --responses).")
     String promptVersion;
 
     @Mixin
@@ -86,22 +88,26 @@ final class EvalRegistration {
         if (prompt != null && (generation.systemPrompt != null || generation.noSystemPrompt)) {
             throw new BadInputException("--prompt-version and --system / --no-system-prompt exclude each other");
         }
-        return apply(prompt, generation.protocol(), generation.source.responses != null);
+        if (chatTemplate() != null && generation.source.endpoint != null) {
+            throw new BadInputException(prompt.ref() + " is a chat-template override, which a server does not take"
+                    + " from the request: generate with --model, or evaluate its answers with --responses");
+        }
+        return apply(prompt, generation.protocol());
+    }
+
+    /** The chat template of a chat-template --prompt-version (after {@link #check}), or null. */
+    ChatTemplate chatTemplate() {
+        return chatTemplate(prompt);
     }
 
     /**
      * {@code protocol} with a prompt version (null: unchanged): a system prompt replaces the protocol's; a chat-template
-     * override cannot be applied by generation here (the backend applies the model's own template), so it is accepted
-     * only for answers produced elsewhere ({@code answersGiven}). Either way the protocol records the prompt version.
+     * override leaves it as it is (generation renders with {@link #chatTemplate(PromptVersion)}). Either way the
+     * protocol records the prompt version.
      */
-    static Protocol apply(PromptVersion prompt, Protocol protocol, boolean answersGiven) {
+    static Protocol apply(PromptVersion prompt, Protocol protocol) {
         if (prompt == null) {
             return protocol;
-        }
-        if (prompt.kind().equals("chat-template") && !answersGiven) {
-            throw new BadInputException(prompt.ref() + " is a chat-template override, which generation here does"
-                    + " not apply (the backend uses the model's own template): evaluate answers produced with it"
-                    + " (--responses) or register such an evaluation");
         }
         List<String> overrides = new ArrayList<>(protocol.overrides());
         overrides.add("--prompt-version " + prompt.ref());
@@ -110,6 +116,17 @@ final class EvalRegistration {
                 prompt.kind().equals("system-prompt") ? prompt.content() : protocol.systemPrompt(),
                 protocol.sampling(),
                 overrides);
+    }
+
+    /**
+     * The template conversations are rendered with under a prompt version: its content when it is a chat-template
+     * override (rendered by the same Jinja code and budgets as a model's template, errors naming the version), else
+     * null (the model's own).
+     */
+    static ChatTemplate chatTemplate(PromptVersion prompt) {
+        return prompt == null || !prompt.kind().equals("chat-template")
+                ? null
+                : ChatTemplate.of(prompt.content(), "prompt version " + prompt.ref());
     }
 
     /** Records a safety (or, with benign prompts, over-refusal) evaluation from OUT with the --register version. */

@@ -159,7 +159,7 @@ final class EvalSafetyCommand implements Callable<Integer> {
         Protocol protocol = registration.withPrompt(generation);
         SafetyEvaluation.Result result;
         try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
-                GenerationOptions.Opened opened = generation.open(cache);
+                GenerationOptions.Opened opened = generation.open(cache, registration.chatTemplate());
                 JudgeBackend judgeBackend = judgeBackend()) {
             AnswerSource source = opened.source();
             Judge judge = judge(judgeName, judgeBackend.generator(), cache);

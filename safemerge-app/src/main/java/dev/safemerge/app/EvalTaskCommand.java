@@ -160,7 +160,7 @@ final class EvalTaskCommand implements Callable<Integer> {
         TaskEvaluation.Result result;
         try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
                 GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
-                GenerationOptions.Opened opened = generation.open(cache)) {
+                GenerationOptions.Opened opened = generation.open(cache, registration.chatTemplate())) {
             if (bertScore != null) {
                 metric = new Similarity(bertScore);
             }

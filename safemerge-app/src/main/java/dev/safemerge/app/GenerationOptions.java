@@ -11,6 +11,7 @@ import dev.safemerge.eval.gen.ResponseGenerator;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.text.ChatTemplate;
 import dev.safemerge.tensor.BadInputException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -223,8 +224,11 @@ final class GenerationOptions {
         }
     }
 
-    /** Opens the answer source; generated answers go through {@code cache}. */
-    Opened open(GenerationCache cache) {
+    /**
+     * Opens the answer source; generated answers go through {@code cache}, and in-process generation renders
+     * conversations with {@code chatTemplate} (null: the model's own).
+     */
+    Opened open(GenerationCache cache, ChatTemplate chatTemplate) {
         if (source.responses != null) {
             if (adapter != null) {
                 throw new BadInputException("--adapter goes with --model");
@@ -235,7 +239,7 @@ final class GenerationOptions {
         }
         ResponseGenerator backend;
         if (source.model != null) {
-            backend = LocalModels.open(source.model, adapter, batch, ThreadCount.resolve(threads));
+            backend = LocalModels.open(source.model, adapter, batch, ThreadCount.resolve(threads), chatTemplate);
         } else {
             if (adapter != null) {
                 throw new BadInputException("--adapter goes with --model; a server applies its own adapters");

@@ -58,7 +58,7 @@ final class SuiteEvaluations {
 
     /** The suite's protocol with the prompt version applied. */
     private Protocol protocol() {
-        return EvalRegistration.apply(prompt, suite.protocol(), false);
+        return EvalRegistration.apply(prompt, suite.protocol());
     }
 
     Evaluation harmful(VersionRef model) {
@@ -154,8 +154,9 @@ final class SuiteEvaluations {
                     + " evaluations with 'safemerge eval ... --register " + model + "'");
         }
         registry.checkFiles(model);
-        return new AnswerSource.Generated(
-                new CachedGenerator(LocalModels.open(Path.of(version.location()), null, 8, 0), cache));
+        return new AnswerSource.Generated(new CachedGenerator(
+                LocalModels.open(Path.of(version.location()), null, 8, 0, EvalRegistration.chatTemplate(prompt)),
+                cache));
     }
 
     private Path outDir(VersionRef model, String set) {

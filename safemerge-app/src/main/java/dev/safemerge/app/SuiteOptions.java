@@ -24,7 +24,8 @@ final class SuiteOptions {
             names = "--prompt-version",
             paramLabel = "NAME:N|NAME@LABEL",
             description = "A registered prompt version: only evaluations run with it count, evaluations run now use it"
-                    + " (a system prompt replaces the suite's), and the gate checks its constraints on this suite.")
+                    + " (a system prompt replaces the suite's, a chat-template override renders the conversations), and"
+                    + " the gate checks its constraints on this suite.")
     String promptVersion;
 
     GateSuite load() {

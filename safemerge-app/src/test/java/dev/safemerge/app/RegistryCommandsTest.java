@@ -533,20 +533,21 @@ class RegistryCommandsTest {
         assertThat(JSON.readTree(inDb(db, "registry", "log", "--json").out()).findValuesAsText("detail"))
                 .anyMatch(d -> d.contains("override=true; reason=accepted risk; branch=fix"));
         assertThat(inDb(db, "registry", "verify").exit()).isZero();
-        // a chat-template override cannot be applied by in-process generation
-        inDb(db, "registry", "prompt", "add", "tmpl", "--kind", "chat-template", "--text", "{{ messages }}");
-        Result template = inDb(
-                db,
-                "gate",
-                "tiny:1",
-                "--suite",
-                suite.toString(),
-                "--prompt-version",
-                "tmpl:1",
-                "--work",
-                temp.resolve("w").toString());
-        assertThat(template.exit()).isEqualTo(Main.EXIT_BAD_INPUT);
-        assertThat(template.err()).contains("tmpl:1 is a chat-template override");
+        // a chat-template override is what the engine's conversations are rendered with: its errors name the version
+        inDb(db, "registry", "prompt", "add", "tmpl", "--kind", "chat-template", "--text", "{{ messages | nope }}");
+        String[] templated = {
+            "gate",
+            "tiny:1",
+            "--suite",
+            suite.toString(),
+            "--prompt-version",
+            "tmpl:1",
+            "--work",
+            temp.resolve("w").toString()
+        };
+        Result broken = inDb(db, templated);
+        assertThat(broken.exit()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(broken.err()).isEqualTo("error: prompt version tmpl:1: no filter named 'nope'\n");
     }
 
     @Test

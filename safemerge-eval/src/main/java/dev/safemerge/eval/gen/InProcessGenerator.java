@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Generates with the Java engine through the text layer: chat requests are rendered with the model's own chat
- * template (which holds the BOS), raw prompts are tokenised as given. Requests go in batches of the engine's size,
+ * Generates with the Java engine through the text layer: chat requests are rendered with the tokenizer's chat
+ * template, which holds the BOS (the model's own, or the override given to {@link LocalModels}), raw prompts are tokenised as given. Requests go in batches of the engine's size,
  * and each batch's responses are handed on before the next batch starts, so an interrupted run keeps them.
  */
 public final class InProcessGenerator implements ResponseGenerator {

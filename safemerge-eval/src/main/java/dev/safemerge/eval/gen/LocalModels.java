@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.text.ChatTemplate;
 import dev.safemerge.model.text.EngineTokenGenerator;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.TextGenerator;
@@ -23,11 +24,22 @@ public final class LocalModels {
      * @param threads kernel threads, 0 for one per core
      */
     public static InProcessGenerator open(Path modelDir, Path adapter, int batch, int threads) {
+        return open(modelDir, adapter, batch, threads, null);
+    }
+
+    /**
+     * As {@link #open(Path, Path, int, int)}, with conversations rendered by {@code chatTemplate} instead of the
+     * model's own template (null: the model's own); the override is part of the fingerprint, so cached answers made
+     * with another template are not reused.
+     */
+    public static InProcessGenerator open(
+            Path modelDir, Path adapter, int batch, int threads, ChatTemplate chatTemplate) {
         if (batch < 1) {
             throw new BadInputException("--batch must be at least 1");
         }
-        String fingerprint = ModelFingerprint.of(modelDir, adapter);
-        HfTokenizer tokenizer = HfTokenizer.load(modelDir);
+        String fingerprint =
+                ModelFingerprint.of(modelDir, adapter, chatTemplate == null ? null : chatTemplate.source());
+        HfTokenizer tokenizer = HfTokenizer.load(modelDir, chatTemplate);
         Model model;
         try {
             ModelLoadOptions options = ModelLoadOptions.defaults().withThreads(threads);
@@ -38,7 +50,8 @@ public final class LocalModels {
         }
         TextGenerator text =
                 new TextGenerator(tokenizer, new EngineTokenGenerator(model.generator(batch), Progress.SILENT));
-        String description = "in-process " + modelDir + (adapter == null ? "" : " + adapter " + adapter);
+        String description = "in-process " + modelDir + (adapter == null ? "" : " + adapter " + adapter)
+                + (chatTemplate == null ? "" : " with the chat template of " + chatTemplate.origin());
         return new InProcessGenerator(text, fingerprint, description, () -> {
             try (tokenizer) {
                 model.close();

@@ -25,10 +25,18 @@ public final class ModelFingerprint {
     private ModelFingerprint() {}
 
     public static String of(Path modelDir, Path adapterDir) {
+        return of(modelDir, adapterDir, null);
+    }
+
+    /** As {@link #of(Path, Path)}, with a chat template that replaces the model's own (null: none). */
+    public static String of(Path modelDir, Path adapterDir, String chatTemplateOverride) {
         MessageDigest digest = sha256();
         update(digest, "model", modelDir);
         if (adapterDir != null) {
             update(digest, "adapter", adapterDir);
+        }
+        if (chatTemplateOverride != null) {
+            digest.update(("chat template override\n" + chatTemplateOverride).getBytes(StandardCharsets.UTF_8));
         }
         return "sha256:" + HexFormat.of().formatHex(digest.digest());
     }

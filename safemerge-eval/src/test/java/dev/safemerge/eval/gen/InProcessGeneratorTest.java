@@ -1,10 +1,13 @@
 package dev.safemerge.eval.gen;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatMessage;
+import dev.safemerge.model.text.ChatTemplate;
+import dev.safemerge.model.text.ChatTemplateException;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.model.text.TokenGenerator;
@@ -97,6 +100,37 @@ class InProcessGeneratorTest {
                     List.of(new GenerationRequest.Raw("the cat")), Protocol.STUDY_SAMPLING.withStop(List.of("cat")));
             assertThat(stopped).containsExactly("Echo:the ");
         }
+    }
+
+    @Test
+    void aChatTemplateOverrideRendersTheConversationsInsteadOfTheModelsTemplate(@TempDir Path dir) throws Exception {
+        Path tiny = Path.of(getClass().getResource("/dev/safemerge/eval/tiny").toURI());
+        ChatTemplate override = ChatTemplate.of(
+                "{% for m in messages %}[{{ m.role | upper }}] {{ m.content }}\n{% endfor %}ANSWER:",
+                "prompt version t:1");
+        try (HfTokenizer tokenizer = HfTokenizer.load(tiny, override)) {
+            EchoTokens tokens = new EchoTokens(tokenizer);
+            InProcessGenerator generator =
+                    new InProcessGenerator(new TextGenerator(tokenizer, tokens), "sha256:x", "tiny", null);
+            generator.generateAll(
+                    List.of(new GenerationRequest.Chat(
+                            List.of(ChatMessage.system("be brief"), ChatMessage.user("hello")))),
+                    Protocol.STUDY_SAMPLING);
+            // the ids the engine got are those of the override's text, not of the model's <|system|>... template
+            assertThat(tokens.prompts).containsExactly("[SYSTEM] be brief\n[USER] hello\nANSWER:");
+        }
+        ChatTemplate failing = ChatTemplate.of("{{ messages | no_such_filter }}", "prompt version t:2");
+        try (HfTokenizer tokenizer = HfTokenizer.load(tiny, failing)) {
+            assertThatThrownBy(() ->
+                            tokenizer.renderChat(List.of(ChatMessage.user("hi").asMap()), true, null))
+                    .isInstanceOf(ChatTemplateException.class)
+                    .hasMessage("prompt version t:2: no filter named 'no_such_filter'");
+        }
+        Files.writeString(dir.resolve("config.json"), "{}");
+        assertThat(ModelFingerprint.of(dir, null, override.source()))
+                .as("answers made with another template are not reused")
+                .isNotEqualTo(ModelFingerprint.of(dir, null))
+                .isNotEqualTo(ModelFingerprint.of(dir, null, failing.source()));
     }
 
     @Test

@@ -188,6 +188,11 @@ public final class ChatTemplate {
         }
     }
 
+    /** Where the template comes from (a file, a registered prompt version), as error messages name it. */
+    public String origin() {
+        return origin;
+    }
+
     /** The template source after the rewrites of constructs Jinjava parses differently from jinja2. */
     public String source() {
         return source;

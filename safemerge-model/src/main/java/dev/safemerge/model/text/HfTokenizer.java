@@ -63,6 +63,14 @@ public final class HfTokenizer implements AutoCloseable {
      * and generation_config.json (EOS ids) when present.
      */
     public static HfTokenizer load(Path modelDir) {
+        return load(modelDir, null);
+    }
+
+    /**
+     * As {@link #load(Path)}, with {@code chatTemplate} (null: the model's own) as the chat template: the one place
+     * where the template a conversation is rendered with is chosen.
+     */
+    public static HfTokenizer load(Path modelDir, ChatTemplate chatTemplate) {
         Path tokenizerJson = modelDir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokenizerJson)) {
             throw new BadInputException(modelDir + ": no tokenizer.json (only fast tokenizers are supported)");
@@ -120,7 +128,7 @@ public final class HfTokenizer implements AutoCloseable {
                 Map.copyOf(named),
                 Collections.unmodifiableSet(eos),
                 cleanUp,
-                ChatTemplate.fromModelDir(modelDir));
+                chatTemplate != null ? Optional.of(chatTemplate) : ChatTemplate.fromModelDir(modelDir));
     }
 
     private static JsonNode readOptional(Path file) {
