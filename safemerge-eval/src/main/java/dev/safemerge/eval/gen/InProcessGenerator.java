@@ -40,21 +40,13 @@ public final class InProcessGenerator implements ResponseGenerator {
 
     @Override
     public void generate(List<GenerationRequest> requests, SamplingParams params, ResponseSink sink) {
-        GenerationOptions options = new GenerationOptions(
-                params.maxNewTokens(),
-                params.temperature(),
-                params.topP(),
-                params.topK(),
-                params.repetitionPenalty(),
-                params.seed(),
-                false,
-                params.stop());
+        GenerationOptions options = options(params);
         int batch = Math.max(1, text.maxBatch());
         for (int start = 0; start < requests.size(); start += batch) {
             int end = Math.min(requests.size(), start + batch);
             List<int[]> prompts = new ArrayList<>();
             for (GenerationRequest request : requests.subList(start, end)) {
-                prompts.add(ids(request));
+                prompts.add(ids(text, request));
             }
             List<TextGenerator.Completion> completions =
                     text.generate(prompts, options, TextGenerator.TextListener.NONE);
@@ -64,7 +56,21 @@ public final class InProcessGenerator implements ResponseGenerator {
         }
     }
 
-    private int[] ids(GenerationRequest request) {
+    /** The engine's options for the evaluation's sampling settings. */
+    static GenerationOptions options(SamplingParams params) {
+        return new GenerationOptions(
+                params.maxNewTokens(),
+                params.temperature(),
+                params.topP(),
+                params.topK(),
+                params.repetitionPenalty(),
+                params.seed(),
+                false,
+                params.stop());
+    }
+
+    /** Token ids of a request: chat through the model's template, raw prompts as given. */
+    static int[] ids(TextGenerator text, GenerationRequest request) {
         return switch (request) {
             case GenerationRequest.Raw raw -> text.promptIds(raw.prompt());
             case GenerationRequest.Chat chat -> {
