@@ -49,7 +49,7 @@ public class TextGenerationEndToEndTest {
     @BeforeAll
     static void writeModel() throws IOException {
         modelDir = writeTinyLlama(modelDir.resolve("tiny-llama"));
-        adapterDir = writeAdapter();
+        adapterDir = writeAdapter(modelDir.resolveSibling("tiny-adapter"), 11);
     }
 
     /** A random two-layer Llama (vocabulary 563, hidden 64, float32) with the test tokenizer, written to target. */
@@ -99,8 +99,8 @@ public class TextGenerationEndToEndTest {
     static Path adapterDir;
 
     /** A random rank-4 LoRA on q_proj and v_proj, written as a PEFT adapter directory. */
-    static Path writeAdapter() {
-        Random random = new Random(11);
+    public static Path writeAdapter(Path dir, long seed) {
+        Random random = new Random(seed);
         Map<String, LoraWeights> weights = new java.util.LinkedHashMap<>();
         for (int layer = 0; layer < 2; layer++) {
             for (String module : List.of("q_proj", "v_proj")) {
@@ -118,7 +118,6 @@ public class TextGenerationEndToEndTest {
                         new LoraWeights(a, b, 4, HIDDEN, out, 2f, false));
             }
         }
-        Path dir = modelDir.resolveSibling("tiny-adapter");
         LoraAdapterWriter.write(dir, LoraConfig.of(4, 8, List.of("q_proj", "v_proj"), "tiny-llama"), weights, Map.of());
         return dir;
     }

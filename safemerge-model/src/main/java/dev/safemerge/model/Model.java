@@ -69,8 +69,7 @@ public final class Model implements StepModel, AutoCloseable {
             if (options.weightsInMemory()) {
                 checkpoint.close();
             }
-            return new Model(
-                    config, spec, transformer, options.weightsInMemory() ? null : checkpoint, arena, unmerged);
+            return new Model(config, spec, transformer, options.weightsInMemory() ? null : checkpoint, arena, unmerged);
         } catch (RuntimeException e) {
             checkpoint.close();
             arena.close();

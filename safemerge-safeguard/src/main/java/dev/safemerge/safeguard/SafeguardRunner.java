@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.data.PromptItem;
+import dev.safemerge.eval.gen.AdapterSweep;
 import dev.safemerge.eval.gen.CachedGenerator;
 import dev.safemerge.eval.gen.GenerationCache;
 import dev.safemerge.eval.gen.LocalModels;
@@ -42,6 +43,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 /**
@@ -173,6 +178,8 @@ public final class SafeguardRunner {
                                     delta,
                                     lambda -> variant(new Variant(name(method, lambda), method, lambda), cache, judge))
                             .evaluated());
+                } else if (asScaledAdapter(method)) {
+                    results.addAll(scaledAdapterSweep(method, cache, judge));
                 } else {
                     for (double lambda : plan.lambdas()) {
                         results.add(variant(new Variant(name(method, lambda), method, lambda), cache, judge));
@@ -193,14 +200,108 @@ public final class SafeguardRunner {
         return String.format(Locale.ROOT, "%s-%.2f", method, lambda);
     }
 
-    private VariantResult variant(Variant variant, GenerationCache cache, Judge judge) {
-        Path done = out.resolve("eval").resolve(variant.name()).resolve("result.json");
-        if (Files.isRegularFile(done)) {
-            try {
-                return VariantResult.fromJson(Json.MAPPER.readTree(done.toFile()));
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + done, e);
+    /**
+     * A linear or task-arithmetic merge of the base and a LoRA fine-tune at λ is exactly base + λ·adapter, so those
+     * variants run as scaled adapters over one loaded base instead of merged checkpoints.
+     */
+    private boolean asScaledAdapter(String method) {
+        return remote == null
+                && plan.adapters().size() == 1
+                && (method.equals("linear") || method.equals("task_arithmetic"));
+    }
+
+    /**
+     * Evaluates every λ variant of a linear or task-arithmetic merge together, each in its own thread, over ONE copy
+     * of the base: their generation calls meet in one continuous batch ({@link AdapterSweep}), each sequence scaled by
+     * its variant's λ. No checkpoint is written; finished variants are read back as in {@link #variant}.
+     */
+    private List<VariantResult> scaledAdapterSweep(String method, GenerationCache cache, Judge judge) {
+        List<Variant> variants = plan.lambdas().stream()
+                .map(lambda -> new Variant(name(method, lambda), method, lambda))
+                .toList();
+        VariantResult[] results = new VariantResult[variants.size()];
+        List<Integer> pending = new ArrayList<>();
+        for (int i = 0; i < variants.size(); i++) {
+            results[i] = finished(variants.get(i));
+            if (results[i] == null) {
+                pending.add(i);
             }
+        }
+        if (pending.isEmpty()) {
+            return kept(variants, results);
+        }
+        log.println("evaluating "
+                + String.join(
+                        ", ", pending.stream().map(i -> variants.get(i).name()).toList())
+                + " together as base + λ·adapter over one loaded base");
+        log.flush();
+        try (AdapterSweep sweep =
+                        AdapterSweep.open(plan.base(), plan.adapters().getFirst(), plan.batch(), plan.threads());
+                ExecutorService threads = Executors.newThreadPerTaskExecutor(
+                        Thread.ofPlatform().name("variant-", 0).factory())) {
+            List<Future<?>> running = new ArrayList<>();
+            // every variant is open before any generates, so the first batch already holds them all
+            List<ResponseGenerator> generators = pending.stream()
+                    .map(i -> sweep.variant(variants.get(i).lambda()))
+                    .toList();
+            for (int k = 0; k < pending.size(); k++) {
+                int i = pending.get(k);
+                ResponseGenerator generator = generators.get(k);
+                running.add(threads.submit(() -> {
+                    long started = System.nanoTime();
+                    try (generator) {
+                        results[i] = evaluate(variants.get(i), new CachedGenerator(generator, cache), judge, started);
+                    }
+                    record(results[i]);
+                    events.evaluated(results[i]);
+                }));
+            }
+            for (Future<?> future : running) {
+                future.get();
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while evaluating " + method, e);
+        }
+        return kept(variants, results);
+    }
+
+    /** With --keep-models, what is kept of variants that were never merged: their λ-scaled adapters, written in turn. */
+    private List<VariantResult> kept(List<Variant> variants, VariantResult[] results) {
+        if (plan.keepModels()) {
+            variants.forEach(this::writeScaledAdapter);
+        }
+        return List.of(results);
+    }
+
+    /** A variant's result from an earlier run, or null when it is still to evaluate. */
+    private VariantResult finished(Variant variant) {
+        Path done = out.resolve("eval").resolve(variant.name()).resolve("result.json");
+        if (!Files.isRegularFile(done)) {
+            return null;
+        }
+        try {
+            return VariantResult.fromJson(Json.MAPPER.readTree(done.toFile()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + done, e);
+        }
+    }
+
+    /** Marks a variant done: its result, written atomically. */
+    private void record(VariantResult result) {
+        Json.writeAtomically(
+                out.resolve("eval").resolve(result.name()).resolve("result.json"), Json.pretty(result.toJson()));
+    }
+
+    private VariantResult variant(Variant variant, GenerationCache cache, Judge judge) {
+        VariantResult earlier = finished(variant);
+        if (earlier != null) {
+            return earlier;
         }
         long started = System.nanoTime();
         Path model = plan.base();
@@ -224,7 +325,7 @@ public final class SafeguardRunner {
                 served != null ? served : LocalModels.open(model, adapter, plan.batch(), plan.threads())) {
             result = evaluate(variant, new CachedGenerator(generator, cache), judge, started);
         }
-        Json.writeAtomically(done, Json.pretty(result.toJson()));
+        record(result);
         if (merged && !plan.keepModels()) {
             deleteTree(model);
         }
@@ -244,17 +345,7 @@ public final class SafeguardRunner {
         return switch (RemoteVariants.form(plan, variant)) {
             case BASE -> remote.open(variant.name(), null);
             case ADAPTER -> remote.open(variant.name(), plan.adapters().getFirst());
-            case SCALED_ADAPTER -> {
-                Path target = scaledAdapterDir(variant);
-                if (!Files.isDirectory(target)) {
-                    Path config = out.resolve("merges").resolve(variant.name() + ".yml");
-                    Json.writeAtomically(config, mergeYaml(variant.method(), variant.lambda()));
-                    log.println("writing the λ-scaled adapter " + variant.name());
-                    runMerge(config, target, true);
-                    events.merged(variant.name());
-                }
-                yield remote.open(variant.name(), target);
-            }
+            case SCALED_ADAPTER -> remote.open(variant.name(), writeScaledAdapter(variant));
             case FULL -> {
                 log.println(variant.name() + ": a full merge, which no adapter expresses: evaluated in-process");
                 yield null;
@@ -264,6 +355,19 @@ public final class SafeguardRunner {
 
     private Path scaledAdapterDir(Variant variant) {
         return out.resolve("adapters").resolve(variant.name());
+    }
+
+    /** Writes the variant's λ-scaled adapter to {@code adapters/NAME} unless an earlier run did; returns that folder. */
+    private Path writeScaledAdapter(Variant variant) {
+        Path target = scaledAdapterDir(variant);
+        if (!Files.isDirectory(target)) {
+            Path config = out.resolve("merges").resolve(variant.name() + ".yml");
+            Json.writeAtomically(config, mergeYaml(variant.method(), variant.lambda()));
+            log.println("writing the λ-scaled adapter " + variant.name());
+            runMerge(config, target, true);
+            events.merged(variant.name());
+        }
+        return target;
     }
 
     private VariantResult evaluate(Variant variant, ResponseGenerator generator, Judge judge, long started) {

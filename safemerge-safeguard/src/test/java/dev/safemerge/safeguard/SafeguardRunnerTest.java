@@ -124,8 +124,9 @@ class SafeguardRunnerTest {
                 },
                 Progress.SILENT,
                 QUIET);
-        // every merge happened once over both invocations; slerp-0.30's finished merge was reused
-        assertThat(merges).containsExactly("linear-0.30", "linear-0.70", "slerp-0.30");
+        // every merge happened once over both invocations (linear runs as scaled adapters, unmerged); slerp-0.30's
+        // finished merge was reused
+        assertThat(merges).containsExactly("slerp-0.30");
         assertThat(resumedMerges).containsExactly("slerp-0.70");
         // every answer generated once: the cache holds exactly as many records as the uninterrupted run's
         List<String> cache = Files.readAllLines(out.resolve("generation-cache.jsonl"));
@@ -152,5 +153,116 @@ class SafeguardRunnerTest {
 
     static final class Killed extends RuntimeException {
         private static final long serialVersionUID = 1L;
+    }
+
+    /**
+     * The linear and task-arithmetic variants of a LoRA fine-tune run as base + λ·adapter over one loaded base, with
+     * nothing merged; the same study over the fine-tune materialized as a full checkpoint merges each variant to
+     * disk. Both are float32 evaluations of the same weights (the tiny base is float32): their answers, hence every
+     * verdict, count and score, agree.
+     */
+    @Test
+    void loraVariantsRunAsScaledAdaptersOverOneBaseAndMatchTheirMaterializedMerges() throws IOException {
+        Path base = Fixture.base(tmp);
+        Path adapter = Fixture.adapter(tmp, "adapter", 7);
+        List<Double> lambdas = List.of(0.3, 0.7);
+        List<String> methods = List.of("linear", "task_arithmetic");
+        List<String> merged = new ArrayList<>();
+        SafeguardRunner.Events recordMerges = new SafeguardRunner.Events() {
+            @Override
+            public void merged(String variant) {
+                merged.add(variant);
+            }
+        };
+        Path swept = tmp.resolve("swept");
+        SafeguardRunner.Result viaAdapter = SafeguardRunner.run(
+                Fixture.plan(base, List.of(adapter), methods, lambdas, "pareto"),
+                swept,
+                recordMerges,
+                Progress.SILENT,
+                QUIET);
+        assertThat(merged).isEmpty();
+        assertThat(swept.resolve("models")).doesNotExist();
+
+        // the fine-tune as a full checkpoint: every variant is merged to disk, evaluated and deleted
+        Path finetuned = tmp.resolve("finetuned");
+        Path config = tmp.resolve("finetuned.yml");
+        Files.writeString(
+                config,
+                "merge_method: linear\ndtype: float32\nmodels:\n  - model: '" + base + "+" + adapter
+                        + "'\n    parameters: {weight: 1.0}\n");
+        dev.safemerge.merge.Merger.run(
+                config,
+                new dev.safemerge.merge.Merger.Options(
+                        finetuned,
+                        42,
+                        dev.safemerge.merge.Merger.DEFAULT_SHARD_BYTES,
+                        1,
+                        false,
+                        false,
+                        false,
+                        Progress.SILENT,
+                        QUIET));
+        SafeguardPlan full = Fixture.plan(base, List.of(), methods, lambdas, "pareto");
+        full = new SafeguardPlan(
+                full.base(),
+                List.of(),
+                List.of(finetuned),
+                full.methods(),
+                full.lambdas(),
+                full.safety(),
+                full.benign(),
+                full.tasks(),
+                full.judge(),
+                full.judgeModel(),
+                full.select(),
+                full.limit(),
+                full.systemPrompt(),
+                full.noSystemPrompt(),
+                full.maxNewTokens(),
+                full.temperature(),
+                full.repetitionPenalty(),
+                full.seed(),
+                full.validationFraction(),
+                full.density(),
+                full.batch(),
+                full.threads(),
+                full.keepModels());
+        SafeguardRunner.Result viaMerge =
+                SafeguardRunner.run(full, tmp.resolve("merged"), recordMerges, Progress.SILENT, QUIET);
+        assertThat(merged)
+                .containsExactly("linear-0.30", "linear-0.70", "task_arithmetic-0.30", "task_arithmetic-0.70");
+        assertThat(tmp.resolve("merged").resolve("models")).isEmptyDirectory();
+
+        assertThat(viaAdapter.variants()).hasSize(6);
+        for (int i = 0; i < viaAdapter.variants().size(); i++) {
+            VariantResult a = viaAdapter.variants().get(i);
+            VariantResult m = viaMerge.variants().get(i);
+            assertThat(a.name()).isEqualTo(m.name());
+            assertThat(a.safetyBySet()).as(a.name()).isEqualTo(m.safetyBySet());
+            assertThat(a.overRefusal()).as(a.name()).isEqualTo(m.overRefusal());
+            assertThat(a.taskBySet()).as(a.name()).isEqualTo(m.taskBySet());
+        }
+        // the answers themselves agree, not only the counts
+        for (String variant : List.of("linear-0.30", "task_arithmetic-0.70")) {
+            Path answers = Path.of("eval", variant, "safety", "harmful");
+            try (var files = Files.list(swept.resolve(answers))) {
+                for (Path file :
+                        files.filter(f -> f.toString().endsWith(".jsonl")).toList()) {
+                    assertThat(file)
+                            .hasSameTextualContentAs(
+                                    tmp.resolve("merged").resolve(answers).resolve(file.getFileName()));
+                }
+            }
+        }
+        // the scales change the answers, so the agreement is not that of identical models
+        Path low = swept.resolve("eval/linear-0.30/safety/harmful");
+        Path high = swept.resolve("eval/linear-0.70/safety/harmful");
+        try (var files = Files.list(low)) {
+            Path file = files.filter(f -> f.toString().endsWith(".jsonl"))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(Files.readString(file)).isNotEqualTo(Files.readString(high.resolve(file.getFileName())));
+        }
     }
 }

@@ -10,19 +10,14 @@ import dev.safemerge.app.TextGenerationEndToEndTest;
 import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.LoadedTextModel;
-import dev.safemerge.tensor.LoraAdapterWriter;
-import dev.safemerge.tensor.LoraConfig;
-import dev.safemerge.tensor.LoraWeights;
 import dev.safemerge.tensor.Progress;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -36,31 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DynamicLoraTest {
-    static final int HIDDEN = 64;
-
-    /** A seeded random rank-4 adapter on q_proj and v_proj of the tiny chat model. */
     static Path adapter(Path dir, String name, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        Map<String, LoraWeights> weights = new LinkedHashMap<>();
-        for (int layer = 0; layer < 2; layer++) {
-            for (String module : List.of("q_proj", "v_proj")) {
-                int out = module.equals("q_proj") ? HIDDEN : HIDDEN / 2;
-                float[] a = new float[4 * HIDDEN];
-                float[] b = new float[out * 4];
-                for (int i = 0; i < a.length; i++) {
-                    a[i] = (float) (random.nextGaussian() * 0.5);
-                }
-                for (int i = 0; i < b.length; i++) {
-                    b[i] = (float) (random.nextGaussian() * 0.5);
-                }
-                weights.put(
-                        "model.layers." + layer + ".self_attn." + module + ".weight",
-                        new LoraWeights(a, b, 4, HIDDEN, out, 2f, false));
-            }
-        }
-        Path path = dir.resolve(name);
-        LoraAdapterWriter.write(path, LoraConfig.of(4, 8, List.of("q_proj", "v_proj"), "tiny"), weights, Map.of());
-        return path;
+        return TextGenerationEndToEndTest.writeAdapter(dir.resolve(name), seed);
     }
 
     private static String completion(String model) {

@@ -45,7 +45,7 @@ public final class InProcessGenerator implements ResponseGenerator {
             int end = Math.min(requests.size(), start + batch);
             List<int[]> prompts = new ArrayList<>();
             for (GenerationRequest request : requests.subList(start, end)) {
-                prompts.add(ids(request));
+                prompts.add(ids(text, request));
             }
             List<TextGenerator.Completion> completions =
                     text.generate(prompts, params, TextGenerator.TextListener.NONE);
@@ -55,7 +55,8 @@ public final class InProcessGenerator implements ResponseGenerator {
         }
     }
 
-    private int[] ids(GenerationRequest request) {
+    /** Token ids of a request: chat through the model's template, raw prompts as given. */
+    static int[] ids(TextGenerator text, GenerationRequest request) {
         return switch (request) {
             case GenerationRequest.Raw raw -> text.promptIds(raw.prompt());
             case GenerationRequest.Chat chat -> {

@@ -1,0 +1,177 @@
+package dev.safemerge.bench;
+
+import dev.safemerge.model.Adapter;
+import dev.safemerge.model.Model;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.ScaledAdapter;
+import dev.safemerge.model.generate.SequenceSpec;
+import dev.safemerge.model.generate.TokenCallback;
+import dev.safemerge.tensor.LoraAdapterWriter;
+import dev.safemerge.tensor.LoraConfig;
+import dev.safemerge.tensor.LoraWeights;
+import dev.safemerge.tensor.Progress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * What evaluating 5 linear λ variants of a LoRA fine-tune costs against evaluating one, in-process over one loaded
+ * base (the safeguard sweep): in the same run, (a) one variant, base + λ·adapter over all prompts in one batch (the
+ * bound), (b) five variants in one continuous batch, each sequence with its own λ, and (c) the five one after
+ * another, as separate evaluations would run them (without the merges and loads those also pay). Greedy with
+ * end-of-sequence ignored, so every variant generates the same number of tokens. Memory: the base's weights are
+ * held once, plus one adapter's factors, against five merged copies.
+ *
+ * <p>Usage: {@code safemerge-bench/run AdapterSweepBench [--dir DIR] [--keep] [--layers N] [--prompts N]
+ * [--prompt-tokens N] [--new-tokens N] [--rank R]}
+ */
+public final class AdapterSweepBench {
+    private AdapterSweepBench() {}
+
+    static final double[] LAMBDAS = {0.2, 0.4, 0.6, 0.8, 1.0};
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Scratch.defaultDir("adapter-sweep");
+        boolean keep = false;
+        int layers = 12;
+        int prompts = 64;
+        int promptTokens = 8;
+        int newTokens = 8;
+        int rank = 16;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--dir" -> dir = Path.of(args[++i]);
+                case "--keep" -> keep = true;
+                case "--layers" -> layers = Integer.parseInt(args[++i]);
+                case "--prompts" -> prompts = Integer.parseInt(args[++i]);
+                case "--prompt-tokens" -> promptTokens = Integer.parseInt(args[++i]);
+                case "--new-tokens" -> newTokens = Integer.parseInt(args[++i]);
+                case "--rank" -> rank = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        // ~100 M parameters: 12 layers of hidden 768 (GQA 12/4, MLP 2048) and a 32000-token tied embedding
+        InferenceBench.Shape shape = new InferenceBench.Shape(32000, 768, 2048, layers, 12, 4);
+        Path base = dir.resolve("base");
+        try {
+            InferenceBench.writeCheckpoint(base, shape);
+            // the Llama 3 token ids of the shared writer lie outside this vocabulary
+            Path config = base.resolve("config.json");
+            Files.writeString(
+                    config,
+                    Files.readString(config)
+                            .replace("\"bos_token_id\": 128000", "\"bos_token_id\": 1")
+                            .replace("\"eos_token_id\": 128001", "\"eos_token_id\": 2"));
+            Path adapterDir = writeAdapter(dir.resolve("adapter"), shape, rank);
+            try (Model model = Model.load(base, ModelLoadOptions.defaults());
+                    Adapter adapter = model.loadAdapter(adapterDir)) {
+                long parameters = shape.layerParameters() + (long) shape.vocab() * shape.hidden();
+                System.out.printf(
+                        "model: %.1f M parameters (bf16), adapter rank %d on q/k/v/o/gate/up/down, %d prompts of %d"
+                                + " tokens, %d new tokens each, %d threads%n",
+                        parameters / 1e6,
+                        rank,
+                        prompts,
+                        promptTokens,
+                        newTokens,
+                        Runtime.getRuntime().availableProcessors());
+                System.out.printf(
+                        "memory: base weights %.1f MB held once + adapter %.1f MB; five merged copies would hold"
+                                + " %.1f MB%n",
+                        model.weightBytesPerToken() / 1e6,
+                        adapter.byteSize() / 1e6,
+                        5 * model.weightBytesPerToken() / 1e6);
+                Sampling greedy = Sampling.greedy(newTokens).withIgnoreEos(true);
+                List<int[]> ids = new ArrayList<>();
+                for (int p = 0; p < prompts; p++) {
+                    int[] prompt = new int[promptTokens];
+                    for (int t = 0; t < promptTokens; t++) {
+                        prompt[t] = (int) ((p * 7919L + t * 104729L) % shape.vocab());
+                    }
+                    ids.add(prompt);
+                }
+                // warm-up: JIT and kernels
+                generate(model, adapter, ids, new double[] {0.5}, greedy);
+                long start = System.nanoTime();
+                generate(model, adapter, ids, new double[] {0.5}, greedy);
+                double one = seconds(start);
+                start = System.nanoTime();
+                generate(model, adapter, ids, LAMBDAS, greedy);
+                double sweep = seconds(start);
+                start = System.nanoTime();
+                for (double lambda : LAMBDAS) {
+                    generate(model, adapter, ids, new double[] {lambda}, greedy);
+                }
+                double sequential = seconds(start);
+                System.out.printf("one variant (batch %d)                 %7.1f s%n", prompts, one);
+                System.out.printf(
+                        "5 variants, one continuous batch (%d)  %7.1f s  ratio %.2f to one variant%n",
+                        5 * prompts, sweep, sweep / one);
+                System.out.printf(
+                        "5 variants one after another           %7.1f s  ratio %.2f to one variant%n",
+                        sequential, sequential / one);
+            }
+        } finally {
+            if (!keep) {
+                InferenceBench.deleteTree(dir);
+            }
+        }
+    }
+
+    /** Every prompt once per λ, all sequences in one continuous batch of that many slots. */
+    private static void generate(Model model, Adapter adapter, List<int[]> ids, double[] lambdas, Sampling p) {
+        List<SequenceSpec> sequences = new ArrayList<>();
+        for (double lambda : lambdas) {
+            ScaledAdapter scaled = new ScaledAdapter(adapter, (float) lambda);
+            for (int i = 0; i < ids.size(); i++) {
+                sequences.add(new SequenceSpec(ids.get(i), scaled, i));
+            }
+        }
+        model.generator(sequences.size()).generateSequences(sequences, p, TokenCallback.NONE, Progress.NONE);
+    }
+
+    /** A random rank-r adapter on every projection of every layer. */
+    private static Path writeAdapter(Path dir, InferenceBench.Shape s, int rank) {
+        SplittableRandom random = new SplittableRandom(5);
+        int q = s.heads() * s.headDim();
+        int kv = s.kvHeads() * s.headDim();
+        Map<String, int[]> modules = new LinkedHashMap<>();
+        modules.put("self_attn.q_proj", new int[] {q, s.hidden()});
+        modules.put("self_attn.k_proj", new int[] {kv, s.hidden()});
+        modules.put("self_attn.v_proj", new int[] {kv, s.hidden()});
+        modules.put("self_attn.o_proj", new int[] {s.hidden(), q});
+        modules.put("mlp.gate_proj", new int[] {s.intermediate(), s.hidden()});
+        modules.put("mlp.up_proj", new int[] {s.intermediate(), s.hidden()});
+        modules.put("mlp.down_proj", new int[] {s.hidden(), s.intermediate()});
+        Map<String, LoraWeights> weights = new LinkedHashMap<>();
+        for (int l = 0; l < s.layers(); l++) {
+            for (Map.Entry<String, int[]> m : modules.entrySet()) {
+                int out = m.getValue()[0];
+                int in = m.getValue()[1];
+                float[] a = new float[rank * in];
+                float[] b = new float[out * rank];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) (random.nextGaussian() * 0.01);
+                }
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) (random.nextGaussian() * 0.01);
+                }
+                weights.put(
+                        "model.layers." + l + "." + m.getKey() + ".weight",
+                        new LoraWeights(a, b, rank, in, out, 2f, false));
+            }
+        }
+        List<String> targets = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+        LoraAdapterWriter.write(dir, LoraConfig.of(rank, 2 * rank, targets, "bench"), weights, Map.of(), true);
+        return dir;
+    }
+
+    private static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+}

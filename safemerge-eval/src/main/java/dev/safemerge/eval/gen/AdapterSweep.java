@@ -1,0 +1,220 @@
+package dev.safemerge.eval.gen;
+
+import dev.safemerge.model.Adapter;
+import dev.safemerge.model.Model;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.ScaledAdapter;
+import dev.safemerge.model.generate.SequenceSpec;
+import dev.safemerge.model.text.EngineTokenGenerator;
+import dev.safemerge.model.text.HfTokenizer;
+import dev.safemerge.model.text.TextGenerator;
+import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.Progress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Several models of the form base + λ·adapter (the linear or task-arithmetic merges of a base and its LoRA
+ * fine-tune) evaluated at once over ONE loaded copy of the base: each variant is a {@link ResponseGenerator}, and
+ * the generation calls of all variants, made from their own threads, run together as one continuous batch in which
+ * every sequence carries its variant's scale. Nothing is merged or written.
+ *
+ * <p>Calls meet in lockstep: a call waits until every open variant has called (or been closed), then one engine
+ * call generates all their prompts. A variant's result is what its merge would give alone, up to float32 rounding
+ * (each sequence of a batch computes exactly what it computes alone), and sequence i of a call samples with sampler
+ * stream i as {@link InProcessGenerator} does.
+ */
+public final class AdapterSweep implements AutoCloseable {
+    private final Model model;
+    private final HfTokenizer tokenizer;
+    private final Adapter adapter;
+    private final TextGenerator text;
+    private final String fingerprint;
+    private final String description;
+    private final List<Call> waiting = new ArrayList<>();
+    private int open;
+
+    private AdapterSweep(
+            Model model, HfTokenizer tokenizer, Adapter adapter, TextGenerator text, String fingerprint, String desc) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.adapter = adapter;
+        this.text = text;
+        this.fingerprint = fingerprint;
+        this.description = desc;
+    }
+
+    /**
+     * Loads the base and the adapter once.
+     *
+     * @param batch sequences decoded together, over all variants
+     * @param threads kernel threads, 0 for one per core
+     */
+    public static AdapterSweep open(Path base, Path adapterDir, int batch, int threads) {
+        if (batch < 1) {
+            throw new BadInputException("--batch must be at least 1");
+        }
+        String fingerprint = ModelFingerprint.of(base, adapterDir);
+        HfTokenizer tokenizer = HfTokenizer.load(base);
+        Model model = null;
+        try {
+            model = Model.load(base, ModelLoadOptions.defaults().withThreads(threads));
+            Adapter adapter = model.loadAdapter(adapterDir);
+            TextGenerator text =
+                    new TextGenerator(tokenizer, new EngineTokenGenerator(model.generator(batch), Progress.SILENT));
+            return new AdapterSweep(
+                    model, tokenizer, adapter, text, fingerprint, "in-process " + base + " + λ·adapter " + adapterDir);
+        } catch (RuntimeException e) {
+            if (model != null) {
+                model.close();
+            }
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    /** The variant base + λ·adapter; open until closed, and every open variant takes part in each batch. */
+    public synchronized ResponseGenerator variant(double lambda) {
+        open++;
+        return new Variant(new ScaledAdapter(adapter, (float) lambda), lambda);
+    }
+
+    /** One variant's prompts of one round, and their answers once generated. */
+    private static final class Call {
+        final ScaledAdapter adapter;
+        final List<int[]> prompts;
+        final Sampling options;
+        List<TextGenerator.Completion> completions;
+        RuntimeException failure;
+
+        Call(ScaledAdapter adapter, List<int[]> prompts, Sampling options) {
+            this.adapter = adapter;
+            this.prompts = prompts;
+            this.options = options;
+        }
+
+        boolean done() {
+            return completions != null || failure != null;
+        }
+    }
+
+    private synchronized List<TextGenerator.Completion> generate(Call call) {
+        waiting.add(call);
+        runIfAllWaiting();
+        while (!call.done()) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while generating", e);
+            }
+        }
+        if (call.failure != null) {
+            throw call.failure;
+        }
+        return call.completions;
+    }
+
+    private synchronized void closeVariant() {
+        open--;
+        runIfAllWaiting();
+    }
+
+    /** Generates every waiting call in one engine call once no open variant is still to call. */
+    private void runIfAllWaiting() {
+        if (waiting.isEmpty() || waiting.size() < open) {
+            return;
+        }
+        List<Call> calls = new ArrayList<>(waiting);
+        waiting.clear();
+        // one engine batch samples alike; calls with another sampling setting run in their own batch
+        while (!calls.isEmpty()) {
+            Sampling sampling = calls.getFirst().options.batchKey();
+            List<Call> group = calls.stream()
+                    .filter(c -> c.options.batchKey().equals(sampling))
+                    .toList();
+            calls.removeAll(group);
+            run(group);
+        }
+        notifyAll();
+    }
+
+    private void run(List<Call> group) {
+        List<SequenceSpec> sequences = new ArrayList<>();
+        List<Sampling> options = new ArrayList<>();
+        for (Call call : group) {
+            for (int i = 0; i < call.prompts.size(); i++) {
+                sequences.add(new SequenceSpec(call.prompts.get(i), call.adapter, i));
+                options.add(call.options);
+            }
+        }
+        try {
+            List<TextGenerator.Completion> all =
+                    text.generateSequences(sequences, options, TextGenerator.TextListener.NONE, sequence -> false);
+            int from = 0;
+            for (Call call : group) {
+                call.completions = all.subList(from, from + call.prompts.size());
+                from += call.prompts.size();
+            }
+        } catch (RuntimeException e) {
+            group.forEach(call -> call.failure = e);
+        }
+    }
+
+    private final class Variant implements ResponseGenerator {
+        private final ScaledAdapter adapter;
+        private final double lambda;
+        private boolean closed;
+
+        Variant(ScaledAdapter adapter, double lambda) {
+            this.adapter = adapter;
+            this.lambda = lambda;
+        }
+
+        @Override
+        public String modelIdentity() {
+            return "in-process " + fingerprint + String.format(Locale.ROOT, " scaled %s", lambda);
+        }
+
+        @Override
+        public String describe() {
+            return description + String.format(Locale.ROOT, " at λ = %s", lambda);
+        }
+
+        /** Rounds of at most the engine's batch size, so each round's answers are kept before the next starts. */
+        @Override
+        public void generate(List<GenerationRequest> requests, Sampling options, ResponseSink sink) {
+            int batch = Math.max(1, text.maxBatch());
+            for (int start = 0; start < requests.size(); start += batch) {
+                int end = Math.min(requests.size(), start + batch);
+                List<int[]> prompts = new ArrayList<>();
+                for (GenerationRequest request : requests.subList(start, end)) {
+                    prompts.add(InProcessGenerator.ids(text, request));
+                }
+                List<TextGenerator.Completion> completions =
+                        AdapterSweep.this.generate(new Call(adapter, prompts, options));
+                for (int i = 0; i < completions.size(); i++) {
+                    sink.accept(start + i, completions.get(i).text());
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                closeVariant();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        adapter.close();
+        model.close();
+        tokenizer.close();
+    }
+}
