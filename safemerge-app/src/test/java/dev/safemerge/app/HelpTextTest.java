@@ -119,7 +119,15 @@ class HelpTextTest {
         Map<String, Set<String>> otherCommandsOptions = Map.of(
                 "safemerge chat", Set.of("--protocol"),
                 "safemerge generate", Set.of("--protocol"),
-                "safemerge registry rollback", Set.of("--override"));
+                "safemerge registry rollback", Set.of("--override"),
+                // vLLM's own server flag, for --endpoint
+                "safemerge safeguard", Set.of("--enable-lora"),
+                // 'gate --prompt-version', 'registry add --branch'
+                "safemerge registry", Set.of("--prompt-version"),
+                "safemerge registry prompt", Set.of("--prompt-version"),
+                "safemerge registry prompt add", Set.of("--prompt-version"),
+                "safemerge registry branch", Set.of("--branch", "--prompt-version"),
+                "safemerge registry branch promote", Set.of("--prompt-version"));
         Pattern optionMention = Pattern.compile("(?<![\\w=-])--[a-z][a-z0-9-]*");
         Pattern taskNote = Pattern.compile("\\b(bbh|humaneval|pass@k|tool-call)\\b", Pattern.CASE_INSENSITIVE);
         List<String> leaks = new ArrayList<>();

@@ -90,9 +90,10 @@ class SafeguardRegistrationTest {
             assertThat(tunedVersion.kind()).isEqualTo(ModelKind.ADAPTER);
             assertThat(tunedVersion.location())
                     .isEqualTo(out.resolve("finetune").toString());
-            assertThat(merge.kind()).isEqualTo(ModelKind.MERGE);
+            // a linear λ variant of a LoRA fine-tune is never merged: --keep-models keeps its λ-scaled adapter
+            assertThat(merge.kind()).isEqualTo(ModelKind.ADAPTER);
             assertThat(merge.location())
-                    .isEqualTo(out.resolve("models/linear-0.50").toString());
+                    .isEqualTo(out.resolve("adapters/linear-0.50").toString());
             assertThat(merge.recipe())
                     .contains("merge_method: linear")
                     .contains(out.resolve("finetune").toString());

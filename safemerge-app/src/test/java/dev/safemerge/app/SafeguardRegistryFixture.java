@@ -103,10 +103,13 @@ final class SafeguardRegistryFixture {
             String method = v.path("method").asText();
             String sweep = "fixture-" + method;
             registry.addSweep(sweep, method, plan);
+            // merged variants are in models/NAME; linear ones ran as base + λ·adapter and keep that adapter
+            Path merged = out.resolve("models").resolve(name);
+            boolean isMerge = Files.isDirectory(merged);
             VersionRef ref = registry.addModel(new NewModel(
                             "demo-safe",
-                            out.resolve("models").resolve(name),
-                            ModelKind.MERGE,
+                            isMerge ? merged : out.resolve("adapters").resolve(name),
+                            isMerge ? ModelKind.MERGE : ModelKind.ADAPTER,
                             List.of(BASE, ADAPTER),
                             Files.readString(out.resolve("merges").resolve(name + ".yml")),
                             null,
