@@ -248,14 +248,19 @@ public final class HfTokenizer implements AutoCloseable {
         if (ids.length == 0) {
             return "";
         }
+        // An id the tokenizer has no token for decodes to nothing, as tokenizers' decode skips it: models pad their
+        // embedding past the tokenizer (Qwen2.5: 151,936 rows for 151,665 tokens), and sampling can pick such a row.
         long[] longs = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= vocabSize) {
-                throw new BadInputException("token id " + ids[i] + " is outside the vocabulary [0, " + vocabSize + ")");
+        int kept = 0;
+        for (int id : ids) {
+            if (id < 0) {
+                throw new BadInputException("token id " + id + " is negative");
             }
-            longs[i] = ids[i];
+            if (id < vocabSize) {
+                longs[kept++] = id;
+            }
         }
-        return tokenizer.decode(longs, skipSpecialTokens);
+        return kept == 0 ? "" : tokenizer.decode(java.util.Arrays.copyOf(longs, kept), skipSpecialTokens);
     }
 
     // transformers' clean_up_tokenization, applied when tokenizer_config.json asks for it.
