@@ -5,6 +5,7 @@ import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.CheckpointConfig;
 import dev.safemerge.tensor.ConfigKeys;
 import dev.safemerge.tensor.DType;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -81,6 +82,21 @@ public record ModelConfig(
     /** Reads and validates a config.json file. */
     public static ModelConfig read(Path configJson) {
         return fromJson(CheckpointConfig.parse(configJson), configJson.toString());
+    }
+
+    /**
+     * The end-of-sequence ids of a model directory's generation_config.json ({@code eos_token_id}, a single int
+     * becoming one element): empty when the file or the key is absent. A bad value is refused naming the file and
+     * the key.
+     */
+    public static List<Integer> generationEosTokenIds(Path modelDir) {
+        Path generationJson = modelDir.resolve("generation_config.json");
+        if (!Files.isRegularFile(generationJson)) {
+            return List.of();
+        }
+        List<Integer> ids = ConfigKeys.of(CheckpointConfig.parse(generationJson), generationJson.toString())
+                .nonNegativeIntList("eos_token_id");
+        return ids == null ? List.of() : List.copyOf(ids);
     }
 
     /** Interprets a parsed config.json; {@code where} names the file in messages. */

@@ -1,13 +1,9 @@
 package dev.safemerge.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.safemerge.model.ops.Activation;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ConfigKeys;
-import dev.safemerge.tensor.JsonMappers;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -52,30 +48,10 @@ public record ModelSpec(
         int[] eosTokenIds,
         int bosTokenId) {
 
-    private static final ObjectMapper JSON = JsonMappers.plain();
-
     /** Reads config.json (and generation_config.json when present) of a model directory. */
     public static ModelSpec read(Path modelDir) {
         Path configPath = modelDir.resolve("config.json");
         return from(ModelConfig.read(configPath), configPath.toString(), modelDir);
-    }
-
-    static JsonNode readJson(Path path) {
-        if (!Files.isRegularFile(path)) {
-            throw new BadInputException(path + ": no such file");
-        }
-        try {
-            JsonNode node = JSON.readTree(path.toFile());
-            if (node == null || !node.isObject()) {
-                throw new BadInputException(path + ": not a JSON object");
-            }
-            return node;
-        } catch (IOException e) {
-            throw new BadInputException(
-                    path + ": invalid JSON: "
-                            + e.getMessage().lines().findFirst().orElse(""),
-                    e);
-        }
     }
 
     /**
@@ -121,13 +97,9 @@ public record ModelSpec(
         float embeddingScale = arch.gemmaFamily() ? (float) Math.sqrt(config.hiddenSize()) : 1f;
 
         int[] eos = config.eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
-        Path generationPath = modelDir == null ? null : modelDir.resolve("generation_config.json");
-        if (generationPath != null && Files.isRegularFile(generationPath)) {
-            List<Integer> generationEos = new ConfigKeys(readJson(generationPath), generationPath.toString())
-                    .nonNegativeIntList("eos_token_id");
-            if (generationEos != null && !generationEos.isEmpty()) {
-                eos = generationEos.stream().mapToInt(Integer::intValue).toArray();
-            }
+        List<Integer> generationEos = modelDir == null ? List.of() : ModelConfig.generationEosTokenIds(modelDir);
+        if (!generationEos.isEmpty()) {
+            eos = generationEos.stream().mapToInt(Integer::intValue).toArray();
         }
         for (int id : eos) {
             if (id >= config.vocabSize()) {
