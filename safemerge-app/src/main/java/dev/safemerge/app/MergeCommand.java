@@ -1,6 +1,7 @@
 package dev.safemerge.app;
 
 import dev.safemerge.merge.Merger;
+import dev.safemerge.model.ModelConfig;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.ByteSizes;
 import java.io.PrintWriter;
@@ -101,7 +102,9 @@ final class MergeCommand implements Callable<Integer> {
                 emitAdapter,
                 overwrite.overwrite,
                 ConsoleProgress.of(spec),
-                dryRun ? stdout : stderr);
+                dryRun ? stdout : stderr,
+                // The merge module reads only the checkpoint view; every input must also be a model this tool loads.
+                ModelConfig::read);
         Merger.Summary summary = Merger.run(config, options);
         if (!dryRun && emitAdapter) {
             stdout.printf("wrote the merged adapter to %s%n", out);

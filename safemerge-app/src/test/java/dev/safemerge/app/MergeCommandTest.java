@@ -200,4 +200,34 @@ class MergeCommandTest {
             assertThat(out).doesNotExist();
         }
     }
+
+    /**
+     * The merge reads only part of config.json; a config no model could be loaded from is refused before any work,
+     * naming the file and the key, as with a dry run.
+     */
+    @Test
+    void everyInputConfigIsValidatedAsAWholeModelConfigBeforeAnyWork() throws IOException {
+        tinyModel(dir.resolve("base"), 1f, 16);
+        tinyModel(dir.resolve("ft"), 2f, 16);
+        Path badConfig = dir.resolve("ft").resolve("config.json");
+        Files.writeString(
+                badConfig,
+                "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":4,"
+                        + "\"intermediate_size\":8,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+                        + "\"num_key_value_heads\":3,\"vocab_size\":16,\"torch_dtype\":\"bfloat16\"}");
+        String yaml = "merge_method: linear\nmodels: [{model: base, parameters: {weight: 1}}, {model: ft, parameters:"
+                + " {weight: 1}}]\n";
+        for (String mode : List.of("--out", "--dry-run")) {
+            Path out = dir.resolve("merged");
+            List<String> args = new ArrayList<>(List.of("merge", config(yaml).toString()));
+            args.addAll(mode.equals("--out") ? List.of("--out", out.toString()) : List.of("--dry-run"));
+            MainTest.Result result = MainTest.run(args.toArray(String[]::new));
+            assertThat(result.code()).as(result.err()).isEqualTo(2);
+            assertThat(result.err().strip().lines()).as(result.err()).hasSize(1);
+            assertThat(result.err())
+                    .contains(badConfig + ": key 'num_key_value_heads' (3) must divide num_attention_heads (4)");
+            assertThat(result.out()).as("no plan is printed").isEmpty();
+            assertThat(out).doesNotExist();
+        }
+    }
 }

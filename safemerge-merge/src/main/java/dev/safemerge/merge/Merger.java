@@ -45,6 +45,7 @@ public final class Merger {
      * @param threads worker threads for tensors and chunks
      * @param overwrite replace an existing {@code out} in one rename once the new one is complete, so a failed or
      *     interrupted merge leaves the old output as it was
+     * @param configCheck run on every input model's config.json before any model is opened
      */
     public record Options(
             Path out,
@@ -56,7 +57,34 @@ public final class Merger {
             boolean emitAdapter,
             boolean overwrite,
             Progress.Factory progress,
-            PrintWriter log) {
+            PrintWriter log,
+            ConfigCheck configCheck) {
+        /** Options that check each input's config only through the checkpoint view the merge reads. */
+        public Options(
+                Path out,
+                long seed,
+                long maxShardBytes,
+                int threads,
+                boolean dryRun,
+                boolean allowCrimes,
+                boolean emitAdapter,
+                boolean overwrite,
+                Progress.Factory progress,
+                PrintWriter log) {
+            this(
+                    out,
+                    seed,
+                    maxShardBytes,
+                    threads,
+                    dryRun,
+                    allowCrimes,
+                    emitAdapter,
+                    overwrite,
+                    progress,
+                    log,
+                    ConfigCheck.CHECKPOINT_VIEW);
+        }
+
         /** Options that refuse an existing non-empty output directory. */
         public Options(
                 Path out,
@@ -70,6 +98,21 @@ public final class Merger {
                 PrintWriter log) {
             this(out, seed, maxShardBytes, threads, dryRun, allowCrimes, emitAdapter, false, progress, log);
         }
+    }
+
+    /**
+     * A validation of an input model's config.json, run on every input before any model is opened. The merge reads
+     * only the checkpoint view of a config ({@code CheckpointConfig}: model type, architecture, layers, vocabulary);
+     * a caller that knows the full model config (the command line, through the model module) passes its reader, so
+     * a config no model could be loaded from is refused before any work.
+     */
+    @FunctionalInterface
+    public interface ConfigCheck {
+        /** No check beyond the checkpoint view each opened model reads. */
+        ConfigCheck CHECKPOINT_VIEW = configJson -> {};
+
+        /** Throws a one-line {@link BadInputException} naming the file and the key when the config is refused. */
+        void check(Path configJson);
     }
 
     /** What a merge did (or, for a dry run, would do). */
@@ -102,6 +145,9 @@ public final class Merger {
     public static Summary run(Path configFile, Options options) {
         Consumer<String> warnings = message -> options.log().println("warning: " + message);
         MergeConfig config = ConfigParser.parse(configFile, warnings);
+        for (ModelRef ref : config.referencedModels()) {
+            options.configCheck().check(ref.path().resolve(ModelDirectory.CONFIG));
+        }
         Map<ModelRef, ModelDirectory> directories = new LinkedHashMap<>();
         Map<ModelRef, TensorSource> sources = new LinkedHashMap<>();
         Map<ModelRef, LoraAdapter> adapters = new LinkedHashMap<>();
