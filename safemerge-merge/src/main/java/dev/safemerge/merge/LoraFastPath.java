@@ -141,25 +141,9 @@ final class LoraFastPath {
     }
 
     /** {@code k·W + c·Δ} elementwise in float32; the only method of fast-path tasks. */
-    static final class Combination implements MergeMethod {
-        @Override
-        public String name() {
-            return "lora_fast_path";
-        }
-
-        @Override
-        public List<ParameterSpec> parameters() {
-            return List.of();
-        }
-
-        @Override
-        public BaseModelRule baseModel() {
-            return BaseModelRule.REQUIRED;
-        }
-
-        @Override
-        public EmbedSizeRule embedSizes() {
-            return EmbedSizeRule.EXACT;
+    static final class Combination extends DeclaredMethod {
+        Combination() {
+            super("lora_fast_path", List.of(), BaseModelRule.REQUIRED, EmbedSizeRule.EXACT);
         }
 
         @Override

@@ -1,7 +1,5 @@
 package dev.safemerge.merge.method;
 
-import dev.safemerge.merge.MergeMethod;
-import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.merge.kernel.Precision;
 import java.util.Arrays;
@@ -11,32 +9,11 @@ import java.util.List;
  * Arcee Fusion: takes the other model's value where its importance {@code |X - B| · KL(softmax(X) ‖ softmax(B))}
  * (per row) reaches {@code median + 1.5·IQR}. The mask is float32, so the result is float32 as in mergekit.
  */
-public final class ArceeFusion implements MergeMethod {
+public final class ArceeFusion extends BaseAndOtherMethod {
     static final int QUANTILE_SAMPLE_SIZE = 1_000_000;
 
-    @Override
-    public String name() {
-        return "arcee_fusion";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of();
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.REQUIRED;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.COMMON_SUBMATRIX;
-    }
-
-    @Override
-    public String checkInputs(int others, boolean hasBase) {
-        return hasBase && others == 1 ? null : "arcee_fusion needs a base_model and exactly one other model";
+    public ArceeFusion() {
+        super("arcee_fusion", List.of(), EmbedSizeRule.COMMON_SUBMATRIX);
     }
 
     @Override
@@ -45,12 +22,7 @@ public final class ArceeFusion implements MergeMethod {
     }
 
     @Override
-    public float[] merge(TensorGroup group) {
-        float[] base = group.base().values();
-        if (group.inputs().size() == 1) {
-            return base.clone();
-        }
-        float[] x = group.nonBase().getFirst().values();
+    float[] merge(float[] base, float[] x, TensorGroup group) {
         Precision p = group.precision();
         int n = base.length;
         int row = group.rowLength();

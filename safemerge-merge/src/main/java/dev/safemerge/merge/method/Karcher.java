@@ -2,7 +2,7 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 
-import dev.safemerge.merge.MergeMethod;
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
 import java.util.List;
@@ -11,27 +11,15 @@ import java.util.List;
  * Karcher (Riemannian) mean of all inputs on the unit hypersphere with equal weights, scaled by the mean norm; the
  * base model, if any, is one more input and config weights are not read.
  */
-public final class Karcher implements MergeMethod {
-    @Override
-    public String name() {
-        return "karcher";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(
-                ParameterSpec.integer("max_iter", GLOBAL, 10).within(1, Integer.MAX_VALUE),
-                ParameterSpec.number("tol", GLOBAL, 1e-5).within(0, Double.MAX_VALUE));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.PLAIN_INPUT;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.EXACT;
+public final class Karcher extends DeclaredMethod {
+    public Karcher() {
+        super(
+                "karcher",
+                List.of(
+                        ParameterSpec.integer("max_iter", GLOBAL, 10).within(1, Integer.MAX_VALUE),
+                        ParameterSpec.number("tol", GLOBAL, 1e-5).within(0, Double.MAX_VALUE)),
+                BaseModelRule.PLAIN_INPUT,
+                EmbedSizeRule.EXACT);
     }
 
     @Override

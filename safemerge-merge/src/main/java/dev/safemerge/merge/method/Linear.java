@@ -2,8 +2,8 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Params;
 import dev.safemerge.merge.StoredBf16Merge;
@@ -15,25 +15,13 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /** Weighted average {@code Σ w_i X_i / Σ w_i} (no zero guard, as mergekit), every input including a listed base. */
-public final class Linear implements MergeMethod, StoredBf16Merge {
-    @Override
-    public String name() {
-        return "linear";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.required("weight", PER_MODEL), ParameterSpec.flag("normalize", true));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.PLAIN_INPUT;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.COMMON_SUBMATRIX;
+public final class Linear extends DeclaredMethod implements StoredBf16Merge {
+    public Linear() {
+        super(
+                "linear",
+                List.of(ParameterSpec.required("weight", PER_MODEL), ParameterSpec.flag("normalize", true)),
+                BaseModelRule.PLAIN_INPUT,
+                EmbedSizeRule.COMMON_SUBMATRIX);
     }
 
     @Override

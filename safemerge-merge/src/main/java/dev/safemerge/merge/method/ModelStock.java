@@ -1,7 +1,7 @@
 package dev.safemerge.merge.method;
 
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
 import java.util.List;
@@ -10,25 +10,13 @@ import java.util.List;
  * Model Stock: interpolates between the base and the average of the fine-tuned models with {@code t = N·cos / (1 +
  * (N-1)·cos)}, cos the mean pairwise cosine of their offsets from the base (whole tensor, or per row).
  */
-public final class ModelStock implements MergeMethod {
-    @Override
-    public String name() {
-        return "model_stock";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.flag("filter_wise", false));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.REQUIRED;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.COMMON_SUBMATRIX;
+public final class ModelStock extends DeclaredMethod {
+    public ModelStock() {
+        super(
+                "model_stock",
+                List.of(ParameterSpec.flag("filter_wise", false)),
+                BaseModelRule.REQUIRED,
+                EmbedSizeRule.COMMON_SUBMATRIX);
     }
 
     @Override

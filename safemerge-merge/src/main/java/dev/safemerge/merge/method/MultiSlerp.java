@@ -3,8 +3,8 @@ package dev.safemerge.merge.method;
 import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Params;
 import dev.safemerge.merge.TensorGroup;
@@ -15,28 +15,16 @@ import java.util.List;
  * Barycentric interpolation on the hypersphere: one exponential-map step from the normalised weighted mean of the
  * unit vectors, rescaled by the weighted mean norm; in task-vector space when a base model is given.
  */
-public final class MultiSlerp implements MergeMethod {
-    @Override
-    public String name() {
-        return "multislerp";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(
-                ParameterSpec.required("weight", PER_MODEL),
-                ParameterSpec.flag("normalize_weights", true),
-                ParameterSpec.number("eps", GLOBAL, 1e-8).within(0, Double.MAX_VALUE));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.OPTIONAL;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.EXACT;
+public final class MultiSlerp extends DeclaredMethod {
+    public MultiSlerp() {
+        super(
+                "multislerp",
+                List.of(
+                        ParameterSpec.required("weight", PER_MODEL),
+                        ParameterSpec.flag("normalize_weights", true),
+                        ParameterSpec.number("eps", GLOBAL, 1e-8).within(0, Double.MAX_VALUE)),
+                BaseModelRule.OPTIONAL,
+                EmbedSizeRule.EXACT);
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 
-import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.merge.kernel.Precision;
@@ -12,30 +11,12 @@ import java.util.List;
  * Takes the other model's value where it is close to the base: {@code w = clamp(t / max(|B - X|, 1e-6), 0, 1)},
  * {@code w·X + (1 - w)·B}, elementwise in the working precision.
  */
-public final class NearSwap implements MergeMethod {
-    @Override
-    public String name() {
-        return "nearswap";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.required("t", GLOBAL).within(0, Double.MAX_VALUE));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.REQUIRED;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.EXACT;
-    }
-
-    @Override
-    public String checkInputs(int others, boolean hasBase) {
-        return hasBase && others == 1 ? null : "nearswap needs a base_model and exactly one other model";
+public final class NearSwap extends BaseAndOtherMethod {
+    public NearSwap() {
+        super(
+                "nearswap",
+                List.of(ParameterSpec.required("t", GLOBAL).within(0, Double.MAX_VALUE)),
+                EmbedSizeRule.EXACT);
     }
 
     @Override
@@ -44,12 +25,7 @@ public final class NearSwap implements MergeMethod {
     }
 
     @Override
-    public float[] merge(TensorGroup group) {
-        float[] base = group.base().values();
-        if (group.inputs().size() == 1) {
-            return base.clone();
-        }
-        float[] x = group.nonBase().getFirst().values();
+    float[] merge(float[] base, float[] x, TensorGroup group) {
         Precision p = group.precision();
         float t = (float) group.global().get("t");
         // A Python scalar in clamp is converted to the tensor dtype first; t / tensor is reciprocal() * t.

@@ -2,8 +2,8 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
 import java.util.List;
@@ -12,28 +12,16 @@ import java.util.List;
  * SLERP of two models with {@code t = w2 / (w1 + w2)}, over the whole tensor or per row/column vector; with a base
  * model the two task vectors are interpolated and the base added back.
  */
-public final class NuSlerp implements MergeMethod {
-    @Override
-    public String name() {
-        return "nuslerp";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(
-                ParameterSpec.required("weight", PER_MODEL),
-                ParameterSpec.flag("nuslerp_flatten", true),
-                ParameterSpec.flag("nuslerp_row_wise", false));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.OPTIONAL;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.COMMON_SUBMATRIX;
+public final class NuSlerp extends DeclaredMethod {
+    public NuSlerp() {
+        super(
+                "nuslerp",
+                List.of(
+                        ParameterSpec.required("weight", PER_MODEL),
+                        ParameterSpec.flag("nuslerp_flatten", true),
+                        ParameterSpec.flag("nuslerp_row_wise", false)),
+                BaseModelRule.OPTIONAL,
+                EmbedSizeRule.COMMON_SUBMATRIX);
     }
 
     @Override

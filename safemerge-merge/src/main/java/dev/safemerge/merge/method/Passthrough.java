@@ -2,33 +2,21 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.PER_MODEL;
 
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
 import dev.safemerge.merge.kernel.Precision;
 import java.util.List;
 
 /** Copies its single input, multiplied by the optional per-model {@code scale}; the building block of slices. */
-public final class Passthrough implements MergeMethod {
-    @Override
-    public String name() {
-        return "passthrough";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.optional("scale", PER_MODEL));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.PLAIN_INPUT;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.EXACT;
+public final class Passthrough extends DeclaredMethod {
+    public Passthrough() {
+        super(
+                "passthrough",
+                List.of(ParameterSpec.optional("scale", PER_MODEL)),
+                BaseModelRule.PLAIN_INPUT,
+                EmbedSizeRule.EXACT);
     }
 
     @Override

@@ -2,8 +2,8 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
-import dev.safemerge.merge.MergeMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
 import java.util.List;
@@ -12,26 +12,15 @@ import java.util.List;
  * SCE: select the elements where the task vectors vary most, weight each model by its mean squared delta, elect
  * signs on the unweighted deltas and average the agreeing ones.
  */
-public final class Sce implements MergeMethod {
-    @Override
-    public String name() {
-        return "sce";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(
-                ParameterSpec.number("select_topk", GLOBAL, 1.0).within(0, 1), ParameterSpec.flag("int8_mask", false));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.REQUIRED;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.EXACT;
+public final class Sce extends DeclaredMethod {
+    public Sce() {
+        super(
+                "sce",
+                List.of(
+                        ParameterSpec.number("select_topk", GLOBAL, 1.0).within(0, 1),
+                        ParameterSpec.flag("int8_mask", false)),
+                BaseModelRule.REQUIRED,
+                EmbedSizeRule.EXACT);
     }
 
     @Override

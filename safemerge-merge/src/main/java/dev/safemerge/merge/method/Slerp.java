@@ -2,7 +2,7 @@ package dev.safemerge.merge.method;
 
 import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 
-import dev.safemerge.merge.MergeMethod;
+import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.StoredBf16Merge;
 import dev.safemerge.merge.TensorGroup;
@@ -19,29 +19,17 @@ import java.util.List;
  * are sequential double sums in element order, so the float path and the fused path from stored BF16 (which reads
  * the tensors block by block, three times) give the same bits.
  */
-public final class Slerp implements MergeMethod, StoredBf16Merge {
+public final class Slerp extends DeclaredMethod implements StoredBf16Merge {
     static final double DOT_THRESHOLD = 0.9995;
     static final double EPS = 1e-8;
     private static final int BLOCK = 1 << 14;
 
-    @Override
-    public String name() {
-        return "slerp";
-    }
-
-    @Override
-    public List<ParameterSpec> parameters() {
-        return List.of(ParameterSpec.required("t", GLOBAL).within(0, 1));
-    }
-
-    @Override
-    public BaseModelRule baseModel() {
-        return BaseModelRule.REQUIRED;
-    }
-
-    @Override
-    public EmbedSizeRule embedSizes() {
-        return EmbedSizeRule.COMMON_SUBMATRIX;
+    public Slerp() {
+        super(
+                "slerp",
+                List.of(ParameterSpec.required("t", GLOBAL).within(0, 1)),
+                BaseModelRule.REQUIRED,
+                EmbedSizeRule.COMMON_SUBMATRIX);
     }
 
     @Override
