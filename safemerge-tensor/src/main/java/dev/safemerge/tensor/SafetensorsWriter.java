@@ -152,9 +152,9 @@ public final class SafetensorsWriter implements AutoCloseable {
                     json.append(',');
                 }
                 firstEntry = false;
-                appendString(json, entry.getKey());
+                JsonStrings.appendQuoted(json, entry.getKey());
                 json.append(':');
-                appendString(json, entry.getValue());
+                JsonStrings.appendQuoted(json, entry.getValue());
             }
             json.append('}');
             first = false;
@@ -164,7 +164,7 @@ public final class SafetensorsWriter implements AutoCloseable {
                 json.append(',');
             }
             first = false;
-            appendString(json, info.name());
+            JsonStrings.appendQuoted(json, info.name());
             json.append(":{\"dtype\":\"").append(info.dtype().safetensorsName()).append("\",\"shape\":[");
             long[] shape = info.shape();
             for (int i = 0; i < shape.length; i++) {
@@ -185,31 +185,6 @@ public final class SafetensorsWriter implements AutoCloseable {
         byte[] out = java.util.Arrays.copyOf(bytes, padded);
         java.util.Arrays.fill(out, bytes.length, padded, (byte) ' ');
         return out;
-    }
-
-    /** A JSON string with serde_json's escapes: short forms where JSON has them, else lowercase \\u00xx. */
-    private static void appendString(StringBuilder json, String value) {
-        json.append('"');
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            switch (c) {
-                case '"' -> json.append("\\\"");
-                case '\\' -> json.append("\\\\");
-                case '\b' -> json.append("\\b");
-                case '\f' -> json.append("\\f");
-                case '\n' -> json.append("\\n");
-                case '\r' -> json.append("\\r");
-                case '\t' -> json.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        json.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        json.append(c);
-                    }
-                }
-            }
-        }
-        json.append('"');
     }
 
     public Path path() {

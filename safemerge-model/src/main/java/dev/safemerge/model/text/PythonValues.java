@@ -1,5 +1,6 @@
 package dev.safemerge.model.text;
 
+import dev.safemerge.tensor.JsonStrings;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -32,7 +33,7 @@ final class PythonValues {
         } else if (value instanceof Number n) {
             out.append(jsonNumber(n));
         } else if (value instanceof CharSequence s) {
-            appendJsonString(out, s.toString());
+            JsonStrings.appendQuoted(out, s.toString());
         } else if (value instanceof Map<?, ?> map) {
             if (map.isEmpty()) {
                 out.append("{}");
@@ -47,7 +48,7 @@ final class PythonValues {
                 }
                 first = false;
                 newline(out, indent, depth + 1);
-                appendJsonString(out, String.valueOf(entry.getKey()));
+                JsonStrings.appendQuoted(out, String.valueOf(entry.getKey()));
                 out.append(keys);
                 appendJson(out, entry.getValue(), indent, items, keys, sortKeys, depth + 1);
             }
@@ -72,7 +73,7 @@ final class PythonValues {
             newline(out, indent, depth);
             out.append(']');
         } else {
-            appendJsonString(out, value.toString());
+            JsonStrings.appendQuoted(out, value.toString());
         }
     }
 
@@ -132,30 +133,6 @@ final class PythonValues {
             mantissa = mantissa.substring(0, mantissa.length() - 2);
         }
         return mantissa + "e" + (exponent < 0 ? "-" : "+") + (Math.abs(exponent) < 10 ? "0" : "") + Math.abs(exponent);
-    }
-
-    private static void appendJsonString(StringBuilder out, String s) {
-        out.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                case '\b' -> out.append("\\b");
-                case '\f' -> out.append("\\f");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
-        }
-        out.append('"');
     }
 
     /** Python's {@code str(value)}: strings as they are, containers as {@code repr}. */
