@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -36,25 +37,29 @@ public final class AdapterSweepBench {
     static final double[] LAMBDAS = {0.2, 0.4, 0.6, 0.8, 1.0};
 
     public static void main(String[] args) throws Exception {
-        Path dir = Scratch.defaultDir("adapter-sweep");
-        boolean keep = false;
-        int layers = 12;
-        int prompts = 64;
-        int promptTokens = 8;
-        int newTokens = 8;
-        int rank = 16;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--dir" -> dir = Path.of(args[++i]);
-                case "--keep" -> keep = true;
-                case "--layers" -> layers = Integer.parseInt(args[++i]);
-                case "--prompts" -> prompts = Integer.parseInt(args[++i]);
-                case "--prompt-tokens" -> promptTokens = Integer.parseInt(args[++i]);
-                case "--new-tokens" -> newTokens = Integer.parseInt(args[++i]);
-                case "--rank" -> rank = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
+        BenchArgs options = BenchArgs.parse(
+                args,
+                Map.of(
+                        "--dir",
+                        Scratch.defaultDir("adapter-sweep"),
+                        "--layers",
+                        12,
+                        "--prompts",
+                        64,
+                        "--prompt-tokens",
+                        8,
+                        "--new-tokens",
+                        8,
+                        "--rank",
+                        16),
+                Set.of("--keep"));
+        Path dir = options.path("--dir");
+        boolean keep = options.flag("--keep");
+        int layers = options.integer("--layers");
+        int prompts = options.integer("--prompts");
+        int promptTokens = options.integer("--prompt-tokens");
+        int newTokens = options.integer("--new-tokens");
+        int rank = options.integer("--rank");
         // ~100 M parameters: 12 layers of hidden 768 (GQA 12/4, MLP 2048) and a 32000-token tied embedding
         InferenceBench.Shape shape = new InferenceBench.Shape(32000, 768, 2048, layers, 12, 4);
         Path base = dir.resolve("base");

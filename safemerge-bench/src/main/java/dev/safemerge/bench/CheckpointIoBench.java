@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -54,21 +55,23 @@ public final class CheckpointIoBench {
     }
 
     public static void main(String[] args) throws Exception {
-        double gib = 4;
-        Path dir = Scratch.defaultDir("checkpoint-io");
-        int runs = 3;
-        int threads = Runtime.getRuntime().availableProcessors();
-        boolean warmOnly = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--gib" -> gib = Double.parseDouble(args[++i]);
-                case "--dir" -> dir = Path.of(args[++i]);
-                case "--runs" -> runs = Integer.parseInt(args[++i]);
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--warm-only" -> warmOnly = true;
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
+        BenchArgs options = BenchArgs.parse(
+                args,
+                Map.of(
+                        "--gib",
+                        4,
+                        "--dir",
+                        Scratch.defaultDir("checkpoint-io"),
+                        "--runs",
+                        3,
+                        "--threads",
+                        Runtime.getRuntime().availableProcessors()),
+                Set.of("--warm-only"));
+        double gib = options.decimal("--gib");
+        Path dir = options.path("--dir");
+        int runs = options.integer("--runs");
+        int threads = options.integer("--threads");
+        boolean warmOnly = options.flag("--warm-only");
         CheckpointIoBench bench = new CheckpointIoBench(dir, threads, warmOnly);
         try {
             bench.run(gib, runs);

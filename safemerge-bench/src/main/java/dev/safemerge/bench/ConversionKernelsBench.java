@@ -8,7 +8,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * BF16/F16 conversion kernels (vectorized and their scalar twin) against a copy of the same float32 bytes
@@ -26,16 +28,9 @@ public final class ConversionKernelsBench {
     }
 
     public static void main(String[] args) {
-        int elements = 1 << 20;
-        int runs = 7;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--elements" -> elements = Integer.parseInt(args[++i]);
-                case "--runs" -> runs = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
-        int n = elements;
+        BenchArgs options = BenchArgs.parse(args, Map.of("--elements", 1 << 20, "--runs", 7), Set.of());
+        int n = options.integer("--elements");
+        int runs = options.integer("--runs");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment halves = arena.allocate(2L * n, 64);
             MemorySegment floats32 = arena.allocate(4L * n, 64);
@@ -48,71 +43,56 @@ public final class ConversionKernelsBench {
             ConversionKernels vector = ConversionKernels.best();
             ConversionKernels scalar = ScalarConversionKernels.INSTANCE;
             vector.encodeBf16(values, 0, halves, n);
-            int repeat = Math.max(1, (1 << 28) / n);
-            double decodeBound = median(runs, repeat, () -> MemorySegment.copy(floats32, FLOAT_LE, 0, values, 0, n));
-            double encodeBound = median(runs, repeat, () -> MemorySegment.copy(values, 0, floats32, FLOAT_LE, 0, n));
+            Timing timing = new Timing(runs, Math.max(1, (1 << 28) / n), n);
+            double decodeBound = timing.median(() -> MemorySegment.copy(floats32, FLOAT_LE, 0, values, 0, n));
+            double encodeBound = timing.median(() -> MemorySegment.copy(values, 0, floats32, FLOAT_LE, 0, n));
             System.out.printf(
                     Locale.ROOT,
                     "%d elements, median of %d runs of %d repetitions; bound = float32 copy: segment->array %.1f GB/s,"
                             + " array->segment %.1f GB/s (float bytes)%n",
                     n,
                     runs,
-                    repeat,
+                    timing.repeat(),
                     4.0 * n / decodeBound / 1e9,
                     4.0 * n / encodeBound / 1e9);
-            for (ConversionKernels kernels : new ConversionKernels[] {vector, scalar}) {
-                report(
-                        kernels.name(),
-                        "decode BF16",
-                        decodeBound,
-                        median(runs, repeat, () -> kernels.decodeBf16(halves, values, 0, n)),
-                        n);
-                report(
-                        kernels.name(),
-                        "encode BF16",
-                        encodeBound,
-                        median(runs, repeat, () -> kernels.encodeBf16(values, 0, halves, n)),
-                        n);
-                kernels.encodeF16(values, 0, halves, n);
-                report(
-                        kernels.name(),
-                        "decode F16",
-                        decodeBound,
-                        median(runs, repeat, () -> kernels.decodeF16(halves, values, 0, n)),
-                        n);
-                report(
-                        kernels.name(),
-                        "encode F16",
-                        encodeBound,
-                        median(runs, repeat, () -> kernels.encodeF16(values, 0, halves, n)),
-                        n);
+            for (ConversionKernels k : new ConversionKernels[] {vector, scalar}) {
+                timing.report(k.name(), "decode BF16", decodeBound, () -> k.decodeBf16(halves, values, 0, n));
+                timing.report(k.name(), "encode BF16", encodeBound, () -> k.encodeBf16(values, 0, halves, n));
+                k.encodeF16(values, 0, halves, n);
+                timing.report(k.name(), "decode F16", decodeBound, () -> k.decodeF16(halves, values, 0, n));
+                timing.report(k.name(), "encode F16", encodeBound, () -> k.encodeF16(values, 0, halves, n));
             }
         }
     }
 
-    private static void report(String kernels, String what, double bound, double seconds, int n) {
-        System.out.printf(
-                Locale.ROOT,
-                "%-10s %-12s %6.1f GB/s of floats  ratio to copy %.2f%n",
-                kernels,
-                what,
-                4.0 * n / seconds / 1e9,
-                bound / seconds);
-    }
-
-    /** Median over runs of the time per repetition; the first run warms the JIT and is dropped. */
-    private static double median(int runs, int repeat, Kernel kernel) {
-        double[] times = new double[runs];
-        for (int run = -1; run < runs; run++) {
-            long start = System.nanoTime();
-            for (int i = 0; i < repeat; i++) {
-                kernel.run();
-            }
-            if (run >= 0) {
-                times[run] = (System.nanoTime() - start) / 1e9 / repeat;
-            }
+    /** How every kernel is timed: {@code repeat} calls a run over {@code n} elements, the median of {@code runs}. */
+    private record Timing(int runs, int repeat, int n) {
+        /** One line: the kernel's speed in float bytes and its ratio to the float32 copy {@code bound}. */
+        void report(String kernels, String what, double bound, Kernel kernel) {
+            double seconds = median(kernel);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-10s %-12s %6.1f GB/s of floats  ratio to copy %.2f%n",
+                    kernels,
+                    what,
+                    4.0 * n / seconds / 1e9,
+                    bound / seconds);
         }
-        Arrays.sort(times);
-        return times[runs / 2];
+
+        /** Median over runs of the time per repetition; the first run warms the JIT and is dropped. */
+        double median(Kernel kernel) {
+            double[] times = new double[runs];
+            for (int run = -1; run < runs; run++) {
+                long start = System.nanoTime();
+                for (int i = 0; i < repeat; i++) {
+                    kernel.run();
+                }
+                if (run >= 0) {
+                    times[run] = (System.nanoTime() - start) / 1e9 / repeat;
+                }
+            }
+            Arrays.sort(times);
+            return times[runs / 2];
+        }
     }
 }

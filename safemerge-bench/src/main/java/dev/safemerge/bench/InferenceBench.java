@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -48,23 +49,26 @@ public final class InferenceBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path dir = Scratch.defaultDir("inference");
-        boolean keep = false;
-        int layers = 16;
-        int decodeTokens = 24;
-        int prefillTokens = 128;
-        int repeats = 3;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--dir" -> dir = Path.of(args[++i]);
-                case "--keep" -> keep = true;
-                case "--layers" -> layers = Integer.parseInt(args[++i]);
-                case "--decode-tokens" -> decodeTokens = Integer.parseInt(args[++i]);
-                case "--prefill-tokens" -> prefillTokens = Integer.parseInt(args[++i]);
-                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
+        BenchArgs options = BenchArgs.parse(
+                args,
+                Map.of(
+                        "--dir",
+                        Scratch.defaultDir("inference"),
+                        "--layers",
+                        16,
+                        "--decode-tokens",
+                        24,
+                        "--prefill-tokens",
+                        128,
+                        "--repeats",
+                        3),
+                Set.of("--keep"));
+        Path dir = options.path("--dir");
+        boolean keep = options.flag("--keep");
+        int layers = options.integer("--layers");
+        int decodeTokens = options.integer("--decode-tokens");
+        int prefillTokens = options.integer("--prefill-tokens");
+        int repeats = options.integer("--repeats");
         Shape shape = new Shape(128256, 2048, 8192, layers, 32, 8);
         int threads = Runtime.getRuntime().availableProcessors();
         try {
