@@ -1,8 +1,6 @@
 package dev.safemerge.app;
 
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
 @Command(
         name = "eval",
@@ -16,12 +14,4 @@ import picocli.CommandLine.Spec;
             "      --endpoint http://127.0.0.1:8000 --model-name merged \\",
             "      --judge refusal --out results/merged-advbench"
         })
-final class EvalCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-}
+final class EvalCommand extends CommandGroup {}

@@ -8,13 +8,10 @@ import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(
         name = "branch",
@@ -39,15 +36,7 @@ import picocli.CommandLine.Spec;
             "  safemerge gate llama:2 --suite data/suites/core.yml --baseline production",
             "  safemerge registry branch promote safety-fix production"
         })
-final class RegistryBranchCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class RegistryBranchCommand extends CommandGroup {
     @Command(
             name = "create",
             mixinStandardHelpOptions = true,
@@ -58,7 +47,7 @@ final class RegistryBranchCommand implements Runnable {
                 "  safemerge registry branch create safety-fix --from llama:1 \\",
                 "      --prompt assistant:2"
             })
-    static final class Create implements Callable<Integer> {
+    static final class Create extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "The branch.")
         String name;
 
@@ -71,18 +60,9 @@ final class RegistryBranchCommand implements Runnable {
                 description = "The prompt version it starts with (its prompt head).")
         String prompt;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                Branch branch = registry.createBranch(name, VersionRef.parse(from), prompt);
-                print(spec.commandLine().getOut(), branch, options.json);
-            }
+        int run(Registry registry, PrintWriter out) {
+            print(out, registry.createBranch(name, VersionRef.parse(from), prompt), branch -> printHeads(out, branch));
             return Main.EXIT_OK;
         }
     }
@@ -92,24 +72,10 @@ final class RegistryBranchCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "List every branch with its heads.",
             footer = {"", "Example:", "  safemerge registry branch list --json"})
-    static final class ListBranches implements Callable<Integer> {
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class ListBranches extends RegistrySubcommand {
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                List<Branch> branches = registry.branches();
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, branches);
-                    return Main.EXIT_OK;
-                }
-                branches.forEach(branch -> print(out, branch, false));
-            }
+        int run(Registry registry, PrintWriter out) {
+            printEach(out, registry.branches(), branch -> printHeads(out, branch));
             return Main.EXIT_OK;
         }
     }
@@ -119,37 +85,26 @@ final class RegistryBranchCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Show a branch: its base, heads, and every move of its heads.",
             footer = {"", "Example:", "  safemerge registry branch show safety-fix"})
-    static final class Show implements Callable<Integer> {
+    static final class Show extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "The branch.")
         String name;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                Branch branch = registry.branch(name);
-                List<BranchMove> history = registry.branchHistory(name);
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    Map<String, Object> all = new LinkedHashMap<>();
-                    all.put("branch", branch);
-                    all.put("history", history);
-                    RegistryOptions.printJson(out, all);
-                    return Main.EXIT_OK;
-                }
-                print(out, branch, false);
+        int run(Registry registry, PrintWriter out) {
+            Branch branch = registry.branch(name);
+            List<BranchMove> history = registry.branchHistory(name);
+            Map<String, Object> all = new LinkedHashMap<>();
+            all.put("branch", branch);
+            all.put("history", history);
+            print(out, all, shown -> {
+                printHeads(out, branch);
                 out.println("  base      " + branch.base());
                 out.println("  created   " + branch.createdAt() + " by " + branch.actor());
                 for (BranchMove move : history) {
                     out.println("  " + move.at() + "  " + move.action() + "  head " + move.model()
                             + (move.prompt() == null ? "" : ", prompt " + move.prompt()) + "  by " + move.actor());
                 }
-            }
+            });
             return Main.EXIT_OK;
         }
     }
@@ -163,7 +118,7 @@ final class RegistryBranchCommand implements Runnable {
                 "The move records the branch, the verdict or the override, and is kept in the audit log."
             },
             footer = {"", "Example:", "  safemerge registry branch promote safety-fix production"})
-    static final class Promote implements Callable<Integer> {
+    static final class Promote extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "BRANCH", description = "The branch.")
         String branch;
 
@@ -173,29 +128,15 @@ final class RegistryBranchCommand implements Runnable {
         @Mixin
         OverrideOptions gate;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                RegistryCommand.printMove(
-                        spec.commandLine().getOut(),
-                        registry.promoteBranch(branch, alias, gate.override, gate.reason),
-                        options.json);
-            }
+        int run(Registry registry, PrintWriter out) {
+            RegistryCommand.printMove(
+                    out, registry.promoteBranch(branch, alias, gate.override, gate.reason), options.json);
             return Main.EXIT_OK;
         }
     }
 
-    private static void print(PrintWriter out, Branch branch, boolean json) {
-        if (json) {
-            RegistryOptions.printJson(out, branch);
-            return;
-        }
+    private static void printHeads(PrintWriter out, Branch branch) {
         out.println(branch.name() + ": head " + branch.head()
                 + (branch.headPrompt() == null ? "" : ", prompt " + branch.headPrompt()) + " (from " + branch.base()
                 + ", updated " + branch.updatedAt() + ")");

@@ -1,8 +1,6 @@
 package dev.safemerge.app;
 
 import dev.safemerge.registry.AliasMove;
-import dev.safemerge.registry.AliasState;
-import dev.safemerge.registry.AuditEntry;
 import dev.safemerge.registry.Evaluation;
 import dev.safemerge.registry.GateVerdict;
 import dev.safemerge.registry.LineageEdge;
@@ -25,15 +23,11 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(
         name = "registry",
@@ -64,15 +58,7 @@ import picocli.CommandLine.Spec;
             "  safemerge gate llama-safe:1 --suite data/suites/core.yml --promote production",
             "  safemerge registry alias show production --at 2026-11-30T12:00:00Z"
         })
-final class RegistryCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class RegistryCommand extends CommandGroup {
     @Command(
             name = "add",
             mixinStandardHelpOptions = true,
@@ -82,7 +68,7 @@ final class RegistryCommand implements Runnable {
                         + " mergekit_config.yml in the directory is kept as the recipe unless --recipe is given."
             },
             footer = {"", "Example:", "  safemerge registry add MODEL_DIR --name llama-safe --parent llama:1"})
-    static final class Add implements Callable<Integer> {
+    static final class Add extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "DIR", description = "The model directory (*.safetensors).")
         Path dir;
 
@@ -113,14 +99,10 @@ final class RegistryCommand implements Runnable {
         @Option(names = "--branch", paramLabel = "NAME", description = "The branch whose head this version becomes.")
         String branch;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
+        private NewModel model;
 
         @Override
-        public Integer call() {
+        void prepare() {
             List<VersionRef> parentRefs =
                     parents.stream().map(VersionRef::parse).toList();
             ModelKind modelKind = kind != null
@@ -132,14 +114,16 @@ final class RegistryCommand implements Runnable {
                                     : ModelKind.MERGE;
             Path recipeFile = recipe != null ? recipe : dir.resolve("mergekit_config.yml");
             String recipeText = recipe != null || Files.isRegularFile(recipeFile) ? read(recipeFile) : null;
-            try (Registry registry = options.open()) {
-                if (sweep != null) {
-                    registry.addSweep(sweep, modelKind.label(), "");
-                }
-                Registered<ModelVersion> registered = registry.addModel(new NewModel(
-                        name, dir, modelKind, parentRefs, recipeText, dataHash, sweep, sweepValue, branch));
-                printRegistered(spec, options, registered, registered.value().ref(), "tensors");
+            model = new NewModel(name, dir, modelKind, parentRefs, recipeText, dataHash, sweep, sweepValue, branch);
+        }
+
+        @Override
+        int run(Registry registry, PrintWriter out) {
+            if (sweep != null) {
+                registry.addSweep(sweep, model.kind().label(), "");
             }
+            Registered<ModelVersion> registered = registry.addModel(model);
+            printRegistered(out, registered, registered.value().ref(), "tensors");
             return Main.EXIT_OK;
         }
 
@@ -157,32 +141,14 @@ final class RegistryCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "List every model version with its kind, content hash and location.",
             footer = {"", "Example:", "  safemerge registry list --json"})
-    static final class ListVersions implements Callable<Integer> {
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class ListVersions extends RegistrySubcommand {
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                List<ModelVersion> models = registry.models();
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, models);
-                    return Main.EXIT_OK;
-                }
-                for (ModelVersion model : models) {
-                    out.printf(
-                            Locale.ROOT,
-                            "%-24s %-10s %s %s%n",
-                            model.ref(),
-                            model.kind().label(),
-                            model.contentHash().substring(0, 19),
-                            model.location());
-                }
-            }
+        int run(Registry registry, PrintWriter out) {
+            printEach(
+                    out,
+                    registry.models(),
+                    model -> out.println(versionLine(
+                            model.ref(), model.kind().label(), 10, model.contentHash(), " " + model.location())));
             return Main.EXIT_OK;
         }
     }
@@ -192,38 +158,22 @@ final class RegistryCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Show a version: identity, lineage, tags, evaluations and gate verdicts.",
             footer = {"", "Example:", "  safemerge registry show llama-safe:2"})
-    static final class Show implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "NAME:N", description = "The version.")
-        String version;
-
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class Show extends VersionSubcommand {
         @Override
-        public Integer call() {
-            VersionRef ref = VersionRef.parse(version);
-            try (Registry registry = options.open()) {
-                ModelVersion model = registry.model(ref);
-                List<LineageEdge> parents = registry.lineage(ref).stream()
-                        .filter(e -> e.depth() == 1)
-                        .toList();
-                List<Tag> tags = registry.tags(ref);
-                List<Evaluation> evaluations = registry.evaluations(ref);
-                List<GateVerdict> verdicts = registry.gateVerdicts(ref);
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    Map<String, Object> all = new LinkedHashMap<>();
-                    all.put("model", model);
-                    all.put("parents", parents.stream().map(LineageEdge::parent).toList());
-                    all.put("tags", tags);
-                    all.put("evaluations", evaluations);
-                    all.put("gate_verdicts", verdicts);
-                    RegistryOptions.printJson(out, all);
-                    return Main.EXIT_OK;
-                }
+        int run(Registry registry, PrintWriter out) {
+            ModelVersion model = registry.model(ref);
+            List<LineageEdge> parents =
+                    registry.lineage(ref).stream().filter(e -> e.depth() == 1).toList();
+            List<Tag> tags = registry.tags(ref);
+            List<Evaluation> evaluations = registry.evaluations(ref);
+            List<GateVerdict> verdicts = registry.gateVerdicts(ref);
+            Map<String, Object> all = new LinkedHashMap<>();
+            all.put("model", model);
+            all.put("parents", parents.stream().map(LineageEdge::parent).toList());
+            all.put("tags", tags);
+            all.put("evaluations", evaluations);
+            all.put("gate_verdicts", verdicts);
+            print(out, all, shown -> {
                 out.println(model.ref() + " (" + model.kind().label() + ")");
                 out.println("  content   " + model.contentHash());
                 out.println("  location  " + model.location());
@@ -268,7 +218,7 @@ final class RegistryCommand implements Runnable {
                     out.println("  recipe:");
                     model.recipe().lines().forEach(line -> out.println("    " + line));
                 }
-            }
+            });
             return Main.EXIT_OK;
         }
     }
@@ -278,32 +228,16 @@ final class RegistryCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Print a version's ancestry, nearest parents first.",
             footer = {"", "Example:", "  safemerge registry lineage llama-safe:2"})
-    static final class Lineage implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "NAME:N", description = "The version.")
-        String version;
-
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class Lineage extends VersionSubcommand {
         @Override
-        public Integer call() {
-            VersionRef ref = VersionRef.parse(version);
-            try (Registry registry = options.open()) {
-                List<LineageEdge> edges = registry.lineage(ref);
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, edges);
-                    return Main.EXIT_OK;
-                }
+        int run(Registry registry, PrintWriter out) {
+            print(out, registry.lineage(ref), edges -> {
                 out.println(ref);
                 for (LineageEdge edge : edges) {
                     out.println("  ".repeat(edge.depth()) + edge.parent() + " ("
                             + edge.parentKind().label() + ", parent of " + edge.child() + ")");
                 }
-            }
+            });
             return Main.EXIT_OK;
         }
     }
@@ -313,31 +247,17 @@ final class RegistryCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Tag a version by hand (automatic tags come from evaluations).",
             footer = {"", "Example:", "  safemerge registry tag llama-safe:2 reviewed"})
-    static final class TagVersion implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "NAME:N", description = "The version.")
-        String version;
-
+    static final class TagVersion extends VersionSubcommand {
         @Parameters(index = "1", paramLabel = "TAG", description = "The tag.")
         String tag;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            VersionRef ref = VersionRef.parse(version);
-            try (Registry registry = options.open()) {
-                registry.tag(ref, tag);
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, Map.of("version", ref.toString(), "tag", tag));
-                } else {
-                    out.println("tagged " + ref + " " + tag);
-                }
-            }
+        int run(Registry registry, PrintWriter out) {
+            registry.tag(ref, tag);
+            print(
+                    out,
+                    Map.of("version", ref.toString(), "tag", tag),
+                    tagged -> out.println("tagged " + ref + " " + tag));
             return Main.EXIT_OK;
         }
     }
@@ -348,15 +268,7 @@ final class RegistryCommand implements Runnable {
             description = "Set or show an alias (production, candidate, ...).",
             subcommands = {AliasSet.class, AliasShow.class},
             footer = {"", "Example:", "  safemerge registry alias show production"})
-    static final class Alias implements Runnable {
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(spec.commandLine().getOut());
-        }
-    }
+    static final class Alias extends CommandGroup {}
 
     @Command(
             name = "set",
@@ -372,7 +284,7 @@ final class RegistryCommand implements Runnable {
                 "  safemerge registry alias set production llama-safe:2 \\",
                 "      --override --reason 'hotfix, gate rerun tomorrow'"
             })
-    static final class AliasSet implements Callable<Integer> {
+    static final class AliasSet extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "ALIAS", description = "The alias.")
         String alias;
 
@@ -382,18 +294,9 @@ final class RegistryCommand implements Runnable {
         @Mixin
         OverrideOptions gate;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                AliasMove move = registry.setAlias(alias, target, gate.override, gate.reason, null);
-                printMove(spec.commandLine().getOut(), move, options.json);
-            }
+        int run(Registry registry, PrintWriter out) {
+            printMove(out, registry.setAlias(alias, target, gate.override, gate.reason, null), options.json);
             return Main.EXIT_OK;
         }
     }
@@ -403,7 +306,7 @@ final class RegistryCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Show where an alias points now, or at a past time (--at), and who moved it there.",
             footer = {"", "Example:", "  safemerge registry alias show production --at 2026-11-30T12:00:00Z"})
-    static final class AliasShow implements Callable<Integer> {
+    static final class AliasShow extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "ALIAS", description = "The alias.")
         String alias;
 
@@ -413,15 +316,10 @@ final class RegistryCommand implements Runnable {
         @Option(names = "--history", description = "List every move of the alias.")
         boolean history;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
+        private Instant time;
 
         @Override
-        public Integer call() {
-            Instant time = null;
+        void prepare() {
             if (at != null) {
                 try {
                     time = Instant.parse(at);
@@ -430,27 +328,20 @@ final class RegistryCommand implements Runnable {
                             "--at " + at + ": expected an ISO-8601 instant such as 2026-11-30T12:00:00Z");
                 }
             }
-            PrintWriter out = spec.commandLine().getOut();
-            try (Registry registry = options.open()) {
-                if (history) {
-                    List<AliasMove> moves = registry.aliasHistory(alias);
-                    if (options.json) {
-                        RegistryOptions.printJson(out, moves);
-                    } else {
-                        moves.forEach(move -> printMove(out, move, false));
-                    }
-                    return Main.EXIT_OK;
-                }
-                AliasState state = registry.alias(alias, time);
-                if (options.json) {
-                    RegistryOptions.printJson(out, state);
-                    return Main.EXIT_OK;
-                }
+        }
+
+        @Override
+        int run(Registry registry, PrintWriter out) {
+            if (history) {
+                printEach(out, registry.aliasHistory(alias), move -> printMove(out, move, false));
+                return Main.EXIT_OK;
+            }
+            print(out, registry.alias(alias, time), state -> {
                 out.println(alias + " -> " + state.version()
                         + (state.via().isEmpty() ? "" : " (via " + String.join(" -> ", state.via()) + ")")
                         + (state.pinned() ? " [pinned]" : ""));
                 printMove(out, state.move(), false);
-            }
+            });
             return Main.EXIT_OK;
         }
     }
@@ -460,7 +351,7 @@ final class RegistryCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Move an alias back to the last earlier version that passed a gate (again: further back).",
             footer = {"", "Example:", "  safemerge registry rollback production --pin"})
-    static final class Rollback implements Callable<Integer> {
+    static final class Rollback extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "ALIAS", description = "The alias.")
         String alias;
 
@@ -469,17 +360,9 @@ final class RegistryCommand implements Runnable {
                 description = "Pin the alias there: only 'registry alias set --override' moves it again.")
         boolean pin;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                printMove(spec.commandLine().getOut(), registry.rollback(alias, pin), options.json);
-            }
+        int run(Registry registry, PrintWriter out) {
+            printMove(out, registry.rollback(alias, pin), options.json);
             return Main.EXIT_OK;
         }
     }
@@ -489,27 +372,14 @@ final class RegistryCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Print the audit log: every change, who made it and when.",
             footer = {"", "Example:", "  safemerge registry log --json"})
-    static final class Log implements Callable<Integer> {
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class Log extends RegistrySubcommand {
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                List<AuditEntry> entries = registry.log();
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, entries);
-                    return Main.EXIT_OK;
-                }
-                for (AuditEntry e : entries) {
-                    out.println(e.seq() + "  " + e.at() + "  " + e.actor() + "  " + e.action() + "  " + e.subject()
-                            + "  " + e.detail());
-                }
-            }
+        int run(Registry registry, PrintWriter out) {
+            printEach(
+                    out,
+                    registry.log(),
+                    e -> out.println(e.seq() + "  " + e.at() + "  " + e.actor() + "  " + e.action() + "  " + e.subject()
+                            + "  " + e.detail()));
             return Main.EXIT_OK;
         }
     }
@@ -520,42 +390,32 @@ final class RegistryCommand implements Runnable {
             description = "Check the audit chain and every model's tensor files against their recorded hashes"
                     + " (exit 1 on any mismatch).",
             footer = {"", "Example:", "  safemerge registry verify --db jdbc:postgresql://db/registry?user=ci"})
-    static final class Verify implements Callable<Integer> {
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class Verify extends RegistrySubcommand {
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                VerifyReport report = registry.verify();
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, report);
-                } else if (report.ok()) {
-                    out.println("ok: " + report.auditEntries() + " audit entries chain; the files of "
-                            + report.modelsChecked() + " model versions match");
+        int run(Registry registry, PrintWriter out) {
+            VerifyReport report = registry.verify();
+            print(out, report, checked -> {
+                if (checked.ok()) {
+                    out.println("ok: " + checked.auditEntries() + " audit entries chain; the files of "
+                            + checked.modelsChecked() + " model versions match");
                 } else {
-                    report.problems().forEach(p -> out.println("MISMATCH " + p));
+                    checked.problems().forEach(p -> out.println("MISMATCH " + p));
                 }
-                return report.ok() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
-            }
+            });
+            return report.ok() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
         }
     }
 
-    /** Prints a registration: its JSON, or NAME:N (and on stderr that the same {@code what} was there already). */
-    static void printRegistered(
-            CommandSpec spec, RegistryOptions options, Registered<?> registered, VersionRef ref, String what) {
-        PrintWriter out = spec.commandLine().getOut();
-        if (options.json) {
-            RegistryOptions.printJson(out, registered);
-            return;
-        }
-        out.println(ref);
-        if (!registered.created()) {
-            spec.commandLine().getErr().println("already registered: the same " + what + " as " + ref);
+    /** A registry subcommand about one model version, named by its first parameter. */
+    abstract static class VersionSubcommand extends RegistrySubcommand {
+        @Parameters(index = "0", paramLabel = "NAME:N", description = "The version.")
+        String version;
+
+        VersionRef ref;
+
+        @Override
+        final void prepare() {
+            ref = VersionRef.parse(version);
         }
     }
 

@@ -15,14 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 @Command(
         name = "prompt",
@@ -46,15 +42,7 @@ import picocli.CommandLine.Spec;
             "  safemerge gate llama-safe:2 --suite data/suites/core.yml \\",
             "      --prompt-version assistant@production"
         })
-final class RegistryPromptCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
-
+final class RegistryPromptCommand extends CommandGroup {
     /** Where the content comes from: a file or the command line. */
     static final class Content {
         @Option(names = "--file", paramLabel = "FILE", description = "The prompt or template, a UTF-8 text file.")
@@ -90,7 +78,7 @@ final class RegistryPromptCommand implements Runnable {
                 "      --max-asr core-safety=0.05 --max-over-refusal core-safety=0.10 \\",
                 "      --label candidate"
             })
-    static final class Add implements Callable<Integer> {
+    static final class Add extends RegistrySubcommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "The prompt's name.")
         String name;
 
@@ -122,23 +110,14 @@ final class RegistryPromptCommand implements Runnable {
         @Option(names = "--branch", paramLabel = "NAME", description = "The branch whose prompt head this becomes.")
         String branch;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
+        int run(Registry registry, PrintWriter out) {
             List<PromptConstraint> constraints = new ArrayList<>();
             maxAsr.forEach((suite, max) -> constraints.add(new PromptConstraint(suite, "asr", max)));
             maxOverRefusal.forEach((suite, max) -> constraints.add(new PromptConstraint(suite, "over_refusal", max)));
-            try (Registry registry = options.open()) {
-                Registered<PromptVersion> registered =
-                        registry.addPrompt(name, kind, content.read(), labels, constraints, branch);
-                RegistryCommand.printRegistered(
-                        spec, options, registered, registered.value().ref(), "content");
-            }
+            Registered<PromptVersion> registered =
+                    registry.addPrompt(name, kind, content.read(), labels, constraints, branch);
+            printRegistered(out, registered, registered.value().ref(), "content");
             return Main.EXIT_OK;
         }
     }
@@ -148,32 +127,18 @@ final class RegistryPromptCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "List every prompt version with its kind, content hash and labels.",
             footer = {"", "Example:", "  safemerge registry prompt list --json"})
-    static final class ListPrompts implements Callable<Integer> {
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class ListPrompts extends RegistrySubcommand {
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                List<PromptVersion> prompts = registry.prompts();
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, prompts);
-                    return Main.EXIT_OK;
-                }
-                for (PromptVersion prompt : prompts) {
-                    out.printf(
-                            Locale.ROOT,
-                            "%-24s %-13s %s%s%n",
+        int run(Registry registry, PrintWriter out) {
+            printEach(
+                    out,
+                    registry.prompts(),
+                    prompt -> out.println(versionLine(
                             prompt.ref(),
                             prompt.kind(),
-                            prompt.contentHash().substring(0, 19),
-                            prompt.labels().isEmpty() ? "" : " [" + String.join(", ", prompt.labels()) + "]");
-                }
-            }
+                            13,
+                            prompt.contentHash(),
+                            prompt.labels().isEmpty() ? "" : " [" + String.join(", ", prompt.labels()) + "]")));
             return Main.EXIT_OK;
         }
     }
@@ -183,25 +148,10 @@ final class RegistryPromptCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Show a prompt version: content, labels, constraints, where and by whom it was added.",
             footer = {"", "Example:", "  safemerge registry prompt show assistant@production"})
-    static final class Show implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "NAME:N|NAME@LABEL", description = "The prompt version.")
-        String reference;
-
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class Show extends PromptSubcommand {
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                PromptVersion prompt = registry.prompt(reference);
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, prompt);
-                    return Main.EXIT_OK;
-                }
+        int run(Registry registry, PrintWriter out) {
+            print(out, registry.prompt(reference), prompt -> {
                 out.println(prompt.ref() + " (" + prompt.kind() + ")");
                 out.println("  content   " + prompt.contentHash());
                 out.println("  created   " + prompt.createdAt() + " by " + prompt.actor()
@@ -212,7 +162,7 @@ final class RegistryPromptCommand implements Runnable {
                 }
                 out.println("  text:");
                 prompt.content().lines().forEach(line -> out.println("    " + line));
-            }
+            });
             return Main.EXIT_OK;
         }
     }
@@ -223,31 +173,23 @@ final class RegistryPromptCommand implements Runnable {
             description = "Move a label (production, candidate, ...) of a prompt's name to a version; the move is"
                     + " kept in the audit log.",
             footer = {"", "Example:", "  safemerge registry prompt label assistant:3 production"})
-    static final class Label implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "NAME:N|NAME@LABEL", description = "The prompt version.")
-        String reference;
-
+    static final class Label extends PromptSubcommand {
         @Parameters(index = "1", paramLabel = "LABEL", description = "The label.")
         String label;
 
-        @Mixin
-        RegistryOptions options;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Registry registry = options.open()) {
-                PromptVersion prompt = registry.labelPrompt(reference, label);
-                PrintWriter out = spec.commandLine().getOut();
-                if (options.json) {
-                    RegistryOptions.printJson(out, prompt);
-                } else {
-                    out.println(prompt.ref().name() + "@" + label + " -> " + prompt.ref());
-                }
-            }
+        int run(Registry registry, PrintWriter out) {
+            print(
+                    out,
+                    registry.labelPrompt(reference, label),
+                    prompt -> out.println(prompt.ref().name() + "@" + label + " -> " + prompt.ref()));
             return Main.EXIT_OK;
         }
+    }
+
+    /** A prompt subcommand about one prompt version, named by its first parameter. */
+    abstract static class PromptSubcommand extends RegistrySubcommand {
+        @Parameters(index = "0", paramLabel = "NAME:N|NAME@LABEL", description = "The prompt version.")
+        String reference;
     }
 }
