@@ -22,12 +22,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 @Command(
         name = "safety",
@@ -57,7 +53,7 @@ import picocli.CommandLine.Spec;
             "  safemerge eval safety --prompts data/safety/harmful.jsonl \\",
             "      --model MODEL_DIR --out results/merged --register llama-safe:2"
         })
-final class EvalSafetyCommand implements Callable<Integer> {
+final class EvalSafetyCommand extends EvalSubcommand {
     @Option(
             names = "--prompts",
             paramLabel = "PATH",
@@ -118,18 +114,6 @@ final class EvalSafetyCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N prompts.")
     Integer limit;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-    Path out;
-
-    @Mixin
-    GenerationOptions generation;
-
-    @Mixin
-    EvalRegistration registration;
-
-    @Spec
-    CommandSpec spec;
-
     @Override
     public Integer call() {
         if (!(maxMissRate >= 0 && maxMissRate <= 1)) {
@@ -148,15 +132,8 @@ final class EvalSafetyCommand implements Callable<Integer> {
                 categoryField,
                 labelField == null ? null : new SafetyPrompts.LabelFilter(labelField, keepLabel),
                 benign);
-        List<PromptItem> items = loaded.items();
-        if (limit != null) {
-            if (limit < 1) {
-                throw new BadInputException("--limit must be at least 1");
-            }
-            items = items.subList(0, Math.min(limit, items.size()));
-        }
-        registration.check(generation.source.model);
-        Protocol protocol = registration.withPrompt(generation);
+        List<PromptItem> items = limited(loaded.items(), limit);
+        Protocol protocol = protocol();
         SafetyEvaluation.Result result;
         try (GenerationCache cache = GenerationCache.open(generation.cacheFile(out));
                 GenerationOptions.Opened opened = generation.open(cache, registration.chatTemplate());
@@ -202,7 +179,7 @@ final class EvalSafetyCommand implements Callable<Integer> {
         }
         PrintWriter errors = spec.commandLine().getErr();
         result.warnings().forEach(warning -> errors.println("warning: " + warning));
-        w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        printWritten(w);
         if (registration.enabled()) {
             Evaluation recorded = registration.recordSafety(
                     result.summary(),

@@ -19,12 +19,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 @Command(
         name = "task",
@@ -52,7 +48,7 @@ import picocli.CommandLine.Spec;
             "      --responses RESPONSES.jsonl --bertscore-model ROBERTA_DIR \\",
             "      --bertscore-layer 17 --out results/chatdoctor"
         })
-final class EvalTaskCommand implements Callable<Integer> {
+final class EvalTaskCommand extends EvalSubcommand {
     @Option(names = "--task", required = true, paramLabel = "PATH", description = "Task data file (or BBH folder).")
     Path task;
 
@@ -106,18 +102,6 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N items.")
     Integer limit;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
-    Path out;
-
-    @Mixin
-    GenerationOptions generation;
-
-    @Mixin
-    EvalRegistration registration;
-
-    @Spec
-    CommandSpec spec;
-
     @Override
     public Integer call() {
         TaskMetric metric = TaskMetrics.byName(metricName);
@@ -137,8 +121,7 @@ final class EvalTaskCommand implements Callable<Integer> {
         }
         PythonSandbox.Limits limits =
                 new PythonSandbox.Limits(Duration.ofMillis((long) (execTimeout * 1000)), execMemoryMb << 20, 16);
-        registration.check(generation.source.model);
-        Protocol protocol = registration.withPrompt(generation);
+        Protocol protocol = protocol();
         TaskOptions options = new TaskOptions(
                 promptField,
                 answerField,
@@ -150,12 +133,7 @@ final class EvalTaskCommand implements Callable<Integer> {
         if (items.isEmpty()) {
             throw new BadInputException(task + ": no items");
         }
-        if (limit != null) {
-            if (limit < 1) {
-                throw new BadInputException("--limit must be at least 1");
-            }
-            items = items.subList(0, Math.min(limit, items.size()));
-        }
+        items = limited(items, limit);
         protocol = protocol.forMetric(metricName, metric, generation.maxNewTokens != null);
         TaskEvaluation.Result result;
         try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
@@ -182,7 +160,7 @@ final class EvalTaskCommand implements Callable<Integer> {
         w.println("task " + metricName + " model=" + generation.modelLabel() + " n="
                 + result.summary().get("n").asInt() + " " + result.describeScores() + " protocol="
                 + protocol.describe());
-        w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        printWritten(w);
         if (registration.enabled()) {
             Evaluation recorded = registration.recordTask(
                     result.summary(), out, task, metricName, protocol.sampling().seed());

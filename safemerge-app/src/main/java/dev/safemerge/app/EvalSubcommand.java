@@ -1,0 +1,52 @@
+package dev.safemerge.app;
+
+import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.tensor.BadInputException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * What {@code eval safety} and {@code eval task} share: the output folder, where the answers come from and how they
+ * are generated, the registration of the result, and the steps around their own scoring.
+ */
+abstract class EvalSubcommand implements Callable<Integer> {
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path out;
+
+    @Mixin
+    GenerationOptions generation;
+
+    @Mixin
+    EvalRegistration registration;
+
+    @Spec
+    CommandSpec spec;
+
+    /** The protocol answers are generated with: the preset, the overrides given, and a registered prompt version. */
+    final Protocol protocol() {
+        registration.check(generation.source.model);
+        return registration.withPrompt(generation);
+    }
+
+    /** The first {@code limit} items, or all of them when no --limit is given. */
+    static <T> List<T> limited(List<T> items, Integer limit) {
+        if (limit == null) {
+            return items;
+        }
+        if (limit < 1) {
+            throw new BadInputException("--limit must be at least 1");
+        }
+        return items.subList(0, Math.min(limit, items.size()));
+    }
+
+    /** The closing line of both commands: the files the evaluation wrote. */
+    final void printWritten(PrintWriter w) {
+        w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+    }
+}
