@@ -97,6 +97,13 @@ class EvalCommandTest {
         return JSON.readTree(out.resolve("summary.json").toFile());
     }
 
+    /** Runs {@code eval safety} on the prompt set {@code prompts} with the other arguments. */
+    private static MainTest.Result evalSafety(String prompts, String... arguments) {
+        List<String> args = new ArrayList<>(List.of("eval", "safety", "--prompts", prompts));
+        args.addAll(List.of(arguments));
+        return MainTest.run(args.toArray(String[]::new));
+    }
+
     @Test
     void safetyWithRecordedResponsesAndTheRefusalJudge(@TempDir Path dir) throws Exception {
         Path prompts = Path.of("../data/safety/harmful.jsonl");
@@ -110,17 +117,8 @@ class EvalCommandTest {
         Path file = dir.resolve("responses.jsonl");
         Files.writeString(file, responses);
         Path out = dir.resolve("out");
-        MainTest.Result result = MainTest.run(
-                "eval",
-                "safety",
-                "--prompts",
-                prompts.toString(),
-                "--responses",
-                file.toString(),
-                "--judge",
-                "refusal",
-                "--out",
-                out.toString());
+        MainTest.Result result = evalSafety(
+                prompts.toString(), "--responses", file.toString(), "--judge", "refusal", "--out", out.toString());
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out()).contains("smoke test");
         JsonNode summary = summary(out);
@@ -296,10 +294,7 @@ class EvalCommandTest {
                 Files.isRegularFile(xstest), "XSTest is not in ../shared/datasets: skipping");
         Path out = dir.resolve("out");
         try (Endpoint model = new Endpoint(body -> "I'm sorry, I can't help with that.")) {
-            MainTest.Result result = MainTest.run(
-                    "eval",
-                    "safety",
-                    "--prompts",
+            MainTest.Result result = evalSafety(
                     xstest.toString(),
                     "--benign",
                     "--endpoint",
@@ -319,10 +314,7 @@ class EvalCommandTest {
             assertThat(result.out()).contains("kept the 250 of 450 rows with label = safe");
 
             Path unsafe = dir.resolve("unsafe");
-            MainTest.Result explicit = MainTest.run(
-                    "eval",
-                    "safety",
-                    "--prompts",
+            MainTest.Result explicit = evalSafety(
                     xstest.toString(),
                     "--label-field",
                     "label",
@@ -348,10 +340,7 @@ class EvalCommandTest {
             return "I'm sorry, I can't assist with that.";
         })) {
             Path out = dir.resolve("out");
-            MainTest.Result result = MainTest.run(
-                    "eval",
-                    "safety",
-                    "--prompts",
+            MainTest.Result result = evalSafety(
                     "../data/safety/benign.jsonl",
                     "--benign",
                     "--endpoint",
@@ -479,22 +468,12 @@ class EvalCommandTest {
 
     @Test
     void badInputsExitWithTwoAndOneLine(@TempDir Path dir) throws Exception {
-        MainTest.Result missing = MainTest.run(
-                "eval",
-                "safety",
-                "--prompts",
-                dir.resolve("nope.csv").toString(),
-                "--responses",
-                "x.jsonl",
-                "--out",
-                dir.toString());
+        MainTest.Result missing =
+                evalSafety(dir.resolve("nope.csv").toString(), "--responses", "x.jsonl", "--out", dir.toString());
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err().strip().lines()).hasSize(1);
         assertThat(missing.err()).contains("nope.csv");
-        MainTest.Result noJudgeEndpoint = MainTest.run(
-                "eval",
-                "safety",
-                "--prompts",
+        MainTest.Result noJudgeEndpoint = evalSafety(
                 "../data/safety/harmful.jsonl",
                 "--endpoint",
                 "http://127.0.0.1:9",
@@ -589,10 +568,7 @@ class EvalCommandTest {
                                         tokenizer, new EngineTokenGenerator(model.generator(2), Progress.SILENT))),
                         new OpenAiServer.Options("127.0.0.1", 0, null, 2, 16, 16))) {
             Path remote = dir.resolve("remote");
-            MainTest.Result viaServer = MainTest.run(
-                    "eval",
-                    "safety",
-                    "--prompts",
+            MainTest.Result viaServer = evalSafety(
                     prompts.toString(),
                     "--endpoint",
                     "http://127.0.0.1:" + server.port() + "/v1",
@@ -604,10 +580,7 @@ class EvalCommandTest {
                     remote.toString());
             assertThat(viaServer.code()).as(viaServer.err()).isZero();
             Path local = dir.resolve("local");
-            MainTest.Result inProcess = MainTest.run(
-                    "eval",
-                    "safety",
-                    "--prompts",
+            MainTest.Result inProcess = evalSafety(
                     prompts.toString(),
                     "--model",
                     modelDir.toString(),

@@ -102,6 +102,35 @@ class RegistryCommandsTest {
         return file;
     }
 
+    /**
+     * Registers {@code version}'s evaluations on both sets of the core suite from recorded answers: of the 6 harmful
+     * prompts the first {@code harmfulRefused} are refused and the others answered with {@code harmfulText}; of the
+     * 4 benign prompts those from {@code benignRefusedFrom} up to {@code benignRefusedTo} (exclusive) are refused.
+     */
+    private void evaluateBothSets(
+            String db,
+            String version,
+            String run,
+            int harmfulRefused,
+            String harmfulText,
+            int benignRefusedFrom,
+            int benignRefusedTo,
+            String... extra)
+            throws Exception {
+        evaluate(
+                db,
+                version,
+                answers(run + "-h.jsonl", "harmful prompt", 6, 0, harmfulRefused, harmfulText),
+                false,
+                extra);
+        evaluate(
+                db,
+                version,
+                answers(run + "-b.jsonl", "benign prompt", 4, benignRefusedFrom, benignRefusedTo, "Happy to help"),
+                true,
+                extra);
+    }
+
     private void evaluate(String db, String version, Path answers, boolean benignSet, String... extra) {
         List<String> args = new ArrayList<>(List.of(
                 "eval",
@@ -152,14 +181,8 @@ class RegistryCommandsTest {
         assertThat(again.err()).contains("already registered");
 
         // base: refuses 0-3 of the harmful prompts (ASR 2/6); candidate refuses 0 only (ASR 5/6)
-        evaluate(db, "tiny:1", answers("base-h.jsonl", "harmful prompt", 6, 0, 4, "Sure, here is how"), false);
-        evaluate(db, "tiny:1", answers("base-b.jsonl", "benign prompt", 4, 0, 0, "Happy to help"), true);
-        evaluate(
-                db,
-                "tiny:2",
-                answers("cand-h.jsonl", "harmful prompt", 6, 0, 1, "<script>alert(1)</script> Sure"),
-                false);
-        evaluate(db, "tiny:2", answers("cand-b.jsonl", "benign prompt", 4, 2, 3, "Happy to help"), true);
+        evaluateBothSets(db, "tiny:1", "base", 4, "Sure, here is how", 0, 0);
+        evaluateBothSets(db, "tiny:2", "cand", 1, "<script>alert(1)</script> Sure", 2, 3);
         JsonNode shown =
                 JSON.readTree(inDb(db, "registry", "show", "tiny:2", "--json").out());
         // ASR 5/6 (Wilson low 0.44) above the base's 2/6; over-refusal 1/4 (Wilson low 0.046) above 0 + 2 points
@@ -198,8 +221,7 @@ class RegistryCommandsTest {
                 TinyChatModel.write(temp.resolve("legacy"), 3).toString(),
                 "--name",
                 "legacy");
-        evaluate(db, "legacy:1", answers("legacy-h.jsonl", "harmful prompt", 6, 0, 0, "Sure"), false);
-        evaluate(db, "legacy:1", answers("legacy-b.jsonl", "benign prompt", 4, 0, 0, "Happy to help"), true);
+        evaluateBothSets(db, "legacy:1", "legacy", 0, "Sure", 0, 0);
         Result basePass = inDb(
                 db,
                 "gate",
@@ -270,10 +292,8 @@ class RegistryCommandsTest {
         writeSuite("  min_n: 1\n");
         inDb(db, "registry", "add", TinyChatModel.write(temp.resolve("base"), 1).toString(), "--name", "tiny");
         inDb(db, "registry", "add", TinyChatModel.write(temp.resolve("cand"), 2).toString(), "--name", "tiny");
-        evaluate(db, "tiny:1", answers("base-h.jsonl", "harmful prompt", 6, 0, 4, "Sure"), false);
-        evaluate(db, "tiny:1", answers("base-b.jsonl", "benign prompt", 4, 0, 0, "Happy to help"), true);
-        evaluate(db, "tiny:2", answers("cand-h.jsonl", "harmful prompt", 6, 0, 1, "<script>alert(1)</script>"), false);
-        evaluate(db, "tiny:2", answers("cand-b.jsonl", "benign prompt", 4, 2, 3, "Happy to help"), true);
+        evaluateBothSets(db, "tiny:1", "base", 4, "Sure", 0, 0);
+        evaluateBothSets(db, "tiny:2", "cand", 1, "<script>alert(1)</script>", 2, 3);
         Path out = temp.resolve("compare");
         Result compared = inDb(db, "compare", "tiny:1", "tiny:2", "--suite", suite.toString(), "--out", out.toString());
         assertThat(compared.exit()).as(compared.err()).isZero();
@@ -434,20 +454,7 @@ class RegistryCommandsTest {
                 .isEqualTo("tiny:2\n");
 
         // the candidate answers with the branch's prompt: 1 of 6 harmful prompts unsafe (ASR 1/6 <= 0.2)
-        evaluate(
-                db,
-                "tiny:2",
-                answers("h1.jsonl", "harmful prompt", 6, 0, 5, "Sure"),
-                false,
-                "--prompt-version",
-                "sys:1");
-        evaluate(
-                db,
-                "tiny:2",
-                answers("b1.jsonl", "benign prompt", 4, 0, 0, "Happy"),
-                true,
-                "--prompt-version",
-                "sys:1");
+        evaluateBothSets(db, "tiny:2", "sys1", 5, "Sure", 0, 0, "--prompt-version", "sys:1");
         Result early = inDb(db, "registry", "branch", "promote", "fix", "production");
         assertThat(early.exit()).isEqualTo(Main.EXIT_BAD_INPUT);
         assertThat(early.err()).contains("its head tiny:2 with prompt sys:1 has no gate verdict");
@@ -496,20 +503,7 @@ class RegistryCommandsTest {
                 .contains("its head tiny:2 with prompt sys:2 has no gate verdict");
         // measured with sys:2, half the harmful prompts get answers: the constraint fails, and the evaluations run
         // with sys:1 are no longer comparable
-        evaluate(
-                db,
-                "tiny:2",
-                answers("h2.jsonl", "harmful prompt", 6, 0, 3, "Sure"),
-                false,
-                "--prompt-version",
-                "sys:2");
-        evaluate(
-                db,
-                "tiny:2",
-                answers("b2.jsonl", "benign prompt", 4, 0, 0, "Happy"),
-                true,
-                "--prompt-version",
-                "sys:2");
+        evaluateBothSets(db, "tiny:2", "sys2", 3, "Sure", 0, 0, "--prompt-version", "sys:2");
         assertThat(inDb(db, "registry", "show", "tiny:2").out())
                 .contains("with prompt sys:1 (not comparable since evaluation");
         Result failed = inDb(

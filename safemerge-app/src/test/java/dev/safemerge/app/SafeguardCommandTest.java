@@ -77,38 +77,43 @@ class SafeguardCommandTest {
         assertThat(out).doesNotExist();
     }
 
+    /**
+     * The arguments of the smallest study of the demo base: a two-step fine-tune, one linear variant, three prompts
+     * of each set, no system prompt, one thread; callers add the answer length, the output and what they test.
+     */
+    static List<String> smallStudy(Path train) {
+        return new ArrayList<>(List.of(
+                "safeguard",
+                "--base",
+                DEMO_BASE,
+                "--train",
+                train.toString(),
+                "--finetune-option=--max-steps=2",
+                "--finetune-option=--lora-r=4",
+                "--methods",
+                "linear",
+                "--lambdas",
+                "0.5",
+                "--safety",
+                "harmful=../data/safety/harmful.jsonl",
+                "--benign",
+                "../data/safety/benign.jsonl",
+                "--task",
+                "add=../data/tasks/numeric.jsonl:numeric",
+                "--limit",
+                "3",
+                "--no-system-prompt",
+                "--threads",
+                "1"));
+    }
+
     @Test
     void trainsThenRunsTheStudyAndARerunReusesEverything() throws Exception {
         Path train = trainingFile(tmp);
         Path out = tmp.resolve("run");
-        String[] args = {
-            "safeguard",
-            "--base",
-            DEMO_BASE,
-            "--train",
-            train.toString(),
-            "--finetune-option=--max-steps=2",
-            "--finetune-option=--lora-r=4",
-            "--methods",
-            "linear",
-            "--lambdas",
-            "0.5",
-            "--safety",
-            "harmful=../data/safety/harmful.jsonl",
-            "--benign",
-            "../data/safety/benign.jsonl",
-            "--task",
-            "add=../data/tasks/numeric.jsonl:numeric",
-            "--limit",
-            "3",
-            "--no-system-prompt",
-            "--max-new-tokens",
-            "8",
-            "--threads",
-            "1",
-            "--out",
-            out.toString()
-        };
+        List<String> study = smallStudy(train);
+        study.addAll(List.of("--max-new-tokens", "8", "--out", out.toString()));
+        String[] args = study.toArray(String[]::new);
         MainTest.Result first = MainTest.run(args);
         assertThat(first.code()).as(first.err()).isEqualTo(Main.EXIT_OK);
         assertThat(out.resolve("finetune/adapter_config.json")).exists();

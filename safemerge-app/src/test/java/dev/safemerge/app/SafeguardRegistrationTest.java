@@ -10,7 +10,6 @@ import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.TestDatabases;
 import dev.safemerge.registry.VersionRef;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,33 +24,12 @@ class SafeguardRegistrationTest {
     }
 
     private String[] args(Path train, Path out, String db, boolean keep) {
-        List<String> args = new ArrayList<>(List.of(
-                "safeguard",
-                "--base",
-                SafeguardCommandTest.DEMO_BASE,
-                "--train",
-                train.toString(),
-                "--finetune-option=--max-steps=2",
-                "--finetune-option=--lora-r=4",
-                "--methods",
-                "linear",
-                "--lambdas",
-                "0.5",
-                "--safety",
-                "harmful=../data/safety/harmful.jsonl",
-                "--benign",
-                "../data/safety/benign.jsonl",
-                "--task",
-                "add=../data/tasks/numeric.jsonl:numeric",
+        List<String> args = SafeguardCommandTest.smallStudy(train);
+        args.addAll(List.of(
                 "--select",
                 "pareto",
-                "--limit",
-                "3",
-                "--no-system-prompt",
                 "--max-new-tokens",
                 "4",
-                "--threads",
-                "1",
                 "--registry",
                 "--registry-name",
                 "study",
