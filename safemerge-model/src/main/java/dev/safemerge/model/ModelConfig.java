@@ -85,18 +85,29 @@ public record ModelConfig(
     }
 
     /**
-     * The end-of-sequence ids of a model directory's generation_config.json ({@code eos_token_id}, a single int
-     * becoming one element): empty when the file or the key is absent. A bad value is refused naming the file and
-     * the key.
+     * What a model directory's generation_config.json says about special tokens.
+     *
+     * @param eosTokenIds {@code eos_token_id} as a list (a single int becomes one element), empty when unset
+     * @param bosTokenId {@code bos_token_id}, or null when unset
      */
-    public static List<Integer> generationEosTokenIds(Path modelDir) {
+    public record GenerationConfig(List<Integer> eosTokenIds, Integer bosTokenId) {
+        public GenerationConfig {
+            eosTokenIds = List.copyOf(eosTokenIds);
+        }
+    }
+
+    /**
+     * Reads a model directory's generation_config.json; no file means nothing set. A bad value is refused naming the
+     * file and the key.
+     */
+    public static GenerationConfig readGeneration(Path modelDir) {
         Path generationJson = modelDir.resolve("generation_config.json");
         if (!Files.isRegularFile(generationJson)) {
-            return List.of();
+            return new GenerationConfig(List.of(), null);
         }
-        List<Integer> ids = ConfigKeys.of(CheckpointConfig.parse(generationJson), generationJson.toString())
-                .nonNegativeIntList("eos_token_id");
-        return ids == null ? List.of() : List.copyOf(ids);
+        ConfigKeys keys = ConfigKeys.of(CheckpointConfig.parse(generationJson), generationJson.toString());
+        List<Integer> eos = keys.nonNegativeIntList("eos_token_id");
+        return new GenerationConfig(eos == null ? List.of() : eos, keys.nonNegativeIntOrNull("bos_token_id", null));
     }
 
     /** Interprets a parsed config.json; {@code where} names the file in messages. */

@@ -97,7 +97,9 @@ public record ModelSpec(
         float embeddingScale = arch.gemmaFamily() ? (float) Math.sqrt(config.hiddenSize()) : 1f;
 
         int[] eos = config.eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
-        List<Integer> generationEos = modelDir == null ? List.of() : ModelConfig.generationEosTokenIds(modelDir);
+        List<Integer> generationEos = modelDir == null
+                ? List.of()
+                : ModelConfig.readGeneration(modelDir).eosTokenIds();
         if (!generationEos.isEmpty()) {
             eos = generationEos.stream().mapToInt(Integer::intValue).toArray();
         }

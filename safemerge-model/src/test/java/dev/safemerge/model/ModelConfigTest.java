@@ -141,30 +141,34 @@ class ModelConfigTest {
 
     @Test
     void generationConfigEosIdsAreReadByTheConfigReader(@TempDir Path dir) throws Exception {
-        assertThat(ModelConfig.generationEosTokenIds(dir)).isEmpty();
+        assertThat(ModelConfig.readGeneration(dir)).isEqualTo(new ModelConfig.GenerationConfig(List.of(), null));
         Path generation = dir.resolve("generation_config.json");
         Files.writeString(generation, "{\"eos_token_id\": [7, 9], \"bos_token_id\": 1}");
-        assertThat(ModelConfig.generationEosTokenIds(dir)).containsExactly(7, 9);
+        assertThat(ModelConfig.readGeneration(dir)).isEqualTo(new ModelConfig.GenerationConfig(List.of(7, 9), 1));
         Files.writeString(generation, "{\"eos_token_id\": 5}");
-        assertThat(ModelConfig.generationEosTokenIds(dir)).containsExactly(5);
-        Files.writeString(generation, "{\"do_sample\": false}");
-        assertThat(ModelConfig.generationEosTokenIds(dir)).isEmpty();
+        assertThat(ModelConfig.readGeneration(dir)).isEqualTo(new ModelConfig.GenerationConfig(List.of(5), null));
+        Files.writeString(generation, "{\"do_sample\": false, \"bos_token_id\": null}");
+        assertThat(ModelConfig.readGeneration(dir)).isEqualTo(new ModelConfig.GenerationConfig(List.of(), null));
     }
 
     @Test
     void badGenerationConfigNamesTheFileAndTheKey(@TempDir Path dir) throws Exception {
         Path generation = dir.resolve("generation_config.json");
         Files.writeString(generation, "{\"eos_token_id\": [2, -1]}");
-        assertThatThrownBy(() -> ModelConfig.generationEosTokenIds(dir))
+        assertThatThrownBy(() -> ModelConfig.readGeneration(dir))
                 .isInstanceOf(BadInputException.class)
                 .hasMessage(
                         generation + ": key 'eos_token_id' must be a non-negative integer or a list of them, got -1");
+        Files.writeString(generation, "{\"bos_token_id\": \"<s>\"}");
+        assertThatThrownBy(() -> ModelConfig.readGeneration(dir))
+                .isInstanceOf(BadInputException.class)
+                .hasMessage(generation + ": key 'bos_token_id' must be a non-negative integer, got \"<s>\"");
         Files.writeString(generation, "[1, 2]");
-        assertThatThrownBy(() -> ModelConfig.generationEosTokenIds(dir))
+        assertThatThrownBy(() -> ModelConfig.readGeneration(dir))
                 .isInstanceOf(BadInputException.class)
                 .hasMessage(generation + ": not a JSON object");
         Files.writeString(generation, "{\"eos_token_id\": ");
-        assertThatThrownBy(() -> ModelConfig.generationEosTokenIds(dir))
+        assertThatThrownBy(() -> ModelConfig.readGeneration(dir))
                 .isInstanceOf(BadInputException.class)
                 .hasMessageStartingWith(generation + ": not valid JSON");
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.model.ModelConfig;
 import dev.safemerge.model.train.TrainingTokenizer;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.JsonMappers;
@@ -76,7 +77,7 @@ public final class HfTokenizer implements AutoCloseable {
             throw new BadInputException(modelDir + ": no tokenizer.json (only fast tokenizers are supported)");
         }
         JsonNode config = readOptional(modelDir.resolve("tokenizer_config.json"));
-        JsonNode generation = readOptional(modelDir.resolve("generation_config.json"));
+        ModelConfig.GenerationConfig generation = ModelConfig.readGeneration(modelDir);
 
         Map<String, Integer> added = new LinkedHashMap<>();
         Set<Integer> special = new LinkedHashSet<>();
@@ -97,14 +98,9 @@ public final class HfTokenizer implements AutoCloseable {
         }
         Set<Integer> eos = new LinkedHashSet<>();
         Optional.ofNullable(named.get("eos_token")).map(added::get).ifPresent(eos::add);
-        JsonNode generationEos = generation.path("eos_token_id");
-        if (generationEos.isInt()) {
-            eos.add(generationEos.asInt());
-        } else if (generationEos.isArray()) {
-            generationEos.forEach(id -> eos.add(id.asInt()));
-        }
-        if (!named.containsKey("bos_token") && generation.path("bos_token_id").isInt()) {
-            int bosId = generation.path("bos_token_id").asInt();
+        eos.addAll(generation.eosTokenIds());
+        if (!named.containsKey("bos_token") && generation.bosTokenId() != null) {
+            int bosId = generation.bosTokenId();
             added.entrySet().stream()
                     .filter(e -> e.getValue() == bosId)
                     .findFirst()
