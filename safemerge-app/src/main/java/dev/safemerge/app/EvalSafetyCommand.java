@@ -127,6 +127,12 @@ final class EvalSafetyCommand implements Callable<Integer> {
     @Mixin
     EvalRegistration registration;
 
+    @Option(
+            names = "--json",
+            description = "Print one JSON document instead of lines: the files written, the summary and the"
+                    + " registration (evaluation id and version; null without --register).")
+    boolean json;
+
     @Spec
     CommandSpec spec;
 
@@ -181,7 +187,23 @@ final class EvalSafetyCommand implements Callable<Integer> {
             result = SafetyEvaluation.run(
                     items, source, protocol, judge, benign, maxMissRate, config, out, ConsoleProgress.of(spec));
         }
+        PrintWriter errors = spec.commandLine().getErr();
+        result.warnings().forEach(warning -> errors.println("warning: " + warning));
+        Evaluation recorded = registration.enabled()
+                ? registration.recordSafety(
+                        result.summary(),
+                        out,
+                        promptSource,
+                        benign,
+                        protocol.sampling().seed())
+                : null;
+        // Over-refusal is read from the refusal rate, which every response defines; a safety run needs its ASR.
+        int exit = benign || result.asr().defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
         PrintWriter w = spec.commandLine().getOut();
+        if (json) {
+            RegistryOptions.printJson(w, EvalRegistration.document(result.summary(), out, recorded));
+            return exit;
+        }
         SafetyEvaluation.Counts counts = result.counts();
         String smoke = result.summary().get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "";
         w.printf(
@@ -200,20 +222,11 @@ final class EvalSafetyCommand implements Callable<Integer> {
         if (loaded.selection() != null) {
             w.println("prompts: " + loaded.selection() + " of " + promptSource);
         }
-        PrintWriter errors = spec.commandLine().getErr();
-        result.warnings().forEach(warning -> errors.println("warning: " + warning));
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
-        if (registration.enabled()) {
-            Evaluation recorded = registration.recordSafety(
-                    result.summary(),
-                    out,
-                    promptSource,
-                    benign,
-                    protocol.sampling().seed());
+        if (recorded != null) {
             w.println(EvalRegistration.describe(recorded));
         }
-        // Over-refusal is read from the refusal rate, which every response defines; a safety run needs its ASR.
-        return benign || result.asr().defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
+        return exit;
     }
 
     /** The judge's generation backend, when the judge is a model; closed with the command. */

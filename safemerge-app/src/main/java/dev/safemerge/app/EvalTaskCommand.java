@@ -115,6 +115,12 @@ final class EvalTaskCommand implements Callable<Integer> {
     @Mixin
     EvalRegistration registration;
 
+    @Option(
+            names = "--json",
+            description = "Print one JSON document instead of lines: the files written, the summary and the"
+                    + " registration (evaluation id and version; null without --register).")
+    boolean json;
+
     @Spec
     CommandSpec spec;
 
@@ -178,16 +184,27 @@ final class EvalTaskCommand implements Callable<Integer> {
             result =
                     TaskEvaluation.run(metric, items, source, protocol, samples, config, out, ConsoleProgress.of(spec));
         }
+        Evaluation recorded = registration.enabled()
+                ? registration.recordTask(
+                        result.summary(),
+                        out,
+                        task,
+                        metricName,
+                        protocol.sampling().seed())
+                : null;
+        int exit = result.defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
         PrintWriter w = spec.commandLine().getOut();
+        if (json) {
+            RegistryOptions.printJson(w, EvalRegistration.document(result.summary(), out, recorded));
+            return exit;
+        }
         w.println("task " + metricName + " model=" + generation.modelLabel() + " n="
                 + result.summary().get("n").asInt() + " " + result.describeScores() + " protocol="
                 + protocol.describe());
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
-        if (registration.enabled()) {
-            Evaluation recorded = registration.recordTask(
-                    result.summary(), out, task, metricName, protocol.sampling().seed());
+        if (recorded != null) {
             w.println(EvalRegistration.describe(recorded));
         }
-        return result.defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
+        return exit;
     }
 }
