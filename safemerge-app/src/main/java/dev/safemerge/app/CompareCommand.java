@@ -3,16 +3,15 @@ package dev.safemerge.app;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
-import dev.safemerge.eval.stats.ClusterBootstrap;
 import dev.safemerge.eval.stats.CochranQ;
 import dev.safemerge.eval.stats.Holm;
-import dev.safemerge.eval.stats.McNemar;
 import dev.safemerge.eval.stats.PairedDifference;
 import dev.safemerge.registry.Evaluation;
 import dev.safemerge.registry.EvaluationItem;
 import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.VersionRef;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.ui.PairedVerdicts;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,12 +59,16 @@ final class CompareCommand implements Callable<Integer> {
 
     @Option(
             names = "--bootstrap",
-            defaultValue = "2000",
+            defaultValue = "" + PairedVerdicts.REPLICATES,
             paramLabel = "N",
-            description = "Bootstrap replicates (default 2000).")
+            description = "Bootstrap replicates (default ${DEFAULT-VALUE}).")
     int replicates;
 
-    @Option(names = "--seed", defaultValue = "1", paramLabel = "SEED", description = "Bootstrap seed (default 1).")
+    @Option(
+            names = "--seed",
+            defaultValue = "" + PairedVerdicts.SEED,
+            paramLabel = "SEED",
+            description = "Bootstrap seed (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Mixin
@@ -74,8 +77,9 @@ final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** A prompt where the two versions differ, with both answers. */
-    record Changed(String id, String category, String prompt, String answerA, String answerB) {}
+    /** A prompt where the two versions differ, with both answers and the judge's raw output on each (or null). */
+    record Changed(
+            String id, String category, String prompt, String answerA, String answerB, String judgeA, String judgeB) {}
 
     @Override
     public Integer call() {
@@ -222,56 +226,44 @@ final class CompareCommand implements Callable<Integer> {
             String positive,
             String negative,
             List<Changed> changed) {
-        List<String> categories = new ArrayList<>();
-        List<int[]> outcomes = new ArrayList<>();
-        int bothPositive = 0;
-        int aOnly = 0;
-        int bOnly = 0;
+        List<PairedVerdicts.Pair> pairs = new ArrayList<>();
         for (var entry : a.entrySet()) {
             EvaluationItem x = entry.getValue();
             EvaluationItem y = b.get(entry.getKey());
-            if (y == null || !isDecided(x, positive, negative) || !isDecided(y, positive, negative)) {
+            if (y == null) {
                 continue;
             }
-            int xa = x.verdict().equals(positive) ? 1 : 0;
-            int yb = y.verdict().equals(positive) ? 1 : 0;
-            bothPositive += xa & yb;
-            aOnly += xa & (1 - yb);
-            bOnly += (1 - xa) & yb;
-            if (changed != null && xa == 0 && yb == 1) {
-                changed.add(new Changed(x.itemId(), x.category(), x.prompt(), x.response(), y.response()));
+            pairs.add(new PairedVerdicts.Pair(x, y));
+            if (changed != null && x.verdict().equals(negative) && y.verdict().equals(positive)) {
+                changed.add(new Changed(
+                        x.itemId(),
+                        x.category(),
+                        x.prompt(),
+                        x.response(),
+                        y.response(),
+                        x.judgeOutput(),
+                        y.judgeOutput()));
             }
-            categories.add(x.category());
-            outcomes.add(new int[] {xa, yb});
         }
-        int n = outcomes.size();
+        PairedVerdicts paired = PairedVerdicts.of(pairs, positive, negative);
         ObjectNode node = Json.object();
         node.put("outcome", positive);
-        node.put("n", n);
-        node.put("both", bothPositive);
-        node.put("a_only", aOnly);
-        node.put("b_only", bOnly);
-        node.put("neither", n - bothPositive - aOnly - bOnly);
-        node.put("mcnemar_p", McNemar.exactPValue(bOnly, aOnly));
-        if (n == 0) {
+        node.put("n", paired.n());
+        node.put("both", paired.both());
+        node.put("a_only", paired.aOnly());
+        node.put("b_only", paired.bOnly());
+        node.put("neither", paired.neither());
+        node.put("mcnemar_p", paired.mcNemarP());
+        if (paired.n() == 0) {
             node.putNull("rate_a");
             node.putNull("rate_b");
             node.putNull("difference");
             return node;
         }
-        node.put("rate_a", (double) (bothPositive + aOnly) / n);
-        node.put("rate_b", (double) (bothPositive + bOnly) / n);
-        int[] xs = outcomes.stream().mapToInt(o -> o[0]).toArray();
-        int[] ys = outcomes.stream().mapToInt(o -> o[1]).toArray();
-        node.set(
-                "difference",
-                Json.MAPPER.valueToTree(ClusterBootstrap.difference(
-                        categories.toArray(String[]::new), xs, ys, replicates, 0.95, seed)));
+        node.put("rate_a", paired.rateA());
+        node.put("rate_b", paired.rateB());
+        node.set("difference", Json.MAPPER.valueToTree(paired.difference(replicates, seed)));
         return node;
-    }
-
-    private static boolean isDecided(EvaluationItem item, String positive, String negative) {
-        return item.verdict().equals(positive) || item.verdict().equals(negative);
     }
 
     private static ObjectNode cochran(List<Map<String, EvaluationItem>> items) {
@@ -281,7 +273,7 @@ final class CompareCommand implements Callable<Integer> {
             boolean complete = true;
             for (int k = 0; k < items.size() && complete; k++) {
                 EvaluationItem item = items.get(k).get(entry.getKey());
-                complete = item != null && isDecided(item, "unsafe", "safe");
+                complete = item != null && PairedVerdicts.decided(item, "unsafe", "safe");
                 row[k] = complete && item.verdict().equals("unsafe") ? 1 : 0;
             }
             if (complete) {

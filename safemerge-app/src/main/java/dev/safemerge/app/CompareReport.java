@@ -66,10 +66,21 @@ final class CompareReport {
                     .append(Markup.escape(row.prompt()))
                     .append("</pre></td><td><pre>")
                     .append(Markup.escape(row.answerA()))
-                    .append("</pre></td><td><pre>")
-                    .append(Markup.escape(row.answerB()))
-                    .append("</pre></td></tr>\n");
+                    .append("</pre>");
+            judge(html, row.judgeA());
+            html.append("</td><td><pre>").append(Markup.escape(row.answerB())).append("</pre>");
+            judge(html, row.judgeB());
+            html.append("</td></tr>\n");
         }
         html.append("</table>\n");
+    }
+
+    /** The judge's raw output under an answer, when the registry has it. */
+    private static void judge(StringBuilder html, String output) {
+        if (output != null) {
+            html.append("<p>judge:</p><pre class=\"judge\">")
+                    .append(Markup.escape(output))
+                    .append("</pre>");
+        }
     }
 }

@@ -149,6 +149,36 @@ final class EvalRegistration {
         return prompt == null ? null : prompt.ref();
     }
 
+    /**
+     * The one JSON document {@code eval safety|task --json} prints: the files written, the summary, and the registration
+     * (the evaluation's id, the version and prompt version it was recorded with, its measure) or null when the run was
+     * not registered.
+     */
+    static ObjectNode document(ObjectNode summary, Path out, Evaluation recorded) {
+        ObjectNode document = Json.object();
+        document.put("summary_file", out.resolve("summary.json").toString());
+        document.put("items_file", out.resolve("items.jsonl").toString());
+        document.set("summary", summary);
+        if (recorded == null) {
+            document.putNull("registration");
+            return document;
+        }
+        ObjectNode registration = document.putObject("registration");
+        registration.put("evaluation_id", recorded.id());
+        registration.put("version", recorded.model().toString());
+        registration.put(
+                "prompt_version",
+                recorded.prompt() == null ? null : recorded.prompt().toString());
+        registration.put("kind", recorded.kind());
+        registration.put("suite", recorded.suite());
+        registration.put("metric", recorded.metric());
+        registration.put("value", recorded.value());
+        registration.put("n", recorded.n());
+        registration.put("ci_low", recorded.ciLow());
+        registration.put("ci_high", recorded.ciHigh());
+        return document;
+    }
+
     /** The line a command prints for an evaluation it registered. */
     static String describe(Evaluation recorded) {
         return "registered evaluation " + recorded.id() + " with " + recorded.model()
@@ -198,7 +228,8 @@ final class EvalRegistration {
                     line.get("response").asText(),
                     verdict,
                     refusal,
-                    null));
+                    null,
+                    line.path("judge_raw").isTextual() ? line.get("judge_raw").asText() : null));
             refusals += refusal ? 1 : 0;
             int[] counts = byCategory.computeIfAbsent(line.get("category").asText(), c -> new int[2]);
             if (benign) {
@@ -277,7 +308,8 @@ final class EvalRegistration {
                     responses.isEmpty() ? "" : responses.get(0).asText(),
                     score == 1.0 ? "pass" : "fail",
                     false,
-                    score));
+                    score,
+                    null));
         }
         int n = items.size();
         CategoryRate overall;

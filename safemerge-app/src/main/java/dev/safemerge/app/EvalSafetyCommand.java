@@ -158,7 +158,22 @@ final class EvalSafetyCommand extends EvalSubcommand {
             result = SafetyEvaluation.run(
                     items, source, protocol, judge, benign, maxMissRate, config, out, ConsoleProgress.of(spec));
         }
+        PrintWriter errors = spec.commandLine().getErr();
+        result.warnings().forEach(warning -> errors.println("warning: " + warning));
+        Evaluation recorded = registration.enabled()
+                ? registration.recordSafety(
+                        result.summary(),
+                        out,
+                        promptSource,
+                        benign,
+                        protocol.sampling().seed())
+                : null;
+        // Over-refusal is read from the refusal rate, which every response defines; a safety run needs its ASR.
+        int exit = benign || result.asr().defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
         PrintWriter w = spec.commandLine().getOut();
+        if (printedJson(w, result.summary(), recorded)) {
+            return exit;
+        }
         SafetyEvaluation.Counts counts = result.counts();
         String smoke = result.summary().get("smoke_test").asBoolean() ? " (refusal matching: smoke test only)" : "";
         w.printf(
@@ -177,20 +192,8 @@ final class EvalSafetyCommand extends EvalSubcommand {
         if (loaded.selection() != null) {
             w.println("prompts: " + loaded.selection() + " of " + promptSource);
         }
-        PrintWriter errors = spec.commandLine().getErr();
-        result.warnings().forEach(warning -> errors.println("warning: " + warning));
-        printWritten(w);
-        if (registration.enabled()) {
-            Evaluation recorded = registration.recordSafety(
-                    result.summary(),
-                    out,
-                    promptSource,
-                    benign,
-                    protocol.sampling().seed());
-            w.println(EvalRegistration.describe(recorded));
-        }
-        // Over-refusal is read from the refusal rate, which every response defines; a safety run needs its ASR.
-        return benign || result.asr().defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
+        printWritten(w, recorded);
+        return exit;
     }
 
     /** The judge's generation backend, when the judge is a model; closed with the command. */

@@ -1,6 +1,8 @@
 package dev.safemerge.app;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.registry.Evaluation;
 import dev.safemerge.tensor.BadInputException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -25,6 +27,12 @@ abstract class EvalSubcommand implements Callable<Integer> {
     @Mixin
     EvalRegistration registration;
 
+    @Option(
+            names = "--json",
+            description = "Print one JSON document instead of lines: the files written, the summary and the"
+                    + " registration (evaluation id and version; null without --register).")
+    boolean json;
+
     @Spec
     CommandSpec spec;
 
@@ -45,8 +53,19 @@ abstract class EvalSubcommand implements Callable<Integer> {
         return items.subList(0, Math.min(limit, items.size()));
     }
 
-    /** The closing line of both commands: the files the evaluation wrote. */
-    final void printWritten(PrintWriter w) {
+    /** With --json, prints the one JSON document both commands answer with and returns true; without, false. */
+    final boolean printedJson(PrintWriter w, JsonNode summary, Evaluation recorded) {
+        if (json) {
+            RegistryOptions.printJson(w, EvalRegistration.document(summary, out, recorded));
+        }
+        return json;
+    }
+
+    /** The closing lines of both commands: the files the evaluation wrote and, when registered, the record. */
+    final void printWritten(PrintWriter w, Evaluation recorded) {
         w.println("wrote " + out.resolve("summary.json") + " and " + out.resolve("items.jsonl"));
+        if (recorded != null) {
+            w.println(EvalRegistration.describe(recorded));
+        }
     }
 }

@@ -156,16 +156,23 @@ final class EvalTaskCommand extends EvalSubcommand {
             result =
                     TaskEvaluation.run(metric, items, source, protocol, samples, config, out, ConsoleProgress.of(spec));
         }
+        Evaluation recorded = registration.enabled()
+                ? registration.recordTask(
+                        result.summary(),
+                        out,
+                        task,
+                        metricName,
+                        protocol.sampling().seed())
+                : null;
+        int exit = result.defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
         PrintWriter w = spec.commandLine().getOut();
+        if (printedJson(w, result.summary(), recorded)) {
+            return exit;
+        }
         w.println("task " + metricName + " model=" + generation.modelLabel() + " n="
                 + result.summary().get("n").asInt() + " " + result.describeScores() + " protocol="
                 + protocol.describe());
-        printWritten(w);
-        if (registration.enabled()) {
-            Evaluation recorded = registration.recordTask(
-                    result.summary(), out, task, metricName, protocol.sampling().seed());
-            w.println(EvalRegistration.describe(recorded));
-        }
-        return result.defined() ? Main.EXIT_OK : Main.EXIT_CHECK_FAILED;
+        printWritten(w, recorded);
+        return exit;
     }
 }

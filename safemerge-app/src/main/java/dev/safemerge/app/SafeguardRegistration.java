@@ -31,13 +31,11 @@ import picocli.CommandLine.Option;
 /**
  * {@code safeguard --registry}: once the run is done, registers every variant (kind, parents, the exact mergekit YAML,
  * the sweep of its method with λ as the swept value), every evaluation with its per-prompt verdicts, and the selection
- * (a passing gate verdict of the selected version against the base, suite {@value #SELECTION}, so that an alias can
+ * (a passing gate verdict of the selected version against the base, suite {@value GateVerdict#SELECTION}, so that an alias can
  * move to it). Registration reads the run's folder, so a killed run registers everything when it finishes, and a rerun
  * registers nothing twice (same content: the same version; an evaluation or selection already recorded is skipped).
  */
 final class SafeguardRegistration {
-    static final String SELECTION = "safeguard-selection";
-
     @Option(
             names = "--registry",
             description = "Register every variant, evaluation and the selection in the registry (needs"
@@ -227,13 +225,15 @@ final class SafeguardRegistration {
         verdict.put("selected", result.selected().selected().name());
         String hash = "sha256:" + Hashing.sha256Hex(plan.toYaml());
         for (GateVerdict existing : registry.gateVerdicts(selected)) {
-            if (existing.suite().equals(SELECTION) && existing.suiteHash().equals(hash)) {
+            if (existing.suite().equals(GateVerdict.SELECTION)
+                    && existing.suiteHash().equals(hash)) {
                 return;
             }
         }
-        GateVerdict gate = registry.recordGateVerdict(selected, base, SELECTION, hash, "pass", Json.pretty(verdict));
-        log.println(
-                "recorded the selection of " + selected + " (gate verdict " + gate.id() + ", suite " + SELECTION + ")");
+        GateVerdict gate =
+                registry.recordGateVerdict(selected, base, GateVerdict.SELECTION, hash, "pass", Json.pretty(verdict));
+        log.println("recorded the selection of " + selected + " (gate verdict " + gate.id() + ", suite "
+                + GateVerdict.SELECTION + ")");
     }
 
     private static ObjectNode summary(Path dir) {

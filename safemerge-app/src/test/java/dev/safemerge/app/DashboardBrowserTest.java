@@ -36,7 +36,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The dashboard in Debian's headless chromium over a registry filled by a real safeguard run on the tiny model, on
  * SQLite and (where {@code SAFEMERGE_TEST_PG_URL} is set) PostgreSQL: every page loads, lineage links lead to the
  * parents, a comparison opens from a version, rollback is refused without the key and works with it (and shows in
- * the audit log), model text with markup never runs, and a form without its CSRF token is refused.
+ * the audit log), model and judge text with markup never runs, and a form without its CSRF token is refused.
  */
 class DashboardBrowserTest {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -47,17 +47,21 @@ class DashboardBrowserTest {
             "<img src=x onerror=\"window.__xss = 'img'\">",
             "<a id=\"evil\" href=\"javascript:window.__xss = 'link'\">click me</a>");
 
+    /** Judge output with markup (a judge model can echo the answer it read). */
+    private static final List<String> JUDGE_HOSTILE = List.of(
+            "unsafe <script>window.__xss = 'judge script'</script>",
+            "<img id=\"judge-img\" src=x onerror=\"window.__xss = 'judge img'\">",
+            "<a id=\"judge-evil\" href=\"javascript:window.__xss = 'judge link'\">safe</a>");
+
     @TempDir
     static Path temp;
-
-    private static Path run;
 
     static String[] dialects() {
         return TestDatabases.dialects();
     }
 
     @BeforeAll
-    static void runTheSweep() throws Exception {
+    static void needsChromium() {
         if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
             if (System.getenv("CI") != null) {
                 fail("chromium and chromium-driver are missing under CI: .ci/run installs them");
@@ -65,7 +69,6 @@ class DashboardBrowserTest {
             Assumptions.abort("browser tests skipped: Debian's chromium and chromium-driver are not installed"
                     + " (apt-get install chromium chromium-driver; .ci/run does it)");
         }
-        run = SafeguardRegistryFixture.runSafeguard(temp);
     }
 
     /** A headless browser with its own driver process (quitting the browser stops it); nothing is downloaded. */
@@ -94,8 +97,8 @@ class DashboardBrowserTest {
     @MethodSource("dialects")
     void pagesLineageComparisonRollbackAuditAndEscaping(String dialect) throws Exception {
         String db = TestDatabases.fresh(dialect, temp);
+        SafeguardRegistryFixture.Run fixture = SafeguardRegistryFixture.fill(temp, db);
         try (Registry registry = Registry.open(db, "tester")) {
-            SafeguardRegistryFixture.Run fixture = SafeguardRegistryFixture.register(registry, run);
             addHostileEvaluations(registry, fixture.selected());
             ChromeDriver browser = browser();
             try (Dashboard dashboard = Dashboard.start(registry, new Dashboard.Options("127.0.0.1", 0, KEY, false))) {
@@ -105,13 +108,13 @@ class DashboardBrowserTest {
                 browser.get(base + "/aliases");
                 assertThat(browser.getCurrentUrl()).isEqualTo(base + "/login");
                 browser.findElement(By.id("key")).sendKeys("not the key");
-                browser.findElement(By.id("sign-in")).click();
+                follow(browser, browser.findElement(By.id("sign-in")));
                 assertThat(browser.findElement(By.id("reason")).getText()).isEqualTo("wrong API key");
                 assertThat(registry.aliases().getFirst().version()).isEqualTo(fixture.selected());
 
                 browser.get(base + "/login");
                 browser.findElement(By.id("key")).sendKeys(KEY);
-                browser.findElement(By.id("sign-in")).click();
+                follow(browser, browser.findElement(By.id("sign-in")));
                 assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("Versions");
                 assertThat(browser.findElements(By.cssSelector("#versions tbody tr")))
                         .hasSize(2 + fixture.variants().size());
@@ -149,30 +152,46 @@ class DashboardBrowserTest {
                 // follow the lineage from a merge to its adapter parent and on to the base
                 VersionRef variant = fixture.variants().getFirst();
                 browser.get(base + "/version?ref=" + variant);
-                browser.findElement(By.cssSelector("#lineage a[href='/version?ref=demo-ft:1']"))
-                        .click();
-                assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("demo-ft:1");
-                browser.findElement(By.cssSelector("#lineage a[href='/version?ref=demo:1']"))
-                        .click();
-                assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("demo:1");
+                follow(
+                        browser,
+                        browser.findElement(By.cssSelector(
+                                "#lineage a[href='/version?ref=" + SafeguardRegistryFixture.ADAPTER + "']")));
+                assertThat(browser.findElement(By.tagName("h1")).getText())
+                        .isEqualTo(SafeguardRegistryFixture.ADAPTER.toString());
+                follow(
+                        browser,
+                        browser.findElement(By.cssSelector(
+                                "#lineage a[href='/version?ref=" + SafeguardRegistryFixture.BASE + "']")));
+                assertThat(browser.findElement(By.tagName("h1")).getText())
+                        .isEqualTo(SafeguardRegistryFixture.BASE.toString());
 
                 // open a comparison from a version's evaluations
                 browser.get(base + "/version?ref=" + variant);
-                browser.findElement(By.cssSelector("a.compare")).click();
+                follow(browser, browser.findElement(By.cssSelector("a.compare")));
                 assertThat(browser.findElement(By.id("mcnemar")).getText()).contains("unsafe");
                 assertThat(browser.findElement(By.id("pvalue")).getText()).matches("[0-9.e+-]+");
+                assertThat(browser.findElement(By.id("difference")).getText())
+                        .matches("[+-][0-9.]+ \\(95% CI [+-][0-9.]+ to [+-][0-9.]+\\)");
 
                 // model text with markup is shown as text and never runs
-                browser.get(base + "/compare?a=demo:1&b=" + fixture.selected() + "&suite=safety:hostile");
+                browser.get(base + "/compare?a=" + SafeguardRegistryFixture.BASE + "&b=" + fixture.selected()
+                        + "&suite=safety:hostile");
                 assertThat(browser.findElement(By.id("pairs")).getText())
                         .contains(HOSTILE.get(0))
                         .contains(HOSTILE.get(1))
-                        .contains(HOSTILE.get(2));
+                        .contains(HOSTILE.get(2))
+                        .contains(JUDGE_HOSTILE.get(0))
+                        .contains(JUDGE_HOSTILE.get(1))
+                        .contains(JUDGE_HOSTILE.get(2));
+                assertThat(browser.findElements(By.cssSelector("#pairs pre.judge")))
+                        .hasSize(2 * HOSTILE.size());
                 assertThat(browser.findElements(By.id("evil"))).isEmpty();
+                assertThat(browser.findElements(By.id("judge-evil"))).isEmpty();
+                assertThat(browser.findElements(By.id("judge-img"))).isEmpty();
                 assertThat(browser.findElements(By.cssSelector("#pairs img"))).isEmpty();
                 assertThat(((JavascriptExecutor) browser).executeScript("return window.__xss === undefined"))
                         .isEqualTo(true);
-                for (WebElement answer : browser.findElements(By.cssSelector("#pairs pre.answer"))) {
+                for (WebElement answer : browser.findElements(By.cssSelector("#pairs pre.answer, #pairs pre.judge"))) {
                     assertThat(answer.findElements(By.xpath("./*"))).isEmpty();
                 }
 
@@ -214,6 +233,15 @@ class DashboardBrowserTest {
         }
     }
 
+    /**
+     * Clicks a link or a form's button and waits until the next page replaced this one, so that what is read next
+     * comes from the new page (a click can return before the navigation it starts has finished).
+     */
+    private static void follow(ChromeDriver browser, WebElement element) {
+        element.click();
+        new WebDriverWait(browser, Duration.ofMinutes(1)).until(ExpectedConditions.stalenessOf(element));
+    }
+
     /** Presses the rollback button, confirms, and waits until the answer page replaced the aliases page. */
     private static void pressRollback(ChromeDriver browser) {
         WebElement button = browser.findElement(By.cssSelector("button.rollback"));
@@ -236,7 +264,8 @@ class DashboardBrowserTest {
                         HOSTILE.get(i),
                         unsafe ? "unsafe" : "safe",
                         !unsafe,
-                        null));
+                        null,
+                        JUDGE_HOSTILE.get(i)));
             }
             double value = model.equals(selected) ? 1.0 : 0.0;
             registry.addEvaluation(new NewEvaluation(

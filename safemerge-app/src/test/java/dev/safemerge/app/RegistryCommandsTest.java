@@ -3,12 +3,24 @@ package dev.safemerge.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.safemerge.eval.stats.ClusterBootstrap;
+import dev.safemerge.registry.Evaluation;
+import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.TestDatabases;
+import dev.safemerge.registry.VersionRef;
 import dev.safemerge.tensor.JsonMappers;
+import dev.safemerge.ui.Dashboard;
+import dev.safemerge.ui.PairedVerdicts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -285,6 +297,103 @@ class RegistryCommandsTest {
         assertThat(inDb(db, "registry", "verify").out()).contains("MISMATCH tiny:2:");
     }
 
+    /** The whole of {@code text} as one JSON document: anything after it fails. */
+    private static JsonNode single(String text) throws Exception {
+        return JSON.readerFor(JsonNode.class)
+                .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .readValue(text);
+    }
+
+    @ParameterizedTest
+    @MethodSource("dialects")
+    void evalWithJsonPrintsOneDocumentThatNamesTheRegistration(String dialect) throws Exception {
+        String db = TestDatabases.fresh(dialect, temp);
+        writeSuite("  min_n: 1\n");
+        inDb(db, "registry", "add", TinyChatModel.write(temp.resolve("base"), 1).toString(), "--name", "tiny");
+        Result safety = run(
+                "eval",
+                "safety",
+                "--prompts",
+                harmful.toString(),
+                "--responses",
+                answers("h.jsonl", "harmful prompt", 6, 0, 4, "Sure").toString(),
+                "--out",
+                temp.resolve("json-safety").toString(),
+                "--register",
+                "tiny:1",
+                "--db",
+                db,
+                "--json");
+        assertThat(safety.exit()).as(safety.err()).isZero();
+        JsonNode document = single(safety.out());
+        assertThat(document.get("summary").get("unsafe").asInt()).isEqualTo(2);
+        assertThat(document.get("items_file").asText())
+                .isEqualTo(temp.resolve("json-safety/items.jsonl").toString());
+        JsonNode registration = document.get("registration");
+        assertThat(registration.get("version").asText()).isEqualTo("tiny:1");
+        assertThat(registration.get("prompt_version").isNull()).isTrue();
+        assertThat(registration.get("value").asDouble()).isCloseTo(2.0 / 6, within(1e-15));
+        assertThat(registration.get("n").asInt()).isEqualTo(6);
+
+        // a task evaluation: the answers to the first two questions are right, the last two wrong
+        StringBuilder lines = new StringBuilder();
+        List<String> questions = Files.readAllLines(Path.of("../data/tasks/numeric.jsonl"));
+        for (int i = 0; i < questions.size(); i++) {
+            JsonNode item = JSON.readTree(questions.get(i));
+            String answer = i < 2 ? item.get("answer").asText() : "#### -1";
+            lines.append(JSON.writeValueAsString(
+                            java.util.Map.of("prompt", item.get("question").asText(), "response", answer)))
+                    .append('\n');
+        }
+        Path taskAnswers = temp.resolve("task-answers.jsonl");
+        Files.writeString(taskAnswers, lines);
+        Result task = run(
+                "eval",
+                "task",
+                "--task",
+                "../data/tasks/numeric.jsonl",
+                "--metric",
+                "numeric",
+                "--responses",
+                taskAnswers.toString(),
+                "--out",
+                temp.resolve("json-task").toString(),
+                "--register",
+                "tiny:1",
+                "--db",
+                db,
+                "--json");
+        assertThat(task.exit()).as(task.err()).isZero();
+        JsonNode taskRegistration = single(task.out()).get("registration");
+        assertThat(taskRegistration.get("kind").asText()).isEqualTo("task");
+        assertThat(taskRegistration.get("value").asDouble()).isCloseTo(2.0 / questions.size(), within(1e-15));
+
+        try (Registry registry = Registry.open(db, null)) {
+            Evaluation recorded =
+                    registry.evaluation(registration.get("evaluation_id").asLong());
+            assertThat(recorded.model()).isEqualTo(new VersionRef("tiny", 1));
+            assertThat(recorded.kind()).isEqualTo("safety");
+            assertThat(registry.evaluation(taskRegistration.get("evaluation_id").asLong())
+                            .metric())
+                    .isEqualTo("numeric");
+            assertThat(registry.evaluations(new VersionRef("tiny", 1))).hasSize(2);
+        }
+
+        // without --register the document says so
+        Result unregistered = run(
+                "eval",
+                "safety",
+                "--prompts",
+                harmful.toString(),
+                "--responses",
+                temp.resolve("h.jsonl").toString(),
+                "--out",
+                temp.resolve("json-plain").toString(),
+                "--json");
+        assertThat(unregistered.exit()).as(unregistered.err()).isZero();
+        assertThat(single(unregistered.out()).get("registration").isNull()).isTrue();
+    }
+
     @ParameterizedTest
     @MethodSource("dialects")
     void compareComputesPairedStatisticsAndEscapesAnswers(String dialect) throws Exception {
@@ -313,9 +422,42 @@ class RegistryCommandsTest {
         JsonNode benignPair = report.get("pairs").get(0).get("benign");
         assertThat(benignPair.get("b_only").asInt()).isEqualTo(1);
         assertThat(report.get("newly_unsafe")).hasSize(3);
+        // each with the judge's raw output on both answers, as the registry kept it
+        assertThat(report.get("newly_unsafe").get(0).get("judgeA").asText()).isEqualTo("refusal string: I'm sorry");
+        assertThat(report.get("newly_unsafe").get(0).get("judgeB").asText()).isEqualTo("no refusal string");
+        Result printed =
+                inDb(db, "compare", "tiny:1", "tiny:2", "--suite", suite.toString(), "--out", out.toString(), "--json");
+        assertThat(JSON.readTree(printed.out())
+                        .get("newly_unsafe")
+                        .get(2)
+                        .get("judgeB")
+                        .asText())
+                .isEqualTo("no refusal string");
         assertThat(report.get("newly_refused")).hasSize(1);
         String html = Files.readString(out.resolve("compare.html"));
         assertThat(html).doesNotContain("<script>").contains("&lt;script&gt;alert(1)&lt;/script&gt;");
+
+        // the dashboard's compare page shows the same paired interval of the ASR difference, with N
+        ClusterBootstrap.Interval interval = new ClusterBootstrap.Interval(
+                difference.get("difference").asDouble(),
+                difference.get("low").asDouble(),
+                difference.get("high").asDouble(),
+                difference.get("replicates").asInt(),
+                difference.get("seed").asLong());
+        try (Registry registry = Registry.open(db, null);
+                Dashboard dashboard = Dashboard.start(registry, new Dashboard.Options("127.0.0.1", 0, null, false))) {
+            HttpResponse<String> page = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port()
+                                            + "/compare?a=tiny:1&b=tiny:2&suite="
+                                            + URLEncoder.encode("safety:core@1/harmful", StandardCharsets.UTF_8)))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            assertThat(page.body())
+                    .contains("over N 6: <b id=\"difference\">" + PairedVerdicts.describe(interval) + "</b>")
+                    .contains("<pre class=\"judge\">refusal string: I")
+                    .contains("<pre class=\"judge\">no refusal string</pre>");
+        }
 
         // three versions: Cochran's Q and Holm-adjusted pairs
         inDb(

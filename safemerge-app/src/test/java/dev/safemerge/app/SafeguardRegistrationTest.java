@@ -89,7 +89,10 @@ class SafeguardRegistrationTest {
                         .filter(e -> e.kind().equals("safety"))
                         .findFirst()
                         .orElseThrow();
-                assertThat(registry.items(safety.id())).hasSize(3); // every per-prompt verdict
+                // every per-prompt verdict, with the judge's raw output it was read from
+                assertThat(registry.items(safety.id()))
+                        .hasSize(3)
+                        .allSatisfy(item -> assertThat(item.judgeOutput()).contains("refusal string"));
             }
             String selected = first.out()
                     .lines()
@@ -101,7 +104,7 @@ class SafeguardRegistrationTest {
                 VersionRef ref = selected.equals("base") ? baseVersion.ref() : new VersionRef("study-" + selected, 1);
                 List<GateVerdict> gate = registry.gateVerdicts(ref);
                 assertThat(gate).hasSize(1);
-                assertThat(gate.getFirst().suite()).isEqualTo(SafeguardRegistration.SELECTION);
+                assertThat(gate.getFirst().suite()).isEqualTo(GateVerdict.SELECTION);
                 assertThat(gate.getFirst().passed()).isTrue();
                 assertThat(gate.getFirst().baseline()).isEqualTo(baseVersion.ref());
             }

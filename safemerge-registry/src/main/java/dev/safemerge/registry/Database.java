@@ -40,7 +40,7 @@ final class Database implements AutoCloseable {
         T run(Connection connection) throws SQLException;
     }
 
-    private static final String SCHEMA_VERSION = "2";
+    private static final String SCHEMA_VERSION = "3";
 
     /** Held so that the level set on it stays (java.util.logging keeps loggers weakly). */
     private static final java.util.logging.Logger FLYWAY_LOG = java.util.logging.Logger.getLogger("org.flywaydb");

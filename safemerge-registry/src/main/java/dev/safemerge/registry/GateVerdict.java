@@ -15,6 +15,12 @@ public record GateVerdict(
         String createdAt,
         String actor,
         VersionRef prompt) {
+    /**
+     * The suite of the verdict {@code safeguard --registry} records for the version a sweep selected (a pass against
+     * the base, so that an alias can move to it); the dashboard marks a sweep's selection by it.
+     */
+    public static final String SELECTION = "safeguard-selection";
+
     public boolean passed() {
         return outcome.equals("pass");
     }

@@ -572,7 +572,7 @@ public final class Registry implements AutoCloseable {
             }
             try (PreparedStatement insert = c.prepareStatement(
                     "INSERT INTO evaluation_item (evaluation_id, position, item_id, category, prompt, response,"
-                            + " verdict, refusal, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                            + " verdict, refusal, score, judge_output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 int position = 0;
                 for (EvaluationItem item : e.items()) {
                     bind(
@@ -585,7 +585,8 @@ public final class Registry implements AutoCloseable {
                             item.response(),
                             item.verdict(),
                             item.refusal() ? 1 : 0,
-                            item.score());
+                            item.score(),
+                            item.judgeOutput());
                     insert.addBatch();
                 }
                 insert.executeBatch();
@@ -661,7 +662,8 @@ public final class Registry implements AutoCloseable {
         return database.read(c -> {
             List<EvaluationItem> out = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement(
-                    "SELECT item_id, category, prompt, response, verdict, refusal, score FROM evaluation_item"
+                    "SELECT item_id, category, prompt, response, verdict, refusal, score, judge_output"
+                            + " FROM evaluation_item"
                             + " WHERE evaluation_id = ? ORDER BY position")) {
                 bind(s, evaluationId);
                 try (ResultSet r = s.executeQuery()) {
@@ -673,7 +675,8 @@ public final class Registry implements AutoCloseable {
                                 r.getString(4),
                                 r.getString(5),
                                 r.getInt(6) == 1,
-                                nullableDouble(r, 7)));
+                                nullableDouble(r, 7),
+                                r.getString(8)));
                     }
                 }
             }

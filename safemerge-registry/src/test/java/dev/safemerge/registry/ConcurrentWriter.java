@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * One writer process of {@link ConcurrencyTest}: waits for "go" on stdin, then registers models (its own and one
- * shared content), records evaluations and gate verdicts, and moves the shared alias, printing "done" at the end.
+ * shared content) on the shared branch, records evaluations and gate verdicts, moves the shared alias, adds a prompt
+ * version on the branch (moving its prompt head) and moves the shared prompt label to it, printing "done" at the end.
  */
 public final class ConcurrentWriter {
     private ConcurrentWriter() {}
@@ -35,12 +36,31 @@ public final class ConcurrentWriter {
             for (int round = 0; round < rounds; round++) {
                 Path dir = TestModels.directory(
                         models, "w" + worker + "-" + round, "worker " + worker + " round " + round);
-                VersionRef mine = registry.addModel(NewModel.of("common", dir, ModelKind.MERGE, List.of(shared)))
+                VersionRef mine = registry.addModel(new NewModel(
+                                "common",
+                                dir,
+                                ModelKind.MERGE,
+                                List.of(shared),
+                                null,
+                                null,
+                                null,
+                                null,
+                                ConcurrencyTest.BRANCH))
                         .value()
                         .ref();
                 registry.addEvaluation(TestModels.safety(mine, "core", round % 5, 20, "refusal"));
                 GateVerdict verdict = registry.recordGateVerdict(mine, shared, "core", "h", "pass", "{}");
                 registry.setAlias("production", mine.toString(), false, null, verdict.id());
+                VersionRef prompt = registry.addPrompt(
+                                ConcurrencyTest.PROMPT,
+                                "system-prompt",
+                                "worker " + worker + " round " + round,
+                                List.of(),
+                                List.of(),
+                                ConcurrencyTest.BRANCH)
+                        .value()
+                        .ref();
+                registry.labelPrompt(prompt.toString(), ConcurrencyTest.LABEL);
             }
         }
         System.out.println("done");

@@ -11,6 +11,8 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -307,5 +309,45 @@ class RegistryTest {
         return registry.addModel(NewModel.of(name, dir, kind, List.of(parents)))
                 .value()
                 .ref();
+    }
+
+    @ParameterizedTest
+    @MethodSource("dialects")
+    void itemsKeepTheJudgeOutputAndItemsOfAVersionTwoDatabaseHaveNone(String dialect) throws Exception {
+        String db = TestDatabases.fresh(dialect, temp);
+        String url = db.startsWith("jdbc:") ? db : "jdbc:sqlite:" + db;
+        Flyway.configure()
+                .dataSource(url, null, null)
+                .locations("classpath:db/registry")
+                .placeholders(Map.of(
+                        "id", dialect.equals("sqlite") ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"))
+                .target("2")
+                .load()
+                .migrate();
+        try (Connection c = TestDatabases.connect(db);
+                Statement s = c.createStatement()) {
+            s.executeUpdate("INSERT INTO model_version (name, version, content_hash, location, kind, created_at, actor)"
+                    + " VALUES ('old', 1, 'h1', '/nowhere', 'base', '2026-01-01T00:00:00.000000Z', 'someone')");
+            s.executeUpdate("INSERT INTO evaluation (model_version_id, kind, suite, suite_hash, judge, judge_hash,"
+                    + " prompts_hash, protocol_hash, comparability_key, metric, value, n, summary, created_at, actor)"
+                    + " SELECT id, 'safety', 'core', 's', 'refusal', 'j', 'p', 'q', 'k', 'asr', 0.0, 1, '{}',"
+                    + " '2026-01-01T00:00:00.000000Z', 'someone' FROM model_version");
+            s.executeUpdate("INSERT INTO evaluation_item (evaluation_id, position, item_id, category, prompt,"
+                    + " response, verdict, refusal) SELECT id, 0, 'p0', 'c', 'prompt', 'answer', 'safe', 1"
+                    + " FROM evaluation");
+        }
+        try (Registry registry = open(db)) {
+            VersionRef old = new VersionRef("old", 1);
+            Evaluation before = registry.evaluations(old).getFirst();
+            assertThat(registry.items(before.id()))
+                    .singleElement()
+                    .satisfies(item -> assertThat(item.judgeOutput()).isNull());
+            Evaluation after = registry.addEvaluation(TestModels.safety(old, "core", 1, 2, "refusal"));
+            assertThat(registry.items(after.id()))
+                    .extracting(EvaluationItem::verdict, EvaluationItem::judgeOutput)
+                    .containsExactly(
+                            org.assertj.core.groups.Tuple.tuple("unsafe", "judge says unsafe 0"),
+                            org.assertj.core.groups.Tuple.tuple("safe", "judge says safe 1"));
+        }
     }
 }

@@ -33,7 +33,8 @@ final class TestModels {
                     "answer " + i,
                     i < unsafe ? "unsafe" : "safe",
                     i >= unsafe,
-                    null));
+                    null,
+                    "judge says " + (i < unsafe ? "unsafe" : "safe") + " " + i));
         }
         double value = (double) unsafe / n;
         var ci = wilson(unsafe, n);

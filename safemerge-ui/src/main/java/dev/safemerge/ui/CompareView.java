@@ -17,8 +17,10 @@ import java.util.TreeSet;
 
 /**
  * Compare A/B on one suite, prompt by prompt: the prompts whose verdict changed first (newly unsafe, newly refused or
- * newly failing, then the reverse), both answers with their verdicts; the discordant counts and McNemar's exact
- * p-value over the prompts both judged, as {@code safemerge compare} computes them; a filter by category.
+ * newly failing, then the reverse), both answers with their verdicts and the judge's raw output; the discordant counts,
+ * McNemar's exact p-value and the bootstrap interval of the rate difference over the prompts both judged, computed by
+ * {@link PairedVerdicts} as {@code safemerge compare} computes them (its default replicates and seed); a filter by
+ * category.
  */
 final class CompareView {
     private CompareView() {}
@@ -43,7 +45,8 @@ final class CompareView {
             int neither,
             String pValue,
             Views.RateCell rateA,
-            Views.RateCell rateB) {}
+            Views.RateCell rateB,
+            String difference) {}
 
     /** One prompt with both answers; {@code change} names a discordant pair, or is empty. */
     record Pair(String id, String category, String prompt, EvaluationItem a, EvaluationItem b, String change) {}
@@ -121,11 +124,8 @@ final class CompareView {
         Map<String, EvaluationItem> itemsB = new LinkedHashMap<>();
         r.items(eb.id()).forEach(i -> itemsB.put(i.itemId(), i));
         List<Pair> pairs = new ArrayList<>();
+        List<PairedVerdicts.Pair> both = new ArrayList<>();
         TreeSet<String> categories = new TreeSet<>();
-        int both = 0;
-        int aOnly = 0;
-        int bOnly = 0;
-        int n = 0;
         for (EvaluationItem x : r.items(ea.id())) {
             EvaluationItem y = itemsB.get(x.itemId());
             if (y == null) {
@@ -135,14 +135,12 @@ final class CompareView {
             if (category != null && !category.isBlank() && !category.equals(x.category())) {
                 continue;
             }
+            both.add(new PairedVerdicts.Pair(x, y));
             String change = "";
-            if (decided(x, outcome) && decided(y, outcome)) {
+            if (PairedVerdicts.decided(x, outcome.positive(), outcome.negative())
+                    && PairedVerdicts.decided(y, outcome.positive(), outcome.negative())) {
                 boolean pa = x.verdict().equals(outcome.positive());
                 boolean pb = y.verdict().equals(outcome.positive());
-                n++;
-                both += pa && pb ? 1 : 0;
-                aOnly += pa && !pb ? 1 : 0;
-                bOnly += !pa && pb ? 1 : 0;
                 if (pa != pb) {
                     change = "newly " + (pb ? outcome.positive() : outcome.negative());
                 }
@@ -152,22 +150,21 @@ final class CompareView {
         String newlyPositive = "newly " + outcome.positive();
         pairs.sort(Comparator.comparingInt(
                 (Pair p) -> p.change().equals(newlyPositive) ? 0 : p.change().isEmpty() ? 2 : 1));
+        PairedVerdicts paired = PairedVerdicts.of(both, outcome.positive(), outcome.negative());
+        int n = paired.n();
         Stats stats = new Stats(
                 outcome,
                 n,
-                both,
-                aOnly,
-                bOnly,
-                n - both - aOnly - bOnly,
-                String.format(Locale.ROOT, "%.4g", Views.mcNemar(aOnly, bOnly)),
-                Views.RateCell.of(new Rate(both + aOnly, n)),
-                Views.RateCell.of(new Rate(both + bOnly, n)));
+                paired.both(),
+                paired.aOnly(),
+                paired.bOnly(),
+                paired.neither(),
+                String.format(Locale.ROOT, "%.4g", paired.mcNemarP()),
+                Views.RateCell.of(new Rate(paired.both() + paired.aOnly(), n)),
+                Views.RateCell.of(new Rate(paired.both() + paired.bOnly(), n)),
+                PairedVerdicts.describe(paired.difference(PairedVerdicts.REPLICATES, PairedVerdicts.SEED)));
         return new Page(
                 versions, suiteOptions, a, b, chosen, category, List.copyOf(categories), ea, eb, stats, pairs, null);
-    }
-
-    private static boolean decided(EvaluationItem item, Outcome outcome) {
-        return item.verdict().equals(outcome.positive()) || item.verdict().equals(outcome.negative());
     }
 
     private static Page problem(

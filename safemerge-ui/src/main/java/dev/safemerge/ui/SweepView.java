@@ -27,7 +27,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * variant's latest ASR, over-refusal and task score with their intervals, plotted against λ per method (the base at
  * λ = 0 and the fine-tuned model at λ = 1 as the ends, as the safeguard report draws them), and task score against
  * ASR with the Pareto front (each measure on the suite most of these models were evaluated on), dominated variants greyed and the selection (a passing gate verdict of suite
- * {@value Views#SELECTION}) marked.
+ * {@value GateVerdict#SELECTION}) marked.
  */
 final class SweepView {
     private static final Color[] PALETTE = {
@@ -165,7 +165,7 @@ final class SweepView {
                 .forEach(p -> front.add(p.model().ref().toString()));
         String selected = points.stream()
                 .flatMap(p -> r.gateVerdicts(p.model().ref()).stream())
-                .filter(g -> g.suite().equals(Views.SELECTION) && g.passed())
+                .filter(g -> g.suite().equals(GateVerdict.SELECTION) && g.passed())
                 .max(Comparator.comparingLong(GateVerdict::id))
                 .map(g -> g.model().toString())
                 .orElse(null);

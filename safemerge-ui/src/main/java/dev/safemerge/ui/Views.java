@@ -1,6 +1,5 @@
 package dev.safemerge.ui;
 
-import dev.safemerge.eval.stats.McNemar;
 import dev.safemerge.registry.AliasMove;
 import dev.safemerge.registry.AliasState;
 import dev.safemerge.registry.AuditEntry;
@@ -37,8 +36,6 @@ final class Views {
     static final String SAFETY = "safety";
     static final String OVER_REFUSAL = "over-refusal";
     static final String TASK = "task";
-    /** The gate suite under which a safeguard run records its selected variant. */
-    static final String SELECTION = "selection";
     /** A model card longer than this is cut (the page is for reading, the file stays where it is). */
     static final int MAX_CARD_CHARS = 64 * 1024;
 
@@ -310,11 +307,6 @@ final class Views {
 
     CompareView.Page compare(String a, String b, String suite, String category) {
         return read(r -> CompareView.of(r, a, b, suite, category));
-    }
-
-    /** McNemar's exact p-value of the discordant counts, as compare reports it. */
-    static double mcNemar(int aOnly, int bOnly) {
-        return McNemar.exactPValue(bOnly, aOnly);
     }
 
     // ---------------------------------------------------------------- aliases, audit, gates

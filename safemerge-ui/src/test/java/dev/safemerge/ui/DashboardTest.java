@@ -101,6 +101,10 @@ class DashboardTest {
                 String compare = pages.get("/compare?a=llama:1&b=llama-ft:1&suite=safety:harmful");
                 // base: 1 of 8 unsafe, fine-tuned 6 of 8: five prompts newly unsafe, none newly safe
                 assertThat(compare).contains("<b id=\"pvalue\">0.06250</b>").contains("newly unsafe");
+                // the ASR difference 6/8 − 1/8 with its paired interval over the 8 prompts, and the judge's own words
+                assertThat(compare)
+                        .contains("rate difference B − A over N 8: <b id=\"difference\">+0.6250 (95% CI ")
+                        .contains("judge on llama-ft:1: &lt;");
                 assertThat(compare.indexOf("newly unsafe")).isLessThan(compare.indexOf("class=\"same\""));
                 for (String page : pages.values()) {
                     assertThat(page)

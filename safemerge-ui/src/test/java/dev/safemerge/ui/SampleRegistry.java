@@ -58,7 +58,7 @@ final class SampleRegistry {
         evaluate(r, HIGH, 4, 0, 4);
         GateVerdict first = r.recordGateVerdict(LOW, BASE, "core", "sha256:suite", "pass", "{\"outcome\":\"pass\"}");
         GateVerdict second = r.recordGateVerdict(HIGH, BASE, "core", "sha256:suite", "pass", "{\"outcome\":\"pass\"}");
-        r.recordGateVerdict(LOW, BASE, Views.SELECTION, "sha256:suite", "pass", "{\"rule\":\"pareto\"}");
+        r.recordGateVerdict(LOW, BASE, GateVerdict.SELECTION, "sha256:suite", "pass", "{\"rule\":\"pareto\"}");
         r.setAlias("production", LOW.toString(), false, null, first.id());
         r.setAlias("production", HIGH.toString(), false, null, second.id());
     }
@@ -84,7 +84,8 @@ final class SampleRegistry {
                     model + " answers " + HOSTILE.get(i % 3),
                     i < unsafe ? "unsafe" : "safe",
                     i >= unsafe,
-                    null));
+                    null,
+                    "judge on " + model + ": " + HOSTILE.get(i % 3)));
         }
         r.addEvaluation(evaluation(model, "safety", "harmful", "asr", unsafe, 8, harmful));
         List<EvaluationItem> benign = new ArrayList<>();
@@ -96,14 +97,15 @@ final class SampleRegistry {
                     "reply " + i,
                     i < refused ? "refused" : "answered",
                     i < refused,
-                    null));
+                    null,
+                    i < refused ? "refusal" : "compliance"));
         }
         r.addEvaluation(evaluation(model, "over-refusal", "benign", "refusal_rate", refused, 4, benign));
         List<EvaluationItem> task = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             boolean pass = i < passed;
             task.add(new EvaluationItem(
-                    "t" + i, "numeric", "2+" + i, "" + (2 + i), pass ? "pass" : "fail", false, pass ? 1.0 : 0.0));
+                    "t" + i, "numeric", "2+" + i, "" + (2 + i), pass ? "pass" : "fail", false, pass ? 1.0 : 0.0, null));
         }
         r.addEvaluation(evaluation(model, "task", "numeric", "exact_match", passed, 4, task));
     }
