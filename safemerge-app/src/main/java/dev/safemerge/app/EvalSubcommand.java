@@ -1,6 +1,6 @@
 package dev.safemerge.app;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.registry.Evaluation;
 import dev.safemerge.tensor.BadInputException;
@@ -54,7 +54,7 @@ abstract class EvalSubcommand implements Callable<Integer> {
     }
 
     /** With --json, prints the one JSON document both commands answer with and returns true; without, false. */
-    final boolean printedJson(PrintWriter w, JsonNode summary, Evaluation recorded) {
+    final boolean printedJson(PrintWriter w, ObjectNode summary, Evaluation recorded) {
         if (json) {
             RegistryOptions.printJson(w, EvalRegistration.document(summary, out, recorded));
         }
