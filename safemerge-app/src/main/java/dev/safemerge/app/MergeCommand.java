@@ -92,19 +92,19 @@ final class MergeCommand implements Callable<Integer> {
         }
         long shardBytes = Merger.parseShardSize(maxShardSize);
         int workers = ThreadCount.resolve(threads);
-        Merger.Options options = new Merger.Options(
-                out == null ? Path.of("unused") : out,
-                seed,
-                shardBytes,
-                workers,
-                dryRun,
-                allowCrimes,
-                emitAdapter,
-                overwrite.overwrite,
-                ConsoleProgress.of(spec),
-                dryRun ? stdout : stderr,
+        Merger.Options options = Merger.Options.into(out == null ? Path.of("unused") : out)
+                .seed(seed)
+                .maxShardBytes(shardBytes)
+                .threads(workers)
+                .dryRun(dryRun)
+                .allowCrimes(allowCrimes)
+                .emitAdapter(emitAdapter)
+                .overwrite(overwrite.overwrite)
+                .progress(ConsoleProgress.of(spec))
+                .log(dryRun ? stdout : stderr)
                 // The merge module reads only the checkpoint view; every input must also be a model this tool loads.
-                ModelConfig::read);
+                .configCheck(ModelConfig::read)
+                .build();
         Merger.Summary summary = Merger.run(config, options);
         if (!dryRun && emitAdapter) {
             stdout.printf("wrote the merged adapter to %s%n", out);

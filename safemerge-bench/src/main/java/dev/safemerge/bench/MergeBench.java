@@ -3,7 +3,6 @@ package dev.safemerge.bench;
 import dev.safemerge.merge.Merger;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.ModelWriter;
-import dev.safemerge.tensor.Progress;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -173,16 +172,11 @@ public final class MergeBench {
         long start = System.nanoTime();
         Merger.run(
                 config,
-                new Merger.Options(
-                        out,
-                        1,
-                        Merger.DEFAULT_SHARD_BYTES,
-                        threads,
-                        false,
-                        false,
-                        false,
-                        Progress.SILENT,
-                        new PrintWriter(System.err, true, StandardCharsets.UTF_8)));
+                Merger.Options.into(out)
+                        .seed(1)
+                        .threads(threads)
+                        .log(new PrintWriter(System.err, true, StandardCharsets.UTF_8))
+                        .build());
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf(
                 Locale.ROOT,

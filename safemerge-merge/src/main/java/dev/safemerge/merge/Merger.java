@@ -16,6 +16,7 @@ import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,10 +42,20 @@ public final class Merger {
     private static final Pattern KMB = Pattern.compile("\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([KkMmBb])\\s*");
 
     /**
+     * How a merge runs. Built from {@link #into(Path)} (mergekit's defaults) and named settings, so no two settings of
+     * one type can be swapped by position.
+     *
      * @param out the output directory (must not exist or be empty unless {@code overwrite})
+     * @param seed seeds the random masks of DARE and DELLA (counter-based, so independent of {@code threads})
+     * @param maxShardBytes the largest safetensors shard written (mergekit's {@code --out-shard-size})
      * @param threads worker threads for tensors and chunks
+     * @param dryRun plan and print the plan to {@code log}; read and write no tensor
+     * @param allowCrimes merge inputs whose architectures differ (mergekit's {@code --allow-crimes})
+     * @param emitAdapter write a linear merge of a base and its LoRA adapters as one adapter instead of full weights
      * @param overwrite replace an existing {@code out} in one rename once the new one is complete, so a failed or
      *     interrupted merge leaves the old output as it was
+     * @param progress reports bytes merged
+     * @param log receives warnings and the dry run's plan
      * @param configCheck run on every input model's config.json before any model is opened
      */
     public record Options(
@@ -59,44 +70,97 @@ public final class Merger {
             Progress.Factory progress,
             PrintWriter log,
             ConfigCheck configCheck) {
-        /** Options that check each input's config only through the checkpoint view the merge reads. */
-        public Options(
-                Path out,
-                long seed,
-                long maxShardBytes,
-                int threads,
-                boolean dryRun,
-                boolean allowCrimes,
-                boolean emitAdapter,
-                boolean overwrite,
-                Progress.Factory progress,
-                PrintWriter log) {
-            this(
-                    out,
-                    seed,
-                    maxShardBytes,
-                    threads,
-                    dryRun,
-                    allowCrimes,
-                    emitAdapter,
-                    overwrite,
-                    progress,
-                    log,
-                    ConfigCheck.CHECKPOINT_VIEW);
+        /**
+         * A merge into {@code out}, starting from mergekit's defaults: seed 0, 5B shards, one thread, no dry run, no
+         * crimes, full weights, an existing output refused, no progress, no log, inputs checked only through the
+         * checkpoint view.
+         */
+        public static Builder into(Path out) {
+            return new Builder(out);
         }
 
-        /** Options that refuse an existing non-empty output directory. */
-        public Options(
-                Path out,
-                long seed,
-                long maxShardBytes,
-                int threads,
-                boolean dryRun,
-                boolean allowCrimes,
-                boolean emitAdapter,
-                Progress.Factory progress,
-                PrintWriter log) {
-            this(out, seed, maxShardBytes, threads, dryRun, allowCrimes, emitAdapter, false, progress, log);
+        /** Named settings over the defaults of {@link #into(Path)}. */
+        public static final class Builder {
+            private final Path out;
+            private long seed;
+            private long maxShardBytes = DEFAULT_SHARD_BYTES;
+            private int threads = 1;
+            private boolean dryRun;
+            private boolean allowCrimes;
+            private boolean emitAdapter;
+            private boolean overwrite;
+            private Progress.Factory progress = Progress.SILENT;
+            private PrintWriter log = new PrintWriter(Writer.nullWriter());
+            private ConfigCheck configCheck = ConfigCheck.CHECKPOINT_VIEW;
+
+            private Builder(Path out) {
+                this.out = out;
+            }
+
+            public Builder seed(long value) {
+                seed = value;
+                return this;
+            }
+
+            public Builder maxShardBytes(long value) {
+                maxShardBytes = value;
+                return this;
+            }
+
+            public Builder threads(int value) {
+                threads = value;
+                return this;
+            }
+
+            public Builder dryRun(boolean value) {
+                dryRun = value;
+                return this;
+            }
+
+            public Builder allowCrimes(boolean value) {
+                allowCrimes = value;
+                return this;
+            }
+
+            public Builder emitAdapter(boolean value) {
+                emitAdapter = value;
+                return this;
+            }
+
+            public Builder overwrite(boolean value) {
+                overwrite = value;
+                return this;
+            }
+
+            public Builder progress(Progress.Factory value) {
+                progress = value;
+                return this;
+            }
+
+            public Builder log(PrintWriter value) {
+                log = value;
+                return this;
+            }
+
+            public Builder configCheck(ConfigCheck value) {
+                configCheck = value;
+                return this;
+            }
+
+            public Options build() {
+                return new Options(
+                        out,
+                        seed,
+                        maxShardBytes,
+                        threads,
+                        dryRun,
+                        allowCrimes,
+                        emitAdapter,
+                        overwrite,
+                        progress,
+                        log,
+                        configCheck);
+            }
         }
     }
 

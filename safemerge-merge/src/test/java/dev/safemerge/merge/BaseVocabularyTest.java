@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.ModelDirectory;
-import dev.safemerge.tensor.Progress;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -69,10 +66,7 @@ class BaseVocabularyTest {
                     parameters: {weight: 0.5}
                 """);
         Path out = dir.resolve("out");
-        Merger.run(
-                config,
-                new Merger.Options(
-                        out, 0, 100_000, 1, false, false, false, Progress.SILENT, new PrintWriter(new StringWriter())));
+        Merger.run(config, Merger.Options.into(out).maxShardBytes(100_000).build());
         try (ModelDirectory merged = ModelDirectory.open(out)) {
             assertThat(merged.info("model.embed_tokens.weight").shape()).containsExactly(30, 4);
             assertThat(merged.info("lm_head.weight").shape()).containsExactly(30, 4);

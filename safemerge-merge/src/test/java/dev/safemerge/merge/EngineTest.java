@@ -10,8 +10,6 @@ import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -151,16 +149,11 @@ class EngineTest {
         Files.writeString(config, yaml);
         return Merger.run(
                 config,
-                new Merger.Options(
-                        out,
-                        seed,
-                        20_000,
-                        threads,
-                        false,
-                        false,
-                        false,
-                        Progress.SILENT,
-                        new PrintWriter(new StringWriter())));
+                Merger.Options.into(out)
+                        .seed(seed)
+                        .maxShardBytes(20_000)
+                        .threads(threads)
+                        .build());
     }
 
     static final String DARE = """

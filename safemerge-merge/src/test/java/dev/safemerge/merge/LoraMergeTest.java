@@ -9,11 +9,8 @@ import dev.safemerge.tensor.LoraAdapterWriter;
 import dev.safemerge.tensor.LoraConfig;
 import dev.safemerge.tensor.LoraWeights;
 import dev.safemerge.tensor.ModelDirectory;
-import dev.safemerge.tensor.Progress;
 import dev.safemerge.tensor.TensorSource;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -88,16 +85,11 @@ class LoraMergeTest {
         Files.writeString(config, yaml);
         return Merger.run(
                 config,
-                new Merger.Options(
-                        out,
-                        0,
-                        1000,
-                        2,
-                        false,
-                        false,
-                        emitAdapter,
-                        Progress.SILENT,
-                        new PrintWriter(new StringWriter())));
+                Merger.Options.into(out)
+                        .maxShardBytes(1000)
+                        .threads(2)
+                        .emitAdapter(emitAdapter)
+                        .build());
     }
 
     static final String LINEAR = """

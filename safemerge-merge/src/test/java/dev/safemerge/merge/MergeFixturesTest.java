@@ -7,7 +7,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.ModelDirectory;
-import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -74,7 +73,12 @@ class MergeFixturesTest {
         StringWriter log = new StringWriter();
         Merger.Summary summary = Merger.run(
                 config,
-                new Merger.Options(out, 1, 4000, 2, false, false, false, Progress.SILENT, new PrintWriter(log, true)));
+                Merger.Options.into(out)
+                        .seed(1)
+                        .maxShardBytes(4000)
+                        .threads(2)
+                        .log(new PrintWriter(log, true))
+                        .build());
         assertThat(summary.outputLayers())
                 .isEqualTo(fixture.get("output_layers").asInt());
         boolean approximate = List.of("slerp", "model_stock")

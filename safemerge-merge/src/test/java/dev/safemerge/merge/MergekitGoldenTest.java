@@ -3,7 +3,6 @@ package dev.safemerge.merge;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.safemerge.tensor.ModelDirectory;
-import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -70,8 +69,12 @@ class MergekitGoldenTest {
         StringWriter log = new StringWriter();
         Merger.run(
                 GOLDENS.resolve("cases").resolve(name).resolve("merge.yml"),
-                new Merger.Options(
-                        out, 7, 1L << 30, 2, false, false, false, Progress.SILENT, new PrintWriter(log, true)));
+                Merger.Options.into(out)
+                        .seed(7)
+                        .maxShardBytes(1L << 30)
+                        .threads(2)
+                        .log(new PrintWriter(log, true))
+                        .build());
         return out;
     }
 

@@ -7,10 +7,7 @@ import dev.safemerge.tensor.LoraAdapterWriter;
 import dev.safemerge.tensor.LoraConfig;
 import dev.safemerge.tensor.LoraWeights;
 import dev.safemerge.tensor.ModelDirectory;
-import dev.safemerge.tensor.Progress;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -118,18 +115,7 @@ class ThreadCountInvarianceTest {
         Path config = dir.resolve("merge.yml");
         Files.writeString(config, yaml);
         Path out = dir.resolve("out-" + seed + "-" + threads + "-" + Integer.toHexString(yaml.hashCode()));
-        Merger.run(
-                config,
-                new Merger.Options(
-                        out,
-                        seed,
-                        Merger.DEFAULT_SHARD_BYTES,
-                        threads,
-                        false,
-                        false,
-                        false,
-                        Progress.SILENT,
-                        new PrintWriter(new StringWriter())));
+        Merger.run(config, Merger.Options.into(out).seed(seed).threads(threads).build());
         return out;
     }
 

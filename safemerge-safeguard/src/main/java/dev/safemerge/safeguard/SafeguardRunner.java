@@ -493,16 +493,11 @@ public final class SafeguardRunner {
     private void runMerge(Path config, Path target, boolean emitAdapter) {
         Merger.run(
                 config,
-                new Merger.Options(
-                        target,
-                        plan.seed(),
-                        Merger.DEFAULT_SHARD_BYTES,
-                        plan.threads() == 0 ? Runtime.getRuntime().availableProcessors() : plan.threads(),
-                        false,
-                        false,
-                        emitAdapter,
-                        Progress.SILENT,
-                        new PrintWriter(java.io.Writer.nullWriter())));
+                Merger.Options.into(target)
+                        .seed(plan.seed())
+                        .threads(plan.threads() == 0 ? Runtime.getRuntime().availableProcessors() : plan.threads())
+                        .emitAdapter(emitAdapter)
+                        .build());
     }
 
     /** The fine-tuned model {@code i} as a mergekit reference: a directory, or {@code base+adapter}. */

@@ -193,16 +193,10 @@ class SafeguardRunnerTest {
                         + "'\n    parameters: {weight: 1.0}\n");
         dev.safemerge.merge.Merger.run(
                 config,
-                new dev.safemerge.merge.Merger.Options(
-                        finetuned,
-                        42,
-                        dev.safemerge.merge.Merger.DEFAULT_SHARD_BYTES,
-                        1,
-                        false,
-                        false,
-                        false,
-                        Progress.SILENT,
-                        QUIET));
+                dev.safemerge.merge.Merger.Options.into(finetuned)
+                        .seed(42)
+                        .log(QUIET)
+                        .build());
         SafeguardPlan full = Fixture.plan(base, List.of(), methods, lambdas, "pareto");
         full = new SafeguardPlan(
                 full.base(),
