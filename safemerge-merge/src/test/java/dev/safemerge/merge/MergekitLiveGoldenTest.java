@@ -3,9 +3,13 @@ package dev.safemerge.merge;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -66,16 +70,21 @@ class MergekitLiveGoldenTest {
     }
 
     /**
-     * The file's bytes, except that PEFT writes the base model's absolute path into adapter_config.json, which
-     * names the folder the script ran in and is not compared.
+     * The file's bytes, except adapter_config.json, which PEFT writes with the base model's absolute path (the
+     * folder the script ran in) and with target_modules from a Python set, in an order that changes with Python's
+     * string hash seed: compared as JSON without the path and with the target modules sorted.
      */
-    static byte[] comparable(Path file) throws IOException {
+    static Object comparable(Path file) throws IOException {
         if (!file.getFileName().toString().equals("adapter_config.json")) {
             return Files.readAllBytes(file);
         }
-        return Files.readString(file)
-                .replaceAll("\"base_model_name_or_path\": \"[^\"]*\"", "")
-                .getBytes();
+        ObjectNode config = (ObjectNode) JsonMappers.plain().readTree(file.toFile());
+        config.remove("base_model_name_or_path");
+        List<String> modules = new ArrayList<>();
+        config.get("target_modules").forEach(module -> modules.add(module.asText()));
+        ArrayNode sorted = config.putArray("target_modules");
+        modules.stream().sorted().forEach(sorted::add);
+        return config;
     }
 
     static List<Path> relativeFiles(Path root) throws IOException {
