@@ -5,8 +5,9 @@ and filters, slices/passthrough, model_stock over three models, `tokenizer_sourc
 vocabularies and a base+adapter reference (PEFT adapter). DARE/DELLA draw random masks, so their cases are kept
 for statistics (kept fraction, rescale) rather than values.
 
-Usage: python mergekit_goldens.py OUT_DIR     (mergekit-yaml on PATH; the suite reads
-safemerge-merge/src/test/resources/goldens/mergekit)
+Usage: python mergekit_goldens.py OUT_DIR [--only CASE,CASE...]     (mergekit-yaml on PATH; the suite reads
+safemerge-merge/src/test/resources/goldens/mergekit; --only writes the inputs and the named case folders alone,
+as the suite's live comparison does)
 An interrupted run resumes (finished cases are kept); delete OUT_DIR to start over. Each case folder holds merge.yml (model paths relative to the case folder, the way the project resolves them; the
 script runs mergekit from that folder so mergekit resolves them the same) and out/, mergekit's output.
 """
@@ -137,7 +138,8 @@ STATISTICS = {
 }
 
 # bfloat16 runs of the methods whose bf16 results this project matches; the others are listed in README.md
-BF16_CASES = ["linear", "slerp_gradient_filters", "task_arithmetic_gradient", "nearswap", "passthrough_slices"]
+BF16_CASES = ["linear", "slerp_gradient_filters", "task_arithmetic_gradient", "nearswap", "passthrough_slices",
+              "ties", "breadcrumbs", "breadcrumbs_ties", "model_stock"]
 
 
 def run(out, name, config, mergekit):
@@ -157,17 +159,32 @@ def run(out, name, config, mergekit):
             os.remove(path)
 
 
+def all_cases():
+    """Every case folder name with its config, in the order they are written."""
+    cases = {name: {**config, "dtype": "float32"} for name, config in CASES.items()}
+    cases.update({name + "_bf16": {**CASES[name], "dtype": "bfloat16"} for name in BF16_CASES})
+    cases.update({"stats_" + name: {**config, "dtype": "float32"} for name, config in STATISTICS.items()})
+    return cases
+
+
 def main():
-    out = sys.argv[1]
-    mergekit = sys.argv[2] if len(sys.argv) > 2 else "mergekit-yaml"
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:
+        at = args.index("--only")
+        only = args[at + 1].split(",")
+        del args[at:at + 2]
+    out = args[0]
+    mergekit = args[1] if len(args) > 1 else "mergekit-yaml"
+    cases = all_cases()
+    unknown = [name for name in only or [] if name not in cases]
+    if unknown:
+        sys.exit("unknown case: " + ", ".join(unknown))
     if not os.path.exists(os.path.join(out, "inputs")):
         make_inputs(out)
-    for name, config in CASES.items():
-        run(out, name, {**config, "dtype": "float32"}, mergekit)
-    for name in BF16_CASES:
-        run(out, name + "_bf16", {**CASES[name], "dtype": "bfloat16"}, mergekit)
-    for name, config in STATISTICS.items():
-        run(out, "stats_" + name, {**config, "dtype": "float32"}, mergekit)
+    for name, config in cases.items():
+        if only is None or name in only:
+            run(out, name, config, mergekit)
     with open(os.path.join(out, "versions.json"), "w") as f:
         json.dump({"mergekit": __import__("importlib.metadata").metadata.version("mergekit"),
                    "mergekit_commit": os.environ.get("MERGEKIT_COMMIT", "unknown"),

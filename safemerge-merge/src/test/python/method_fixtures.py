@@ -6,7 +6,7 @@ and the tolerance the Java result must meet.
 bf16 arithmetic follows torch: every elementwise op is computed in float32 and rounded to bf16 (round to nearest
 even); reductions accumulate in float32 and round once; Python scalars stay float32 in mul/div and are rounded to
 the dtype in add/sub/clamp. Methods that mergekit computes in float32 (slerp) or whose bf16 op sequence is not
-modelled here (nuslerp row-wise, multislerp, karcher, model_stock, sce, arcee_fusion) are computed in float32 and
+modelled here (nuslerp row-wise, multislerp, karcher, sce, arcee_fusion) are computed in float32 and
 rounded once; their bf16 tolerance is one bf16 ulp.
 
 Run: python3 method_fixtures.py > ../resources/dev/safemerge/merge/method-fixtures.json
@@ -266,24 +266,35 @@ def gta(base, models, params, glob, pruning, election, uniforms, shape, dtype, R
 
 
 def model_stock(base, models, filter_wise, shape, R):
+    """model_stock.py op by op, each tensor op rounded to the dtype (t included); reductions in float64, rounded once."""
     n = base.size
     row = (n if len(shape) < 2 else shape[-1]) if filter_wise else n
-    out = np.empty(n, np.float64)
-    b64 = base.astype(np.float64)
-    xs = [m.astype(np.float64) for m in models]
-    N = len(xs)
+    out = np.empty(n, F32)
+    N = len(models)
+    offsets = [R(np.asarray(x, F32) - np.asarray(base, F32)) for x in models]
+
+    def norm(v):
+        return R(F32(np.sqrt(np.sum(v.astype(np.float64) ** 2))))
+
     for start in range(0, n, row):
         sl = slice(start, start + row)
-        offs = [x[sl] - b64[sl] for x in xs]
+        offs = [o[sl] for o in offsets]
         coss = []
         for i in range(N):
             for j in range(i + 1, N):
-                c = np.dot(offs[i], offs[j]) / max(np.linalg.norm(offs[i]) * np.linalg.norm(offs[j]), 1e-6)
-                coss.append(np.clip(c, -1, 1))
-        cos = np.mean(coss)
-        t = N * cos / (1 + (N - 1) * cos)
-        out[sl] = t * (sum(x[sl] for x in xs) / N) + (1 - t) * b64[sl]
-    return R(out.astype(F32))
+                norm_product = R(norm(offs[i]) * norm(offs[j]))
+                dot = R(F32(np.sum(R(offs[i] * offs[j]).astype(np.float64))))
+                c = R(dot / max(norm_product, R(F32(1e-6))))
+                coss.append(float(np.clip(c, -1, 1)))
+        cos = R(F32(np.mean(coss)))
+        t = R(R(F32(N) * cos) / R(F32(1) + R(F32(N - 1) * cos)))
+        keep = R(F32(1) - t)
+        total = np.asarray(models[0][sl], F32)
+        for x in models[1:]:
+            total = R(total + x[sl])
+        average = R(total / F32(N))
+        out[sl] = R(R(t * average) + R(keep * base[sl]))
+    return out
 
 
 def sce(base, models, select_topk, R):

@@ -48,6 +48,10 @@ final class BenchArgs {
         return Double.parseDouble(value(name));
     }
 
+    String text(String name) {
+        return value(name);
+    }
+
     Path path(String name) {
         return Path.of(value(name));
     }

@@ -20,17 +20,21 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
  * Training speed of a ~20M-parameter Llama-shaped model (vocab 8000, hidden 384, 8 layers, 6 heads, MLP 1024)
- * with LoRA on q_proj,v_proj (r 8), against PyTorch on the CPU doing the same steps with the same shapes
- * (src/main/python/train_bench_torch.py), measured alternately in the same run. A step is forward, backward,
- * gradient clipping and AdamW over a batch of 4 sequences of 256 tokens, loss on every position.
+ * with LoRA on q_proj,v_proj (r 8), against PyTorch on the CPU with PEFT doing the same steps on a transformers
+ * LlamaForCausalLM of the same shapes (src/main/python/train_bench_peft.py), measured alternately in the same run.
+ * A step is forward, backward, gradient clipping and AdamW over a batch of 4 sequences of 256 tokens, loss on every
+ * position.
  *
- * <p>Usage: {@code safemerge-bench/run TrainBench [--threads 2] [--runs 3] [--steps 5] [--python /usr/bin/python3]}
- * from the repository root. Prints tokens/s of both and their ratio (medians over runs).
+ * <p>Usage: {@code safemerge-bench/run TrainBench [--threads 2] [--runs 3] [--steps 5] [--python PYTHON]} from
+ * the repository root. PYTHON is the environment of tools/goldens/README.md (torch, transformers, PEFT), by default
+ * {@code $SAFEMERGE_GOLDENS_PYTHON}, else /tmp/goldens-venv/bin/python; where it cannot import them the PyTorch row
+ * is skipped with a message and only Java is measured. Prints tokens/s of both and their ratio (medians over runs).
  */
 public final class TrainBench {
     private TrainBench() {}
@@ -45,23 +49,28 @@ public final class TrainBench {
     private static final int RANK = 8;
 
     public static void main(String[] args) throws IOException, InterruptedException {
-        int threads = 2;
-        int runs = 3;
-        int steps = 5;
-        int warmup = 2;
-        String python = "/usr/bin/python3";
-        String script = "safemerge-bench/src/main/python/train_bench_torch.py";
-        for (int i = 0; i < args.length; i += 2) {
-            switch (args[i]) {
-                case "--threads" -> threads = Integer.parseInt(args[i + 1]);
-                case "--runs" -> runs = Integer.parseInt(args[i + 1]);
-                case "--steps" -> steps = Integer.parseInt(args[i + 1]);
-                case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
-                case "--python" -> python = args[i + 1];
-                case "--script" -> script = args[i + 1];
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
-        }
+        BenchArgs options = BenchArgs.parse(
+                args,
+                Map.of(
+                        "--threads",
+                        2,
+                        "--runs",
+                        3,
+                        "--steps",
+                        5,
+                        "--warmup",
+                        2,
+                        "--python",
+                        System.getenv().getOrDefault("SAFEMERGE_GOLDENS_PYTHON", "/tmp/goldens-venv/bin/python"),
+                        "--script",
+                        "safemerge-bench/src/main/python/train_bench_peft.py"),
+                Set.of());
+        int threads = options.integer("--threads");
+        int runs = options.integer("--runs");
+        int steps = options.integer("--steps");
+        int warmup = options.integer("--warmup");
+        String python = options.text("--python");
+        String script = options.text("--script");
         KernelPool.setThreads(threads);
         TrainableModel model = model();
         long parameters = (long) VOCAB * HIDDEN * 2
@@ -76,10 +85,18 @@ public final class TrainBench {
                 BATCH,
                 SEQ,
                 threads);
+        String missing = missingTools(python);
+        if (missing != null) {
+            System.out.println("PyTorch + PEFT row skipped: " + missing);
+        }
         double[] java = new double[runs];
         double[] torch = new double[runs];
         for (int run = 0; run < runs; run++) {
             java[run] = javaTokensPerSecond(model, warmup, steps);
+            if (missing != null) {
+                System.out.printf(Locale.ROOT, "run %d: java %.0f tok/s%n", run + 1, java[run]);
+                continue;
+            }
             torch[run] = torchTokensPerSecond(python, script, threads, warmup, steps);
             System.out.printf(
                     Locale.ROOT,
@@ -90,6 +107,10 @@ public final class TrainBench {
                     java[run] / torch[run]);
         }
         double javaMedian = median(java);
+        if (missing != null) {
+            System.out.printf(Locale.ROOT, "median: java %.0f tok/s (no PyTorch + PEFT anchor)%n", javaMedian);
+            return;
+        }
         double torchMedian = median(torch);
         System.out.printf(
                 Locale.ROOT,
@@ -97,6 +118,28 @@ public final class TrainBench {
                 javaMedian,
                 torchMedian,
                 javaMedian / torchMedian);
+    }
+
+    /** Null when {@code python} imports torch, transformers and PEFT, else why not. */
+    static String missingTools(String python) throws InterruptedException {
+        try {
+            Process process = new ProcessBuilder(python, "-c", "import torch, transformers, peft")
+                    .redirectErrorStream(true)
+                    .start();
+            String output;
+            try (InputStream in = process.getInputStream()) {
+                output = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            }
+            if (process.waitFor() == 0) {
+                return null;
+            }
+            String last = output.lines().reduce((a, b) -> b).orElse("exit status " + process.exitValue());
+            return python + " cannot import torch, transformers and PEFT (" + last
+                    + "); set --python or SAFEMERGE_GOLDENS_PYTHON to the environment of tools/goldens/README.md";
+        } catch (IOException e) {
+            return python + " does not run (" + e.getMessage()
+                    + "); set --python or SAFEMERGE_GOLDENS_PYTHON to the environment of tools/goldens/README.md";
+        }
     }
 
     static TrainableModel model() {
@@ -211,10 +254,17 @@ public final class TrainBench {
             output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         if (process.waitFor() != 0) {
-            throw new IllegalStateException("the PyTorch benchmark failed: " + output);
+            throw new IllegalStateException("the PyTorch + PEFT benchmark failed: " + output);
         }
         JsonNode result = JsonMappers.plain()
                 .readTree(output.strip().lines().reduce((a, b) -> b).orElseThrow());
+        System.out.printf(
+                Locale.ROOT,
+                "  pytorch %s, transformers %s, peft %s, %d threads%n",
+                result.get("torch").asText(),
+                result.get("transformers").asText(),
+                result.get("peft").asText(),
+                result.get("threads").asInt());
         return result.get("tokens_per_second").asDouble();
     }
 

@@ -4,11 +4,14 @@ import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import java.util.List;
 
 /**
  * Model Stock: interpolates between the base and the average of the fine-tuned models with {@code t = N·cos / (1 +
- * (N-1)·cos)}, cos the mean pairwise cosine of their offsets from the base (whole tensor, or per row).
+ * (N-1)·cos)}, cos the mean pairwise cosine of their offsets from the base (whole tensor, or per row). Each step
+ * is one tensor op of mergekit's model_stock.py rounded to the working precision, as torch stores it (in bf16 the
+ * scalar t itself has 8 significant bits); reductions are summed wider and rounded once.
  */
 public final class ModelStock extends DeclaredMethod {
     public ModelStock() {
@@ -37,40 +40,52 @@ public final class ModelStock extends DeclaredMethod {
         int n = base.length;
         int rowLength = group.global().flag("filter_wise") ? (group.shape().length < 2 ? n : group.rowLength()) : n;
         int count = models.size();
+        Precision p = group.precision();
+        float[][] offsets = new float[count][n];
+        for (int m = 0; m < count; m++) {
+            float[] x = models.get(m).values();
+            for (int j = 0; j < n; j++) {
+                offsets[m][j] = p.round(x[j] - base[j]);
+            }
+        }
         float[] out = new float[n];
         for (int start = 0; start < n; start += rowLength) {
+            int end = start + rowLength;
             double cosSum = 0;
             int pairs = 0;
             for (int a = 0; a < count; a++) {
                 for (int b = a + 1; b < count; b++) {
-                    float[] xa = models.get(a).values();
-                    float[] xb = models.get(b).values();
+                    float normProduct = p.round(norm(offsets[a], start, end, p) * norm(offsets[b], start, end, p));
                     double dot = 0;
-                    double sqA = 0;
-                    double sqB = 0;
-                    for (int j = start; j < start + rowLength; j++) {
-                        double oa = xa[j] - base[j];
-                        double ob = xb[j] - base[j];
-                        dot += oa * ob;
-                        sqA += oa * oa;
-                        sqB += ob * ob;
+                    for (int j = start; j < end; j++) {
+                        dot += p.round(offsets[a][j] * offsets[b][j]);
                     }
-                    double cos = dot / Math.max(Math.sqrt(sqA) * Math.sqrt(sqB), 1e-6);
-                    cosSum += Math.max(-1, Math.min(1, cos));
+                    float cos = p.round(p.round((float) dot) / Math.max(normProduct, p.round(1e-6f)));
+                    cosSum += Math.clamp(cos, -1f, 1f);
                     pairs++;
                 }
             }
-            double cos = cosSum / pairs;
-            double t = count * cos / (1 + (count - 1) * cos);
-            for (int j = start; j < start + rowLength; j++) {
-                double sum = 0;
-                for (MergeInput model : models) {
-                    sum += model.values()[j];
+            float cos = p.round((float) (cosSum / pairs));
+            float t = p.round(p.round(count * cos) / p.round(1 + p.round((count - 1) * cos)));
+            float keep = p.round(1 - t);
+            for (int j = start; j < end; j++) {
+                float sum = models.get(0).values()[j];
+                for (int m = 1; m < count; m++) {
+                    sum = p.round(sum + models.get(m).values()[j]);
                 }
-                out[j] = (float) (t * (sum / count) + (1 - t) * base[j]);
+                float average = p.round(sum / count);
+                out[j] = p.round(p.round(t * average) + p.round(keep * base[j]));
             }
         }
-        group.precision().roundAll(out);
         return out;
+    }
+
+    /** torch.norm of a stretch: the squares summed in float32 or wider, the root rounded to the working precision. */
+    private static float norm(float[] values, int start, int end, Precision p) {
+        double squares = 0;
+        for (int j = start; j < end; j++) {
+            squares += (double) values[j] * values[j];
+        }
+        return p.round((float) Math.sqrt(squares));
     }
 }
