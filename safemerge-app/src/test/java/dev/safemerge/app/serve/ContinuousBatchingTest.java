@@ -1,0 +1,208 @@
+package dev.safemerge.app.serve;
+
+import static dev.safemerge.app.serve.OpenAiServerTest.JSON;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.app.TextGenerationEndToEndTest;
+import dev.safemerge.model.text.LoadedTextModel;
+import dev.safemerge.tensor.Progress;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Requests join a running batch at the decode step the test chooses (the scheduler's worker is held at that step
+ * until the request is queued), over real HTTP on 127.0.0.1 with the inference engine on a tiny random Llama: every
+ * greedy answer is the one the request gets alone.
+ */
+class ContinuousBatchingTest {
+    @TempDir
+    static Path dir;
+
+    static LoadedTextModel model;
+
+    /** HTTP/1.1 only: a client that tries HTTP/2 first holds back concurrent requests until the upgrade settles. */
+    static final HttpClient CLIENT = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+
+    @BeforeAll
+    static void load() throws IOException {
+        model = LoadedTextModel.open(
+                TextGenerationEndToEndTest.writeTinyLlama(dir.resolve("tiny-llama")), (Path) null, 64, Progress.SILENT);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static OpenAiServer start(int maxQueued, long kvMemory) {
+        return OpenAiServer.start(
+                Map.of("tiny", model.generator()),
+                new OpenAiServer.Options("127.0.0.1", 0, null, 64, maxQueued, 64, kvMemory));
+    }
+
+    static ObjectNode request(String prompt, int maxTokens, boolean stream) {
+        ObjectNode body = JSON.createObjectNode()
+                .put("model", "tiny")
+                .put("prompt", prompt)
+                .put("max_tokens", maxTokens)
+                .put("temperature", 0)
+                .put("seed", 5)
+                .put("stream", stream);
+        return body;
+    }
+
+    static CompletableFuture<HttpResponse<String>> send(OpenAiServer server, JsonNode body) {
+        return CLIENT.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/completions"))
+                        .timeout(Duration.ofSeconds(120))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Text and finish reason of a completion, plain or streamed. */
+    record Answer(String text, String finishReason, int completionTokens) {}
+
+    static Answer answer(HttpResponse<String> response, boolean stream) throws IOException {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        if (!stream) {
+            JsonNode body = JSON.readTree(response.body());
+            JsonNode choice = body.path("choices").get(0);
+            return new Answer(
+                    choice.path("text").asText(),
+                    choice.path("finish_reason").asText(),
+                    body.path("usage").path("completion_tokens").asInt());
+        }
+        StringBuilder text = new StringBuilder();
+        String finish = null;
+        int completionTokens = -1;
+        List<String> events = List.of(response.body().split("\n\n"));
+        assertThat(events.getLast()).isEqualTo("data: [DONE]");
+        for (String event : events.subList(0, events.size() - 1)) {
+            JsonNode chunk = JSON.readTree(event.substring("data: ".length()));
+            if (chunk.has("usage")) {
+                completionTokens = chunk.path("usage").path("completion_tokens").asInt();
+            }
+            for (JsonNode choice : chunk.path("choices")) {
+                text.append(choice.path("text").asText());
+                if (!choice.path("finish_reason").isNull()) {
+                    finish = choice.path("finish_reason").asText();
+                }
+            }
+        }
+        return new Answer(text.toString(), finish, completionTokens);
+    }
+
+    static Answer alone(OpenAiServer server, ObjectNode body) throws Exception {
+        boolean stream = body.path("stream").asBoolean();
+        return answer(send(server, body).get(), stream);
+    }
+
+    static JsonNode metrics(OpenAiServer server) throws Exception {
+        return JSON.readTree(CLIENT.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body());
+    }
+
+    /** Holds the worker before its next step until {@code count} requests are queued (they join at that step). */
+    static void awaitQueued(OpenAiServer server, int count) {
+        try {
+            server.scheduler().awaitQueued(count);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void requestsJoinTheRunningBatchAtChosenStepsAndAnswerAsAlone() throws Exception {
+        try (OpenAiServer server = start(64, OpenAiServer.Options.defaultKvMemory())) {
+            int staggered = 12;
+            int together = 40;
+            // ignore_eos is part of the sampling setting a batch shares, so every request here leaves it off
+            ObjectNode first = request("The capital of France is", 60, false);
+            List<ObjectNode> joiners = new ArrayList<>();
+            for (int k = 0; k < staggered + together; k++) {
+                ObjectNode body =
+                        request("Request " + k + " asks about the number " + (k * 7), 2 + (k * 5) % 17, k % 2 == 1);
+                joiners.add(body);
+            }
+            // stop strings taken from each answer's own text, so that they end it early
+            for (int k = 0; k < joiners.size(); k += 4) {
+                String text = alone(server, joiners.get(k)).text();
+                if (text.length() >= 6) {
+                    joiners.get(k).put("stop", text.substring(text.length() / 2, text.length() / 2 + 2));
+                }
+            }
+            Answer firstAlone = alone(server, first);
+            assertThat(firstAlone.finishReason()).as("the first request runs past every join").isEqualTo("length");
+            List<Answer> expected = new ArrayList<>();
+            for (ObjectNode body : joiners) {
+                expected.add(alone(server, body));
+            }
+            assertThat(expected.stream().filter(a -> a.finishReason().equals("stop")))
+                    .isNotEmpty();
+            assertThat(expected.stream().filter(a -> a.finishReason().equals("length")))
+                    .isNotEmpty();
+            JsonNode before = metrics(server);
+
+            List<CountDownLatch> reached = new ArrayList<>();
+            for (int k = 0; k <= staggered + 1; k++) {
+                reached.add(new CountDownLatch(1));
+            }
+            server.scheduler().setStepHook(step -> {
+                if (step >= 1 && step <= staggered + 1) {
+                    reached.get((int) step).countDown();
+                    awaitQueued(server, step <= staggered ? 1 : together);
+                }
+            });
+            CompletableFuture<HttpResponse<String>> firstResponse = send(server, first);
+            List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+            for (int k = 0; k < staggered; k++) {
+                reached.get(k + 1).await();
+                responses.add(send(server, joiners.get(k)));
+            }
+            reached.get(staggered + 1).await();
+            for (int k = staggered; k < joiners.size(); k++) {
+                responses.add(send(server, joiners.get(k)));
+            }
+
+            assertThat(answer(firstResponse.get(), false)).isEqualTo(firstAlone);
+            for (int k = 0; k < joiners.size(); k++) {
+                assertThat(answer(responses.get(k).get(), k % 2 == 1))
+                        .as("request %d", k)
+                        .isEqualTo(expected.get(k));
+            }
+            JsonNode after = metrics(server);
+            // one batch served them all, each joiner while the first request still ran
+            assertThat(after.path("batches").asLong() - before.path("batches").asLong())
+                    .isEqualTo(1);
+            assertThat(after.path("sequences_joined_running_batch").asLong()
+                            - before.path("sequences_joined_running_batch").asLong())
+                    .isEqualTo(joiners.size());
+            assertThat(after.path("kv_reserved_bytes").asLong()).isZero();
+            assertThat(after.path("sequences_running").asInt()).isZero();
+        }
+    }
+}
