@@ -205,4 +205,95 @@ class ContinuousBatchingTest {
             assertThat(after.path("sequences_running").asInt()).isZero();
         }
     }
+
+    static long kvBytes(ObjectNode body) {
+        int prompt = model.generator().promptIds(body.path("prompt").asText()).length;
+        return model.generator().kvBytesPerToken() * (prompt + body.path("max_tokens").asInt());
+    }
+
+    @Test
+    void aPromptLargerThanTheWholeKvBudgetIsRefusedWith400() throws Exception {
+        ObjectNode small = request("The capital of France is", 10, false);
+        ObjectNode large = request("The capital of France is", 40, false);
+        try (OpenAiServer server = start(64, kvBytes(small) + 1)) {
+            HttpResponse<String> refused = send(server, large).get();
+            assertThat(refused.statusCode()).isEqualTo(400);
+            JsonNode error = JSON.readTree(refused.body()).path("error");
+            assertThat(error.path("type").asText()).isEqualTo("invalid_request_error");
+            assertThat(error.path("message").asText())
+                    .contains(kvBytes(large) + " bytes of KV cache")
+                    .contains("KV budget of " + (kvBytes(small) + 1) + " bytes");
+            assertThat(send(server, small).get().statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aPromptWaitsUntilItsKvCacheFitsThenAnswersAsAlone() throws Exception {
+        ObjectNode first = request("The capital of France is", 12, false);
+        ObjectNode second = request("Another question", 9, true);
+        long budget = kvBytes(first) + kvBytes(second) - 1;
+        try (OpenAiServer server = start(64, budget)) {
+            Answer firstAlone = alone(server, first);
+            Answer secondAlone = alone(server, second);
+            assertThat(firstAlone.finishReason()).isEqualTo("length");
+            JsonNode before = metrics(server);
+            List<GenerationScheduler.Stats> held = new ArrayList<>();
+            server.scheduler().setStepHook(step -> {
+                if (step == 1) {
+                    awaitQueued(server, 1);
+                } else if (step == 2) {
+                    held.add(server.scheduler().stats());
+                }
+            });
+            CompletableFuture<HttpResponse<String>> firstResponse = send(server, first);
+            CompletableFuture<HttpResponse<String>> secondResponse = send(server, second);
+            assertThat(answer(firstResponse.get(), false)).isEqualTo(firstAlone);
+            assertThat(answer(secondResponse.get(), true)).isEqualTo(secondAlone);
+            // at step 2 the second prompt had arrived, a batch slot was free, and it still waited for memory
+            assertThat(held).hasSize(1);
+            assertThat(held.getFirst().running()).isEqualTo(1);
+            assertThat(held.getFirst().queued()).isEqualTo(1);
+            assertThat(held.getFirst().kvReservedBytes()).isEqualTo(kvBytes(first));
+            JsonNode after = metrics(server);
+            assertThat(after.path("sequences_joined_running_batch").asLong())
+                    .isEqualTo(before.path("sequences_joined_running_batch").asLong());
+            assertThat(after.path("sequences_admitted").asLong() - before.path("sequences_admitted").asLong())
+                    .isEqualTo(2);
+            assertThat(after.path("kv_reserved_bytes").asLong()).isZero();
+            assertThat(after.path("kv_budget_bytes").asLong()).isEqualTo(budget);
+            assertThat(after.path("kv_bytes_per_token").path("tiny").asLong())
+                    .isEqualTo(2L * Float.BYTES * 2 * 32);
+        }
+    }
+
+    @Test
+    void aFullQueueAnswers429WithAnOpenAiError() throws Exception {
+        try (OpenAiServer server = start(1, OpenAiServer.Options.defaultKvMemory())) {
+            CountDownLatch running = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            server.scheduler().setStepHook(step -> {
+                if (step == 1) {
+                    running.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            });
+            ObjectNode body = request("The capital of France is", 5, false);
+            CompletableFuture<HttpResponse<String>> first = send(server, body);
+            running.await();
+            CompletableFuture<HttpResponse<String>> queued = send(server, body);
+            server.scheduler().awaitQueued(1);
+            HttpResponse<String> refused = send(server, body).get();
+            release.countDown();
+            assertThat(refused.statusCode()).isEqualTo(429);
+            JsonNode error = JSON.readTree(refused.body()).path("error");
+            assertThat(error.path("type").asText()).isEqualTo("rate_limit_error");
+            assertThat(error.path("code").asText()).isEqualTo("queue_full");
+            assertThat(first.get().statusCode()).isEqualTo(200);
+            assertThat(queued.get().statusCode()).isEqualTo(200);
+        }
+    }
 }

@@ -99,6 +99,7 @@ public final class BatchGenerator implements Generator {
         List<Sequence> active = new ArrayList<>();
         int admitted = 0;
         while (true) {
+            int admittedBefore = admitted;
             if (active.size() < maxBatch) {
                 for (SequenceFeed.Joining joining : feed.admit(maxBatch - active.size())) {
                     if (active.size() >= maxBatch) {
@@ -126,7 +127,10 @@ public final class BatchGenerator implements Generator {
                 }
             }
             if (active.isEmpty()) {
-                return;
+                if (admitted == admittedBefore) {
+                    return;
+                }
+                continue; // all admitted sequences wanted no tokens; the feed may hold more
             }
             List<KvCache> caches = new ArrayList<>(active.size());
             List<int[]> inputs = new ArrayList<>(active.size());
