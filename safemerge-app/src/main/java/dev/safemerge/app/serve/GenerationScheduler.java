@@ -96,6 +96,13 @@ final class GenerationScheduler implements AutoCloseable {
         }
     }
 
+    /** Waits until no prompt runs or waits. */
+    synchronized void awaitIdle() throws InterruptedException {
+        while (running > 0 || !queue.isEmpty()) {
+            wait();
+        }
+    }
+
     /** The worst-case KV cache bytes of a prompt: its own positions and {@code maxNewTokens} more. */
     static long kvBytes(TextGenerator generator, int[] prompt, int maxNewTokens) {
         return generator.kvBytesPerToken() * ((long) prompt.length + maxNewTokens);

@@ -16,8 +16,12 @@ import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.BufferUtil;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -45,7 +49,8 @@ import java.util.function.Function;
  * request or prompt beyond the context window, 401 wrong API key, 404 unknown model or path, 405 wrong method, 413
  * body over {@link #MAX_BODY_BYTES}, 429 queue full. {@code GET /metrics} reports the batch and KV memory counters.
  * Requests join the running batch at its next decode step, when their worst-case KV cache fits (see
- * {@link GenerationScheduler}). A streaming client that goes away cancels its generation.
+ * {@link GenerationScheduler}). A client that goes away cancels its generation: a streaming one when a write fails, a
+ * waiting non-streaming one at the next token, when a read of its connection finds the end of the stream.
  */
 public final class OpenAiServer implements AutoCloseable {
     /** Largest request body accepted; larger bodies get 413 before they are read. */
@@ -504,8 +509,12 @@ public final class OpenAiServer implements AutoCloseable {
             throw ApiException.badRequest("stream must be a boolean", "stream");
         }
         if (!stream.asBoolean(false)) {
+            ClientConnection client = new ClientConnection(ctx);
             List<TextGenerator.Completion> results = await(target.submit(
-                    prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE, () -> false));
+                    prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE, client::gone));
+            if (client.sentMore) {
+                ctx.header("Connection", "close");
+            }
             recordUsage(ctx, results);
             ObjectNode body = envelope(id, chat ? "chat.completion" : "text_completion", created, model);
             ArrayNode choices = body.putArray("choices");
@@ -615,6 +624,46 @@ public final class OpenAiServer implements AutoCloseable {
                 sendRaw(out, "data: [DONE]\n\n");
                 return;
             }
+        }
+    }
+
+    /**
+     * Whether the client of a waiting non-streaming request has closed its connection. Jetty reads nothing from the
+     * connection while the handler runs, so it would learn of the close only when the answer's write fails; this
+     * reads the socket without blocking at each generated token instead: end of stream or an error means the client
+     * is gone. A client that sends more bytes meanwhile (a pipelined request) is still there, but the byte read cannot
+     * be handed back to Jetty, so its connection closes after the answer.
+     */
+    private static final class ClientConnection {
+        private final EndPoint endPoint;
+        private final ByteBuffer probe = BufferUtil.allocate(1);
+        private volatile boolean gone;
+        volatile boolean sentMore;
+
+        ClientConnection(Context ctx) {
+            this.endPoint = ServletContextRequest.getServletContextRequest(ctx.req())
+                    .getConnectionMetaData()
+                    .getConnection()
+                    .getEndPoint();
+        }
+
+        /** Called on the generation thread only, while the request's handler waits. */
+        boolean gone() {
+            if (gone || sentMore) {
+                return gone;
+            }
+            try {
+                BufferUtil.clear(probe);
+                int read = endPoint.fill(probe);
+                if (read < 0) {
+                    gone = true;
+                } else if (read > 0) {
+                    sentMore = true;
+                }
+            } catch (IOException e) {
+                gone = true;
+            }
+            return gone;
         }
     }
 

@@ -9,6 +9,9 @@ import dev.safemerge.app.TextGenerationEndToEndTest;
 import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -238,14 +241,17 @@ class ContinuousBatchingTest {
             assertThat(firstAlone.finishReason()).isEqualTo("length");
             JsonNode before = metrics(server);
             List<GenerationScheduler.Stats> held = new ArrayList<>();
+            CountDownLatch firstRunning = new CountDownLatch(1);
             server.scheduler().setStepHook(step -> {
                 if (step == 1) {
+                    firstRunning.countDown();
                     awaitQueued(server, 1);
                 } else if (step == 2) {
                     held.add(server.scheduler().stats());
                 }
             });
             CompletableFuture<HttpResponse<String>> firstResponse = send(server, first);
+            firstRunning.await();
             CompletableFuture<HttpResponse<String>> secondResponse = send(server, second);
             assertThat(answer(firstResponse.get(), false)).isEqualTo(firstAlone);
             assertThat(answer(secondResponse.get(), true)).isEqualTo(secondAlone);
@@ -294,6 +300,47 @@ class ContinuousBatchingTest {
             assertThat(error.path("code").asText()).isEqualTo("queue_full");
             assertThat(first.get().statusCode()).isEqualTo(200);
             assertThat(queued.get().statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aNonStreamingClientThatDisconnectsLeavesTheBatch() throws Exception {
+        try (OpenAiServer server = start(64, OpenAiServer.Options.defaultKvMemory())) {
+            int maxTokens = 400;
+            ObjectNode body = request("The capital of France is", maxTokens, false).put("ignore_eos", true);
+            CountDownLatch running = new CountDownLatch(1);
+            CountDownLatch disconnected = new CountDownLatch(1);
+            long[] lastStep = {-1};
+            server.scheduler().setStepHook(step -> {
+                lastStep[0] = step;
+                if (step == 1) {
+                    running.countDown();
+                    try {
+                        disconnected.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            });
+            JsonNode before = metrics(server);
+            try (Socket socket = new Socket("127.0.0.1", server.port())) {
+                byte[] json = body.toString().getBytes(StandardCharsets.UTF_8);
+                OutputStream out = socket.getOutputStream();
+                out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: " + json.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.write(json);
+                out.flush();
+                running.await();
+            }
+            disconnected.countDown();
+            server.scheduler().awaitIdle();
+            JsonNode after = metrics(server);
+            // the sequence left at the first token after the close, hundreds of steps before its max_tokens
+            assertThat(after.path("sequences_running").asInt()).isZero();
+            assertThat(after.path("decode_steps").asLong() - before.path("decode_steps").asLong())
+                    .isLessThan(maxTokens / 2);
+            assertThat(lastStep[0]).isBetween(2L, (long) maxTokens / 2);
         }
     }
 }
