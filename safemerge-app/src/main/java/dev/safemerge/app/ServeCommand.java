@@ -113,6 +113,14 @@ final class ServeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    private long kvMemoryBytes() {
+        try {
+            return ByteSizes.parse(kvMemory);
+        } catch (BadInputException e) {
+            throw new BadInputException("--kv-memory: " + e.getMessage());
+        }
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         if (maxBatch < 1 || maxQueue < 1 || defaultMaxTokens < 1 || maxLoras < 1) {
@@ -136,7 +144,7 @@ final class ServeCommand implements Callable<Integer> {
         try {
             Map<String, TextGenerator> models = Map.of(baseName, base.generator());
             PrintWriter err = spec.commandLine().getErr();
-            long kvBytes = kvMemory == null ? OpenAiServer.Options.defaultKvMemory() : ByteSizes.parse(kvMemory);
+            long kvBytes = kvMemory == null ? OpenAiServer.Options.defaultKvMemory() : kvMemoryBytes();
             server = OpenAiServer.start(
                     models,
                     new OpenAiServer.DynamicLora(baseName, base.model()::loadAdapter, maxLoras),
