@@ -91,6 +91,8 @@ class ServeKvMemoryTest {
         Path model = TextGenerationEndToEndTest.writeTinyLlama(dir.resolve("tiny-llama"));
         MainTest.Result result = MainTest.run("serve", "--model", model.toString(), "--kv-memory", "lots");
         assertThat(result.code()).isEqualTo(2);
-        assertThat(result.err().strip()).startsWith("error: --kv-memory: size 'lots'").doesNotContain("\n");
+        assertThat(result.err().strip())
+                .startsWith("error: --kv-memory: size 'lots'")
+                .doesNotContain("\n");
     }
 }

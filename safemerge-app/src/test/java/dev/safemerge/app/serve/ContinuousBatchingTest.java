@@ -11,11 +11,11 @@ import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -159,7 +159,9 @@ class ContinuousBatchingTest {
                 }
             }
             Answer firstAlone = alone(server, first);
-            assertThat(firstAlone.finishReason()).as("the first request runs past every join").isEqualTo("length");
+            assertThat(firstAlone.finishReason())
+                    .as("the first request runs past every join")
+                    .isEqualTo("length");
             List<Answer> expected = new ArrayList<>();
             for (ObjectNode body : joiners) {
                 expected.add(alone(server, body));
@@ -211,7 +213,8 @@ class ContinuousBatchingTest {
 
     static long kvBytes(ObjectNode body) {
         int prompt = model.generator().promptIds(body.path("prompt").asText()).length;
-        return model.generator().kvBytesPerToken() * (prompt + body.path("max_tokens").asInt());
+        return model.generator().kvBytesPerToken()
+                * (prompt + body.path("max_tokens").asInt());
     }
 
     @Test
@@ -263,12 +266,12 @@ class ContinuousBatchingTest {
             JsonNode after = metrics(server);
             assertThat(after.path("sequences_joined_running_batch").asLong())
                     .isEqualTo(before.path("sequences_joined_running_batch").asLong());
-            assertThat(after.path("sequences_admitted").asLong() - before.path("sequences_admitted").asLong())
+            assertThat(after.path("sequences_admitted").asLong()
+                            - before.path("sequences_admitted").asLong())
                     .isEqualTo(2);
             assertThat(after.path("kv_reserved_bytes").asLong()).isZero();
             assertThat(after.path("kv_budget_bytes").asLong()).isEqualTo(budget);
-            assertThat(after.path("kv_bytes_per_token").path("tiny").asLong())
-                    .isEqualTo(2L * Float.BYTES * 2 * 32);
+            assertThat(after.path("kv_bytes_per_token").path("tiny").asLong()).isEqualTo(2L * Float.BYTES * 2 * 32);
         }
     }
 
@@ -307,7 +310,8 @@ class ContinuousBatchingTest {
     void aNonStreamingClientThatDisconnectsLeavesTheBatch() throws Exception {
         try (OpenAiServer server = start(64, OpenAiServer.Options.defaultKvMemory())) {
             int maxTokens = 400;
-            ObjectNode body = request("The capital of France is", maxTokens, false).put("ignore_eos", true);
+            ObjectNode body =
+                    request("The capital of France is", maxTokens, false).put("ignore_eos", true);
             CountDownLatch running = new CountDownLatch(1);
             CountDownLatch disconnected = new CountDownLatch(1);
             long[] lastStep = {-1};
@@ -338,7 +342,8 @@ class ContinuousBatchingTest {
             JsonNode after = metrics(server);
             // the sequence left at the first token after the close, hundreds of steps before its max_tokens
             assertThat(after.path("sequences_running").asInt()).isZero();
-            assertThat(after.path("decode_steps").asLong() - before.path("decode_steps").asLong())
+            assertThat(after.path("decode_steps").asLong()
+                            - before.path("decode_steps").asLong())
                     .isLessThan(maxTokens / 2);
             assertThat(lastStep[0]).isBetween(2L, (long) maxTokens / 2);
         }

@@ -51,8 +51,7 @@ class JoinWithRealClientsTest {
 
     static OpenAiServer start(int maxQueued) {
         return OpenAiServer.start(
-                Map.of("tiny", model.generator()),
-                new OpenAiServer.Options("127.0.0.1", 0, null, 64, maxQueued, 64));
+                Map.of("tiny", model.generator()), new OpenAiServer.Options("127.0.0.1", 0, null, 64, maxQueued, 64));
     }
 
     static String run(List<String> command) throws IOException, InterruptedException {
@@ -61,7 +60,9 @@ class JoinWithRealClientsTest {
                 .start();
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(5, TimeUnit.MINUTES)).isTrue();
-        assertThat(process.exitValue()).as(String.join(" ", command) + "\n" + out).isZero();
+        assertThat(process.exitValue())
+                .as(String.join(" ", command) + "\n" + out)
+                .isZero();
         return out;
     }
 
@@ -108,13 +109,21 @@ class JoinWithRealClientsTest {
         return body -> {
             try {
                 String out = run(List.of(
-                        "curl", "-sS", "-w", "\n%{http_code}", "-H", "Content-Type: application/json",
-                        "-d", body.toString(), "http://127.0.0.1:" + server.port() + "/v1/completions"));
+                        "curl",
+                        "-sS",
+                        "-w",
+                        "\n%{http_code}",
+                        "-H",
+                        "Content-Type: application/json",
+                        "-d",
+                        body.toString(),
+                        "http://127.0.0.1:" + server.port() + "/v1/completions"));
                 int cut = out.lastIndexOf('\n');
                 JsonNode response = JSON.readTree(out.substring(0, cut));
                 ObjectNode result = JSON.createObjectNode().put("status", Integer.parseInt(out.substring(cut + 1)));
                 if (response.has("error")) {
-                    return result.put("code", response.path("error").path("code").asText());
+                    return result.put(
+                            "code", response.path("error").path("code").asText());
                 }
                 JsonNode choice = response.path("choices").get(0);
                 return result.put("text", choice.path("text").asText())
