@@ -5,6 +5,7 @@ import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.text.LoadedTextModel;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.ByteSizes;
 import dev.safemerge.tensor.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -101,8 +102,24 @@ final class ServeCommand implements Callable<Integer> {
             description = "Chat answer length when a request sets none. Default: ${DEFAULT-VALUE}.")
     int defaultMaxTokens;
 
+    @Option(
+            names = "--kv-memory",
+            paramLabel = "SIZE",
+            description = "KV cache all running requests may need together, each counted at its worst case (prompt"
+                    + " + max_tokens); requests wait until theirs fits, and one larger than all of it gets HTTP 400."
+                    + " Default: half of the heap left free once the model is loaded.")
+    String kvMemory;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    private long kvMemoryBytes() {
+        try {
+            return ByteSizes.parse(kvMemory);
+        } catch (BadInputException e) {
+            throw new BadInputException("--kv-memory: " + e.getMessage());
+        }
+    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -127,10 +144,11 @@ final class ServeCommand implements Callable<Integer> {
         try {
             Map<String, TextGenerator> models = Map.of(baseName, base.generator());
             PrintWriter err = spec.commandLine().getErr();
+            long kvBytes = kvMemory == null ? OpenAiServer.Options.defaultKvMemory() : kvMemoryBytes();
             server = OpenAiServer.start(
                     models,
                     new OpenAiServer.DynamicLora(baseName, base.model()::loadAdapter, maxLoras),
-                    new OpenAiServer.Options(host, port, apiKey, maxBatch, maxQueue, defaultMaxTokens),
+                    new OpenAiServer.Options(host, port, apiKey, maxBatch, maxQueue, defaultMaxTokens, kvBytes),
                     line -> {
                         synchronized (err) {
                             err.println(line);
@@ -144,6 +162,14 @@ final class ServeCommand implements Callable<Integer> {
             names.addAll(adapters.keySet());
             PrintWriter out = spec.commandLine().getOut();
             out.printf("serving %s on http://%s:%d/v1 (Ctrl-C stops)%n", String.join(", ", names), host, server.port());
+            long perToken = base.generator().kvBytesPerToken();
+            out.printf(
+                    "KV cache: %s per token per sequence, %s per sequence at the full context of %d tokens; budget %s"
+                            + " (--kv-memory)%n",
+                    ByteSizes.format(perToken),
+                    ByteSizes.format(perToken * base.generator().contextLength()),
+                    base.generator().contextLength(),
+                    ByteSizes.format(kvBytes));
             out.flush();
         } catch (RuntimeException e) {
             if (server != null) {

@@ -168,6 +168,11 @@ public final class Model implements StepModel, AutoCloseable {
     }
 
     @Override
+    public long kvBytesPerToken() {
+        return KvCache.bytesPerPosition(spec.layers(), spec.kvDim());
+    }
+
+    @Override
     public KvCache newCache(int expectedLength) {
         return new KvCache(spec.layers(), spec.kvDim(), expectedLength);
     }

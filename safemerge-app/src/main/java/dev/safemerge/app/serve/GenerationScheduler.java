@@ -10,28 +10,49 @@ import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
- * Batches the prompts of concurrent requests into engine calls. Prompts wait in a bounded queue; one worker takes
- * the oldest prompt and every queued prompt for the same loaded model and sampling setting, up to the batch size,
- * and runs them as one batch, each with its own adapter (or none) over the model's one copy of the weights. Prompts
- * that arrive while a batch runs join the next one. A full queue refuses new requests.
+ * Runs the prompts of concurrent requests in one continuously running batch. Prompts wait in a bounded queue; one
+ * worker starts a batch with the oldest prompt, and before every decode step the batch takes the queued prompts for
+ * the same loaded model and sampling setting into its free slots, each with its own adapter (or none) over the
+ * model's one copy of the weights. A prompt's answer completes the step it ends, whatever else still runs.
+ *
+ * <p>A prompt joins only when its worst-case KV cache (prompt plus {@code max_tokens} positions) fits in what the
+ * running prompts leave of the KV budget; until then it waits, oldest first. A full queue refuses new requests (429),
+ * and a prompt larger than the whole budget is refused at once (400).
  */
 final class GenerationScheduler implements AutoCloseable {
     private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
+    /** Sees the worker before each decode step; tests hold it there to let a request arrive at a known step. */
+    @FunctionalInterface
+    interface StepHook {
+        /** @param step the decode step about to be filled and run, counted from 0 in each batch */
+        void beforeStep(long step);
+    }
+
     private final int maxBatch;
     private final int maxQueued;
+    private final long kvBudgetBytes;
     private final Deque<Item> queue = new ArrayDeque<>();
     private final Thread worker;
-    private final AtomicInteger batches = new AtomicInteger();
+    private volatile StepHook hook = step -> {};
+    private long kvReservedBytes;
+    private int running;
+    private long batches;
+    private long steps;
+    private long joinedRunningBatch;
+    private long admitted;
     private boolean closed;
 
-    GenerationScheduler(int maxBatch, int maxQueued) {
+    /**
+     * @param kvBudgetBytes bytes of KV cache all running prompts together may need at worst
+     */
+    GenerationScheduler(int maxBatch, int maxQueued, long kvBudgetBytes) {
         this.maxBatch = maxBatch;
         this.maxQueued = maxQueued;
+        this.kvBudgetBytes = kvBudgetBytes;
         this.worker = Thread.ofPlatform().name("generation").daemon().start(this::work);
     }
 
@@ -43,20 +64,61 @@ final class GenerationScheduler implements AutoCloseable {
             Sampling options,
             boolean randomSeed,
             int index,
+            long kvBytes,
             TextGenerator.TextListener listener,
             BooleanSupplier cancelled,
             CompletableFuture<TextGenerator.Completion> result) {}
 
+    /** What the scheduler did so far, for {@code GET /metrics}. */
+    record Stats(
+            long batches,
+            long steps,
+            long admitted,
+            long joinedRunningBatch,
+            int running,
+            int queued,
+            long kvReservedBytes,
+            long kvBudgetBytes) {}
+
+    synchronized Stats stats() {
+        return new Stats(
+                batches, steps, admitted, joinedRunningBatch, running, queue.size(), kvReservedBytes, kvBudgetBytes);
+    }
+
+    void setStepHook(StepHook hook) {
+        this.hook = hook;
+    }
+
+    /** Waits until at least {@code count} prompts are queued. */
+    synchronized void awaitQueued(int count) throws InterruptedException {
+        while (queue.size() < count) {
+            wait();
+        }
+    }
+
+    /** Waits until no prompt runs or waits. */
+    synchronized void awaitIdle() throws InterruptedException {
+        while (running > 0 || !queue.isEmpty()) {
+            wait();
+        }
+    }
+
+    /** The worst-case KV cache bytes of a prompt: its own positions and {@code maxNewTokens} more. */
+    static long kvBytes(TextGenerator generator, int[] prompt, int maxNewTokens) {
+        return generator.kvBytesPerToken() * ((long) prompt.length + maxNewTokens);
+    }
+
     /**
      * Queues the prompts of one request for {@code generator}, each run with {@code adapter} (null: the model as
-     * loaded). The listener receives text deltas keyed by the prompt's index in
-     * {@code prompts}; it runs on the worker thread and must not block.
+     * loaded). The listener receives text deltas keyed by the prompt's index in {@code prompts}; it runs on the
+     * worker thread and must not block.
      *
      * @param randomSeed the request gave no seed: it may share a batch with other such requests, which then all
      *     sample with one fresh seed
      * @param cancelled turns true when nobody waits for the answer any more (the client went away): its prompts
      *     leave the queue, or stop generating at their next token
-     * @throws ApiException 429 when the queue cannot take all prompts
+     * @throws ApiException 429 when the queue cannot take all prompts, 400 when a prompt's worst-case KV cache is
+     *     larger than the whole budget
      */
     CompletableFuture<List<TextGenerator.Completion>> submit(
             TextGenerator generator,
@@ -67,6 +129,17 @@ final class GenerationScheduler implements AutoCloseable {
             TextGenerator.TextListener listener,
             BooleanSupplier cancelled) {
         List<CompletableFuture<TextGenerator.Completion>> futures = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            long bytes = kvBytes(generator, prompts.get(i), options.maxNewTokens());
+            if (bytes > kvBudgetBytes) {
+                String what = prompts.size() == 1 ? "the prompt" : "prompt " + i;
+                throw ApiException.badRequest(
+                        what + ": " + prompts.get(i).length + " prompt tokens + " + options.maxNewTokens()
+                                + " new tokens need " + bytes + " bytes of KV cache, more than the server's whole"
+                                + " KV budget of " + kvBudgetBytes + " bytes (--kv-memory)",
+                        "max_tokens");
+            }
+        }
         synchronized (this) {
             if (closed) {
                 throw new ApiException(503, "server_error", "the server is shutting down", null, null);
@@ -76,8 +149,18 @@ final class GenerationScheduler implements AutoCloseable {
             }
             for (int i = 0; i < prompts.size(); i++) {
                 CompletableFuture<TextGenerator.Completion> future = new CompletableFuture<>();
+                int[] prompt = prompts.get(i);
                 queue.addLast(new Item(
-                        generator, adapter, prompts.get(i), options, randomSeed, i, listener, cancelled, future));
+                        generator,
+                        adapter,
+                        prompt,
+                        options,
+                        randomSeed,
+                        i,
+                        kvBytes(generator, prompt, options.maxNewTokens()),
+                        listener,
+                        cancelled,
+                        future));
                 futures.add(future);
             }
             notifyAll();
@@ -86,23 +169,19 @@ final class GenerationScheduler implements AutoCloseable {
                 .thenApply(done -> futures.stream().map(CompletableFuture::join).toList());
     }
 
-    /** Number of engine batches run so far. */
-    int batches() {
-        return batches.get();
-    }
-
     private void work() {
         while (true) {
-            List<Item> batch = nextBatch();
-            if (batch == null) {
+            Item first = firstOfBatch();
+            if (first == null) {
                 return;
             }
-            run(batch);
+            run(first);
         }
     }
 
-    private synchronized List<Item> nextBatch() {
-        do {
+    /** Waits for a prompt to start a batch with; null when the scheduler closes. */
+    private synchronized Item firstOfBatch() {
+        while (true) {
             while (queue.isEmpty() && !closed) {
                 try {
                     wait();
@@ -117,50 +196,81 @@ final class GenerationScheduler implements AutoCloseable {
                 queue.clear();
                 return null;
             }
-            queue.removeIf(
-                    item -> item.cancelled().getAsBoolean() && item.result().cancel(false));
-        } while (queue.isEmpty());
-        Item first = queue.pollFirst();
-        List<Item> batch = new ArrayList<>(List.of(first));
-        int limit = Math.min(maxBatch, first.generator().maxBatch());
-        Sampling sampling = first.options().batchKey();
-        for (Iterator<Item> it = queue.iterator(); it.hasNext() && batch.size() < limit; ) {
-            Item item = it.next();
-            if (item.generator() == first.generator()
-                    && item.randomSeed() == first.randomSeed()
-                    && item.options().batchKey().equals(sampling)) {
-                batch.add(item);
-                it.remove();
+            dropCancelled();
+            if (!queue.isEmpty()) {
+                return queue.peekFirst();
             }
         }
-        return batch;
     }
 
-    private void run(List<Item> batch) {
-        batches.incrementAndGet();
-        TextGenerator generator = batch.getFirst().generator();
-        long seed = RANDOM.nextLong();
-        List<SequenceSpec> sequences = new ArrayList<>();
-        for (int i = 0; i < batch.size(); i++) {
-            sequences.add(new SequenceSpec(batch.get(i).prompt(), batch.get(i).adapter(), i));
+    private void dropCancelled() {
+        queue.removeIf(item -> item.cancelled().getAsBoolean() && item.result().cancel(false));
+    }
+
+    /** Runs one batch, started by {@code first}, until nothing runs and no compatible prompt waits. */
+    private void run(Item first) {
+        TextGenerator generator = first.generator();
+        Sampling sampling = first.options().batchKey();
+        boolean randomSeed = first.randomSeed();
+        Sampling seeded = randomSeed ? sampling.withSeed(RANDOM.nextLong()) : sampling;
+        int limit = Math.min(maxBatch, generator.maxBatch());
+        synchronized (this) {
+            batches++;
         }
-        try {
-            List<TextGenerator.Completion> completions = generator.generateSequences(
-                    sequences,
-                    batch.stream()
-                            .map(item -> item.randomSeed() ? item.options().withSeed(seed) : item.options())
-                            .toList(),
-                    (sequence, delta) -> {
-                        Item item = batch.get(sequence);
-                        item.listener().onText(item.index(), delta);
-                    },
-                    sequence -> batch.get(sequence).cancelled().getAsBoolean());
-            for (int i = 0; i < batch.size(); i++) {
-                batch.get(i).result().complete(completions.get(i));
+        long[] step = {0};
+        int[] randomStreams = {0};
+        TextGenerator.TextFeed feed = freeSlots -> {
+            hook.beforeStep(step[0]++);
+            synchronized (this) {
+                steps++;
+                List<TextGenerator.Joining> joining = new ArrayList<>();
+                if (closed) {
+                    return joining;
+                }
+                dropCancelled();
+                int free = Math.min(freeSlots, limit - running);
+                for (Iterator<Item> it = queue.iterator(); it.hasNext() && joining.size() < free; ) {
+                    Item item = it.next();
+                    if (item.generator() != generator
+                            || item.randomSeed() != randomSeed
+                            || !item.options().batchKey().equals(sampling)) {
+                        continue;
+                    }
+                    if (kvReservedBytes + item.kvBytes() > kvBudgetBytes) {
+                        break; // the oldest compatible prompt waits for memory; later ones do not overtake it
+                    }
+                    it.remove();
+                    kvReservedBytes += item.kvBytes();
+                    admitted++;
+                    if (running > 0) {
+                        joinedRunningBatch++;
+                    }
+                    running++;
+                    item.result().whenComplete((completion, failure) -> release(item));
+                    // a seeded prompt samples as it would alone; prompts without a seed share one and need own streams
+                    int stream = randomSeed ? randomStreams[0]++ : item.index();
+                    joining.add(new TextGenerator.Joining(
+                            new SequenceSpec(item.prompt(), item.adapter(), stream),
+                            randomSeed ? item.options().withSeed(seeded.seed()) : item.options(),
+                            item.index(),
+                            item.listener(),
+                            item.cancelled(),
+                            item.result()));
+                }
+                return joining;
             }
+        };
+        try {
+            generator.generateFeed(feed, seeded);
         } catch (RuntimeException e) {
-            batch.forEach(item -> item.result().completeExceptionally(e));
+            // generateFeed failed every prompt it had taken; the next batch starts afresh
         }
+    }
+
+    private synchronized void release(Item item) {
+        kvReservedBytes -= item.kvBytes();
+        running--;
+        notifyAll();
     }
 
     @Override

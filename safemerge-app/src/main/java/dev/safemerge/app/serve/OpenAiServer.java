@@ -18,6 +18,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -34,6 +35,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.BufferUtil;
 
 /**
  * An OpenAI-compatible HTTP server over local models: {@code GET /v1/models}, {@code GET /v1/models/{id}},
@@ -43,7 +47,10 @@ import java.util.function.Function;
  * {@code POST /v1/unload_lora_adapter}; every adapter shares the base's one copy of the weights and requests for
  * different adapters share engine batches). Every error, for every path and method, is OpenAI-style JSON: 400 malformed
  * request or prompt beyond the context window, 401 wrong API key, 404 unknown model or path, 405 wrong method, 413
- * body over {@link #MAX_BODY_BYTES}, 429 queue full. A streaming client that goes away cancels its generation.
+ * body over {@link #MAX_BODY_BYTES}, 429 queue full. {@code GET /metrics} reports the batch and KV memory counters.
+ * Requests join the running batch at its next decode step, when their worst-case KV cache fits (see
+ * {@link GenerationScheduler}). A client that goes away cancels its generation: a streaming one when a write fails, a
+ * waiting non-streaming one at the next token, when a read of its connection finds the end of the stream.
  */
 public final class OpenAiServer implements AutoCloseable {
     /** Largest request body accepted; larger bodies get 413 before they are read. */
@@ -65,8 +72,37 @@ public final class OpenAiServer implements AutoCloseable {
      * @param maxBatch most prompts per engine batch
      * @param maxQueued most prompts waiting; beyond that requests get 429
      * @param defaultMaxTokens chat completion length when the request gives none
+     * @param kvMemoryBytes KV cache bytes all running prompts may need together at worst (prompt plus max_tokens
+     *     positions each); a prompt joins the batch only when it fits, a prompt larger than all of it gets 400
      */
-    public record Options(String host, int port, String apiKey, int maxBatch, int maxQueued, int defaultMaxTokens) {}
+    public record Options(
+            String host,
+            int port,
+            String apiKey,
+            int maxBatch,
+            int maxQueued,
+            int defaultMaxTokens,
+            long kvMemoryBytes) {
+        public Options {
+            if (kvMemoryBytes < 1) {
+                throw new BadInputException("the KV memory budget must be > 0 bytes, got " + kvMemoryBytes);
+            }
+        }
+
+        /** With the default KV budget, {@link #defaultKvMemory()}. */
+        public Options(String host, int port, String apiKey, int maxBatch, int maxQueued, int defaultMaxTokens) {
+            this(host, port, apiKey, maxBatch, maxQueued, defaultMaxTokens, defaultKvMemory());
+        }
+
+        /**
+         * Half of the heap not in use now (call it after the models are loaded): the other half stays for
+         * activations, logits and requests in flight.
+         */
+        public static long defaultKvMemory() {
+            Runtime runtime = Runtime.getRuntime();
+            return Math.max(1, (runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory())) / 2);
+        }
+    }
 
     /**
      * LoRA adapters over one served base model, loaded at run time with vLLM's API
@@ -89,7 +125,7 @@ public final class OpenAiServer implements AutoCloseable {
             Map<String, TextGenerator> models, DynamicLora lora, Options options, Consumer<String> requestLog) {
         this.models = new LinkedHashMap<>(models);
         this.options = options;
-        this.scheduler = new GenerationScheduler(options.maxBatch(), options.maxQueued());
+        this.scheduler = new GenerationScheduler(options.maxBatch(), options.maxQueued(), options.kvMemoryBytes());
         this.loras = lora == null ? null : new LoraAdapters(lora.baseModel(), lora.loader(), lora.maxLoras());
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
@@ -101,6 +137,7 @@ public final class OpenAiServer implements AutoCloseable {
             config.routes.before("/v1/*", this::authorize);
             config.routes.get(
                     "/health", ctx -> json(ctx, 200, JSON.createObjectNode().put("status", "ok")));
+            config.routes.get("/metrics", this::metrics);
             config.routes.get("/v1/models", this::listModels);
             config.routes.get("/v1/models/{id}", this::showModel);
             config.routes.post("/v1/completions", this::completions);
@@ -327,6 +364,31 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The scheduler's counters and KV memory: per served model the KV bytes a sequence takes per token, and the
+     * budget with what the running prompts reserve of it.
+     */
+    private void metrics(Context ctx) {
+        GenerationScheduler.Stats stats = scheduler.stats();
+        ObjectNode body = JSON.createObjectNode()
+                .put("batches", stats.batches())
+                .put("decode_steps", stats.steps())
+                .put("sequences_admitted", stats.admitted())
+                .put("sequences_joined_running_batch", stats.joinedRunningBatch())
+                .put("sequences_running", stats.running())
+                .put("prompts_queued", stats.queued())
+                .put("kv_budget_bytes", stats.kvBudgetBytes())
+                .put("kv_reserved_bytes", stats.kvReservedBytes());
+        ObjectNode perToken = body.putObject("kv_bytes_per_token");
+        models.forEach((name, generator) -> perToken.put(name, generator.kvBytesPerToken()));
+        json(ctx, 200, body);
+    }
+
+    /** The scheduler, for tests that hold its worker at a decode step. */
+    GenerationScheduler scheduler() {
+        return scheduler;
+    }
+
     private void listModels(Context ctx) {
         ArrayNode data = JSON.createArrayNode();
         models.keySet().forEach(name -> data.add(modelCard(name)));
@@ -447,8 +509,12 @@ public final class OpenAiServer implements AutoCloseable {
             throw ApiException.badRequest("stream must be a boolean", "stream");
         }
         if (!stream.asBoolean(false)) {
+            ClientConnection client = new ClientConnection(ctx);
             List<TextGenerator.Completion> results = await(target.submit(
-                    prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE, () -> false));
+                    prompts, generation, randomSeed(request), TextGenerator.TextListener.NONE, client::gone));
+            if (client.sentMore) {
+                ctx.header("Connection", "close");
+            }
             recordUsage(ctx, results);
             ObjectNode body = envelope(id, chat ? "chat.completion" : "text_completion", created, model);
             ArrayNode choices = body.putArray("choices");
@@ -558,6 +624,46 @@ public final class OpenAiServer implements AutoCloseable {
                 sendRaw(out, "data: [DONE]\n\n");
                 return;
             }
+        }
+    }
+
+    /**
+     * Whether the client of a waiting non-streaming request has closed its connection. Jetty reads nothing from the
+     * connection while the handler runs, so it would learn of the close only when the answer's write fails; this
+     * reads the socket without blocking at each generated token instead: end of stream or an error means the client
+     * is gone. A client that sends more bytes meanwhile (a pipelined request) is still there, but the byte read cannot
+     * be handed back to Jetty, so its connection closes after the answer.
+     */
+    private static final class ClientConnection {
+        private final EndPoint endPoint;
+        private final ByteBuffer probe = BufferUtil.allocate(1);
+        private volatile boolean gone;
+        volatile boolean sentMore;
+
+        ClientConnection(Context ctx) {
+            this.endPoint = ServletContextRequest.getServletContextRequest(ctx.req())
+                    .getConnectionMetaData()
+                    .getConnection()
+                    .getEndPoint();
+        }
+
+        /** Called on the generation thread only, while the request's handler waits. */
+        boolean gone() {
+            if (gone || sentMore) {
+                return gone;
+            }
+            try {
+                BufferUtil.clear(probe);
+                int read = endPoint.fill(probe);
+                if (read < 0) {
+                    gone = true;
+                } else if (read > 0) {
+                    sentMore = true;
+                }
+            } catch (IOException e) {
+                gone = true;
+            }
+            return gone;
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Continuous batching: up to {@code maxBatch} sequences advance together, one forward step per generated token
  * (new sequences prefill their whole prompt in the same step); a finished sequence's slot is refilled with the next
- * waiting prompt at once. Each sequence samples with its own seeded sampler, so results do not depend on batching,
+ * waiting prompt at once ({@link #generate(SequenceFeed, Sampling, TokenCallback, Progress)} takes waiting
+ * sequences from a feed, so they can arrive while the batch runs). Each sequence samples with its own seeded sampler, so results do not depend on batching,
  * and runs with its own adapter: sequences of different adapters (or none) share the batch and the base weights.
  */
 public final class BatchGenerator implements Generator {
@@ -28,6 +29,11 @@ public final class BatchGenerator implements Generator {
     }
 
     @Override
+    public long kvBytesPerToken() {
+        return model.kvBytesPerToken();
+    }
+
+    @Override
     public int contextLength() {
         return model.contextLength();
     }
@@ -38,15 +44,18 @@ public final class BatchGenerator implements Generator {
         final Sampler sampler;
         final ScaledAdapter adapter;
         final int promptTokens;
+        final int maxNewTokens;
         final List<Integer> generated = new ArrayList<>();
         int[] input;
+        String reason;
 
-        Sequence(int index, KvCache cache, Sampler sampler, ScaledAdapter adapter, int[] prompt) {
+        Sequence(int index, KvCache cache, Sampler sampler, ScaledAdapter adapter, int[] prompt, int maxNewTokens) {
             this.index = index;
             this.cache = cache;
             this.sampler = sampler;
             this.adapter = adapter;
             this.promptTokens = prompt.length;
+            this.maxNewTokens = maxNewTokens;
             this.input = prompt.clone();
         }
     }
@@ -54,42 +63,74 @@ public final class BatchGenerator implements Generator {
     @Override
     public List<GenerationResult> generateSequences(
             List<SequenceSpec> sequences, Sampling params, TokenCallback callback, Progress progress) {
+        for (int i = 0; i < sequences.size(); i++) {
+            checkPrompt(sequences.get(i).prompt(), i);
+        }
+        GenerationResult[] results = new GenerationResult[sequences.size()];
+        generate(
+                new SequenceFeed() {
+                    int next;
+
+                    @Override
+                    public List<Joining> admit(int freeSlots) {
+                        int end = Math.min(sequences.size(), next + freeSlots);
+                        List<Joining> joining = new ArrayList<>();
+                        for (; next < end; next++) {
+                            joining.add(new Joining(sequences.get(next), params.maxNewTokens()));
+                        }
+                        return joining;
+                    }
+
+                    @Override
+                    public void finished(int index, GenerationResult result) {
+                        results[index] = result;
+                    }
+                },
+                params,
+                callback,
+                progress);
+        return List.of(results);
+    }
+
+    @Override
+    public void generate(SequenceFeed feed, Sampling params, TokenCallback callback, Progress progress) {
         int vocab = model.vocabSize();
         int[] eos = params.ignoreEos() ? new int[0] : model.eosTokenIds();
-        GenerationResult[] results = new GenerationResult[sequences.size()];
-        for (int i = 0; i < sequences.size(); i++) {
-            int[] prompt = sequences.get(i).prompt();
-            if (prompt.length == 0) {
-                throw new IllegalArgumentException("prompt " + i + " is empty");
-            }
-            for (int id : prompt) {
-                if (id < 0 || id >= vocab) {
-                    throw new IllegalArgumentException(
-                            "prompt " + i + ": token id " + id + " is outside the vocabulary of " + vocab);
-                }
-            }
-        }
         List<Sequence> active = new ArrayList<>();
-        int next = 0;
-        while (next < sequences.size() || !active.isEmpty()) {
-            while (active.size() < maxBatch && next < sequences.size()) {
-                SequenceSpec spec = sequences.get(next);
-                int[] prompt = spec.prompt();
-                if (params.maxNewTokens() == 0) {
-                    results[next] = new GenerationResult(new int[0], GenerationResult.LENGTH, prompt.length);
-                    next++;
-                    continue;
+        int admitted = 0;
+        while (true) {
+            int admittedBefore = admitted;
+            if (active.size() < maxBatch) {
+                for (SequenceFeed.Joining joining : feed.admit(maxBatch - active.size())) {
+                    if (active.size() >= maxBatch) {
+                        throw new IllegalStateException("the feed admitted more sequences than free slots");
+                    }
+                    int index = admitted++;
+                    int[] prompt = joining.spec().prompt();
+                    checkPrompt(prompt, index);
+                    int maxNewTokens = Math.min(joining.maxNewTokens(), params.maxNewTokens());
+                    if (maxNewTokens == 0) {
+                        feed.finished(index, new GenerationResult(new int[0], GenerationResult.LENGTH, prompt.length));
+                        continue;
+                    }
+                    Sampler sampler = new Sampler(params, joining.spec().samplerIndex(), vocab);
+                    for (int id : prompt) {
+                        sampler.observe(id);
+                    }
+                    active.add(new Sequence(
+                            index,
+                            model.newCache(prompt.length + maxNewTokens),
+                            sampler,
+                            joining.spec().adapter(),
+                            prompt,
+                            maxNewTokens));
                 }
-                Sampler sampler = new Sampler(params, spec.samplerIndex(), vocab);
-                for (int id : prompt) {
-                    sampler.observe(id);
-                }
-                active.add(new Sequence(
-                        next, model.newCache(prompt.length + params.maxNewTokens()), sampler, spec.adapter(), prompt));
-                next++;
             }
             if (active.isEmpty()) {
-                continue;
+                if (admitted == admittedBefore) {
+                    return;
+                }
+                continue; // all admitted sequences wanted no tokens; the feed may hold more
             }
             List<KvCache> caches = new ArrayList<>(active.size());
             List<int[]> inputs = new ArrayList<>(active.size());
@@ -113,18 +154,33 @@ public final class BatchGenerator implements Generator {
                     reason = GenerationResult.CALLBACK;
                 } else if (contains(eos, token)) {
                     reason = GenerationResult.STOP;
-                } else if (s.generated.size() >= params.maxNewTokens()) {
+                } else if (s.generated.size() >= s.maxNewTokens) {
                     reason = GenerationResult.LENGTH;
                 }
                 if (reason != null) {
-                    int[] ids = s.generated.stream().mapToInt(Integer::intValue).toArray();
-                    results[s.index] = new GenerationResult(ids, reason, s.promptTokens);
                     finished.add(s);
+                    s.reason = reason;
                 }
             }
             active.removeAll(finished);
+            for (Sequence s : finished) {
+                int[] ids = s.generated.stream().mapToInt(Integer::intValue).toArray();
+                feed.finished(s.index, new GenerationResult(ids, s.reason, s.promptTokens));
+            }
         }
-        return List.of(results);
+    }
+
+    private void checkPrompt(int[] prompt, int index) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("prompt " + index + " is empty");
+        }
+        int vocab = model.vocabSize();
+        for (int id : prompt) {
+            if (id < 0 || id >= vocab) {
+                throw new IllegalArgumentException(
+                        "prompt " + index + ": token id " + id + " is outside the vocabulary of " + vocab);
+            }
+        }
     }
 
     private static boolean contains(int[] values, int value) {

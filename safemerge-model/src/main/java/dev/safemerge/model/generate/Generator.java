@@ -28,6 +28,17 @@ public interface Generator {
     List<GenerationResult> generateSequences(
             List<SequenceSpec> sequences, Sampling params, TokenCallback callback, Progress progress);
 
+    /**
+     * Continuous batching over a feed: before every decode step the feed fills the free slots, and each sequence's
+     * result goes to the feed the step it ends. Returns when nothing runs and the feed admits nothing.
+     *
+     * @param params the shared sampling; its {@code maxNewTokens} caps every sequence's own limit
+     */
+    void generate(SequenceFeed feed, Sampling params, TokenCallback callback, Progress progress);
+
+    /** Bytes one sequence's KV cache takes per position (prompt or generated token). */
+    long kvBytesPerToken();
+
     /** The largest number of sequences decoded together. */
     int maxBatch();
 

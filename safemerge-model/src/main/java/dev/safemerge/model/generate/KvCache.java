@@ -61,6 +61,11 @@ public final class KvCache {
 
     /** Bytes held. */
     public long byteSize() {
-        return 8L * keys.length * capacity * rowSize;
+        return capacity * bytesPerPosition(keys.length, rowSize);
+    }
+
+    /** Bytes one position takes in a cache of {@code layers} layers of rows of {@code rowSize}: a key and a value. */
+    public static long bytesPerPosition(int layers, int rowSize) {
+        return 2L * Float.BYTES * layers * rowSize;
     }
 }

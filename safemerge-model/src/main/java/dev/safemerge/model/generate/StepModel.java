@@ -16,6 +16,9 @@ public interface StepModel {
     /** End-of-sequence ids that stop a sequence unless sampling ignores them. */
     int[] eosTokenIds();
 
+    /** Bytes a sequence's KV cache holds per position, over all layers. */
+    long kvBytesPerToken();
+
     /** An empty cache sized for {@code expectedLength} positions (it grows as needed). */
     KvCache newCache(int expectedLength);
 

@@ -3,6 +3,7 @@ package dev.safemerge.model.text;
 import dev.safemerge.model.generate.GenerationResult;
 import dev.safemerge.model.generate.Generator;
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.SequenceFeed;
 import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.tensor.Progress;
 import java.util.List;
@@ -26,6 +27,11 @@ public final class EngineTokenGenerator implements TokenGenerator {
     }
 
     @Override
+    public long kvBytesPerToken() {
+        return generator.kvBytesPerToken();
+    }
+
+    @Override
     public int contextLength() {
         return generator.contextLength();
     }
@@ -44,5 +50,12 @@ public final class EngineTokenGenerator implements TokenGenerator {
         return results.stream()
                 .map(r -> new TokenOutput(r.tokenIds(), r.finishReason(), r.promptTokens()))
                 .toList();
+    }
+
+    @Override
+    public void generateFeed(SequenceFeed feed, Sampling options, TokenListener listener) {
+        try (Progress bar = progress.start("generate", -1, "tok")) {
+            generator.generate(feed, options, listener::accept, bar);
+        }
     }
 }

@@ -1,12 +1,16 @@
 package dev.safemerge.model.text;
 
+import dev.safemerge.model.generate.GenerationResult;
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.SequenceFeed;
 import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.tensor.BadInputException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntPredicate;
 
 /**
@@ -36,6 +40,11 @@ public final class TextGenerator {
     /** The context window in tokens: a prompt and its generated tokens together must fit in it. */
     public int contextLength() {
         return tokens.contextLength();
+    }
+
+    /** Bytes of KV cache one sequence holds per position (prompt or generated token). */
+    public long kvBytesPerToken() {
+        return tokens.kvBytesPerToken();
     }
 
     /**
@@ -137,6 +146,97 @@ public final class TextGenerator {
         return sequences.isEmpty() ? List.of() : generateBatch(sequences, options, listener, cancelled);
     }
 
+    /**
+     * A prompt that joins a running batch ({@link #generateFeed}).
+     *
+     * @param options its own length and stop strings; the sampling part must be the run's
+     * @param index the number {@code listener} receives its text under
+     * @param cancelled turns true when nobody waits for the text any more: the sequence stops at its next token
+     * @param result completed the step the sequence ends, or exceptionally when its prompt is refused
+     */
+    public record Joining(
+            SequenceSpec spec,
+            Sampling options,
+            int index,
+            TextListener listener,
+            BooleanSupplier cancelled,
+            CompletableFuture<Completion> result) {}
+
+    /** Where {@link #generateFeed} takes its prompts: called before every decode step with the free slots. */
+    @FunctionalInterface
+    public interface TextFeed {
+        List<Joining> admit(int freeSlots);
+    }
+
+    /**
+     * Continuous batching: prompts join the running batch between decode steps and each result completes the step
+     * its sequence ends. Returns when nothing runs and the feed admits nothing; when the engine fails, every unfinished
+     * result fails with it.
+     *
+     * @param sampling the run's sampling setting ({@link Sampling#batchKey()}), the same for every prompt
+     */
+    public void generateFeed(TextFeed feed, Sampling sampling) {
+        List<SequenceText> texts = new ArrayList<>();
+        List<CompletableFuture<Completion>> results = new ArrayList<>();
+        SequenceFeed engineFeed = new SequenceFeed() {
+            @Override
+            public List<SequenceFeed.Joining> admit(int freeSlots) {
+                List<SequenceFeed.Joining> admitted = new ArrayList<>();
+                for (TextGenerator.Joining joining : feed.admit(freeSlots)) {
+                    int[] prompt = joining.spec().prompt();
+                    try {
+                        if (!joining.options().batchKey().equals(sampling.batchKey())) {
+                            throw new IllegalArgumentException("one batch needs one sampling setting");
+                        }
+                        checkPrompt(prompt, "prompt " + joining.index());
+                    } catch (RuntimeException e) {
+                        joining.result().completeExceptionally(e);
+                        continue;
+                    }
+                    texts.add(new SequenceText(
+                            joining.index(),
+                            prompt,
+                            joining.options(),
+                            joining.listener(),
+                            sequence -> joining.cancelled().getAsBoolean()));
+                    results.add(joining.result());
+                    admitted.add(new SequenceFeed.Joining(
+                            joining.spec(), joining.options().maxNewTokens()));
+                }
+                return admitted;
+            }
+
+            @Override
+            public void finished(int index, GenerationResult result) {
+                SequenceText text = texts.set(index, null);
+                results.get(index).complete(text.finish(result.tokenIds(), result.finishReason()));
+            }
+        };
+        try {
+            tokens.generateFeed(
+                    engineFeed,
+                    sampling.withMaxNewTokens(contextLength()),
+                    (sequence, tokenId) -> texts.get(sequence).accept(tokenId));
+        } catch (RuntimeException e) {
+            results.forEach(result -> result.completeExceptionally(e));
+            throw e;
+        }
+    }
+
+    private void checkPrompt(int[] prompt, String what) {
+        if (prompt.length == 0) {
+            throw new BadInputException(what + " has no tokens");
+        }
+        // callers that take a requested length check it against the window; a prompt alone must always fit
+        checkFits(prompt, 0, what);
+        for (int id : prompt) {
+            if (id < 0 || id >= tokenizer.vocabSize()) {
+                throw new BadInputException(
+                        what + ": token id " + id + " is outside the vocabulary [0, " + tokenizer.vocabSize() + ")");
+            }
+        }
+    }
+
     private List<Completion> generateBatch(
             List<SequenceSpec> specs, List<Sampling> options, TextListener listener, IntPredicate cancelled) {
         List<int[]> prompts = specs.stream().map(SequenceSpec::prompt).toList();
@@ -146,17 +246,7 @@ public final class TextGenerator {
             if (!options.get(i).batchKey().equals(sampling)) {
                 throw new IllegalArgumentException("one batch needs one sampling setting");
             }
-            if (prompts.get(i).length == 0) {
-                throw new BadInputException("prompt " + i + " has no tokens");
-            }
-            // callers that take a requested length check it against the window; a prompt alone must always fit
-            checkFits(prompts.get(i), 0, "prompt " + i);
-            for (int id : prompts.get(i)) {
-                if (id < 0 || id >= tokenizer.vocabSize()) {
-                    throw new BadInputException("prompt " + i + ": token id " + id + " is outside the vocabulary [0, "
-                            + tokenizer.vocabSize() + ")");
-                }
-            }
+            checkPrompt(prompts.get(i), "prompt " + i);
             maxNewTokens = Math.max(maxNewTokens, options.get(i).maxNewTokens());
         }
         List<SequenceText> sequences = new ArrayList<>();

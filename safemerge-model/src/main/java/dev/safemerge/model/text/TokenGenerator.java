@@ -1,6 +1,8 @@
 package dev.safemerge.model.text;
 
+import dev.safemerge.model.generate.GenerationResult;
 import dev.safemerge.model.generate.Sampling;
+import dev.safemerge.model.generate.SequenceFeed;
 import dev.safemerge.model.generate.SequenceSpec;
 import java.util.List;
 
@@ -15,6 +17,11 @@ public interface TokenGenerator {
 
     /** The context window in tokens: a prompt and its generated tokens together must fit in it. */
     int contextLength();
+
+    /** Bytes of KV cache one sequence holds per position; 0 for generators that keep none. */
+    default long kvBytesPerToken() {
+        return 0;
+    }
 
     /**
      * Generates a continuation of every prompt, calling {@code listener} with each new token as it is sampled.
@@ -35,6 +42,40 @@ public interface TokenGenerator {
             }
         }
         return generate(sequences.stream().map(SequenceSpec::prompt).toList(), options, listener);
+    }
+
+    /**
+     * Continuous batching over a feed (see {@link SequenceFeed}); {@code listener} sees the feed's sequence numbers.
+     * Generators that cannot take sequences into a running batch run each admitted group to its end before they
+     * admit more; those take only sequences on the model as loaded.
+     */
+    default void generateFeed(SequenceFeed feed, Sampling options, TokenListener listener) {
+        int offset = 0;
+        while (true) {
+            List<SequenceFeed.Joining> group = feed.admit(maxBatch());
+            if (group.isEmpty()) {
+                return;
+            }
+            if (group.stream().anyMatch(joining -> joining.spec().adapter() != null)) {
+                throw new UnsupportedOperationException("this generator runs no adapters");
+            }
+            int first = offset;
+            int longest = group.stream()
+                    .mapToInt(SequenceFeed.Joining::maxNewTokens)
+                    .max()
+                    .orElseThrow();
+            List<TokenOutput> outputs = generate(
+                    group.stream().map(joining -> joining.spec().prompt()).toList(),
+                    options.withMaxNewTokens(Math.min(longest, options.maxNewTokens())),
+                    (sequence, tokenId) -> listener.accept(first + sequence, tokenId));
+            for (int i = 0; i < outputs.size(); i++) {
+                TokenOutput output = outputs.get(i);
+                feed.finished(
+                        first + i,
+                        new GenerationResult(output.tokenIds(), output.finishReason(), output.promptTokens()));
+            }
+            offset += group.size();
+        }
     }
 
     /** Receives each generated token; returning false ends that sequence. */
