@@ -95,8 +95,8 @@ final class EvalSafetyCommand extends EvalSubcommand {
             description = "Run the judge in-process from this HF model directory instead of an endpoint.")
     Path judgeModel;
 
-    @Option(names = "--judge-api-key-env", paramLabel = "VAR", description = "Variable with the judge server's key.")
-    String judgeApiKeyEnv;
+    @Mixin
+    RemoteOptions.JudgeKey judgeKey;
 
     @Option(
             names = "--benign",
@@ -223,7 +223,7 @@ final class EvalSafetyCommand extends EvalSubcommand {
                     LocalModels.open(judgeModel, null, generation.batch, ThreadCount.resolve(generation.threads)));
         }
         return new JudgeBackend(new OpenAiGenerator(
-                generation.remote(judgeEndpoint, judgeModelName, judgeApiKeyEnv, "--judge-model-name")));
+                generation.remote.judgeServer(judgeEndpoint, judgeModelName, "--judge-model-name", judgeKey)));
     }
 
     /** The judge {@code name}; a model judge generates through {@code backend}, its outputs cached in {@code cache}. */

@@ -14,10 +14,10 @@ import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatTemplate;
 import dev.safemerge.tensor.BadInputException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Where responses come from and how they are generated; shared by {@code eval safety} and {@code eval task}. */
@@ -70,12 +70,6 @@ final class GenerationOptions {
     Integer threads;
 
     @Option(
-            names = "--api-key-env",
-            paramLabel = "VAR",
-            description = "Environment variable holding the server's API key.")
-    String apiKeyEnv;
-
-    @Option(
             names = "--protocol",
             defaultValue = "study",
             paramLabel = "NAME",
@@ -113,26 +107,8 @@ final class GenerationOptions {
     @Option(names = "--seed", paramLabel = "SEED", description = "Sampling seed (presets: 42).")
     Long seed;
 
-    @Option(
-            names = "--concurrency",
-            defaultValue = "4",
-            paramLabel = "N",
-            description = "Requests in flight (default 4).")
-    int concurrency;
-
-    @Option(
-            names = "--timeout",
-            defaultValue = "300",
-            paramLabel = "SECONDS",
-            description = "Per request (default 300).")
-    int timeoutSeconds;
-
-    @Option(
-            names = "--retries",
-            defaultValue = "5",
-            paramLabel = "N",
-            description = "Retries on 429, 5xx, connection errors (default 5).")
-    int retries;
+    @Mixin
+    RemoteOptions remote;
 
     @Option(
             names = "--cache",
@@ -187,35 +163,6 @@ final class GenerationOptions {
         return cache != null ? cache : outDir.resolve("generation-cache.jsonl");
     }
 
-    static String apiKey(String variable) {
-        if (variable == null) {
-            return null;
-        }
-        String value = System.getenv(variable);
-        if (value == null || value.isBlank()) {
-            throw new BadInputException("--api-key-env " + variable + ": the variable is not set");
-        }
-        return value;
-    }
-
-    OpenAiGenerator.Options remote(String endpoint, String name, String keyVariable, String nameOption) {
-        if (name == null) {
-            throw new BadInputException(nameOption + " is required with an endpoint");
-        }
-        if (concurrency < 1 || retries < 0 || timeoutSeconds < 1) {
-            throw new BadInputException("--concurrency and --timeout must be positive, --retries not negative");
-        }
-        return new OpenAiGenerator.Options(
-                endpoint,
-                name,
-                apiKey(keyVariable),
-                concurrency,
-                Duration.ofSeconds(10),
-                Duration.ofSeconds(timeoutSeconds),
-                retries + 1,
-                Duration.ofMillis(500));
-    }
-
     /** An answer source and the backends to close when the command ends. */
     record Opened(AnswerSource source, List<ResponseGenerator> backends) implements AutoCloseable {
         @Override
@@ -244,7 +191,7 @@ final class GenerationOptions {
             if (adapter != null) {
                 throw new BadInputException("--adapter goes with --model; a server applies its own adapters");
             }
-            backend = new OpenAiGenerator(remote(source.endpoint, modelName, apiKeyEnv, "--model-name"));
+            backend = new OpenAiGenerator(remote.server(source.endpoint, modelName, "--model-name"));
         }
         return new Opened(new AnswerSource.Generated(new CachedGenerator(backend, cache)), List.of(backend));
     }
@@ -278,9 +225,9 @@ final class GenerationOptions {
             node.put("adapter", adapter == null ? null : adapter.toString());
             node.put("batch", batch);
         }
-        node.put("concurrency", concurrency);
-        node.put("timeout_seconds", timeoutSeconds);
-        node.put("retries", retries);
+        node.put("concurrency", remote.concurrency);
+        node.put("timeout_seconds", remote.timeoutSeconds);
+        node.put("retries", remote.retries);
         return node;
     }
 }

@@ -1,5 +1,6 @@
 package dev.safemerge.app;
 
+import dev.safemerge.eval.gen.OpenAiGenerator;
 import dev.safemerge.eval.stats.Wilson;
 import dev.safemerge.safeguard.Rate;
 import dev.safemerge.safeguard.SafeguardEndpoints;
@@ -42,8 +43,10 @@ import picocli.CommandLine.Spec;
                     + " The servers read adapters from OUT, so they must see it at the same path. Variants that no"
                     + " adapter expresses (slerp, ties, dare, model_stock, and every variant of a --finetuned model)"
                     + " are merged and evaluated in-process, each with a line saying so. Servers are contacted before"
-                    + " any work; an unreachable one is an error. --endpoint and --judge-endpoint are not part of the"
-                    + " plan: a run may continue on other servers."
+                    + " any work; an unreachable one is an error. --api-key-env, --concurrency, --timeout and --retries"
+                    + " apply to every --endpoint and to --judge-endpoint as in eval (the judge's key comes from"
+                    + " --judge-api-key-env). --endpoint and --judge-endpoint are not part of the plan: a run may"
+                    + " continue on other servers."
         },
         footer = {
             "",
@@ -155,6 +158,12 @@ final class SafeguardCommand implements Callable<Integer> {
                     "The base model's name on the servers (default: the --base folder's name, as serve names it).")
     String modelName;
 
+    @Mixin
+    RemoteOptions remote;
+
+    @Mixin
+    RemoteOptions.JudgeKey judgeKey;
+
     @Option(
             names = "--select",
             paramLabel = "RULE",
@@ -206,14 +215,15 @@ final class SafeguardCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SafeguardPlan plan = planFile != null ? fromFile() : fromOptions();
-        endpoints().check(plan);
+        SafeguardEndpoints servers = endpoints();
+        servers.check(plan);
         registration.check(plan, out);
         if (train != null) {
             plan = trained(plan);
         }
         PrintWriter w = spec.commandLine().getOut();
         SafeguardRunner.Result result =
-                SafeguardRunner.run(plan, endpoints(), out, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
+                SafeguardRunner.run(plan, servers, out, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
         registration.register(plan, out, result, w);
         return printResult(plan, result, out, w);
     }
@@ -287,8 +297,16 @@ final class SafeguardCommand implements Callable<Integer> {
         return r.taskBySet().isEmpty() ? "-" : text(r.taskScore()) + " (" + n + ")";
     }
 
+    /** The servers, with the keys read only for the servers given (a key variable without its server is unused). */
     private SafeguardEndpoints endpoints() {
-        return new SafeguardEndpoints(endpoints, modelName, judgeEndpoint, judgeModelName);
+        OpenAiGenerator.Options unused = OpenAiGenerator.Options.defaults(null, null);
+        return new SafeguardEndpoints(
+                endpoints,
+                modelName,
+                judgeEndpoint,
+                judgeModelName,
+                endpoints.isEmpty() ? unused : remote.settings(),
+                judgeEndpoint == null ? unused : remote.judgeSettings(judgeKey));
     }
 
     private static String text(Double value) {

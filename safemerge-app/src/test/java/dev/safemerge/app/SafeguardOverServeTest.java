@@ -40,27 +40,39 @@ class SafeguardOverServeTest {
         }
     }
 
-    /** Starts {@code serve} in a child JVM on a free port; returns its URL once it says it is serving. */
-    private String serve(String name) throws IOException {
+    /** The command line of this project's main class in a child JVM, with {@code args}. */
+    private static List<String> childMain(String... args) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process process = new ProcessBuilder(
-                        java,
-                        "--add-modules",
-                        "jdk.incubator.vector",
-                        "--enable-native-access=ALL-UNNAMED",
-                        "-Xmx512m",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        Main.class.getName(),
-                        "serve",
-                        "--model",
-                        SafeguardCommandTest.DEMO_BASE,
-                        "--served-model-name",
-                        "base",
-                        "--max-loras",
-                        "2",
-                        "--port",
-                        "0")
+        List<String> command = new ArrayList<>(List.of(
+                java,
+                "--add-modules",
+                "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx512m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /**
+     * Starts {@code serve} (with {@code options}) in a child JVM on a free port; returns its URL once it says it is
+     * serving.
+     */
+    private String serve(String name, String... options) throws IOException {
+        List<String> command = childMain(
+                "serve",
+                "--model",
+                SafeguardCommandTest.DEMO_BASE,
+                "--served-model-name",
+                "base",
+                "--max-loras",
+                "2",
+                "--port",
+                "0");
+        command.addAll(List.of(options));
+        Process process = new ProcessBuilder(command)
                 .redirectError(tmp.resolve(name + ".log").toFile())
                 .start();
         servers.add(process);
@@ -102,6 +114,124 @@ class SafeguardOverServeTest {
                 "1",
                 "--out",
                 out.toString());
+    }
+
+    /**
+     * A small plan whose base is answered by {@code endpoint}; its fine-tune is a full model, so it and the merge run
+     * in-process.
+     */
+    private static List<String> smallPlan(Path out, String endpoint) {
+        return List.of(
+                "safeguard",
+                "--base",
+                SafeguardCommandTest.DEMO_BASE,
+                "--finetuned",
+                SafeguardCommandTest.DEMO_BASE,
+                "--methods",
+                "linear",
+                "--lambdas",
+                "0.5",
+                "--safety",
+                "harmful=../data/safety/harmful.jsonl",
+                "--limit",
+                "1",
+                "--max-new-tokens",
+                "2",
+                "--threads",
+                "1",
+                "--endpoint",
+                endpoint,
+                "--model-name",
+                "base",
+                "--out",
+                out.toString());
+    }
+
+    @Test
+    void theApiKeyComesFromTheNamedVariableAndIsSentToTheServer() throws Exception {
+        String url = serve("keyed", "--api-key", "s3cret-key");
+
+        // without the key the server refuses the first request: one line naming the endpoint, exit 2, no work
+        Path refused = tmp.resolve("refused");
+        MainTest.Result withoutKey = MainTest.run(smallPlan(refused, url).toArray(String[]::new));
+        assertThat(withoutKey.code()).as(withoutKey.err()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(withoutKey.err().strip().lines().filter(l -> l.startsWith("error:")))
+                .hasSize(1);
+        assertThat(withoutKey.err()).contains("--endpoint " + url).contains("HTTP 401");
+        assertThat(refused).doesNotExist();
+
+        // a variable that is not set is bad input naming the option and the variable
+        List<String> unset = new ArrayList<>(smallPlan(tmp.resolve("unset"), url));
+        unset.addAll(List.of("--api-key-env", "SAFEMERGE_TEST_KEY_THAT_IS_NOT_SET"));
+        MainTest.Result notSet = MainTest.run(unset.toArray(String[]::new));
+        assertThat(notSet.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(notSet.err()).contains("--api-key-env SAFEMERGE_TEST_KEY_THAT_IS_NOT_SET: the variable is not set");
+
+        // with the key in the named variable (set for a child JVM only) the base is answered by the server
+        Path keyed = tmp.resolve("keyed-run");
+        List<String> args = new ArrayList<>(smallPlan(keyed, url));
+        args.addAll(List.of("--api-key-env", "SAFEMERGE_TEST_KEY", "--concurrency", "2", "--timeout", "120"));
+        ProcessBuilder run = new ProcessBuilder(childMain(args.toArray(String[]::new)))
+                .redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("keyed-run.log").toFile());
+        run.environment().put("SAFEMERGE_TEST_KEY", "s3cret-key");
+        run.start().waitFor();
+        // the base's evaluation went through the server; what the plan does after it (the merge of this plan's
+        // fine-tune, which is the base itself, is refused) is not what this test is about
+        String log = Files.readString(tmp.resolve("keyed-run.log"));
+        assertThat(log).doesNotContain("--endpoint " + url).contains("evaluating finetuned");
+        assertThat(Files.readString(tmp.resolve("keyed.log"))).contains("POST /v1/chat/completions model=base ");
+    }
+
+    @Test
+    void aServerThatNeverAnswersTimesOutAsOneLineNamingTheEndpoint() throws Exception {
+        // a listening socket that nobody accepts from: connections open, no answer ever comes
+        try (java.net.ServerSocket silent =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            String url = "http://127.0.0.1:" + silent.getLocalPort();
+            List<String> args = new ArrayList<>(smallPlan(tmp.resolve("generation"), url));
+            args.addAll(List.of("--timeout", "1", "--retries", "0"));
+            MainTest.Result r = MainTest.run(args.toArray(String[]::new));
+            assertThat(r.code()).as(r.err()).isEqualTo(Main.EXIT_BAD_INPUT);
+            assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:")))
+                    .singleElement()
+                    .asString()
+                    .contains("--endpoint " + url)
+                    .contains("HttpTimeoutException");
+            assertThat(tmp.resolve("generation")).doesNotExist();
+
+            // the judge's server takes the same timeout
+            Path judged = tmp.resolve("judge");
+            MainTest.Result judge = MainTest.run(
+                    "safeguard",
+                    "--base",
+                    SafeguardCommandTest.DEMO_BASE,
+                    "--finetuned",
+                    SafeguardCommandTest.DEMO_BASE,
+                    "--methods",
+                    "linear",
+                    "--safety",
+                    "harmful=../data/safety/harmful.jsonl",
+                    "--judge",
+                    "wildguard",
+                    "--judge-endpoint",
+                    url,
+                    "--judge-model-name",
+                    "wildguard",
+                    "--timeout",
+                    "1",
+                    "--retries",
+                    "0",
+                    "--out",
+                    judged.toString());
+            assertThat(judge.code()).as(judge.err()).isEqualTo(Main.EXIT_BAD_INPUT);
+            assertThat(judge.err().strip().lines().filter(l -> l.startsWith("error:")))
+                    .singleElement()
+                    .asString()
+                    .contains("--judge-endpoint " + url)
+                    .contains("HttpTimeoutException");
+            assertThat(judged).doesNotExist();
+        }
     }
 
     @Test

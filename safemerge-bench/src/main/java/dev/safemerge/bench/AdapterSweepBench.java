@@ -23,10 +23,15 @@ import java.util.SplittableRandom;
 /**
  * What evaluating 5 linear λ variants of a LoRA fine-tune costs against evaluating one, in-process over one loaded
  * base (the safeguard sweep): in the same run, (a) one variant, base + λ·adapter over all prompts in one batch (the
- * bound), (b) five variants in one continuous batch, each sequence with its own λ, and (c) the five one after
- * another, as separate evaluations would run them (without the merges and loads those also pay). Greedy with
- * end-of-sequence ignored, so every variant generates the same number of tokens. Memory: the base's weights are
- * held once, plus one adapter's factors, against five merged copies.
+ * reference), (b) five variants as the sweep runs them, one continuous batch whose live sequences are capped at the
+ * engine's batch size (the prompt count), each sequence with its own λ, (c) five variants with every sequence live at
+ * once, and (d) the five one after another, as separate evaluations would run them (without the merges and loads
+ * those also pay). Greedy with end-of-sequence ignored, so every variant generates the same number of tokens.
+ * Memory: the base's weights are held once, plus one adapter's factors, against five merged copies.
+ *
+ * <p>The physical bound comes from the same run: the floating-point operations of one variant (base and adapter
+ * products and attention, counted from the shape) against the vector FMA rate measured first. Five variants do five
+ * times the arithmetic, so five/one cannot fall below 5 × the fraction of that rate one variant already reaches.
  *
  * <p>Usage: {@code safemerge-bench/run AdapterSweepBench [--dir DIR] [--keep] [--layers N] [--prompts N]
  * [--prompt-tokens N] [--new-tokens N] [--rank R]}
@@ -100,26 +105,39 @@ public final class AdapterSweepBench {
                     }
                     ids.add(prompt);
                 }
-                // warm-up: JIT and kernels
-                generate(model, adapter, ids, new double[] {0.5}, greedy);
+                int threads = Runtime.getRuntime().availableProcessors();
+                double fmaRate = MachineBounds.fmaThroughput(threads, 3);
+                double flops = variantFlops(shape, rank, prompts, promptTokens, newTokens);
+                double bound = flops / fmaRate;
+                System.out.printf(
+                        "arithmetic per variant: %.1f GFLOP; at the measured FMA rate %.2f s per variant%n",
+                        flops / 1e9, bound);
+                // warm-up of the JIT and kernels, on a few prompts
+                List<int[]> few = ids.subList(0, Math.min(8, prompts));
+                generate(model, adapter, few, new double[] {0.5}, few.size(), greedy);
                 long start = System.nanoTime();
-                generate(model, adapter, ids, new double[] {0.5}, greedy);
+                generate(model, adapter, ids, new double[] {0.5}, prompts, greedy);
                 double one = seconds(start);
                 start = System.nanoTime();
-                generate(model, adapter, ids, LAMBDAS, greedy);
+                generate(model, adapter, ids, LAMBDAS, prompts, greedy);
                 double sweep = seconds(start);
                 start = System.nanoTime();
+                generate(model, adapter, ids, LAMBDAS, LAMBDAS.length * prompts, greedy);
+                double allLive = seconds(start);
+                start = System.nanoTime();
                 for (double lambda : LAMBDAS) {
-                    generate(model, adapter, ids, new double[] {lambda}, greedy);
+                    generate(model, adapter, ids, new double[] {lambda}, prompts, greedy);
                 }
                 double sequential = seconds(start);
-                System.out.printf("one variant (batch %d)                 %7.1f s%n", prompts, one);
+                int n = LAMBDAS.length;
+                row(String.format("one variant (batch %d)", prompts), one, one, bound);
+                row(String.format("5 variants, one continuous batch, %d live", prompts), sweep, one, n * bound);
+                row(String.format("5 variants, one continuous batch, %d live", n * prompts), allLive, one, n * bound);
+                row("5 variants one after another", sequential, one, n * bound);
                 System.out.printf(
-                        "5 variants, one continuous batch (%d)  %7.1f s  ratio %.2f to one variant%n",
-                        5 * prompts, sweep, sweep / one);
-                System.out.printf(
-                        "5 variants one after another           %7.1f s  ratio %.2f to one variant%n",
-                        sequential, sequential / one);
+                        "lowest five/one arithmetic allows: %.2f (five variants at the full FMA rate against one"
+                                + " variant as measured; 5.00 if one variant were compute-bound)%n",
+                        n * bound / one);
             }
         } finally {
             if (!keep) {
@@ -128,8 +146,37 @@ public final class AdapterSweepBench {
         }
     }
 
-    /** Every prompt once per λ, all sequences in one continuous batch of that many slots. */
-    private static void generate(Model model, Adapter adapter, List<int[]> ids, double[] lambdas, Sampling p) {
+    private static void row(String label, double seconds, double one, double boundSeconds) {
+        System.out.printf(
+                "%-44s %7.1f s  ratio %.2f to one variant  %4.1f %% of the FMA bound%n",
+                label, seconds, seconds / one, 100 * boundSeconds / seconds);
+    }
+
+    /**
+     * Floating-point operations (a multiply-add counts two) of one variant: every processed position (the prompt,
+     * then each generated token but the last) through the layers' base products, the adapter's two low-rank products
+     * on all seven projections and attention over the positions so far; the output projection for each generated
+     * token only. Norms, rope and activations are left out (under 0.1 % here), so this is a lower bound.
+     */
+    static double variantFlops(InferenceBench.Shape s, int rank, int prompts, int promptTokens, int newTokens) {
+        int q = s.heads() * s.headDim();
+        int kv = s.kvHeads() * s.headDim();
+        long adapterPerLayer = (long) rank
+                * ((s.hidden() + q) + 2L * (s.hidden() + kv) + (q + s.hidden()) + 3L * (s.hidden() + s.intermediate()));
+        int positions = promptTokens + newTokens - 1;
+        double perSequence = 0;
+        for (int p = 0; p < positions; p++) {
+            // scores and weighted values: per head, headDim multiply-adds for each of the p + 1 positions, twice
+            long attention = 2L * q * (p + 1) * s.layers();
+            perSequence += 2.0 * (s.layerParameters() + adapterPerLayer * s.layers() + attention);
+        }
+        perSequence += 2.0 * newTokens * s.vocab() * s.hidden();
+        return perSequence * prompts;
+    }
+
+    /** Every prompt once per λ, in one continuous batch of at most {@code live} sequences at a time. */
+    private static void generate(
+            Model model, Adapter adapter, List<int[]> ids, double[] lambdas, int live, Sampling p) {
         List<SequenceSpec> sequences = new ArrayList<>();
         for (double lambda : lambdas) {
             ScaledAdapter scaled = new ScaledAdapter(adapter, (float) lambda);
@@ -137,7 +184,7 @@ public final class AdapterSweepBench {
                 sequences.add(new SequenceSpec(ids.get(i), scaled, i));
             }
         }
-        model.generator(sequences.size()).generateSequences(sequences, p, TokenCallback.NONE, Progress.NONE);
+        model.generator(live).generateSequences(sequences, p, TokenCallback.NONE, Progress.NONE);
     }
 
     /** A random rank-r adapter on every projection of every layer. */

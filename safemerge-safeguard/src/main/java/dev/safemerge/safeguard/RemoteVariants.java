@@ -48,7 +48,7 @@ final class RemoteVariants {
                 : base.getFileName().toString();
         List<OpenAiGenerator> servers = new ArrayList<>();
         for (String url : endpoints.generation()) {
-            OpenAiGenerator server = new OpenAiGenerator(OpenAiGenerator.Options.defaults(url, name));
+            OpenAiGenerator server = new OpenAiGenerator(endpoints.settings().at(url, name));
             List<String> served = server.servedModels("--endpoint");
             if (!served.contains(name)) {
                 throw new BadInputException("--endpoint " + url + " does not serve the base model '" + name
@@ -62,7 +62,7 @@ final class RemoteVariants {
     /** Contacts the judge's server once; it must list the judge model. */
     static OpenAiGenerator judge(SafeguardEndpoints endpoints) {
         OpenAiGenerator judge =
-                new OpenAiGenerator(OpenAiGenerator.Options.defaults(endpoints.judge(), endpoints.judgeModelName()));
+                new OpenAiGenerator(endpoints.judgeSettings().at(endpoints.judge(), endpoints.judgeModelName()));
         List<String> served = judge.servedModels("--judge-endpoint");
         if (!served.contains(endpoints.judgeModelName())) {
             throw new BadInputException("--judge-endpoint " + endpoints.judge() + " does not serve '"

@@ -1,5 +1,6 @@
 package dev.safemerge.safeguard;
 
+import dev.safemerge.eval.gen.OpenAiGenerator;
 import dev.safemerge.tensor.BadInputException;
 import java.util.List;
 
@@ -12,12 +13,32 @@ import java.util.List;
  * @param modelName the base model's name on those servers
  * @param judge the judge model's server, or null
  * @param judgeModelName the judge model's name on that server
+ * @param settings key, concurrency, timeouts and retries for the generation servers (endpoint and name are set per
+ *     server)
+ * @param judgeSettings the same for the judge's server
  */
-public record SafeguardEndpoints(List<String> generation, String modelName, String judge, String judgeModelName) {
+public record SafeguardEndpoints(
+        List<String> generation,
+        String modelName,
+        String judge,
+        String judgeModelName,
+        OpenAiGenerator.Options settings,
+        OpenAiGenerator.Options judgeSettings) {
     public static final SafeguardEndpoints NONE = new SafeguardEndpoints(List.of(), null, null, null);
 
     public SafeguardEndpoints {
         generation = List.copyOf(generation);
+    }
+
+    /** These servers with the default settings: no key, 4 requests in flight, 5 minutes per request, 6 attempts. */
+    public SafeguardEndpoints(List<String> generation, String modelName, String judge, String judgeModelName) {
+        this(
+                generation,
+                modelName,
+                judge,
+                judgeModelName,
+                OpenAiGenerator.Options.defaults(null, null),
+                OpenAiGenerator.Options.defaults(null, null));
     }
 
     /** Checks these options against the plan without contacting a server; throws naming the option. */

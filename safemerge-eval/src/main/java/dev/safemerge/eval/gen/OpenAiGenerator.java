@@ -51,6 +51,19 @@ public final class OpenAiGenerator implements ResponseGenerator {
             }
         }
 
+        /** These settings for the server at {@code endpoint} serving {@code modelName}. */
+        public Options at(String endpoint, String modelName) {
+            return new Options(
+                    endpoint,
+                    modelName,
+                    apiKey,
+                    concurrency,
+                    connectTimeout,
+                    requestTimeout,
+                    maxAttempts,
+                    initialBackoff);
+        }
+
         public static Options defaults(String endpoint, String modelName) {
             return new Options(
                     endpoint,

@@ -64,18 +64,41 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
+        // Input rows in blocks that stay in the core's L2 cache while every weight row of the range passes over
+        // them: unblocked, a batch of a few hundred rows (or a prefill of thousands) is re-read from L3 or memory
+        // for every four weight rows, and a row then costs up to twice what it costs in a batch of 64. A block is a
+        // whole number of tiles, so every (weight row, input row) pair is computed by the same code path, and
+        // gives the same bits, whatever the batch size.
+        int block = blockRows(w.cols());
+        for (int from = 0; from < batch; from += block) {
+            matmulBlock(w, x, from, Math.min(batch, from + block), out, rowStart, rowEnd);
+        }
+    }
+
+    /** Bytes of input rows per block: half of a 1 MiB L2, leaving room for the weight rows and the output. */
+    private static final int BLOCK_BYTES = 512 * 1024;
+
+    /** Input rows per block for rows of {@code cols} floats: a multiple of {@link #TILE}, at least one tile. */
+    static int blockRows(int cols) {
+        int rows = BLOCK_BYTES / (Float.BYTES * Math.max(1, cols));
+        return Math.max(TILE, rows - rows % TILE);
+    }
+
+    /** Input rows [batchStart, batchEnd) against weight rows [rowStart, rowEnd). */
+    private static void matmulBlock(
+            Matrix w, float[] x, int batchStart, int batchEnd, float[] out, int rowStart, int rowEnd) {
         int cols = w.cols();
         int rows = w.rows();
         int r = rowStart;
-        if (batch >= TILE && w.format() != WeightFormat.Q8) {
+        if (batchEnd - batchStart >= TILE && w.format() != WeightFormat.Q8) {
             // 4 weight rows × 4 input rows per pass: each decoded weight vector and each loaded input vector
             // feeds four multiply-adds, so the loop is bound by arithmetic rather than by loads
             for (; r + TILE <= rowEnd; r += TILE) {
-                int b = 0;
-                for (; b + TILE <= batch; b += TILE) {
+                int b = batchStart;
+                for (; b + TILE <= batchEnd; b += TILE) {
                     tile4x4(w, r, x, b, out);
                 }
-                for (; b < batch; b++) {
+                for (; b < batchEnd; b++) {
                     for (int t = 0; t < TILE; t++) {
                         out[b * rows + r + t] = dot1(w, (long) (r + t) * cols, x, b * cols);
                     }
@@ -85,14 +108,14 @@ final class VectorKernels implements Kernels {
         float[] sums = new float[TILE];
         for (; r < rowEnd; r++) {
             long rowElement = (long) r * cols;
-            int b = 0;
-            for (; b + TILE <= batch; b += TILE) {
+            int b = batchStart;
+            for (; b + TILE <= batchEnd; b += TILE) {
                 dot4(w, rowElement, x, b * cols, sums);
                 for (int t = 0; t < TILE; t++) {
                     out[(b + t) * rows + r] = sums[t];
                 }
             }
-            for (; b < batch; b++) {
+            for (; b < batchEnd; b++) {
                 out[b * rows + r] = dot1(w, rowElement, x, b * cols);
             }
         }

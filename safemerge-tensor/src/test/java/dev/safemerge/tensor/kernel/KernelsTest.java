@@ -93,6 +93,50 @@ class KernelsTest {
         }
     }
 
+    /**
+     * The engine's batching promise at kernel level: an input row gives the same bits in a batch of any size, here
+     * one that spans several cache blocks of input rows and ends in a partial tile, as when it is multiplied alone.
+     */
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void aRowOfALargeBatchGivesExactlyWhatItGivesAlone(WeightFormat format) {
+        SplittableRandom random = new SplittableRandom(11 + format.ordinal());
+        // 1000 columns leave a scalar tail after the vector lanes; Q8 needs whole blocks of 32
+        int cols = format == WeightFormat.Q8 ? 1056 : 1000;
+        int rows = 9;
+        int batch = 2 * VectorKernels.blockRows(cols) + 3;
+        try (Arena arena = Arena.ofShared()) {
+            Matrix w = randomMatrix(format, rows, cols, random, arena);
+            float[] x = new float[batch * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextGaussian();
+            }
+            float[] together = new float[batch * rows];
+            Kernels.get().matmul(w, x, batch, together);
+            for (int b = 0; b < batch; b++) {
+                float[] alone = new float[rows];
+                Kernels.get().matmul(w, java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 1, alone);
+                assertThat(java.util.Arrays.copyOfRange(together, b * rows, (b + 1) * rows))
+                        .as("%s input row %d of %d", format, b, batch)
+                        .containsExactly(alone);
+            }
+        }
+    }
+
+    @Test
+    void inputBlocksAreWholeTilesAndFitTheCacheBudget() {
+        for (int cols : new int[] {1, 64, 768, 1000, 2048, 14336, 1 << 20}) {
+            int block = VectorKernels.blockRows(cols);
+            assertThat(block % 4).as("cols %d", cols).isZero();
+            assertThat(block).as("cols %d", cols).isGreaterThanOrEqualTo(4);
+            if (block > 4) {
+                assertThat((long) block * cols * Float.BYTES)
+                        .as("cols %d", cols)
+                        .isLessThanOrEqualTo(512 * 1024);
+            }
+        }
+    }
+
     @Test
     void halfPrecisionSpecialValuesDecodeExactly() {
         short[] halves = {
