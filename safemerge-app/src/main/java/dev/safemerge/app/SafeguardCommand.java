@@ -173,7 +173,11 @@ final class SafeguardCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N items of every set.")
     Integer limit;
 
-    @Option(names = "--system-prompt", paramLabel = "TEXT", description = "Default: the study's (none for Gemma).")
+    @Option(
+            names = {"--system", "--system-prompt"},
+            paramLabel = "TEXT",
+            description = "System prompt (default: the study's, none for Gemma; --system-prompt is an alias, as in"
+                    + " eval).")
     String systemPrompt;
 
     @Option(names = "--no-system-prompt", description = "Send no system turn.")

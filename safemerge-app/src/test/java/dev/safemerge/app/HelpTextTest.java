@@ -104,6 +104,9 @@ class HelpTextTest {
         assertThat(chat).contains("--system").contains("Defaults differ from eval's");
         assertThat(generate).contains("Defaults differ from eval's");
         assertThat(chat).doesNotContain("--system-prompt");
+        assertThat(MainTest.run("safeguard", "--help").out())
+                .as("safeguard takes the system prompt under eval's and chat's name")
+                .contains("--system, --system-prompt");
     }
 
     /**
