@@ -11,7 +11,7 @@ import dev.safemerge.registry.EvaluationItem;
 import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.VersionRef;
 import dev.safemerge.tensor.BadInputException;
-import dev.safemerge.ui.PairedVerdicts;
+import dev.safemerge.eval.stats.PairedVerdicts;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -233,7 +233,7 @@ final class CompareCommand implements Callable<Integer> {
             if (y == null) {
                 continue;
             }
-            pairs.add(new PairedVerdicts.Pair(x, y));
+            pairs.add(new PairedVerdicts.Pair(x.category(), x.verdict(), y.verdict()));
             if (changed != null && x.verdict().equals(negative) && y.verdict().equals(positive)) {
                 changed.add(new Changed(
                         x.itemId(),
@@ -273,7 +273,7 @@ final class CompareCommand implements Callable<Integer> {
             boolean complete = true;
             for (int k = 0; k < items.size() && complete; k++) {
                 EvaluationItem item = items.get(k).get(entry.getKey());
-                complete = item != null && PairedVerdicts.decided(item, "unsafe", "safe");
+                complete = item != null && PairedVerdicts.decided(item.verdict(), "unsafe", "safe");
                 row[k] = complete && item.verdict().equals("unsafe") ? 1 : 0;
             }
             if (complete) {

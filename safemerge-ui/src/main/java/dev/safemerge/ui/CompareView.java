@@ -1,5 +1,6 @@
 package dev.safemerge.ui;
 
+import dev.safemerge.eval.stats.PairedVerdicts;
 import dev.safemerge.registry.Evaluation;
 import dev.safemerge.registry.EvaluationItem;
 import dev.safemerge.registry.ModelVersion;
@@ -135,10 +136,10 @@ final class CompareView {
             if (category != null && !category.isBlank() && !category.equals(x.category())) {
                 continue;
             }
-            both.add(new PairedVerdicts.Pair(x, y));
+            both.add(new PairedVerdicts.Pair(x.category(), x.verdict(), y.verdict()));
             String change = "";
-            if (PairedVerdicts.decided(x, outcome.positive(), outcome.negative())
-                    && PairedVerdicts.decided(y, outcome.positive(), outcome.negative())) {
+            if (PairedVerdicts.decided(x.verdict(), outcome.positive(), outcome.negative())
+                    && PairedVerdicts.decided(y.verdict(), outcome.positive(), outcome.negative())) {
                 boolean pa = x.verdict().equals(outcome.positive());
                 boolean pb = y.verdict().equals(outcome.positive());
                 if (pa != pb) {

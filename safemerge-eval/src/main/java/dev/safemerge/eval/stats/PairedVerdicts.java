@@ -1,8 +1,5 @@
-package dev.safemerge.ui;
+package dev.safemerge.eval.stats;
 
-import dev.safemerge.eval.stats.ClusterBootstrap;
-import dev.safemerge.eval.stats.McNemar;
-import dev.safemerge.registry.EvaluationItem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -28,8 +25,8 @@ public record PairedVerdicts(
     public static final long SEED = 1;
     public static final double LEVEL = 0.95;
 
-    /** The prompts present in both evaluations, each as A's item and B's. */
-    public record Pair(EvaluationItem a, EvaluationItem b) {}
+    /** One prompt present in both evaluations: its category and A's and B's verdicts on it. */
+    public record Pair(String category, String a, String b) {}
 
     public static PairedVerdicts of(List<Pair> pairs, String positive, String negative) {
         List<String> categories = new ArrayList<>();
@@ -41,12 +38,12 @@ public record PairedVerdicts(
             if (!decided(pair.a(), positive, negative) || !decided(pair.b(), positive, negative)) {
                 continue;
             }
-            int xa = pair.a().verdict().equals(positive) ? 1 : 0;
-            int yb = pair.b().verdict().equals(positive) ? 1 : 0;
+            int xa = pair.a().equals(positive) ? 1 : 0;
+            int yb = pair.b().equals(positive) ? 1 : 0;
             both += xa & yb;
             aOnly += xa & (1 - yb);
             bOnly += (1 - xa) & yb;
-            categories.add(pair.a().category());
+            categories.add(pair.category());
             outcomes.add(new int[] {xa, yb});
         }
         return new PairedVerdicts(
@@ -60,9 +57,9 @@ public record PairedVerdicts(
                 outcomes.stream().mapToInt(o -> o[1]).toArray());
     }
 
-    /** Whether an item's verdict is {@code positive} or {@code negative} (not missing or unknown). */
-    public static boolean decided(EvaluationItem item, String positive, String negative) {
-        return item.verdict().equals(positive) || item.verdict().equals(negative);
+    /** Whether a verdict is {@code positive} or {@code negative} (not missing or unknown). */
+    public static boolean decided(String verdict, String positive, String negative) {
+        return verdict.equals(positive) || verdict.equals(negative);
     }
 
     /** The prompts both decided. */
