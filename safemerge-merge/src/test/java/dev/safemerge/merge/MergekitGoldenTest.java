@@ -53,8 +53,8 @@ class MergekitGoldenTest {
     /**
      * arcee_fusion.py computes {@code kl_div = torch.sum(p * torch.log(p / q), dim=-1)} in float32 with p ≈ q, so
      * the KL loses about log2(1/KL) bits to cancellation (relative error ~1e-3 at KL ~ 1e-4), so torch's summation
-     * order shows; this project sums the same float32 terms wider and rounds once. An importance within that relative distance of {@code median + 1.5·IQR} can fall on the other side
-     * of the threshold. For a smooth importance distribution that concerns about 1e-3 of the elements, so such
+     * order shows; this project sums the same float32 terms wider and rounds once. An importance within that
+     * relative distance of {@code median + 1.5·IQR} can fall on the other side of the threshold. For a smooth importance distribution that concerns about 1e-3 of the elements, so such
      * mask flips are allowed on at most 1 element in 500, and a flipped element must hold exactly the other input's
      * value.
      */
