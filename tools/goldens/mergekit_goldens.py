@@ -89,7 +89,7 @@ CASES = {
     "nuslerp": {"merge_method": "nuslerp", "models": [m("ft_a", weight=0.3), m("ft_b", weight=0.7)]},
     "nuslerp_base_row_wise": {"merge_method": "nuslerp", "base_model": BASE,
                               "models": [m("ft_a", weight=0.6), m("ft_b", weight=0.4)],
-                              "parameters": {"nuslerp_row_wise": True}},
+                              "parameters": {"nuslerp_row_wise": True, "nuslerp_flatten": False}},
     "multislerp": {"merge_method": "multislerp", "models": [m("ft_a", weight=1.0), m("ft_b", weight=2.0),
                                                             m("ft_c", weight=0.5)]},
     "karcher": {"merge_method": "karcher", "models": [m("ft_a"), m("ft_b"), m("ft_c")]},
@@ -137,9 +137,10 @@ STATISTICS = {
                      "models": [m("ft_c", weight=1.0, density=0.5, epsilon=0.1)], "parameters": {"lambda": 1.0}},
 }
 
-# bfloat16 runs of the methods whose bf16 results this project matches; the others are listed in README.md
-BF16_CASES = ["linear", "slerp_gradient_filters", "task_arithmetic_gradient", "nearswap", "passthrough_slices",
-              "ties", "breadcrumbs", "breadcrumbs_ties", "model_stock"]
+# bfloat16 runs (every method with deterministic values)
+BF16_CASES = ["linear", "slerp_gradient_filters", "nuslerp", "nuslerp_base_row_wise", "multislerp", "karcher",
+              "task_arithmetic_gradient", "nearswap", "passthrough_slices", "ties", "breadcrumbs", "breadcrumbs_ties",
+              "model_stock", "sce", "arcee_fusion"]
 
 
 def run(out, name, config, mergekit):

@@ -6,8 +6,8 @@ and the tolerance the Java result must meet.
 bf16 arithmetic follows torch: every elementwise op is computed in float32 and rounded to bf16 (round to nearest
 even); reductions accumulate in float32 and round once; Python scalars stay float32 in mul/div and are rounded to
 the dtype in add/sub/clamp. Methods that mergekit computes in float32 (slerp) or whose bf16 op sequence is not
-modelled here (nuslerp row-wise, multislerp, karcher, sce, arcee_fusion) are computed in float32 and
-rounded once; their bf16 tolerance is one bf16 ulp.
+modelled here (sce) are computed in float32 and rounded once; their bf16 tolerance is one bf16 ulp. nuslerp,
+multislerp, karcher, model_stock and arcee_fusion follow their mergekit file op by op.
 
 Run: python3 method_fixtures.py > ../resources/dev/safemerge/merge/method-fixtures.json
 """
@@ -68,93 +68,130 @@ def slerp(t, v0, v1, R):
     return R(res)
 
 
-def nuslerp_vectors(t, v0, v1):
-    """v0, v1: 2-D float64 arrays, one vector per row."""
+def norm32(v):
+    """torch.norm: the squares summed in float64 here, the root rounded to float32 (the caller rounds further)."""
+    return F32(np.sqrt(np.sum(np.asarray(v, np.float64) ** 2)))
+
+
+def nuslerp_vectors(t, v0, v1, R):
+    """nuslerp.py op by op on float32 rows (one vector per row), each tensor op rounded to the dtype."""
     out = np.empty_like(v0)
     for r in range(v0.shape[0]):
         a, b = v0[r], v1[r]
-        ua = a / max(np.linalg.norm(a), 1e-7)
-        ub = b / max(np.linalg.norm(b), 1e-7)
-        theta = np.arccos(np.clip(np.dot(ua, ub), -1, 1))
-        s = np.sin(theta)
+        na = max(R(norm32(a)), F32(1e-7))
+        nb = max(R(norm32(b)), F32(1e-7))
+        dot = R(F32(np.sum(R(R(a / na) * R(b / nb)).astype(np.float64))))
+        theta = R(F32(np.arccos(np.clip(np.float64(dot), -1, 1))))
+        s = R(F32(np.sin(np.float64(theta))))
         if abs(s) < 1e-8:
-            out[r] = (1 - t) * a + t * b
+            out[r] = R(R(F32(1 - t) * a) + R(F32(t) * b))
         else:
-            out[r] = (np.sin((1 - t) * theta) * a + np.sin(t * theta) * b) / s
+            c0 = R(F32(np.sin(np.float64(R(F32(1 - t) * theta)))))
+            c1 = R(F32(np.sin(np.float64(R(F32(t) * theta)))))
+            out[r] = R(R(R(c0 * a) + R(c1 * b)) / s)
     return out
 
 
 def nuslerp(models, weights, base, flatten, row_wise, shape, R):
     w1, w2 = weights
     t = 0.5 if abs(w1 + w2) < 1e-6 else w2 / (w1 + w2)
-    v0, v1 = models[0].astype(np.float64), models[1].astype(np.float64)
+    v0, v1 = np.asarray(models[0], F32), np.asarray(models[1], F32)
     if base is not None:
-        v0 = R(models[0] - base).astype(np.float64)
-        v1 = R(models[1] - base).astype(np.float64)
+        v0 = R(models[0] - base)
+        v1 = R(models[1] - base)
     v0 = v0.reshape(shape)
     v1 = v1.reshape(shape)
     if flatten or len(shape) < 2:
-        res = nuslerp_vectors(t, v0.reshape(1, -1), v1.reshape(1, -1)).reshape(shape)
+        res = nuslerp_vectors(t, v0.reshape(1, -1), v1.reshape(1, -1), R).reshape(shape)
     elif row_wise:
-        res = nuslerp_vectors(t, v0.T, v1.T).T
+        res = nuslerp_vectors(t, np.ascontiguousarray(v0.T), np.ascontiguousarray(v1.T), R).T
     else:
-        res = nuslerp_vectors(t, v0, v1)
+        res = nuslerp_vectors(t, v0, v1, R)
     res = res.reshape(-1)
     if base is not None:
-        res = R(F32(0) + res.astype(F32)).astype(np.float64) + base
-    return R(res.astype(F32))
+        res = R(res + base)
+    return R(res)
+
+
+def weighted_sum(vectors, weights, R):
+    """(vectors * weights.view(-1, 1)).sum(0): each product rounded, the sum over models rounded once."""
+    total = np.zeros_like(vectors[0])
+    for v, w in zip(vectors, weights):
+        total = total + R(v * w)
+    return R(total)
 
 
 def multislerp(models, weights, base, normalize_weights, eps, R):
-    x = [m.astype(np.float64) - (0 if base is None else base) for m in models]
-    w = np.array(weights, np.float64)
+    """multislerp.py op by op, each tensor op rounded to the dtype (the weights are a tensor of the dtype there)."""
+    x = [np.asarray(m, F32) if base is None else R(m - base) for m in models]
+    w = [R(F32(wi)) for wi in weights]
     if normalize_weights:
-        w = w / w.sum()
-    norms = [np.linalg.norm(v) for v in x]
-    units = [v / (n + eps) for v, n in zip(x, norms)]
-    mean = sum(wi * u for wi, u in zip(w, units))
-    mn = np.linalg.norm(mean)
-    mean = mean / mn
-    tangents = [u - np.dot(u, mean) * mean for u in units]
-    tan = sum(wi * tv for wi, tv in zip(w, tangents))
-    tn = np.linalg.norm(tan) + eps
-    res = mean * np.cos(tn) + tan * (np.sin(tn) / tn)
-    res = res * sum(n * wi for n, wi in zip(norms, w))
+        total = R(F32(sum(float(wi) for wi in w)))
+        w = [R(wi / total) for wi in w]
+    eps = F32(eps)
+    norms = [R(norm32(v)) for v in x]
+    units = [R(v / R(n + eps)) for v, n in zip(x, norms)]
+    mean = weighted_sum(units, w, R)
+    mean = R(mean / R(norm32(mean)))
+    tangents = []
+    for u in units:
+        dot = R(F32(np.sum(R(u * mean).astype(np.float64))))
+        tangents.append(R(u - R(dot * mean)))
+    tan = weighted_sum(tangents, w, R)
+    tn = R(R(norm32(tan)) + eps)
+    cos = R(F32(np.cos(np.float64(tn))))
+    sin_over = R(R(F32(np.sin(np.float64(tn)))) / tn)
+    average_norm = F32(0)
+    for n, wi in zip(norms, w):
+        average_norm = average_norm + R(n * wi)
+    average_norm = R(average_norm)
+    res = R(R(R(mean * cos) + R(tan * sin_over)) * average_norm)
     if base is not None:
-        res = res + base
-    return R(res.astype(F32))
+        res = R(res + base)
+    return R(res)
 
 
 def karcher(inputs, max_iter, tol, R):
+    """karcher.py op by op, each tensor op rounded to the dtype. Its norms are float32 0-dim tensors: a bf16 tensor
+    divided by one is divided by the float32 value, multiplied by one that comes first (cos, sin of the tangent
+    norm) by the value rounded to bf16; Python floats are float32 in both places."""
     m = len(inputs)
-    alphas = [1.0 / m] * m
-    xs = [x.astype(np.float64) for x in inputs]
-    norms = [np.linalg.norm(x) for x in xs]
-    units = [x / n if n > 0 else np.zeros_like(x) for x, n in zip(xs, norms)]
+    alpha = 1.0 / m
+    xs = [np.asarray(x, F32) for x in inputs]
+    norms = [norm32(x) for x in xs]
+    units = [R(x / n) if n > 0 else np.zeros_like(x) for x, n in zip(xs, norms)]
     valid = [i for i in range(m) if norms[i] > tol]
-    va = np.array([alphas[i] for i in valid])
-    va = va / va.sum()
-    vu = [units[i] for i in valid]
-    mean = sum(a * u for a, u in zip(va, vu))
-    mn = np.linalg.norm(mean)
-    mean = vu[0].copy() if mn < tol else mean / mn
+    valid_sum = 0.0
+    for _ in valid:
+        valid_sum += alpha
+    va = F32(alpha / valid_sum)
+    mean = np.zeros_like(xs[0])
+    for i in valid:
+        mean = R(mean + R(va * units[i]))
+    mn = norm32(mean)
+    mean = units[valid[0]].copy() if mn < tol else R(mean / mn)
     for _ in range(max_iter):
         tangent = np.zeros_like(mean)
-        for a, u in zip(va, vu):
-            d = np.clip(np.dot(mean, u), -1, 1)
-            th = np.arccos(d)
+        for i in valid:
+            d = np.clip(R(F32(np.dot(mean.astype(np.float64), units[i].astype(np.float64)))), F32(-1), F32(1))
+            th = R(F32(np.arccos(np.float64(d))))
             if th < tol:
                 continue
-            tangent += a * (th / np.sin(th)) * (u - d * mean)
-        tn = np.linalg.norm(tangent)
+            factor = R(va * R(th / R(F32(np.sin(np.float64(th))))))
+            tangent = R(tangent + R(factor * R(units[i] - R(d * mean))))
+        tn = norm32(tangent)
         if tn < tol:
             break
-        mean = np.cos(tn) * mean + np.sin(tn) * (tangent / tn)
-        un = np.linalg.norm(mean)
+        cos = R(F32(np.cos(np.float64(tn))))
+        sin = R(F32(np.sin(np.float64(tn))))
+        mean = R(R(cos * mean) + R(sin * R(tangent / tn)))
+        un = norm32(mean)
         if un > tol:
-            mean = mean / un
-    scale = sum(a * n for a, n in zip(alphas, norms))
-    return R((scale * mean).astype(F32))
+            mean = R(mean / un)
+    scale = 0.0
+    for n in norms:
+        scale += alpha * float(n)
+    return R(F32(scale) * mean)
 
 
 def rescaled(delta, keep, rescale, R):
@@ -322,16 +359,22 @@ def nearswap(base, x, t, R):
     return R(R(w * x) + R(R(F32(1) - w) * base))
 
 
+def softmax(v, R):
+    e = np.exp((v - v.max()).astype(np.float64)).astype(F32)
+    return R(e / F32(np.sum(e.astype(np.float64))))
+
+
 def arcee_fusion(base, x, shape, R):
+    """arcee_fusion.py op by op, each tensor op of the importance rounded to the dtype; the mask is float32."""
     row = 1 if len(shape) == 0 else shape[-1]
     importance = np.empty(base.size, F32)
     for start in range(0, base.size, row):
-        a = x[start:start + row].astype(np.float64)
-        b = base[start:start + row].astype(np.float64)
-        p = np.exp(a - a.max()); p = p / p.sum() + 1e-8
-        q = np.exp(b - b.max()); q = q / q.sum() + 1e-8
-        kl = np.sum(p * np.log(p / q))
-        importance[start:start + row] = R(R(np.abs(R(x[start:start + row] - base[start:start + row]))) * F32(kl))
+        a = x[start:start + row]
+        b = base[start:start + row]
+        p = R(softmax(a, R) + F32(1e-8))
+        q = R(softmax(b, R) + F32(1e-8))
+        kl = R(F32(np.sum(R(p * R(np.log(R(p / q)).astype(F32))).astype(np.float64))))
+        importance[start:start + row] = R(R(np.abs(R(a - b))) * kl)
     s = np.sort(importance)
     n1 = s.size - 1
     q1, med, q3 = s[int(F32(0.25) * n1)], s[int(F32(0.5) * n1)], s[int(F32(0.75) * n1)]

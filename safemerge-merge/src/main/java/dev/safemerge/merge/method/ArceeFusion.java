@@ -28,9 +28,9 @@ public final class ArceeFusion extends BaseAndOtherMethod {
         int row = group.rowLength();
         float[] importance = new float[n];
         for (int start = 0; start < n; start += row) {
-            double kl = klDivergence(x, base, start, row);
+            float kl = klDivergence(x, base, start, row, p);
             for (int j = start; j < start + row; j++) {
-                importance[j] = p.round(p.round(Math.abs(p.round(x[j] - base[j]))) * (float) kl);
+                importance[j] = p.round(p.round(Math.abs(p.round(x[j] - base[j]))) * kl);
             }
         }
         float[] sample = sample(importance, group);
@@ -47,27 +47,39 @@ public final class ArceeFusion extends BaseAndOtherMethod {
         return out;
     }
 
-    /** KL(softmax(x) ‖ softmax(b)) over one row, with mergekit's 1e-8 added to both distributions. */
-    private static double klDivergence(float[] x, float[] b, int start, int length) {
-        double maxX = Double.NEGATIVE_INFINITY;
-        double maxB = Double.NEGATIVE_INFINITY;
-        for (int j = start; j < start + length; j++) {
-            maxX = Math.max(maxX, x[j]);
-            maxB = Math.max(maxB, b[j]);
-        }
-        double sumX = 0;
-        double sumB = 0;
-        for (int j = start; j < start + length; j++) {
-            sumX += Math.exp(x[j] - maxX);
-            sumB += Math.exp(b[j] - maxB);
-        }
+    /**
+     * KL(softmax(x) ‖ softmax(b)) over one row, with mergekit's 1e-8 added to both distributions: each tensor op of
+     * arcee_fusion.py's _compute_importance rounded to the working precision where torch stores it (the softmaxes,
+     * p + eps, p / q, its log, p · log), the sum taken wider and rounded once.
+     */
+    private static float klDivergence(float[] x, float[] b, int start, int length, Precision p) {
+        float[] softX = softmax(x, start, length, p);
+        float[] softB = softmax(b, start, length, p);
         double kl = 0;
-        for (int j = start; j < start + length; j++) {
-            double pj = Math.exp(x[j] - maxX) / sumX + 1e-8;
-            double qj = Math.exp(b[j] - maxB) / sumB + 1e-8;
-            kl += pj * Math.log(pj / qj);
+        for (int j = 0; j < length; j++) {
+            float pj = p.round(softX[j] + 1e-8f);
+            float qj = p.round(softB[j] + 1e-8f);
+            kl += p.round(pj * p.round((float) Math.log(p.round(pj / qj))));
         }
-        return kl;
+        return p.round((float) kl);
+    }
+
+    /** F.softmax of one row: exp(v - max) over its sum, computed in float32 and stored once. */
+    private static float[] softmax(float[] v, int start, int length, Precision p) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = start; j < start + length; j++) {
+            max = Math.max(max, v[j]);
+        }
+        float[] exp = new float[length];
+        double sum = 0;
+        for (int j = 0; j < length; j++) {
+            exp[j] = (float) Math.exp(v[start + j] - max);
+            sum += exp[j];
+        }
+        for (int j = 0; j < length; j++) {
+            exp[j] = p.round(exp[j] / (float) sum);
+        }
+        return exp;
     }
 
     /** Tensors above a million elements are summarised by a seeded sample with replacement, as mergekit samples. */

@@ -5,11 +5,15 @@ import static dev.safemerge.merge.ParameterSpec.Scope.GLOBAL;
 import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import java.util.List;
 
 /**
  * Karcher (Riemannian) mean of all inputs on the unit hypersphere with equal weights, scaled by the mean norm; the
- * base model, if any, is one more input and config weights are not read.
+ * base model, if any, is one more input and config weights are not read. Each step is one tensor op of mergekit's
+ * karcher.py rounded to the working precision where torch stores the tensor. The norms there are float32 0-dim
+ * tensors of {@code t.float()}, which do not promote a bf16 tensor: divided by one, a tensor is divided by its
+ * float32 value; multiplied by one that comes first, it is multiplied by the scalar cast to the tensor's dtype.
  */
 public final class Karcher extends DeclaredMethod {
     public Karcher() {
@@ -36,72 +40,75 @@ public final class Karcher extends DeclaredMethod {
         int n = group.length();
         int maxIter = (int) group.global().get("max_iter");
         double tol = group.global().get("tol");
+        Precision p = group.precision();
         double alpha = 1.0 / m;
-        double[] norms = new double[m];
-        double[][] units = new double[m][];
-        int valid = 0;
+        float[] norms = new float[m];
+        float[][] units = new float[m][];
+        double validAlphaSum = 0;
+        int first = -1;
         for (int i = 0; i < m; i++) {
             float[] x = group.inputs().get(i).values();
-            norms[i] = Vectors.norm(x);
-            units[i] = new double[n];
+            norms[i] = (float) Vectors.norm(x);
+            units[i] = new float[n];
             if (norms[i] > 0) {
                 for (int j = 0; j < n; j++) {
-                    units[i][j] = x[j] / norms[i];
+                    units[i][j] = p.round(x[j] / norms[i]);
                 }
             }
             if (norms[i] > tol) {
-                valid++;
+                validAlphaSum += alpha;
+                first = first < 0 ? i : first;
             }
         }
         float[] out = new float[n];
-        if (valid == 0) {
+        if (first < 0) {
             return out;
         }
-        double validAlpha = 1.0 / valid;
-        double[] mean = new double[n];
-        int first = -1;
+        float validAlpha = (float) (alpha / validAlphaSum);
+        float[] mean = new float[n];
         for (int i = 0; i < m; i++) {
             if (norms[i] > tol) {
-                first = first < 0 ? i : first;
                 for (int j = 0; j < n; j++) {
-                    mean[j] += validAlpha * units[i][j];
+                    mean[j] = p.round(mean[j] + p.round(validAlpha * units[i][j]));
                 }
             }
         }
-        double meanNorm = norm(mean);
+        float meanNorm = (float) Vectors.norm(mean);
         if (meanNorm < tol) {
             mean = units[first].clone();
         } else {
-            scale(mean, 1 / meanNorm);
+            divide(mean, meanNorm, p);
         }
         for (int iteration = 0; iteration < maxIter; iteration++) {
-            double[] tangent = new double[n];
+            float[] tangent = new float[n];
             for (int i = 0; i < m; i++) {
                 if (norms[i] <= tol) {
                     continue;
                 }
-                double dot = Math.max(-1, Math.min(1, dot(mean, units[i])));
-                double theta = Math.acos(dot);
+                float dot = Math.clamp(p.round((float) Vectors.dot(mean, units[i])), -1f, 1f);
+                float theta = p.round((float) Math.acos(dot));
                 if (theta < tol) {
                     continue;
                 }
-                double factor = validAlpha * theta / Math.sin(theta);
+                float factor = p.round(validAlpha * p.round(theta / p.round((float) Math.sin(theta))));
                 for (int j = 0; j < n; j++) {
-                    tangent[j] += factor * (units[i][j] - dot * mean[j]);
+                    float towards = p.round(units[i][j] - p.round(dot * mean[j]));
+                    tangent[j] = p.round(tangent[j] + p.round(factor * towards));
                 }
             }
-            double tangentNorm = norm(tangent);
+            float tangentNorm = (float) Vectors.norm(tangent);
             if (tangentNorm < tol) {
                 break;
             }
-            double cos = Math.cos(tangentNorm);
-            double sin = Math.sin(tangentNorm) / tangentNorm;
+            // float32 0-dim tensors: torch casts a 0-dim operand that comes first to the tensor's dtype
+            float cos = p.round((float) Math.cos(tangentNorm));
+            float sin = p.round((float) Math.sin(tangentNorm));
             for (int j = 0; j < n; j++) {
-                mean[j] = cos * mean[j] + sin * tangent[j];
+                mean[j] = p.round(p.round(cos * mean[j]) + p.round(sin * p.round(tangent[j] / tangentNorm)));
             }
-            double unitNorm = norm(mean);
+            float unitNorm = (float) Vectors.norm(mean);
             if (unitNorm > tol) {
-                scale(mean, 1 / unitNorm);
+                divide(mean, unitNorm, p);
             }
         }
         double scale = 0;
@@ -109,27 +116,15 @@ public final class Karcher extends DeclaredMethod {
             scale += alpha * norms[i];
         }
         for (int j = 0; j < n; j++) {
-            out[j] = (float) (scale * mean[j]);
+            out[j] = p.round((float) scale * mean[j]);
         }
-        group.precision().roundAll(out);
         return out;
     }
 
-    private static double dot(double[] a, double[] b) {
-        double sum = 0;
-        for (int i = 0; i < a.length; i++) {
-            sum += a[i] * b[i];
-        }
-        return sum;
-    }
-
-    private static double norm(double[] a) {
-        return Math.sqrt(dot(a, a));
-    }
-
-    private static void scale(double[] a, double factor) {
-        for (int i = 0; i < a.length; i++) {
-            a[i] *= factor;
+    /** A tensor divided by a float32 scalar: torch divides by the scalar's own value and stores the quotient. */
+    private static void divide(float[] values, float divisor, Precision p) {
+        for (int j = 0; j < values.length; j++) {
+            values[j] = p.round(values[j] / divisor);
         }
     }
 }

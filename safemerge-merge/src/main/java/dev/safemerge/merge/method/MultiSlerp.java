@@ -8,12 +8,15 @@ import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.Params;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import dev.safemerge.tensor.BadInputException;
 import java.util.List;
 
 /**
  * Barycentric interpolation on the hypersphere: one exponential-map step from the normalised weighted mean of the
- * unit vectors, rescaled by the weighted mean norm; in task-vector space when a base model is given.
+ * unit vectors, rescaled by the weighted mean norm; in task-vector space when a base model is given. Each step is
+ * one tensor op of mergekit's multislerp.py, rounded to the working precision where torch stores the tensor (the
+ * weights themselves are a tensor of the input dtype there); reductions are summed wider and rounded once.
  */
 public final class MultiSlerp extends DeclaredMethod {
     public MultiSlerp() {
@@ -52,37 +55,39 @@ public final class MultiSlerp extends DeclaredMethod {
         }
         int m = models.size();
         int n = group.length();
+        Precision p = group.precision();
         float[] base = group.hasBase() ? group.base().values() : null;
         float[][] x = new float[m][];
-        double[] weights = new double[m];
+        float[] weights = new float[m];
         double weightSum = 0;
         for (int i = 0; i < m; i++) {
-            x[i] = base == null
-                    ? models.get(i).values()
-                    : Vectors.minus(models.get(i).values(), base);
-            weights[i] = models.get(i).params().get("weight");
+            if (base == null) {
+                x[i] = models.get(i).values();
+            } else {
+                x[i] = Vectors.minus(models.get(i).values(), base);
+                p.roundAll(x[i]);
+            }
+            weights[i] = p.round((float) models.get(i).params().get("weight"));
             weightSum += weights[i];
         }
         if (group.global().flag("normalize_weights")) {
+            float sum = p.round((float) weightSum);
             for (int i = 0; i < m; i++) {
-                weights[i] /= weightSum;
+                weights[i] = p.round(weights[i] / sum);
             }
         }
-        double eps = group.global().get("eps");
-        double[] norms = new double[m];
-        double[] mean = new double[n];
+        float eps = (float) (double) group.global().get("eps");
+        float[] norms = new float[m];
+        float[][] units = new float[m][n];
         for (int i = 0; i < m; i++) {
-            norms[i] = Vectors.norm(x[i]);
-            double scale = weights[i] / (norms[i] + eps);
+            norms[i] = p.round((float) Vectors.norm(x[i]));
+            float divisor = p.round(norms[i] + eps);
             for (int j = 0; j < n; j++) {
-                mean[j] += scale * x[i][j];
+                units[i][j] = p.round(x[i][j] / divisor);
             }
         }
-        double meanNorm = 0;
-        for (double v : mean) {
-            meanNorm += v * v;
-        }
-        meanNorm = Math.sqrt(meanNorm);
+        float[] mean = weightedSum(units, weights, p);
+        float meanNorm = p.round((float) Vectors.norm(mean));
         float[] out = new float[n];
         if (meanNorm < eps) {
             if (m != 2) {
@@ -91,41 +96,53 @@ public final class MultiSlerp extends DeclaredMethod {
                                 + ": multislerp weighted mean of the unit vectors is zero (antipodal inputs); change the weights");
             }
             for (int j = 0; j < n; j++) {
-                out[j] = (float) (x[0][j] * weights[0] + x[1][j] * weights[1] + (base == null ? 0 : base[j]));
+                out[j] = p.round(p.round(x[0][j] * weights[0]) + p.round(x[1][j] * weights[1]));
+                out[j] += base == null ? 0 : base[j];
             }
-            group.precision().roundAll(out);
+            p.roundAll(out);
             return out;
         }
         for (int j = 0; j < n; j++) {
-            mean[j] /= meanNorm;
+            mean[j] = p.round(mean[j] / meanNorm);
         }
-        double[] tangent = new double[n];
+        float[][] tangents = new float[m][n];
         for (int i = 0; i < m; i++) {
-            double unitScale = 1 / (norms[i] + eps);
             double dot = 0;
             for (int j = 0; j < n; j++) {
-                dot += x[i][j] * unitScale * mean[j];
+                dot += p.round(units[i][j] * mean[j]);
             }
+            float storedDot = p.round((float) dot);
             for (int j = 0; j < n; j++) {
-                tangent[j] += weights[i] * (x[i][j] * unitScale - dot * mean[j]);
+                tangents[i][j] = p.round(units[i][j] - p.round(storedDot * mean[j]));
             }
         }
-        double tangentNorm = 0;
-        for (double v : tangent) {
-            tangentNorm += v * v;
-        }
-        tangentNorm = Math.sqrt(tangentNorm) + eps;
-        double averageNorm = 0;
+        float[] tangent = weightedSum(tangents, weights, p);
+        float tangentNorm = p.round(p.round((float) Vectors.norm(tangent)) + eps);
+        float cos = p.round((float) Math.cos(tangentNorm));
+        float sinOver = p.round(p.round((float) Math.sin(tangentNorm)) / tangentNorm);
+        float averageNorm = 0;
         for (int i = 0; i < m; i++) {
-            averageNorm += norms[i] * weights[i];
+            averageNorm += p.round(norms[i] * weights[i]);
         }
-        double cos = Math.cos(tangentNorm);
-        double sinOver = Math.sin(tangentNorm) / tangentNorm;
+        averageNorm = p.round(averageNorm);
         for (int j = 0; j < n; j++) {
-            double value = (mean[j] * cos + tangent[j] * sinOver) * averageNorm;
-            out[j] = (float) (value + (base == null ? 0 : base[j]));
+            float point = p.round(p.round(mean[j] * cos) + p.round(tangent[j] * sinOver));
+            out[j] = p.round(point * averageNorm) + (base == null ? 0 : base[j]);
         }
-        group.precision().roundAll(out);
+        p.roundAll(out);
         return out;
+    }
+
+    /** (vectors · weights.view(-1, 1)).sum(0): each product stored, the sum over models stored once. */
+    private static float[] weightedSum(float[][] vectors, float[] weights, Precision p) {
+        float[] sum = new float[vectors[0].length];
+        for (int j = 0; j < sum.length; j++) {
+            float s = 0;
+            for (int i = 0; i < vectors.length; i++) {
+                s += p.round(vectors[i][j] * weights[i]);
+            }
+            sum[j] = p.round(s);
+        }
+        return sum;
     }
 }

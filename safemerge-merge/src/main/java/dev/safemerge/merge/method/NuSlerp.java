@@ -6,6 +6,7 @@ import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import java.util.List;
 
 /**
@@ -44,64 +45,69 @@ public final class NuSlerp extends DeclaredMethod {
         float[] v0 = others.get(0).values();
         float[] v1 = others.get(1).values();
         float[] base = group.hasBase() ? group.base().values() : null;
+        Precision p = group.precision();
         if (base != null) {
             v0 = Vectors.minus(v0, base);
             v1 = Vectors.minus(v1, base);
-            group.precision().roundAll(v0);
-            group.precision().roundAll(v1);
+            p.roundAll(v0);
+            p.roundAll(v1);
         }
         float[] out = new float[v0.length];
         int length = v0.length;
         if (group.global().flag("nuslerp_flatten") || group.shape().length < 2) {
-            interpolate(t, v0, v1, out, 0, length, 1);
+            interpolate(t, v0, v1, out, 0, length, 1, p);
         } else if (group.global().flag("nuslerp_row_wise")) {
             // Vectors along the first axis: element j of vector c sits at c + j * stride.
             int stride = length / Math.toIntExact(group.shape()[0]);
             for (int c = 0; c < stride; c++) {
-                interpolate(t, v0, v1, out, c, Math.toIntExact(group.shape()[0]), stride);
+                interpolate(t, v0, v1, out, c, Math.toIntExact(group.shape()[0]), stride, p);
             }
         } else {
             int row = group.rowLength();
             for (int start = 0; start < length; start += row) {
-                interpolate(t, v0, v1, out, start, row, 1);
+                interpolate(t, v0, v1, out, start, row, 1, p);
             }
         }
         if (base != null) {
-            group.precision().roundAll(out);
             for (int i = 0; i < out.length; i++) {
                 out[i] = base[i] + out[i];
             }
         }
-        group.precision().roundAll(out);
+        p.roundAll(out);
         return out;
     }
 
-    private static void interpolate(double t, float[] v0, float[] v1, float[] out, int offset, int n, int stride) {
-        double sq0 = 0;
-        double sq1 = 0;
+    /**
+     * nuslerp.py's nuslerp on one vector (element j at offset + j·stride), one tensor op per step rounded to the
+     * working precision where torch stores it: the norms, the unit vectors, their products and dot product, θ, the
+     * sines and each weighted term.
+     */
+    private static void interpolate(
+            double t, float[] v0, float[] v1, float[] out, int offset, int n, int stride, Precision p) {
+        float n0 = Math.max(norm(v0, offset, n, stride, p), 1e-7f);
+        float n1 = Math.max(norm(v1, offset, n, stride, p), 1e-7f);
+        double dot = 0;
         for (int j = 0, i = offset; j < n; j++, i += stride) {
-            sq0 += (double) v0[i] * v0[i];
-            sq1 += (double) v1[i] * v1[i];
+            dot += p.round(p.round(v0[i] / n0) * p.round(v1[i] / n1));
         }
-        double n0 = Math.max(Math.sqrt(sq0), 1e-7);
-        double n1 = Math.max(Math.sqrt(sq1), 1e-7);
-        double cos = 0;
+        float cos = p.round((float) dot);
+        float theta = p.round((float) Math.acos(Math.clamp(cos, -1f, 1f)));
+        float sinTheta = p.round((float) Math.sin(theta));
+        boolean colinear = Math.abs(sinTheta) < 1e-8;
+        float c0 = colinear ? (float) (1 - t) : p.round((float) Math.sin(p.round((float) (1 - t) * theta)));
+        float c1 = colinear ? (float) t : p.round((float) Math.sin(p.round((float) t * theta)));
         for (int j = 0, i = offset; j < n; j++, i += stride) {
-            cos += (v0[i] / n0) * (v1[i] / n1);
+            float mixed = p.round(p.round(c0 * v0[i]) + p.round(c1 * v1[i]));
+            out[i] = colinear ? mixed : p.round(mixed / sinTheta);
         }
-        double theta = Math.acos(Math.max(-1, Math.min(1, cos)));
-        double sinTheta = Math.sin(theta);
-        double c0;
-        double c1;
-        if (Math.abs(sinTheta) < 1e-8) {
-            c0 = 1 - t;
-            c1 = t;
-        } else {
-            c0 = Math.sin((1 - t) * theta) / sinTheta;
-            c1 = Math.sin(t * theta) / sinTheta;
-        }
+    }
+
+    /** torch.norm of one vector: the squares summed in float32 or wider, the root rounded to the working precision. */
+    private static float norm(float[] v, int offset, int n, int stride, Precision p) {
+        double squares = 0;
         for (int j = 0, i = offset; j < n; j++, i += stride) {
-            out[i] = (float) (c0 * v0[i] + c1 * v1[i]);
+            squares += (double) v[i] * v[i];
         }
+        return p.round((float) Math.sqrt(squares));
     }
 }

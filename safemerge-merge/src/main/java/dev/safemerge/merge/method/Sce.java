@@ -6,11 +6,14 @@ import dev.safemerge.merge.DeclaredMethod;
 import dev.safemerge.merge.MergeInput;
 import dev.safemerge.merge.ParameterSpec;
 import dev.safemerge.merge.TensorGroup;
+import dev.safemerge.merge.kernel.Precision;
 import java.util.List;
 
 /**
  * SCE: select the elements where the task vectors vary most, weight each model by its mean squared delta, elect
- * signs on the unweighted deltas and average the agreeing ones.
+ * signs on the unweighted deltas and average the agreeing ones. Each step is one tensor op of mergekit's sce.py,
+ * rounded to the working precision where torch stores the tensor (the squares, the per-model weights, each weighted
+ * delta, the weighted sum and its divisor); reductions are summed wider and rounded once.
  */
 public final class Sce extends DeclaredMethod {
     public Sce() {
@@ -37,10 +40,11 @@ public final class Sce extends DeclaredMethod {
         }
         int m = models.size();
         int n = base.length;
+        Precision p = group.precision();
         float[][] deltas = new float[m][];
         for (int i = 0; i < m; i++) {
             deltas[i] = Vectors.minus(models.get(i).values(), base);
-            group.precision().roundAll(deltas[i]);
+            p.roundAll(deltas[i]);
         }
         double selectTopk = group.global().get("select_topk");
         if (selectTopk < 1) {
@@ -56,7 +60,7 @@ public final class Sce extends DeclaredMethod {
                 for (float[] delta : deltas) {
                     sum += (delta[j] - mean) * (delta[j] - mean);
                 }
-                variance[j] = (float) (sum / m);
+                variance[j] = p.round((float) (sum / m));
                 nonZero += variance[j] != 0 ? 1 : 0;
             }
             int k = (int) ((float) Math.abs(selectTopk) * nonZero);
@@ -69,14 +73,20 @@ public final class Sce extends DeclaredMethod {
                 }
             }
         }
-        double[] weights = new double[m];
+        // sce_weight: the mean of the squared deltas (each square a stored tensor), normalised by their sum
+        float[] weights = new float[m];
         double weightSum = 0;
         for (int i = 0; i < m; i++) {
-            weights[i] = Vectors.dot(deltas[i], deltas[i]) / n;
+            double squares = 0;
+            for (float d : deltas[i]) {
+                squares += p.round(d * d);
+            }
+            weights[i] = p.round((float) (squares / n));
             weightSum += weights[i];
         }
+        float storedSum = p.round((float) weightSum);
         for (int i = 0; i < m; i++) {
-            weights[i] = weightSum < 1e-6 ? 1.0 / m : weights[i] / weightSum;
+            weights[i] = Math.abs(storedSum) < 1e-6 ? p.round(1f / m) : p.round(weights[i] / storedSum);
         }
         float[] out = new float[n];
         for (int j = 0; j < n; j++) {
@@ -85,15 +95,16 @@ public final class Sce extends DeclaredMethod {
                 signSum += delta[j];
             }
             float majority = signSum >= 0 ? 1 : -1;
-            double mixed = 0;
-            double divisor = 0;
+            float mixed = 0;
+            float divisor = 0;
             for (int i = 0; i < m; i++) {
                 if (Math.signum(deltas[i][j]) == majority) {
-                    mixed += weights[i] * deltas[i][j];
+                    mixed += p.round(weights[i] * deltas[i][j]);
                     divisor += weights[i];
                 }
             }
-            out[j] = (float) (base[j] + mixed / Math.max(divisor, 1e-6));
+            float merged = p.round(p.round(mixed) / Math.max(p.round(divisor), 1e-6f));
+            out[j] = base[j] + merged;
         }
         group.precision().roundAll(out);
         return out;
