@@ -85,7 +85,8 @@ final class EvalRegistration {
 
     /** The protocol of the command line with the --prompt-version applied (after {@link #check}). */
     Protocol withPrompt(GenerationOptions generation) {
-        if (prompt != null && (generation.systemPrompt != null || generation.noSystemPrompt)) {
+        if (prompt != null
+                && (generation.protocolOptions.systemPrompt != null || generation.protocolOptions.noSystemPrompt)) {
             throw new BadInputException("--prompt-version and --system / --no-system-prompt exclude each other");
         }
         if (chatTemplate() != null && generation.source.endpoint != null) {

@@ -134,7 +134,7 @@ final class EvalTaskCommand extends EvalSubcommand {
             throw new BadInputException(task + ": no items");
         }
         items = limited(items, limit);
-        protocol = protocol.forMetric(metricName, metric, generation.maxNewTokens != null);
+        protocol = protocol.forMetric(metricName, metric, generation.protocolOptions.maxNewTokens != null);
         TaskEvaluation.Result result;
         try (BertScore bertScore = bertscoreModel == null ? null : BertScore.load(bertscoreModel, bertscoreLayer);
                 GenerationCache cache = GenerationCache.open(generation.cacheFile(out));

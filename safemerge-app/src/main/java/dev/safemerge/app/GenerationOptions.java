@@ -10,11 +10,9 @@ import dev.safemerge.eval.gen.OpenAiGenerator;
 import dev.safemerge.eval.gen.ResponseGenerator;
 import dev.safemerge.eval.run.AnswerSource;
 import dev.safemerge.eval.run.Protocol;
-import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.ChatTemplate;
 import dev.safemerge.tensor.BadInputException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Mixin;
@@ -69,43 +67,8 @@ final class GenerationOptions {
     @Option(names = "--threads", paramLabel = "N", description = "Kernel threads in-process (default: one per core).")
     Integer threads;
 
-    @Option(
-            names = "--protocol",
-            defaultValue = "study",
-            paramLabel = "NAME",
-            description = "Preset of system prompt and decoding settings (default ${DEFAULT-VALUE}): study = the"
-                    + " study's (system prompt \"You are a helpful assistant.\", none for Gemma; greedy; 512 new"
-                    + " tokens; repetition penalty 1.2; seed 42); plain = study without the repetition penalty;"
-                    + " demo = no system prompt, greedy, 32 new tokens, no penalty (the shipped tiny model). The"
-                    + " options below override the preset; overrides are recorded in summary.json.")
-    String protocolName;
-
-    @Option(
-            names = {"--system", "--system-prompt"},
-            paramLabel = "TEXT",
-            description = "System prompt instead of the preset's (--system-prompt is an alias).")
-    String systemPrompt;
-
-    @Option(names = "--no-system-prompt", description = "Send no system turn.")
-    boolean noSystemPrompt;
-
-    @Option(names = "--temperature", paramLabel = "T", description = "0 = greedy (every preset is greedy).")
-    Double temperature;
-
-    @Option(names = "--top-p", paramLabel = "P", description = "Nucleus sampling mass (presets: 1).")
-    Double topP;
-
-    @Option(names = "--top-k", paramLabel = "K", description = "Top-k sampling, 0 = off (presets: 0).")
-    Integer topK;
-
-    @Option(names = "--max-new-tokens", paramLabel = "N", description = "New tokens per answer.")
-    Integer maxNewTokens;
-
-    @Option(names = "--repetition-penalty", paramLabel = "X", description = "HF repetition penalty, 1 = off.")
-    Double repetitionPenalty;
-
-    @Option(names = "--seed", paramLabel = "SEED", description = "Sampling seed (presets: 42).")
-    Long seed;
+    @Mixin
+    ProtocolOptions protocolOptions;
 
     @Mixin
     RemoteOptions remote;
@@ -118,45 +81,9 @@ final class GenerationOptions {
 
     /** The preset named by --protocol with every option given on the command line applied and recorded. */
     Protocol protocol() {
-        Protocol.Preset preset = Protocol.Preset.byLabel(protocolName);
-        if (preset == null) {
-            throw new BadInputException(
-                    "--protocol " + protocolName + ": unknown preset; one of " + Protocol.Preset.labels());
-        }
-        Protocol base = preset.protocol(source.model != null ? LocalModels.modelType(source.model) : modelName);
-        Sampling p = base.sampling();
-        List<String> overrides = new ArrayList<>();
-        String system = base.systemPrompt();
-        if (noSystemPrompt && systemPrompt != null) {
-            throw new BadInputException("--system and --no-system-prompt exclude each other");
-        }
-        if (noSystemPrompt) {
-            system = null;
-            overrides.add("--no-system-prompt");
-        } else if (systemPrompt != null) {
-            system = systemPrompt;
-            overrides.add("--system " + systemPrompt);
-        }
-        // Sampling refuses values out of range as bad input; the overrides are recorded in option order.
-        Sampling given = p.withTemperature(override(overrides, "--temperature", temperature, p.temperature()))
-                .withTopP(override(overrides, "--top-p", topP, p.topP()))
-                .withTopK(override(overrides, "--top-k", topK, p.topK()))
-                .withMaxNewTokens(override(overrides, "--max-new-tokens", maxNewTokens, p.maxNewTokens()))
-                .withRepetitionPenalty(
-                        override(overrides, "--repetition-penalty", repetitionPenalty, p.repetitionPenalty()))
-                .withSeed(override(overrides, "--seed", seed, p.seed()));
-        return new Protocol(base.preset(), system, given, overrides);
-    }
-
-    /** The given value (recorded when it differs from the preset's) or the preset's. */
-    private static <T> T override(List<String> overrides, String option, T given, T preset) {
-        if (given == null) {
-            return preset;
-        }
-        if (!given.equals(preset)) {
-            overrides.add(option + " " + given);
-        }
-        return given;
+        return protocolOptions
+                .settings()
+                .resolve(source.model != null ? LocalModels.modelType(source.model) : modelName);
     }
 
     Path cacheFile(Path outDir) {

@@ -33,6 +33,9 @@ import picocli.CommandLine.Spec;
                     + " (over-refusal) and every task set; selects a variant; exports it; writes the summary and"
                     + " a report (one offline page: table with 95%% intervals and N, plots, differing verdicts with"
                     + " the answers, configuration and input hashes).",
+            "Answers are generated with eval's protocol: --protocol picks the preset (default study) and the options"
+                    + " after it override it, as in eval safety and eval task; plan.yml and summary.json record"
+                    + " both. The protocol's seed also seeds the DARE merges and the validation split.",
             "Everything is checked before anything is merged or generated. A killed run continues when run again"
                     + " with the same --out: no merge is written and no answer generated twice.",
             "With --endpoint, answers come from OpenAI-compatible servers that serve the base (vLLM started with"
@@ -173,27 +176,8 @@ final class SafeguardCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N items of every set.")
     Integer limit;
 
-    @Option(
-            names = {"--system", "--system-prompt"},
-            paramLabel = "TEXT",
-            description = "System prompt (default: the study's, none for Gemma; --system-prompt is an alias, as in"
-                    + " eval).")
-    String systemPrompt;
-
-    @Option(names = "--no-system-prompt", description = "Send no system turn.")
-    boolean noSystemPrompt;
-
-    @Option(names = "--max-new-tokens", paramLabel = "N", description = "Default 512.")
-    Integer maxNewTokens;
-
-    @Option(names = "--temperature", paramLabel = "T", description = "0 = greedy (default).")
-    Double temperature;
-
-    @Option(names = "--repetition-penalty", paramLabel = "X", description = "Default 1.2, as in the study.")
-    Double repetitionPenalty;
-
-    @Option(names = "--seed", paramLabel = "SEED", description = "Sampling, merge and split seed (default 42).")
-    Long seed;
+    @Mixin
+    ProtocolOptions protocolOptions;
 
     @Option(names = "--density", paramLabel = "D", description = "Density of ties and DARE (default 0.5).")
     Double density;
@@ -356,12 +340,7 @@ final class SafeguardCommand implements Callable<Integer> {
                 || judgeModel != null
                 || select != null
                 || limit != null
-                || systemPrompt != null
-                || noSystemPrompt
-                || maxNewTokens != null
-                || temperature != null
-                || repetitionPenalty != null
-                || seed != null
+                || protocolOptions.anyGiven()
                 || density != null
                 || batch != null
                 || threads != null
@@ -411,12 +390,7 @@ final class SafeguardCommand implements Callable<Integer> {
                 judgeModel,
                 SelectionRule.parse(select == null ? SafeguardPlan.DEFAULT_SELECT : select),
                 limit,
-                systemPrompt,
-                noSystemPrompt,
-                maxNewTokens == null ? SafeguardPlan.DEFAULT_MAX_NEW_TOKENS : maxNewTokens,
-                temperature == null ? 0 : temperature,
-                repetitionPenalty == null ? SafeguardPlan.DEFAULT_REPETITION_PENALTY : repetitionPenalty,
-                seed == null ? SafeguardPlan.DEFAULT_SEED : seed,
+                protocolOptions.settings(),
                 SafeguardPlan.DEFAULT_VALIDATION_FRACTION,
                 density == null ? SafeguardPlan.DEFAULT_DENSITY : density,
                 batch == null ? SafeguardPlan.DEFAULT_BATCH : batch,

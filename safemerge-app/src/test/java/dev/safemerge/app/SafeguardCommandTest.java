@@ -51,6 +51,29 @@ class SafeguardCommandTest {
     }
 
     @Test
+    void anUnknownProtocolPresetIsOneLineWithExitTwoBeforeAnyWork() {
+        Path out = tmp.resolve("run");
+        MainTest.Result r = MainTest.run(
+                "safeguard",
+                "--base",
+                DEMO_BASE,
+                "--finetuned",
+                DEMO_BASE,
+                "--methods",
+                "linear",
+                "--safety",
+                "harmful=../data/safety/harmful.jsonl",
+                "--protocol",
+                "bogus",
+                "--out",
+                out.toString());
+        assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+        assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:"))).hasSize(1);
+        assertThat(r.err()).contains("--protocol bogus: unknown preset");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void anUnreachableEndpointIsOneLineWithExitTwoBeforeAnyWork() throws Exception {
         int port;
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
@@ -112,7 +135,8 @@ class SafeguardCommandTest {
         Path train = trainingFile(tmp);
         Path out = tmp.resolve("run");
         List<String> study = smallStudy(train);
-        study.addAll(List.of("--max-new-tokens", "8", "--out", out.toString()));
+        study.addAll(
+                List.of("--protocol", "plain", "--top-p", "0.9", "--max-new-tokens", "8", "--out", out.toString()));
         String[] args = study.toArray(String[]::new);
         MainTest.Result first = MainTest.run(args);
         assertThat(first.code()).as(first.err()).isEqualTo(Main.EXIT_OK);
@@ -122,6 +146,15 @@ class SafeguardCommandTest {
         assertThat(summary.path("selected").isTextual()).isTrue();
         assertThat(out.resolve("report.html")).exists();
         assertThat(first.out()).contains("← selected");
+        // the protocol as eval takes it: a preset and the options over it, in plan.yml and summary.json
+        assertThat(summary.at("/protocol/preset").asText()).isEqualTo("plain");
+        assertThat(summary.at("/protocol/top_p").asDouble()).isEqualTo(0.9);
+        assertThat(summary.at("/protocol/overrides").toString())
+                .isEqualTo("[\"--no-system-prompt\",\"--top-p 0.9\",\"--max-new-tokens 8\"]");
+        assertThat(Files.readString(out.resolve("plan.yml")))
+                .contains("protocol: \"plain\"")
+                .contains("top_p: 0.9")
+                .contains("max_new_tokens: 8");
         long cached = Files.readAllLines(out.resolve("generation-cache.jsonl")).size();
 
         MainTest.Result again = MainTest.run(args);

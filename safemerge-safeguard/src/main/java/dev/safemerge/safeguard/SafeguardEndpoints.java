@@ -24,21 +24,17 @@ public record SafeguardEndpoints(
         String judgeModelName,
         OpenAiGenerator.Options settings,
         OpenAiGenerator.Options judgeSettings) {
-    public static final SafeguardEndpoints NONE = new SafeguardEndpoints(List.of(), null, null, null);
+    /** In-process generation and judging: no server (the settings are never used). */
+    public static final SafeguardEndpoints NONE = new SafeguardEndpoints(
+            List.of(),
+            null,
+            null,
+            null,
+            OpenAiGenerator.Options.defaults(null, null),
+            OpenAiGenerator.Options.defaults(null, null));
 
     public SafeguardEndpoints {
         generation = List.copyOf(generation);
-    }
-
-    /** These servers with the default settings: no key, 4 requests in flight, 5 minutes per request, 6 attempts. */
-    public SafeguardEndpoints(List<String> generation, String modelName, String judge, String judgeModelName) {
-        this(
-                generation,
-                modelName,
-                judge,
-                judgeModelName,
-                OpenAiGenerator.Options.defaults(null, null),
-                OpenAiGenerator.Options.defaults(null, null));
     }
 
     /** Checks these options against the plan without contacting a server; throws naming the option. */

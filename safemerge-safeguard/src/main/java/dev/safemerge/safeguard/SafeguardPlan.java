@@ -11,6 +11,7 @@ import dev.safemerge.eval.data.PromptItem;
 import dev.safemerge.eval.data.SafetyPrompts;
 import dev.safemerge.eval.gen.LocalModels;
 import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.eval.run.ProtocolSettings;
 import dev.safemerge.eval.task.TaskItem;
 import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.eval.task.TaskOptions;
@@ -42,7 +43,8 @@ import java.util.Set;
  * @param judgeModel the judge's model directory for wildguard and llama-guard, else null (refusal, or a judge on
  *     a server: {@link SafeguardEndpoints#judge})
  * @param limit only the first N items of every set, or null
- * @param systemPrompt the system prompt; null for the study's default for the base model
+ * @param protocolSettings the protocol's preset and the settings given over it (as {@code eval}'s --protocol and
+ *     its options); its seed also seeds the merges and the validation split
  * @param validationFraction share of each task set held out for the validation rule
  * @param density the density of dare_linear, dare_ties and ties
  */
@@ -59,12 +61,7 @@ public record SafeguardPlan(
         Path judgeModel,
         SelectionRule select,
         Integer limit,
-        String systemPrompt,
-        boolean noSystemPrompt,
-        int maxNewTokens,
-        double temperature,
-        double repetitionPenalty,
-        long seed,
+        ProtocolSettings protocolSettings,
         double validationFraction,
         double density,
         int batch,
@@ -79,9 +76,6 @@ public record SafeguardPlan(
     // The study's protocol and the run's defaults, shared by plan files and the command line.
     public static final String DEFAULT_JUDGE = "refusal";
     public static final String DEFAULT_SELECT = "safety-bound:0.05";
-    public static final int DEFAULT_MAX_NEW_TOKENS = 512;
-    public static final double DEFAULT_REPETITION_PENALTY = 1.2;
-    public static final long DEFAULT_SEED = 42;
     public static final double DEFAULT_VALIDATION_FRACTION = 0.5;
     public static final double DEFAULT_DENSITY = 0.5;
     public static final int DEFAULT_BATCH = 8;
@@ -103,44 +97,107 @@ public record SafeguardPlan(
         return !method.equals("model_stock");
     }
 
-    public Sampling sampling() {
-        try {
-            return Sampling.greedy(maxNewTokens)
-                    .withTemperature(temperature)
-                    .withRepetitionPenalty(repetitionPenalty)
-                    .withSeed(seed);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("plan: " + e.getMessage());
-        }
+    /**
+     * The protocol given setting by setting over no preset's name, as the demo builds its plan: named after the preset
+     * whose settings these are exactly, else the study's with the differing settings as overrides.
+     */
+    public SafeguardPlan(
+            Path base,
+            List<Path> adapters,
+            List<Path> finetuned,
+            List<String> methods,
+            List<Double> lambdas,
+            List<SafetySet> safety,
+            Path benign,
+            List<TaskSet> tasks,
+            String judge,
+            Path judgeModel,
+            SelectionRule select,
+            Integer limit,
+            String systemPrompt,
+            boolean noSystemPrompt,
+            int maxNewTokens,
+            double temperature,
+            double repetitionPenalty,
+            long seed,
+            double validationFraction,
+            double density,
+            int batch,
+            int threads,
+            boolean keepModels) {
+        this(
+                base,
+                adapters,
+                finetuned,
+                methods,
+                lambdas,
+                safety,
+                benign,
+                tasks,
+                judge,
+                judgeModel,
+                select,
+                limit,
+                settingBySetting(
+                        LocalModels.modelType(base),
+                        systemPrompt,
+                        noSystemPrompt,
+                        maxNewTokens,
+                        temperature,
+                        repetitionPenalty,
+                        seed),
+                validationFraction,
+                density,
+                batch,
+                threads,
+                keepModels);
     }
 
-    public Protocol protocol() {
-        String modelType = LocalModels.modelType(base);
-        String system =
-                noSystemPrompt ? null : systemPrompt != null ? systemPrompt : Protocol.defaultSystemPrompt(modelType);
-        Sampling plan = sampling();
-        // Settings that are exactly a preset's are reported under that preset's name, without overrides.
+    private static ProtocolSettings settingBySetting(
+            String modelType,
+            String systemPrompt,
+            boolean noSystemPrompt,
+            int maxNewTokens,
+            double temperature,
+            double repetitionPenalty,
+            long seed) {
         for (Protocol.Preset preset : Protocol.Preset.values()) {
             Protocol named = preset.protocol(modelType);
-            if (java.util.Objects.equals(system, named.systemPrompt()) && plan.equals(named.sampling())) {
-                return named;
+            Sampling p = named.sampling();
+            String system = noSystemPrompt ? null : systemPrompt != null ? systemPrompt : named.systemPrompt();
+            if (java.util.Objects.equals(system, named.systemPrompt())
+                    && p.maxNewTokens() == maxNewTokens
+                    && p.temperature() == temperature
+                    && p.repetitionPenalty() == repetitionPenalty
+                    && p.seed() == seed) {
+                return ProtocolSettings.of(preset);
             }
         }
-        Protocol study = Protocol.Preset.STUDY.protocol(modelType);
-        List<String> overrides = new java.util.ArrayList<>();
-        if (!java.util.Objects.equals(system, study.systemPrompt())) {
-            overrides.add(noSystemPrompt ? "--no-system-prompt" : "--system-prompt");
-        }
-        if (!plan.equals(study.sampling())) {
-            overrides.add(String.format(
-                    java.util.Locale.ROOT,
-                    "--max-new-tokens %d --temperature %s --repetition-penalty %s --seed %d",
-                    maxNewTokens,
-                    temperature,
-                    repetitionPenalty,
-                    seed));
-        }
-        return new Protocol(study.preset(), system, plan, overrides);
+        return new ProtocolSettings(
+                ProtocolSettings.DEFAULT_PRESET,
+                systemPrompt,
+                noSystemPrompt,
+                temperature,
+                null,
+                null,
+                maxNewTokens,
+                repetitionPenalty,
+                seed);
+    }
+
+    /** The protocol's decoding settings; bad input when a setting is out of range or the preset unknown. */
+    public Sampling sampling() {
+        return protocolSettings.sampling();
+    }
+
+    /** The seed of sampling, merges (DARE) and the validation split: the protocol's. */
+    public long seed() {
+        return sampling().seed();
+    }
+
+    /** The protocol for the base model (whose type decides whether the preset sends a system turn). */
+    public Protocol protocol() {
+        return protocolSettings.resolve(LocalModels.modelType(base));
     }
 
     public TaskOptions taskOptions() {
@@ -182,7 +239,7 @@ public record SafeguardPlan(
      */
     public List<List<TaskItem>> split(TaskSet set) {
         List<TaskItem> items = new ArrayList<>(taskItems(set));
-        java.util.Collections.shuffle(items, new Random(seed));
+        java.util.Collections.shuffle(items, new Random(seed()));
         int validation = (int) Math.round(items.size() * validationFraction);
         if (validation < 1 || validation >= items.size()) {
             throw new BadInputException(set.path() + ": " + items.size() + " items cannot be split "
@@ -357,12 +414,16 @@ public record SafeguardPlan(
         } else {
             node.put("limit", limit);
         }
-        node.put("system_prompt", systemPrompt);
-        node.put("no_system_prompt", noSystemPrompt);
-        node.put("max_new_tokens", maxNewTokens);
-        node.put("temperature", temperature);
-        node.put("repetition_penalty", repetitionPenalty);
-        node.put("seed", seed);
+        node.put("protocol", protocolSettings.preset());
+        node.put("system_prompt", protocolSettings.systemPrompt());
+        node.put("no_system_prompt", protocolSettings.noSystemPrompt());
+        // null: the preset's setting
+        node.put("temperature", protocolSettings.temperature());
+        node.put("top_p", protocolSettings.topP());
+        node.put("top_k", protocolSettings.topK());
+        node.put("max_new_tokens", protocolSettings.maxNewTokens());
+        node.put("repetition_penalty", protocolSettings.repetitionPenalty());
+        node.put("seed", protocolSettings.seed());
         node.put("validation_fraction", validationFraction);
         node.put("density", density);
         node.put("batch", batch);
@@ -430,12 +491,7 @@ public record SafeguardPlan(
                 judgeModel,
                 select,
                 limit,
-                systemPrompt,
-                noSystemPrompt,
-                maxNewTokens,
-                temperature,
-                repetitionPenalty,
-                seed,
+                protocolSettings,
                 validationFraction,
                 density,
                 batch,
@@ -460,10 +516,13 @@ public record SafeguardPlan(
             "judge_model",
             "select",
             "limit",
+            "protocol",
             "system_prompt",
             "no_system_prompt",
-            "max_new_tokens",
             "temperature",
+            "top_p",
+            "top_k",
+            "max_new_tokens",
             "repetition_penalty",
             "seed",
             "validation_fraction",
@@ -529,14 +588,18 @@ public record SafeguardPlan(
                 r.optionalPath("judge_model"),
                 SelectionRule.parse(root.path("select").asText(DEFAULT_SELECT)),
                 root.path("limit").isNumber() ? root.path("limit").asInt() : null,
-                root.path("system_prompt").isTextual()
-                        ? root.path("system_prompt").asText()
-                        : null,
-                root.path("no_system_prompt").asBoolean(false),
-                root.path("max_new_tokens").asInt(DEFAULT_MAX_NEW_TOKENS),
-                root.path("temperature").asDouble(0),
-                root.path("repetition_penalty").asDouble(DEFAULT_REPETITION_PENALTY),
-                root.path("seed").asLong(DEFAULT_SEED),
+                new ProtocolSettings(
+                        root.path("protocol").asText(ProtocolSettings.DEFAULT_PRESET),
+                        root.path("system_prompt").isTextual()
+                                ? root.path("system_prompt").asText()
+                                : null,
+                        root.path("no_system_prompt").asBoolean(false),
+                        r.optionalNumber("temperature"),
+                        r.optionalNumber("top_p"),
+                        r.optionalInt("top_k"),
+                        r.optionalInt("max_new_tokens"),
+                        r.optionalNumber("repetition_penalty"),
+                        r.optionalInt("seed") == null ? null : root.path("seed").asLong()),
                 root.path("validation_fraction").asDouble(DEFAULT_VALIDATION_FRACTION),
                 root.path("density").asDouble(DEFAULT_DENSITY),
                 root.path("batch").asInt(DEFAULT_BATCH),
@@ -576,6 +639,27 @@ public record SafeguardPlan(
                 throw new BadInputException(file + ": '" + key + "' must be a number, got " + node);
             }
             return node.asDouble();
+        }
+
+        /** A number, or null when the key is missing or null (the preset's setting). */
+        Double optionalNumber(String key) {
+            JsonNode node = root.path(key);
+            if (node.isMissingNode() || node.isNull()) {
+                return null;
+            }
+            return number(node, key);
+        }
+
+        /** A whole number, or null when the key is missing or null (the preset's setting). */
+        Integer optionalInt(String key) {
+            JsonNode node = root.path(key);
+            if (node.isMissingNode() || node.isNull()) {
+                return null;
+            }
+            if (!node.isIntegralNumber()) {
+                throw new BadInputException(file + ": '" + key + "' must be a whole number, got " + node);
+            }
+            return node.asInt();
         }
 
         Path optionalPath(String key) {

@@ -157,32 +157,48 @@ public final class SafeguardRunner {
         long started = System.nanoTime();
         List<VariantResult> results = new ArrayList<>();
         try (GenerationCache cache = GenerationCache.open(out.resolve("generation-cache.jsonl"));
-                JudgeBackend judgeBackend = JudgeBackend.open(plan, endpoints)) {
+                JudgeBackend judgeBackend = JudgeBackend.open(plan, endpoints);
+                OneBase oneBase = new OneBase()) {
             Judge judge = judgeBackend.judge(cache);
-            results.add(variant(new Variant(VariantResult.BASE, null, null), cache, judge));
-            results.add(variant(new Variant(VariantResult.FINETUNED, null, null), cache, judge));
+            Variant base = new Variant(VariantResult.BASE, null, null);
+            Variant finetuned = new Variant(VariantResult.FINETUNED, null, null);
+            if (overOneBase()) {
+                results.addAll(together(List.of(base, finetuned), oneBase, cache, judge));
+            } else {
+                results.add(variant(base, oneBase, cache, judge));
+                results.add(variant(finetuned, oneBase, cache, judge));
+            }
             for (String method : plan.methods()) {
                 if (!SafeguardPlan.hasLambda(method)) {
-                    results.add(variant(new Variant(method, method, null), cache, judge));
+                    results.add(variant(new Variant(method, method, null), oneBase, cache, judge));
                 } else if (plan.autoLambdas()) {
                     double delta = ((SelectionRule.SafetyBound) plan.select()).delta();
-                    VariantResult base = results.getFirst();
-                    if (!base.asr().known()) {
+                    VariantResult baseResult = results.getFirst();
+                    if (!baseResult.asr().known()) {
                         // Without the base's ASR there is no bound to search for; the selection reports it.
                         log.println("--lambdas auto: the base's ASR is undefined, so " + method + " is not searched");
                         continue;
                     }
-                    results.addAll(AutoLambda.search(
-                                    AutoLambda.GRID,
-                                    base,
-                                    delta,
-                                    lambda -> variant(new Variant(name(method, lambda), method, lambda), cache, judge))
+                    boolean scaled = asScaledAdapter(method);
+                    AutoLambda.Probe probe = lambda -> {
+                        Variant v = new Variant(name(method, lambda), method, lambda);
+                        return scaled
+                                ? together(List.of(v), oneBase, cache, judge).getFirst()
+                                : variant(v, oneBase, cache, judge);
+                    };
+                    results.addAll(AutoLambda.search(AutoLambda.GRID, baseResult, delta, probe)
                             .evaluated());
                 } else if (asScaledAdapter(method)) {
-                    results.addAll(scaledAdapterSweep(method, cache, judge));
+                    results.addAll(together(
+                            plan.lambdas().stream()
+                                    .map(lambda -> new Variant(name(method, lambda), method, lambda))
+                                    .toList(),
+                            oneBase,
+                            cache,
+                            judge));
                 } else {
                     for (double lambda : plan.lambdas()) {
-                        results.add(variant(new Variant(name(method, lambda), method, lambda), cache, judge));
+                        results.add(variant(new Variant(name(method, lambda), method, lambda), oneBase, cache, judge));
                     }
                 }
             }
@@ -201,24 +217,59 @@ public final class SafeguardRunner {
     }
 
     /**
+     * Whether the variants a LoRA fine-tune expresses as base + scale·adapter (the base at no adapter, the fine-tune
+     * at scale 1, linear and task-arithmetic merges at λ) run in-process over one loaded base.
+     */
+    private boolean overOneBase() {
+        return remote == null && plan.adapters().size() == 1;
+    }
+
+    /**
      * A linear or task-arithmetic merge of the base and a LoRA fine-tune at λ is exactly base + λ·adapter, so those
      * variants run as scaled adapters over one loaded base instead of merged checkpoints.
      */
     private boolean asScaledAdapter(String method) {
-        return remote == null
-                && plan.adapters().size() == 1
-                && (method.equals("linear") || method.equals("task_arithmetic"));
+        return overOneBase() && (method.equals("linear") || method.equals("task_arithmetic"));
+    }
+
+    /** The scale of the fine-tune's adapter in a variant over the one base: none for the base, 1 for the fine-tune. */
+    private static Double adapterScale(Variant variant) {
+        return switch (variant.name()) {
+            case VariantResult.BASE -> null;
+            case VariantResult.FINETUNED -> 1.0;
+            default -> variant.lambda();
+        };
     }
 
     /**
-     * Evaluates every λ variant of a linear or task-arithmetic merge together, each in its own thread, over ONE copy
-     * of the base: their generation calls meet in one continuous batch ({@link AdapterSweep}), each sequence scaled by
-     * its variant's λ. No checkpoint is written; finished variants are read back as in {@link #variant}.
+     * The one loaded base of the variants run as base + scale·adapter, loaded on first use and released before a
+     * merged model is loaded, so that one run holds at most one model's weights for generation at a time.
      */
-    private List<VariantResult> scaledAdapterSweep(String method, GenerationCache cache, Judge judge) {
-        List<Variant> variants = plan.lambdas().stream()
-                .map(lambda -> new Variant(name(method, lambda), method, lambda))
-                .toList();
+    private final class OneBase implements AutoCloseable {
+        private AdapterSweep sweep;
+
+        AdapterSweep sweep() {
+            if (sweep == null) {
+                sweep = AdapterSweep.open(plan.base(), plan.adapters().getFirst(), plan.batch(), plan.threads());
+            }
+            return sweep;
+        }
+
+        @Override
+        public void close() {
+            if (sweep != null) {
+                sweep.close();
+                sweep = null;
+            }
+        }
+    }
+
+    /**
+     * Evaluates variants together, each in its own thread, over ONE copy of the base: their generation calls meet in
+     * one continuous batch ({@link AdapterSweep}), each sequence with its variant's adapter scale. No checkpoint is
+     * written; finished variants are read back as in {@link #variant}.
+     */
+    private List<VariantResult> together(List<Variant> variants, OneBase oneBase, GenerationCache cache, Judge judge) {
         VariantResult[] results = new VariantResult[variants.size()];
         List<Integer> pending = new ArrayList<>();
         for (int i = 0; i < variants.size(); i++) {
@@ -233,16 +284,19 @@ public final class SafeguardRunner {
         log.println("evaluating "
                 + String.join(
                         ", ", pending.stream().map(i -> variants.get(i).name()).toList())
-                + " together as base + λ·adapter over one loaded base");
+                + (pending.size() > 1 ? " together" : "")
+                + " as base + scale·adapter over one loaded base");
         log.flush();
-        try (AdapterSweep sweep =
-                        AdapterSweep.open(plan.base(), plan.adapters().getFirst(), plan.batch(), plan.threads());
-                ExecutorService threads = Executors.newThreadPerTaskExecutor(
-                        Thread.ofPlatform().name("variant-", 0).factory())) {
+        AdapterSweep sweep = oneBase.sweep();
+        try (ExecutorService threads = Executors.newThreadPerTaskExecutor(
+                Thread.ofPlatform().name("variant-", 0).factory())) {
             List<Future<?>> running = new ArrayList<>();
             // every variant is open before any generates, so the first batch already holds them all
             List<ResponseGenerator> generators = pending.stream()
-                    .map(i -> sweep.variant(variants.get(i).lambda()))
+                    .map(i -> {
+                        Double scale = adapterScale(variants.get(i));
+                        return scale == null ? sweep.base() : sweep.variant(scale);
+                    })
                     .toList();
             for (int k = 0; k < pending.size(); k++) {
                 int i = pending.get(k);
@@ -266,15 +320,16 @@ public final class SafeguardRunner {
             throw new IllegalStateException(e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while evaluating " + method, e);
+            throw new IllegalStateException(
+                    "interrupted while evaluating " + variants.getFirst().name(), e);
         }
         return kept(variants, results);
     }
 
-    /** With --keep-models, what is kept of variants that were never merged: their λ-scaled adapters, written in turn. */
+    /** With --keep-models, what is kept of merges that were never merged: their λ-scaled adapters, written in turn. */
     private List<VariantResult> kept(List<Variant> variants, VariantResult[] results) {
         if (plan.keepModels()) {
-            variants.forEach(this::writeScaledAdapter);
+            variants.stream().filter(v -> v.method() != null).forEach(this::writeScaledAdapter);
         }
         return List.of(results);
     }
@@ -298,11 +353,13 @@ public final class SafeguardRunner {
                 out.resolve("eval").resolve(result.name()).resolve("result.json"), Json.pretty(result.toJson()));
     }
 
-    private VariantResult variant(Variant variant, GenerationCache cache, Judge judge) {
+    /** Evaluates a variant on its own: on the servers, or in-process from its merged model (after releasing the base). */
+    private VariantResult variant(Variant variant, OneBase oneBase, GenerationCache cache, Judge judge) {
         VariantResult earlier = finished(variant);
         if (earlier != null) {
             return earlier;
         }
+        oneBase.close();
         long started = System.nanoTime();
         Path model = plan.base();
         Path adapter = null;
@@ -416,7 +473,8 @@ public final class SafeguardRunner {
         boolean split = plan.select() instanceof SelectionRule.Validation;
         for (SafeguardPlan.TaskSet set : plan.tasks()) {
             TaskMetric metric = TaskMetrics.byName(set.metric());
-            Protocol protocol = plan.protocol().forMetric(set.metric(), metric, true);
+            Protocol protocol = plan.protocol()
+                    .forMetric(set.metric(), metric, plan.protocolSettings().maxNewTokens() != null);
             Path taskDir = dir.resolve("task").resolve(set.name());
             if (split) {
                 List<List<TaskItem>> parts = plan.split(set);
@@ -579,9 +637,12 @@ public final class SafeguardRunner {
                     && plan.adapters().isEmpty()) {
                 copyFiles(plan.finetuned().getFirst(), model);
             } else {
-                if (selected.name().equals(VariantResult.FINETUNED)) {
-                    Json.writeAtomically(config, mergeYaml("linear", 1.0));
-                }
+                // a variant evaluated as base + λ·adapter has no merge config yet
+                Json.writeAtomically(
+                        config,
+                        selected.method() == null
+                                ? mergeYaml("linear", 1.0)
+                                : mergeYaml(selected.method(), selected.lambda()));
                 Path kept = out.resolve("models").resolve(selected.name());
                 if (Files.isDirectory(kept)) {
                     copyFiles(kept, model);

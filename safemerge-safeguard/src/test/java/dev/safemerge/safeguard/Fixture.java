@@ -1,5 +1,6 @@
 package dev.safemerge.safeguard;
 
+import dev.safemerge.eval.run.ProtocolSettings;
 import dev.safemerge.tensor.LoraAdapterWriter;
 import dev.safemerge.tensor.LoraConfig;
 import dev.safemerge.tensor.LoraWeights;
@@ -83,12 +84,7 @@ final class Fixture {
                 null,
                 SelectionRule.parse(select),
                 6,
-                null,
-                true,
-                12,
-                0,
-                1.0,
-                42,
+                new ProtocolSettings("study", null, true, null, null, null, 12, 1.0, null),
                 0.5,
                 0.5,
                 8,

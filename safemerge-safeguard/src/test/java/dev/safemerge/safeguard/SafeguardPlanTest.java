@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.eval.run.ProtocolSettings;
 import dev.safemerge.tensor.BadInputException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,24 +32,80 @@ class SafeguardPlanTest {
     }
 
     @Test
-    void decodingThatIsExactlyAPresetsIsNamedAfterItAndAnyOtherIsTheStudysWithOverrides() throws IOException {
+    void aPlanWithAPresetAndSamplingOverridesReadsBackTheSameAndResolvesAsEvalDoes() throws IOException {
+        SafeguardPlan fixture = plan(List.of(Fixture.adapter(tmp, "a", 1))).absolute();
+        SafeguardPlan plan = SafeguardPlanTest.with(
+                fixture, "protocol", new ProtocolSettings("plain", "Be brief.", false, 0.7, 0.9, 40, 64, null, 7L));
+        Path file = tmp.resolve("sampled.yml");
+        Files.writeString(file, plan.toYaml());
+        SafeguardPlan read = SafeguardPlan.read(file);
+        assertThat(read).isEqualTo(plan);
+        assertThat(read.toYaml()).isEqualTo(plan.toYaml());
+        assertThat(plan.toYaml())
+                .contains("protocol: \"plain\"")
+                .contains("top_p: 0.9")
+                .contains("top_k: 40");
+
+        Protocol protocol = read.protocol();
+        assertThat(protocol.preset()).isEqualTo("plain");
+        assertThat(protocol.systemPrompt()).isEqualTo("Be brief.");
+        assertThat(protocol.sampling())
+                .isEqualTo(Protocol.Preset.PLAIN
+                        .sampling()
+                        .withTemperature(0.7)
+                        .withTopP(0.9)
+                        .withTopK(40)
+                        .withMaxNewTokens(64)
+                        .withSeed(7));
+        assertThat(protocol.overrides())
+                .containsExactly(
+                        "--system Be brief.",
+                        "--temperature 0.7",
+                        "--top-p 0.9",
+                        "--top-k 40",
+                        "--max-new-tokens 64",
+                        "--seed 7");
+        // the protocol's seed is the run's: merges and the validation split use it too
+        assertThat(read.seed()).isEqualTo(7);
+    }
+
+    @Test
+    void aPresetAloneIsThePresetsProtocolWithoutOverrides() throws IOException {
         Fixture.base(tmp);
         Path file = tmp.resolve("plan.yml");
-        String plan = """
+        Files.writeString(file, """
                 base: base
                 safety: [{name: harmful, path: %s}]
-                no_system_prompt: true
-                repetition_penalty: 1.0
-                max_new_tokens: %d
-                """;
-        Files.writeString(file, plan.formatted(Fixture.HARMFUL.toAbsolutePath(), 32));
+                protocol: demo
+                """.formatted(Fixture.HARMFUL.toAbsolutePath()));
         Protocol demo = SafeguardPlan.read(file).protocol();
         assertThat(demo).isEqualTo(Protocol.Preset.DEMO.protocol(null));
         assertThat(demo.overrides()).isEmpty();
-        Files.writeString(file, plan.formatted(Fixture.HARMFUL.toAbsolutePath(), 12));
-        Protocol other = SafeguardPlan.read(file).protocol();
-        assertThat(other.preset()).isEqualTo("study");
-        assertThat(other.overrides()).hasSize(2).first().isEqualTo("--no-system-prompt");
+        // no preset named: the study's, the default of eval and safeguard
+        Files.writeString(file, """
+                base: base
+                safety: [{name: harmful, path: %s}]
+                """.formatted(Fixture.HARMFUL.toAbsolutePath()));
+        assertThat(SafeguardPlan.read(file).protocol()).isEqualTo(Protocol.Preset.STUDY.protocol("llama"));
+    }
+
+    @Test
+    void anUnknownPresetOrAnOutOfRangeSettingIsBadInputBeforeAnyWork() throws IOException {
+        SafeguardPlan ok = plan(List.of(Fixture.adapter(tmp, "a", 1)));
+        assertThatThrownBy(() -> with(
+                                ok,
+                                "protocol",
+                                new ProtocolSettings("bogus", null, false, null, null, null, null, null, null))
+                        .validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessage("--protocol bogus: unknown preset; one of [study, plain, demo]");
+        assertThatThrownBy(() -> with(
+                                ok,
+                                "protocol",
+                                new ProtocolSettings("study", null, false, null, 1.5, null, null, null, null))
+                        .validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("top-p");
     }
 
     @Test
@@ -111,6 +168,14 @@ class SafeguardPlanTest {
         assertThatThrownBy(() -> with(ok, "safety", empty).validate())
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("empty.jsonl");
+        Path missing = tmp.resolve("missing.jsonl");
+        assertThatThrownBy(() -> with(ok, "safety", missing).validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("missing.jsonl");
+        Path broken = Files.writeString(tmp.resolve("broken.jsonl"), "{\"prompt\": \n");
+        assertThatThrownBy(() -> with(ok, "safety", broken).validate())
+                .isInstanceOf(BadInputException.class)
+                .hasMessageContaining("broken.jsonl");
         assertThatThrownBy(() -> with(ok, "metric", "bogus").validate())
                 .isInstanceOf(BadInputException.class)
                 .hasMessageContaining("bogus");
@@ -139,12 +204,7 @@ class SafeguardPlanTest {
                 p.judgeModel(),
                 p.select(),
                 p.limit(),
-                p.systemPrompt(),
-                p.noSystemPrompt(),
-                p.maxNewTokens(),
-                p.temperature(),
-                p.repetitionPenalty(),
-                p.seed(),
+                what.equals("protocol") ? (ProtocolSettings) value : p.protocolSettings(),
                 p.validationFraction(),
                 p.density(),
                 p.batch(),

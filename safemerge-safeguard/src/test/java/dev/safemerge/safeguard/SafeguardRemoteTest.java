@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.eval.gen.OpenAiGenerator;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
@@ -17,6 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SafeguardRemoteTest {
+    /** No key, 4 requests in flight, 5 minutes per request, 6 attempts, for every server of these tests. */
+    private static final OpenAiGenerator.Options DEFAULTS = OpenAiGenerator.Options.defaults(null, null);
+
     @TempDir
     Path tmp;
 
@@ -32,7 +36,8 @@ class SafeguardRemoteTest {
         StringWriter log = new StringWriter();
         try (ServedModelDouble a = new ServedModelDouble(base, "tiny");
                 ServedModelDouble b = new ServedModelDouble(base, "tiny")) {
-            SafeguardEndpoints endpoints = new SafeguardEndpoints(List.of(a.url(), b.url()), "tiny", null, null);
+            SafeguardEndpoints endpoints =
+                    new SafeguardEndpoints(List.of(a.url(), b.url()), "tiny", null, null, DEFAULTS, DEFAULTS);
             SafeguardRunner.run(
                     plan, endpoints, out, SafeguardRunner.Events.NONE, Progress.SILENT, new PrintWriter(log));
             for (ServedModelDouble server : List.of(a, b)) {
@@ -74,7 +79,7 @@ class SafeguardRemoteTest {
         Path out = tmp.resolve("run");
         assertThatThrownBy(() -> SafeguardRunner.run(
                         plan,
-                        new SafeguardEndpoints(List.of(closed), "tiny", null, null),
+                        new SafeguardEndpoints(List.of(closed), "tiny", null, null, DEFAULTS, DEFAULTS),
                         out,
                         SafeguardRunner.Events.NONE,
                         Progress.SILENT,
@@ -85,7 +90,7 @@ class SafeguardRemoteTest {
         try (ServedModelDouble server = new ServedModelDouble(base, "tiny")) {
             assertThatThrownBy(() -> SafeguardRunner.run(
                             plan,
-                            new SafeguardEndpoints(List.of(server.url()), "other", null, null),
+                            new SafeguardEndpoints(List.of(server.url()), "other", null, null, DEFAULTS, DEFAULTS),
                             out,
                             SafeguardRunner.Events.NONE,
                             Progress.SILENT,
@@ -95,7 +100,8 @@ class SafeguardRemoteTest {
             SafeguardPlan judged = SafeguardPlanTest.with(plan, "judge", "wildguard");
             assertThatThrownBy(() -> SafeguardRunner.run(
                             judged,
-                            new SafeguardEndpoints(List.of(server.url()), "tiny", closed, "wildguard"),
+                            new SafeguardEndpoints(
+                                    List.of(server.url()), "tiny", closed, "wildguard", DEFAULTS, DEFAULTS),
                             out,
                             SafeguardRunner.Events.NONE,
                             Progress.SILENT,
@@ -104,7 +110,7 @@ class SafeguardRemoteTest {
                     .hasMessageStartingWith("--judge-endpoint " + closed + ": unreachable");
             assertThatThrownBy(() -> SafeguardRunner.run(
                             judged,
-                            new SafeguardEndpoints(List.of(server.url()), "tiny", null, null),
+                            new SafeguardEndpoints(List.of(server.url()), "tiny", null, null, DEFAULTS, DEFAULTS),
                             out,
                             SafeguardRunner.Events.NONE,
                             Progress.SILENT,

@@ -2,6 +2,7 @@ package dev.safemerge.safeguard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
@@ -62,6 +63,28 @@ class SafeguardRunnerTest {
         assertThat(summary.path("variants").get(0).path("asr").asDouble())
                 .isEqualTo(first.path("unsafe").asDouble()
                         / (6 - first.path("missing").asInt()));
+
+        // everything needed to rerun: the protocol, a content hash of every input, versions, timings
+        assertThat(summary.path("variants").get(2).path("task_score").isNumber())
+                .isTrue();
+        assertThat(summary.at("/protocol/preset").asText()).isEqualTo("study");
+        assertThat(summary.at("/plan/protocol").asText()).isEqualTo("study");
+        List<String> inputs = new ArrayList<>();
+        summary.path("inputs").fieldNames().forEachRemaining(inputs::add);
+        assertThat(inputs)
+                .containsExactly(
+                        "base " + base,
+                        "adapter " + adapter,
+                        "safety " + Fixture.HARMFUL.toAbsolutePath().normalize(),
+                        "benign " + Fixture.BENIGN.toAbsolutePath().normalize(),
+                        "task " + Fixture.NUMERIC.toAbsolutePath().normalize());
+        summary.path("inputs").forEach(hash -> assertThat(hash.asText()).matches("(sha256:)?[0-9a-f]{64}"));
+        assertThat(summary.at("/versions/java").asText()).isNotEmpty();
+        for (String name : names) {
+            assertThat(summary.path("timings_seconds").path(name).asDouble())
+                    .as(name)
+                    .isPositive();
+        }
 
         assertThat(out.resolve("plan.yml")).exists();
         assertThat(out.resolve("selected/config.json")).exists();
@@ -211,12 +234,7 @@ class SafeguardRunnerTest {
                 full.judgeModel(),
                 full.select(),
                 full.limit(),
-                full.systemPrompt(),
-                full.noSystemPrompt(),
-                full.maxNewTokens(),
-                full.temperature(),
-                full.repetitionPenalty(),
-                full.seed(),
+                full.protocolSettings(),
                 full.validationFraction(),
                 full.density(),
                 full.batch(),
@@ -258,5 +276,164 @@ class SafeguardRunnerTest {
                     .orElseThrow();
             assertThat(Files.readString(file)).isNotEqualTo(Files.readString(high.resolve(file.getFileName())));
         }
+    }
+
+    /**
+     * With one LoRA fine-tune in-process, the base (no adapter), the fine-tune (scale 1) and the linear variants (scale
+     * λ) are all sequences over the one loaded base: the answers in the cache come from exactly these three models,
+     * none from a separately loaded fine-tune.
+     */
+    @Test
+    void baseAndFineTuneRunOverTheSweepsOneBase() throws IOException {
+        Path base = Fixture.base(tmp);
+        Path adapter = Fixture.adapter(tmp, "adapter", 7);
+        Path out = tmp.resolve("run");
+        java.io.StringWriter log = new java.io.StringWriter();
+        SafeguardRunner.run(
+                Fixture.plan(base, List.of(adapter), List.of("linear"), List.of(0.5), "pareto"),
+                out,
+                SafeguardRunner.Events.NONE,
+                Progress.SILENT,
+                new PrintWriter(log));
+
+        java.util.Set<String> models = new java.util.TreeSet<>();
+        for (String line : Files.readAllLines(out.resolve("generation-cache.jsonl"))) {
+            models.add(Json.MAPPER.readTree(line).path("model").asText());
+        }
+        String withAdapter = "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, adapter);
+        assertThat(models)
+                .containsExactlyInAnyOrder(
+                        "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, null),
+                        withAdapter + " scaled 1.0",
+                        withAdapter + " scaled 0.5");
+        assertThat(log.toString()).contains("evaluating base, finetuned together as base + scale·adapter");
+        assertThat(out.resolve("models")).doesNotExist();
+    }
+
+    /**
+     * {@code --lambdas auto} over one LoRA fine-tune evaluates its probes as scaled adapters over the one base: nothing
+     * is merged or written but the export of the selection; its pick is the pick of the whole grid evaluated the same way (the grid is its oracle),
+     * every probe's measurements are the grid's at that λ; a rerun evaluates nothing again.
+     */
+    @Test
+    void autoLambdasOverAnAdapterMergeNothingAgreeWithTheGridAndResume() throws IOException {
+        Path base = Fixture.base(tmp);
+        Path adapter = Fixture.adapter(tmp, "adapter", 7);
+        String rule = "safety-bound:0.05";
+        List<String> merged = new ArrayList<>();
+        List<String> evaluated = new ArrayList<>();
+        SafeguardRunner.Events record = new SafeguardRunner.Events() {
+            @Override
+            public void merged(String variant) {
+                merged.add(variant);
+            }
+
+            @Override
+            public void evaluated(VariantResult result) {
+                evaluated.add(result.name());
+            }
+        };
+        SafeguardPlan autoPlan = Fixture.plan(base, List.of(adapter), List.of("linear"), List.of(), rule);
+        Path out = tmp.resolve("auto");
+        SafeguardRunner.Result auto = SafeguardRunner.run(autoPlan, out, record, Progress.SILENT, QUIET);
+        assertThat(merged).isEmpty();
+        assertThat(out.resolve("models")).doesNotExist();
+        assertThat(out.resolve("adapters")).doesNotExist();
+        assertThat(auto.variants().size()).isGreaterThan(2);
+
+        SafeguardRunner.Result grid = SafeguardRunner.run(
+                Fixture.plan(base, List.of(adapter), List.of("linear"), AutoLambda.GRID, rule),
+                tmp.resolve("grid"),
+                SafeguardRunner.Events.NONE,
+                Progress.SILENT,
+                QUIET);
+        assertThat(auto.selected().selected()).isNotNull();
+        assertThat(auto.selected().selected().name())
+                .isEqualTo(grid.selected().selected().name());
+        for (VariantResult a : auto.variants()) {
+            VariantResult g = grid.variants().stream()
+                    .filter(r -> r.name().equals(a.name()))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(a.safetyBySet()).as(a.name()).isEqualTo(g.safetyBySet());
+            assertThat(a.taskBySet()).as(a.name()).isEqualTo(g.taskBySet());
+        }
+
+        merged.clear();
+        evaluated.clear();
+        SafeguardRunner.Result again = SafeguardRunner.run(autoPlan, out, record, Progress.SILENT, QUIET);
+        assertThat(evaluated).isEmpty();
+        assertThat(merged).isEmpty();
+        assertThat(again.variants().stream().map(VariantResult::name))
+                .containsExactlyElementsOf(
+                        auto.variants().stream().map(VariantResult::name).toList());
+    }
+
+    /**
+     * A selected linear variant of a LoRA fine-tune is exported as a model (base + λ·ΔW, with its numbers in the model
+     * card) and as the λ-scaled adapter, which applied to the base gives that model. The measurements are written
+     * beforehand as finished evaluations, so the selection is known: only linear-0.50 is within the bound and better
+     * than the base at the task.
+     */
+    @Test
+    void aSelectedLinearVariantIsExportedAsAModelAndAsItsLambdaScaledAdapter() throws IOException {
+        Path base = Fixture.base(tmp);
+        Path adapter = Fixture.adapter(tmp, "adapter", 7);
+        Path out = tmp.resolve("run");
+        finished(out, "base", null, null, 1, 0.2);
+        finished(out, "finetuned", null, null, 5, 0.9);
+        finished(out, "linear-0.50", "linear", 0.5, 1, 0.6);
+        SafeguardRunner.Result result = SafeguardRunner.run(
+                Fixture.plan(base, List.of(adapter), List.of("linear"), List.of(0.5), "safety-bound:0.05"),
+                out,
+                SafeguardRunner.Events.NONE,
+                Progress.SILENT,
+                QUIET);
+        assertThat(result.selected().selected().name()).isEqualTo("linear-0.50");
+        assertThat(Files.readString(out.resolve("selected/README.md")))
+                .contains("Selected variant `linear-0.50`")
+                .contains("| ASR (pooled) | 0.1667 |");
+        try (dev.safemerge.tensor.ModelDirectory selected =
+                        dev.safemerge.tensor.ModelDirectory.open(out.resolve("selected"));
+                dev.safemerge.tensor.ModelDirectory baseDir = dev.safemerge.tensor.ModelDirectory.open(base);
+                dev.safemerge.tensor.LoraAdapter scaled =
+                        dev.safemerge.tensor.LoraAdapter.open(out.resolve("selected-adapter"));
+                dev.safemerge.tensor.LoraAdapter tuned = dev.safemerge.tensor.LoraAdapter.open(adapter);
+                dev.safemerge.tensor.TensorSource viaScaled = scaled.applied(baseDir);
+                dev.safemerge.tensor.TensorSource viaTuned = tuned.applied(baseDir)) {
+            assertThat(selected.tensorNames()).isEqualTo(baseDir.tensorNames());
+            int adapted = 0;
+            for (String name : baseDir.tensorNames()) {
+                float[] b = baseDir.readFloats(name);
+                float[] t = viaTuned.readFloats(name);
+                float[] m = selected.readFloats(name);
+                float[] a = viaScaled.readFloats(name);
+                boolean changed = false;
+                for (int i = 0; i < b.length; i++) {
+                    double delta = (double) t[i] - b[i];
+                    changed |= delta != 0;
+                    // Both sides are float32 sums of a few roundings of terms no larger than |w| + |ΔW| (the rank-4
+                    // product, the scale, the sum with the base): 16 units in the last place of that bound.
+                    double tolerance = 16 * Math.ulp((float) (Math.abs(b[i]) + Math.abs(delta)));
+                    assertThat((double) m[i]).as(name).isCloseTo(b[i] + 0.5 * delta, within(tolerance));
+                    assertThat((double) a[i]).as(name).isCloseTo(m[i], within(tolerance));
+                }
+                adapted += changed ? 1 : 0;
+            }
+            assertThat(adapted).isEqualTo(4); // q_proj and v_proj of both layers
+        }
+    }
+
+    /** A finished evaluation in a run's folder, as a killed run leaves it. */
+    private static void finished(Path out, String name, String method, Double lambda, int unsafe, double task) {
+        VariantResult r = new VariantResult(
+                name,
+                method,
+                lambda,
+                java.util.Map.of("harmful", new VariantResult.SafetyCounts(6, unsafe, 0)),
+                new Rate(1, 6),
+                java.util.Map.of("numeric", new VariantResult.TaskScore(task, 5, null, 0, null)),
+                1.0);
+        Json.writeAtomically(out.resolve("eval").resolve(name).resolve("result.json"), Json.pretty(r.toJson()));
     }
 }

@@ -33,17 +33,25 @@ public final class AdapterSweep implements AutoCloseable {
     private final Adapter adapter;
     private final TextGenerator text;
     private final String fingerprint;
+    private final String baseFingerprint;
     private final String description;
     private final List<Call> waiting = new ArrayList<>();
     private int open;
 
     private AdapterSweep(
-            Model model, HfTokenizer tokenizer, Adapter adapter, TextGenerator text, String fingerprint, String desc) {
+            Model model,
+            HfTokenizer tokenizer,
+            Adapter adapter,
+            TextGenerator text,
+            String fingerprint,
+            String baseFingerprint,
+            String desc) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.adapter = adapter;
         this.text = text;
         this.fingerprint = fingerprint;
+        this.baseFingerprint = baseFingerprint;
         this.description = desc;
     }
 
@@ -66,7 +74,13 @@ public final class AdapterSweep implements AutoCloseable {
             TextGenerator text =
                     new TextGenerator(tokenizer, new EngineTokenGenerator(model.generator(batch), Progress.SILENT));
             return new AdapterSweep(
-                    model, tokenizer, adapter, text, fingerprint, "in-process " + base + " + λ·adapter " + adapterDir);
+                    model,
+                    tokenizer,
+                    adapter,
+                    text,
+                    fingerprint,
+                    ModelFingerprint.of(base, null),
+                    "in-process " + base + " + λ·adapter " + adapterDir);
         } catch (RuntimeException e) {
             if (model != null) {
                 model.close();
@@ -80,6 +94,16 @@ public final class AdapterSweep implements AutoCloseable {
     public synchronized ResponseGenerator variant(double lambda) {
         open++;
         return new Variant(new ScaledAdapter(adapter, (float) lambda), lambda);
+    }
+
+    /**
+     * The base alone (no adapter), taking part in the batches like a variant. Its sequences compute exactly what the
+     * base computes loaded on its own, so its answers are cached under the base's own identity and shared with every
+     * other in-process evaluation of the base.
+     */
+    public synchronized ResponseGenerator base() {
+        open++;
+        return new Variant(null, null);
     }
 
     /** One variant's prompts of one round, and their answers once generated. */
@@ -166,22 +190,27 @@ public final class AdapterSweep implements AutoCloseable {
 
     private final class Variant implements ResponseGenerator {
         private final ScaledAdapter adapter;
-        private final double lambda;
+        private final Double lambda;
         private boolean closed;
 
-        Variant(ScaledAdapter adapter, double lambda) {
+        /** @param adapter the scaled adapter, or null with a null λ for the base alone */
+        Variant(ScaledAdapter adapter, Double lambda) {
             this.adapter = adapter;
             this.lambda = lambda;
         }
 
         @Override
         public String modelIdentity() {
-            return "in-process " + fingerprint + String.format(Locale.ROOT, " scaled %s", lambda);
+            return lambda == null
+                    ? "in-process " + baseFingerprint
+                    : "in-process " + fingerprint + String.format(Locale.ROOT, " scaled %s", lambda);
         }
 
         @Override
         public String describe() {
-            return description + String.format(Locale.ROOT, " at λ = %s", lambda);
+            return lambda == null
+                    ? description + " without the adapter"
+                    : description + String.format(Locale.ROOT, " at λ = %s", lambda);
         }
 
         /** Rounds of at most the engine's batch size, so each round's answers are kept before the next starts. */
