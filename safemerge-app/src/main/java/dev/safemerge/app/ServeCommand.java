@@ -162,13 +162,17 @@ final class ServeCommand implements Callable<Integer> {
             names.addAll(adapters.keySet());
             PrintWriter out = spec.commandLine().getOut();
             out.printf("serving %s on http://%s:%d/v1 (Ctrl-C stops)%n", String.join(", ", names), host, server.port());
-            long perToken = base.generator().kvBytesPerToken();
+            TextGenerator generator = base.generator();
+            long perToken = generator.kvBytes(1);
+            int context = generator.contextLength();
+            long perSequence = generator.kvBytes(context);
             out.printf(
-                    "KV cache: %s per token per sequence, %s per sequence at the full context of %d tokens; budget %s"
+                    "KV cache: %s per token per sequence, %s per sequence at the full context of %d tokens%s; budget %s"
                             + " (--kv-memory)%n",
                     ByteSizes.format(perToken),
-                    ByteSizes.format(perToken * base.generator().contextLength()),
-                    base.generator().contextLength(),
+                    ByteSizes.format(perSequence),
+                    context,
+                    perSequence < perToken * context ? " (sliding-window layers keep only their window)" : "",
                     ByteSizes.format(kvBytes));
             out.flush();
         } catch (RuntimeException e) {

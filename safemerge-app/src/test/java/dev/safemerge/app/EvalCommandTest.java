@@ -566,7 +566,8 @@ class EvalCommandTest {
                                 "tiny",
                                 new TextGenerator(
                                         tokenizer, new EngineTokenGenerator(model.generator(2), Progress.SILENT))),
-                        new OpenAiServer.Options("127.0.0.1", 0, null, 2, 16, 16))) {
+                        new OpenAiServer.Options(
+                                "127.0.0.1", 0, null, 2, 16, 16, OpenAiServer.Options.defaultKvMemory()))) {
             Path remote = dir.resolve("remote");
             MainTest.Result viaServer = evalSafety(
                     prompts.toString(),

@@ -208,7 +208,8 @@ public class TextGenerationEndToEndTest {
                 LoadedTextModel adapted = LoadedTextModel.open(modelDir, adapterDir, 2, Progress.SILENT);
                 OpenAiServer server = OpenAiServer.start(
                         Map.of("base", base.generator(), "tuned", adapted.generator()),
-                        new OpenAiServer.Options("127.0.0.1", 0, null, 2, 8, 16))) {
+                        new OpenAiServer.Options(
+                                "127.0.0.1", 0, null, 2, 8, 16, OpenAiServer.Options.defaultKvMemory()))) {
             HttpClient client = HttpClient.newHttpClient();
             for (String name : List.of("base", "tuned")) {
                 String body = "{\"model\":\"" + name + "\",\"temperature\":0,\"ignore_eos\":true,\"max_tokens\":12,"
@@ -303,7 +304,9 @@ public class TextGenerationEndToEndTest {
     void servedRequestsBatchedTogetherGiveTheSameGreedyAnswersAsOneAtATime() throws Exception {
         try (LoadedTextModel local = LoadedTextModel.open(modelDir, ModelLoadOptions.defaults(), 4, Progress.SILENT);
                 OpenAiServer server = OpenAiServer.start(
-                        Map.of("tiny", local.generator()), new OpenAiServer.Options("127.0.0.1", 0, null, 4, 32, 16))) {
+                        Map.of("tiny", local.generator()),
+                        new OpenAiServer.Options(
+                                "127.0.0.1", 0, null, 4, 32, 16, OpenAiServer.Options.defaultKvMemory()))) {
             HttpClient client = HttpClient.newHttpClient();
             List<String> questions = List.of("Hi", "What is the capital of France?", "Count to three.", "Hello there");
             List<String> alone = new ArrayList<>();

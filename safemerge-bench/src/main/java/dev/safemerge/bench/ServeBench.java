@@ -20,19 +20,21 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * What the OpenAI server costs on top of in-process generation. In the same run it measures generated tokens per
- * second of (a) one in-process {@link TextGenerator} call with all prompts (the bound), (b) the same prompts as
- * concurrent HTTP completion requests, batched by the server, and (c) the same requests one after another.
- * Greedy, end-of-sequence ignored, so every run generates the same number of tokens.
+ * The text generation server under load against in-process generation. In the same run it measures generated tokens
+ * per second of (a) one in-process {@link TextGenerator} call with all prompts in one batch (the bound), (b) the same
+ * prompts as that many concurrent HTTP clients, one completion request each, which the server batches as they
+ * arrive (continuous batching, a batch as large as the prompts), and (c) the same requests one after another. Greedy,
+ * end-of-sequence ignored, so every run generates the same number of tokens. Each run's ratio is taken against the
+ * bound of the same run.
  *
- * <p>Usage: {@code safemerge-bench/run ServeBench MODEL_DIR [PROMPTS=8] [MAX_TOKENS=32] [RUNS=5]}
+ * <p>Usage: {@code safemerge-bench/run ServeBench MODEL_DIR [PROMPTS=64] [MAX_TOKENS=32] [RUNS=5]}
  */
 public final class ServeBench {
     private ServeBench() {}
 
     public static void main(String[] args) throws Exception {
         Path modelDir = Path.of(args[0]);
-        int prompts = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        int prompts = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         int maxTokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         int runs = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         try (Model model = Model.load(modelDir, ModelLoadOptions.defaults());
@@ -45,9 +47,13 @@ public final class ServeBench {
                 texts.add("Question " + i + ": what is the capital of France?");
             }
             List<int[]> ids = texts.stream().map(generator::promptIds).toList();
-            HttpClient client = HttpClient.newHttpClient();
+            // HTTP/1.1: a client that tries HTTP/2 first holds back concurrent requests until the upgrade settles
+            HttpClient client =
+                    HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             try (OpenAiServer server = OpenAiServer.start(
-                    Map.of("m", generator), new OpenAiServer.Options("127.0.0.1", 0, null, prompts, 1024, 64))) {
+                    Map.of("m", generator),
+                    new OpenAiServer.Options(
+                            "127.0.0.1", 0, null, prompts, 1024, 64, OpenAiServer.Options.defaultKvMemory()))) {
                 String url = "http://127.0.0.1:" + server.port() + "/v1/completions";
                 // warm-up: JIT, kernels, connections
                 generator.generate(ids, options, TextGenerator.TextListener.NONE);
@@ -55,6 +61,8 @@ public final class ServeBench {
                 List<Double> inProcess = new ArrayList<>();
                 List<Double> batchedHttp = new ArrayList<>();
                 List<Double> sequentialHttp = new ArrayList<>();
+                List<Double> batchedRatio = new ArrayList<>();
+                List<Double> sequentialRatio = new ArrayList<>();
                 long tokens = (long) prompts * maxTokens;
                 for (int run = 0; run < runs; run++) {
                     long start = System.nanoTime();
@@ -68,16 +76,28 @@ public final class ServeBench {
                         concurrent(client, url, List.of(text), maxTokens);
                     }
                     sequentialHttp.add(tokens / seconds(start));
+                    batchedRatio.add(batchedHttp.getLast() / inProcess.getLast());
+                    sequentialRatio.add(sequentialHttp.getLast() / inProcess.getLast());
                 }
-                double bound = median(inProcess);
-                System.out.printf("prompts %d, tokens each %d, runs %d (medians)%n", prompts, maxTokens, runs);
-                System.out.printf("in-process batch          %8.1f tok/s (bound)%n", bound);
                 System.out.printf(
-                        "HTTP, concurrent, batched %8.1f tok/s  ratio %.2f%n",
-                        median(batchedHttp), median(batchedHttp) / bound);
+                        "prompts %d, tokens each %d, N = %d runs (median, with the lowest and highest run)%n",
+                        prompts, maxTokens, runs);
                 System.out.printf(
-                        "HTTP, one at a time       %8.1f tok/s  ratio %.2f%n",
-                        median(sequentialHttp), median(sequentialHttp) / bound);
+                        "in-process batch of %d        %8.1f tok/s (bound) [%.1f, %.1f]%n",
+                        prompts, median(inProcess), Collections.min(inProcess), Collections.max(inProcess));
+                System.out.printf(
+                        "HTTP, %d concurrent clients  %8.1f tok/s  ratio %.2f [%.2f, %.2f]%n",
+                        prompts,
+                        median(batchedHttp),
+                        median(batchedRatio),
+                        Collections.min(batchedRatio),
+                        Collections.max(batchedRatio));
+                System.out.printf(
+                        "HTTP, one at a time          %8.1f tok/s  ratio %.2f [%.2f, %.2f]%n",
+                        median(sequentialHttp),
+                        median(sequentialRatio),
+                        Collections.min(sequentialRatio),
+                        Collections.max(sequentialRatio));
             }
         }
     }

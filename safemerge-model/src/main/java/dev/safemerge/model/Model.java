@@ -168,13 +168,13 @@ public final class Model implements StepModel, AutoCloseable {
     }
 
     @Override
-    public long kvBytesPerToken() {
-        return KvCache.bytesPerPosition(spec.layers(), spec.kvDim());
+    public long kvBytes(long positions) {
+        return KvCache.bytesFor(spec.kvDim(), spec.slidingWindows(), positions);
     }
 
     @Override
     public KvCache newCache(int expectedLength) {
-        return new KvCache(spec.layers(), spec.kvDim(), expectedLength);
+        return new KvCache(spec.kvDim(), spec.slidingWindows(), expectedLength);
     }
 
     @Override

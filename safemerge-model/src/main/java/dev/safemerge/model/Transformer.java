@@ -158,9 +158,6 @@ final class Transformer {
             for (int h = 0; h < spec.kvHeads(); h++) {
                 Rope.rotate(k, r * kvDim + h * headDim, cos[r], sin[r]);
             }
-            KvCache cache = caches.get(rowSequence[r]);
-            System.arraycopy(k, r * kvDim, cache.keys(l), rowPosition[r] * kvDim, kvDim);
-            System.arraycopy(v, r * kvDim, cache.values(l), rowPosition[r] * kvDim, kvDim);
         }
         float[] attended = new float[rows * qDim];
         int window = spec.window(l);
@@ -174,19 +171,20 @@ final class Transformer {
                     scores = new float[position + 1];
                 }
                 KvCache cache = caches.get(rowSequence[r]);
-                Attention.forward(
-                        shape,
-                        q,
-                        r * qDim,
-                        cache.keys(l),
-                        cache.values(l),
-                        first,
-                        position,
-                        scores,
-                        attended,
-                        r * qDim);
+                // the cache holds the positions before this step; this step's own rows come from k and v
+                int cached = cache.length();
+                Attention.Rows keyRows = new Attention.Rows(
+                        cache.keys(l), cache.values(l), cache.slots(l), cached, k, v, r - (position - cached));
+                Attention.forward(shape, q, r * qDim, keyRows, first, position, scores, attended, r * qDim);
             }
         });
+        // written after every row attended, so that a chunk longer than a window reads its keys before the ring wraps
+        for (int r = 0; r < rows; r++) {
+            KvCache cache = caches.get(rowSequence[r]);
+            int slot = rowPosition[r] % cache.slots(l);
+            System.arraycopy(k, r * kvDim, cache.keys(l), slot * kvDim, kvDim);
+            System.arraycopy(v, r * kvDim, cache.values(l), slot * kvDim, kvDim);
+        }
         float[] attentionOut = new float[rows * hidden];
         project(l, Projection.O, w.o(), adapterRows, attended, rows, attentionOut);
         if (spec.sandwichNorms()) {

@@ -15,8 +15,9 @@ import java.util.function.BooleanSupplier;
 /**
  * Runs the prompts of concurrent requests in one continuously running batch. Prompts wait in a bounded queue; one
  * worker starts a batch with the oldest prompt, and before every decode step the batch takes the queued prompts for
- * the same loaded model and sampling setting into its free slots, each with its own adapter (or none) over the
- * model's one copy of the weights. A prompt's answer completes the step it ends, whatever else still runs.
+ * the same loaded model into its free slots, each with its own sampling (temperature, top-p, top-k, seed,
+ * ignore_eos, ...) and its own adapter (or none) over the model's one copy of the weights. A prompt's answer
+ * completes the step it ends, whatever else still runs.
  *
  * <p>A prompt joins only when its worst-case KV cache (prompt plus {@code max_tokens} positions) fits in what the
  * running prompts leave of the KV budget; until then it waits, oldest first. A full queue refuses new requests (429),
@@ -62,7 +63,6 @@ final class GenerationScheduler implements AutoCloseable {
             ScaledAdapter adapter,
             int[] prompt,
             Sampling options,
-            boolean randomSeed,
             int index,
             long kvBytes,
             TextGenerator.TextListener listener,
@@ -103,9 +103,12 @@ final class GenerationScheduler implements AutoCloseable {
         }
     }
 
-    /** The worst-case KV cache bytes of a prompt: its own positions and {@code maxNewTokens} more. */
+    /**
+     * The worst-case KV cache bytes of a prompt: its own positions and {@code maxNewTokens} more, where sliding-window
+     * layers hold at most their window.
+     */
     static long kvBytes(TextGenerator generator, int[] prompt, int maxNewTokens) {
-        return generator.kvBytesPerToken() * ((long) prompt.length + maxNewTokens);
+        return generator.kvBytes((long) prompt.length + maxNewTokens);
     }
 
     /**
@@ -113,8 +116,7 @@ final class GenerationScheduler implements AutoCloseable {
      * loaded). The listener receives text deltas keyed by the prompt's index in {@code prompts}; it runs on the
      * worker thread and must not block.
      *
-     * @param randomSeed the request gave no seed: it may share a batch with other such requests, which then all
-     *     sample with one fresh seed
+     * @param randomSeed the request gave no seed: its prompts sample with a fresh one
      * @param cancelled turns true when nobody waits for the answer any more (the client went away): its prompts
      *     leave the queue, or stop generating at their next token
      * @throws ApiException 429 when the queue cannot take all prompts, 400 when a prompt's worst-case KV cache is
@@ -140,6 +142,7 @@ final class GenerationScheduler implements AutoCloseable {
                         "max_tokens");
             }
         }
+        Sampling sampling = randomSeed ? options.withSeed(RANDOM.nextLong()) : options;
         synchronized (this) {
             if (closed) {
                 throw new ApiException(503, "server_error", "the server is shutting down", null, null);
@@ -154,8 +157,7 @@ final class GenerationScheduler implements AutoCloseable {
                         generator,
                         adapter,
                         prompt,
-                        options,
-                        randomSeed,
+                        sampling,
                         i,
                         kvBytes(generator, prompt, options.maxNewTokens()),
                         listener,
@@ -207,18 +209,14 @@ final class GenerationScheduler implements AutoCloseable {
         queue.removeIf(item -> item.cancelled().getAsBoolean() && item.result().cancel(false));
     }
 
-    /** Runs one batch, started by {@code first}, until nothing runs and no compatible prompt waits. */
+    /** Runs one batch, started by {@code first}, until nothing runs and no prompt for its model waits. */
     private void run(Item first) {
         TextGenerator generator = first.generator();
-        Sampling sampling = first.options().batchKey();
-        boolean randomSeed = first.randomSeed();
-        Sampling seeded = randomSeed ? sampling.withSeed(RANDOM.nextLong()) : sampling;
         int limit = Math.min(maxBatch, generator.maxBatch());
         synchronized (this) {
             batches++;
         }
         long[] step = {0};
-        int[] randomStreams = {0};
         TextGenerator.TextFeed feed = freeSlots -> {
             hook.beforeStep(step[0]++);
             synchronized (this) {
@@ -231,13 +229,11 @@ final class GenerationScheduler implements AutoCloseable {
                 int free = Math.min(freeSlots, limit - running);
                 for (Iterator<Item> it = queue.iterator(); it.hasNext() && joining.size() < free; ) {
                     Item item = it.next();
-                    if (item.generator() != generator
-                            || item.randomSeed() != randomSeed
-                            || !item.options().batchKey().equals(sampling)) {
+                    if (item.generator() != generator) {
                         continue;
                     }
                     if (kvReservedBytes + item.kvBytes() > kvBudgetBytes) {
-                        break; // the oldest compatible prompt waits for memory; later ones do not overtake it
+                        break; // the oldest prompt for this model waits for memory; later ones do not overtake it
                     }
                     it.remove();
                     kvReservedBytes += item.kvBytes();
@@ -247,11 +243,10 @@ final class GenerationScheduler implements AutoCloseable {
                     }
                     running++;
                     item.result().whenComplete((completion, failure) -> release(item));
-                    // a seeded prompt samples as it would alone; prompts without a seed share one and need own streams
-                    int stream = randomSeed ? randomStreams[0]++ : item.index();
+                    // prompt i of a request samples from stream i of its seed, as it would alone
                     joining.add(new TextGenerator.Joining(
-                            new SequenceSpec(item.prompt(), item.adapter(), stream),
-                            randomSeed ? item.options().withSeed(seeded.seed()) : item.options(),
+                            new SequenceSpec(item.prompt(), item.adapter(), item.index()),
+                            item.options(),
                             item.index(),
                             item.listener(),
                             item.cancelled(),
@@ -261,7 +256,7 @@ final class GenerationScheduler implements AutoCloseable {
             }
         };
         try {
-            generator.generateFeed(feed, seeded);
+            generator.generateFeed(feed);
         } catch (RuntimeException e) {
             // generateFeed failed every prompt it had taken; the next batch starts afresh
         }

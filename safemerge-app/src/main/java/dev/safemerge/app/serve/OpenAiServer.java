@@ -89,11 +89,6 @@ public final class OpenAiServer implements AutoCloseable {
             }
         }
 
-        /** With the default KV budget, {@link #defaultKvMemory()}. */
-        public Options(String host, int port, String apiKey, int maxBatch, int maxQueued, int defaultMaxTokens) {
-            this(host, port, apiKey, maxBatch, maxQueued, defaultMaxTokens, defaultKvMemory());
-        }
-
         /**
          * Half of the heap not in use now (call it after the models are loaded): the other half stays for
          * activations, logits and requests in flight.
@@ -365,8 +360,9 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
-     * The scheduler's counters and KV memory: per served model the KV bytes a sequence takes per token, and the
-     * budget with what the running prompts reserve of it.
+     * The scheduler's counters and KV memory: per served model the KV bytes of a sequence's first token and of a
+     * sequence at the full context (sliding-window layers keep only their window), and the budget with what the
+     * running prompts reserve of it.
      */
     private void metrics(Context ctx) {
         GenerationScheduler.Stats stats = scheduler.stats();
@@ -380,7 +376,11 @@ public final class OpenAiServer implements AutoCloseable {
                 .put("kv_budget_bytes", stats.kvBudgetBytes())
                 .put("kv_reserved_bytes", stats.kvReservedBytes());
         ObjectNode perToken = body.putObject("kv_bytes_per_token");
-        models.forEach((name, generator) -> perToken.put(name, generator.kvBytesPerToken()));
+        ObjectNode perSequence = body.putObject("kv_bytes_per_sequence");
+        models.forEach((name, generator) -> {
+            perToken.put(name, generator.kvBytes(1));
+            perSequence.put(name, generator.kvBytes(generator.contextLength()));
+        });
         json(ctx, 200, body);
     }
 

@@ -16,11 +16,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterAll;
@@ -47,8 +47,7 @@ class ContinuousBatchingTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LoadedTextModel.open(
-                TextGenerationEndToEndTest.writeTinyLlama(dir.resolve("tiny-llama")), (Path) null, 64, Progress.SILENT);
+        model = TinyLlamaServers.load(dir);
     }
 
     @AfterAll
@@ -57,9 +56,7 @@ class ContinuousBatchingTest {
     }
 
     static OpenAiServer start(int maxQueued, long kvMemory) {
-        return OpenAiServer.start(
-                Map.of("tiny", model.generator()),
-                new OpenAiServer.Options("127.0.0.1", 0, null, 64, maxQueued, 64, kvMemory));
+        return TinyLlamaServers.start(model.generator(), null, maxQueued, kvMemory);
     }
 
     static ObjectNode request(String prompt, int maxTokens, boolean stream) {
@@ -143,7 +140,6 @@ class ContinuousBatchingTest {
         try (OpenAiServer server = start(64, OpenAiServer.Options.defaultKvMemory())) {
             int staggered = 12;
             int together = 40;
-            // ignore_eos is part of the sampling setting a batch shares, so every request here leaves it off
             ObjectNode first = request("The capital of France is", 60, false);
             List<ObjectNode> joiners = new ArrayList<>();
             for (int k = 0; k < staggered + together; k++) {
@@ -213,8 +209,8 @@ class ContinuousBatchingTest {
 
     static long kvBytes(ObjectNode body) {
         int prompt = model.generator().promptIds(body.path("prompt").asText()).length;
-        return model.generator().kvBytesPerToken()
-                * (prompt + body.path("max_tokens").asInt());
+        // the tiny Llama has no sliding window: every position of every layer is kept
+        return 2L * Float.BYTES * 2 * 32 * (prompt + body.path("max_tokens").asInt());
     }
 
     @Test
@@ -303,6 +299,115 @@ class ContinuousBatchingTest {
             assertThat(error.path("code").asText()).isEqualTo("queue_full");
             assertThat(first.get().statusCode()).isEqualTo(200);
             assertThat(queued.get().statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aSeededSampledRequestJoinsMidBatchAmongOtherSettingsAndAnswersAsAlone() throws Exception {
+        try (OpenAiServer server = start(64, OpenAiServer.Options.defaultKvMemory())) {
+            ObjectNode greedy = request("The capital of France is", 40, false);
+            ObjectNode sampled = request("Tell me about the sea", 24, false)
+                    .put("temperature", 0.9)
+                    .put("top_p", 0.95)
+                    .put("seed", 1234);
+            ObjectNode hot = request("Another prompt", 20, true)
+                    .put("temperature", 1.5)
+                    .put("top_k", 7)
+                    .put("seed", 99)
+                    .put("ignore_eos", true);
+            ObjectNode greedyPastEos = request("A third prompt", 18, false).put("ignore_eos", true);
+            Answer greedyAlone = alone(server, greedy);
+            assertThat(greedyAlone.finishReason())
+                    .as("the greedy request runs past every join")
+                    .isEqualTo("length");
+            Answer sampledAlone = alone(server, sampled);
+            Answer hotAlone = alone(server, hot);
+            Answer greedyPastEosAlone = alone(server, greedyPastEos);
+            // the sampled answer follows its seed, so the comparison below would see a sampler that ran differently
+            assertThat(alone(server, sampled.deepCopy().put("seed", 1235))).isNotEqualTo(sampledAlone);
+            JsonNode before = metrics(server);
+
+            CountDownLatch atStep2 = new CountDownLatch(1);
+            CountDownLatch atStep5 = new CountDownLatch(1);
+            server.scheduler().setStepHook(step -> {
+                if (step == 2) {
+                    atStep2.countDown();
+                    awaitQueued(server, 1);
+                } else if (step == 5) {
+                    atStep5.countDown();
+                    awaitQueued(server, 2);
+                }
+            });
+            CompletableFuture<HttpResponse<String>> greedyResponse = send(server, greedy);
+            atStep2.await();
+            CompletableFuture<HttpResponse<String>> sampledResponse = send(server, sampled);
+            atStep5.await();
+            CompletableFuture<HttpResponse<String>> hotResponse = send(server, hot);
+            CompletableFuture<HttpResponse<String>> greedyPastEosResponse = send(server, greedyPastEos);
+
+            assertThat(answer(greedyResponse.get(), false)).isEqualTo(greedyAlone);
+            assertThat(answer(sampledResponse.get(), false)).isEqualTo(sampledAlone);
+            assertThat(answer(hotResponse.get(), true)).isEqualTo(hotAlone);
+            assertThat(answer(greedyPastEosResponse.get(), false)).isEqualTo(greedyPastEosAlone);
+            JsonNode after = metrics(server);
+            // one batch, which the three requests of other settings joined while the greedy one ran
+            assertThat(after.path("batches").asLong() - before.path("batches").asLong())
+                    .isEqualTo(1);
+            assertThat(after.path("sequences_joined_running_batch").asLong()
+                            - before.path("sequences_joined_running_batch").asLong())
+                    .isEqualTo(3);
+        }
+    }
+
+    @Test
+    void slidingWindowLayersReserveOnlyTheirWindowSoRequestsBeyondItShareTheBudget(@TempDir Path own) throws Exception {
+        // the tiny Llama's weights as a Mistral with a window of 16: both layers keep at most 16 positions
+        Path mistral = TextGenerationEndToEndTest.writeTinyLlama(own.resolve("tiny-mistral"));
+        Path config = mistral.resolve("config.json");
+        Files.writeString(
+                config,
+                Files.readString(config)
+                        .replace("\"LlamaForCausalLM\"", "\"MistralForCausalLM\"")
+                        .replace("\"model_type\":\"llama\"", "\"model_type\":\"mistral\",\"sliding_window\":16"));
+        long row = 2L * Float.BYTES * 2 * 32; // a key and a value row of each of the two layers
+        long windowed = 16 * row;
+        try (LoadedTextModel windowedModel = LoadedTextModel.open(mistral, (Path) null, 64, Progress.SILENT);
+                OpenAiServer server = TinyLlamaServers.start(windowedModel.generator(), null, 64, 2 * windowed)) {
+            ObjectNode first = request("The capital of France is", 40, false);
+            ObjectNode second = request("Another question", 30, true);
+            int firstPrompt = windowedModel.generator().promptIds("The capital of France is").length;
+            // kept whole, one request alone would not fit the budget of two windows
+            assertThat((firstPrompt + 40) * row).isGreaterThan(2 * windowed);
+            Answer firstAlone = alone(server, first);
+            assertThat(firstAlone.finishReason()).isEqualTo("length");
+            Answer secondAlone = alone(server, second);
+            JsonNode before = metrics(server);
+            assertThat(before.path("kv_bytes_per_token").path("tiny").asLong()).isEqualTo(row);
+            assertThat(before.path("kv_bytes_per_sequence").path("tiny").asLong())
+                    .isEqualTo(windowed);
+
+            CountDownLatch atStep2 = new CountDownLatch(1);
+            List<GenerationScheduler.Stats> atJoin = new ArrayList<>();
+            server.scheduler().setStepHook(step -> {
+                if (step == 2) {
+                    atStep2.countDown();
+                    awaitQueued(server, 1);
+                } else if (step == 3) {
+                    atJoin.add(server.scheduler().stats());
+                }
+            });
+            CompletableFuture<HttpResponse<String>> firstResponse = send(server, first);
+            atStep2.await();
+            CompletableFuture<HttpResponse<String>> secondResponse = send(server, second);
+            assertThat(answer(firstResponse.get(), false)).isEqualTo(firstAlone);
+            assertThat(answer(secondResponse.get(), true)).isEqualTo(secondAlone);
+            // both ran at once, each reserving its window's worth
+            assertThat(atJoin.getFirst().running()).isEqualTo(2);
+            assertThat(atJoin.getFirst().kvReservedBytes()).isEqualTo(2 * windowed);
+            JsonNode after = metrics(server);
+            assertThat(after.path("sequences_joined_running_batch").asLong()
+                            - before.path("sequences_joined_running_batch").asLong())
+                    .isEqualTo(1);
         }
     }
 

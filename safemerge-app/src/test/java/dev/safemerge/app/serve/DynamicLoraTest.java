@@ -78,7 +78,8 @@ class DynamicLoraTest {
                 OpenAiServer server = OpenAiServer.start(
                         Map.of("tiny", base.generator()),
                         new OpenAiServer.DynamicLora("tiny", base.model()::loadAdapter, 2),
-                        new OpenAiServer.Options("127.0.0.1", 0, null, 4, 64, 16),
+                        new OpenAiServer.Options(
+                                "127.0.0.1", 0, null, 4, 64, 16, OpenAiServer.Options.defaultKvMemory()),
                         line -> {})) {
             assertThat(modelIds(server)).containsExactly("tiny");
 

@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.safemerge.app.TextGenerationEndToEndTest;
 import dev.safemerge.model.text.LoadedTextModel;
-import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -40,8 +37,7 @@ class JoinWithRealClientsTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LoadedTextModel.open(
-                TextGenerationEndToEndTest.writeTinyLlama(dir.resolve("tiny-llama")), (Path) null, 64, Progress.SILENT);
+        model = TinyLlamaServers.load(dir);
     }
 
     @AfterAll
@@ -50,8 +46,7 @@ class JoinWithRealClientsTest {
     }
 
     static OpenAiServer start(int maxQueued) {
-        return OpenAiServer.start(
-                Map.of("tiny", model.generator()), new OpenAiServer.Options("127.0.0.1", 0, null, 64, maxQueued, 64));
+        return TinyLlamaServers.start(model.generator(), null, maxQueued);
     }
 
     static String run(List<String> command) throws IOException, InterruptedException {

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -101,8 +100,7 @@ class OpenAiClientCompatibilityTest {
         holder[0] = tokenizer;
         TextGenerator generator =
                 new TextGenerator(tokenizer, new ScriptedTokenGenerator(tokenizer, prompt -> ANSWER, 4));
-        return OpenAiServer.start(
-                Map.of("tiny", generator), new OpenAiServer.Options("127.0.0.1", 0, apiKey, 4, 64, 64));
+        return TinyLlamaServers.start(generator, apiKey, 64);
     }
 
     @Test

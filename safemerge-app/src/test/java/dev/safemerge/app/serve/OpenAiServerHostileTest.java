@@ -99,7 +99,7 @@ class OpenAiServerHostileTest {
                 tokenizer, new ScriptedTokenGenerator(tokenizer, prompt -> OpenAiServerTest.ANSWER, 4, WINDOW));
         server = OpenAiServer.start(
                 Map.of("tiny", scripted, "endless", new TextGenerator(tokenizer, endless)),
-                new OpenAiServer.Options("127.0.0.1", 0, null, 4, 64, 16),
+                new OpenAiServer.Options("127.0.0.1", 0, null, 4, 64, 16, OpenAiServer.Options.defaultKvMemory()),
                 LOG::add);
     }
 

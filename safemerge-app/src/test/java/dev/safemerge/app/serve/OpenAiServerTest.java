@@ -60,7 +60,7 @@ class OpenAiServerTest {
         TextGenerator generator = new TextGenerator(tokenizer, tokens);
         server = OpenAiServer.start(
                 Map.of("tiny", generator, "tiny-adapter", generator),
-                new OpenAiServer.Options("127.0.0.1", 0, null, 4, 64, 64));
+                new OpenAiServer.Options("127.0.0.1", 0, null, 4, 64, 64, OpenAiServer.Options.defaultKvMemory()));
     }
 
     @AfterAll
@@ -260,7 +260,8 @@ class OpenAiServerTest {
     void apiKeyIsRequiredWhenConfigured() throws Exception {
         TextGenerator generator = new TextGenerator(tokenizer, tokens);
         try (OpenAiServer guarded = OpenAiServer.start(
-                Map.of("tiny", generator), new OpenAiServer.Options("127.0.0.1", 0, "s3cret", 2, 8, 16))) {
+                Map.of("tiny", generator),
+                new OpenAiServer.Options("127.0.0.1", 0, "s3cret", 2, 8, 16, OpenAiServer.Options.defaultKvMemory()))) {
             String body = "{\"model\":\"tiny\",\"prompt\":\"Q\",\"max_tokens\":2}";
             HttpResponse<String> none = post(guarded, "/v1/completions", body);
             assertThat(none.statusCode()).isEqualTo(401);
@@ -281,8 +282,11 @@ class OpenAiServerTest {
         slow.holdEachCallUntil(gate);
         TextGenerator generator = new TextGenerator(tokenizer, slow);
         try (OpenAiServer busy = OpenAiServer.start(
-                Map.of("tiny", generator), new OpenAiServer.Options("127.0.0.1", 0, null, 4, 5, 16))) {
-            String body = "{\"model\":\"tiny\",\"prompt\":\"Q\",\"max_tokens\":50}";
+                Map.of("tiny", generator),
+                new OpenAiServer.Options("127.0.0.1", 0, null, 4, 5, 16, OpenAiServer.Options.defaultKvMemory()))) {
+            // one seed for all: a generator that cannot take sequences into a running batch batches only requests of
+            // one sampling setting, and a request without a seed samples with its own
+            String body = "{\"model\":\"tiny\",\"prompt\":\"Q\",\"max_tokens\":50,\"seed\":1}";
             List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
                 responses.add(CLIENT.sendAsync(

@@ -7,8 +7,9 @@ import java.util.List;
 /**
  * Continuous batching: up to {@code maxBatch} sequences advance together, one forward step per generated token
  * (new sequences prefill their whole prompt in the same step); a finished sequence's slot is refilled with the next
- * waiting prompt at once ({@link #generate(SequenceFeed, Sampling, TokenCallback, Progress)} takes waiting
- * sequences from a feed, so they can arrive while the batch runs). Each sequence samples with its own seeded sampler, so results do not depend on batching,
+ * waiting prompt at once ({@link #generate(SequenceFeed, TokenCallback, Progress)} takes waiting sequences from a
+ * feed, so they can arrive while the batch runs). Each sequence samples with its own settings and seeded sampler, so
+ * results do not depend on batching,
  * and runs with its own adapter: sequences of different adapters (or none) share the batch and the base weights.
  */
 public final class BatchGenerator implements Generator {
@@ -29,8 +30,8 @@ public final class BatchGenerator implements Generator {
     }
 
     @Override
-    public long kvBytesPerToken() {
-        return model.kvBytesPerToken();
+    public long kvBytes(long positions) {
+        return model.kvBytes(positions);
     }
 
     @Override
@@ -42,6 +43,7 @@ public final class BatchGenerator implements Generator {
         final int index;
         final KvCache cache;
         final Sampler sampler;
+        final int[] eos;
         final ScaledAdapter adapter;
         final int promptTokens;
         final int maxNewTokens;
@@ -49,10 +51,18 @@ public final class BatchGenerator implements Generator {
         int[] input;
         String reason;
 
-        Sequence(int index, KvCache cache, Sampler sampler, ScaledAdapter adapter, int[] prompt, int maxNewTokens) {
+        Sequence(
+                int index,
+                KvCache cache,
+                Sampler sampler,
+                int[] eos,
+                ScaledAdapter adapter,
+                int[] prompt,
+                int maxNewTokens) {
             this.index = index;
             this.cache = cache;
             this.sampler = sampler;
+            this.eos = eos;
             this.adapter = adapter;
             this.promptTokens = prompt.length;
             this.maxNewTokens = maxNewTokens;
@@ -76,7 +86,7 @@ public final class BatchGenerator implements Generator {
                         int end = Math.min(sequences.size(), next + freeSlots);
                         List<Joining> joining = new ArrayList<>();
                         for (; next < end; next++) {
-                            joining.add(new Joining(sequences.get(next), params.maxNewTokens()));
+                            joining.add(new Joining(sequences.get(next), params));
                         }
                         return joining;
                     }
@@ -86,16 +96,14 @@ public final class BatchGenerator implements Generator {
                         results[index] = result;
                     }
                 },
-                params,
                 callback,
                 progress);
         return List.of(results);
     }
 
     @Override
-    public void generate(SequenceFeed feed, Sampling params, TokenCallback callback, Progress progress) {
+    public void generate(SequenceFeed feed, TokenCallback callback, Progress progress) {
         int vocab = model.vocabSize();
-        int[] eos = params.ignoreEos() ? new int[0] : model.eosTokenIds();
         List<Sequence> active = new ArrayList<>();
         int admitted = 0;
         while (true) {
@@ -108,12 +116,13 @@ public final class BatchGenerator implements Generator {
                     int index = admitted++;
                     int[] prompt = joining.spec().prompt();
                     checkPrompt(prompt, index);
-                    int maxNewTokens = Math.min(joining.maxNewTokens(), params.maxNewTokens());
+                    Sampling sampling = joining.sampling();
+                    int maxNewTokens = sampling.maxNewTokens();
                     if (maxNewTokens == 0) {
                         feed.finished(index, new GenerationResult(new int[0], GenerationResult.LENGTH, prompt.length));
                         continue;
                     }
-                    Sampler sampler = new Sampler(params, joining.spec().samplerIndex(), vocab);
+                    Sampler sampler = new Sampler(sampling, joining.spec().samplerIndex(), vocab);
                     for (int id : prompt) {
                         sampler.observe(id);
                     }
@@ -121,6 +130,7 @@ public final class BatchGenerator implements Generator {
                             index,
                             model.newCache(prompt.length + maxNewTokens),
                             sampler,
+                            sampling.ignoreEos() ? new int[0] : model.eosTokenIds(),
                             joining.spec().adapter(),
                             prompt,
                             maxNewTokens));
@@ -152,7 +162,7 @@ public final class BatchGenerator implements Generator {
                 String reason = null;
                 if (!callback.accept(s.index, token)) {
                     reason = GenerationResult.CALLBACK;
-                } else if (contains(eos, token)) {
+                } else if (contains(s.eos, token)) {
                     reason = GenerationResult.STOP;
                 } else if (s.generated.size() >= s.maxNewTokens) {
                     reason = GenerationResult.LENGTH;

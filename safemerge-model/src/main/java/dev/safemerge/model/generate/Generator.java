@@ -30,14 +30,13 @@ public interface Generator {
 
     /**
      * Continuous batching over a feed: before every decode step the feed fills the free slots, and each sequence's
-     * result goes to the feed the step it ends. Returns when nothing runs and the feed admits nothing.
-     *
-     * @param params the shared sampling; its {@code maxNewTokens} caps every sequence's own limit
+     * result goes to the feed the step it ends; every sequence samples with its own settings. Returns when nothing
+     * runs and the feed admits nothing.
      */
-    void generate(SequenceFeed feed, Sampling params, TokenCallback callback, Progress progress);
+    void generate(SequenceFeed feed, TokenCallback callback, Progress progress);
 
-    /** Bytes one sequence's KV cache takes per position (prompt or generated token). */
-    long kvBytesPerToken();
+    /** Bytes the KV cache of a sequence of {@code positions} positions (prompt and generated tokens) holds. */
+    long kvBytes(long positions);
 
     /** The largest number of sequences decoded together. */
     int maxBatch();

@@ -8,12 +8,13 @@ import java.util.List;
  */
 public interface SequenceFeed {
     /**
-     * One sequence to start.
+     * One sequence to start, with its own sampling: sequences of different temperatures, top-p, top-k, seeds or
+     * end-of-sequence handling share the batch, each sampling as it would alone.
      *
-     * @param maxNewTokens its own token limit (at most the call's {@link Sampling#maxNewTokens()}); its cache is sized
-     *     for its prompt and this many tokens
+     * @param sampling its sampler and its token limit ({@link Sampling#maxNewTokens()}; its cache is sized for its
+     *     prompt and this many tokens); stop strings are the text layer's
      */
-    record Joining(SequenceSpec spec, int maxNewTokens) {}
+    record Joining(SequenceSpec spec, Sampling sampling) {}
 
     /**
      * Called before every decode step; the sequences returned start in that step, numbered in the order they were

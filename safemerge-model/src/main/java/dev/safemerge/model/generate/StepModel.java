@@ -16,8 +16,11 @@ public interface StepModel {
     /** End-of-sequence ids that stop a sequence unless sampling ignores them. */
     int[] eosTokenIds();
 
-    /** Bytes a sequence's KV cache holds per position, over all layers. */
-    long kvBytesPerToken();
+    /**
+     * Bytes the KV cache of a sequence of {@code positions} positions (prompt and generated tokens) holds, over all
+     * layers; sliding-window layers keep at most their window.
+     */
+    long kvBytes(long positions);
 
     /** An empty cache sized for {@code expectedLength} positions (it grows as needed). */
     KvCache newCache(int expectedLength);

@@ -28,6 +28,39 @@ public final class Attention {
     }
 
     /**
+     * Where the keys and values of the positions a query attends are: positions before {@code cachedEnd} in a cache
+     * whose rows form a ring of {@code slots} rows (position p at row {@code p % slots}; a sliding-window layer keeps
+     * only its window), positions from {@code cachedEnd} on in the step's own rows, position {@code cachedEnd} at row
+     * {@code stepRow}. A prompt chunk longer than the window thus reads its own keys before any of them overwrite
+     * the ring.
+     */
+    public record Rows(
+            float[] cachedKeys,
+            float[] cachedValues,
+            int slots,
+            int cachedEnd,
+            float[] stepKeys,
+            float[] stepValues,
+            int stepRow) {
+        /** Every position in one pair of arrays, position p at row p. */
+        public static Rows contiguous(float[] keys, float[] values) {
+            return new Rows(keys, values, Integer.MAX_VALUE, Integer.MAX_VALUE, null, null, 0);
+        }
+
+        float[] keys(int position) {
+            return position < cachedEnd ? cachedKeys : stepKeys;
+        }
+
+        float[] values(int position) {
+            return position < cachedEnd ? cachedValues : stepValues;
+        }
+
+        int row(int position) {
+            return position < cachedEnd ? position % slots : stepRow + position - cachedEnd;
+        }
+    }
+
+    /**
      * Attends query {@code q[qOffset..qOffset+heads·headDim)} over key positions {@code [firstKey, lastKey]}
      * (inclusive; the caller applies causality and the sliding window by choosing the range) and writes the head
      * outputs to {@code out[outOffset..)}.
@@ -45,6 +78,20 @@ public final class Attention {
             float[] scores,
             float[] out,
             int outOffset) {
+        forward(shape, q, qOffset, Rows.contiguous(keys, values), firstKey, lastKey, scores, out, outOffset);
+    }
+
+    /** As the forward pass over contiguous keys and values, over {@code rows}. */
+    public static void forward(
+            Shape shape,
+            float[] q,
+            int qOffset,
+            Rows rows,
+            int firstKey,
+            int lastKey,
+            float[] scores,
+            float[] out,
+            int outOffset) {
         Kernels kernels = Kernels.get();
         int headDim = shape.headDim();
         int kvDim = shape.kvDim();
@@ -54,8 +101,9 @@ public final class Attention {
             int kvHead = h / group;
             int qh = qOffset + h * headDim;
             for (int j = 0; j < count; j++) {
-                int keyOffset = (firstKey + j) * kvDim + kvHead * headDim;
-                scores[j] = kernels.dot(q, qh, keys, keyOffset, headDim) * shape.scale();
+                int position = firstKey + j;
+                int keyOffset = rows.row(position) * kvDim + kvHead * headDim;
+                scores[j] = kernels.dot(q, qh, rows.keys(position), keyOffset, headDim) * shape.scale();
             }
             if (shape.softcap() > 0) {
                 Softmax.softcap(scores, 0, count, shape.softcap());
@@ -64,7 +112,9 @@ public final class Attention {
             int oh = outOffset + h * headDim;
             java.util.Arrays.fill(out, oh, oh + headDim, 0f);
             for (int j = 0; j < count; j++) {
-                kernels.axpy(scores[j], values, (firstKey + j) * kvDim + kvHead * headDim, out, oh, headDim);
+                int position = firstKey + j;
+                int valueOffset = rows.row(position) * kvDim + kvHead * headDim;
+                kernels.axpy(scores[j], rows.values(position), valueOffset, out, oh, headDim);
             }
         }
     }

@@ -27,8 +27,8 @@ public final class EngineTokenGenerator implements TokenGenerator {
     }
 
     @Override
-    public long kvBytesPerToken() {
-        return generator.kvBytesPerToken();
+    public long kvBytes(long positions) {
+        return generator.kvBytes(positions);
     }
 
     @Override
@@ -53,9 +53,9 @@ public final class EngineTokenGenerator implements TokenGenerator {
     }
 
     @Override
-    public void generateFeed(SequenceFeed feed, Sampling options, TokenListener listener) {
+    public void generateFeed(SequenceFeed feed, TokenListener listener) {
         try (Progress bar = progress.start("generate", -1, "tok")) {
-            generator.generate(feed, options, listener::accept, bar);
+            generator.generate(feed, listener::accept, bar);
         }
     }
 }

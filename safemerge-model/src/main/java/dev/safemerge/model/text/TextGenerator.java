@@ -42,9 +42,12 @@ public final class TextGenerator {
         return tokens.contextLength();
     }
 
-    /** Bytes of KV cache one sequence holds per position (prompt or generated token). */
-    public long kvBytesPerToken() {
-        return tokens.kvBytesPerToken();
+    /**
+     * Bytes of KV cache a sequence of {@code positions} positions (prompt and generated tokens) holds; sliding-window
+     * layers keep at most their window.
+     */
+    public long kvBytes(long positions) {
+        return tokens.kvBytes(positions);
     }
 
     /**
@@ -149,7 +152,7 @@ public final class TextGenerator {
     /**
      * A prompt that joins a running batch ({@link #generateFeed}).
      *
-     * @param options its own length and stop strings; the sampling part must be the run's
+     * @param options its own sampling, length and stop strings
      * @param index the number {@code listener} receives its text under
      * @param cancelled turns true when nobody waits for the text any more: the sequence stops at its next token
      * @param result completed the step the sequence ends, or exceptionally when its prompt is refused
@@ -169,13 +172,11 @@ public final class TextGenerator {
     }
 
     /**
-     * Continuous batching: prompts join the running batch between decode steps and each result completes the step
-     * its sequence ends. Returns when nothing runs and the feed admits nothing; when the engine fails, every unfinished
-     * result fails with it.
-     *
-     * @param sampling the run's sampling setting ({@link Sampling#batchKey()}), the same for every prompt
+     * Continuous batching: prompts join the running batch between decode steps, each with its own sampling, and each
+     * result completes the step its sequence ends. Returns when nothing runs and the feed admits nothing; when the
+     * engine fails, every unfinished result fails with it.
      */
-    public void generateFeed(TextFeed feed, Sampling sampling) {
+    public void generateFeed(TextFeed feed) {
         List<SequenceText> texts = new ArrayList<>();
         List<CompletableFuture<Completion>> results = new ArrayList<>();
         SequenceFeed engineFeed = new SequenceFeed() {
@@ -185,9 +186,6 @@ public final class TextGenerator {
                 for (TextGenerator.Joining joining : feed.admit(freeSlots)) {
                     int[] prompt = joining.spec().prompt();
                     try {
-                        if (!joining.options().batchKey().equals(sampling.batchKey())) {
-                            throw new IllegalArgumentException("one batch needs one sampling setting");
-                        }
                         checkPrompt(prompt, "prompt " + joining.index());
                     } catch (RuntimeException e) {
                         joining.result().completeExceptionally(e);
@@ -200,8 +198,7 @@ public final class TextGenerator {
                             joining.listener(),
                             sequence -> joining.cancelled().getAsBoolean()));
                     results.add(joining.result());
-                    admitted.add(new SequenceFeed.Joining(
-                            joining.spec(), joining.options().maxNewTokens()));
+                    admitted.add(new SequenceFeed.Joining(joining.spec(), joining.options()));
                 }
                 return admitted;
             }
@@ -214,9 +211,7 @@ public final class TextGenerator {
         };
         try {
             tokens.generateFeed(
-                    engineFeed,
-                    sampling.withMaxNewTokens(contextLength()),
-                    (sequence, tokenId) -> texts.get(sequence).accept(tokenId));
+                    engineFeed, (sequence, tokenId) -> texts.get(sequence).accept(tokenId));
         } catch (RuntimeException e) {
             results.forEach(result -> result.completeExceptionally(e));
             throw e;

@@ -4,7 +4,10 @@ import dev.safemerge.model.generate.GenerationResult;
 import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.generate.SequenceFeed;
 import dev.safemerge.model.generate.SequenceSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Token-level batched generation, the layer below {@link TextGenerator}: the inference engine's generator
@@ -18,8 +21,8 @@ public interface TokenGenerator {
     /** The context window in tokens: a prompt and its generated tokens together must fit in it. */
     int contextLength();
 
-    /** Bytes of KV cache one sequence holds per position; 0 for generators that keep none. */
-    default long kvBytesPerToken() {
+    /** Bytes of KV cache a sequence of {@code positions} positions holds; 0 for generators that keep none. */
+    default long kvBytes(long positions) {
         return 0;
     }
 
@@ -45,11 +48,12 @@ public interface TokenGenerator {
     }
 
     /**
-     * Continuous batching over a feed (see {@link SequenceFeed}); {@code listener} sees the feed's sequence numbers.
-     * Generators that cannot take sequences into a running batch run each admitted group to its end before they
-     * admit more; those take only sequences on the model as loaded.
+     * Continuous batching over a feed (see {@link SequenceFeed}); {@code listener} sees the feed's sequence numbers,
+     * and every sequence samples with its own settings. Generators that cannot take sequences into a running batch
+     * run each admitted group to its end before they admit more, one call per sampling setting in the group; those
+     * take only sequences on the model as loaded.
      */
-    default void generateFeed(SequenceFeed feed, Sampling options, TokenListener listener) {
+    default void generateFeed(SequenceFeed feed, TokenListener listener) {
         int offset = 0;
         while (true) {
             List<SequenceFeed.Joining> group = feed.admit(maxBatch());
@@ -59,20 +63,33 @@ public interface TokenGenerator {
             if (group.stream().anyMatch(joining -> joining.spec().adapter() != null)) {
                 throw new UnsupportedOperationException("this generator runs no adapters");
             }
+            Map<Sampling, List<Integer>> bySetting = new LinkedHashMap<>();
+            for (int i = 0; i < group.size(); i++) {
+                bySetting
+                        .computeIfAbsent(group.get(i).sampling().batchKey(), key -> new ArrayList<>())
+                        .add(offset + i);
+            }
             int first = offset;
-            int longest = group.stream()
-                    .mapToInt(SequenceFeed.Joining::maxNewTokens)
-                    .max()
-                    .orElseThrow();
-            List<TokenOutput> outputs = generate(
-                    group.stream().map(joining -> joining.spec().prompt()).toList(),
-                    options.withMaxNewTokens(Math.min(longest, options.maxNewTokens())),
-                    (sequence, tokenId) -> listener.accept(first + sequence, tokenId));
-            for (int i = 0; i < outputs.size(); i++) {
-                TokenOutput output = outputs.get(i);
-                feed.finished(
-                        first + i,
-                        new GenerationResult(output.tokenIds(), output.finishReason(), output.promptTokens()));
+            for (Map.Entry<Sampling, List<Integer>> setting : bySetting.entrySet()) {
+                List<Integer> members = setting.getValue();
+                List<SequenceFeed.Joining> joinings =
+                        members.stream().map(index -> group.get(index - first)).toList();
+                int longest = joinings.stream()
+                        .mapToInt(joining -> joining.sampling().maxNewTokens())
+                        .max()
+                        .orElseThrow();
+                List<TokenOutput> outputs = generate(
+                        joinings.stream()
+                                .map(joining -> joining.spec().prompt())
+                                .toList(),
+                        setting.getKey().withMaxNewTokens(longest),
+                        (sequence, tokenId) -> listener.accept(members.get(sequence), tokenId));
+                for (int i = 0; i < outputs.size(); i++) {
+                    TokenOutput output = outputs.get(i);
+                    feed.finished(
+                            members.get(i),
+                            new GenerationResult(output.tokenIds(), output.finishReason(), output.promptTokens()));
+                }
             }
             offset += group.size();
         }
