@@ -15,7 +15,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Vector API kernels. Weights are decoded to float lanes straight from their stored format (bf16: widen and shift;
  * f16: rebias the exponent; q8: widen and convert, then one scale per block), so memory traffic stays at the stored
- * size. A matmul over several input rows decodes each weight vector once and uses it for four rows at a time.
+ * size. A matmul over several input rows decodes each panel of weight rows once into a float buffer and reuses it for
+ * every input row; one input row (a decode step) reads its weights straight from their stored format. Every output is
+ * the same chain of operations whatever the tile it falls in: lane-wise FMAs over the whole vectors of a row, the
+ * lanes summed in a fixed order, then the scalar tail, so results do not depend on the batch size.
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -26,8 +29,10 @@ final class VectorKernels implements Kernels {
     private static final VectorSpecies<Byte> BYTES =
             VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 4));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Input rows that share one decoded weight vector. */
-    private static final int TILE = 4;
+    /** Weight rows decoded together and multiplied in one pass. */
+    private static final int PANEL = 4;
+    /** Input rows that share one pass over a decoded panel. */
+    private static final int INPUTS = 3;
 
     /** For each halving step of {@link #sumLanes}, the shuffle that brings lane i+half to lane i. */
     private static final VectorShuffle<Float>[] HALVES = halves();
@@ -64,134 +69,243 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
-        // Input rows in blocks that stay in the core's L2 cache while every weight row of the range passes over
-        // them: unblocked, a batch of a few hundred rows (or a prefill of thousands) is re-read from L3 or memory
-        // for every four weight rows, and a row then costs up to twice what it costs in a batch of 64. A block is a
-        // whole number of tiles, so every (weight row, input row) pair is computed by the same code path, and
-        // gives the same bits, whatever the batch size.
-        int block = blockRows(w.cols());
-        for (int from = 0; from < batch; from += block) {
-            matmulBlock(w, x, from, Math.min(batch, from + block), out, rowStart, rowEnd);
+        if (w.format() == WeightFormat.Q8) {
+            matmulQ8(w, x, batch, out, rowStart, rowEnd);
+        } else if (batch == 1) {
+            matvec(w, x, out, rowStart, rowEnd);
+        } else {
+            // Input rows in blocks that stay in the core's L2 cache while every weight row of the range passes over
+            // them: unblocked, a batch of a few hundred rows (or a prefill of thousands) is re-read from L3 or memory
+            // for every panel of weight rows.
+            int block = blockRows(w.cols());
+            for (int from = 0; from < batch; from += block) {
+                matmulBlock(w, x, from, Math.min(batch, from + block), out, rowStart, rowEnd);
+            }
         }
     }
 
-    /** Bytes of input rows per block: half of a 1 MiB L2, leaving room for the weight rows and the output. */
+    /** Bytes of input rows per block: half of a 1 MiB L2, leaving room for the decoded panel and the output. */
     private static final int BLOCK_BYTES = 512 * 1024;
 
-    /** Input rows per block for rows of {@code cols} floats: a multiple of {@link #TILE}, at least one tile. */
+    /** Input rows per block for rows of {@code cols} floats: a multiple of {@link #INPUTS}, at least one tile. */
     static int blockRows(int cols) {
         int rows = BLOCK_BYTES / (Float.BYTES * Math.max(1, cols));
-        return Math.max(TILE, rows - rows % TILE);
+        return Math.max(INPUTS, rows - rows % INPUTS);
     }
 
-    /** Input rows [batchStart, batchEnd) against weight rows [rowStart, rowEnd). */
+    /** Per-thread float copy of the weight panel being multiplied; grows to the widest matrix seen. */
+    private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] panel(int floats) {
+        float[] panel = PANELS.get();
+        if (panel.length < floats) {
+            panel = new float[floats];
+            PANELS.set(panel);
+        }
+        return panel;
+    }
+
+    /**
+     * One input row (a decode step): weights are read once, straight from their stored format, four rows at a time
+     * so that four independent accumulator chains hide the FMA latency while memory streams.
+     */
+    private static void matvec(Matrix w, float[] x, float[] out, int rowStart, int rowEnd) {
+        WeightFormat format = w.format();
+        MemorySegment data = w.data();
+        int cols = w.cols();
+        int r = rowStart;
+        for (; r + PANEL <= rowEnd; r += PANEL) {
+            tile4x1(format, data, (long) r * cols, cols, x, 0, out, r, 1);
+        }
+        for (; r < rowEnd; r++) {
+            out[r] = dot1(format, data, (long) r * cols, cols, x, 0);
+        }
+    }
+
+    /**
+     * Input rows [batchStart, batchEnd) against weight rows [rowStart, rowEnd): each panel of four weight rows is
+     * decoded once into a float buffer in the L1/L2 cache and then serves every input row of the block, four weight
+     * rows × three input rows per pass. Every (weight row, input row) pair goes through the same per-element
+     * arithmetic ({@link #tile4x3}, {@link #tile4x1}, {@link #dot1} share it), so a row gives the same bits whatever
+     * the batch size.
+     */
     private static void matmulBlock(
             Matrix w, float[] x, int batchStart, int batchEnd, float[] out, int rowStart, int rowEnd) {
         int cols = w.cols();
         int rows = w.rows();
+        float[] panel = panel(PANEL * cols);
+        MemorySegment panelData = MemorySegment.ofArray(panel);
         int r = rowStart;
-        if (batchEnd - batchStart >= TILE && w.format() != WeightFormat.Q8) {
-            // 4 weight rows × 4 input rows per pass: each decoded weight vector and each loaded input vector
-            // feeds four multiply-adds, so the loop is bound by arithmetic rather than by loads
-            for (; r + TILE <= rowEnd; r += TILE) {
-                int b = batchStart;
-                for (; b + TILE <= batchEnd; b += TILE) {
-                    tile4x4(w, r, x, b, out);
-                }
-                for (; b < batchEnd; b++) {
-                    for (int t = 0; t < TILE; t++) {
-                        out[b * rows + r + t] = dot1(w, (long) (r + t) * cols, x, b * cols);
-                    }
-                }
-            }
-        }
-        float[] sums = new float[TILE];
-        for (; r < rowEnd; r++) {
-            long rowElement = (long) r * cols;
+        for (; r + PANEL <= rowEnd; r += PANEL) {
+            decode(w, r, PANEL, panel);
             int b = batchStart;
-            for (; b + TILE <= batchEnd; b += TILE) {
-                dot4(w, rowElement, x, b * cols, sums);
-                for (int t = 0; t < TILE; t++) {
-                    out[(b + t) * rows + r] = sums[t];
-                }
+            for (; b + INPUTS <= batchEnd; b += INPUTS) {
+                tile4x3(panel, cols, x, b, out, r, rows);
             }
             for (; b < batchEnd; b++) {
-                out[b * rows + r] = dot1(w, rowElement, x, b * cols);
+                tile4x1(WeightFormat.F32, panelData, 0, cols, x, b * cols, out, b * rows + r, 1);
+            }
+        }
+        for (; r < rowEnd; r++) {
+            decode(w, r, 1, panel);
+            for (int b = batchStart; b < batchEnd; b++) {
+                out[b * rows + r] = dot1(WeightFormat.F32, panelData, 0, cols, x, b * cols);
             }
         }
     }
 
-    /** Weight rows r..r+3 against input rows b..b+3: sixteen accumulators. */
-    private static void tile4x4(Matrix w, int r, float[] x, int b, float[] out) {
+    /** Decodes weight rows [row, row+count) into {@code panel} (exact: every stored format widens to float). */
+    private static void decode(Matrix w, int row, int count, float[] panel) {
         MemorySegment data = w.data();
         WeightFormat format = w.format();
-        int cols = w.cols();
-        int rows = w.rows();
-        long w0 = (long) r * cols;
-        long w1 = w0 + cols;
-        long w2 = w1 + cols;
-        long w3 = w2 + cols;
+        int n = count * w.cols();
+        long first = (long) row * w.cols();
+        int c = 0;
+        int bound = n - n % LANES;
+        for (; c < bound; c += LANES) {
+            load(format, data, first + c).intoArray(panel, c);
+        }
+        for (; c < n; c++) {
+            panel[c] = element(format, data, first + c);
+        }
+    }
+
+    /**
+     * Weight rows r..r+3 (decoded in {@code panel}) against input rows b..b+2: twelve accumulators, three input
+     * vectors and one weight vector, which fit AVX2's sixteen vector registers (a 4×4 tile needs 21 and spills).
+     */
+    private static void tile4x3(float[] panel, int cols, float[] x, int b, float[] out, int r, int rows) {
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int w3 = 3 * cols;
         int x0 = b * cols;
         int x1 = x0 + cols;
         int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a02 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00;
         int c = 0;
         int bound = cols - cols % LANES;
         for (; c < bound; c += LANES) {
             FloatVector v0 = FloatVector.fromArray(FLOATS, x, x0 + c);
             FloatVector v1 = FloatVector.fromArray(FLOATS, x, x1 + c);
             FloatVector v2 = FloatVector.fromArray(FLOATS, x, x2 + c);
-            FloatVector v3 = FloatVector.fromArray(FLOATS, x, x3 + c);
-            FloatVector wv = load(format, data, w0 + c);
+            FloatVector wv = FloatVector.fromArray(FLOATS, panel, c);
             a00 = wv.fma(v0, a00);
             a01 = wv.fma(v1, a01);
             a02 = wv.fma(v2, a02);
-            a03 = wv.fma(v3, a03);
-            wv = load(format, data, w1 + c);
+            wv = FloatVector.fromArray(FLOATS, panel, w1 + c);
             a10 = wv.fma(v0, a10);
             a11 = wv.fma(v1, a11);
             a12 = wv.fma(v2, a12);
-            a13 = wv.fma(v3, a13);
-            wv = load(format, data, w2 + c);
+            wv = FloatVector.fromArray(FLOATS, panel, w2 + c);
             a20 = wv.fma(v0, a20);
             a21 = wv.fma(v1, a21);
             a22 = wv.fma(v2, a22);
-            a23 = wv.fma(v3, a23);
-            wv = load(format, data, w3 + c);
+            wv = FloatVector.fromArray(FLOATS, panel, w3 + c);
             a30 = wv.fma(v0, a30);
             a31 = wv.fma(v1, a31);
             a32 = wv.fma(v2, a32);
-            a33 = wv.fma(v3, a33);
         }
-        store(w, x, out, r, b, c, sumLanes(a00));
-        store(w, x, out, r, b + 1, c, sumLanes(a01));
-        store(w, x, out, r, b + 2, c, sumLanes(a02));
-        store(w, x, out, r, b + 3, c, sumLanes(a03));
-        store(w, x, out, r + 1, b, c, sumLanes(a10));
-        store(w, x, out, r + 1, b + 1, c, sumLanes(a11));
-        store(w, x, out, r + 1, b + 2, c, sumLanes(a12));
-        store(w, x, out, r + 1, b + 3, c, sumLanes(a13));
-        store(w, x, out, r + 2, b, c, sumLanes(a20));
-        store(w, x, out, r + 2, b + 1, c, sumLanes(a21));
-        store(w, x, out, r + 2, b + 2, c, sumLanes(a22));
-        store(w, x, out, r + 2, b + 3, c, sumLanes(a23));
-        store(w, x, out, r + 3, b, c, sumLanes(a30));
-        store(w, x, out, r + 3, b + 1, c, sumLanes(a31));
-        store(w, x, out, r + 3, b + 2, c, sumLanes(a32));
-        store(w, x, out, r + 3, b + 3, c, sumLanes(a33));
+        int o0 = b * rows + r;
+        int o1 = o0 + rows;
+        int o2 = o1 + rows;
+        out[o0] = tail(panel, 0, x, x0, c, cols, sumLanes(a00));
+        out[o1] = tail(panel, 0, x, x1, c, cols, sumLanes(a01));
+        out[o2] = tail(panel, 0, x, x2, c, cols, sumLanes(a02));
+        out[o0 + 1] = tail(panel, w1, x, x0, c, cols, sumLanes(a10));
+        out[o1 + 1] = tail(panel, w1, x, x1, c, cols, sumLanes(a11));
+        out[o2 + 1] = tail(panel, w1, x, x2, c, cols, sumLanes(a12));
+        out[o0 + 2] = tail(panel, w2, x, x0, c, cols, sumLanes(a20));
+        out[o1 + 2] = tail(panel, w2, x, x1, c, cols, sumLanes(a21));
+        out[o2 + 2] = tail(panel, w2, x, x2, c, cols, sumLanes(a22));
+        out[o0 + 3] = tail(panel, w3, x, x0, c, cols, sumLanes(a30));
+        out[o1 + 3] = tail(panel, w3, x, x1, c, cols, sumLanes(a31));
+        out[o2 + 3] = tail(panel, w3, x, x2, c, cols, sumLanes(a32));
     }
 
-    /** Adds the scalar tail (columns from {@code from}) to a vector sum and stores out[b, r]. */
-    private static void store(Matrix w, float[] x, float[] out, int r, int b, int from, float sum) {
-        int cols = w.cols();
+    /** Adds the scalar tail (columns from {@code from}) of one weight row and one input row to a vector sum. */
+    private static float tail(float[] w, int wOffset, float[] x, int xOffset, int from, int cols, float sum) {
         for (int k = from; k < cols; k++) {
-            sum += w.get(r, k) * x[b * cols + k];
+            sum += w[wOffset + k] * x[xOffset + k];
         }
-        out[b * w.rows() + r] = sum;
+        return sum;
+    }
+
+    /**
+     * Four consecutive weight rows starting at element {@code w0} against one input row: {@code out[o + t·stride]}
+     * for t &lt; 4 (stride 1: the four outputs of one input row are adjacent).
+     */
+    private static void tile4x1(
+            WeightFormat format,
+            MemorySegment data,
+            long w0,
+            int cols,
+            float[] x,
+            int xOffset,
+            float[] out,
+            int o,
+            int stride) {
+        long w1 = w0 + cols;
+        long w2 = w1 + cols;
+        long w3 = w2 + cols;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        int c = 0;
+        int bound = cols - cols % LANES;
+        switch (format) {
+            case F32 -> {
+                for (; c < bound; c += LANES) {
+                    FloatVector v = FloatVector.fromArray(FLOATS, x, xOffset + c);
+                    a0 = loadF32(data, w0 + c).fma(v, a0);
+                    a1 = loadF32(data, w1 + c).fma(v, a1);
+                    a2 = loadF32(data, w2 + c).fma(v, a2);
+                    a3 = loadF32(data, w3 + c).fma(v, a3);
+                }
+            }
+            case BF16 -> {
+                for (; c < bound; c += LANES) {
+                    FloatVector v = FloatVector.fromArray(FLOATS, x, xOffset + c);
+                    a0 = loadBf16(data, w0 + c).fma(v, a0);
+                    a1 = loadBf16(data, w1 + c).fma(v, a1);
+                    a2 = loadBf16(data, w2 + c).fma(v, a2);
+                    a3 = loadBf16(data, w3 + c).fma(v, a3);
+                }
+            }
+            case F16 -> {
+                for (; c < bound; c += LANES) {
+                    FloatVector v = FloatVector.fromArray(FLOATS, x, xOffset + c);
+                    a0 = loadF16(data, w0 + c).fma(v, a0);
+                    a1 = loadF16(data, w1 + c).fma(v, a1);
+                    a2 = loadF16(data, w2 + c).fma(v, a2);
+                    a3 = loadF16(data, w3 + c).fma(v, a3);
+                }
+            }
+            case Q8 -> throw new AssertionError("Q8 has its own kernels");
+        }
+        out[o] = tail(format, data, w0, x, xOffset, c, cols, sumLanes(a0));
+        out[o + stride] = tail(format, data, w1, x, xOffset, c, cols, sumLanes(a1));
+        out[o + 2 * stride] = tail(format, data, w2, x, xOffset, c, cols, sumLanes(a2));
+        out[o + 3 * stride] = tail(format, data, w3, x, xOffset, c, cols, sumLanes(a3));
+    }
+
+    /** {@link #tail(float[], int, float[], int, int, int, float)} over stored weights. */
+    private static float tail(
+            WeightFormat format, MemorySegment data, long w, float[] x, int xOffset, int from, int cols, float sum) {
+        for (int k = from; k < cols; k++) {
+            sum += element(format, data, w + k) * x[xOffset + k];
+        }
+        return sum;
+    }
+
+    /** One stored element as float (not Q8, whose scales live beside the data). */
+    private static float element(WeightFormat format, MemorySegment data, long index) {
+        return switch (format) {
+            case F32 -> data.getAtIndex(Matrix.FLOAT_LE, index);
+            case BF16 -> Float.intBitsToFloat(data.getAtIndex(Matrix.SHORT_LE, index) << 16);
+            case F16 -> Float.float16ToFloat(data.getAtIndex(Matrix.SHORT_LE, index));
+            case Q8 -> throw new AssertionError("Q8 has its own kernels");
+        };
     }
 
     /** One vector of weights at element {@code element}, decoded to float lanes. */
@@ -204,83 +318,137 @@ final class VectorKernels implements Kernels {
         return loadF32(data, element);
     }
 
-    private static float dot1(Matrix w, long rowElement, float[] x, int xOffset) {
-        MemorySegment data = w.data();
-        int cols = w.cols();
-        if (w.format() == WeightFormat.Q8) {
-            return dotQ8(data, w.scales(), rowElement, x, xOffset, cols);
-        }
+    /** One weight row from element {@code w} against one input row: the arithmetic every other tile repeats. */
+    private static float dot1(WeightFormat format, MemorySegment data, long w, int cols, float[] x, int xOffset) {
         FloatVector acc = FloatVector.zero(FLOATS);
         int c = 0;
         int bound = cols - cols % LANES;
-        switch (w.format()) {
+        switch (format) {
             case F32 -> {
                 for (; c < bound; c += LANES) {
-                    acc = loadF32(data, rowElement + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
+                    acc = loadF32(data, w + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
                 }
             }
             case BF16 -> {
                 for (; c < bound; c += LANES) {
-                    acc = loadBf16(data, rowElement + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
+                    acc = loadBf16(data, w + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
                 }
             }
             case F16 -> {
                 for (; c < bound; c += LANES) {
-                    acc = loadF16(data, rowElement + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
+                    acc = loadF16(data, w + c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
                 }
             }
-            case Q8 -> throw new AssertionError("handled above");
+            case Q8 -> throw new AssertionError("Q8 has its own kernels");
         }
-        float sum = sumLanes(acc);
-        for (; c < cols; c++) {
-            sum += w.get((int) (rowElement / cols), c) * x[xOffset + c];
-        }
-        return sum;
+        return tail(format, data, w, x, xOffset, c, cols, sumLanes(acc));
     }
 
-    private static void dot4(Matrix w, long rowElement, float[] x, int xOffset, float[] sums) {
+    /**
+     * Q8 rows: one decoded block of quantized values serves four input rows at a time (batched), or four weight rows
+     * advance together (one input row) so that four independent chains hide the FMA latency. Every output goes
+     * through {@link #dotQ8}'s arithmetic.
+     */
+    private static void matmulQ8(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         MemorySegment data = w.data();
+        float[] scales = w.scales();
         int cols = w.cols();
-        if (w.format() == WeightFormat.Q8) {
-            for (int t = 0; t < TILE; t++) {
-                sums[t] = dotQ8(data, w.scales(), rowElement, x, xOffset + t * cols, cols);
+        int rows = w.rows();
+        int r = rowStart;
+        if (batch == 1) {
+            for (; r + 4 <= rowEnd; r += 4) {
+                q8Rows4(data, scales, (long) r * cols, cols, x, out, r);
             }
-            return;
         }
-        WeightFormat format = w.format();
-        FloatVector a0 = FloatVector.zero(FLOATS);
-        FloatVector a1 = a0;
-        FloatVector a2 = a0;
-        FloatVector a3 = a0;
-        int x1 = xOffset + cols;
-        int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        int c = 0;
-        int bound = cols - cols % LANES;
-        for (; c < bound; c += LANES) {
-            FloatVector wv = switch (w.format()) {
-                case F32 -> loadF32(data, rowElement + c);
-                case BF16 -> loadBf16(data, rowElement + c);
-                case F16 -> loadF16(data, rowElement + c);
-                case Q8 -> throw new AssertionError("handled above");
-            };
-            a0 = wv.fma(FloatVector.fromArray(FLOATS, x, xOffset + c), a0);
-            a1 = wv.fma(FloatVector.fromArray(FLOATS, x, x1 + c), a1);
-            a2 = wv.fma(FloatVector.fromArray(FLOATS, x, x2 + c), a2);
-            a3 = wv.fma(FloatVector.fromArray(FLOATS, x, x3 + c), a3);
+        for (; r < rowEnd; r++) {
+            long rowElement = (long) r * cols;
+            int b = 0;
+            for (; b + 4 <= batch; b += 4) {
+                q8x4(data, scales, rowElement, cols, x, b * cols, cols, out, b * rows + r, rows);
+            }
+            for (; b < batch; b++) {
+                out[b * rows + r] = dotQ8(data, scales, rowElement, x, b * cols, cols);
+            }
         }
-        sums[0] = sumLanes(a0);
-        sums[1] = sumLanes(a1);
-        sums[2] = sumLanes(a2);
-        sums[3] = sumLanes(a3);
-        int row = (int) (rowElement / cols);
-        for (; c < cols; c++) {
-            float wc = w.get(row, c);
-            sums[0] += wc * x[xOffset + c];
-            sums[1] += wc * x[x1 + c];
-            sums[2] += wc * x[x2 + c];
-            sums[3] += wc * x[x3 + c];
+    }
+
+    /**
+     * One Q8 weight row against four inputs ({@code xOffset + t·xStride}, t &lt; 4), written to {@code out[o +
+     * t·oStride]}: {@link #dotQ8}'s block sums, one decode for all four.
+     */
+    private static void q8x4(
+            MemorySegment data,
+            float[] scales,
+            long rowElement,
+            int cols,
+            float[] x,
+            int xOffset,
+            int xStride,
+            float[] out,
+            int o,
+            int oStride) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        int x0 = xOffset;
+        int x1 = x0 + xStride;
+        int x2 = x1 + xStride;
+        int x3 = x2 + xStride;
+        int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
+        for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
+            FloatVector b0 = FloatVector.zero(FLOATS), b1 = b0, b2 = b0, b3 = b0;
+            for (int i = 0; i < Matrix.Q8_BLOCK; i += LANES) {
+                FloatVector q = loadQ8(data, rowElement + c + i);
+                b0 = q.fma(FloatVector.fromArray(FLOATS, x, x0 + c + i), b0);
+                b1 = q.fma(FloatVector.fromArray(FLOATS, x, x1 + c + i), b1);
+                b2 = q.fma(FloatVector.fromArray(FLOATS, x, x2 + c + i), b2);
+                b3 = q.fma(FloatVector.fromArray(FLOATS, x, x3 + c + i), b3);
+            }
+            FloatVector scale = FloatVector.broadcast(FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]);
+            a0 = b0.fma(scale, a0);
+            a1 = b1.fma(scale, a1);
+            a2 = b2.fma(scale, a2);
+            a3 = b3.fma(scale, a3);
         }
+        out[o] = sumLanes(a0);
+        out[o + oStride] = sumLanes(a1);
+        out[o + 2 * oStride] = sumLanes(a2);
+        out[o + 3 * oStride] = sumLanes(a3);
+    }
+
+    /** Q8 weight rows r..r+3 (from element {@code w0}) against one input row: {@link #dotQ8}'s block sums. */
+    private static void q8Rows4(MemorySegment data, float[] scales, long w0, int cols, float[] x, float[] out, int r) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        long w1 = w0 + cols;
+        long w2 = w1 + cols;
+        long w3 = w2 + cols;
+        int blocksPerRow = cols / Matrix.Q8_BLOCK;
+        int s0 = (int) (w0 / Matrix.Q8_BLOCK);
+        int s1 = s0 + blocksPerRow;
+        int s2 = s1 + blocksPerRow;
+        int s3 = s2 + blocksPerRow;
+        for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
+            FloatVector b0 = FloatVector.zero(FLOATS), b1 = b0, b2 = b0, b3 = b0;
+            for (int i = 0; i < Matrix.Q8_BLOCK; i += LANES) {
+                FloatVector v = FloatVector.fromArray(FLOATS, x, c + i);
+                b0 = loadQ8(data, w0 + c + i).fma(v, b0);
+                b1 = loadQ8(data, w1 + c + i).fma(v, b1);
+                b2 = loadQ8(data, w2 + c + i).fma(v, b2);
+                b3 = loadQ8(data, w3 + c + i).fma(v, b3);
+            }
+            int block = c / Matrix.Q8_BLOCK;
+            a0 = b0.fma(FloatVector.broadcast(FLOATS, scales[s0 + block]), a0);
+            a1 = b1.fma(FloatVector.broadcast(FLOATS, scales[s1 + block]), a1);
+            a2 = b2.fma(FloatVector.broadcast(FLOATS, scales[s2 + block]), a2);
+            a3 = b3.fma(FloatVector.broadcast(FLOATS, scales[s3 + block]), a3);
+        }
+        out[r] = sumLanes(a0);
+        out[r + 1] = sumLanes(a1);
+        out[r + 2] = sumLanes(a2);
+        out[r + 3] = sumLanes(a3);
+    }
+
+    private static FloatVector loadQ8(MemorySegment data, long element) {
+        return (FloatVector)
+                ByteVector.fromMemorySegment(BYTES, data, element, LE).convertShape(VectorOperators.B2F, FLOATS, 0);
     }
 
     private static float dotQ8(MemorySegment data, float[] scales, long rowElement, float[] x, int xOffset, int cols) {

@@ -1,0 +1,321 @@
+package dev.safemerge.bench;
+
+import dev.safemerge.model.Model;
+import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.model.generate.KvCache;
+import dev.safemerge.tensor.kernel.Kernels;
+import dev.safemerge.tensor.kernel.Matrix;
+import dev.safemerge.tensor.kernel.WeightFormat;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The inference kernels alone and the whole forward step, on two Llama shapes: SmolLM2-135M's thin one (hidden 576, 30
+ * layers, 9/3 heads, MLP 1536, vocab 49152, tied) and Llama-3.2-1B's (hidden 2048, 16 layers, 32/8 heads, MLP 8192,
+ * vocab 128256, tied). Each figure is a ratio to its bound measured in the same run: one input row (a decode step) to
+ * read bandwidth ÷ weight bytes, B input rows to min(B × that, FMA rate ÷ 2·parameters), a prompt to the FMA rate.
+ *
+ * <p>Kernel rows multiply every weight matrix of the model (all layers' projections and the output projection, BF16
+ * or Q8, off-heap) by B input rows with {@link Kernels#matmul}, nothing else; step rows run {@link Model#step} on a
+ * synthetic checkpoint of the same shape (norms, rope, attention, KV cache, threads: everything a token costs). The gap
+ * between the two is the per-layer overhead outside the products.
+ *
+ * <p>Usage: {@code safemerge-bench/run KernelBench [--shapes 135m,1b] [--repeats N] [--steps N] [--prefill-tokens N]
+ * [--dir DIR]}; step rows are measured for the 135 M shape only unless {@code --steps-1b} is given (InferenceBench
+ * measures that shape's steps).
+ */
+public final class KernelBench {
+    private KernelBench() {}
+
+    static final InferenceBench.Shape SMALL = new InferenceBench.Shape(49152, 576, 1536, 30, 9, 3);
+    static final InferenceBench.Shape LLAMA_1B = new InferenceBench.Shape(128256, 2048, 8192, 16, 32, 8);
+
+    private static final ValueLayout.OfShort SHORT_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    public static void main(String[] args) throws Exception {
+        BenchArgs options = BenchArgs.parse(
+                args,
+                Map.of(
+                        "--shapes",
+                        "135m,1b",
+                        "--repeats",
+                        3,
+                        "--steps",
+                        8,
+                        "--prefill-tokens",
+                        128,
+                        "--dir",
+                        Scratch.defaultDir("kernel")),
+                Set.of("--steps-1b"));
+        int repeats = options.integer("--repeats");
+        int steps = options.integer("--steps");
+        int prefillTokens = options.integer("--prefill-tokens");
+        int threads = Runtime.getRuntime().availableProcessors();
+        List<String> rows = new ArrayList<>();
+        for (String name : options.text("--shapes").split(",")) {
+            InferenceBench.Shape shape = switch (name.strip()) {
+                case "135m" -> SMALL;
+                case "1b" -> LLAMA_1B;
+                default -> throw new IllegalArgumentException("--shapes: unknown shape " + name);
+            };
+            System.out.printf(
+                    "shape %s: %.0f M parameters per token, %d threads%n",
+                    name, shape.parametersPerToken() / 1e6, threads);
+            kernelRows(name, shape, repeats, prefillTokens, threads, rows);
+            if (name.strip().equals("135m") || options.flag("--steps-1b")) {
+                stepRows(name, shape, options.path("--dir"), repeats, steps, prefillTokens, threads, rows);
+            }
+        }
+        System.out.println();
+        System.out.printf("%-46s %12s %12s %7s  %s%n", "measurement", "tokens/s", "bound", "ratio", "bound from");
+        rows.forEach(System.out::println);
+    }
+
+    /** Every weight matrix of the shape times B input rows, through the kernels only. */
+    private static void kernelRows(
+            String name, InferenceBench.Shape shape, int repeats, int prefillTokens, int threads, List<String> rows)
+            throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            List<Matrix> bf16 = matrices(shape, arena);
+            long bytes = 0;
+            for (Matrix m : bf16) {
+                bytes += m.byteSize();
+            }
+            double flops = 2.0 * shape.parametersPerToken();
+            double fma = MachineBounds.fmaThroughput(threads, 3);
+            double bandwidth = bandwidth(threads);
+            for (int batch : new int[] {1, 16, 64}) {
+                double rate = tokensPerSecond(bf16, batch, repeats);
+                double bound = Math.min(batch * bandwidth / bytes, fma / flops);
+                rows.add(row(
+                        name + " kernels batch " + batch + " (bf16)",
+                        rate,
+                        bound,
+                        batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
+            }
+            rows.add(row(
+                    name + " kernels " + prefillTokens + " rows (bf16)",
+                    tokensPerSecond(bf16, prefillTokens, repeats),
+                    fma / flops,
+                    "FMA"));
+            List<Matrix> q8 = new ArrayList<>();
+            long q8Bytes = 0;
+            for (Matrix m : bf16) {
+                Matrix quantized = m.quantizeQ8(arena);
+                q8.add(quantized);
+                q8Bytes += quantized.byteSize();
+            }
+            double q8Bandwidth = bandwidth(threads);
+            rows.add(row(
+                    name + " kernels batch 1 (q8)",
+                    tokensPerSecond(q8, 1, repeats),
+                    q8Bandwidth / q8Bytes,
+                    "bandwidth"));
+            rows.add(row(
+                    name + " kernels batch 16 (q8)",
+                    tokensPerSecond(q8, 16, repeats),
+                    Math.min(16 * q8Bandwidth / q8Bytes, fma / flops),
+                    "min(16x bandwidth, FMA)"));
+        }
+    }
+
+    /** The model's weight matrices (q, k, v, o, gate, up, down of every layer, then the output projection). */
+    private static List<Matrix> matrices(InferenceBench.Shape s, Arena arena) {
+        int q = s.heads() * s.headDim();
+        int kv = s.kvHeads() * s.headDim();
+        int[][] layer = {
+            {q, s.hidden()},
+            {kv, s.hidden()},
+            {kv, s.hidden()},
+            {s.hidden(), q},
+            {s.intermediate(), s.hidden()},
+            {s.intermediate(), s.hidden()},
+            {s.hidden(), s.intermediate()}
+        };
+        List<Matrix> matrices = new ArrayList<>();
+        long[] state = {0x9E3779B97F4A7C15L};
+        for (int l = 0; l < s.layers(); l++) {
+            for (int[] shape : layer) {
+                matrices.add(randomBf16(shape[0], shape[1], state, arena));
+            }
+        }
+        matrices.add(randomBf16(s.vocab(), s.hidden(), state, arena));
+        return matrices;
+    }
+
+    private static Matrix randomBf16(int rows, int cols, long[] state, Arena arena) {
+        long count = (long) rows * cols;
+        MemorySegment data = arena.allocate(2 * count, 64);
+        long x = state[0];
+        for (long i = 0; i < count; i++) {
+            x ^= x << 13;
+            x ^= x >>> 7;
+            x ^= x << 17;
+            float value = ((x >>> 40) / (float) (1 << 24) - 0.5f) * 0.06f;
+            data.setAtIndex(SHORT_LE, i, (short) (Float.floatToRawIntBits(value) >>> 16));
+        }
+        state[0] = x;
+        return new Matrix(WeightFormat.BF16, rows, cols, data, null);
+    }
+
+    /** Median input rows per second of one pass over every matrix with {@code batch} rows each. */
+    private static double tokensPerSecond(List<Matrix> matrices, int batch, int repeats) {
+        int widest = 0;
+        int tallest = 0;
+        for (Matrix m : matrices) {
+            widest = Math.max(widest, m.cols());
+            tallest = Math.max(tallest, m.rows());
+        }
+        float[] x = new float[batch * widest];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) Math.sin(i);
+        }
+        float[] out = new float[batch * tallest];
+        Kernels kernels = Kernels.get();
+        double[] rates = new double[repeats];
+        for (int r = -1; r < repeats; r++) {
+            long start = System.nanoTime();
+            for (Matrix m : matrices) {
+                kernels.matmul(m, x, batch, out);
+            }
+            if (r >= 0) {
+                rates[r] = batch / ((System.nanoTime() - start) / 1e9);
+            }
+        }
+        return MachineBounds.median(rates);
+    }
+
+    /** Prefill and decode through {@link Model#step} on a synthetic checkpoint of the shape. */
+    private static void stepRows(
+            String name,
+            InferenceBench.Shape shape,
+            Path dir,
+            int repeats,
+            int steps,
+            int prefillTokens,
+            int threads,
+            List<String> rows)
+            throws Exception {
+        Path checkpoint = dir.resolve(name.strip());
+        try {
+            InferenceBench.writeCheckpoint(checkpoint, shape);
+            // the Llama 3 token ids of the shared writer lie outside a smaller vocabulary
+            Path config = checkpoint.resolve("config.json");
+            Files.writeString(
+                    config,
+                    Files.readString(config)
+                            .replace("\"bos_token_id\": 128000", "\"bos_token_id\": 1")
+                            .replace("\"eos_token_id\": 128001", "\"eos_token_id\": 2"));
+            try (Model model = Model.load(checkpoint, ModelLoadOptions.defaults())) {
+                long bytes = model.weightBytesPerToken();
+                double fma = MachineBounds.fmaThroughput(threads, 3);
+                double prefillFlops =
+                        2.0 * shape.layerParameters() + 2.0 * shape.vocab() * shape.hidden() / prefillTokens;
+                rows.add(row(
+                        name + " step prefill " + prefillTokens + " tokens (bf16)",
+                        prefill(model, prefillTokens, repeats),
+                        fma / prefillFlops,
+                        "FMA"));
+                double decodeFlops = 2.0 * shape.parametersPerToken();
+                for (int batch : new int[] {1, 16, 64}) {
+                    double bandwidth = bandwidth(threads);
+                    double bound = Math.min(batch * bandwidth / bytes, fma / decodeFlops);
+                    rows.add(row(
+                            name + " step decode batch " + batch + " (bf16)",
+                            decode(model, batch, steps, repeats),
+                            bound,
+                            batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
+                }
+            }
+            try (Model q8 = Model.load(
+                    checkpoint, ModelLoadOptions.defaults().withQuantization(ModelLoadOptions.Quantization.Q8))) {
+                double bound = bandwidth(threads) / q8.weightBytesPerToken();
+                rows.add(row(name + " step decode batch 1 (q8)", decode(q8, 1, steps, repeats), bound, "bandwidth"));
+            }
+        } finally {
+            InferenceBench.deleteTree(checkpoint);
+        }
+    }
+
+    private static double bandwidth(int threads) throws Exception {
+        double bytesPerSecond = MachineBounds.readBandwidth(1L << 30, threads, 3);
+        System.out.printf("  read bandwidth %.1f GB/s%n", bytesPerSecond / 1e9);
+        return bytesPerSecond;
+    }
+
+    private static String row(String name, double rate, double bound, String from) {
+        return String.format("%-46s %12.2f %12.2f %7.2f  %s", name, rate, bound, rate / bound, from);
+    }
+
+    private static int[] prompt(int length, int salt, int vocab) {
+        int[] ids = new int[length];
+        for (int i = 0; i < length; i++) {
+            ids[i] = (int) ((1000L + i * 7919L + salt * 104729L) % vocab);
+        }
+        return ids;
+    }
+
+    /** Median tokens/s of one prompt of {@code tokens} tokens in one forward step. */
+    private static double prefill(Model model, int tokens, int repeats) {
+        int vocab = model.spec().vocabSize();
+        model.step(List.of(model.newCache(32)), List.of(prompt(32, 0, vocab)));
+        double[] rates = new double[repeats];
+        for (int r = 0; r < repeats; r++) {
+            KvCache cache = model.newCache(tokens);
+            long start = System.nanoTime();
+            model.step(List.of(cache), List.of(prompt(tokens, r, vocab)));
+            rates[r] = tokens / ((System.nanoTime() - start) / 1e9);
+        }
+        return MachineBounds.median(rates);
+    }
+
+    /** Median tokens/s of {@code batch} sequences decoding {@code steps} tokens each after a 16-token prompt. */
+    private static double decode(Model model, int batch, int steps, int repeats) {
+        int vocab = model.spec().vocabSize();
+        double[] rates = new double[repeats];
+        for (int r = -1; r < repeats; r++) {
+            List<KvCache> caches = new ArrayList<>();
+            List<int[]> prompts = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                caches.add(model.newCache(16 + steps + 3));
+                prompts.add(prompt(16, b, vocab));
+            }
+            float[] logits = model.step(caches, prompts);
+            int warmup = r < 0 ? 3 : 1;
+            long start = 0;
+            for (int s = 0; s < steps + warmup; s++) {
+                if (s == warmup) {
+                    start = System.nanoTime();
+                }
+                List<int[]> next = new ArrayList<>();
+                for (int b = 0; b < batch; b++) {
+                    next.add(new int[] {argmax(logits, b * vocab, vocab)});
+                }
+                logits = model.step(caches, next);
+            }
+            if (r >= 0) {
+                rates[r] = (double) batch * steps / ((System.nanoTime() - start) / 1e9);
+            }
+        }
+        return MachineBounds.median(rates);
+    }
+
+    private static int argmax(float[] logits, int offset, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (logits[offset + i] > logits[offset + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
