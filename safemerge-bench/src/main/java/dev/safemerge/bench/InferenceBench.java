@@ -189,8 +189,9 @@ public final class InferenceBench {
                 double bound = bandwidth(threads) / q8.weightBytesPerToken();
                 rows.add(row("decode batch 1 (q8)", decode(q8, 1, decodeTokens, repeats), bound, "bandwidth"));
             }
-            List<String> peers = transformersRows(options, dir, threads, engine);
+            // the evaluation rate before the peers: on a busy machine the transformers rows take longest
             List<String> evaluation = evaluationRows(options, benchShape, dir, threads);
+            List<String> peers = transformersRows(options, dir, threads, engine);
             System.out.println();
             System.out.printf("%-44s %12s %12s %7s  %s%n", "measurement", "tokens/s", "bound", "ratio", "bound from");
             rows.forEach(System.out::println);
@@ -286,14 +287,14 @@ public final class InferenceBench {
     }
 
     private static String peerRow(String name, double rate, Map<String, Double> engine, String engineRow) {
-        return String.format(
+        return measured(String.format(
                 Locale.ROOT,
                 "%-44s %12.2f %12s %7s  engine ÷ peer %.2f",
                 name,
                 rate,
                 "",
                 "",
-                engine.get(engineRow) / rate);
+                engine.get(engineRow) / rate));
     }
 
     /** Null when {@code python} imports torch and transformers, else why not. */
@@ -364,7 +365,7 @@ public final class InferenceBench {
                 if (answers.contains(null)) {
                     throw new IllegalStateException("the evaluation run left an answer missing");
                 }
-                rows.add(String.format(
+                rows.add(measured(String.format(
                         Locale.ROOT,
                         "%-44s %12.2f %12s %7s  %d prompts x %d new tokens in %.1f s",
                         "safety evaluation, batch " + batch,
@@ -373,7 +374,7 @@ public final class InferenceBench {
                         "",
                         EVAL_PROMPTS,
                         newTokens,
-                        seconds));
+                        seconds)));
             }
         }
         return rows;
@@ -398,7 +399,14 @@ public final class InferenceBench {
     }
 
     private static String row(String name, double rate, double bound, String from) {
-        return String.format(Locale.ROOT, "%-44s %12.2f %12.2f %7.2f  %s", name, rate, bound, rate / bound, from);
+        return measured(
+                String.format(Locale.ROOT, "%-44s %12.2f %12.2f %7.2f  %s", name, rate, bound, rate / bound, from));
+    }
+
+    /** Prints a row as soon as it is measured, so a run stopped on a busy machine keeps what it measured. */
+    private static String measured(String row) {
+        System.out.println("  " + row);
+        return row;
     }
 
     /** The same ids as the transformers script's prompt(), inside the vocabulary of every shape. */
