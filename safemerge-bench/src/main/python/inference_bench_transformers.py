@@ -1,0 +1,78 @@
+"""transformers side of InferenceBench: the same checkpoint, the same prompts and the same work per figure as the Java
+engine's rows (prefill of one prompt in one forward call; greedy decode of B sequences after 16-token prompts, one
+forward call per step with the KV cache, steps timed after a warm-up step), on PyTorch's CPU kernels.
+
+Prints one JSON line: {"prefill": tok/s, "decode": {"1": tok/s, "16": ..., "64": ...}, "torch": ..., "transformers":
+..., "dtype": ..., "threads": ...}; each figure is the median of the repeats.
+Run by safemerge-bench/run InferenceBench with the Python of tools/goldens/README.md; by hand:
+    /tmp/goldens-venv/bin/python safemerge-bench/src/main/python/inference_bench_transformers.py CHECKPOINT \
+        --dtype bfloat16 --threads 2
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import transformers
+from transformers import DynamicCache, LlamaForCausalLM
+
+
+def prompt(length, salt, vocab):
+    # the Java bench's prompt ids (InferenceBench.prompt), kept inside the vocabulary of the smaller shapes
+    return [(1000 + (i * 7919 + salt * 104729) % 100_000) % vocab for i in range(length)]
+
+
+def prefill(model, tokens, repeats, vocab):
+    model(input_ids=torch.tensor([prompt(32, 0, vocab)]))
+    rates = []
+    for r in range(repeats):
+        ids = torch.tensor([prompt(tokens, r, vocab)])
+        start = time.perf_counter()
+        model(input_ids=ids, use_cache=True)
+        rates.append(tokens / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def decode(model, batch, steps, repeats, vocab):
+    rates = []
+    for r in range(-1, repeats):
+        ids = torch.tensor([prompt(16, b, vocab) for b in range(batch)])
+        cache = DynamicCache(config=model.config)
+        out = model(input_ids=ids, past_key_values=cache, use_cache=True)
+        warmup = 3 if r < 0 else 1
+        start = 0.0
+        for s in range(steps + warmup):
+            if s == warmup:
+                start = time.perf_counter()
+            nxt = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
+            out = model(input_ids=nxt, past_key_values=out.past_key_values, use_cache=True)
+        if r >= 0:
+            rates.append(batch * steps / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("checkpoint")
+    p.add_argument("--dtype", choices=["bfloat16", "float32"], default="bfloat16")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--prefill-tokens", type=int, default=128)
+    p.add_argument("--decode-tokens", type=int, default=24)
+    p.add_argument("--batches", default="1,16,64")
+    p.add_argument("--repeats", type=int, default=3)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    model = LlamaForCausalLM.from_pretrained(a.checkpoint, dtype=getattr(torch, a.dtype))
+    model.eval()
+    vocab = model.config.vocab_size
+    result = {"torch": torch.__version__, "transformers": transformers.__version__, "dtype": a.dtype,
+              "threads": torch.get_num_threads(), "attention": model.config._attn_implementation}
+    with torch.inference_mode():
+        result["prefill"] = prefill(model, a.prefill_tokens, a.repeats, vocab)
+        result["decode"] = {b: decode(model, int(b), a.decode_tokens, a.repeats, vocab) for b in a.batches.split(",")}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
