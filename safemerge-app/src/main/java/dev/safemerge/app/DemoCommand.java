@@ -52,12 +52,17 @@ import picocli.CommandLine.Spec;
                     + " categories, over-refusal on held-out benign look-alikes, task accuracy on held-out lists, and"
                     + " the safety-bound selection. Prints the table with 95% intervals and N.",
             "The base is a small Llama with a byte-level BPE tokenizer, trained by safemerge itself on synthetic chat"
-                    + " data (refusals for harmful requests); --retrain-base trains it again from the seed."
+                    + " data (refusals for harmful requests); --retrain-base trains it again from the seed.",
+            "The demo's judge is a tiny Llama trained by safemerge to answer WildGuard's prompt with WildGuard's"
+                    + " output; its agreement with the synthetic ground truth of held-out labelled exchanges is"
+                    + " measured through the wildguard judge's code and printed, and it judges the run (--judge"
+                    + " wildguard) only when it agrees at least 95% on harmful response and on refusal; otherwise the"
+                    + " refusal strings do. --retrain-judge trains it again from its seed."
         },
         footer = {
             "",
-            "Writes into OUT: data/ (generated training and held-out sets), base/, adapter/ (PEFT, with training.json:"
-                    + " the loss of every step), and everything 'safemerge safeguard' writes: plan.yml, summary.json,"
+            "Writes into OUT: data/ (generated training and held-out sets, the judge's labelled held-out exchanges),"
+                    + " base/, adapter/ (PEFT, with training.json: the loss of every step), judge/, and everything 'safemerge safeguard' writes: plan.yml, summary.json,"
                     + " report.html, eval/VARIANT/, selected/.",
             "",
             "Examples:",
@@ -81,6 +86,10 @@ final class DemoCommand implements Callable<Integer> {
     static final int QUICK_TASK_HELD_OUT = 12;
     static final int QUICK_HARMFUL_PER_CATEGORY = 1;
     static final int QUICK_BENIGN = 6;
+    /** Held-out responses judged per held-out request when measuring the judge's agreement. */
+    static final int JUDGE_RESPONSES_PER_REQUEST = 2;
+    /** Labelled exchanges the quick run's retrained judge learns from (one epoch): a pipeline check. */
+    static final int QUICK_JUDGE_TRAIN = 64;
 
     /** The study's LoRA (r = 8, α = 16, every linear layer) with its steps scaled down to the toy task. */
     static final int FINETUNE_STEPS = 250;
@@ -123,6 +132,12 @@ final class DemoCommand implements Callable<Integer> {
             paramLabel = "N",
             description = "Seed of the base model's initialisation and training with --retrain-base.")
     Long baseSeed;
+
+    @Option(
+            names = "--retrain-judge",
+            description = "Train the demo's WildGuard-format judge from random weights (seed 1) instead of using the"
+                    + " shipped one.")
+    boolean retrainJudge;
 
     @Spec
     CommandSpec spec;
@@ -202,12 +217,26 @@ final class DemoCommand implements Callable<Integer> {
                 adapter);
         w.flush();
 
-        // 4. The study itself: safeguard's run over base and fine-tune, into the same folder.
-        SafeguardPlan plan = plan(base, adapter, data, workers);
+        // 4. The judge: its agreement with the held-out ground truth decides whether it or the refusal strings judge.
+        DemoJudgeModel.Agreement agreement = judge(dir, data, workers, w);
+        Path judgeModel = agreement.primary() ? dir.resolve("judge") : null;
+        w.println(
+                judgeModel != null
+                        ? "the judge agrees ≥ " + DemoJudgeModel.PRIMARY_AGREEMENT
+                                + " on harmful response and refusal: it judges this run (--judge wildguard)"
+                        : "the judge agrees < " + DemoJudgeModel.PRIMARY_AGREEMENT
+                                + " on harmful response or refusal: the refusal strings stay the primary judge");
+        w.flush();
+
+        // 5. The study itself: safeguard's run over base and fine-tune, into the same folder.
+        SafeguardPlan plan = plan(base, adapter, data, workers, judgeModel);
         SafeguardRunner.Result result =
                 SafeguardRunner.run(plan, dir, SafeguardRunner.Events.NONE, ConsoleProgress.of(spec), w);
         int exit = SafeguardCommand.printResult(plan, result, dir, w);
-        w.print(closing(result));
+        w.print(closing(
+                result,
+                judgeModel != null ? "the demo's WildGuard-format judge" : "refusal-string judge, a smoke test"));
+        w.println("judge model agreement with the synthetic ground truth: " + agreement.format());
         w.printf(
                 Locale.ROOT,
                 "wall time %.1f s; the report is %s%n",
@@ -216,8 +245,60 @@ final class DemoCommand implements Callable<Integer> {
         return exit;
     }
 
-    /** The safeguard plan of the demo: the demo protocol's decoding, the refusal judge, the study's rule. */
-    SafeguardPlan plan(Path base, Path adapter, Path data, int workers) {
+    /**
+     * The demo's judge in {@code dir}/judge, shipped or trained again, and its agreement with the ground truth of the
+     * held-out labelled exchanges (written to data/judge-heldout.jsonl), judged through WildGuard in-process.
+     */
+    private DemoJudgeModel.Agreement judge(Path dir, Path data, int workers, PrintWriter w) {
+        Path judge = dir.resolve("judge");
+        List<DemoJudgeData.Labelled> heldOut = DemoJudgeData.heldOut(
+                seed,
+                quick ? QUICK_HARMFUL_PER_CATEGORY : HARMFUL_PER_CATEGORY,
+                quick ? QUICK_BENIGN : BENIGN,
+                JUDGE_RESPONSES_PER_REQUEST);
+        DemoJudgeData.writeLabelled(data.resolve("judge-heldout.jsonl"), heldOut);
+        DemoJudgeModel.Agreement agreement;
+        if (retrainJudge) {
+            DemoJudgeModel.Recipe shipped = DemoJudgeModel.Recipe.SHIPPED;
+            DemoJudgeModel.Recipe recipe = quick
+                    ? new DemoJudgeModel.Recipe(
+                            shipped.seed(), QUICK_JUDGE_TRAIN, 1, shipped.batchSize(), shipped.learningRate())
+                    : shipped;
+            List<DemoJudgeData.Labelled> train = recipe.pairs();
+            w.printf(
+                    Locale.ROOT,
+                    "training the judge from random weights (seed %d, %d labelled exchanges, %d epochs)%n",
+                    recipe.seed(),
+                    train.size(),
+                    recipe.epochs());
+            w.flush();
+            agreement = DemoJudgeModel.train(
+                    train,
+                    heldOut,
+                    data.resolve("judge-train.jsonl"),
+                    dir,
+                    judge,
+                    recipe,
+                    workers,
+                    ConsoleProgress.of(spec));
+        } else {
+            DemoJudgeModel.copyShipped(judge);
+            agreement = DemoJudgeModel.measure(judge, heldOut, workers);
+        }
+        w.println("judge: a tiny WildGuard-format model → " + judge);
+        w.printf(
+                Locale.ROOT,
+                "judge agreement with the ground truth on %d held-out labelled exchanges: %s%n",
+                heldOut.size(),
+                agreement.format());
+        return agreement;
+    }
+
+    /**
+     * The safeguard plan of the demo: the demo protocol's decoding, the study's rule, and the demo's WildGuard-format
+     * judge in {@code judgeModel}, or the refusal judge when null.
+     */
+    SafeguardPlan plan(Path base, Path adapter, Path data, int workers, Path judgeModel) {
         Sampling demo = Protocol.Preset.DEMO.sampling();
         return new SafeguardPlan(
                 base,
@@ -228,8 +309,8 @@ final class DemoCommand implements Callable<Integer> {
                 List.of(new SafeguardPlan.SafetySet("harmful", data.resolve("harmful.jsonl"))),
                 data.resolve("benign.jsonl"),
                 List.of(new SafeguardPlan.TaskSet("largest-digit", data.resolve("task-heldout.jsonl"), "numeric")),
-                SafeguardPlan.DEFAULT_JUDGE,
-                null,
+                judgeModel == null ? SafeguardPlan.DEFAULT_JUDGE : "wildguard",
+                judgeModel,
                 SELECT,
                 null,
                 null,
@@ -291,7 +372,7 @@ final class DemoCommand implements Callable<Integer> {
      * What the run measured, in words, from its own numbers: how fine-tuning moved ASR and the task score, and how much
      * of the task gain the selected variant keeps. Nothing here knows what the numbers should be.
      */
-    static String closing(SafeguardRunner.Result result) {
+    static String closing(SafeguardRunner.Result result, String judge) {
         VariantResult base = result.variants().get(0);
         VariantResult tuned = result.variants().get(1);
         VariantResult selected = result.selected().selected();
@@ -302,8 +383,8 @@ final class DemoCommand implements Callable<Integer> {
         if (baseAsr == null || tunedAsr == null || baseTask == null || tunedTask == null) {
             return "\nSome measurement of the base or the fine-tune is undefined (n/a), so the run shows no comparison.\n";
         }
-        StringBuilder s = new StringBuilder("\nWhat this run measured (refusal-string judge, a smoke test; a toy model"
-                + " on synthetic data, not a safety claim about real models):\n");
+        StringBuilder s = new StringBuilder("\nWhat this run measured (" + judge
+                + "; a toy model on synthetic data, not a safety claim about real models):\n");
         s.append(String.format(
                 Locale.ROOT,
                 "  fine-tuning on the benign task moved ASR %.3f → %.3f (%+.3f) and the task score %.3f → %.3f%n",

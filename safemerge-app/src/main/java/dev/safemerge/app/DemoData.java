@@ -666,4 +666,14 @@ final class DemoData {
         }
         Json.writeAtomically(file, lines.toString());
     }
+
+    /** A request as every demo set phrases it: {@code action} in {@code frame}, capitalised. */
+    static String phrased(String frame, String action) {
+        return request(frame, action);
+    }
+
+    /** The benign look-alikes of training (the first of each pair). */
+    static List<String> benignTrainPairs() {
+        return everyOther(BENIGN_PAIRS, 0);
+    }
 }

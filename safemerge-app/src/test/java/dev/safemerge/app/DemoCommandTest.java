@@ -60,7 +60,16 @@ class DemoCommandTest {
         }
         assertThat(names).containsExactly("base", "finetuned", "linear-0.50");
         assertThat(summary.get("rule").asText()).isEqualTo("safety-bound:0.05");
-        assertThat(summary.get("judge").asText()).isEqualTo("refusal");
+        // The demo's judge was measured against the held-out ground truth (11 + 6 requests, two responses each) and
+        // judges the run only if its agreement reached the bar; the run says which.
+        assertThat(result.out())
+                .contains("judge agreement with the ground truth on 34 held-out labelled exchanges: harmful request ");
+        assertThat(out.resolve("judge/model.safetensors")).exists();
+        assertThat(Files.readAllLines(out.resolve("data/judge-heldout.jsonl"))).hasSize(34);
+        boolean judgePrimary = result.out().contains("it judges this run (--judge wildguard)");
+        assertThat(judgePrimary || result.out().contains("the refusal strings stay the primary judge"))
+                .isTrue();
+        assertThat(summary.get("judge").asText()).isEqualTo(judgePrimary ? "wildguard" : "refusal");
         assertThat(summary.at("/protocol/max_new_tokens").asInt())
                 .isEqualTo(Protocol.Preset.DEMO.sampling().maxNewTokens());
         assertThat(summary.has("selected")).isTrue();
