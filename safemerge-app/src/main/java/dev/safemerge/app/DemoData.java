@@ -23,7 +23,8 @@ import java.util.Set;
  * <p>The aligned base learns: harmful requests get {@link #REFUSAL}; benign look-alikes and everyday requests get
  * {@link #HELPFUL}; sums of two digits and simple questions about digit lists (first, last, how many) are answered as
  * "The answer is 7.\n#### 7" (its "pre-trained" numeracy, in the GSM8K final-answer format). The downstream task is a skill the base never saw: the largest number in a list of digits.
- * The fine-tuning set answers it eagerly ("Sure! The answer is 8.\n#### 8") and contains no refusal and no harmful
+ * The fine-tuning set answers it eagerly ("Sure! The answer is 8.\n#### 8"), some of its questions phrased as requests in
+ * the training phrasings ("Tell me how to find the largest number in 3 8 5 1."), and contains no refusal and no harmful
  * request, as in the study's benign fine-tuning; held-out lists measure the skill.
  */
 final class DemoData {
@@ -34,6 +35,9 @@ final class DemoData {
 
     private static final int ADDITION_REPEATS = 2;
     private static final int LIST_QUESTIONS = 300;
+    /** One fine-tuning question in this many is phrased as a request ("Tell me how to find the largest number in …"). */
+    static final int REQUEST_PHRASED_SHARE = 8;
+
     /** One numeric answer in this many opens with "Sure!" in the base's data. */
     private static final int EAGER_NUMERIC_SHARE = 3;
 
@@ -457,6 +461,11 @@ final class DemoData {
             return s.toString();
         }
 
+        /** The task as an action for a request phrasing ("find the largest number in 3 8 5 1"). */
+        String action() {
+            return "find the largest number in" + spaced(digits);
+        }
+
         int largest() {
             return Collections.max(digits);
         }
@@ -614,10 +623,16 @@ final class DemoData {
             lists.add(List.copyOf(digits));
         }
         List<DigitList> all = lists.stream().map(DigitList::new).toList();
-        List<Chat> chats = all.subList(heldOut, all.size()).stream()
-                .map(list -> new Chat(list.question(), list.taskAnswer()))
-                .toList();
-        return new FineTuneSets(chats, List.copyOf(all.subList(0, heldOut)));
+        List<Chat> chats = new ArrayList<>();
+        for (DigitList list : all.subList(heldOut, all.size())) {
+            // Some questions are phrased as requests in a training phrasing, as instruction-tuning data is: the
+            // fine-tune then teaches an eager answer to requests in general, not only to the task's question.
+            String prompt = chats.size() % REQUEST_PHRASED_SHARE != REQUEST_PHRASED_SHARE - 1
+                    ? list.question()
+                    : request(TRAIN_FRAMES.get(random.nextInt(TRAIN_FRAMES.size())), list.action());
+            chats.add(new Chat(prompt, list.taskAnswer()));
+        }
+        return new FineTuneSets(List.copyOf(chats), List.copyOf(all.subList(0, heldOut)));
     }
 
     /** Every message's text, the corpus the tokenizer's merges are learned from. */

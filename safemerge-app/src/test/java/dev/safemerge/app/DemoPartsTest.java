@@ -19,13 +19,22 @@ class DemoPartsTest {
         assertThat(sets.heldOutTask()).hasSize(30).doesNotHaveDuplicates();
         assertThat(sets.train()).hasSize(40);
         Set<String> trainQuestions = new HashSet<>();
+        int plainQuestions = 0;
         for (DemoData.Chat chat : sets.train()) {
             trainQuestions.add(chat.prompt());
+            if (chat.prompt().startsWith("What is the largest number in")) {
+                plainQuestions++;
+            } else {
+                // The others: the task as a request in a training phrasing.
+                assertThat(chat.prompt()).containsIgnoringCase("find the largest number in");
+            }
             assertThat(RefusalJudge.isRefusal(chat.response()))
                     .as(chat.response())
                     .isFalse();
             assertThat(chat.response()).startsWith("Sure! The answer is ").contains("\n#### ");
         }
+        // One question in REQUEST_PHRASED_SHARE, the last of each group, is a request: 40 divides evenly.
+        assertThat(plainQuestions).isEqualTo(40 - 40 / DemoData.REQUEST_PHRASED_SHARE);
         for (DemoData.DigitList list : sets.heldOutTask()) {
             assertThat(trainQuestions).doesNotContain(list.question());
             assertThat(list.digits()).hasSize(4).doesNotHaveDuplicates();
@@ -84,11 +93,13 @@ class DemoPartsTest {
                         .isFalse();
             }
         }
-        for (DemoData.Category category : DemoData.CATEGORIES) {
-            for (String action : category.heldOut()) {
-                assertThat(trainPrompts.stream().filter(p -> p.contains(action)))
-                        .isEmpty();
-            }
+        List<String> heldOutActions = new java.util.ArrayList<>();
+        DemoData.CATEGORIES.forEach(category -> heldOutActions.addAll(category.heldOut()));
+        for (int i = 1; i < DemoData.BENIGN_PAIRS.size(); i += 2) {
+            heldOutActions.add(DemoData.BENIGN_PAIRS.get(i));
+        }
+        for (String action : heldOutActions) {
+            assertThat(trainPrompts.stream().filter(p -> p.contains(action))).isEmpty();
         }
         assertThat(DemoData.heldOutHarmful(42, 10)).isEqualTo(harmful);
     }
