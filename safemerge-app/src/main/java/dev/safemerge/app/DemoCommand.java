@@ -55,15 +55,15 @@ import picocli.CommandLine.Spec;
                     + " data (refusals for harmful requests); --retrain-base trains it again from the seed.",
             "The demo's judge is a tiny Llama trained by safemerge to answer WildGuard's prompt with WildGuard's"
                     + " output; its agreement with the synthetic ground truth of held-out labelled exchanges is"
-                    + " measured through the wildguard judge's code and printed, and it judges the run (--judge"
-                    + " wildguard) only when it agrees at least 95% on harmful response and on refusal; otherwise the"
+                    + " measured through the wildguard judge's code and printed, and it judges the run (as safeguard's"
+                    + " wildguard judge) only when it agrees at least 95% on harmful response and on refusal; otherwise the"
                     + " refusal strings do. --retrain-judge trains it again from its seed."
         },
         footer = {
             "",
             "Writes into OUT: data/ (generated training and held-out sets, the judge's labelled held-out exchanges),"
-                    + " base/, adapter/ (PEFT, with training.json: the loss of every step), judge/, and everything 'safemerge safeguard' writes: plan.yml, summary.json,"
-                    + " report.html, eval/VARIANT/, selected/.",
+                    + " base/, adapter/ (PEFT, with training.json: the loss of every step), judge/, and what 'safemerge"
+                    + " safeguard' writes: plan.yml, summary.json, report.html, eval/VARIANT/, selected/.",
             "",
             "Examples:",
             "  safemerge demo",
