@@ -419,7 +419,7 @@ public final class InferenceBench {
     }
 
     /** Median tokens/s of one prompt of {@code tokens} tokens in one forward step. */
-    private static double prefill(Model model, int tokens, int repeats) {
+    static double prefill(Model model, int tokens, int repeats) {
         int vocab = model.spec().vocabSize();
         model.step(List.of(model.newCache(32)), List.of(prompt(32, 0, vocab)));
         double[] rates = new double[repeats];
@@ -433,7 +433,7 @@ public final class InferenceBench {
     }
 
     /** Median tokens/s of {@code batch} sequences decoding {@code steps} tokens each after a 16-token prompt. */
-    private static double decode(Model model, int batch, int steps, int repeats) {
+    static double decode(Model model, int batch, int steps, int repeats) {
         int vocab = model.spec().vocabSize();
         double[] rates = new double[repeats];
         for (int r = -1; r < repeats; r++) {

@@ -2,7 +2,6 @@ package dev.safemerge.bench;
 
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
-import dev.safemerge.model.generate.KvCache;
 import dev.safemerge.tensor.kernel.Kernels;
 import dev.safemerge.tensor.kernel.Matrix;
 import dev.safemerge.tensor.kernel.WeightFormat;
@@ -222,7 +221,7 @@ public final class KernelBench {
                         2.0 * shape.layerParameters() + 2.0 * shape.vocab() * shape.hidden() / prefillTokens;
                 rows.add(row(
                         name + " step prefill " + prefillTokens + " tokens (bf16)",
-                        prefill(model, prefillTokens, repeats),
+                        InferenceBench.prefill(model, prefillTokens, repeats),
                         fma / prefillFlops,
                         "FMA"));
                 double decodeFlops = 2.0 * shape.parametersPerToken();
@@ -231,7 +230,7 @@ public final class KernelBench {
                     double bound = Math.min(batch * bandwidth / bytes, fma / decodeFlops);
                     rows.add(row(
                             name + " step decode batch " + batch + " (bf16)",
-                            decode(model, batch, steps, repeats),
+                            InferenceBench.decode(model, batch, steps, repeats),
                             bound,
                             batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
                 }
@@ -239,7 +238,11 @@ public final class KernelBench {
             try (Model q8 = Model.load(
                     checkpoint, ModelLoadOptions.defaults().withQuantization(ModelLoadOptions.Quantization.Q8))) {
                 double bound = bandwidth(threads) / q8.weightBytesPerToken();
-                rows.add(row(name + " step decode batch 1 (q8)", decode(q8, 1, steps, repeats), bound, "bandwidth"));
+                rows.add(row(
+                        name + " step decode batch 1 (q8)",
+                        InferenceBench.decode(q8, 1, steps, repeats),
+                        bound,
+                        "bandwidth"));
             }
         } finally {
             InferenceBench.deleteTree(checkpoint);
@@ -254,68 +257,5 @@ public final class KernelBench {
 
     private static String row(String name, double rate, double bound, String from) {
         return String.format("%-46s %12.2f %12.2f %7.2f  %s", name, rate, bound, rate / bound, from);
-    }
-
-    private static int[] prompt(int length, int salt, int vocab) {
-        int[] ids = new int[length];
-        for (int i = 0; i < length; i++) {
-            ids[i] = (int) ((1000L + i * 7919L + salt * 104729L) % vocab);
-        }
-        return ids;
-    }
-
-    /** Median tokens/s of one prompt of {@code tokens} tokens in one forward step. */
-    private static double prefill(Model model, int tokens, int repeats) {
-        int vocab = model.spec().vocabSize();
-        model.step(List.of(model.newCache(32)), List.of(prompt(32, 0, vocab)));
-        double[] rates = new double[repeats];
-        for (int r = 0; r < repeats; r++) {
-            KvCache cache = model.newCache(tokens);
-            long start = System.nanoTime();
-            model.step(List.of(cache), List.of(prompt(tokens, r, vocab)));
-            rates[r] = tokens / ((System.nanoTime() - start) / 1e9);
-        }
-        return MachineBounds.median(rates);
-    }
-
-    /** Median tokens/s of {@code batch} sequences decoding {@code steps} tokens each after a 16-token prompt. */
-    private static double decode(Model model, int batch, int steps, int repeats) {
-        int vocab = model.spec().vocabSize();
-        double[] rates = new double[repeats];
-        for (int r = -1; r < repeats; r++) {
-            List<KvCache> caches = new ArrayList<>();
-            List<int[]> prompts = new ArrayList<>();
-            for (int b = 0; b < batch; b++) {
-                caches.add(model.newCache(16 + steps + 3));
-                prompts.add(prompt(16, b, vocab));
-            }
-            float[] logits = model.step(caches, prompts);
-            int warmup = r < 0 ? 3 : 1;
-            long start = 0;
-            for (int s = 0; s < steps + warmup; s++) {
-                if (s == warmup) {
-                    start = System.nanoTime();
-                }
-                List<int[]> next = new ArrayList<>();
-                for (int b = 0; b < batch; b++) {
-                    next.add(new int[] {argmax(logits, b * vocab, vocab)});
-                }
-                logits = model.step(caches, next);
-            }
-            if (r >= 0) {
-                rates[r] = (double) batch * steps / ((System.nanoTime() - start) / 1e9);
-            }
-        }
-        return MachineBounds.median(rates);
-    }
-
-    private static int argmax(float[] logits, int offset, int n) {
-        int best = 0;
-        for (int i = 1; i < n; i++) {
-            if (logits[offset + i] > logits[offset + best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }
