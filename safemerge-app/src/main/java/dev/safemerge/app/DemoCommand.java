@@ -3,8 +3,8 @@ package dev.safemerge.app;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.run.Protocol;
+import dev.safemerge.eval.run.ProtocolSettings;
 import dev.safemerge.model.ModelSpec;
-import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.train.AdamW;
 import dev.safemerge.model.train.CheckpointWeights;
@@ -299,7 +299,6 @@ final class DemoCommand implements Callable<Integer> {
      * judge in {@code judgeModel}, or the refusal judge when null.
      */
     SafeguardPlan plan(Path base, Path adapter, Path data, int workers, Path judgeModel) {
-        Sampling demo = Protocol.Preset.DEMO.sampling();
         return new SafeguardPlan(
                 base,
                 List.of(adapter),
@@ -313,12 +312,8 @@ final class DemoCommand implements Callable<Integer> {
                 judgeModel,
                 SELECT,
                 null,
-                null,
-                true,
-                demo.maxNewTokens(),
-                demo.temperature(),
-                demo.repetitionPenalty(),
-                seed,
+                // the demo preset with the run's --seed, which seeds the merges too (an override unless the preset's)
+                new ProtocolSettings(Protocol.Preset.DEMO.label(), null, false, null, null, null, null, null, seed),
                 SafeguardPlan.DEFAULT_VALIDATION_FRACTION,
                 SafeguardPlan.DEFAULT_DENSITY,
                 SafeguardPlan.DEFAULT_BATCH,

@@ -70,6 +70,10 @@ class DemoCommandTest {
         assertThat(judgePrimary || result.out().contains("the refusal strings stay the primary judge"))
                 .isTrue();
         assertThat(summary.get("judge").asText()).isEqualTo(judgePrimary ? "wildguard" : "refusal");
+        assertThat(summary.at("/protocol/preset").asText()).isEqualTo("demo");
+        assertThat(summary.at("/protocol/overrides"))
+                .as("the default --seed is the preset's")
+                .isEmpty();
         assertThat(summary.at("/protocol/max_new_tokens").asInt())
                 .isEqualTo(Protocol.Preset.DEMO.sampling().maxNewTokens());
         assertThat(summary.has("selected")).isTrue();
