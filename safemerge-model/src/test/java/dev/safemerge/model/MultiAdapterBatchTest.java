@@ -7,6 +7,7 @@ import dev.safemerge.model.generate.GenerationResult;
 import dev.safemerge.model.generate.KvCache;
 import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.generate.ScaledAdapter;
+import dev.safemerge.model.generate.SequenceFeed;
 import dev.safemerge.model.generate.SequenceSpec;
 import dev.safemerge.model.generate.TokenCallback;
 import dev.safemerge.tensor.BadInputException;
@@ -151,6 +152,69 @@ class MultiAdapterBatchTest {
                 List<GenerationResult> alone = model.generator(1)
                         .generateSequences(List.of(specs.get(i)), params, TokenCallback.NONE, Progress.NONE);
                 assertThat(batched.get(i)).as("sequence %d", i).isEqualTo(alone.getFirst());
+            }
+        }
+    }
+
+    /**
+     * One continuous batch whose sequences differ in adapter, scale and sampling (greedy, seeded temperature sampling
+     * with top-k/top-p, a repetition penalty, other seeds and lengths): each gives exactly what it gives alone with its
+     * own settings, so a sweep needs no batch per sampling setting.
+     */
+    @Test
+    void mixedSamplingInOneFeedBatchGivesWhatEachSequenceGivesAlone(@TempDir Path dir) {
+        try (Model model = Model.load(BASE, ModelLoadOptions.defaults());
+                Adapter a = model.loadAdapter(adapter(dir, "a", 8, 4, List.of("q_proj", "v_proj")))) {
+            ScaledAdapter[] adapters = {null, new ScaledAdapter(a, 0.4f), new ScaledAdapter(a, 1f)};
+            Sampling sampled = Sampling.greedy(7)
+                    .withTemperature(0.9)
+                    .withTopK(40)
+                    .withTopP(0.95)
+                    .withSeed(77);
+            Sampling[] samplings = {
+                Sampling.greedy(5).withIgnoreEos(true),
+                sampled.withIgnoreEos(true),
+                sampled.withSeed(5)
+                        .withRepetitionPenalty(1.2)
+                        .withMaxNewTokens(4)
+                        .withIgnoreEos(true),
+                Sampling.greedy(6).withTemperature(1.3).withSeed(9)
+            };
+            List<SequenceFeed.Joining> joinings = new ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                joinings.add(new SequenceFeed.Joining(
+                        new SequenceSpec(new int[] {1, 10 + i, 20 + 3 * i}, adapters[i % 3], i % 2), samplings[i % 4]));
+            }
+            assertThat(joinings.stream().map(j -> j.sampling().batchKey()).distinct())
+                    .as("settings no one engine batch of the old kind could share")
+                    .hasSize(4);
+            GenerationResult[] together = new GenerationResult[joinings.size()];
+            java.util.Iterator<SequenceFeed.Joining> next = joinings.iterator();
+            model.generator(4)
+                    .generate(
+                            new SequenceFeed() {
+                                @Override
+                                public List<Joining> admit(int freeSlots) {
+                                    List<Joining> admitted = new ArrayList<>();
+                                    while (admitted.size() < freeSlots && next.hasNext()) {
+                                        admitted.add(next.next());
+                                    }
+                                    return admitted;
+                                }
+
+                                @Override
+                                public void finished(int index, GenerationResult result) {
+                                    together[index] = result;
+                                }
+                            },
+                            TokenCallback.NONE,
+                            Progress.NONE);
+            for (int i = 0; i < joinings.size(); i++) {
+                SequenceFeed.Joining joining = joinings.get(i);
+                List<GenerationResult> alone = model.generator(1)
+                        .generateSequences(
+                                List.of(joining.spec()), joining.sampling(), TokenCallback.NONE, Progress.NONE);
+                assertThat(together[i]).as("sequence %d", i).isEqualTo(alone.getFirst());
             }
         }
     }

@@ -13,8 +13,11 @@ import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.Progress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Several models of the form base + λ·adapter (the linear or task-arithmetic merges of a base and its LoRA
@@ -147,44 +150,55 @@ public final class AdapterSweep implements AutoCloseable {
         runIfAllWaiting();
     }
 
-    /** Generates every waiting call in one engine call once no open variant is still to call. */
+    /**
+     * Generates every waiting call in one continuous batch once no open variant is still to call. The engine samples
+     * each sequence with its own settings, so calls with different sampling share the batch too.
+     */
     private void runIfAllWaiting() {
         if (waiting.isEmpty() || waiting.size() < open) {
             return;
         }
         List<Call> calls = new ArrayList<>(waiting);
         waiting.clear();
-        // one engine batch samples alike; calls with another sampling setting run in their own batch
-        while (!calls.isEmpty()) {
-            Sampling sampling = calls.getFirst().options.batchKey();
-            List<Call> group = calls.stream()
-                    .filter(c -> c.options.batchKey().equals(sampling))
-                    .toList();
-            calls.removeAll(group);
-            run(group);
-        }
+        run(calls);
         notifyAll();
     }
 
-    private void run(List<Call> group) {
-        List<SequenceSpec> sequences = new ArrayList<>();
-        List<Sampling> options = new ArrayList<>();
-        for (Call call : group) {
+    private void run(List<Call> calls) {
+        List<TextGenerator.Joining> joinings = new ArrayList<>();
+        for (Call call : calls) {
             for (int i = 0; i < call.prompts.size(); i++) {
-                sequences.add(new SequenceSpec(call.prompts.get(i), call.adapter, i));
-                options.add(call.options);
+                joinings.add(new TextGenerator.Joining(
+                        new SequenceSpec(call.prompts.get(i), call.adapter, i),
+                        call.options,
+                        joinings.size(),
+                        TextGenerator.TextListener.NONE,
+                        () -> false,
+                        new CompletableFuture<>()));
             }
         }
+        Iterator<TextGenerator.Joining> next = joinings.iterator();
+        int from = 0;
         try {
-            List<TextGenerator.Completion> all =
-                    text.generateSequences(sequences, options, TextGenerator.TextListener.NONE, sequence -> false);
-            int from = 0;
-            for (Call call : group) {
-                call.completions = all.subList(from, from + call.prompts.size());
+            text.generateFeed(freeSlots -> {
+                List<TextGenerator.Joining> admitted = new ArrayList<>();
+                while (admitted.size() < freeSlots && next.hasNext()) {
+                    admitted.add(next.next());
+                }
+                return admitted;
+            });
+            for (Call call : calls) {
+                List<TextGenerator.Completion> completions = new ArrayList<>();
+                for (TextGenerator.Joining joining : joinings.subList(from, from + call.prompts.size())) {
+                    completions.add(joining.result().join());
+                }
+                call.completions = completions;
                 from += call.prompts.size();
             }
         } catch (RuntimeException e) {
-            group.forEach(call -> call.failure = e);
+            RuntimeException failure =
+                    e instanceof CompletionException && e.getCause() instanceof RuntimeException cause ? cause : e;
+            calls.stream().filter(call -> !call.done()).forEach(call -> call.failure = failure);
         }
     }
 
