@@ -27,10 +27,13 @@ class SafeguardCommandTest {
         return Files.write(dir.resolve("train.jsonl"), lines);
     }
 
-    @Test
-    void badInputIsOneLineWithExitTwoBeforeAnyWork() {
+    /**
+     * Runs safeguard over the demo base as its own full fine-tune with {@code more} arguments, and checks that it is
+     * refused with one error line holding {@code expected}, exit 2 and nothing written.
+     */
+    private void refusedBeforeAnyWork(String expected, String... more) {
         Path out = tmp.resolve("run");
-        MainTest.Result r = MainTest.run(
+        List<String> args = new ArrayList<>(List.of(
                 "safeguard",
                 "--base",
                 DEMO_BASE,
@@ -39,38 +42,24 @@ class SafeguardCommandTest {
                 "--methods",
                 "linear",
                 "--safety",
-                "harmful=../data/safety/harmful.jsonl",
-                "--task",
-                "add=../data/tasks/numeric.jsonl:bogus",
-                "--out",
-                out.toString());
+                "harmful=../data/safety/harmful.jsonl"));
+        args.addAll(List.of(more));
+        args.addAll(List.of("--out", out.toString()));
+        MainTest.Result r = MainTest.run(args.toArray(String[]::new));
         assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
         assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:"))).hasSize(1);
-        assertThat(r.err()).contains("bogus");
+        assertThat(r.err()).contains(expected);
         assertThat(out).doesNotExist();
     }
 
     @Test
+    void badInputIsOneLineWithExitTwoBeforeAnyWork() {
+        refusedBeforeAnyWork("bogus", "--task", "add=../data/tasks/numeric.jsonl:bogus");
+    }
+
+    @Test
     void anUnknownProtocolPresetIsOneLineWithExitTwoBeforeAnyWork() {
-        Path out = tmp.resolve("run");
-        MainTest.Result r = MainTest.run(
-                "safeguard",
-                "--base",
-                DEMO_BASE,
-                "--finetuned",
-                DEMO_BASE,
-                "--methods",
-                "linear",
-                "--safety",
-                "harmful=../data/safety/harmful.jsonl",
-                "--protocol",
-                "bogus",
-                "--out",
-                out.toString());
-        assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
-        assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:"))).hasSize(1);
-        assertThat(r.err()).contains("--protocol bogus: unknown preset");
-        assertThat(out).doesNotExist();
+        refusedBeforeAnyWork("--protocol bogus: unknown preset", "--protocol", "bogus");
     }
 
     @Test
@@ -79,25 +68,8 @@ class SafeguardCommandTest {
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
             port = socket.getLocalPort();
         }
-        Path out = tmp.resolve("run");
-        MainTest.Result r = MainTest.run(
-                "safeguard",
-                "--base",
-                DEMO_BASE,
-                "--finetuned",
-                DEMO_BASE,
-                "--methods",
-                "linear",
-                "--safety",
-                "harmful=../data/safety/harmful.jsonl",
-                "--endpoint",
-                "http://127.0.0.1:" + port,
-                "--out",
-                out.toString());
-        assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
-        assertThat(r.err().strip().lines().filter(l -> l.startsWith("error:"))).hasSize(1);
-        assertThat(r.err()).contains("--endpoint http://127.0.0.1:" + port + ": unreachable");
-        assertThat(out).doesNotExist();
+        refusedBeforeAnyWork(
+                "--endpoint http://127.0.0.1:" + port + ": unreachable", "--endpoint", "http://127.0.0.1:" + port);
     }
 
     /**

@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
-import java.util.Map;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -54,7 +52,7 @@ class PromptsAndBranchesTest {
     void anotherPromptVersionMakesOlderVerdictsIncomparable(String dialect) {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {
-            VersionRef model = RegistryTest.add(registry, "m", ModelKind.BASE, "weights");
+            VersionRef model = TestModels.register(registry, temp, "m", ModelKind.BASE, "weights");
             registry.addPrompt("sys", "system-prompt", "Be safe.", List.of(), List.of());
             registry.addPrompt("sys", "system-prompt", "Be bold.", List.of("production"), List.of());
             Evaluation first =
@@ -127,7 +125,7 @@ class PromptsAndBranchesTest {
     void versionsAndPromptsAddedOnABranchMoveItsHeadsAndPromotionNeedsTheirGate(String dialect) {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {
-            VersionRef base = RegistryTest.add(registry, "llama", ModelKind.BASE, "base weights");
+            VersionRef base = TestModels.register(registry, temp, "llama", ModelKind.BASE, "base weights");
             Branch created = registry.createBranch("safety-work", base, null);
             assertThat(created.head()).isEqualTo(base);
             assertThat(created.base()).isEqualTo(base);
@@ -210,16 +208,7 @@ class PromptsAndBranchesTest {
     @ParameterizedTest
     @MethodSource("dialects")
     void aVersionOneDatabaseMigratesItsBranches(String dialect) throws Exception {
-        String db = TestDatabases.fresh(dialect, temp);
-        String url = db.startsWith("jdbc:") ? db : "jdbc:sqlite:" + db;
-        Flyway.configure()
-                .dataSource(url, null, null)
-                .locations("classpath:db/registry")
-                .placeholders(Map.of(
-                        "id", dialect.equals("sqlite") ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"))
-                .target("1")
-                .load()
-                .migrate();
+        String db = TestDatabases.atSchemaVersion(dialect, temp, "1");
         try (Connection c = TestDatabases.connect(db);
                 Statement s = c.createStatement()) {
             for (int i = 1; i <= 2; i++) {

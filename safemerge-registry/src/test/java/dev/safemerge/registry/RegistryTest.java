@@ -11,8 +11,6 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -129,9 +127,9 @@ class RegistryTest {
     void lineageListsEveryAncestor(String dialect) {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {
-            VersionRef base = add(registry, "base", ModelKind.BASE, "b");
-            VersionRef tuned = add(registry, "tuned", ModelKind.FINE_TUNED, "t", base);
-            VersionRef merged = add(registry, "merged", ModelKind.MERGE, "m", base, tuned);
+            VersionRef base = TestModels.register(registry, temp, "base", ModelKind.BASE, "b");
+            VersionRef tuned = TestModels.register(registry, temp, "tuned", ModelKind.FINE_TUNED, "t", base);
+            VersionRef merged = TestModels.register(registry, temp, "merged", ModelKind.MERGE, "m", base, tuned);
             assertThat(registry.lineage(merged))
                     .extracting(e -> e.child() + "<-" + e.parent() + "@" + e.depth())
                     .containsExactly("merged:1<-base:1@1", "merged:1<-tuned:1@1", "tuned:1<-base:1@2");
@@ -143,8 +141,8 @@ class RegistryTest {
     void evaluationsTagAgainstTheBaseAndAChangedJudgeSupersedesOlderOnes(String dialect) {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {
-            VersionRef base = add(registry, "base", ModelKind.BASE, "b");
-            VersionRef merged = add(registry, "merged", ModelKind.MERGE, "m", base);
+            VersionRef base = TestModels.register(registry, temp, "base", ModelKind.BASE, "b");
+            VersionRef merged = TestModels.register(registry, temp, "merged", ModelKind.MERGE, "m", base);
             Evaluation mine = registry.addEvaluation(TestModels.safety(merged, "core", 60, 100, "refusal"));
             assertThat(registry.tags(merged)).isEmpty(); // no base measurement yet
             // the base's evaluation lands: the descendant's tags are recomputed, naming the descendant's evaluation
@@ -179,9 +177,9 @@ class RegistryTest {
     void aliasesMoveOnlyThroughAPassingGateOrAnOverrideAndRollBack(String dialect) throws Exception {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {
-            VersionRef v1 = add(registry, "m", ModelKind.BASE, "one");
-            VersionRef v2 = add(registry, "m", ModelKind.MERGE, "two", v1);
-            VersionRef v3 = add(registry, "m", ModelKind.MERGE, "three", v1);
+            VersionRef v1 = TestModels.register(registry, temp, "m", ModelKind.BASE, "one");
+            VersionRef v2 = TestModels.register(registry, temp, "m", ModelKind.MERGE, "two", v1);
+            VersionRef v3 = TestModels.register(registry, temp, "m", ModelKind.MERGE, "three", v1);
             assertThatThrownBy(() -> registry.setAlias("production", v1.toString(), false, null, null))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageContaining("no gate verdict");
@@ -234,7 +232,7 @@ class RegistryTest {
     void aliasesCanFollowAliasesButNotInACycle(String dialect) {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {
-            VersionRef v1 = add(registry, "m", ModelKind.BASE, "one");
+            VersionRef v1 = TestModels.register(registry, temp, "m", ModelKind.BASE, "one");
             registry.recordGateVerdict(v1, null, "core", "h", "pass", "{}");
             registry.setAlias("production", v1.toString(), false, null, null);
             registry.setAlias("staging", "production", false, null, null);
@@ -255,9 +253,9 @@ class RegistryTest {
     void editingTheAuditLogIsDetected(String dialect) throws Exception {
         String db = TestDatabases.fresh(dialect, temp);
         try (Registry registry = open(db)) {
-            VersionRef v1 = add(registry, "m", ModelKind.BASE, "one");
+            VersionRef v1 = TestModels.register(registry, temp, "m", ModelKind.BASE, "one");
             registry.tag(v1, "reviewed");
-            add(registry, "m", ModelKind.BASE, "two");
+            TestModels.register(registry, temp, "m", ModelKind.BASE, "two");
             assertThat(registry.verify().ok()).isTrue();
             try (Connection c = TestDatabases.connect(db);
                     Statement s = c.createStatement()) {
@@ -303,27 +301,10 @@ class RegistryTest {
         }
     }
 
-    static VersionRef add(Registry registry, String name, ModelKind kind, String content, VersionRef... parents) {
-        Path dir = TestModels.directory(
-                Path.of(System.getProperty("java.io.tmpdir")), "registry-test-" + java.util.UUID.randomUUID(), content);
-        return registry.addModel(NewModel.of(name, dir, kind, List.of(parents)))
-                .value()
-                .ref();
-    }
-
     @ParameterizedTest
     @MethodSource("dialects")
     void itemsKeepTheJudgeOutputAndItemsOfAVersionTwoDatabaseHaveNone(String dialect) throws Exception {
-        String db = TestDatabases.fresh(dialect, temp);
-        String url = db.startsWith("jdbc:") ? db : "jdbc:sqlite:" + db;
-        Flyway.configure()
-                .dataSource(url, null, null)
-                .locations("classpath:db/registry")
-                .placeholders(Map.of(
-                        "id", dialect.equals("sqlite") ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"))
-                .target("2")
-                .load()
-                .migrate();
+        String db = TestDatabases.atSchemaVersion(dialect, temp, "2");
         try (Connection c = TestDatabases.connect(db);
                 Statement s = c.createStatement()) {
             s.executeUpdate("INSERT INTO model_version (name, version, content_hash, location, kind, created_at, actor)"

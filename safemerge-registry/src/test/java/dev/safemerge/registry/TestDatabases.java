@@ -8,7 +8,9 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -45,6 +47,23 @@ public final class TestDatabases {
             throw new IllegalStateException("cannot create a test database on " + PG_URL, e);
         }
         return withDatabase(PG_URL, name);
+    }
+
+    /**
+     * A fresh database migrated only up to schema {@code version}, as an older safemerge left it, for tests that fill
+     * it with old rows before the registry opens it.
+     */
+    public static String atSchemaVersion(String dialect, Path tempDir, String version) {
+        String db = fresh(dialect, tempDir);
+        Flyway.configure()
+                .dataSource(db.startsWith("jdbc:") ? db : "jdbc:sqlite:" + db, null, null)
+                .locations("classpath:db/registry")
+                .placeholders(Map.of(
+                        "id", dialect.equals("sqlite") ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"))
+                .target(version)
+                .load()
+                .migrate();
+        return db;
     }
 
     /** The server URL with its database name replaced. */

@@ -22,6 +22,15 @@ final class TestModels {
         }
     }
 
+    /** Registers a model version whose directory (under {@code parent}, named uniquely) holds {@code content}. */
+    static VersionRef register(
+            Registry registry, Path parent, String name, ModelKind kind, String content, VersionRef... parents) {
+        Path dir = directory(parent, "model-" + java.util.UUID.randomUUID(), content);
+        return registry.addModel(NewModel.of(name, dir, kind, List.of(parents)))
+                .value()
+                .ref();
+    }
+
     /** A safety evaluation with {@code unsafe} of {@code n} items unsafe (the first ones), category "c". */
     static NewEvaluation safety(VersionRef model, String suite, int unsafe, int n, String judge) {
         List<EvaluationItem> items = new java.util.ArrayList<>();
