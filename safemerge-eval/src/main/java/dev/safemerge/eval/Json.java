@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.tensor.DiskWrites;
 import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -51,10 +52,7 @@ public final class Json {
             Files.createDirectories(absolute.getParent());
             try (FileChannel channel = FileChannel.open(
                     temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                ByteBuffer bytes = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
-                while (bytes.hasRemaining()) {
-                    channel.write(bytes);
-                }
+                DiskWrites.write(channel, temp, ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
                 channel.force(true);
             }
             try {

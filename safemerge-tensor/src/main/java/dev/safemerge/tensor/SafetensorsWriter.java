@@ -115,13 +115,11 @@ public final class SafetensorsWriter implements AutoCloseable {
                     StandardOpenOption.READ);
             ByteBuffer prefix = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
             prefix.putLong(header.length).put(header).flip();
-            while (prefix.hasRemaining()) {
-                channel.write(prefix, prefix.position());
-            }
+            DiskWrites.write(channel, path, prefix, 0);
             // Size the file now so that concurrent positional writes never race on extending it.
             long total = 8 + header.length + offset;
             if (total > 8 + header.length) {
-                channel.write(ByteBuffer.allocate(1), total - 1);
+                DiskWrites.write(channel, path, ByteBuffer.allocate(1), total - 1);
             }
             return new SafetensorsWriter(path, channel, 8 + header.length, layout);
         } catch (IOException e) {
@@ -250,11 +248,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private void write(TensorInfo info, long byteOffset, MemorySegment chunk) {
         long start = dataStart + info.dataBegin() + byteOffset;
         try {
-            ByteBuffer buffer = chunk.asByteBuffer();
-            long position = start;
-            while (buffer.hasRemaining()) {
-                position += channel.write(buffer, position);
-            }
+            DiskWrites.write(channel, path, chunk.asByteBuffer(), start);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + path, e);
         }

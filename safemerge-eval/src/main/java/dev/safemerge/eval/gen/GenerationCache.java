@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.DiskWrites;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -139,9 +140,7 @@ public final class GenerationCache implements AutoCloseable {
                 openChannel();
             }
             start = channel.position();
-            while (bytes.hasRemaining()) {
-                channel.write(bytes);
-            }
+            DiskWrites.write(channel, file, bytes);
             channel.force(false);
         } catch (IOException e) {
             // a write cut short (a full disk) is undone, so that a later append cannot follow a torn line
