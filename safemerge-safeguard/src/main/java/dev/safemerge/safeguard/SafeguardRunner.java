@@ -218,10 +218,12 @@ public final class SafeguardRunner {
 
     /**
      * Whether the variants a LoRA fine-tune expresses as base + scale·adapter (the base at no adapter, the fine-tune
-     * at scale 1, linear and task-arithmetic merges at λ) run in-process over one loaded base.
+     * at scale 1, linear and task-arithmetic merges at λ) run in-process over one loaded base. With several LoRA
+     * fine-tunes (model_stock's seeds) those variants are of the first, as their merges are, and run over the one
+     * base just the same; model_stock itself is a full merge.
      */
     private boolean overOneBase() {
-        return remote == null && plan.adapters().size() == 1;
+        return remote == null && !plan.adapters().isEmpty();
     }
 
     /**

@@ -208,38 +208,8 @@ class SafeguardRunnerTest {
         assertThat(swept.resolve("models")).doesNotExist();
 
         // the fine-tune as a full checkpoint: every variant is merged to disk, evaluated and deleted
-        Path finetuned = tmp.resolve("finetuned");
-        Path config = tmp.resolve("finetuned.yml");
-        Files.writeString(
-                config,
-                "merge_method: linear\ndtype: float32\nmodels:\n  - model: '" + base + "+" + adapter
-                        + "'\n    parameters: {weight: 1.0}\n");
-        dev.safemerge.merge.Merger.run(
-                config,
-                dev.safemerge.merge.Merger.Options.into(finetuned)
-                        .seed(42)
-                        .log(QUIET)
-                        .build());
-        SafeguardPlan full = Fixture.plan(base, List.of(), methods, lambdas, "pareto");
-        full = new SafeguardPlan(
-                full.base(),
-                List.of(),
-                List.of(finetuned),
-                full.methods(),
-                full.lambdas(),
-                full.safety(),
-                full.benign(),
-                full.tasks(),
-                full.judge(),
-                full.judgeModel(),
-                full.select(),
-                full.limit(),
-                full.protocolSettings(),
-                full.validationFraction(),
-                full.density(),
-                full.batch(),
-                full.threads(),
-                full.keepModels());
+        Path finetuned = materialized(base, adapter, tmp.resolve("finetuned"));
+        SafeguardPlan full = asCheckpoints(Fixture.plan(base, List.of(), methods, lambdas, "pareto"), finetuned);
         SafeguardRunner.Result viaMerge =
                 SafeguardRunner.run(full, tmp.resolve("merged"), recordMerges, Progress.SILENT, QUIET);
         assertThat(merged)
@@ -247,14 +217,7 @@ class SafeguardRunnerTest {
         assertThat(tmp.resolve("merged").resolve("models")).isEmptyDirectory();
 
         assertThat(viaAdapter.variants()).hasSize(6);
-        for (int i = 0; i < viaAdapter.variants().size(); i++) {
-            VariantResult a = viaAdapter.variants().get(i);
-            VariantResult m = viaMerge.variants().get(i);
-            assertThat(a.name()).isEqualTo(m.name());
-            assertThat(a.safetyBySet()).as(a.name()).isEqualTo(m.safetyBySet());
-            assertThat(a.overRefusal()).as(a.name()).isEqualTo(m.overRefusal());
-            assertThat(a.taskBySet()).as(a.name()).isEqualTo(m.taskBySet());
-        }
+        assertSameMeasurements(viaAdapter, viaMerge);
         // the answers themselves agree, not only the counts
         for (String variant : List.of("linear-0.30", "task_arithmetic-0.70")) {
             Path answers = Path.of("eval", variant, "safety", "harmful");
@@ -422,6 +385,118 @@ class SafeguardRunnerTest {
             }
             assertThat(adapted).isEqualTo(4); // q_proj and v_proj of both layers
         }
+    }
+
+    /** The fine-tune base + adapter written as a full float32 checkpoint, as a full fine-tune would be given. */
+    static Path materialized(Path base, Path adapter, Path target) throws IOException {
+        Path config = Files.writeString(
+                target.resolveSibling(target.getFileName() + ".yml"),
+                "merge_method: linear\ndtype: float32\nmodels:\n  - model: '" + base + "+" + adapter
+                        + "'\n    parameters: {weight: 1.0}\n");
+        dev.safemerge.merge.Merger.run(
+                config,
+                dev.safemerge.merge.Merger.Options.into(target)
+                        .seed(42)
+                        .log(QUIET)
+                        .build());
+        return target;
+    }
+
+    /** The same plan with full fine-tuned checkpoints instead of its adapters. */
+    private static SafeguardPlan asCheckpoints(SafeguardPlan plan, Path... finetuned) {
+        return new SafeguardPlan(
+                plan.base(),
+                List.of(),
+                List.of(finetuned),
+                plan.methods(),
+                plan.lambdas(),
+                plan.safety(),
+                plan.benign(),
+                plan.tasks(),
+                plan.judge(),
+                plan.judgeModel(),
+                plan.select(),
+                plan.limit(),
+                plan.protocolSettings(),
+                plan.validationFraction(),
+                plan.density(),
+                plan.batch(),
+                plan.threads(),
+                plan.keepModels());
+    }
+
+    /** Each variant measured the same in both runs: the same names in order, counts, over-refusal and task scores. */
+    private static void assertSameMeasurements(SafeguardRunner.Result actual, SafeguardRunner.Result expected) {
+        assertThat(actual.variants())
+                .extracting(VariantResult::name)
+                .containsExactlyElementsOf(
+                        expected.variants().stream().map(VariantResult::name).toList());
+        for (int i = 0; i < actual.variants().size(); i++) {
+            VariantResult a = actual.variants().get(i);
+            VariantResult e = expected.variants().get(i);
+            assertThat(a.safetyBySet()).as(a.name()).isEqualTo(e.safetyBySet());
+            assertThat(a.overRefusal()).as(a.name()).isEqualTo(e.overRefusal());
+            assertThat(a.taskBySet()).as(a.name()).isEqualTo(e.taskBySet());
+        }
+    }
+
+    /**
+     * With several LoRA fine-tunes (model_stock's seeds), the base, the fine-tune and its linear variants still run
+     * as sequences over the one loaded base; only model_stock is merged. Each measures what the same study measures
+     * with the fine-tunes given as full checkpoints, where base and fine-tune are engines of their own and every
+     * variant a merged checkpoint.
+     */
+    @Test
+    void severalLoraFineTunesRunOverOneBaseAndMeasureAsSeparateEngines() throws IOException {
+        Path base = Fixture.base(tmp);
+        Path first = Fixture.adapter(tmp, "adapter-42", 42);
+        Path second = Fixture.adapter(tmp, "adapter-1024", 1024);
+        List<String> methods = List.of("linear", "model_stock");
+        List<String> merged = new ArrayList<>();
+        SafeguardRunner.Events recordMerges = new SafeguardRunner.Events() {
+            @Override
+            public void merged(String variant) {
+                merged.add(variant);
+            }
+        };
+        Path swept = tmp.resolve("swept");
+        java.io.StringWriter log = new java.io.StringWriter();
+        SafeguardPlan adapters = Fixture.plan(base, List.of(first, second), methods, List.of(0.5), "pareto");
+        SafeguardRunner.Result overOneBase =
+                SafeguardRunner.run(adapters, swept, recordMerges, Progress.SILENT, new PrintWriter(log));
+        assertThat(merged).containsExactly("model_stock");
+        assertThat(log.toString()).contains("evaluating base, finetuned together as base + scale·adapter");
+        java.util.Set<String> models = new java.util.TreeSet<>();
+        for (String line : Files.readAllLines(swept.resolve("generation-cache.jsonl"))) {
+            models.add(Json.MAPPER.readTree(line).path("model").asText());
+        }
+        String withAdapter = "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, first);
+        assertThat(models)
+                .contains(
+                        "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, null),
+                        withAdapter + " scaled 1.0",
+                        withAdapter + " scaled 0.5")
+                .hasSize(4); // and the model_stock merge
+
+        merged.clear();
+        SafeguardPlan checkpoints = asCheckpoints(
+                adapters,
+                materialized(base, first, tmp.resolve("finetuned-42")),
+                materialized(base, second, tmp.resolve("finetuned-1024")));
+        SafeguardRunner.Result separate =
+                SafeguardRunner.run(checkpoints, tmp.resolve("separate"), recordMerges, Progress.SILENT, QUIET);
+        assertThat(merged).containsExactly("linear-0.50", "model_stock");
+        assertSameMeasurements(overOneBase, separate);
+        // the answers themselves agree, and the fine-tune changes them, so this is not the agreement of identical
+        // models
+        Path items = Path.of("safety", "harmful", "items.jsonl");
+        for (String variant : List.of("base", "finetuned", "linear-0.50")) {
+            Path answers = Path.of("eval", variant).resolve(items);
+            assertThat(swept.resolve(answers))
+                    .hasSameTextualContentAs(tmp.resolve("separate").resolve(answers));
+        }
+        assertThat(Files.readString(swept.resolve("eval/finetuned").resolve(items)))
+                .isNotEqualTo(Files.readString(swept.resolve("eval/base").resolve(items)));
     }
 
     /** A finished evaluation in a run's folder, as a killed run leaves it. */
