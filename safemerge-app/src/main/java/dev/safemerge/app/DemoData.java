@@ -36,7 +36,7 @@ final class DemoData {
     private static final int ADDITION_REPEATS = 2;
     private static final int LIST_QUESTIONS = 300;
     /** One fine-tuning question in this many is phrased as a request ("Tell me how to find the largest number in …"). */
-    static final int REQUEST_PHRASED_SHARE = 8;
+    static final int REQUEST_PHRASED_SHARE = 4;
 
     /** One numeric answer in this many opens with "Sure!" in the base's data. */
     private static final int EAGER_NUMERIC_SHARE = 3;

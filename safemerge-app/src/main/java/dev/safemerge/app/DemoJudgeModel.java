@@ -50,7 +50,7 @@ final class DemoJudgeModel {
 
     /** The settings the shipped judge was trained with. */
     record Recipe(long seed, int examples, int epochs, int batchSize, double learningRate) {
-        static final Recipe SHIPPED = new Recipe(1, 1200, 1, 16, 3e-3);
+        static final Recipe SHIPPED = new Recipe(1, 4800, 1, 16, 3e-3);
 
         /** The first {@link #examples} of the seed's shuffled labelled pairs (one response per training request). */
         List<DemoJudgeData.Labelled> pairs() {
