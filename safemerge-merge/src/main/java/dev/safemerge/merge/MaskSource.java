@@ -1,6 +1,7 @@
 package dev.safemerge.merge;
 
 import dev.safemerge.merge.kernel.MergeKernels;
+import java.util.List;
 
 /**
  * Uniform random numbers in [0, 1) for the random pruning of DARE and DELLA: an element is kept when its number is
@@ -21,6 +22,31 @@ public interface MaskSource {
         return (first, dst, count) -> System.arraycopy(all, first, dst, 0, count);
     }
 
+    /**
+     * These numbers keyed by each model's position among {@code models} instead of by its reference: moving a model's
+     * folder or spelling its path another way then draws the same masks, as a seed does in mergekit.
+     */
+    default MaskSource byPosition(List<String> models) {
+        MaskSource numbers = this;
+        return new MaskSource() {
+            @Override
+            public void uniforms(String model, float[] dst) {
+                numbers.uniforms(position(model), dst);
+            }
+
+            @Override
+            public Uniforms open(String model, int length) {
+                return numbers.open(position(model), length);
+            }
+
+            private String position(String model) {
+                int index = models.indexOf(model);
+                // a name that is not an input (arcee_fusion's quantile sample) keeps its own key
+                return index < 0 ? model : "input " + index;
+            }
+        };
+    }
+
     /** The numbers of one task vector. */
     @FunctionalInterface
     interface Uniforms {
@@ -30,7 +56,8 @@ public interface MaskSource {
 
     /**
      * Counter-based numbers keyed by (seed, tensor, model, element index): the same seed gives the same masks whatever
-     * the thread count, the order in which tensors are merged or the blocks a merge draws them in.
+     * the thread count, the order in which tensors are merged or the blocks a merge draws them in. A merge keys models
+     * by position ({@link #byPosition}).
      */
     static MaskSource seeded(long seed, String tensorName) {
         long tensorKey = mix(mix(seed ^ 0x5afe3e26e5L) ^ stableHash(tensorName));

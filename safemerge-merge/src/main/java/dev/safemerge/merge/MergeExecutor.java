@@ -170,6 +170,12 @@ public final class MergeExecutor {
         return jobs;
     }
 
+    /** The task's random masks, keyed by the position of each input so that they do not depend on its path. */
+    private static MaskSource masks(long seed, TensorTask task) {
+        return MaskSource.seeded(seed, task.name())
+                .byPosition(task.inputs().stream().map(TensorTask.Input::model).toList());
+    }
+
     private static int costMib(long elements, int floatsPerElement) {
         return (int) Math.min(Integer.MAX_VALUE, (elements * 4L * floatsPerElement >> 20) + 1);
     }
@@ -197,7 +203,7 @@ public final class MergeExecutor {
                     task.baseIndex(),
                     task.global(),
                     task.precision(),
-                    MaskSource.seeded(seed, task.name()));
+                    masks(seed, task));
             fused.mergeStoredBf16(group, inputs, job.count(), out::reserve);
         } else {
             mergeBlocks(job, method, seed, sources, out);
@@ -236,7 +242,7 @@ public final class MergeExecutor {
                     task.baseIndex(),
                     task.global(),
                     task.precision(),
-                    MaskSource.seeded(seed, task.name()));
+                    masks(seed, task));
             float[] result = method.merge(group);
             for (int done = 0; done < count; done += CHUNK_ELEMENTS) {
                 int n = Math.min(CHUNK_ELEMENTS, count - done);

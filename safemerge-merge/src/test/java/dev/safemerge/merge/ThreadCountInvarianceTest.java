@@ -91,6 +91,36 @@ class ThreadCountInvarianceTest {
                 .isTrue();
     }
 
+    @ParameterizedTest(name = "{0}, {1}")
+    @MethodSource("cases")
+    void theSameSeedGivesTheSameBitsWhereverTheModelsAre(String method, String layout) throws IOException {
+        Path here = merge(config(method, layout), 42, 2);
+        // the same models under other names in another folder, given by absolute paths
+        Path elsewhere = dir.resolve("moved/elsewhere");
+        for (String name : List.of("base", "ft1", "ft2", "lora")) {
+            copyFolder(dir.resolve(name), elsewhere.resolve("copy-of-" + name));
+        }
+        String moved = config(method, layout)
+                .replace("base+lora", elsewhere.resolve("copy-of-base") + "+" + elsewhere.resolve("copy-of-lora"))
+                .replace("base_model: base", "base_model: " + elsewhere.resolve("copy-of-base"))
+                .replace("model: ft", "model: " + elsewhere.resolve("copy-of-ft"));
+        assertThat(moved).doesNotContain("model: ft").contains("copy-of-");
+        Path config = elsewhere.resolve("merge.yml");
+        Files.writeString(config, moved);
+        Path there = dir.resolve("out-moved");
+        Merger.run(config, Merger.Options.into(there).seed(42).threads(2).build());
+        assertSameBits(here, there, "models moved and renamed");
+    }
+
+    private static void copyFolder(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (var files = Files.list(from)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, to.resolve(file.getFileName()));
+            }
+        }
+    }
+
     private static String config(String method, String layout) {
         String epsilon = method.startsWith("della") ? ", epsilon: 0.1" : "";
         StringBuilder yaml = new StringBuilder("merge_method: " + method + "\nbase_model: base\n");
