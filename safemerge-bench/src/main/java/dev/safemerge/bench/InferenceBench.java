@@ -524,19 +524,19 @@ public final class InferenceBench {
         try (Arena arena = Arena.ofConfined();
                 SafetensorsWriter writer = SafetensorsWriter.create(file, specs, Map.of("format", "pt"))) {
             MemorySegment buffer = arena.allocate(2L * chunk);
-            long state = 0x9E3779B97F4A7C15L;
+            SyntheticWeights weights = new SyntheticWeights();
+            short one = (short) (Float.floatToRawIntBits(1f) >>> 16);
             for (TensorSpec spec : specs) {
                 boolean norm = spec.shape().length == 1;
                 long count = spec.elementCount();
                 for (long done = 0; done < count; done += chunk) {
                     int n = (int) Math.min(chunk, count - done);
-                    for (int i = 0; i < n; i++) {
-                        state ^= state << 13;
-                        state ^= state >>> 7;
-                        state ^= state << 17;
-                        // uniform in ±0.03 (norm weights near 1): bf16 is the top half of the float32 bits
-                        float value = norm ? 1f : ((state >>> 40) / (float) (1 << 24) - 0.5f) * 0.06f;
-                        buffer.setAtIndex(SafetensorsFile.SHORT_LE, i, (short) (Float.floatToRawIntBits(value) >>> 16));
+                    weights.fill(buffer, n);
+                    if (norm) {
+                        // norm weights are one; the stream advances past them all the same
+                        for (int i = 0; i < n; i++) {
+                            buffer.setAtIndex(SafetensorsFile.SHORT_LE, i, one);
+                        }
                     }
                     writer.writeBytes(spec.name(), done * 2, buffer.asSlice(0, 2L * n));
                 }

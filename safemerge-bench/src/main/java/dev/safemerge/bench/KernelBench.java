@@ -7,9 +7,6 @@ import dev.safemerge.tensor.kernel.Matrix;
 import dev.safemerge.tensor.kernel.WeightFormat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +14,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The inference kernels alone and the whole forward step, on two Llama shapes: SmolLM2-135M's thin one (hidden 576, 30
- * layers, 9/3 heads, MLP 1536, vocab 49152, tied) and Llama-3.2-1B's (hidden 2048, 16 layers, 32/8 heads, MLP 8192,
- * vocab 128256, tied). Each figure is a ratio to its bound measured in the same run: one input row (a decode step) to
+ * The inference kernels alone and the whole forward step, on {@link InferenceBench}'s shapes and synthetic weights
+ * (by default SmolLM2-135M's thin one, hidden 576, 30 layers, and Llama-3.2-1B's, hidden 2048). Each figure is a ratio to its bound measured in the same run: one input row (a decode step) to
  * read bandwidth ÷ weight bytes, B input rows to min(B × that, FMA rate ÷ 2·parameters), a prompt to the FMA rate.
  *
  * <p>Kernel rows multiply every weight matrix of the model (all layers' projections and the output projection, BF16
@@ -27,18 +23,12 @@ import java.util.Set;
  * synthetic checkpoint of the same shape (norms, rope, attention, KV cache, threads: everything a token costs). The gap
  * between the two is the per-layer overhead outside the products.
  *
- * <p>Usage: {@code safemerge-bench/run KernelBench [--shapes 135m,1b] [--repeats N] [--steps N] [--prefill-tokens N]
+ * <p>Usage: {@code safemerge-bench/run KernelBench [--shapes 135m,0.5b,1b] [--repeats N] [--steps N] [--prefill-tokens N]
  * [--dir DIR]}; step rows are measured for the 135 M shape only unless {@code --steps-1b} is given (InferenceBench
  * measures that shape's steps).
  */
 public final class KernelBench {
     private KernelBench() {}
-
-    static final InferenceBench.Shape SMALL = new InferenceBench.Shape(49152, 576, 1536, 30, 9, 3);
-    static final InferenceBench.Shape LLAMA_1B = new InferenceBench.Shape(128256, 2048, 8192, 16, 32, 8);
-
-    private static final ValueLayout.OfShort SHORT_LE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public static void main(String[] args) throws Exception {
         BenchArgs options = BenchArgs.parse(
@@ -61,11 +51,11 @@ public final class KernelBench {
         int threads = Runtime.getRuntime().availableProcessors();
         List<String> rows = new ArrayList<>();
         for (String name : options.text("--shapes").split(",")) {
-            InferenceBench.Shape shape = switch (name.strip()) {
-                case "135m" -> SMALL;
-                case "1b" -> LLAMA_1B;
-                default -> throw new IllegalArgumentException("--shapes: unknown shape " + name);
-            };
+            InferenceBench.BenchShape benchShape = InferenceBench.SHAPES.get(name.strip());
+            if (benchShape == null) {
+                throw new IllegalArgumentException("--shapes: unknown shape " + name);
+            }
+            InferenceBench.Shape shape = benchShape.dims();
             System.out.printf(
                     "shape %s: %.0f M parameters per token, %d threads%n",
                     name, shape.parametersPerToken() / 1e6, threads);
@@ -141,28 +131,20 @@ public final class KernelBench {
             {s.hidden(), s.intermediate()}
         };
         List<Matrix> matrices = new ArrayList<>();
-        long[] state = {0x9E3779B97F4A7C15L};
+        SyntheticWeights weights = new SyntheticWeights();
         for (int l = 0; l < s.layers(); l++) {
             for (int[] shape : layer) {
-                matrices.add(randomBf16(shape[0], shape[1], state, arena));
+                matrices.add(randomBf16(shape[0], shape[1], weights, arena));
             }
         }
-        matrices.add(randomBf16(s.vocab(), s.hidden(), state, arena));
+        matrices.add(randomBf16(s.vocab(), s.hidden(), weights, arena));
         return matrices;
     }
 
-    private static Matrix randomBf16(int rows, int cols, long[] state, Arena arena) {
+    private static Matrix randomBf16(int rows, int cols, SyntheticWeights weights, Arena arena) {
         long count = (long) rows * cols;
         MemorySegment data = arena.allocate(2 * count, 64);
-        long x = state[0];
-        for (long i = 0; i < count; i++) {
-            x ^= x << 13;
-            x ^= x >>> 7;
-            x ^= x << 17;
-            float value = ((x >>> 40) / (float) (1 << 24) - 0.5f) * 0.06f;
-            data.setAtIndex(SHORT_LE, i, (short) (Float.floatToRawIntBits(value) >>> 16));
-        }
-        state[0] = x;
+        weights.fill(data, count);
         return new Matrix(WeightFormat.BF16, rows, cols, data, null);
     }
 
@@ -207,13 +189,6 @@ public final class KernelBench {
         Path checkpoint = dir.resolve(name.strip());
         try {
             InferenceBench.writeCheckpoint(checkpoint, shape);
-            // the Llama 3 token ids of the shared writer lie outside a smaller vocabulary
-            Path config = checkpoint.resolve("config.json");
-            Files.writeString(
-                    config,
-                    Files.readString(config)
-                            .replace("\"bos_token_id\": 128000", "\"bos_token_id\": 1")
-                            .replace("\"eos_token_id\": 128001", "\"eos_token_id\": 2"));
             try (Model model = Model.load(checkpoint, ModelLoadOptions.defaults())) {
                 long bytes = model.weightBytesPerToken();
                 double fma = MachineBounds.fmaThroughput(threads, 3);

@@ -37,6 +37,22 @@ final class Linear {
     /** {@code out[rows, out] = x[rows, in]·Wᵀ + b}. */
     void forward(float[] x, int rows, float[] out) {
         Kernels.get().matmul(weight, x, rows, out);
+        addBias(rows, out);
+    }
+
+    /** {@link #forward} of layers with the same input over the same rows, their products as one job of the pool. */
+    static void forward(Linear[] linears, float[] x, int rows, float[][] outs) {
+        Matrix[] weights = new Matrix[linears.length];
+        for (int i = 0; i < linears.length; i++) {
+            weights[i] = linears[i].weight;
+        }
+        Kernels.get().matmul(weights, x, rows, outs);
+        for (int i = 0; i < linears.length; i++) {
+            linears[i].addBias(rows, outs[i]);
+        }
+    }
+
+    private void addBias(int rows, float[] out) {
         int outDim = out();
         if (bias != null) {
             for (int r = 0; r < rows; r++) {

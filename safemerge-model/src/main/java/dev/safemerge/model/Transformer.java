@@ -2,6 +2,7 @@ package dev.safemerge.model;
 
 import dev.safemerge.model.generate.KvCache;
 import dev.safemerge.model.generate.ScaledAdapter;
+import dev.safemerge.model.ops.Activation;
 import dev.safemerge.model.ops.Attention;
 import dev.safemerge.model.ops.RmsNorm;
 import dev.safemerge.model.ops.Rope;
@@ -101,8 +102,9 @@ final class Transformer {
         ropeTables(caches, tokens, rowPosition, cos, sin);
 
         AdapterRows adapterRows = AdapterRows.of(rowAdapter, rowScale);
+        Buffers buffers = new Buffers(spec, rows);
         for (int l = 0; l < layers.size(); l++) {
-            layer(l, caches, rowSequence, rowPosition, cos, sin, x, rows, adapterRows);
+            layer(l, caches, rowSequence, rowPosition, cos, sin, x, rows, adapterRows, buffers);
         }
         for (int s = 0; s < sequences; s++) {
             caches.get(s).advance(tokens.get(s).length);
@@ -124,6 +126,34 @@ final class Transformer {
         }
     }
 
+    /**
+     * The activations of one step's layers, allocated once per step and reused by every layer: each layer overwrites
+     * them entirely before reading them.
+     */
+    private record Buffers(
+            float[] normed,
+            float[] q,
+            float[] k,
+            float[] v,
+            float[] attended,
+            float[] attentionOut,
+            float[] gate,
+            float[] up,
+            float[] down) {
+        Buffers(ModelSpec spec, int rows) {
+            this(
+                    new float[rows * spec.hiddenSize()],
+                    new float[rows * spec.qDim()],
+                    new float[rows * spec.kvDim()],
+                    new float[rows * spec.kvDim()],
+                    new float[rows * spec.qDim()],
+                    new float[rows * spec.hiddenSize()],
+                    new float[rows * spec.intermediateSize()],
+                    new float[rows * spec.intermediateSize()],
+                    new float[rows * spec.hiddenSize()]);
+        }
+    }
+
     private void layer(
             int l,
             List<KvCache> caches,
@@ -133,24 +163,30 @@ final class Transformer {
             float[][] sin,
             float[] x,
             int rows,
-            AdapterRows adapterRows) {
+            AdapterRows adapterRows,
+            Buffers buffers) {
         LayerWeights w = layers.get(l);
         int hidden = spec.hiddenSize();
         boolean gemmaNorm = spec.gemmaNorms();
         float eps = spec.rmsNormEps();
-        float[] normed = new float[rows * hidden];
+        float[] normed = buffers.normed();
         for (int r = 0; r < rows; r++) {
             RmsNorm.forward(x, r * hidden, w.inputNorm(), gemmaNorm, eps, normed, r * hidden, hidden);
         }
         int qDim = spec.qDim();
         int kvDim = spec.kvDim();
         int headDim = spec.headDim();
-        float[] q = new float[rows * qDim];
-        float[] k = new float[rows * kvDim];
-        float[] v = new float[rows * kvDim];
-        project(l, Projection.Q, w.q(), adapterRows, normed, rows, q);
-        project(l, Projection.K, w.k(), adapterRows, normed, rows, k);
-        project(l, Projection.V, w.v(), adapterRows, normed, rows, v);
+        float[] q = buffers.q();
+        float[] k = buffers.k();
+        float[] v = buffers.v();
+        project(
+                l,
+                new Projection[] {Projection.Q, Projection.K, Projection.V},
+                new Linear[] {w.q(), w.k(), w.v()},
+                adapterRows,
+                normed,
+                rows,
+                new float[][] {q, k, v});
         for (int r = 0; r < rows; r++) {
             for (int h = 0; h < spec.heads(); h++) {
                 Rope.rotate(q, r * qDim + h * headDim, cos[r], sin[r]);
@@ -159,7 +195,7 @@ final class Transformer {
                 Rope.rotate(k, r * kvDim + h * headDim, cos[r], sin[r]);
             }
         }
-        float[] attended = new float[rows * qDim];
+        float[] attended = buffers.attended();
         int window = spec.window(l);
         Attention.Shape shape = attentionShapes[l];
         KernelPool.forRanges(rows, (long) qDim * 64, (start, end) -> {
@@ -185,7 +221,7 @@ final class Transformer {
             System.arraycopy(k, r * kvDim, cache.keys(l), slot * kvDim, kvDim);
             System.arraycopy(v, r * kvDim, cache.values(l), slot * kvDim, kvDim);
         }
-        float[] attentionOut = new float[rows * hidden];
+        float[] attentionOut = buffers.attentionOut();
         project(l, Projection.O, w.o(), adapterRows, attended, rows, attentionOut);
         if (spec.sandwichNorms()) {
             for (int r = 0; r < rows; r++) {
@@ -200,12 +236,21 @@ final class Transformer {
             RmsNorm.forward(x, r * hidden, mlpNorm, gemmaNorm, eps, normed, r * hidden, hidden);
         }
         int intermediate = spec.intermediateSize();
-        float[] gate = new float[rows * intermediate];
-        float[] up = new float[rows * intermediate];
-        project(l, Projection.GATE, w.gate(), adapterRows, normed, rows, gate);
-        project(l, Projection.UP, w.up(), adapterRows, normed, rows, up);
-        spec.activation().gate(gate, up, 0, rows * intermediate);
-        float[] down = new float[rows * hidden];
+        float[] gate = buffers.gate();
+        float[] up = buffers.up();
+        project(
+                l,
+                new Projection[] {Projection.GATE, Projection.UP},
+                new Linear[] {w.gate(), w.up()},
+                adapterRows,
+                normed,
+                rows,
+                new float[][] {gate, up});
+        // elementwise, so splitting it over the cores leaves every value as it is; a decode row's is too small to split
+        Activation activation = spec.activation();
+        KernelPool.forRanges(
+                rows * intermediate, ACTIVATION_COST, (start, end) -> activation.gate(gate, up, start, end - start));
+        float[] down = buffers.down();
         project(l, Projection.DOWN, w.down(), adapterRows, gate, rows, down);
         if (spec.sandwichNorms()) {
             for (int r = 0; r < rows; r++) {
@@ -213,6 +258,24 @@ final class Transformer {
             }
         }
         add(x, down);
+    }
+
+    /** Rough multiply-adds of one activation (an exponential), for {@link KernelPool#forRanges}. */
+    private static final long ACTIVATION_COST = 16;
+
+    /** {@link #project} of projections of the same input, their base products as one job of the pool. */
+    private static void project(
+            int layer,
+            Projection[] ps,
+            Linear[] linears,
+            AdapterRows adapterRows,
+            float[] x,
+            int rows,
+            float[][] outs) {
+        Linear.forward(linears, x, rows, outs);
+        for (int i = 0; i < ps.length; i++) {
+            adapterRows.add(layer, ps[i], x, linears[i].in(), outs[i], linears[i].out());
+        }
     }
 
     /** The base product of every row, then each adapter group's low-rank product on its rows. */

@@ -1,9 +1,9 @@
 package dev.safemerge.tensor.kernel;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The shared pool that kernels split their output rows over: one worker per core (or {@code
@@ -42,8 +42,14 @@ public final class KernelPool {
         }
     }
 
+    /** Chunks per thread: enough that a thread the scheduler holds back leaves its share to the others. */
+    private static final int CHUNKS_PER_THREAD = 4;
+
     /**
-     * Runs {@code task} over [0, n) split into contiguous ranges, one per thread, and waits for all of them.
+     * Runs {@code task} over [0, n) split into contiguous chunks, a few per thread, and returns when every chunk ran.
+     * The calling thread and the pool's workers take chunks in turn until none is left, so on a shared machine a
+     * worker that starts late finds the work already done instead of being waited for; only chunks already taken are
+     * waited for. Which thread runs a chunk never changes what it computes.
      *
      * @param workPerItem a rough cost of one item, to keep small jobs on the calling thread
      */
@@ -53,16 +59,69 @@ public final class KernelPool {
             task.run(0, n);
             return;
         }
+        // chunks of at least half the smallest parallel job, at most CHUNKS_PER_THREAD per thread
+        long itemsPerChunk = Math.max(1, MIN_PARALLEL_WORK / 2 / Math.max(1, workPerItem));
+        int chunks = (int) Math.max(parts, Math.min((long) parts * CHUNKS_PER_THREAD, n / itemsPerChunk));
+        Job job = new Job(n, chunks, task);
         ForkJoinPool current = pool;
-        List<ForkJoinTask<?>> forked = new ArrayList<>(parts - 1);
         for (int p = 1; p < parts; p++) {
-            int start = (int) ((long) n * p / parts);
-            int end = (int) ((long) n * (p + 1) / parts);
-            forked.add(current.submit(() -> task.run(start, end)));
+            current.execute(job::runChunks);
         }
-        task.run(0, (int) ((long) n / parts));
-        for (ForkJoinTask<?> f : forked) {
-            f.join();
+        job.runChunks();
+        job.awaitTaken();
+    }
+
+    /** One {@link #forRanges} call: chunks handed out in order, and how many are still running. */
+    private static final class Job {
+        private final int n;
+        private final int chunks;
+        private final RangeTask task;
+        private final AtomicInteger next = new AtomicInteger();
+        private final CountDownLatch unfinished;
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Job(int n, int chunks, RangeTask task) {
+            this.n = n;
+            this.chunks = chunks;
+            this.task = task;
+            this.unfinished = new CountDownLatch(chunks);
+        }
+
+        void runChunks() {
+            for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+                try {
+                    if (failure.get() == null) {
+                        task.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    unfinished.countDown();
+                }
+            }
+        }
+
+        void awaitTaken() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    unfinished.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            Throwable t = failure.get();
+            if (t instanceof RuntimeException e) {
+                throw e;
+            } else if (t instanceof Error e) {
+                throw e;
+            } else if (t != null) {
+                throw new IllegalStateException(t);
+            }
         }
     }
 }

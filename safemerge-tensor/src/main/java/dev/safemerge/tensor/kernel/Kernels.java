@@ -30,6 +30,34 @@ public interface Kernels {
                 (start, end) -> matmulRows(w, x, batch, out, start, end));
     }
 
+    /**
+     * {@code outs[m][b, r] = x[b, :]·ws[m][r, :]} for matrices of the same width over the same input rows (a layer's
+     * q, k and v, or gate and up), as one job over all their rows: one hand-off to the pool instead of one per matrix,
+     * and thin matrices still keep every core busy. Each output is what {@link #matmul} gives it.
+     */
+    default void matmul(Matrix[] ws, float[] x, int batch, float[][] outs) {
+        int[] firstRow = new int[ws.length + 1];
+        for (int m = 0; m < ws.length; m++) {
+            Matrix w = ws[m];
+            if (w.cols() != ws[0].cols()
+                    || x.length < (long) batch * w.cols()
+                    || outs[m].length < (long) batch * w.rows()) {
+                throw new IllegalArgumentException("matmul " + w + " batch " + batch + ": x has " + x.length
+                        + " floats, out has " + outs[m].length + ", first matrix " + ws[0]);
+            }
+            firstRow[m + 1] = firstRow[m] + w.rows();
+        }
+        KernelPool.forRanges(firstRow[ws.length], (long) ws[0].cols() * Math.max(1, batch), (start, end) -> {
+            for (int m = 0; m < ws.length; m++) {
+                int from = Math.max(start, firstRow[m]);
+                int to = Math.min(end, firstRow[m + 1]);
+                if (from < to) {
+                    matmulRows(ws[m], x, batch, outs[m], from - firstRow[m], to - firstRow[m]);
+                }
+            }
+        });
+    }
+
     /** The implementation {@link KernelProvider} chose for this process. */
     static Kernels get() {
         return Chosen.KERNELS;

@@ -134,7 +134,6 @@ final class VectorKernels implements Kernels {
         int cols = w.cols();
         int rows = w.rows();
         float[] panel = panel(PANEL * cols);
-        MemorySegment panelData = MemorySegment.ofArray(panel);
         int r = rowStart;
         for (; r + PANEL <= rowEnd; r += PANEL) {
             decode(w, r, PANEL, panel);
@@ -143,13 +142,13 @@ final class VectorKernels implements Kernels {
                 tile4x3(panel, cols, x, b, out, r, rows);
             }
             for (; b < batchEnd; b++) {
-                tile4x1(WeightFormat.F32, panelData, 0, cols, x, b * cols, out, b * rows + r, 1);
+                panel4x1(panel, cols, x, b * cols, out, b * rows + r);
             }
         }
         for (; r < rowEnd; r++) {
             decode(w, r, 1, panel);
             for (int b = batchStart; b < batchEnd; b++) {
-                out[b * rows + r] = dot1(WeightFormat.F32, panelData, 0, cols, x, b * cols);
+                out[b * rows + r] = panelDot1(panel, cols, x, b * cols);
             }
         }
     }
@@ -223,6 +222,42 @@ final class VectorKernels implements Kernels {
         out[o0 + 3] = tail(panel, w3, x, x0, c, cols, sumLanes(a30));
         out[o1 + 3] = tail(panel, w3, x, x1, c, cols, sumLanes(a31));
         out[o2 + 3] = tail(panel, w3, x, x2, c, cols, sumLanes(a32));
+    }
+
+    /**
+     * {@link #tile4x1}'s arithmetic over a decoded panel, read from the array itself: wrapping the panel in a heap
+     * segment made the kernels' segment loads see two segment classes, and the compiled code fell back to slower
+     * polymorphic loads (deoptimizations seen in a profile of the forward step).
+     */
+    private static void panel4x1(float[] panel, int cols, float[] x, int xOffset, float[] out, int o) {
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int w3 = 3 * cols;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        int c = 0;
+        int bound = cols - cols % LANES;
+        for (; c < bound; c += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, x, xOffset + c);
+            a0 = FloatVector.fromArray(FLOATS, panel, c).fma(v, a0);
+            a1 = FloatVector.fromArray(FLOATS, panel, w1 + c).fma(v, a1);
+            a2 = FloatVector.fromArray(FLOATS, panel, w2 + c).fma(v, a2);
+            a3 = FloatVector.fromArray(FLOATS, panel, w3 + c).fma(v, a3);
+        }
+        out[o] = tail(panel, 0, x, xOffset, c, cols, sumLanes(a0));
+        out[o + 1] = tail(panel, w1, x, xOffset, c, cols, sumLanes(a1));
+        out[o + 2] = tail(panel, w2, x, xOffset, c, cols, sumLanes(a2));
+        out[o + 3] = tail(panel, w3, x, xOffset, c, cols, sumLanes(a3));
+    }
+
+    /** {@link #dot1}'s arithmetic over the first decoded row of a panel. */
+    private static float panelDot1(float[] panel, int cols, float[] x, int xOffset) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        int c = 0;
+        int bound = cols - cols % LANES;
+        for (; c < bound; c += LANES) {
+            acc = FloatVector.fromArray(FLOATS, panel, c).fma(FloatVector.fromArray(FLOATS, x, xOffset + c), acc);
+        }
+        return tail(panel, 0, x, xOffset, c, cols, sumLanes(acc));
     }
 
     /** Adds the scalar tail (columns from {@code from}) of one weight row and one input row to a vector sum. */

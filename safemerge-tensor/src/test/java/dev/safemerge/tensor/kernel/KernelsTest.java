@@ -182,6 +182,48 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Matrices of one width multiplied as one job (a layer's q, k and v) give each output exactly what that matrix
+     * alone gives, for both twins: the job only splits rows differently over the threads, and every output row is
+     * computed whole by one thread with the same arithmetic. Heights are uneven and small, so thread ranges straddle
+     * the boundaries between matrices.
+     */
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void matricesMultipliedAsOneJobGiveWhatEachGivesAlone(WeightFormat format) {
+        SplittableRandom random = new SplittableRandom(77 + format.ordinal());
+        int cols = format == WeightFormat.Q8 ? 96 : 100;
+        try (Arena arena = Arena.ofShared()) {
+            Matrix[] ws = {
+                randomMatrix(format, 37, cols, random, arena),
+                randomMatrix(format, 6, cols, random, arena),
+                randomMatrix(format, 13, cols, random, arena)
+            };
+            for (Kernels kernels : new Kernels[] {Kernels.get(), Kernels.scalar()}) {
+                for (int batch : new int[] {1, 4, 9}) {
+                    float[] x = new float[batch * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) random.nextGaussian();
+                    }
+                    float[][] outs = new float[ws.length][];
+                    for (int m = 0; m < ws.length; m++) {
+                        outs[m] = new float[batch * ws[m].rows()];
+                    }
+                    kernels.matmul(ws, x, batch, outs);
+                    for (int m = 0; m < ws.length; m++) {
+                        float[] alone = new float[batch * ws[m].rows()];
+                        kernels.matmul(ws[m], x, batch, alone);
+                        assertThat(outs[m])
+                                .as(
+                                        "%s %s matrix %d batch %d",
+                                        kernels.getClass().getSimpleName(), format, m, batch)
+                                .containsExactly(alone);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void inputBlocksAreWholeTilesAndFitTheCacheBudget() {
         for (int cols : new int[] {1, 64, 768, 1000, 2048, 14336, 1 << 20}) {
