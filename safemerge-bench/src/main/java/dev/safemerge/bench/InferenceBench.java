@@ -43,11 +43,13 @@ import java.util.stream.Stream;
  * (src/main/python/inference_bench_transformers.py, run by {@code --python}; skipped with a message where it cannot
  * import torch and transformers), and the tokens/s of a 64-prompt safety evaluation through the evaluation's own
  * in-process generation (the study's chat protocol, {@code --eval-new-tokens} new tokens per answer with
- * end-of-sequence ignored so the work is fixed; the judge is not part of it).
+ * end-of-sequence ignored so the work is fixed; the judge is not part of it), and llama.cpp on the same weights as GGUF
+ * in BF16 and Q8_0 through node-llama-cpp ({@link LlamaCppPeer}; skipped with a message where node or the package
+ * is missing).
  *
  * <p>Usage: {@code safemerge-bench/run InferenceBench [--shape 135m|0.5b|1b] [--dir DIR] [--keep] [--threads N]
  * [--decode-tokens N] [--prefill-tokens N] [--repeats N] [--pairs N] [--python PYTHON] [--prompts CSV]
- * [--tokenizers DIR] [--eval-new-tokens N] [--eval-batches 8,64]} from the repository root.
+ * [--tokenizers DIR] [--eval-new-tokens N] [--eval-batches 8,64] [--node NODE] [--npm NPM] [--llamacpp DIR]} from the repository root.
  */
 public final class InferenceBench {
 
@@ -67,6 +69,11 @@ public final class InferenceBench {
         /** Multiply-adds per token of a decode step: every layer and the output projection. */
         long parametersPerToken() {
             return layerParameters() + (long) vocab * hidden;
+        }
+
+        /** FLOPs per token of a prompt: the layers for every token, the output projection only for its last one. */
+        double prefillFlopsPerToken(int tokens) {
+            return 2.0 * layerParameters() + 2.0 * vocab * hidden / tokens;
         }
     }
 
@@ -114,7 +121,11 @@ public final class InferenceBench {
                         Map.entry(
                                 "--tokenizers", Path.of(System.getProperty("user.home"), ".cache/safemerge-test/npm")),
                         Map.entry("--eval-new-tokens", 32),
-                        Map.entry("--eval-batches", "8,64")),
+                        Map.entry("--eval-batches", "8,64"),
+                        Map.entry("--node", "node"),
+                        Map.entry("--npm", "npm"),
+                        Map.entry("--llamacpp", LlamaCppPeer.defaultDir()),
+                        Map.entry("--llamacpp-script", "safemerge-bench/src/main/node/inference_bench_llamacpp.mjs")),
                 Set.of("--keep"));
         BenchShape benchShape = SHAPES.get(options.text("--shape"));
         if (benchShape == null) {
@@ -162,9 +173,7 @@ public final class InferenceBench {
                 System.out.printf(
                         "model: %.3fB parameters per token, %.3f GB of weights read per decode step%n",
                         shape.parametersPerToken() / 1e9, bytes / 1e9);
-                // a prompt needs the layers for every token but the output projection only for its last one
-                double prefillFlopsPerToken =
-                        2.0 * shape.layerParameters() + 2.0 * shape.vocab() * shape.hidden() / prefillTokens;
+                double prefillFlopsPerToken = shape.prefillFlopsPerToken(prefillTokens);
                 double decodeComputeBound = flops / (2.0 * shape.parametersPerToken());
                 double prefill = prefill(model, prefillTokens, repeats);
                 engine.put("prefill", prefill);
@@ -187,15 +196,19 @@ public final class InferenceBench {
             rows.addAll(mappedVersusCopied(dir, copied, threads, decodeTokens, repeats, pairs));
             try (Model q8 = Model.load(dir, copied.withQuantization(ModelLoadOptions.Quantization.Q8))) {
                 double bound = bandwidth(threads) / q8.weightBytesPerToken();
-                rows.add(row("decode batch 1 (q8)", decode(q8, 1, decodeTokens, repeats), bound, "bandwidth"));
+                double rate = decode(q8, 1, decodeTokens, repeats);
+                engine.put("q8 decode 1", rate);
+                rows.add(row("decode batch 1 (q8)", rate, bound, "bandwidth"));
             }
             // the evaluation rate before the peers: on a busy machine the transformers rows take longest
             List<String> evaluation = evaluationRows(options, benchShape, dir, threads);
             List<String> peers = transformersRows(options, dir, threads, engine);
+            List<String> llamaCpp = LlamaCppPeer.rows(options, dir, shape, threads, engine);
             System.out.println();
             System.out.printf("%-44s %12s %12s %7s  %s%n", "measurement", "tokens/s", "bound", "ratio", "bound from");
             rows.forEach(System.out::println);
             peers.forEach(System.out::println);
+            llamaCpp.forEach(System.out::println);
             evaluation.forEach(System.out::println);
         } finally {
             if (!keep) {
@@ -310,7 +323,7 @@ public final class InferenceBench {
     }
 
     /** Runs {@code command} and returns the last line it printed; a failure throws with its output. */
-    private static String lastLine(List<String> command, String what) throws IOException, InterruptedException {
+    static String lastLine(List<String> command, String what) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output;
         try (InputStream in = process.getInputStream()) {
@@ -410,7 +423,7 @@ public final class InferenceBench {
     }
 
     /** The same ids as the transformers script's prompt(), inside the vocabulary of every shape. */
-    private static int[] prompt(int length, int salt, int vocab) {
+    static int[] prompt(int length, int salt, int vocab) {
         int[] ids = new int[length];
         for (int i = 0; i < length; i++) {
             ids[i] = (1000 + (i * 7919 + salt * 104729) % 100_000) % vocab;
