@@ -445,12 +445,14 @@ class ContinuousBatchingTest {
             disconnected.countDown();
             server.scheduler().awaitIdle();
             JsonNode after = metrics(server);
-            // the sequence left at the first token after the close, hundreds of steps before its max_tokens
+            // the sequence left within a few tokens of the close, hundreds of steps before its max_tokens; whether the
+            // server sees the close before step 2 runs or a step or two later is the I/O thread's timing, so the last
+            // step may be 1 (held until the close) or a little more
             assertThat(after.path("sequences_running").asInt()).isZero();
             assertThat(after.path("decode_steps").asLong()
                             - before.path("decode_steps").asLong())
                     .isLessThan(maxTokens / 2);
-            assertThat(lastStep[0]).isBetween(2L, (long) maxTokens / 2);
+            assertThat(lastStep[0]).isBetween(1L, (long) maxTokens / 2);
         }
     }
 }
