@@ -77,25 +77,21 @@ final class LlamaCppPeer {
             double bandwidth = MachineBounds.readBandwidth(1L << 30, threads, 3);
             System.out.printf(
                     Locale.ROOT, "  vector FMA %.1f GFLOP/s, read bandwidth %.1f GB/s%n", flops / 1e9, bandwidth / 1e9);
-            JsonNode result = JsonMappers.plain()
-                    .readTree(InferenceBench.lastLine(
-                            List.of(
-                                    options.text("--node"),
-                                    options.text("--llamacpp-script"),
-                                    gguf.toString(),
-                                    "--modules",
-                                    modules.toString(),
-                                    "--threads",
-                                    Integer.toString(threads),
-                                    "--prefill-tokens",
-                                    Integer.toString(prefillTokens),
-                                    "--decode-tokens",
-                                    options.text("--decode-tokens"),
-                                    "--batches",
-                                    "1,16,64",
-                                    "--repeats",
-                                    options.text("--repeats")),
-                            "the llama.cpp benchmark"));
+            JsonNode result = runScript(
+                    options,
+                    gguf,
+                    modules,
+                    threads,
+                    List.of(
+                            "--prefill-tokens",
+                            Integer.toString(prefillTokens),
+                            "--decode-tokens",
+                            options.text("--decode-tokens"),
+                            "--batches",
+                            "1,16,64",
+                            "--repeats",
+                            options.text("--repeats")),
+                    "the llama.cpp benchmark");
             System.out.printf(
                     Locale.ROOT,
                     "  node-llama-cpp %s, llama.cpp %s, %s build, gpu %s, %d threads%n",
@@ -138,6 +134,21 @@ final class LlamaCppPeer {
         return row;
     }
 
+    /** Runs the node script on {@code gguf} with the bench's node, modules and threads, then {@code extra}. */
+    private static JsonNode runScript(
+            BenchArgs options, Path gguf, Path modules, int threads, List<String> extra, String what) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                options.text("--node"),
+                options.text("--llamacpp-script"),
+                gguf.toString(),
+                "--modules",
+                modules.toString(),
+                "--threads",
+                Integer.toString(threads)));
+        command.addAll(extra);
+        return JsonMappers.plain().readTree(InferenceBench.lastLine(command, what));
+    }
+
     /**
      * Logits of llama.cpp on the GGUF against the engine's on the checkpoint, after each of {@link #CHECK_TOKENS}
      * tokens: the largest difference, the rms difference relative to the rms logit, and how often the argmax agrees.
@@ -151,19 +162,8 @@ final class LlamaCppPeer {
         for (int token : tokens) {
             ids.append(ids.isEmpty() ? "" : ",").append(token);
         }
-        JsonNode result = JsonMappers.plain()
-                .readTree(InferenceBench.lastLine(
-                        List.of(
-                                options.text("--node"),
-                                options.text("--llamacpp-script"),
-                                gguf.toString(),
-                                "--modules",
-                                modules.toString(),
-                                "--threads",
-                                Integer.toString(threads),
-                                "--logits",
-                                ids.toString()),
-                        "the llama.cpp logit check"));
+        JsonNode result = runScript(
+                options, gguf, modules, threads, List.of("--logits", ids.toString()), "the llama.cpp logit check");
         float[][] llamaCpp = new float[CHECK_TOKENS][vocab];
         for (int t = 0; t < CHECK_TOKENS; t++) {
             JsonNode row = result.get("logits").get(t);
