@@ -46,6 +46,8 @@ final class GenerationScheduler implements AutoCloseable {
     private long joinedRunningBatch;
     private long admitted;
     private boolean closed;
+    /** A batch is open: it admits joiners until its last sequence ends and one more step finds none queued. */
+    private boolean batchOpen;
 
     /**
      * @param kvBudgetBytes bytes of KV cache all running prompts together may need at worst
@@ -85,7 +87,13 @@ final class GenerationScheduler implements AutoCloseable {
                 batches, steps, admitted, joinedRunningBatch, running, queue.size(), kvReservedBytes, kvBudgetBytes);
     }
 
-    void setStepHook(StepHook hook) {
+    /**
+     * Installs the hook once the open batch, if any, has closed, so that its step numbers count from the next batch.
+     * A batch stays open for one more step after its last answer is sent, to admit what arrived meanwhile: a hook
+     * installed in that moment would see that step's number, and a request sent then would join the old batch.
+     */
+    void setStepHook(StepHook hook) throws InterruptedException {
+        awaitIdle();
         this.hook = hook;
     }
 
@@ -96,9 +104,9 @@ final class GenerationScheduler implements AutoCloseable {
         }
     }
 
-    /** Waits until no prompt runs or waits. */
+    /** Waits until no prompt runs or waits and no batch is open. */
     synchronized void awaitIdle() throws InterruptedException {
-        while (running > 0 || !queue.isEmpty()) {
+        while (batchOpen || running > 0 || !queue.isEmpty()) {
             wait();
         }
     }
@@ -215,6 +223,7 @@ final class GenerationScheduler implements AutoCloseable {
         int limit = Math.min(maxBatch, generator.maxBatch());
         synchronized (this) {
             batches++;
+            batchOpen = true;
         }
         long[] step = {0};
         TextGenerator.TextFeed feed = freeSlots -> {
@@ -259,6 +268,11 @@ final class GenerationScheduler implements AutoCloseable {
             generator.generateFeed(feed);
         } catch (RuntimeException e) {
             // generateFeed failed every prompt it had taken; the next batch starts afresh
+        } finally {
+            synchronized (this) {
+                batchOpen = false;
+                notifyAll();
+            }
         }
     }
 

@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.app.TextGenerationEndToEndTest;
+import dev.safemerge.model.generate.Sampling;
 import dev.safemerge.model.text.LoadedTextModel;
+import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,13 +22,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,6 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
  * until the request is queued), over real HTTP on 127.0.0.1 with the inference engine on a tiny random Llama: every
  * greedy answer is the one the request gets alone.
  */
+// a test that waits on the worker fails rather than stalling the suite if a step it waits for never comes
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ContinuousBatchingTest {
     @TempDir
     static Path dir;
@@ -208,6 +215,72 @@ class ContinuousBatchingTest {
         }
     }
 
+    /**
+     * A batch stays open for one step after its last answer, to admit what arrived meanwhile. A hook installed in that
+     * moment, followed by a request, must still see the request's own batch from step 0: tests that hold the worker at
+     * "step 1" would otherwise wait forever for a step the old batch already passed.
+     */
+    @Test
+    void aStepHookInstalledAsABatchClosesCountsFromTheNextBatch() throws Exception {
+        TextGenerator generator = model.generator();
+        int[] prompt = generator.promptIds("The capital of France is");
+        try (GenerationScheduler scheduler = new GenerationScheduler(64, 64, OpenAiServer.Options.defaultKvMemory())) {
+            AtomicReference<CompletableFuture<List<TextGenerator.Completion>>> first = new AtomicReference<>();
+            CountDownLatch afterLastAnswer = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            scheduler.setStepHook(step -> {
+                // the step after the answer was sent: the batch's last look for joiners
+                if (first.get() != null && first.get().isDone()) {
+                    afterLastAnswer.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            });
+            first.set(scheduler.submit(
+                    generator,
+                    null,
+                    List.of(prompt),
+                    Sampling.greedy(6),
+                    false,
+                    TextGenerator.TextListener.NONE,
+                    () -> false));
+            afterLastAnswer.await();
+
+            List<Long> seen = Collections.synchronizedList(new ArrayList<>());
+            AtomicReference<CompletableFuture<List<TextGenerator.Completion>>> second = new AtomicReference<>();
+            Thread installer = Thread.ofPlatform().start(() -> {
+                try {
+                    scheduler.setStepHook(seen::add);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                second.set(scheduler.submit(
+                        generator,
+                        null,
+                        List.of(prompt),
+                        Sampling.greedy(3),
+                        false,
+                        TextGenerator.TextListener.NONE,
+                        () -> false));
+            });
+            // the installer either waits for the open batch to close or, if it does not wait, has already sent its
+            // request
+            while (installer.getState() != Thread.State.WAITING && installer.isAlive()) {
+                Thread.onSpinWait();
+            }
+            release.countDown();
+            installer.join();
+            second.get().get();
+
+            assertThat(seen).as("steps the second request's batch went through").startsWith(0L, 1L);
+            assertThat(scheduler.stats().batches()).isEqualTo(2);
+            assertThat(scheduler.stats().joinedRunningBatch()).isZero();
+        }
+    }
+
     static long kvBytes(ObjectNode body) {
         int prompt = model.generator().promptIds(body.path("prompt").asText()).length;
         // the tiny Llama has no sliding window: every position of every layer is kept
@@ -304,10 +377,6 @@ class ContinuousBatchingTest {
     }
 
     @Test
-    @Disabled(
-            "hung once in a fresh clone's verify: the greedy request never reached the scheduler, which sat idle while"
-                    + " the test waited for step 2 of its batch; the cause (likely a pooled HTTP connection the server had just"
-                    + " closed, on which a POST is not retried) is not yet found, and a hang would stall the whole suite")
     void aSeededSampledRequestJoinsMidBatchAmongOtherSettingsAndAnswersAsAlone() throws Exception {
         try (OpenAiServer server = start(64, OpenAiServer.Options.defaultKvMemory())) {
             ObjectNode greedy = request("The capital of France is", 40, false);

@@ -21,6 +21,7 @@ import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,6 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code python3 -m venv /tmp/openai-venv && /tmp/openai-venv/bin/pip install openai}); each test is skipped, with a
  * message, where its client is missing.
  */
+// a test that waits on the worker fails rather than stalling the suite if a step it waits for never comes
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
 class JoinWithRealClientsTest {
     @TempDir
     static Path dir;
