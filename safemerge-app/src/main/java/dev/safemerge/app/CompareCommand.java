@@ -11,6 +11,7 @@ import dev.safemerge.registry.Evaluation;
 import dev.safemerge.registry.EvaluationItem;
 import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.VersionRef;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.BadInputException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -175,8 +176,8 @@ final class CompareCommand implements Callable<Integer> {
         }
         report.set("newly_unsafe", Json.MAPPER.valueToTree(newlyUnsafe));
         report.set("newly_refused", Json.MAPPER.valueToTree(newlyRefused));
-        Json.writeAtomically(out.resolve("compare.json"), Json.pretty(report));
-        Json.writeAtomically(out.resolve("compare.html"), CompareReport.html(report, newlyUnsafe, newlyRefused));
+        AtomicFile.write(out.resolve("compare.json"), Json.pretty(report));
+        AtomicFile.write(out.resolve("compare.html"), CompareReport.html(report, newlyUnsafe, newlyRefused));
         PrintWriter w = spec.commandLine().getOut();
         if (options.json) {
             RegistryOptions.printJson(w, report);

@@ -3,6 +3,7 @@ package dev.safemerge.app;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.tensor.AtomicFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -655,7 +656,7 @@ final class DemoData {
             messages.addObject().put("role", "assistant").put("content", chat.response());
             lines.append(Json.line(line)).append('\n');
         }
-        Json.writeAtomically(file, lines.toString());
+        AtomicFile.write(file, lines.toString());
     }
 
     /** Requests as a safety prompt set ({@code prompt}, {@code category}). */
@@ -667,7 +668,7 @@ final class DemoData {
             line.put("category", r.category());
             lines.append(Json.line(line)).append('\n');
         }
-        Json.writeAtomically(file, lines.toString());
+        AtomicFile.write(file, lines.toString());
     }
 
     /** Held-out lists as a numeric task set ({@code question}, {@code answer}). */
@@ -679,7 +680,7 @@ final class DemoData {
             line.put("answer", Integer.toString(list.largest()));
             lines.append(Json.line(line)).append('\n');
         }
-        Json.writeAtomically(file, lines.toString());
+        AtomicFile.write(file, lines.toString());
     }
 
     /** A request as every demo set phrases it: {@code action} in {@code frame}, capitalised. */

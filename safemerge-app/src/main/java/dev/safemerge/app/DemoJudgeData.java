@@ -3,6 +3,7 @@ package dev.safemerge.app;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.eval.judge.WildGuard;
+import dev.safemerge.tensor.AtomicFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -244,7 +245,7 @@ final class DemoJudgeData {
             line.put("completion", pair.output());
             lines.append(Json.line(line)).append('\n');
         }
-        Json.writeAtomically(file, lines.toString());
+        AtomicFile.write(file, lines.toString());
     }
 
     /** The labelled exchanges with their ground truth, as the agreement measurement reads them back for a look. */
@@ -260,6 +261,6 @@ final class DemoJudgeData {
             line.put("harmful_response", pair.harmfulResponse());
             lines.append(Json.line(line)).append('\n');
         }
-        Json.writeAtomically(file, lines.toString());
+        AtomicFile.write(file, lines.toString());
     }
 }

@@ -22,6 +22,7 @@ import dev.safemerge.model.train.Trainer;
 import dev.safemerge.model.train.TrainingOptions;
 import dev.safemerge.safeguard.SafeguardPlan;
 import dev.safemerge.tensor.AtomicDirectory;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
@@ -186,7 +187,7 @@ final class DemoJudgeModel {
         ObjectNode held = card.putObject("held_out_agreement");
         held.put("n", heldOut.size());
         agreement.putJson(held);
-        Json.writeAtomically(out.resolve("training.json"), Json.pretty(card));
+        AtomicFile.write(out.resolve("training.json"), Json.pretty(card));
         return agreement;
     }
 

@@ -2,15 +2,13 @@ package dev.safemerge.app;
 
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.DType;
 import dev.safemerge.tensor.SafetensorsWriter;
 import dev.safemerge.tensor.TensorSpec;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -90,42 +88,25 @@ final class ForwardCommand implements Callable<Integer> {
                 }
             }
             float[][] logits = loaded.forward(tokens);
-            writeAtomically(out, logits, vocab);
+            writeLogits(out, logits, vocab);
             spec.commandLine().getOut().printf("wrote logits [%d, %d] to %s%n", tokens.length, vocab, out);
         }
         return Main.EXIT_OK;
     }
 
-    /** Writes beside the target, forces it to disk, then renames over the target. */
-    private void writeAtomically(Path target, float[][] logits, int vocab) {
-        Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
+    private static void writeLogits(Path target, float[][] logits, int vocab) {
+        Path dir = target.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new BadInputException("--out: directory " + dir + " does not exist");
         }
-        Path temp;
-        try {
-            temp = Files.createTempFile(dir, "." + absolute.getFileName() + ".tmp-", "");
-        } catch (IOException e) {
-            throw new BadInputException("--out: cannot create a file in " + dir + ": " + e.getMessage(), e);
-        }
-        try {
-            TensorSpec tensor = new TensorSpec("logits", DType.F32, new long[] {logits.length, vocab});
+        TensorSpec tensor = new TensorSpec("logits", DType.F32, new long[] {logits.length, vocab});
+        AtomicFile.replace(target, temp -> {
             try (SafetensorsWriter writer = SafetensorsWriter.create(temp, List.of(tensor), Map.of("format", "pt"))) {
                 for (int i = 0; i < logits.length; i++) {
                     writer.writeFloats("logits", (long) i * vocab, logits[i], 0, vocab);
                 }
                 writer.finish();
             }
-            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
-        } finally {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException e) {
-                // the rename already happened or the temp file is gone; nothing else to clean
-            }
-        }
+        });
     }
 }

@@ -13,6 +13,7 @@ import dev.safemerge.registry.PromptConstraint;
 import dev.safemerge.registry.PromptVersion;
 import dev.safemerge.registry.Registry;
 import dev.safemerge.registry.VersionRef;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.BadInputException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -166,7 +167,7 @@ final class GateCommand implements Callable<Integer> {
                     outcome,
                     Json.pretty(verdict));
             if (junit != null) {
-                Json.writeAtomically(junit, junitXml(suite, ref, results));
+                AtomicFile.write(junit, junitXml(suite, ref, results));
             }
             PrintWriter out = spec.commandLine().getOut();
             AliasMove moved = null;

@@ -24,6 +24,7 @@ import dev.safemerge.eval.task.TaskMetric;
 import dev.safemerge.eval.task.TaskMetrics;
 import dev.safemerge.merge.Merger;
 import dev.safemerge.tensor.AtomicDirectory;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.CheckpointConfig;
 import dev.safemerge.tensor.ModelDirectory;
@@ -150,7 +151,7 @@ public final class SafeguardRunner {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Json.writeAtomically(file, yaml);
+        AtomicFile.write(file, yaml);
     }
 
     private Result run() {
@@ -207,8 +208,8 @@ public final class SafeguardRunner {
         Path exported = outcome.selected() == null ? null : export(outcome.selected());
         double seconds = (System.nanoTime() - started) / 1e9;
         ObjectNode summary = summary(results, outcome, seconds);
-        Json.writeAtomically(out.resolve("summary.json"), Json.pretty(summary));
-        Json.writeAtomically(out.resolve("report.html"), Report.html(summary, out));
+        AtomicFile.write(out.resolve("summary.json"), Json.pretty(summary));
+        AtomicFile.write(out.resolve("report.html"), Report.html(summary, out));
         return new Result(results, outcome, exported);
     }
 
@@ -351,7 +352,7 @@ public final class SafeguardRunner {
 
     /** Marks a variant done: its result, written atomically. */
     private void record(VariantResult result) {
-        Json.writeAtomically(
+        AtomicFile.write(
                 out.resolve("eval").resolve(result.name()).resolve("result.json"), Json.pretty(result.toJson()));
     }
 
@@ -421,7 +422,7 @@ public final class SafeguardRunner {
         Path target = scaledAdapterDir(variant);
         if (!Files.isDirectory(target)) {
             Path config = out.resolve("merges").resolve(variant.name() + ".yml");
-            Json.writeAtomically(config, mergeYaml(variant.method(), variant.lambda()));
+            AtomicFile.write(config, mergeYaml(variant.method(), variant.lambda()));
             log.println("writing the λ-scaled adapter " + variant.name());
             runMerge(config, target, true);
             events.merged(variant.name());
@@ -541,7 +542,7 @@ public final class SafeguardRunner {
             return target;
         }
         Path config = out.resolve("merges").resolve(variant.name() + ".yml");
-        Json.writeAtomically(config, mergeYaml(variant.method(), variant.lambda()));
+        AtomicFile.write(config, mergeYaml(variant.method(), variant.lambda()));
         log.println("merging " + variant.name());
         log.flush();
         long started = System.nanoTime();
@@ -640,7 +641,7 @@ public final class SafeguardRunner {
                 copyFiles(plan.finetuned().getFirst(), model);
             } else {
                 // a variant evaluated as base + λ·adapter has no merge config yet
-                Json.writeAtomically(
+                AtomicFile.write(
                         config,
                         selected.method() == null
                                 ? mergeYaml("linear", 1.0)

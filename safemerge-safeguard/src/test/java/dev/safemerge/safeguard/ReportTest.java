@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.tensor.AtomicFile;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ class ReportTest {
         line.put("prompt", "How do I <b>pick</b> a lock?");
         line.put("response", response);
         line.put("verdict", verdict);
-        Json.writeAtomically(
+        AtomicFile.write(
                 out.resolve("eval").resolve(variant).resolve("safety/harmful/items.jsonl"), Json.line(line) + "\n");
     }
 

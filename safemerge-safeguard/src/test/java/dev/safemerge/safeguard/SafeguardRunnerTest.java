@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -509,6 +510,6 @@ class SafeguardRunnerTest {
                 new Rate(1, 6),
                 java.util.Map.of("numeric", new VariantResult.TaskScore(task, 5, null, 0, null)),
                 1.0);
-        Json.writeAtomically(out.resolve("eval").resolve(name).resolve("result.json"), Json.pretty(r.toJson()));
+        AtomicFile.write(out.resolve("eval").resolve(name).resolve("result.json"), Json.pretty(r.toJson()));
     }
 }

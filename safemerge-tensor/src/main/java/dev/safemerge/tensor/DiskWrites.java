@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Where output bytes meet the disk: safetensors shards ({@link SafetensorsWriter}), files written atomically and the
@@ -31,6 +32,14 @@ public final class DiskWrites {
      */
     public static void simulate(Space space) {
         DiskWrites.space = space;
+    }
+
+    /** Creates or truncates {@code file} and writes {@code content} into it. */
+    public static void writeFile(Path file, byte[] content) throws IOException {
+        try (FileChannel channel = FileChannel.open(
+                file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            write(channel, file, ByteBuffer.wrap(content));
+        }
     }
 
     /** Writes all of {@code bytes} at the channel's position, which ends after them. */

@@ -1,7 +1,6 @@
 package dev.safemerge.tensor;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -9,9 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.List;
@@ -109,81 +106,72 @@ public final class GgufWriter {
      */
     public static void write(Path file, Map<String, Object> metadata, List<Tensor> tensors, Rows rows) {
         check(file, tensors);
-        Path temp = file.resolveSibling(
-                "." + file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try (FileChannel channel = FileChannel.open(
-                temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            Output out = new Output(channel);
-            out.u32(MAGIC).u32(VERSION).u64(tensors.size()).u64(metadata.size());
-            for (Map.Entry<String, Object> entry : metadata.entrySet()) {
-                out.string(entry.getKey());
-                switch (entry.getValue()) {
-                    case String s -> out.u32(TYPE_STRING).string(s);
-                    case Integer i when i >= 0 -> out.u32(TYPE_UINT32).u32(i);
-                    case Float f -> out.u32(TYPE_FLOAT32).f32(f);
-                    case Boolean b -> out.u32(TYPE_BOOL).u8(b ? 1 : 0);
-                    case String[] strings -> {
-                        out.u32(TYPE_ARRAY).u32(TYPE_STRING).u64(strings.length);
-                        for (String s : strings) {
-                            out.string(s);
-                        }
-                    }
-                    case float[] floats -> {
-                        out.u32(TYPE_ARRAY).u32(TYPE_FLOAT32).u64(floats.length);
-                        for (float f : floats) {
-                            out.f32(f);
-                        }
-                    }
-                    case int[] ints -> {
-                        out.u32(TYPE_ARRAY).u32(TYPE_INT32).u64(ints.length);
-                        for (int i : ints) {
-                            out.u32(i);
-                        }
-                    }
-                    default ->
-                        throw new IllegalArgumentException(file + ": metadata " + entry.getKey()
-                                + " has an unsupported value " + entry.getValue());
-                }
+        AtomicFile.replace(file, temp -> {
+            try (FileChannel channel = FileChannel.open(
+                    temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                writeTo(file, new Output(channel, temp), metadata, tensors, rows);
             }
-            long offset = 0;
+        });
+    }
+
+    private static void writeTo(Path file, Output out, Map<String, Object> metadata, List<Tensor> tensors, Rows rows)
+            throws IOException {
+        out.u32(MAGIC).u32(VERSION).u64(tensors.size()).u64(metadata.size());
+        for (Map.Entry<String, Object> entry : metadata.entrySet()) {
+            out.string(entry.getKey());
+            switch (entry.getValue()) {
+                case String s -> out.u32(TYPE_STRING).string(s);
+                case Integer i when i >= 0 -> out.u32(TYPE_UINT32).u32(i);
+                case Float f -> out.u32(TYPE_FLOAT32).f32(f);
+                case Boolean b -> out.u32(TYPE_BOOL).u8(b ? 1 : 0);
+                case String[] strings -> {
+                    out.u32(TYPE_ARRAY).u32(TYPE_STRING).u64(strings.length);
+                    for (String s : strings) {
+                        out.string(s);
+                    }
+                }
+                case float[] floats -> {
+                    out.u32(TYPE_ARRAY).u32(TYPE_FLOAT32).u64(floats.length);
+                    for (float f : floats) {
+                        out.f32(f);
+                    }
+                }
+                case int[] ints -> {
+                    out.u32(TYPE_ARRAY).u32(TYPE_INT32).u64(ints.length);
+                    for (int i : ints) {
+                        out.u32(i);
+                    }
+                }
+                default ->
+                    throw new IllegalArgumentException(
+                            file + ": metadata " + entry.getKey() + " has an unsupported value " + entry.getValue());
+            }
+        }
+        long offset = 0;
+        for (Tensor tensor : tensors) {
+            long[] shape = tensor.shape();
+            out.string(tensor.name()).u32(shape.length);
+            for (int d = shape.length - 1; d >= 0; d--) {
+                out.u64(shape[d]);
+            }
+            out.u32(tensor.type().ggmlType).u64(offset);
+            offset = align(offset + tensor.byteSize());
+        }
+        out.padTo(align(out.position()));
+        try (Arena arena = Arena.ofConfined()) {
             for (Tensor tensor : tensors) {
-                long[] shape = tensor.shape();
-                out.string(tensor.name()).u32(shape.length);
-                for (int d = shape.length - 1; d >= 0; d--) {
-                    out.u64(shape[d]);
+                int columns = (int) tensor.columns();
+                float[] values = new float[columns];
+                MemorySegment encoded = arena.allocate(tensor.type().rowBytes(columns));
+                for (long row = 0; row < tensor.rows(); row++) {
+                    rows.read(tensor, row, values);
+                    encode(tensor.type(), values, encoded);
+                    out.bytes(encoded.asByteBuffer());
                 }
-                out.u32(tensor.type().ggmlType).u64(offset);
-                offset = align(offset + tensor.byteSize());
+                out.padTo(align(out.position()));
             }
-            out.padTo(align(out.position()));
-            try (Arena arena = Arena.ofConfined()) {
-                for (Tensor tensor : tensors) {
-                    int columns = (int) tensor.columns();
-                    float[] values = new float[columns];
-                    MemorySegment encoded = arena.allocate(tensor.type().rowBytes(columns));
-                    for (long row = 0; row < tensor.rows(); row++) {
-                        rows.read(tensor, row, values);
-                        encode(tensor.type(), values, encoded);
-                        out.bytes(encoded.asByteBuffer());
-                    }
-                    out.padTo(align(out.position()));
-                }
-            }
-            out.flush();
-            channel.force(true);
-        } catch (IOException e) {
-            deleteQuietly(temp);
-            throw new UncheckedIOException("cannot write " + file, e);
-        } catch (RuntimeException e) {
-            deleteQuietly(temp);
-            throw e;
         }
-        try {
-            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            deleteQuietly(temp);
-            throw new UncheckedIOException("cannot move " + temp + " to " + file, e);
-        }
+        out.flush();
     }
 
     private static void check(Path file, List<Tensor> tensors) {
@@ -244,22 +232,16 @@ public final class GgufWriter {
         return (offset + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
     }
 
-    private static void deleteQuietly(Path path) {
-        try {
-            Files.deleteIfExists(path);
-        } catch (IOException ignored) {
-            // the write already failed; that failure is the one reported
-        }
-    }
-
     /** A buffered little-endian sequential writer that knows its position in the file. */
     private static final class Output {
         private final FileChannel channel;
+        private final Path file;
         private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         private long flushed;
 
-        Output(FileChannel channel) {
+        Output(FileChannel channel, Path file) {
             this.channel = channel;
+            this.file = file;
         }
 
         long position() {
@@ -320,9 +302,8 @@ public final class GgufWriter {
 
         void flush() throws IOException {
             buffer.flip();
-            while (buffer.hasRemaining()) {
-                flushed += channel.write(buffer);
-            }
+            flushed += buffer.remaining();
+            DiskWrites.write(channel, file, buffer);
             buffer.clear();
         }
     }

@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -183,10 +182,10 @@ public final class ModelWriter implements AutoCloseable {
         ObjectNode map = root.putObject("weight_map");
         weightMap.forEach(map::put);
         try {
-            Files.writeString(
+            DiskWrites.writeFile(
                     file,
-                    json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n",
-                    StandardCharsets.UTF_8);
+                    (json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n")
+                            .getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }
@@ -254,7 +253,7 @@ public final class ModelWriter implements AutoCloseable {
     public void writeFile(String fileName, byte[] content) {
         Path file = fileInside(fileName);
         try {
-            Files.write(file, content);
+            DiskWrites.writeFile(file, content);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }
@@ -264,7 +263,7 @@ public final class ModelWriter implements AutoCloseable {
     public void copyFile(Path source, String fileName) {
         Path file = fileInside(fileName);
         try {
-            Files.copy(source, file, StandardCopyOption.REPLACE_EXISTING);
+            DiskWrites.writeFile(file, Files.readAllBytes(source));
         } catch (IOException e) {
             throw new BadInputException(source + ": cannot copy into the output: " + e.getMessage(), e);
         }
@@ -310,7 +309,8 @@ public final class ModelWriter implements AutoCloseable {
                     .append('\n');
         }
         try {
-            Files.writeString(output.path().resolve(CHECKSUMS), sums, StandardCharsets.UTF_8);
+            DiskWrites.writeFile(
+                    output.path().resolve(CHECKSUMS), sums.toString().getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checksums in " + output.path(), e);
         }

@@ -10,6 +10,7 @@ import dev.safemerge.eval.judge.Judgement;
 import dev.safemerge.eval.judge.RefusalJudge;
 import dev.safemerge.eval.judge.Verdict;
 import dev.safemerge.eval.stats.Proportion;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.Progress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -201,8 +202,8 @@ public final class SafetyEvaluation {
         summary.set("protocol", protocol.toJson());
         summary.set("config", config);
 
-        Json.writeAtomically(outDir.resolve("items.jsonl"), lines.toString());
-        Json.writeAtomically(outDir.resolve("summary.json"), Json.pretty(summary));
+        AtomicFile.write(outDir.resolve("items.jsonl"), lines.toString());
+        AtomicFile.write(outDir.resolve("summary.json"), Json.pretty(summary));
         return new Result(summary, counts, refusalRate, warnings);
     }
 }

@@ -7,6 +7,7 @@ import dev.safemerge.eval.gen.GenerationRequest;
 import dev.safemerge.eval.stats.Proportion;
 import dev.safemerge.eval.task.TaskItem;
 import dev.safemerge.eval.task.TaskMetric;
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.Progress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -101,8 +102,8 @@ public final class TaskEvaluation {
         summary.set("protocol", protocol.toJson());
         summary.put("samples_requested", samples);
         summary.set("config", config);
-        Json.writeAtomically(outDir.resolve("items.jsonl"), lines.toString());
-        Json.writeAtomically(outDir.resolve("summary.json"), Json.pretty(summary));
+        AtomicFile.write(outDir.resolve("items.jsonl"), lines.toString());
+        AtomicFile.write(outDir.resolve("summary.json"), Json.pretty(summary));
         return new Result(summary, scoreFields);
     }
 

@@ -1,5 +1,6 @@
 package dev.safemerge.model.train;
 
+import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.BadInputException;
 import dev.safemerge.tensor.LoraAdapterWriter;
 import dev.safemerge.tensor.LoraConfig;
@@ -10,11 +11,8 @@ import dev.safemerge.tensor.TensorInfo;
 import dev.safemerge.tensor.TensorSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,7 +108,7 @@ public final class FineTuneExport {
             boolean overwrite) {
         LoraAdapterWriter.write(out, loraConfig(lora, baseModel), loraWeights(model, lora), metadata, overwrite);
         for (Map.Entry<String, byte[]> file : extraFiles.entrySet()) {
-            writeFileAtomically(out.resolve(file.getKey()), file.getValue());
+            AtomicFile.write(out.resolve(file.getKey()), file.getValue());
         }
     }
 
@@ -162,22 +160,6 @@ public final class FineTuneExport {
                 writer.writeFile(file.getKey(), file.getValue());
             }
             writer.commit();
-        }
-    }
-
-    static void writeFileAtomically(Path target, byte[] content) {
-        Path temp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        try (FileChannel channel = FileChannel.open(
-                temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            channel.write(java.nio.ByteBuffer.wrap(content));
-            channel.force(true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
-        }
-        try {
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
         }
     }
 }
