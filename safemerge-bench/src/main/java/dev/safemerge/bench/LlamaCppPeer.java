@@ -2,6 +2,7 @@ package dev.safemerge.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.bench.InferenceBench.Shape;
+import dev.safemerge.model.LogitDifference;
 import dev.safemerge.model.Model;
 import dev.safemerge.model.ModelLoadOptions;
 import dev.safemerge.model.generate.KvCache;
@@ -178,10 +179,10 @@ final class LlamaCppPeer {
                 "logit check, llama.cpp %s vs engine bf16 on %d tokens: %s",
                 type.name().toLowerCase(Locale.ROOT),
                 CHECK_TOKENS,
-                LogitDifference.of(llamaCpp, engine));
+                LogitDifference.of(engine, llamaCpp));
         if (type == TensorType.Q8_0) {
             float[][] q8 = logits(dir, load.withQuantization(ModelLoadOptions.Quantization.Q8), tokens);
-            line += "; engine q8 vs engine bf16: " + LogitDifference.of(q8, engine);
+            line += "; engine q8 vs engine bf16: " + LogitDifference.of(engine, q8);
         }
         System.out.println("  " + line);
         return line;
@@ -196,41 +197,6 @@ final class LlamaCppPeer {
                 out[t] = model.step(List.of(cache), List.of(new int[] {tokens[t]}));
             }
             return out;
-        }
-    }
-
-    /** How far two sets of logits (positions × vocabulary) are apart. */
-    record LogitDifference(double maxAbs, double rmsRelative, int argmaxAgreements, int positions) {
-        static LogitDifference of(float[][] a, float[][] b) {
-            double max = 0;
-            double squaredDifference = 0;
-            double squaredLogit = 0;
-            int agree = 0;
-            for (int t = 0; t < a.length; t++) {
-                int argA = 0;
-                int argB = 0;
-                for (int v = 0; v < a[t].length; v++) {
-                    double d = a[t][v] - b[t][v];
-                    max = Math.max(max, Math.abs(d));
-                    squaredDifference += d * d;
-                    squaredLogit += (double) b[t][v] * b[t][v];
-                    argA = a[t][v] > a[t][argA] ? v : argA;
-                    argB = b[t][v] > b[t][argB] ? v : argB;
-                }
-                agree += argA == argB ? 1 : 0;
-            }
-            return new LogitDifference(max, Math.sqrt(squaredDifference / squaredLogit), agree, a.length);
-        }
-
-        @Override
-        public String toString() {
-            return String.format(
-                    Locale.ROOT,
-                    "max |Δlogit| %.4f, rms Δ / rms logit %.2f%%, argmax agrees at %d of %d positions",
-                    maxAbs,
-                    100 * rmsRelative,
-                    argmaxAgreements,
-                    positions);
         }
     }
 
