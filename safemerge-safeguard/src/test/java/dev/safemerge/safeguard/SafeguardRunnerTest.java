@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
+import dev.safemerge.eval.gen.ModelFingerprint;
 import dev.safemerge.tensor.AtomicFile;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
@@ -15,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -260,14 +263,11 @@ class SafeguardRunnerTest {
                 Progress.SILENT,
                 new PrintWriter(log));
 
-        java.util.Set<String> models = new java.util.TreeSet<>();
-        for (String line : Files.readAllLines(out.resolve("generation-cache.jsonl"))) {
-            models.add(Json.MAPPER.readTree(line).path("model").asText());
-        }
-        String withAdapter = "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, adapter);
+        Set<String> models = cachedModels(out);
+        String withAdapter = "in-process " + ModelFingerprint.of(base, adapter);
         assertThat(models)
                 .containsExactlyInAnyOrder(
-                        "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, null),
+                        "in-process " + ModelFingerprint.of(base, null),
                         withAdapter + " scaled 1.0",
                         withAdapter + " scaled 0.5");
         assertThat(log.toString()).contains("evaluating base, finetuned together as base + scale·adapter");
@@ -467,14 +467,11 @@ class SafeguardRunnerTest {
                 SafeguardRunner.run(adapters, swept, recordMerges, Progress.SILENT, new PrintWriter(log));
         assertThat(merged).containsExactly("model_stock");
         assertThat(log.toString()).contains("evaluating base, finetuned together as base + scale·adapter");
-        java.util.Set<String> models = new java.util.TreeSet<>();
-        for (String line : Files.readAllLines(swept.resolve("generation-cache.jsonl"))) {
-            models.add(Json.MAPPER.readTree(line).path("model").asText());
-        }
-        String withAdapter = "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, first);
+        Set<String> models = cachedModels(swept);
+        String withAdapter = "in-process " + ModelFingerprint.of(base, first);
         assertThat(models)
                 .contains(
-                        "in-process " + dev.safemerge.eval.gen.ModelFingerprint.of(base, null),
+                        "in-process " + ModelFingerprint.of(base, null),
                         withAdapter + " scaled 1.0",
                         withAdapter + " scaled 0.5")
                 .hasSize(4); // and the model_stock merge
@@ -511,5 +508,14 @@ class SafeguardRunnerTest {
                 java.util.Map.of("numeric", new VariantResult.TaskScore(task, 5, null, 0, null)),
                 1.0);
         AtomicFile.write(out.resolve("eval").resolve(name).resolve("result.json"), Json.pretty(r.toJson()));
+    }
+
+    /** The models whose answers a run's generation cache holds. */
+    private static Set<String> cachedModels(Path out) throws IOException {
+        Set<String> models = new TreeSet<>();
+        for (String line : Files.readAllLines(out.resolve("generation-cache.jsonl"))) {
+            models.add(Json.MAPPER.readTree(line).path("model").asText());
+        }
+        return models;
     }
 }
