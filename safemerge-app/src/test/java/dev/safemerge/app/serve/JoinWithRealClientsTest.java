@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -25,8 +26,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * curl and the official {@code openai} Python package join a running batch and meet a full queue. The Python client
- * runs from the interpreter named by SAFEMERGE_OPENAI_PYTHON, else /tmp/openai-venv/bin/python (made with
+ * curl and the official {@code openai} clients, the npm package (src/test/node/openai_completion.mjs, installed as
+ * {@link OpenAiClientCompatibilityTest#openaiModules} does) and the Python package, join a running batch and meet a
+ * full queue. The Python client runs from the interpreter named by SAFEMERGE_OPENAI_PYTHON, else /tmp/openai-venv/bin/python (made with
  * {@code python3 -m venv /tmp/openai-venv && /tmp/openai-venv/bin/pip install openai}); each test is skipped, with a
  * message, where its client is missing.
  */
@@ -53,9 +55,13 @@ class JoinWithRealClientsTest {
     }
 
     static String run(List<String> command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(command)
-                .redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+        return run(command, Map.of());
+    }
+
+    static String run(List<String> command, Map<String, String> environment) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().putAll(environment);
+        Process process = builder.start();
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(5, TimeUnit.MINUTES)).isTrue();
         assertThat(process.exitValue())
@@ -96,6 +102,31 @@ class JoinWithRealClientsTest {
             try {
                 return JSON.readTree(run(List.of(
                         python, script.toString(), "http://127.0.0.1:" + server.port() + "/v1", body.toString())));
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        };
+    }
+
+    /** The openai npm package, one node process per request. */
+    static Function<ObjectNode, JsonNode> openaiNodeClient(OpenAiServer server)
+            throws IOException, InterruptedException {
+        assumeTrue(
+                OpenAiClientCompatibilityTest.available("node", "--version")
+                        && OpenAiClientCompatibilityTest.available("npm", "--version"),
+                "node and npm are not installed: skipping the test with the openai npm package");
+        Map<String, String> environment = Map.of(
+                "NODE_PATH", OpenAiClientCompatibilityTest.openaiModules().toString());
+        Path script = Path.of("src/test/node/openai_completion.mjs").toAbsolutePath();
+        return body -> {
+            try {
+                return JSON.readTree(run(
+                        List.of(
+                                "node",
+                                script.toString(),
+                                "http://127.0.0.1:" + server.port() + "/v1",
+                                body.toString()),
+                        environment));
             } catch (IOException | InterruptedException e) {
                 throw new IllegalStateException(e);
             }
@@ -203,6 +234,20 @@ class JoinWithRealClientsTest {
     void curlMeetsAFullQueue() throws Exception {
         try (OpenAiServer server = start(1)) {
             meetsAFullQueue(server, curl(server));
+        }
+    }
+
+    @Test
+    void theOpenaiNodeClientJoinsARunningBatch() throws Exception {
+        try (OpenAiServer server = start(64)) {
+            joinsMidBatch(server, openaiNodeClient(server));
+        }
+    }
+
+    @Test
+    void theOpenaiNodeClientMeetsAFullQueue() throws Exception {
+        try (OpenAiServer server = start(1)) {
+            meetsAFullQueue(server, openaiNodeClient(server));
         }
     }
 
