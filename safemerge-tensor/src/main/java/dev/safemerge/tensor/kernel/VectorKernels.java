@@ -383,8 +383,8 @@ final class VectorKernels implements Kernels {
      * Q8 rows: one decoded block of quantized values serves four input rows at a time (batched); one input row (a
      * decode step) takes the rows one at a time through {@link #dotQ8}. Advancing four weight rows together at one
      * input row, as the other formats do, halved a q8 decode step's tokens per CPU-second on the 1 B shape
-     * (docs/PERFORMANCE.md, "Kernels: the q8 decode regression"). Every output goes through {@link #dotQ8}'s
-     * arithmetic.
+     * (docs/PERFORMANCE.md, "Kernels (2026-12-03): the 1b regressions bisected"). Every output goes through {@link
+     * #dotQ8}'s arithmetic.
      */
     private static void matmulQ8(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         MemorySegment data = w.data();
