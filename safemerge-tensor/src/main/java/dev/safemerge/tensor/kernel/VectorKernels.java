@@ -380,22 +380,18 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * Q8 rows: one decoded block of quantized values serves four input rows at a time (batched), or four weight rows
-     * advance together (one input row) so that four independent chains hide the FMA latency. Every output goes
-     * through {@link #dotQ8}'s arithmetic.
+     * Q8 rows: one decoded block of quantized values serves four input rows at a time (batched); one input row (a
+     * decode step) takes the rows one at a time through {@link #dotQ8}. Advancing four weight rows together at one
+     * input row, as the other formats do, halved a q8 decode step's tokens per CPU-second on the 1 B shape
+     * (docs/PERFORMANCE.md, "Kernels (2026-12-03): the 1b regressions bisected"). Every output goes through {@link
+     * #dotQ8}'s arithmetic.
      */
     private static void matmulQ8(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         MemorySegment data = w.data();
         float[] scales = w.scales();
         int cols = w.cols();
         int rows = w.rows();
-        int r = rowStart;
-        if (batch == 1) {
-            for (; r + 4 <= rowEnd; r += 4) {
-                q8Rows4(data, scales, (long) r * cols, cols, x, out, r);
-            }
-        }
-        for (; r < rowEnd; r++) {
+        for (int r = rowStart; r < rowEnd; r++) {
             long rowElement = (long) r * cols;
             int b = 0;
             for (; b + 4 <= batch; b += 4) {
@@ -447,38 +443,6 @@ final class VectorKernels implements Kernels {
         out[o + oStride] = sumLanes(a1);
         out[o + 2 * oStride] = sumLanes(a2);
         out[o + 3 * oStride] = sumLanes(a3);
-    }
-
-    /** Q8 weight rows r..r+3 (from element {@code w0}) against one input row: {@link #dotQ8}'s block sums. */
-    private static void q8Rows4(MemorySegment data, float[] scales, long w0, int cols, float[] x, float[] out, int r) {
-        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
-        long w1 = w0 + cols;
-        long w2 = w1 + cols;
-        long w3 = w2 + cols;
-        int blocksPerRow = cols / Matrix.Q8_BLOCK;
-        int s0 = (int) (w0 / Matrix.Q8_BLOCK);
-        int s1 = s0 + blocksPerRow;
-        int s2 = s1 + blocksPerRow;
-        int s3 = s2 + blocksPerRow;
-        for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
-            FloatVector b0 = FloatVector.zero(FLOATS), b1 = b0, b2 = b0, b3 = b0;
-            for (int i = 0; i < Matrix.Q8_BLOCK; i += LANES) {
-                FloatVector v = FloatVector.fromArray(FLOATS, x, c + i);
-                b0 = loadQ8(data, w0 + c + i).fma(v, b0);
-                b1 = loadQ8(data, w1 + c + i).fma(v, b1);
-                b2 = loadQ8(data, w2 + c + i).fma(v, b2);
-                b3 = loadQ8(data, w3 + c + i).fma(v, b3);
-            }
-            int block = c / Matrix.Q8_BLOCK;
-            a0 = b0.fma(FloatVector.broadcast(FLOATS, scales[s0 + block]), a0);
-            a1 = b1.fma(FloatVector.broadcast(FLOATS, scales[s1 + block]), a1);
-            a2 = b2.fma(FloatVector.broadcast(FLOATS, scales[s2 + block]), a2);
-            a3 = b3.fma(FloatVector.broadcast(FLOATS, scales[s3 + block]), a3);
-        }
-        out[r] = sumLanes(a0);
-        out[r + 1] = sumLanes(a1);
-        out[r + 2] = sumLanes(a2);
-        out[r + 3] = sumLanes(a3);
     }
 
     private static FloatVector loadQ8(MemorySegment data, long element) {
