@@ -239,14 +239,7 @@ class ContinuousBatchingTest {
                     }
                 }
             });
-            first.set(scheduler.submit(
-                    generator,
-                    null,
-                    List.of(prompt),
-                    Sampling.greedy(6),
-                    false,
-                    TextGenerator.TextListener.NONE,
-                    () -> false));
+            first.set(greedy(scheduler, generator, prompt, 6));
             afterLastAnswer.await();
 
             List<Long> seen = Collections.synchronizedList(new ArrayList<>());
@@ -257,14 +250,7 @@ class ContinuousBatchingTest {
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
-                second.set(scheduler.submit(
-                        generator,
-                        null,
-                        List.of(prompt),
-                        Sampling.greedy(3),
-                        false,
-                        TextGenerator.TextListener.NONE,
-                        () -> false));
+                second.set(greedy(scheduler, generator, prompt, 3));
             });
             // the installer either waits for the open batch to close or, if it does not wait, has already sent its
             // request
@@ -279,6 +265,19 @@ class ContinuousBatchingTest {
             assertThat(scheduler.stats().batches()).isEqualTo(2);
             assertThat(scheduler.stats().joinedRunningBatch()).isZero();
         }
+    }
+
+    /** One greedy prompt of {@code maxNewTokens}, submitted to the scheduler as a request would be. */
+    static CompletableFuture<List<TextGenerator.Completion>> greedy(
+            GenerationScheduler scheduler, TextGenerator generator, int[] prompt, int maxNewTokens) {
+        return scheduler.submit(
+                generator,
+                null,
+                List.of(prompt),
+                Sampling.greedy(maxNewTokens),
+                false,
+                TextGenerator.TextListener.NONE,
+                () -> false);
     }
 
     static long kvBytes(ObjectNode body) {
