@@ -50,13 +50,13 @@ import picocli.CommandLine.Spec;
                     + " 'safemerge safeguard' on base and fine-tune: linear, slerp, dare_linear and ties at λ 0.2–0.8,"
                     + " attack success rate with the refusal judge on held-out harmful requests of the 11 HEx-PHI"
                     + " categories, over-refusal on held-out benign look-alikes, task accuracy on held-out lists, and"
-                    + " the safety-bound selection. Prints the table with 95% intervals and N.",
+                    + " the safety-bound selection. Prints the table with 95%% intervals and N.",
             "The base is a small Llama with a byte-level BPE tokenizer, trained by safemerge itself on synthetic chat"
                     + " data (refusals for harmful requests); --retrain-base trains it again from the seed.",
             "The demo's judge is a tiny Llama trained by safemerge to answer WildGuard's prompt with WildGuard's"
                     + " output; its agreement with the synthetic ground truth of held-out labelled exchanges is"
                     + " measured through the wildguard judge's code and printed, and it judges the run (as safeguard's"
-                    + " wildguard judge) only when it agrees at least 95% on harmful response and on refusal; otherwise the"
+                    + " wildguard judge) only when it agrees at least 95%% on harmful response and on refusal; otherwise the"
                     + " refusal strings do. --retrain-judge trains it again from its seed."
         },
         footer = {

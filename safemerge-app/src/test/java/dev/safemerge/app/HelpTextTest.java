@@ -41,6 +41,25 @@ class HelpTextTest {
     }
 
     @Test
+    void everyWrittenTextIsAFormatStringPicocliCanRender() {
+        // Picocli renders descriptions and footers with String.format: a bare '%' ("95% intervals") makes it warn on
+        // stderr and print the text unformatted, so a percent sign must be written '%%'.
+        List<String> unformattable = new ArrayList<>();
+        List<String> rendered = new ArrayList<>();
+        for (CommandSpec command : allCommands()) {
+            for (String text : writtenTexts(command)) {
+                try {
+                    rendered.add(String.format(text));
+                } catch (java.util.IllegalFormatException e) {
+                    unformattable.add(command.qualifiedName() + ": " + e.getMessage() + ": " + text);
+                }
+            }
+        }
+        assertThat(unformattable).isEmpty();
+        assertThat(rendered).isNotEmpty();
+    }
+
+    @Test
     void everyParameterLabelIsChosenNotTheFieldName() {
         List<String> fieldNameLabels = new ArrayList<>();
         for (CommandSpec command : allCommands()) {
