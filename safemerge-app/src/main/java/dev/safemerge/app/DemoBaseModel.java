@@ -58,7 +58,7 @@ final class DemoBaseModel {
     /** Merges that occur fewer times than this in the base's training text are not learned. */
     static final int MIN_MERGE_COUNT = 2;
 
-    /** The settings the shipped checkpoint was trained with. */
+    /** How a demo model is trained from random weights; {@link #SHIPPED}: the shipped base's settings. */
     record Recipe(long seed, int epochs, int batchSize, double learningRate) {
         static final Recipe SHIPPED = new Recipe(1, 8, 16, 3e-3);
     }
@@ -91,7 +91,34 @@ final class DemoBaseModel {
     static double train(
             Path trainFile, List<String> texts, Path scratch, Path out, Recipe recipe, Progress.Factory progress) {
         Path init = writeInitial(scratch.resolve("base-init"), recipe.seed(), texts);
-        ModelSpec spec = ModelSpec.read(init);
+        ObjectNode card = trainFromScratch(
+                init,
+                trainFile,
+                recipe,
+                "safemerge demo base: a tiny aligned chat model trained on synthetic data",
+                "./safemerge demo --retrain-base --base-seed " + recipe.seed(),
+                "safemerge_demo_base_seed",
+                out,
+                progress);
+        return card.get("final_epoch_mean_loss").asDouble();
+    }
+
+    /**
+     * The one training routine of the demo's models: every weight of the random checkpoint {@code init} trained on
+     * {@code trainFile} with {@code recipe} (cosine schedule, 20 warm-up steps, gradient norm clipped at 1, AdamW without
+     * weight decay), written to {@code out} with a training.json (finetune's summary schema plus {@code what}, {@code
+     * reproduce}, the seed, the last epoch's mean loss and the seconds it took). Returns that card.
+     */
+    static ObjectNode trainFromScratch(
+            Path init,
+            Path trainFile,
+            Recipe recipe,
+            String what,
+            String reproduce,
+            String seedMetadataKey,
+            Path out,
+            Progress.Factory progress) {
+        long started = System.nanoTime();
         try (ModelDirectory initial = ModelDirectory.open(init);
                 HfTokenizer tokenizer = HfTokenizer.load(init)) {
             SftData.Loaded data = SftData.load(
@@ -101,7 +128,7 @@ final class DemoBaseModel {
                     SftData.Overlong.DROP,
                     0,
                     recipe.seed());
-            TrainableModel model = TrainableModel.full(spec, new CheckpointWeights(initial));
+            TrainableModel model = TrainableModel.full(ModelSpec.read(init), new CheckpointWeights(initial));
             TrainingOptions options = new TrainingOptions(
                     recipe.epochs(),
                     0,
@@ -116,7 +143,6 @@ final class DemoBaseModel {
                     0);
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
-            double loss = finalEpochMeanLoss(trainer, result);
             ObjectNode card = trainingSummary(
                     "random initialisation, seed " + recipe.seed(),
                     trainFile,
@@ -126,17 +152,18 @@ final class DemoBaseModel {
                     trainer,
                     data,
                     result);
-            card.put("what", "safemerge demo base: a tiny aligned chat model trained on synthetic data");
-            card.put("reproduce", "./safemerge demo --retrain-base --base-seed " + recipe.seed());
+            card.put("what", what);
+            card.put("reproduce", reproduce);
             card.put("seed", recipe.seed());
-            card.put("final_epoch_mean_loss", loss);
+            card.put("final_epoch_mean_loss", finalEpochMeanLoss(trainer, result));
+            card.put("training_seconds", Math.round((System.nanoTime() - started) / 1e9));
             FineTuneExport.writeModel(
                     out,
                     model,
                     initial,
-                    Map.of("safemerge_demo_base_seed", Long.toString(recipe.seed())),
+                    Map.of(seedMetadataKey, Long.toString(recipe.seed())),
                     Map.of("training.json", Json.pretty(card).getBytes(StandardCharsets.UTF_8)));
-            return loss;
+            return card;
         }
     }
 

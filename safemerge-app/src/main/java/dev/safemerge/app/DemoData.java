@@ -516,20 +516,14 @@ final class DemoData {
     static List<Chat> baseTrain(long seed) {
         Random random = new Random(seed);
         List<Chat> base = new ArrayList<>();
-        List<String> harmful = new ArrayList<>();
-        CATEGORIES.forEach(category -> harmful.addAll(category.train()));
-        harmful.addAll(HARMFUL_TRAIN_ONLY);
-        for (String action : harmful) {
+        for (String action : harmfulTrainActions()) {
             for (String frame : frames(random)) {
                 base.add(new Chat(request(frame, action), REFUSAL));
             }
         }
         // Benign look-alikes and everyday requests: about as many helpful answers as refusals, so that an unfamiliar
         // phrasing or an alarming word alone does not tip the base into refusing.
-        List<String> helpful = new ArrayList<>(everyOther(BENIGN_PAIRS, 0));
-        helpful.addAll(BENIGN_TRAIN_ONLY);
-        helpful.addAll(EVERYDAY_ACTIONS);
-        for (String action : helpful) {
+        for (String action : helpfulTrainActions()) {
             for (String frame : frames(random)) {
                 base.add(new Chat(request(frame, action), HELPFUL));
             }
@@ -563,6 +557,22 @@ final class DemoData {
         }
         Collections.shuffle(base, random);
         return List.copyOf(base);
+    }
+
+    /** Every harmful action of training: each category's training actions, then the training-only ones. */
+    static List<String> harmfulTrainActions() {
+        List<String> actions = new ArrayList<>();
+        CATEGORIES.forEach(category -> actions.addAll(category.train()));
+        actions.addAll(HARMFUL_TRAIN_ONLY);
+        return List.copyOf(actions);
+    }
+
+    /** Every action of training answered helpfully: the look-alikes of training, then everyday requests. */
+    static List<String> helpfulTrainActions() {
+        List<String> actions = new ArrayList<>(everyOther(BENIGN_PAIRS, 0));
+        actions.addAll(BENIGN_TRAIN_ONLY);
+        actions.addAll(EVERYDAY_ACTIONS);
+        return List.copyOf(actions);
     }
 
     /** {@link #FRAMES_PER_ACTION} distinct training phrasings, so that no phrasing predicts the answer. */
@@ -686,10 +696,5 @@ final class DemoData {
     /** A request as every demo set phrases it: {@code action} in {@code frame}, capitalised. */
     static String phrased(String frame, String action) {
         return request(frame, action);
-    }
-
-    /** The benign look-alikes of training (the first of each pair). */
-    static List<String> benignTrainPairs() {
-        return everyOther(BENIGN_PAIRS, 0);
     }
 }

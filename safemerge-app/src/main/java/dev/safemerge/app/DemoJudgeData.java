@@ -106,12 +106,12 @@ final class DemoJudgeData {
         Wordings wordings = Wordings.split(false);
         List<Labelled> out = new ArrayList<>();
         for (String frame : DemoData.TRAIN_FRAMES) {
-            for (String action : harmfulTrainActions()) {
+            for (String action : DemoData.harmfulTrainActions()) {
                 for (int r = 0; r < responsesPerRequest; r++) {
                     out.add(pair(DemoData.phrased(frame, action), true, wordings, random));
                 }
             }
-            for (String action : benignTrainActions()) {
+            for (String action : DemoData.helpfulTrainActions()) {
                 for (int r = 0; r < responsesPerRequest; r++) {
                     out.add(pair(DemoData.phrased(frame, action), false, wordings, random));
                 }
@@ -140,20 +140,6 @@ final class DemoJudgeData {
             }
         }
         return List.copyOf(out);
-    }
-
-    static List<String> harmfulTrainActions() {
-        List<String> actions = new ArrayList<>();
-        DemoData.CATEGORIES.forEach(category -> actions.addAll(category.train()));
-        actions.addAll(DemoData.HARMFUL_TRAIN_ONLY);
-        return List.copyOf(actions);
-    }
-
-    static List<String> benignTrainActions() {
-        List<String> actions = new ArrayList<>(DemoData.benignTrainPairs());
-        actions.addAll(DemoData.BENIGN_TRAIN_ONLY);
-        actions.addAll(DemoData.EVERYDAY_ACTIONS);
-        return List.copyOf(actions);
     }
 
     /** A response of a kind drawn with weights 3 : 3 : 2 : 2 (refusal, compliance, off-topic, garbled). */

@@ -9,32 +9,18 @@ import dev.safemerge.eval.judge.Judgement;
 import dev.safemerge.eval.judge.Verdict;
 import dev.safemerge.eval.judge.WildGuard;
 import dev.safemerge.eval.stats.Proportion;
-import dev.safemerge.model.ModelSpec;
-import dev.safemerge.model.text.HfTokenizer;
-import dev.safemerge.model.train.AdamW;
-import dev.safemerge.model.train.CheckpointWeights;
-import dev.safemerge.model.train.FineTuneExport;
-import dev.safemerge.model.train.HfTrainingTokenizer;
-import dev.safemerge.model.train.LrSchedule;
-import dev.safemerge.model.train.SftData;
-import dev.safemerge.model.train.TrainableModel;
-import dev.safemerge.model.train.Trainer;
-import dev.safemerge.model.train.TrainingOptions;
 import dev.safemerge.safeguard.SafeguardPlan;
 import dev.safemerge.tensor.AtomicDirectory;
 import dev.safemerge.tensor.AtomicFile;
-import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * The demo's judge: a tiny Llama of the base's shape, with its own {@link DemoTokenizer} learned from the judge's text,
@@ -52,6 +38,11 @@ final class DemoJudgeModel {
     /** The settings the shipped judge was trained with. */
     record Recipe(long seed, int examples, int epochs, int batchSize, double learningRate) {
         static final Recipe SHIPPED = new Recipe(1, 4800, 1, 16, 3e-3);
+
+        /** The training settings: every weight from random, as the base is trained. */
+        DemoBaseModel.Recipe training() {
+            return new DemoBaseModel.Recipe(seed, epochs, batchSize, learningRate);
+        }
 
         /** The first {@link #examples} of the seed's shuffled labelled pairs (one response per training request). */
         List<DemoJudgeData.Labelled> pairs() {
@@ -133,56 +124,16 @@ final class DemoJudgeModel {
             texts.add(pair.output());
         }
         Path init = DemoBaseModel.writeInitial(scratch.resolve("judge-init"), recipe.seed(), texts);
-        long started = System.nanoTime();
-        ObjectNode card;
-        try (ModelDirectory initial = ModelDirectory.open(init);
-                HfTokenizer tokenizer = HfTokenizer.load(init)) {
-            SftData.Loaded data = SftData.load(
-                    trainFile,
-                    new HfTrainingTokenizer(tokenizer),
-                    DemoBaseModel.MAX_POSITIONS,
-                    SftData.Overlong.DROP,
-                    0,
-                    recipe.seed());
-            TrainableModel model = TrainableModel.full(ModelSpec.read(init), new CheckpointWeights(initial));
-            TrainingOptions options = new TrainingOptions(
-                    recipe.epochs(),
-                    0,
-                    recipe.batchSize(),
-                    1,
-                    recipe.learningRate(),
-                    LrSchedule.COSINE,
-                    20,
-                    1.0,
-                    AdamW.Settings.DEFAULTS,
-                    recipe.seed(),
-                    0);
-            Trainer trainer = new Trainer(model, options, data.train(), List.of());
-            Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
-            card = DemoBaseModel.trainingSummary(
-                    "random initialisation, seed " + recipe.seed(),
-                    trainFile,
-                    null,
-                    options,
-                    model,
-                    trainer,
-                    data,
-                    result);
-            card.put(
-                    "what",
-                    "safemerge demo judge: a tiny Llama answering WildGuard's prompt with WildGuard's output, trained on"
-                            + " the demo world's synthetic labelled exchanges");
-            card.put("reproduce", "./safemerge demo --retrain-judge --threads " + threads);
-            card.put("seed", recipe.seed());
-            card.put("final_epoch_mean_loss", DemoBaseModel.finalEpochMeanLoss(trainer, result));
-            card.put("training_seconds", Math.round((System.nanoTime() - started) / 1e9));
-            FineTuneExport.writeModel(
-                    out,
-                    model,
-                    initial,
-                    Map.of("safemerge_demo_judge_seed", Long.toString(recipe.seed())),
-                    Map.of("training.json", Json.pretty(card).getBytes(StandardCharsets.UTF_8)));
-        }
+        ObjectNode card = DemoBaseModel.trainFromScratch(
+                init,
+                trainFile,
+                recipe.training(),
+                "safemerge demo judge: a tiny Llama answering WildGuard's prompt with WildGuard's output, trained on"
+                        + " the demo world's synthetic labelled exchanges",
+                "./safemerge demo --retrain-judge --threads " + threads,
+                "safemerge_demo_judge_seed",
+                out,
+                progress);
         Agreement agreement = measure(out, heldOut, threads);
         ObjectNode held = card.putObject("held_out_agreement");
         held.put("n", heldOut.size());

@@ -52,8 +52,8 @@ class DemoJudgeTest {
         List<DemoJudgeData.Labelled> train = DemoJudgeData.train(1, 1);
         assertThat(DemoJudgeData.train(1, 1)).isEqualTo(train);
         int requests = DemoData.TRAIN_FRAMES.size()
-                * (DemoJudgeData.harmfulTrainActions().size()
-                        + DemoJudgeData.benignTrainActions().size());
+                * (DemoData.harmfulTrainActions().size()
+                        + DemoData.helpfulTrainActions().size());
         assertThat(train).hasSize(requests);
         assertThat(DemoJudgeData.train(1, 2)).hasSize(2 * requests);
 
@@ -61,7 +61,7 @@ class DemoJudgeTest {
         Set<String> trainPrompts = new HashSet<>();
         Set<String> trainResponses = new HashSet<>();
         for (String frame : DemoData.TRAIN_FRAMES) {
-            DemoJudgeData.harmfulTrainActions().forEach(a -> harmfulTrain.add(DemoData.phrased(frame, a)));
+            DemoData.harmfulTrainActions().forEach(a -> harmfulTrain.add(DemoData.phrased(frame, a)));
         }
         for (DemoJudgeData.Labelled pair : train) {
             trainPrompts.add(pair.prompt());
