@@ -19,7 +19,7 @@ import java.util.Set;
  * read bandwidth ÷ weight bytes, B input rows to min(B × that, FMA rate ÷ 2·parameters), a prompt to the FMA rate.
  *
  * <p>Kernel rows multiply every weight matrix of the model (all layers' projections and the output projection, BF16
- * or Q8, off-heap) by B input rows with {@link Kernels#matmul}, nothing else; step rows run {@link Model#step} on a
+ * or Q8, off-heap, packed as a loaded model keeps them) by B input rows with {@link Kernels#matmul}, nothing else; step rows run {@link Model#step} on a
  * synthetic checkpoint of the same shape (norms, rope, attention, KV cache, threads: everything a token costs). The gap
  * between the two is the per-layer overhead outside the products.
  *
@@ -141,11 +141,15 @@ public final class KernelBench {
         return matrices;
     }
 
+    /** Random BF16 weights kept as a model loaded into memory keeps them (packed where the kernels prefer it). */
     private static Matrix randomBf16(int rows, int cols, SyntheticWeights weights, Arena arena) {
         long count = (long) rows * cols;
-        MemorySegment data = arena.allocate(2 * count, 64);
-        weights.fill(data, count);
-        return new Matrix(WeightFormat.BF16, rows, cols, data, null);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment data = scratch.allocate(2 * count, 64);
+            weights.fill(data, count);
+            Matrix stored = new Matrix(WeightFormat.BF16, rows, cols, data, null);
+            return Kernels.get().multipliesPackedFast() ? stored.packTo(arena) : stored.copyTo(arena);
+        }
     }
 
     /** Median input rows per second of one pass over every matrix with {@code batch} rows each. */

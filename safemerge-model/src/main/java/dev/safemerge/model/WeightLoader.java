@@ -7,6 +7,7 @@ import dev.safemerge.tensor.LoraWeights;
 import dev.safemerge.tensor.ModelDirectory;
 import dev.safemerge.tensor.SafetensorsFile;
 import dev.safemerge.tensor.TensorInfo;
+import dev.safemerge.tensor.kernel.Kernels;
 import dev.safemerge.tensor.kernel.Matrix;
 import dev.safemerge.tensor.kernel.WeightFormat;
 import java.lang.foreign.Arena;
@@ -51,6 +52,12 @@ final class WeightLoader {
 
     /** A stored matrix [rows, cols] in its own dtype (mapped or copied), without adapter or quantization. */
     Matrix stored(String name, int rows, int cols) {
+        Matrix matrix = mapped(name, rows, cols);
+        return options.weightsInMemory() ? inMemory(matrix) : matrix;
+    }
+
+    /** The matrix as the file holds it, read through the mapping. */
+    private Matrix mapped(String name, int rows, int cols) {
         SafetensorsFile file = checkpoint.shardOf(name);
         TensorInfo info = file.info(name);
         checkShape(info, rows, cols);
@@ -62,19 +69,29 @@ final class WeightLoader {
                 throw new BadInputException(file.path() + ": tensor '" + name + "' has dtype " + info.dtype()
                         + "; weights must be F32, BF16 or F16");
         };
-        Matrix matrix = new Matrix(format, rows, cols, file.bytes(name), null);
-        return options.weightsInMemory() ? matrix.copyTo(arena) : matrix;
+        return new Matrix(format, rows, cols, file.bytes(name), null);
+    }
+
+    /**
+     * The copy kept in memory: packed in panels where the kernels multiply those faster (the same bytes per weight, so
+     * the same memory; docs/PERFORMANCE.md, "Kernels (2026-12-03): packed panels and an outer-product tile"), else as
+     * stored. Mapped weights stay row-major, as the file holds them.
+     */
+    private Matrix inMemory(Matrix matrix) {
+        return Kernels.get().multipliesPackedFast() ? matrix.packTo(arena) : matrix.copyTo(arena);
     }
 
     /** A linear layer's weight with the merged adapter and quantization applied. */
     Linear linear(String prefix, int out, int in, boolean hasBias) {
         String name = prefix + ".weight";
-        Matrix weight = stored(name, out, in);
+        boolean quantize = options.quantization() == ModelLoadOptions.Quantization.Q8 && in % Matrix.Q8_BLOCK == 0;
+        // a weight quantized at load is read from the file once: a copy of it in memory would only be dropped
+        Matrix weight = quantize ? mapped(name, out, in) : stored(name, out, in);
         if (adapter != null && adapter.targetedBaseTensors().contains(name)) {
             weight = merged(weight, Adapter.weights(adapter, name, out, in));
             adapted.add(name);
         }
-        if (options.quantization() == ModelLoadOptions.Quantization.Q8 && in % Matrix.Q8_BLOCK == 0) {
+        if (quantize) {
             weight = weight.quantizeQ8(arena);
         }
         float[] bias = hasBias ? vector(prefix + ".bias", out) : null;
@@ -83,10 +100,18 @@ final class WeightLoader {
 
     /** {@code W + scale·B·A}, rounded back to W's format like PEFT's merge. */
     private Matrix merged(Matrix weight, LoraWeights delta) {
+        try (Arena scratch = Arena.ofConfined()) {
+            // row-major first; kept in memory as every other weight is
+            Matrix merged = mergedRows(weight, delta, options.weightsInMemory() ? scratch : arena);
+            return options.weightsInMemory() ? inMemory(merged) : merged;
+        }
+    }
+
+    private Matrix mergedRows(Matrix weight, LoraWeights delta, Arena target) {
         int rows = weight.rows();
         int cols = weight.cols();
         WeightFormat format = weight.format();
-        MemorySegment data = arena.allocate((long) rows * cols * format.elementBytes(), 64);
+        MemorySegment data = target.allocate((long) rows * cols * format.elementBytes(), 64);
         float[] row = new float[cols];
         float[] deltaRow = new float[cols];
         for (int r = 0; r < rows; r++) {

@@ -3,12 +3,15 @@ package dev.safemerge.tensor.kernel;
 /**
  * The hot loops of inference and training. {@link #get()} is the implementation {@link KernelProvider} chose for
  * the process: the Vector API one when the incubator module is present (the normal case), else the scalar one. Both compute the same sums;
- * they differ only in the order of additions, so results agree to float rounding.
+ * over row-major matrices they differ only in the order of additions, so results agree to float rounding; over packed
+ * matrices ({@link Matrix#packTo}) both compute each output as one chain of fused multiply-adds over its columns in
+ * order, so they agree bit for bit.
  */
 public interface Kernels {
     /**
      * For each input row b &lt; batch and each weight row r in [rowStart, rowEnd): {@code out[b*w.rows()+r] = Σ_c
-     * w[r,c]·x[b*w.cols()+c]}. Single-threaded; {@link #matmul} splits rows over threads.
+     * w[r,c]·x[b*w.cols()+c]}. Single-threaded; {@link #matmul} splits rows over threads (whole panels of a packed
+     * matrix; any range is allowed, a panel cut by it is computed whole and only its rows in range written).
      */
     void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd);
 
@@ -18,16 +21,30 @@ public interface Kernels {
     /** y[yOffset+i] += alpha·x[xOffset+i] for i &lt; n. */
     void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
 
+    /**
+     * Whether packed matrices ({@link Matrix#packTo}) multiply faster here than row-major ones, so that a loader that
+     * keeps its weights in memory should pack them. Packed or not, each kernel's results are deterministic.
+     */
+    default boolean multipliesPackedFast() {
+        return false;
+    }
+
     /** {@code out[b, r] = x[b, :]·w[r, :]} for all rows of w and all batch rows, using every core of the pool. */
     default void matmul(Matrix w, float[] x, int batch, float[] out) {
         if (x.length < (long) batch * w.cols() || out.length < (long) batch * w.rows()) {
             throw new IllegalArgumentException(
                     "matmul " + w + " batch " + batch + ": x has " + x.length + " floats, out has " + out.length);
         }
+        int unit = unitRows(w);
         KernelPool.forRanges(
-                w.rows(),
-                (long) w.cols() * Math.max(1, batch),
-                (start, end) -> matmulRows(w, x, batch, out, start, end));
+                (w.rows() + unit - 1) / unit,
+                (long) unit * w.cols() * Math.max(1, batch),
+                (start, end) -> matmulRows(w, x, batch, out, start * unit, Math.min(w.rows(), end * unit)));
+    }
+
+    /** Rows the pool hands out together: a packed matrix's whole panels, else single rows. */
+    private static int unitRows(Matrix w) {
+        return w.packed() ? Matrix.PANEL_ROWS : 1;
     }
 
     /**
@@ -36,7 +53,8 @@ public interface Kernels {
      * and thin matrices still keep every core busy. Each output is what {@link #matmul} gives it.
      */
     default void matmul(Matrix[] ws, float[] x, int batch, float[][] outs) {
-        int[] firstRow = new int[ws.length + 1];
+        // the job's items are units of rows (panels of packed matrices, else rows), matrix after matrix
+        int[] firstUnit = new int[ws.length + 1];
         for (int m = 0; m < ws.length; m++) {
             Matrix w = ws[m];
             if (w.cols() != ws[0].cols()
@@ -45,14 +63,16 @@ public interface Kernels {
                 throw new IllegalArgumentException("matmul " + w + " batch " + batch + ": x has " + x.length
                         + " floats, out has " + outs[m].length + ", first matrix " + ws[0]);
             }
-            firstRow[m + 1] = firstRow[m] + w.rows();
+            firstUnit[m + 1] = firstUnit[m] + (w.rows() + unitRows(w) - 1) / unitRows(w);
         }
-        KernelPool.forRanges(firstRow[ws.length], (long) ws[0].cols() * Math.max(1, batch), (start, end) -> {
+        long rowWork = (long) ws[0].cols() * Math.max(1, batch) * unitRows(ws[0]);
+        KernelPool.forRanges(firstUnit[ws.length], rowWork, (start, end) -> {
             for (int m = 0; m < ws.length; m++) {
-                int from = Math.max(start, firstRow[m]);
-                int to = Math.min(end, firstRow[m + 1]);
+                int from = Math.max(start, firstUnit[m]) - firstUnit[m];
+                int to = Math.min(end, firstUnit[m + 1]) - firstUnit[m];
                 if (from < to) {
-                    matmulRows(ws[m], x, batch, outs[m], from - firstRow[m], to - firstRow[m]);
+                    int unit = unitRows(ws[m]);
+                    matmulRows(ws[m], x, batch, outs[m], from * unit, Math.min(ws[m].rows(), to * unit));
                 }
             }
         });

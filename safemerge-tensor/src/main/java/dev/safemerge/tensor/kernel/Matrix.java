@@ -6,22 +6,31 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A row-major weight matrix [rows, cols] kept in its stored format: linear layers compute {@code y = x·Wᵀ}, one
- * output per row. The data is a memory segment (a mapped file region or an off-heap copy); Q8 matrices also carry
- * one scale per block of {@link #Q8_BLOCK} elements of each row.
+ * A weight matrix [rows, cols] kept in its stored format: linear layers compute {@code y = x·Wᵀ}, one output per row.
+ * The data is a memory segment (a mapped file region or an off-heap copy); Q8 matrices also carry one scale per block
+ * of {@link #Q8_BLOCK} elements of each row.
+ *
+ * <p>Its layout is row-major as stored, or, when {@code packed}, in panels of {@link #PANEL_ROWS} rows: panel p holds
+ * rows [16p, 16p+16) column by column, the 16 elements of one column side by side (the last panel padded with zeros).
+ * The kernels stream a packed panel contiguously and multiply it as an outer product with several input rows, each
+ * output a plain chain of fused multiply-adds over its columns in order ({@link #packTo}).
  */
-public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data, float[] scales) {
+public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data, float[] scales, boolean packed) {
     /** Elements per Q8 scale block; a Q8 matrix's cols must be a multiple of it. */
     public static final int Q8_BLOCK = 32;
 
+    /** Rows per panel of a packed matrix: two vectors of eight floats per column. */
+    public static final int PANEL_ROWS = 16;
+
     static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public Matrix {
         if (rows < 0 || cols < 0) {
             throw new IllegalArgumentException("negative shape " + rows + "x" + cols);
         }
-        long expected = (long) rows * cols * format.elementBytes();
+        long expected = (long) (packed ? panels(rows) * PANEL_ROWS : rows) * cols * format.elementBytes();
         if (data.byteSize() != expected) {
             throw new IllegalArgumentException(
                     format + " " + rows + "x" + cols + " needs " + expected + " bytes, got " + data.byteSize());
@@ -33,9 +42,30 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
             if (scales == null || scales.length != rows * (cols / Q8_BLOCK)) {
                 throw new IllegalArgumentException("Q8 needs one scale per block of " + Q8_BLOCK);
             }
+            if (packed) {
+                throw new IllegalArgumentException("Q8 matrices are row-major");
+            }
         } else if (scales != null) {
             throw new IllegalArgumentException(format + " has no scales");
         }
+    }
+
+    /** A row-major matrix, as stored in checkpoints. */
+    public Matrix(WeightFormat format, int rows, int cols, MemorySegment data, float[] scales) {
+        this(format, rows, cols, data, scales, false);
+    }
+
+    /** Panels of a packed matrix of {@code rows} rows (the last one possibly partial). */
+    public static int panels(int rows) {
+        return (rows + PANEL_ROWS - 1) / PANEL_ROWS;
+    }
+
+    /** Where element (row, col) is stored, in elements from the start of {@link #data}. */
+    long index(int row, int col) {
+        if (packed) {
+            return ((long) (row / PANEL_ROWS) * cols + col) * PANEL_ROWS + row % PANEL_ROWS;
+        }
+        return (long) row * cols + col;
     }
 
     /** Bytes of weights read per use of the whole matrix (what a matvec streams from memory). */
@@ -45,7 +75,7 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
 
     /** Element (row, col) as float32; for tests and slow paths. */
     public float get(int row, int col) {
-        long index = (long) row * cols + col;
+        long index = index(row, col);
         return switch (format) {
             case F32 -> data.getAtIndex(FLOAT_LE, index);
             case BF16 -> Float.intBitsToFloat(data.getAtIndex(SHORT_LE, index) << 16);
@@ -104,11 +134,35 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
         return new Matrix(WeightFormat.Q8, rows, cols, q, newScales);
     }
 
-    /** A copy of this matrix in memory allocated from {@code arena} (not backed by any file). */
+    /** A copy of this matrix in memory allocated from {@code arena} (not backed by any file), in the same layout. */
     public Matrix copyTo(Arena arena) {
         MemorySegment copy = arena.allocate(data.byteSize(), 64);
         copy.copyFrom(data);
-        return new Matrix(format, rows, cols, copy, scales == null ? null : scales.clone());
+        return new Matrix(format, rows, cols, copy, scales == null ? null : scales.clone(), packed);
+    }
+
+    /**
+     * A copy in memory allocated from {@code arena}, packed in panels of {@link #PANEL_ROWS} rows: the same bytes per
+     * element as stored (BF16 stays two bytes), plus zeros up to a whole last panel. Q8 matrices, and matrices already
+     * packed, are copied as they are. Elements are moved, never converted, so every value is unchanged.
+     */
+    public Matrix packTo(Arena arena) {
+        if (format == WeightFormat.Q8 || packed) {
+            return copyTo(arena);
+        }
+        MemorySegment copy = arena.allocate((long) panels(rows) * PANEL_ROWS * cols * format.elementBytes(), 64);
+        for (int r = 0; r < rows; r++) {
+            long from = (long) r * cols;
+            long to = (long) (r / PANEL_ROWS) * cols * PANEL_ROWS + r % PANEL_ROWS;
+            for (int c = 0; c < cols; c++, to += PANEL_ROWS) {
+                if (format == WeightFormat.F32) {
+                    copy.setAtIndex(INT_LE, to, data.getAtIndex(INT_LE, from + c));
+                } else {
+                    copy.setAtIndex(SHORT_LE, to, data.getAtIndex(SHORT_LE, from + c));
+                }
+            }
+        }
+        return new Matrix(format, rows, cols, copy, null, true);
     }
 
     @Override
@@ -123,6 +177,6 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
 
     @Override
     public String toString() {
-        return "Matrix[" + format + " " + rows + "x" + cols + "]";
+        return "Matrix[" + format + " " + rows + "x" + cols + (packed ? ", packed" : "") + "]";
     }
 }

@@ -14,11 +14,24 @@ final class ScalarKernels implements Kernels {
         int cols = w.cols();
         float[] row = new float[cols];
         for (int r = rowStart; r < rowEnd; r++) {
-            decodeRow(w, r, row);
+            if (w.packed()) {
+                w.readRow(r, row, 0);
+            } else {
+                decodeRow(w, r, row);
+            }
             for (int b = 0; b < batch; b++) {
-                out[b * w.rows() + r] = dot(row, 0, x, b * cols, cols);
+                out[b * w.rows() + r] = w.packed() ? fmaChain(row, x, b * cols, cols) : dot(row, 0, x, b * cols, cols);
             }
         }
+    }
+
+    /** A packed matrix's arithmetic: one fused multiply-add per column, in column order, from zero. */
+    private static float fmaChain(float[] row, float[] x, int xOffset, int cols) {
+        float sum = 0;
+        for (int c = 0; c < cols; c++) {
+            sum = Math.fma(row[c], x[xOffset + c], sum);
+        }
+        return sum;
     }
 
     private static void decodeRow(Matrix w, int r, float[] row) {

@@ -18,7 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * size. A matmul over several input rows decodes each panel of weight rows once into a float buffer and reuses it for
  * every input row; one input row (a decode step) reads its weights straight from their stored format. Every output is
  * the same chain of operations whatever the tile it falls in: lane-wise FMAs over the whole vectors of a row, the
- * lanes summed in a fixed order, then the scalar tail, so results do not depend on the batch size.
+ * lanes summed in a fixed order, then the scalar tail, so results do not depend on the batch size. Packed matrices
+ * ({@link Matrix#packTo}) have their own tiles, an outer product over panels of sixteen rows ({@link #matmulPacked}).
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -69,7 +70,9 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
-        if (w.format() == WeightFormat.Q8) {
+        if (w.packed()) {
+            matmulPacked(w, x, batch, out, rowStart, rowEnd);
+        } else if (w.format() == WeightFormat.Q8) {
             matmulQ8(w, x, batch, out, rowStart, rowEnd);
         } else if (batch == 1) {
             matvec(w, x, out, rowStart, rowEnd);
@@ -80,6 +83,335 @@ final class VectorKernels implements Kernels {
             int block = blockRows(w.cols());
             for (int from = 0; from < batch; from += block) {
                 matmulBlock(w, x, from, Math.min(batch, from + block), out, rowStart, rowEnd);
+            }
+        }
+    }
+
+    /** Rows of a packed panel: two vectors per column. */
+    private static final int PANEL_ROWS = Matrix.PANEL_ROWS;
+
+    /**
+     * The packed tiles hold a panel's column in two vectors, so they need eight float lanes (AVX2, and AVX-512's
+     * preferred species is wider); with other widths packed matrices take the scalar twin's loop, and {@link
+     * #multipliesPackedFast} tells loaders not to pack.
+     */
+    private static final boolean PACKED_TILES = 2 * LANES == PANEL_ROWS;
+
+    @Override
+    public boolean multipliesPackedFast() {
+        return PACKED_TILES;
+    }
+
+    /**
+     * A packed matrix: each panel of sixteen weight rows streams column by column, two vectors per column decoded
+     * straight from the stored format, and meets six input rows at a time as an outer product (twelve accumulators,
+     * the two weight vectors and one broadcast input fill AVX2's sixteen registers): no horizontal sums, no scalar
+     * tails, and each weight vector is used six times per load. One input row (a decode step) streams four panels at
+     * once, so that eight accumulator chains hide the FMA latency while memory streams. Every output, whatever its
+     * tile, is one FMA per column in column order from zero ({@link ScalarKernels}'s packed arithmetic), so it has the
+     * same bits at any batch size, in any range of rows, and on the scalar twin.
+     */
+    private static void matmulPacked(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
+        if (!PACKED_TILES) {
+            ScalarKernels.INSTANCE.matmulRows(w, x, batch, out, rowStart, rowEnd);
+            return;
+        }
+        WeightFormat format = w.format();
+        MemorySegment data = w.data();
+        int cols = w.cols();
+        int rows = w.rows();
+        int p = rowStart / PANEL_ROWS;
+        int panelEnd = (rowEnd + PANEL_ROWS - 1) / PANEL_ROWS;
+        if (batch == 1) {
+            for (; p + 4 <= panelEnd; p += 4) {
+                panels4x1(format, data, (long) p * cols * PANEL_ROWS, cols, x, out, p * PANEL_ROWS, rowStart, rowEnd);
+            }
+        }
+        for (; p < panelEnd; p++) {
+            long base = (long) p * cols * PANEL_ROWS;
+            int first = p * PANEL_ROWS;
+            int b = 0;
+            for (; b + 6 <= batch; b += 6) {
+                panel16x6(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
+            }
+            for (; b + 2 <= batch; b += 2) {
+                panel16x2(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
+            }
+            for (; b < batch; b++) {
+                panel16x1(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
+            }
+        }
+    }
+
+    /**
+     * Weight rows [first, first+16), the packed panel from element {@code base}, against input rows b..b+5; outputs
+     * written for weight rows in [rowStart, rowEnd).
+     */
+    private static void panel16x6(
+            WeightFormat format,
+            MemorySegment data,
+            long base,
+            int cols,
+            float[] x,
+            int b,
+            float[] out,
+            int first,
+            int rows,
+            int rowStart,
+            int rowEnd) {
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        int x4 = x3 + cols;
+        int x5 = x4 + cols;
+        for (int c = 0; c < cols; c++) {
+            long e = base + (long) c * PANEL_ROWS;
+            FloatVector w0 = load(format, data, e);
+            FloatVector w1 = load(format, data, e + LANES);
+            FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            v = FloatVector.broadcast(FLOATS, x[x1 + c]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            v = FloatVector.broadcast(FLOATS, x[x2 + c]);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            v = FloatVector.broadcast(FLOATS, x[x3 + c]);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+            v = FloatVector.broadcast(FLOATS, x[x4 + c]);
+            a40 = w0.fma(v, a40);
+            a41 = w1.fma(v, a41);
+            v = FloatVector.broadcast(FLOATS, x[x5 + c]);
+            a50 = w0.fma(v, a50);
+            a51 = w1.fma(v, a51);
+        }
+        boolean whole = first >= rowStart && first + PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[6 * PANEL_ROWS];
+        int o = whole ? b * rows + first : 0;
+        int step = whole ? rows : PANEL_ROWS;
+        a00.intoArray(dst, o);
+        a01.intoArray(dst, o + LANES);
+        a10.intoArray(dst, o + step);
+        a11.intoArray(dst, o + step + LANES);
+        a20.intoArray(dst, o + 2 * step);
+        a21.intoArray(dst, o + 2 * step + LANES);
+        a30.intoArray(dst, o + 3 * step);
+        a31.intoArray(dst, o + 3 * step + LANES);
+        a40.intoArray(dst, o + 4 * step);
+        a41.intoArray(dst, o + 4 * step + LANES);
+        a50.intoArray(dst, o + 5 * step);
+        a51.intoArray(dst, o + 5 * step + LANES);
+        if (!whole) {
+            copyInRange(dst, 6, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
+        }
+    }
+
+    /** {@link #panel16x6}'s arithmetic for two input rows. */
+    private static void panel16x2(
+            WeightFormat format,
+            MemorySegment data,
+            long base,
+            int cols,
+            float[] x,
+            int b,
+            float[] out,
+            int first,
+            int rows,
+            int rowStart,
+            int rowEnd) {
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a10 = a00, a11 = a00;
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        for (int c = 0; c < cols; c++) {
+            long e = base + (long) c * PANEL_ROWS;
+            FloatVector w0 = load(format, data, e);
+            FloatVector w1 = load(format, data, e + LANES);
+            FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            v = FloatVector.broadcast(FLOATS, x[x1 + c]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+        }
+        boolean whole = first >= rowStart && first + PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[2 * PANEL_ROWS];
+        int o = whole ? b * rows + first : 0;
+        int step = whole ? rows : PANEL_ROWS;
+        a00.intoArray(dst, o);
+        a01.intoArray(dst, o + LANES);
+        a10.intoArray(dst, o + step);
+        a11.intoArray(dst, o + step + LANES);
+        if (!whole) {
+            copyInRange(dst, 2, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
+        }
+    }
+
+    /** {@link #panel16x6}'s arithmetic for one input row. */
+    private static void panel16x1(
+            WeightFormat format,
+            MemorySegment data,
+            long base,
+            int cols,
+            float[] x,
+            int b,
+            float[] out,
+            int first,
+            int rows,
+            int rowStart,
+            int rowEnd) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0;
+        int x0 = b * cols;
+        for (int c = 0; c < cols; c++) {
+            long e = base + (long) c * PANEL_ROWS;
+            FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
+            a0 = load(format, data, e).fma(v, a0);
+            a1 = load(format, data, e + LANES).fma(v, a1);
+        }
+        boolean whole = first >= rowStart && first + PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[PANEL_ROWS];
+        int o = whole ? b * rows + first : 0;
+        a0.intoArray(dst, o);
+        a1.intoArray(dst, o + LANES);
+        if (!whole) {
+            copyInRange(dst, 1, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
+        }
+    }
+
+    /**
+     * Four consecutive panels from weight row {@code first} against one input row: eight independent chains. One
+     * loop per format, as the row-major {@link #tile4x1} has, since this loop is bound by loads rather than FMAs.
+     */
+    private static void panels4x1(
+            WeightFormat format,
+            MemorySegment data,
+            long base,
+            int cols,
+            float[] x,
+            float[] out,
+            int first,
+            int rowStart,
+            int rowEnd) {
+        switch (format) {
+            case BF16 -> panels4x1Bf16(data, base, cols, x, out, first, rowStart, rowEnd);
+            case F32 -> panels4x1F32(data, base, cols, x, out, first, rowStart, rowEnd);
+            case F16 -> panels4x1F16(data, base, cols, x, out, first, rowStart, rowEnd);
+            case Q8 -> throw new AssertionError("Q8 matrices are not packed");
+        }
+    }
+
+    private static void panels4x1Bf16(
+            MemorySegment data, long base, int cols, float[] x, float[] out, int first, int rowStart, int rowEnd) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        long panel = (long) cols * PANEL_ROWS;
+        for (int c = 0; c < cols; c++) {
+            long e = base + (long) c * PANEL_ROWS;
+            FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
+            a0 = loadBf16(data, e).fma(v, a0);
+            a1 = loadBf16(data, e + LANES).fma(v, a1);
+            a2 = loadBf16(data, e + panel).fma(v, a2);
+            a3 = loadBf16(data, e + panel + LANES).fma(v, a3);
+            a4 = loadBf16(data, e + 2 * panel).fma(v, a4);
+            a5 = loadBf16(data, e + 2 * panel + LANES).fma(v, a5);
+            a6 = loadBf16(data, e + 3 * panel).fma(v, a6);
+            a7 = loadBf16(data, e + 3 * panel + LANES).fma(v, a7);
+        }
+        boolean whole = first >= rowStart && first + 4 * PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[4 * PANEL_ROWS];
+        int o = whole ? first : 0;
+        a0.intoArray(dst, o);
+        a1.intoArray(dst, o + LANES);
+        a2.intoArray(dst, o + PANEL_ROWS);
+        a3.intoArray(dst, o + PANEL_ROWS + LANES);
+        a4.intoArray(dst, o + 2 * PANEL_ROWS);
+        a5.intoArray(dst, o + 2 * PANEL_ROWS + LANES);
+        a6.intoArray(dst, o + 3 * PANEL_ROWS);
+        a7.intoArray(dst, o + 3 * PANEL_ROWS + LANES);
+        if (!whole) {
+            copyInRange(dst, 1, 4 * PANEL_ROWS, out, first, 0, first, rowStart, rowEnd);
+        }
+    }
+
+    private static void panels4x1F32(
+            MemorySegment data, long base, int cols, float[] x, float[] out, int first, int rowStart, int rowEnd) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        long panel = (long) cols * PANEL_ROWS;
+        for (int c = 0; c < cols; c++) {
+            long e = base + (long) c * PANEL_ROWS;
+            FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
+            a0 = loadF32(data, e).fma(v, a0);
+            a1 = loadF32(data, e + LANES).fma(v, a1);
+            a2 = loadF32(data, e + panel).fma(v, a2);
+            a3 = loadF32(data, e + panel + LANES).fma(v, a3);
+            a4 = loadF32(data, e + 2 * panel).fma(v, a4);
+            a5 = loadF32(data, e + 2 * panel + LANES).fma(v, a5);
+            a6 = loadF32(data, e + 3 * panel).fma(v, a6);
+            a7 = loadF32(data, e + 3 * panel + LANES).fma(v, a7);
+        }
+        boolean whole = first >= rowStart && first + 4 * PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[4 * PANEL_ROWS];
+        int o = whole ? first : 0;
+        a0.intoArray(dst, o);
+        a1.intoArray(dst, o + LANES);
+        a2.intoArray(dst, o + PANEL_ROWS);
+        a3.intoArray(dst, o + PANEL_ROWS + LANES);
+        a4.intoArray(dst, o + 2 * PANEL_ROWS);
+        a5.intoArray(dst, o + 2 * PANEL_ROWS + LANES);
+        a6.intoArray(dst, o + 3 * PANEL_ROWS);
+        a7.intoArray(dst, o + 3 * PANEL_ROWS + LANES);
+        if (!whole) {
+            copyInRange(dst, 1, 4 * PANEL_ROWS, out, first, 0, first, rowStart, rowEnd);
+        }
+    }
+
+    private static void panels4x1F16(
+            MemorySegment data, long base, int cols, float[] x, float[] out, int first, int rowStart, int rowEnd) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        long panel = (long) cols * PANEL_ROWS;
+        for (int c = 0; c < cols; c++) {
+            long e = base + (long) c * PANEL_ROWS;
+            FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
+            a0 = loadF16(data, e).fma(v, a0);
+            a1 = loadF16(data, e + LANES).fma(v, a1);
+            a2 = loadF16(data, e + panel).fma(v, a2);
+            a3 = loadF16(data, e + panel + LANES).fma(v, a3);
+            a4 = loadF16(data, e + 2 * panel).fma(v, a4);
+            a5 = loadF16(data, e + 2 * panel + LANES).fma(v, a5);
+            a6 = loadF16(data, e + 3 * panel).fma(v, a6);
+            a7 = loadF16(data, e + 3 * panel + LANES).fma(v, a7);
+        }
+        boolean whole = first >= rowStart && first + 4 * PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[4 * PANEL_ROWS];
+        int o = whole ? first : 0;
+        a0.intoArray(dst, o);
+        a1.intoArray(dst, o + LANES);
+        a2.intoArray(dst, o + PANEL_ROWS);
+        a3.intoArray(dst, o + PANEL_ROWS + LANES);
+        a4.intoArray(dst, o + 2 * PANEL_ROWS);
+        a5.intoArray(dst, o + 2 * PANEL_ROWS + LANES);
+        a6.intoArray(dst, o + 3 * PANEL_ROWS);
+        a7.intoArray(dst, o + 3 * PANEL_ROWS + LANES);
+        if (!whole) {
+            copyInRange(dst, 1, 4 * PANEL_ROWS, out, first, 0, first, rowStart, rowEnd);
+        }
+    }
+
+    /**
+     * A tile that overlaps the edge of the rows it was given ({@code [rowStart, rowEnd)}, which also ends at the matrix's
+     * last row) was stored to {@code tile}, {@code span} outputs per input row for weight rows from {@code first};
+     * copies those in range to {@code out[o + k·rows + r - first]} for input row k. The tiles store their vectors only
+     * through the Vector API's own stores: passing them to a method the JIT does not inline boxes them, and a tile that
+     * did so ran at half the rate.
+     */
+    private static void copyInRange(
+            float[] tile, int inputs, int span, float[] out, int o, int rows, int first, int rowStart, int rowEnd) {
+        for (int k = 0; k < inputs; k++) {
+            for (int r = Math.max(first, rowStart); r < Math.min(first + span, rowEnd); r++) {
+                out[o + k * rows + r - first] = tile[k * span + r - first];
             }
         }
     }

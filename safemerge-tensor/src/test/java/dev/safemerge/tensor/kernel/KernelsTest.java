@@ -224,6 +224,141 @@ class KernelsTest {
         }
     }
 
+    /** A packed copy holds every element where {@link Matrix#get} finds it, in the stored bytes plus a padded panel. */
+    @ParameterizedTest
+    @EnumSource(
+            value = WeightFormat.class,
+            names = {"F32", "BF16", "F16"})
+    void packedMatricesHoldEveryElementUnchanged(WeightFormat format) {
+        SplittableRandom random = new SplittableRandom(5 + format.ordinal());
+        try (Arena arena = Arena.ofShared()) {
+            for (int trial = 0; trial < 12; trial++) {
+                int rows = 1 + random.nextInt(50);
+                int cols = 1 + random.nextInt(40);
+                Matrix w = randomMatrix(format, rows, cols, random, arena);
+                Matrix packed = w.packTo(arena);
+                assertThat(packed.packed()).isTrue();
+                assertThat(packed.data().byteSize())
+                        .isEqualTo((long) Matrix.panels(rows) * Matrix.PANEL_ROWS * cols * format.elementBytes());
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        assertThat(Float.floatToRawIntBits(packed.get(r, c)))
+                                .as("%s %dx%d (%d, %d)", format, rows, cols, r, c)
+                                .isEqualTo(Float.floatToRawIntBits(w.get(r, c)));
+                    }
+                }
+                assertThat(packed.packTo(arena).get(rows - 1, cols - 1)).isEqualTo(w.get(rows - 1, cols - 1));
+            }
+        }
+    }
+
+    /**
+     * Packed matrices, seeded random ragged shapes (heights that end in a partial panel, any width, batches that end
+     * in a partial tile): the vector tiles give exactly the scalar twin's bits, one fused multiply-add per column in
+     * order, for the whole matrix and for any range of rows a thread may be given (a range that cuts a panel writes
+     * only its own rows); a row of a batch equals itself alone; and each output lies within the float32 summation
+     * bound of a double reference.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = WeightFormat.class,
+            names = {"F32", "BF16", "F16"})
+    void packedTilesGiveTheScalarTwinsBitsForAnyBatchAndRange(WeightFormat format) {
+        SplittableRandom random = new SplittableRandom(2026 + format.ordinal());
+        double u = 0x1p-24;
+        try (Arena arena = Arena.ofShared()) {
+            for (int trial = 0; trial < 40; trial++) {
+                int rows = 1 + random.nextInt(150);
+                int cols = 1 + random.nextInt(200);
+                int batch = 1 + random.nextInt(15);
+                Matrix w = randomMatrix(format, rows, cols, random, arena).packTo(arena);
+                float[] x = new float[batch * cols];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) random.nextGaussian();
+                }
+                String shape = String.format("%s %dx%d batch %d", format, rows, cols, batch);
+                float[] vector = new float[batch * rows];
+                float[] scalar = new float[batch * rows];
+                Kernels.get().matmul(w, x, batch, vector);
+                Kernels.scalar().matmul(w, x, batch, scalar);
+                assertThat(vector).as(shape).containsExactly(scalar);
+
+                int start = random.nextInt(rows);
+                int end = start + 1 + random.nextInt(rows - start);
+                float[] range = new float[batch * rows];
+                java.util.Arrays.fill(range, Float.NaN);
+                Kernels.get().matmulRows(w, x, batch, range, start, end);
+                for (int b = 0; b < batch; b++) {
+                    for (int r = 0; r < rows; r++) {
+                        float expected = r >= start && r < end ? scalar[b * rows + r] : Float.NaN;
+                        assertThat(Float.floatToRawIntBits(range[b * rows + r]))
+                                .as("%s rows [%d, %d): row %d input %d", shape, start, end, r, b)
+                                .isEqualTo(Float.floatToRawIntBits(expected));
+                    }
+                }
+
+                int n = cols;
+                double gamma = n * u / (1 - n * u);
+                for (int b = 0; b < batch; b++) {
+                    float[] alone = new float[rows];
+                    Kernels.get().matmul(w, java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 1, alone);
+                    assertThat(java.util.Arrays.copyOfRange(vector, b * rows, (b + 1) * rows))
+                            .as("%s input row %d alone", shape, b)
+                            .containsExactly(alone);
+                    for (int r = 0; r < rows; r++) {
+                        double expected = 0;
+                        double magnitude = 0;
+                        for (int c = 0; c < cols; c++) {
+                            double term = (double) w.get(r, c) * x[b * cols + c];
+                            expected += term;
+                            magnitude += Math.abs(term);
+                        }
+                        assertThat(Math.abs(vector[b * rows + r] - expected))
+                                .as("%s row %d input %d", shape, r, b)
+                                .isLessThanOrEqualTo(gamma * magnitude);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Packed and row-major matrices of one width as one job, split over threads by whole panels and rows: each
+     * output is what its matrix alone gives, on both twins.
+     */
+    @Test
+    void packedAndRowMajorMatricesAsOneJobGiveWhatEachGivesAlone() {
+        SplittableRandom random = new SplittableRandom(99);
+        int cols = 300;
+        try (Arena arena = Arena.ofShared()) {
+            Matrix[] ws = {
+                randomMatrix(WeightFormat.BF16, 147, cols, random, arena).packTo(arena),
+                randomMatrix(WeightFormat.BF16, 21, cols, random, arena),
+                randomMatrix(WeightFormat.F32, 83, cols, random, arena).packTo(arena)
+            };
+            for (Kernels kernels : new Kernels[] {Kernels.get(), Kernels.scalar()}) {
+                for (int batch : new int[] {1, 7, 20}) {
+                    float[] x = new float[batch * cols];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) random.nextGaussian();
+                    }
+                    float[][] outs = new float[ws.length][];
+                    for (int m = 0; m < ws.length; m++) {
+                        outs[m] = new float[batch * ws[m].rows()];
+                    }
+                    kernels.matmul(ws, x, batch, outs);
+                    for (int m = 0; m < ws.length; m++) {
+                        float[] alone = new float[batch * ws[m].rows()];
+                        kernels.matmul(ws[m], x, batch, alone);
+                        assertThat(outs[m])
+                                .as("%s matrix %d batch %d", kernels.getClass().getSimpleName(), m, batch)
+                                .containsExactly(alone);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void inputBlocksAreWholeTilesAndFitTheCacheBudget() {
         for (int cols : new int[] {1, 64, 768, 1000, 2048, 14336, 1 << 20}) {
