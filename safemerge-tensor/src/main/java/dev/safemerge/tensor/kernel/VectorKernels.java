@@ -296,93 +296,52 @@ final class VectorKernels implements Kernels {
             int first,
             int rowStart,
             int rowEnd) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        long panel = (long) cols * PANEL_ROWS;
         switch (format) {
-            case BF16 -> panels4x1Bf16(data, base, cols, x, out, first, rowStart, rowEnd);
-            case F32 -> panels4x1F32(data, base, cols, x, out, first, rowStart, rowEnd);
-            case F16 -> panels4x1F16(data, base, cols, x, out, first, rowStart, rowEnd);
+            case BF16 -> {
+                for (int c = 0; c < cols; c++) {
+                    long e = base + (long) c * PANEL_ROWS;
+                    FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
+                    a0 = loadBf16(data, e).fma(v, a0);
+                    a1 = loadBf16(data, e + LANES).fma(v, a1);
+                    a2 = loadBf16(data, e + panel).fma(v, a2);
+                    a3 = loadBf16(data, e + panel + LANES).fma(v, a3);
+                    a4 = loadBf16(data, e + 2 * panel).fma(v, a4);
+                    a5 = loadBf16(data, e + 2 * panel + LANES).fma(v, a5);
+                    a6 = loadBf16(data, e + 3 * panel).fma(v, a6);
+                    a7 = loadBf16(data, e + 3 * panel + LANES).fma(v, a7);
+                }
+            }
+            case F32 -> {
+                for (int c = 0; c < cols; c++) {
+                    long e = base + (long) c * PANEL_ROWS;
+                    FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
+                    a0 = loadF32(data, e).fma(v, a0);
+                    a1 = loadF32(data, e + LANES).fma(v, a1);
+                    a2 = loadF32(data, e + panel).fma(v, a2);
+                    a3 = loadF32(data, e + panel + LANES).fma(v, a3);
+                    a4 = loadF32(data, e + 2 * panel).fma(v, a4);
+                    a5 = loadF32(data, e + 2 * panel + LANES).fma(v, a5);
+                    a6 = loadF32(data, e + 3 * panel).fma(v, a6);
+                    a7 = loadF32(data, e + 3 * panel + LANES).fma(v, a7);
+                }
+            }
+            case F16 -> {
+                for (int c = 0; c < cols; c++) {
+                    long e = base + (long) c * PANEL_ROWS;
+                    FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
+                    a0 = loadF16(data, e).fma(v, a0);
+                    a1 = loadF16(data, e + LANES).fma(v, a1);
+                    a2 = loadF16(data, e + panel).fma(v, a2);
+                    a3 = loadF16(data, e + panel + LANES).fma(v, a3);
+                    a4 = loadF16(data, e + 2 * panel).fma(v, a4);
+                    a5 = loadF16(data, e + 2 * panel + LANES).fma(v, a5);
+                    a6 = loadF16(data, e + 3 * panel).fma(v, a6);
+                    a7 = loadF16(data, e + 3 * panel + LANES).fma(v, a7);
+                }
+            }
             case Q8 -> throw new AssertionError("Q8 matrices are not packed");
-        }
-    }
-
-    private static void panels4x1Bf16(
-            MemorySegment data, long base, int cols, float[] x, float[] out, int first, int rowStart, int rowEnd) {
-        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        long panel = (long) cols * PANEL_ROWS;
-        for (int c = 0; c < cols; c++) {
-            long e = base + (long) c * PANEL_ROWS;
-            FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
-            a0 = loadBf16(data, e).fma(v, a0);
-            a1 = loadBf16(data, e + LANES).fma(v, a1);
-            a2 = loadBf16(data, e + panel).fma(v, a2);
-            a3 = loadBf16(data, e + panel + LANES).fma(v, a3);
-            a4 = loadBf16(data, e + 2 * panel).fma(v, a4);
-            a5 = loadBf16(data, e + 2 * panel + LANES).fma(v, a5);
-            a6 = loadBf16(data, e + 3 * panel).fma(v, a6);
-            a7 = loadBf16(data, e + 3 * panel + LANES).fma(v, a7);
-        }
-        boolean whole = first >= rowStart && first + 4 * PANEL_ROWS <= rowEnd;
-        float[] dst = whole ? out : new float[4 * PANEL_ROWS];
-        int o = whole ? first : 0;
-        a0.intoArray(dst, o);
-        a1.intoArray(dst, o + LANES);
-        a2.intoArray(dst, o + PANEL_ROWS);
-        a3.intoArray(dst, o + PANEL_ROWS + LANES);
-        a4.intoArray(dst, o + 2 * PANEL_ROWS);
-        a5.intoArray(dst, o + 2 * PANEL_ROWS + LANES);
-        a6.intoArray(dst, o + 3 * PANEL_ROWS);
-        a7.intoArray(dst, o + 3 * PANEL_ROWS + LANES);
-        if (!whole) {
-            copyInRange(dst, 1, 4 * PANEL_ROWS, out, first, 0, first, rowStart, rowEnd);
-        }
-    }
-
-    private static void panels4x1F32(
-            MemorySegment data, long base, int cols, float[] x, float[] out, int first, int rowStart, int rowEnd) {
-        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        long panel = (long) cols * PANEL_ROWS;
-        for (int c = 0; c < cols; c++) {
-            long e = base + (long) c * PANEL_ROWS;
-            FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
-            a0 = loadF32(data, e).fma(v, a0);
-            a1 = loadF32(data, e + LANES).fma(v, a1);
-            a2 = loadF32(data, e + panel).fma(v, a2);
-            a3 = loadF32(data, e + panel + LANES).fma(v, a3);
-            a4 = loadF32(data, e + 2 * panel).fma(v, a4);
-            a5 = loadF32(data, e + 2 * panel + LANES).fma(v, a5);
-            a6 = loadF32(data, e + 3 * panel).fma(v, a6);
-            a7 = loadF32(data, e + 3 * panel + LANES).fma(v, a7);
-        }
-        boolean whole = first >= rowStart && first + 4 * PANEL_ROWS <= rowEnd;
-        float[] dst = whole ? out : new float[4 * PANEL_ROWS];
-        int o = whole ? first : 0;
-        a0.intoArray(dst, o);
-        a1.intoArray(dst, o + LANES);
-        a2.intoArray(dst, o + PANEL_ROWS);
-        a3.intoArray(dst, o + PANEL_ROWS + LANES);
-        a4.intoArray(dst, o + 2 * PANEL_ROWS);
-        a5.intoArray(dst, o + 2 * PANEL_ROWS + LANES);
-        a6.intoArray(dst, o + 3 * PANEL_ROWS);
-        a7.intoArray(dst, o + 3 * PANEL_ROWS + LANES);
-        if (!whole) {
-            copyInRange(dst, 1, 4 * PANEL_ROWS, out, first, 0, first, rowStart, rowEnd);
-        }
-    }
-
-    private static void panels4x1F16(
-            MemorySegment data, long base, int cols, float[] x, float[] out, int first, int rowStart, int rowEnd) {
-        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        long panel = (long) cols * PANEL_ROWS;
-        for (int c = 0; c < cols; c++) {
-            long e = base + (long) c * PANEL_ROWS;
-            FloatVector v = FloatVector.broadcast(FLOATS, x[c]);
-            a0 = loadF16(data, e).fma(v, a0);
-            a1 = loadF16(data, e + LANES).fma(v, a1);
-            a2 = loadF16(data, e + panel).fma(v, a2);
-            a3 = loadF16(data, e + panel + LANES).fma(v, a3);
-            a4 = loadF16(data, e + 2 * panel).fma(v, a4);
-            a5 = loadF16(data, e + 2 * panel + LANES).fma(v, a5);
-            a6 = loadF16(data, e + 3 * panel).fma(v, a6);
-            a7 = loadF16(data, e + 3 * panel + LANES).fma(v, a7);
         }
         boolean whole = first >= rowStart && first + 4 * PANEL_ROWS <= rowEnd;
         float[] dst = whole ? out : new float[4 * PANEL_ROWS];
