@@ -199,28 +199,7 @@ class KernelsTest {
                 randomMatrix(format, 6, cols, random, arena),
                 randomMatrix(format, 13, cols, random, arena)
             };
-            for (Kernels kernels : new Kernels[] {Kernels.get(), Kernels.scalar()}) {
-                for (int batch : new int[] {1, 4, 9}) {
-                    float[] x = new float[batch * cols];
-                    for (int i = 0; i < x.length; i++) {
-                        x[i] = (float) random.nextGaussian();
-                    }
-                    float[][] outs = new float[ws.length][];
-                    for (int m = 0; m < ws.length; m++) {
-                        outs[m] = new float[batch * ws[m].rows()];
-                    }
-                    kernels.matmul(ws, x, batch, outs);
-                    for (int m = 0; m < ws.length; m++) {
-                        float[] alone = new float[batch * ws[m].rows()];
-                        kernels.matmul(ws[m], x, batch, alone);
-                        assertThat(outs[m])
-                                .as(
-                                        "%s %s matrix %d batch %d",
-                                        kernels.getClass().getSimpleName(), format, m, batch)
-                                .containsExactly(alone);
-                    }
-                }
-            }
+            assertOneJobGivesWhatEachGivesAlone(ws, cols, new int[] {1, 4, 9}, random, format.toString());
         }
     }
 
@@ -336,26 +315,7 @@ class KernelsTest {
                 randomMatrix(WeightFormat.BF16, 21, cols, random, arena),
                 randomMatrix(WeightFormat.F32, 83, cols, random, arena).packTo(arena)
             };
-            for (Kernels kernels : new Kernels[] {Kernels.get(), Kernels.scalar()}) {
-                for (int batch : new int[] {1, 7, 20}) {
-                    float[] x = new float[batch * cols];
-                    for (int i = 0; i < x.length; i++) {
-                        x[i] = (float) random.nextGaussian();
-                    }
-                    float[][] outs = new float[ws.length][];
-                    for (int m = 0; m < ws.length; m++) {
-                        outs[m] = new float[batch * ws[m].rows()];
-                    }
-                    kernels.matmul(ws, x, batch, outs);
-                    for (int m = 0; m < ws.length; m++) {
-                        float[] alone = new float[batch * ws[m].rows()];
-                        kernels.matmul(ws[m], x, batch, alone);
-                        assertThat(outs[m])
-                                .as("%s matrix %d batch %d", kernels.getClass().getSimpleName(), m, batch)
-                                .containsExactly(alone);
-                    }
-                }
-            }
+            assertOneJobGivesWhatEachGivesAlone(ws, cols, new int[] {1, 7, 20}, random, "packed and row-major");
         }
     }
 
@@ -446,5 +406,33 @@ class KernelsTest {
     @Test
     void vectorKernelsAreSelectedWhenTheModuleIsPresent() {
         assertThat(Kernels.get().getClass().getSimpleName()).isEqualTo("VectorKernels");
+    }
+
+    /**
+     * For both twins and each batch size: {@code ws} multiplied as one job give each matrix's output exactly what that
+     * matrix alone gives, on random inputs drawn from {@code random}.
+     */
+    private static void assertOneJobGivesWhatEachGivesAlone(
+            Matrix[] ws, int cols, int[] batches, SplittableRandom random, String what) {
+        for (Kernels kernels : new Kernels[] {Kernels.get(), Kernels.scalar()}) {
+            for (int batch : batches) {
+                float[] x = new float[batch * cols];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) random.nextGaussian();
+                }
+                float[][] outs = new float[ws.length][];
+                for (int m = 0; m < ws.length; m++) {
+                    outs[m] = new float[batch * ws[m].rows()];
+                }
+                kernels.matmul(ws, x, batch, outs);
+                for (int m = 0; m < ws.length; m++) {
+                    float[] alone = new float[batch * ws[m].rows()];
+                    kernels.matmul(ws[m], x, batch, alone);
+                    assertThat(outs[m])
+                            .as("%s %s matrix %d batch %d", kernels.getClass().getSimpleName(), what, m, batch)
+                            .containsExactly(alone);
+                }
+            }
+        }
     }
 }
