@@ -233,7 +233,8 @@ class KernelsTest {
 
     /**
      * Packed matrices, seeded random ragged shapes (heights that end in a partial panel, any width, batches that end
-     * in a partial tile): the vector tiles give exactly the scalar twin's bits, one fused multiply-add per column in
+     * in a partial tile; up to 40 input rows, so that about a third of the trials take the decoded-panel tiles of
+     * large batches): the vector tiles give exactly the scalar twin's bits, one fused multiply-add per column in
      * order, for the whole matrix and for any range of rows a thread may be given (a range that cuts a panel writes
      * only its own rows); a row of a batch equals itself alone; and each output lies within the float32 summation
      * bound of a double reference.
@@ -249,7 +250,7 @@ class KernelsTest {
             for (int trial = 0; trial < 40; trial++) {
                 int rows = 1 + random.nextInt(150);
                 int cols = 1 + random.nextInt(200);
-                int batch = 1 + random.nextInt(15);
+                int batch = 1 + random.nextInt(40);
                 Matrix w = randomMatrix(format, rows, cols, random, arena).packTo(arena);
                 float[] x = new float[batch * cols];
                 for (int i = 0; i < x.length; i++) {
