@@ -853,6 +853,50 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void siluGate(float[] gate, float[] up, int offset, int n) {
+        int i = offset;
+        int bound = offset + n - n % LANES;
+        for (; i < bound; i += LANES) {
+            FloatVector x = FloatVector.fromArray(FLOATS, gate, i);
+            x.div(exp(x.neg()).add(1f))
+                    .mul(FloatVector.fromArray(FLOATS, up, i))
+                    .intoArray(gate, i);
+        }
+        for (; i < offset + n; i++) {
+            gate[i] = ScalarKernels.silu(gate[i]) * up[i];
+        }
+    }
+
+    @Override
+    public void expShifted(float[] x, int offset, int n, float shift) {
+        int i = offset;
+        int bound = offset + n - n % LANES;
+        for (; i < bound; i += LANES) {
+            exp(FloatVector.fromArray(FLOATS, x, i).sub(shift)).intoArray(x, i);
+        }
+        for (; i < offset + n; i++) {
+            x[i] = ScalarKernels.exp(x[i] - shift);
+        }
+    }
+
+    /** {@link ScalarKernels#exp}'s operations, lane by lane. */
+    private static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(ScalarKernels.EXP_MIN).min(ScalarKernels.EXP_MAX);
+        FloatVector k = c.fma(ScalarKernels.LOG2E, ScalarKernels.ROUNDER).sub(ScalarKernels.ROUNDER);
+        FloatVector r = k.fma(FloatVector.broadcast(FLOATS, -ScalarKernels.LN2_HI), c);
+        r = k.fma(FloatVector.broadcast(FLOATS, -ScalarKernels.LN2_LO), r);
+        FloatVector p = r.fma(ScalarKernels.P0, ScalarKernels.P1);
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P2));
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P3));
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P4));
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P5));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector bits =
+                ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(bits.reinterpretAsFloats());
+    }
+
+    @Override
     public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
         FloatVector acc = FloatVector.zero(FLOATS);
         int i = 0;
