@@ -140,6 +140,12 @@ final class VectorKernels implements Kernels {
                 for (; b + 6 <= batch; b += 6) {
                     decodedPanel16x6(panel, cols, x, b, out, first, rows, rowStart, rowEnd);
                 }
+                if (b < batch) {
+                    // the last rows in a six-row tile that ends with the batch: the rows it repeats get the same bits
+                    // again, and the narrower tiles, which widen the stored panel anew, are left nothing
+                    decodedPanel16x6(panel, cols, x, batch - 6, out, first, rows, rowStart, rowEnd);
+                    b = batch;
+                }
             }
             for (; b + 6 <= batch; b += 6) {
                 panel16x6(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
