@@ -1,6 +1,7 @@
 package dev.safemerge.model.ops;
 
 import dev.safemerge.tensor.BadInputException;
+import dev.safemerge.tensor.kernel.Kernels;
 
 /** The gate activations of the supported MLPs, by their HF names. */
 public enum Activation {
@@ -13,7 +14,7 @@ public enum Activation {
 
     public float apply(float x) {
         return switch (this) {
-            case SILU -> x / (1f + (float) Math.exp(-x));
+            case SILU -> Kernels.silu(x);
             case GELU_TANH -> {
                 double inner = Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x);
                 yield (float) (0.5 * x * (1 + Math.tanh(inner)));
@@ -22,8 +23,15 @@ public enum Activation {
         };
     }
 
-    /** Gated MLP middle: {@code gate[i] = act(gate[i]) · up[i]} for i in [offset, offset+n). */
+    /**
+     * Gated MLP middle: {@code gate[i] = act(gate[i]) · up[i]} for i in [offset, offset+n); SiLU through the kernels
+     * (a vector exponential, the bits of {@link #apply}).
+     */
     public void gate(float[] gate, float[] up, int offset, int n) {
+        if (this == SILU) {
+            Kernels.get().siluGate(gate, up, offset, n);
+            return;
+        }
         for (int i = offset; i < offset + n; i++) {
             gate[i] = apply(gate[i]) * up[i];
         }

@@ -1,20 +1,24 @@
 package dev.safemerge.model.ops;
 
+import dev.safemerge.tensor.kernel.Kernels;
+
 /** Softmax and tanh soft-capping over a slice of a float array, in place. */
 public final class Softmax {
     private Softmax() {}
 
-    /** {@code x = exp(x − max) / Σ exp(x − max)} over {@code x[offset..offset+n)}. */
+    /**
+     * {@code x = exp(x − max) / Σ exp(x − max)} over {@code x[offset..offset+n)}; the exponentials through the kernels
+     * ({@link Kernels#exp}), the sum in double in index order.
+     */
     public static void forward(float[] x, int offset, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = offset; i < offset + n; i++) {
             max = Math.max(max, x[i]);
         }
+        Kernels.get().expShifted(x, offset, n, max);
         double sum = 0;
         for (int i = offset; i < offset + n; i++) {
-            float e = (float) Math.exp(x[i] - max);
-            x[i] = e;
-            sum += e;
+            sum += x[i];
         }
         float inverse = (float) (1 / sum);
         for (int i = offset; i < offset + n; i++) {

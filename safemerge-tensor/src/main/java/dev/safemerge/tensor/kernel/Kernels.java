@@ -22,6 +22,38 @@ public interface Kernels {
     void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
 
     /**
+     * The gated MLP's middle for SiLU: {@code gate[i] = silu(gate[i])·up[i]} for i in [offset, offset+n), with
+     * {@link #silu}'s arithmetic in every lane, so both twins give the same bits.
+     */
+    void siluGate(float[] gate, float[] up, int offset, int n);
+
+    /**
+     * {@code x[i] = exp(x[i] − shift)} for i in [offset, offset+n) with {@link #exp}'s arithmetic in every lane (a
+     * softmax's exponentials), so both twins give the same bits.
+     */
+    void expShifted(float[] x, int offset, int n, float shift);
+
+    /**
+     * {@code x / (1 + exp(−x))} with {@link #exp}: the function {@link #siluGate} computes in each lane. Relative error
+     * within 2^-21 of the exact value for |x| up to 88 (KernelsTest); below −88.3 the exponential saturates at e^88.3,
+     * so the result is −0 or within 10^-36 of it.
+     */
+    static float silu(float x) {
+        return ScalarKernels.silu(x);
+    }
+
+    /**
+     * e^x in float, the exponential the twins share: x clamped to [−87.33, 88.3] (so the result is a normal float,
+     * never infinite), reduced by k·ln 2 with k = round(x·log2 e), a degree-5 polynomial (Cephes' expf), then scaled
+     * by 2^k through the exponent bits. Every step is a float operation or fused multiply-add in a fixed order, so a
+     * vector lane gives the same bits. At most 2 units in the last place from e^x over the clamped range (KernelsTest;
+     * every float in it measured: docs/PERFORMANCE.md).
+     */
+    static float exp(float x) {
+        return ScalarKernels.exp(x);
+    }
+
+    /**
      * Whether packed matrices ({@link Matrix#packTo}) multiply faster here than row-major ones, so that a loader that
      * keeps its weights in memory should pack them. Packed or not, each kernel's results are deterministic.
      */

@@ -59,6 +59,59 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void siluGate(float[] gate, float[] up, int offset, int n) {
+        for (int i = offset; i < offset + n; i++) {
+            gate[i] = silu(gate[i]) * up[i];
+        }
+    }
+
+    @Override
+    public void expShifted(float[] x, int offset, int n, float shift) {
+        for (int i = offset; i < offset + n; i++) {
+            x[i] = exp(x[i] - shift);
+        }
+    }
+
+    static float silu(float x) {
+        return x / (1f + exp(-x));
+    }
+
+    /** {@link Kernels#exp}'s range: e^EXP_MIN is still a normal float, and 2^k stays finite up to EXP_MAX. */
+    static final float EXP_MIN = -87.33f;
+
+    static final float EXP_MAX = 88.3f;
+    static final float LOG2E = 1.44269504088896341f;
+    /** 1.5·2^23: adding it rounds a float below 2^22 in magnitude to an integer (to nearest, ties to even). */
+    static final float ROUNDER = 12582912f;
+    /** ln 2 in two parts (Cephes): k·LN2_HI is exact for the k that occur. */
+    static final float LN2_HI = 0.693359375f;
+
+    static final float LN2_LO = -2.12194440e-4f;
+    /** Cephes expf's polynomial on [−ln2/2, ln2/2], highest degree first. */
+    static final float P0 = 1.9875691500e-4f;
+
+    static final float P1 = 1.3981999507e-3f;
+    static final float P2 = 8.3334519073e-3f;
+    static final float P3 = 4.1665795894e-2f;
+    static final float P4 = 1.6666665459e-1f;
+    static final float P5 = 5.0000001201e-1f;
+
+    /** {@link Kernels#exp}; {@link VectorKernels} repeats these operations lane-wise. */
+    static float exp(float x) {
+        float c = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
+        float k = Math.fma(c, LOG2E, ROUNDER) - ROUNDER;
+        float r = Math.fma(k, -LN2_HI, c);
+        r = Math.fma(k, -LN2_LO, r);
+        float p = Math.fma(P0, r, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        float y = Math.fma(p, r * r, r) + 1f;
+        return y * Float.intBitsToFloat(((int) k + 127) << 23);
+    }
+
+    @Override
     public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
         float sum = 0;
         for (int i = 0; i < n; i++) {

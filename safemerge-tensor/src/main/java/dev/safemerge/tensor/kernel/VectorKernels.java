@@ -107,7 +107,9 @@ final class VectorKernels implements Kernels {
      * straight from the stored format, and meets six input rows at a time as an outer product (twelve accumulators,
      * the two weight vectors and one broadcast input fill AVX2's sixteen registers): no horizontal sums, no scalar
      * tails, and each weight vector is used six times per load. One input row (a decode step) streams four panels at
-     * once, so that eight accumulator chains hide the FMA latency while memory streams. Every output, whatever its
+     * once, so that eight accumulator chains hide the FMA latency while memory streams. From {@link
+     * #DECODED_PANEL_BATCH} input rows on, each panel is first decoded into a per-thread float buffer that the six-row
+     * tiles then read ({@link #decodedPanel16x6}). Every output, whatever its
      * tile, is one FMA per column in column order from zero ({@link ScalarKernels}'s packed arithmetic), so it has the
      * same bits at any batch size, in any range of rows, and on the scalar twin.
      */
@@ -127,10 +129,24 @@ final class VectorKernels implements Kernels {
                 panels4x1(format, data, (long) p * cols * PANEL_ROWS, cols, x, out, p * PANEL_ROWS, rowStart, rowEnd);
             }
         }
+        boolean decoded = batch >= DECODED_PANEL_BATCH;
+        float[] panel = decoded ? panel(PANEL_ROWS * cols) : null;
         for (; p < panelEnd; p++) {
             long base = (long) p * cols * PANEL_ROWS;
             int first = p * PANEL_ROWS;
             int b = 0;
+            if (decoded) {
+                decode(format, data, base, PANEL_ROWS * cols, panel);
+                for (; b + 6 <= batch; b += 6) {
+                    decodedPanel16x6(panel, cols, x, b, out, first, rows, rowStart, rowEnd);
+                }
+                if (b < batch) {
+                    // the last rows in a six-row tile that ends with the batch: the rows it repeats get the same bits
+                    // again, and the narrower tiles, which widen the stored panel anew, are left nothing
+                    decodedPanel16x6(panel, cols, x, batch - 6, out, first, rows, rowStart, rowEnd);
+                    b = batch;
+                }
+            }
             for (; b + 6 <= batch; b += 6) {
                 panel16x6(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
             }
@@ -171,6 +187,71 @@ final class VectorKernels implements Kernels {
             long e = base + (long) c * PANEL_ROWS;
             FloatVector w0 = load(format, data, e);
             FloatVector w1 = load(format, data, e + LANES);
+            FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            v = FloatVector.broadcast(FLOATS, x[x1 + c]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            v = FloatVector.broadcast(FLOATS, x[x2 + c]);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            v = FloatVector.broadcast(FLOATS, x[x3 + c]);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+            v = FloatVector.broadcast(FLOATS, x[x4 + c]);
+            a40 = w0.fma(v, a40);
+            a41 = w1.fma(v, a41);
+            v = FloatVector.broadcast(FLOATS, x[x5 + c]);
+            a50 = w0.fma(v, a50);
+            a51 = w1.fma(v, a51);
+        }
+        boolean whole = first >= rowStart && first + PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[6 * PANEL_ROWS];
+        int o = whole ? b * rows + first : 0;
+        int step = whole ? rows : PANEL_ROWS;
+        a00.intoArray(dst, o);
+        a01.intoArray(dst, o + LANES);
+        a10.intoArray(dst, o + step);
+        a11.intoArray(dst, o + step + LANES);
+        a20.intoArray(dst, o + 2 * step);
+        a21.intoArray(dst, o + 2 * step + LANES);
+        a30.intoArray(dst, o + 3 * step);
+        a31.intoArray(dst, o + 3 * step + LANES);
+        a40.intoArray(dst, o + 4 * step);
+        a41.intoArray(dst, o + 4 * step + LANES);
+        a50.intoArray(dst, o + 5 * step);
+        a51.intoArray(dst, o + 5 * step + LANES);
+        if (!whole) {
+            copyInRange(dst, 6, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
+        }
+    }
+
+    /**
+     * Input rows from which a packed panel is decoded to floats once and its six-row tiles read the decoded copy: the
+     * widening then happens once per panel instead of once per six input rows, and the tiles read a float array, not
+     * the memory segment whose loads the rest of the process shares. One thread, 135m matrices, GFLOP per CPU-second
+     * (docs/PERFORMANCE.md, "Kernels (2026-12-03): where the forward step's time goes"): 128 input rows 55 → 78, 64
+     * rows 55 → 69, 16 rows 47 either way, 6 rows 44 → 31 and 2 rows 18 → 12, since below a few tiles per panel the
+     * extra pass through the buffer costs more than the widening it saves.
+     */
+    private static final int DECODED_PANEL_BATCH = 24;
+
+    /** {@link #panel16x6}'s arithmetic over the panel decoded to floats in {@code panel}, sixteen per column. */
+    private static void decodedPanel16x6(
+            float[] panel, int cols, float[] x, int b, float[] out, int first, int rows, int rowStart, int rowEnd) {
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+        FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        int x4 = x3 + cols;
+        int x5 = x4 + cols;
+        for (int c = 0; c < cols; c++) {
+            int e = c * PANEL_ROWS;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, panel, e);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, panel, e + LANES);
             FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
             a00 = w0.fma(v, a00);
             a01 = w1.fma(v, a01);
@@ -427,7 +508,7 @@ final class VectorKernels implements Kernels {
         float[] panel = panel(PANEL * cols);
         int r = rowStart;
         for (; r + PANEL <= rowEnd; r += PANEL) {
-            decode(w, r, PANEL, panel);
+            decode(w.format(), w.data(), (long) r * cols, PANEL * cols, panel);
             int b = batchStart;
             for (; b + INPUTS <= batchEnd; b += INPUTS) {
                 tile4x3(panel, cols, x, b, out, r, rows);
@@ -437,19 +518,18 @@ final class VectorKernels implements Kernels {
             }
         }
         for (; r < rowEnd; r++) {
-            decode(w, r, 1, panel);
+            decode(w.format(), w.data(), (long) r * cols, cols, panel);
             for (int b = batchStart; b < batchEnd; b++) {
                 out[b * rows + r] = panelDot1(panel, cols, x, b * cols);
             }
         }
     }
 
-    /** Decodes weight rows [row, row+count) into {@code panel} (exact: every stored format widens to float). */
-    private static void decode(Matrix w, int row, int count, float[] panel) {
-        MemorySegment data = w.data();
-        WeightFormat format = w.format();
-        int n = count * w.cols();
-        long first = (long) row * w.cols();
+    /**
+     * Decodes {@code n} stored elements from element {@code first} into {@code panel} (exact: every stored format widens
+     * to float): weight rows of a row-major matrix, or a packed matrix's panel.
+     */
+    private static void decode(WeightFormat format, MemorySegment data, long first, int n, float[] panel) {
         int c = 0;
         int bound = n - n % LANES;
         for (; c < bound; c += LANES) {
@@ -776,6 +856,50 @@ final class VectorKernels implements Kernels {
         VectorMask<Integer> infOrNan = magnitude.compare(VectorOperators.GE, 0x7C00);
         bits = bits.blend(shifted.or(0x7F800000), infOrNan);
         return bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    @Override
+    public void siluGate(float[] gate, float[] up, int offset, int n) {
+        int i = offset;
+        int bound = offset + n - n % LANES;
+        for (; i < bound; i += LANES) {
+            FloatVector x = FloatVector.fromArray(FLOATS, gate, i);
+            x.div(exp(x.neg()).add(1f))
+                    .mul(FloatVector.fromArray(FLOATS, up, i))
+                    .intoArray(gate, i);
+        }
+        for (; i < offset + n; i++) {
+            gate[i] = ScalarKernels.silu(gate[i]) * up[i];
+        }
+    }
+
+    @Override
+    public void expShifted(float[] x, int offset, int n, float shift) {
+        int i = offset;
+        int bound = offset + n - n % LANES;
+        for (; i < bound; i += LANES) {
+            exp(FloatVector.fromArray(FLOATS, x, i).sub(shift)).intoArray(x, i);
+        }
+        for (; i < offset + n; i++) {
+            x[i] = ScalarKernels.exp(x[i] - shift);
+        }
+    }
+
+    /** {@link ScalarKernels#exp}'s operations, lane by lane. */
+    private static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(ScalarKernels.EXP_MIN).min(ScalarKernels.EXP_MAX);
+        FloatVector k = c.fma(ScalarKernels.LOG2E, ScalarKernels.ROUNDER).sub(ScalarKernels.ROUNDER);
+        FloatVector r = k.fma(FloatVector.broadcast(FLOATS, -ScalarKernels.LN2_HI), c);
+        r = k.fma(FloatVector.broadcast(FLOATS, -ScalarKernels.LN2_LO), r);
+        FloatVector p = r.fma(ScalarKernels.P0, ScalarKernels.P1);
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P2));
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P3));
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P4));
+        p = p.fma(r, FloatVector.broadcast(FLOATS, ScalarKernels.P5));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector bits =
+                ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(bits.reinterpretAsFloats());
     }
 
     @Override
