@@ -35,7 +35,7 @@ final class Transformer {
         this.attentionShapes = new Attention.Shape[spec.layers()];
         for (int l = 0; l < spec.layers(); l++) {
             attentionShapes[l] = new Attention.Shape(
-                    spec.heads(), spec.kvHeads(), spec.headDim(), spec.attentionScale(), spec.attentionSoftcap());
+                    spec.heads(), spec.kvHeads(), spec.headDim(), spec.attentionScale(), spec.attentionSoftcap(), true);
         }
         this.staticFrequencies =
                 spec.rope().dependsOnLength() ? null : spec.rope().frequencies(0);
@@ -249,7 +249,9 @@ final class Transformer {
         // elementwise, so splitting it over the cores leaves every value as it is; a decode row's is too small to split
         Activation activation = spec.activation();
         KernelPool.forRanges(
-                rows * intermediate, ACTIVATION_COST, (start, end) -> activation.gate(gate, up, start, end - start));
+                rows * intermediate,
+                ACTIVATION_COST,
+                (start, end) -> activation.gateFast(gate, up, start, end - start));
         float[] down = buffers.down();
         project(l, Projection.DOWN, w.down(), adapterRows, gate, rows, down);
         if (spec.sandwichNorms()) {

@@ -14,7 +14,7 @@ public enum Activation {
 
     public float apply(float x) {
         return switch (this) {
-            case SILU -> Kernels.silu(x);
+            case SILU -> x / (1f + (float) Math.exp(-x));
             case GELU_TANH -> {
                 double inner = Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x);
                 yield (float) (0.5 * x * (1 + Math.tanh(inner)));
@@ -24,16 +24,25 @@ public enum Activation {
     }
 
     /**
-     * Gated MLP middle: {@code gate[i] = act(gate[i]) · up[i]} for i in [offset, offset+n); SiLU through the kernels
-     * (a vector exponential, the bits of {@link #apply}).
+     * Gated MLP middle: {@code gate[i] = act(gate[i]) · up[i]} for i in [offset, offset+n), with {@link #apply}'s
+     * arithmetic: the reference that training uses, since {@link #gateBackward} differentiates exactly this.
      */
     public void gate(float[] gate, float[] up, int offset, int n) {
-        if (this == SILU) {
-            Kernels.get().siluGate(gate, up, offset, n);
-            return;
-        }
         for (int i = offset; i < offset + n; i++) {
             gate[i] = apply(gate[i]) * up[i];
+        }
+    }
+
+    /**
+     * {@link #gate} for inference: SiLU through the kernels' float exponential ({@link Kernels#silu}, within 2^-21
+     * relative of {@link #apply}), the other activations as {@link #gate}. Training keeps {@link #gate}, so that a
+     * faster kernel never changes what a seed trains.
+     */
+    public void gateFast(float[] gate, float[] up, int offset, int n) {
+        if (this == SILU) {
+            Kernels.get().siluGate(gate, up, offset, n);
+        } else {
+            gate(gate, up, offset, n);
         }
     }
 

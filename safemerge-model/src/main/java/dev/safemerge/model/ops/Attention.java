@@ -11,7 +11,16 @@ public final class Attention {
     private Attention() {}
 
     /** Shapes and score transforms shared by every position of a layer. */
-    public record Shape(int heads, int kvHeads, int headDim, float scale, float softcap) {
+    /**
+     * {@code fastSoftmax}: the scores' softmax through the kernels' exponential ({@link Softmax#forwardFast}, for
+     * inference) rather than the reference ({@link Softmax#forward}, for training and its backward).
+     */
+    public record Shape(int heads, int kvHeads, int headDim, float scale, float softcap, boolean fastSoftmax) {
+        /** The reference arithmetic, as training runs it. */
+        public Shape(int heads, int kvHeads, int headDim, float scale, float softcap) {
+            this(heads, kvHeads, headDim, scale, softcap, false);
+        }
+
         public Shape {
             if (heads % kvHeads != 0) {
                 throw new IllegalArgumentException(heads + " heads are not a multiple of " + kvHeads + " kv heads");
@@ -108,7 +117,11 @@ public final class Attention {
             if (shape.softcap() > 0) {
                 Softmax.softcap(scores, 0, count, shape.softcap());
             }
-            Softmax.forward(scores, 0, count);
+            if (shape.fastSoftmax()) {
+                Softmax.forwardFast(scores, 0, count);
+            } else {
+                Softmax.forward(scores, 0, count);
+            }
             int oh = outOffset + h * headDim;
             java.util.Arrays.fill(out, oh, oh + headDim, 0f);
             for (int j = 0; j < count; j++) {

@@ -7,10 +7,28 @@ public final class Softmax {
     private Softmax() {}
 
     /**
-     * {@code x = exp(x − max) / Σ exp(x − max)} over {@code x[offset..offset+n)}; the exponentials through the kernels
-     * ({@link Kernels#exp}), the sum in double in index order.
+     * {@code x = exp(x − max) / Σ exp(x − max)} over {@code x[offset..offset+n)}, the exponentials in double: the
+     * reference, which training uses.
      */
     public static void forward(float[] x, int offset, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = offset; i < offset + n; i++) {
+            max = Math.max(max, x[i]);
+        }
+        double sum = 0;
+        for (int i = offset; i < offset + n; i++) {
+            float e = (float) Math.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        normalize(x, offset, n, sum);
+    }
+
+    /**
+     * {@link #forward} for inference: the exponentials through the kernels' float exponential ({@link Kernels#exp},
+     * within 1.01 ulp), the sum in double in index order.
+     */
+    public static void forwardFast(float[] x, int offset, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = offset; i < offset + n; i++) {
             max = Math.max(max, x[i]);
@@ -20,6 +38,10 @@ public final class Softmax {
         for (int i = offset; i < offset + n; i++) {
             sum += x[i];
         }
+        normalize(x, offset, n, sum);
+    }
+
+    private static void normalize(float[] x, int offset, int n, double sum) {
         float inverse = (float) (1 / sum);
         for (int i = offset; i < offset + n; i++) {
             x[i] *= inverse;
