@@ -34,7 +34,7 @@ public enum Activation {
     }
 
     /**
-     * {@link #gate} for inference: SiLU through the kernels' float exponential ({@link Kernels#silu}, within 2^-21
+     * {@link #gate} for inference: SiLU through the kernels' float exponential ({@link Kernels#siluGate}, within 2^-21
      * relative of {@link #apply}), the other activations as {@link #gate}. Training keeps {@link #gate}, so that a
      * faster kernel never changes what a seed trains.
      */

@@ -56,7 +56,7 @@ class OpsTest {
 
     @Test
     void inferencePathsStayWithinTheKernelExponentialsBoundOfTheReference() {
-        // Kernels.exp is within 1.01 ulp of e^x and Kernels.silu within 2.93·2^-24 relative; the reference rounds
+        // Kernels.exp is within 1.01 ulp of e^x and the kernels' SiLU within 2.93·2^-24 relative; the reference rounds
         // e^x once from double. So a gated value (one more rounding for the product) and a probability (exponentials
         // and the double sum, then one scaling) differ from the reference by less than 2^-20 of their size.
         SplittableRandom random = new SplittableRandom(20261203);
