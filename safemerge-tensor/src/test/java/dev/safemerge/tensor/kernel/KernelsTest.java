@@ -16,11 +16,31 @@ class KernelsTest {
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    static Matrix randomMatrix(WeightFormat format, int rows, int cols, SplittableRandom random, Arena arena) {
-        float[] values = new float[rows * cols];
-        for (int i = 0; i < values.length; i++) {
+    /** {@code n} standard normal draws, in order. */
+    static float[] gaussians(int n, SplittableRandom random) {
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
             values[i] = (float) random.nextGaussian();
         }
+        return values;
+    }
+
+    /** Input row {@code b} of {@code x} times weight row {@code r}, summed exactly in double, and Σ|w·x| for its bound. */
+    private record ExactDot(double value, double magnitude) {
+        static ExactDot of(Matrix w, float[] x, int cols, int r, int b) {
+            double value = 0;
+            double magnitude = 0;
+            for (int c = 0; c < cols; c++) {
+                double term = (double) w.get(r, c) * x[b * cols + c];
+                value += term;
+                magnitude += Math.abs(term);
+            }
+            return new ExactDot(value, magnitude);
+        }
+    }
+
+    static Matrix randomMatrix(WeightFormat format, int rows, int cols, SplittableRandom random, Arena arena) {
+        float[] values = gaussians(rows * cols, random);
         return switch (format) {
             case F32 -> Matrix.ofFloats(rows, cols, values, arena);
             case BF16, F16 -> {
@@ -67,10 +87,7 @@ class KernelsTest {
                 }
                 Matrix w = randomMatrix(format, rows, cols, random, arena);
                 for (int batch : new int[] {1, 3, 4, 9}) {
-                    float[] x = new float[batch * cols];
-                    for (int i = 0; i < x.length; i++) {
-                        x[i] = (float) random.nextGaussian();
-                    }
+                    float[] x = gaussians(batch * cols, random);
                     float[] vector = new float[batch * rows];
                     float[] scalar = new float[batch * rows];
                     Kernels.get().matmul(w, x, batch, vector);
@@ -115,10 +132,7 @@ class KernelsTest {
                         : 1 + random.nextInt(300);
                 int batch = 1 + random.nextInt(11);
                 Matrix w = randomMatrix(format, rows, cols, random, arena);
-                float[] x = new float[batch * cols];
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) random.nextGaussian();
-                }
+                float[] x = gaussians(batch * cols, random);
                 float[] vector = new float[batch * rows];
                 float[] scalar = new float[batch * rows];
                 Kernels.get().matmul(w, x, batch, vector);
@@ -129,14 +143,9 @@ class KernelsTest {
                     float[] alone = new float[rows];
                     Kernels.get().matmul(w, java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 1, alone);
                     for (int r = 0; r < rows; r++) {
-                        double expected = 0;
-                        double magnitude = 0;
-                        for (int c = 0; c < cols; c++) {
-                            double term = (double) w.get(r, c) * x[b * cols + c];
-                            expected += term;
-                            magnitude += Math.abs(term);
-                        }
-                        double bound = gamma * magnitude;
+                        ExactDot exact = ExactDot.of(w, x, cols, r, b);
+                        double expected = exact.value();
+                        double bound = gamma * exact.magnitude();
                         String where =
                                 String.format("%s %dx%d batch %d: row %d input %d", format, rows, cols, batch, r, b);
                         assertThat(Math.abs(vector[b * rows + r] - expected))
@@ -166,10 +175,7 @@ class KernelsTest {
         int batch = 2 * VectorKernels.blockRows(cols) + 3;
         try (Arena arena = Arena.ofShared()) {
             Matrix w = randomMatrix(format, rows, cols, random, arena);
-            float[] x = new float[batch * cols];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = (float) random.nextGaussian();
-            }
+            float[] x = gaussians(batch * cols, random);
             float[] together = new float[batch * rows];
             Kernels.get().matmul(w, x, batch, together);
             for (int b = 0; b < batch; b++) {
@@ -252,10 +258,7 @@ class KernelsTest {
                 int cols = 1 + random.nextInt(200);
                 int batch = 1 + random.nextInt(40);
                 Matrix w = randomMatrix(format, rows, cols, random, arena).packTo(arena);
-                float[] x = new float[batch * cols];
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) random.nextGaussian();
-                }
+                float[] x = gaussians(batch * cols, random);
                 String shape = String.format("%s %dx%d batch %d", format, rows, cols, batch);
                 float[] vector = new float[batch * rows];
                 float[] scalar = new float[batch * rows];
@@ -286,16 +289,10 @@ class KernelsTest {
                             .as("%s input row %d alone", shape, b)
                             .containsExactly(alone);
                     for (int r = 0; r < rows; r++) {
-                        double expected = 0;
-                        double magnitude = 0;
-                        for (int c = 0; c < cols; c++) {
-                            double term = (double) w.get(r, c) * x[b * cols + c];
-                            expected += term;
-                            magnitude += Math.abs(term);
-                        }
-                        assertThat(Math.abs(vector[b * rows + r] - expected))
+                        ExactDot exact = ExactDot.of(w, x, cols, r, b);
+                        assertThat(Math.abs(vector[b * rows + r] - exact.value()))
                                 .as("%s row %d input %d", shape, r, b)
-                                .isLessThanOrEqualTo(gamma * magnitude);
+                                .isLessThanOrEqualTo(gamma * exact.magnitude());
                     }
                 }
             }
@@ -516,10 +513,7 @@ class KernelsTest {
             Matrix[] ws, int cols, int[] batches, SplittableRandom random, String what) {
         for (Kernels kernels : new Kernels[] {Kernels.get(), Kernels.scalar()}) {
             for (int batch : batches) {
-                float[] x = new float[batch * cols];
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) random.nextGaussian();
-                }
+                float[] x = gaussians(batch * cols, random);
                 float[][] outs = new float[ws.length][];
                 for (int m = 0; m < ws.length; m++) {
                     outs[m] = new float[batch * ws[m].rows()];
