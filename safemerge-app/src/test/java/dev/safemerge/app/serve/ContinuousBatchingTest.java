@@ -228,18 +228,22 @@ class ContinuousBatchingTest {
             AtomicReference<CompletableFuture<List<TextGenerator.Completion>>> first = new AtomicReference<>();
             CountDownLatch afterLastAnswer = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
+            // the worker can finish all six tokens before the test stores the request's future: each step waits for it
+            CountDownLatch stored = new CountDownLatch(1);
             scheduler.setStepHook(step -> {
-                // the step after the answer was sent: the batch's last look for joiners
-                if (first.get() != null && first.get().isDone()) {
-                    afterLastAnswer.countDown();
-                    try {
+                try {
+                    stored.await();
+                    // the step after the answer was sent: the batch's last look for joiners
+                    if (first.get().isDone()) {
+                        afterLastAnswer.countDown();
                         release.await();
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
                     }
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
                 }
             });
             first.set(greedy(scheduler, generator, prompt, 6));
+            stored.countDown();
             afterLastAnswer.await();
 
             List<Long> seen = Collections.synchronizedList(new ArrayList<>());
