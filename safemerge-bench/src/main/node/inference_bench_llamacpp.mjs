@@ -1,6 +1,7 @@
 // llama.cpp side of InferenceBench, through node-llama-cpp's prebuilt CPU build: the same work per figure as the
-// engine's and transformers' rows (prefill of one prompt in one batch; greedy decode of B sequences after 16-token
-// prompts, the B sequences of one context evaluated together in one batch per step, steps timed after a warm-up).
+// engine's and transformers' rows (prefill of one prompt in one batch, timed after untimed full-length ones; greedy
+// decode of B sequences after 16-token prompts, the B sequences of one context evaluated together in one batch per
+// step, steps timed after a warm-up).
 //
 // Prints one JSON line: {"prefill": tok/s, "decode": {"1": tok/s, "16": ..., "64": ...}, "nodeLlamaCpp": ...,
 // "llamaCpp": ..., "threads": ...}; each figure is the median of the repeats. With --logits TOKENS (comma-separated
@@ -22,6 +23,8 @@ const { values: a, positionals } = parseArgs({
         "decode-tokens": { type: "string", default: "24" },
         batches: { type: "string", default: "1,16,64" },
         repeats: { type: "string", default: "3" },
+        // untimed full-length prefills before the timed ones
+        "prefill-warmup": { type: "string", default: "4" },
         logits: { type: "string" },
     },
 });
@@ -57,10 +60,13 @@ async function logits(tokens) {
     return rows;
 }
 
-async function prefill(tokens, repeats) {
+async function prefill(tokens, repeats, warmup) {
     const context = await model.createContext({ contextSize: tokens + 32, sequences: 1, threads, batchSize: tokens });
     const sequence = context.getSequence();
-    await sequence.evaluateWithoutGeneratingNewTokens(prompt(32, 0, vocab));
+    for (let w = 0; w < warmup; w++) {
+        await sequence.clearHistory();
+        await sequence.evaluateWithoutGeneratingNewTokens(prompt(tokens, repeats + w, vocab));
+    }
     const rates = [];
     for (let r = 0; r < repeats; r++) {
         await sequence.clearHistory();
@@ -119,7 +125,7 @@ if (a.logits !== undefined) {
         buildType: llama.buildType,
         gpu: llama.gpu,
         threads,
-        prefill: await prefill(Number(a["prefill-tokens"]), repeats),
+        prefill: await prefill(Number(a["prefill-tokens"]), repeats, Number(a["prefill-warmup"])),
         decode: {},
     };
     for (const b of a.batches.split(",")) result.decode[b] = await decode(Number(b), Number(a["decode-tokens"]), repeats);

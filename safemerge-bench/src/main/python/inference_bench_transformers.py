@@ -1,6 +1,7 @@
 """transformers side of InferenceBench: the same checkpoint, the same prompts and the same work per figure as the Java
-engine's rows (prefill of one prompt in one forward call; greedy decode of B sequences after 16-token prompts, one
-forward call per step with the KV cache, steps timed after a warm-up step), on PyTorch's CPU kernels.
+engine's rows (prefill of one prompt in one forward call, timed after untimed full-length ones; greedy decode of B
+sequences after 16-token prompts, one forward call per step with the KV cache, steps timed after a warm-up step), on
+PyTorch's CPU kernels.
 
 Prints one JSON line: {"prefill": tok/s, "decode": {"1": tok/s, "16": ..., "64": ...}, "torch": ..., "transformers":
 ..., "dtype": ..., "threads": ...}; each figure is the median of the repeats.
@@ -23,8 +24,9 @@ def prompt(length, salt, vocab):
     return [(1000 + (i * 7919 + salt * 104729) % 100_000) % vocab for i in range(length)]
 
 
-def prefill(model, tokens, repeats, vocab):
-    model(input_ids=torch.tensor([prompt(32, 0, vocab)]))
+def prefill(model, tokens, repeats, warmup, vocab):
+    for w in range(warmup):
+        model(input_ids=torch.tensor([prompt(tokens, repeats + w, vocab)]), use_cache=True)
     rates = []
     for r in range(repeats):
         ids = torch.tensor([prompt(tokens, r, vocab)])
@@ -61,6 +63,7 @@ def main():
     p.add_argument("--decode-tokens", type=int, default=24)
     p.add_argument("--batches", default="1,16,64")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--prefill-warmup", type=int, default=4, help="untimed full-length prefills before the timed ones")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     model = LlamaForCausalLM.from_pretrained(a.checkpoint, dtype=getattr(torch, a.dtype))
@@ -69,7 +72,7 @@ def main():
     result = {"torch": torch.__version__, "transformers": transformers.__version__, "dtype": a.dtype,
               "threads": torch.get_num_threads(), "attention": model.config._attn_implementation}
     with torch.inference_mode():
-        result["prefill"] = prefill(model, a.prefill_tokens, a.repeats, vocab)
+        result["prefill"] = prefill(model, a.prefill_tokens, a.repeats, a.prefill_warmup, vocab)
         result["decode"] = {b: decode(model, int(b), a.decode_tokens, a.repeats, vocab) for b in a.batches.split(",")}
     print(json.dumps(result))
 

@@ -272,7 +272,9 @@ public final class InferenceBench {
                     "--batches",
                     "1,16,64",
                     "--repeats",
-                    options.text("--repeats"));
+                    options.text("--repeats"),
+                    "--prefill-warmup",
+                    Integer.toString(PREFILL_WARMUP));
             JsonNode result = JsonMappers.plain().readTree(lastLine(command, "the transformers benchmark"));
             String who = String.format(
                     Locale.ROOT,
@@ -431,10 +433,20 @@ public final class InferenceBench {
         return ids;
     }
 
-    /** Median tokens/s of one prompt of {@code tokens} tokens in one forward step. */
+    /**
+     * Untimed prefills of the full length before the timed ones, in every peer. On the 135m shape (3 December, one
+     * process, 128 tokens) the first three prefills ran at 53, 178 and 147 tok/s while the JIT compiled the products,
+     * and every later one at 317–450: with one short warm-up step the median of three timed prefills was mostly
+     * compilation.
+     */
+    static final int PREFILL_WARMUP = 4;
+
+    /** Median tokens/s of one prompt of {@code tokens} tokens in one forward step, after {@link #PREFILL_WARMUP}. */
     static double prefill(Model model, int tokens, int repeats) {
         int vocab = model.spec().vocabSize();
-        model.step(List.of(model.newCache(32)), List.of(prompt(32, 0, vocab)));
+        for (int w = 0; w < PREFILL_WARMUP; w++) {
+            model.step(List.of(model.newCache(tokens)), List.of(prompt(tokens, repeats + w, vocab)));
+        }
         double[] rates = new double[repeats];
         for (int r = 0; r < repeats; r++) {
             KvCache cache = model.newCache(tokens);

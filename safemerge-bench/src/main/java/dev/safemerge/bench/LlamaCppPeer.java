@@ -91,7 +91,9 @@ final class LlamaCppPeer {
                             "--batches",
                             "1,16,64",
                             "--repeats",
-                            options.text("--repeats")),
+                            options.text("--repeats"),
+                            "--prefill-warmup",
+                            Integer.toString(InferenceBench.PREFILL_WARMUP)),
                     "the llama.cpp benchmark");
             System.out.printf(
                     Locale.ROOT,
