@@ -434,26 +434,32 @@ public final class InferenceBench {
     }
 
     /**
-     * Untimed prefills of the full length before the timed ones, in every peer. On the 135m shape (3 December, one
+     * Prefills of the full length before the counted ones, in every peer. On the 135m shape (3 December, one
      * process, 128 tokens) the first three prefills ran at 53, 178 and 147 tok/s while the JIT compiled the products,
      * and every later one at 317–450: with one short warm-up step the median of three timed prefills was mostly
      * compilation.
      */
     static final int PREFILL_WARMUP = 4;
 
-    /** Median tokens/s of one prompt of {@code tokens} tokens in one forward step, after {@link #PREFILL_WARMUP}. */
+    /**
+     * Median tokens/s of one prompt of {@code tokens} tokens in one forward step, after {@link #PREFILL_WARMUP}; prints
+     * every pass, so that each run shows whether its warm-up was long enough.
+     */
     static double prefill(Model model, int tokens, int repeats) {
         int vocab = model.spec().vocabSize();
-        for (int w = 0; w < PREFILL_WARMUP; w++) {
-            model.step(List.of(model.newCache(tokens)), List.of(prompt(tokens, repeats + w, vocab)));
-        }
         double[] rates = new double[repeats];
-        for (int r = 0; r < repeats; r++) {
+        StringBuilder passes = new StringBuilder("  prefill passes, tok/s: warm-up");
+        for (int r = -PREFILL_WARMUP; r < repeats; r++) {
             KvCache cache = model.newCache(tokens);
             long start = System.nanoTime();
-            model.step(List.of(cache), List.of(prompt(tokens, r, vocab)));
-            rates[r] = tokens / ((System.nanoTime() - start) / 1e9);
+            model.step(List.of(cache), List.of(prompt(tokens, r < 0 ? repeats - r : r, vocab)));
+            double rate = tokens / ((System.nanoTime() - start) / 1e9);
+            passes.append(String.format(Locale.ROOT, r == 0 ? "; counted %.0f" : " %.0f", rate));
+            if (r >= 0) {
+                rates[r] = rate;
+            }
         }
+        System.out.println(passes);
         return MachineBounds.median(rates);
     }
 
