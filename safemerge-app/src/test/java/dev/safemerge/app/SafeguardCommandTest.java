@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.eval.Json;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,12 +67,14 @@ class SafeguardCommandTest {
 
     @Test
     void anUnreachableEndpointIsOneLineWithExitTwoBeforeAnyWork() throws Exception {
-        int port;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            port = socket.getLocalPort();
+        // A port held by a bound socket that does not listen: connections are refused, and no other process can take
+        // the port meanwhile (a port closed before use could be taken by anyone).
+        try (Socket holder = new Socket()) {
+            holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            int port = holder.getLocalPort();
+            refusedBeforeAnyWork(
+                    "--endpoint http://127.0.0.1:" + port + ": unreachable", "--endpoint", "http://127.0.0.1:" + port);
         }
-        refusedBeforeAnyWork(
-                "--endpoint http://127.0.0.1:" + port + ": unreachable", "--endpoint", "http://127.0.0.1:" + port);
     }
 
     /**

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.safemerge.tensor.BadInputException;
-import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,17 +61,19 @@ class BadDatabaseTest {
 
     @Test
     void anUnreachableServerIsABadInputError() throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = socket.getLocalPort();
+        // A port held by a bound socket that does not listen: connections are refused, and no other process can take
+        // the port meanwhile (a port closed before use could be taken by anyone, and a server there that never answers
+        // would hold the connection attempt for ever).
+        try (Socket holder = new Socket()) {
+            holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            int port = holder.getLocalPort();
+            String url = "jdbc:postgresql://127.0.0.1:" + port + "/registry?user=nobody&password=secret";
+            assertThatThrownBy(() -> Registry.open(url, "t"))
+                    .isInstanceOf(BadInputException.class)
+                    .hasMessageStartingWith(
+                            "cannot use jdbc:postgresql://127.0.0.1:" + port + "/registry?user=nobody&password=***")
+                    .hasMessageNotContaining("secret");
         }
-        // nothing listens on the port any more
-        String url = "jdbc:postgresql://127.0.0.1:" + port + "/registry?user=nobody&password=secret";
-        assertThatThrownBy(() -> Registry.open(url, "t"))
-                .isInstanceOf(BadInputException.class)
-                .hasMessageStartingWith(
-                        "cannot use jdbc:postgresql://127.0.0.1:" + port + "/registry?user=nobody&password=***")
-                .hasMessageNotContaining("secret");
     }
 
     @Test

@@ -11,7 +11,9 @@ import dev.safemerge.tensor.Progress;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -75,58 +77,58 @@ class SafeguardRemoteTest {
         Path base = Fixture.base(tmp);
         Path adapter = Fixture.adapter(tmp, "adapter", 7);
         SafeguardPlan plan = Fixture.plan(base, List.of(adapter), List.of("linear"), List.of(0.5), "pareto");
-        String closed = "http://127.0.0.1:" + freePort();
+        // A port held by a bound socket that does not listen: connections are refused, and no other process can take
+        // the port meanwhile (a port closed before use could be taken by anyone).
         Path out = tmp.resolve("run");
-        assertThatThrownBy(() -> SafeguardRunner.run(
-                        plan,
-                        new SafeguardEndpoints(List.of(closed), "tiny", null, null, DEFAULTS, DEFAULTS),
-                        out,
-                        SafeguardRunner.Events.NONE,
-                        Progress.SILENT,
-                        SafeguardRunnerTest.QUIET))
-                .isInstanceOf(BadInputException.class)
-                .hasMessageStartingWith("--endpoint " + closed + ": unreachable");
-        assertThat(out).doesNotExist();
-        try (ServedModelDouble server = new ServedModelDouble(base, "tiny")) {
+        try (Socket holder = new Socket()) {
+            holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            int port = holder.getLocalPort();
+            String closed = "http://127.0.0.1:" + port;
             assertThatThrownBy(() -> SafeguardRunner.run(
                             plan,
-                            new SafeguardEndpoints(List.of(server.url()), "other", null, null, DEFAULTS, DEFAULTS),
+                            new SafeguardEndpoints(List.of(closed), "tiny", null, null, DEFAULTS, DEFAULTS),
                             out,
                             SafeguardRunner.Events.NONE,
                             Progress.SILENT,
                             SafeguardRunnerTest.QUIET))
                     .isInstanceOf(BadInputException.class)
-                    .hasMessageContaining("does not serve the base model 'other'");
-            SafeguardPlan judged = SafeguardPlanTest.with(plan, "judge", "wildguard");
-            assertThatThrownBy(() -> SafeguardRunner.run(
-                            judged,
-                            new SafeguardEndpoints(
-                                    List.of(server.url()), "tiny", closed, "wildguard", DEFAULTS, DEFAULTS),
-                            out,
-                            SafeguardRunner.Events.NONE,
-                            Progress.SILENT,
-                            SafeguardRunnerTest.QUIET))
-                    .isInstanceOf(BadInputException.class)
-                    .hasMessageStartingWith("--judge-endpoint " + closed + ": unreachable");
-            assertThatThrownBy(() -> SafeguardRunner.run(
-                            judged,
-                            new SafeguardEndpoints(List.of(server.url()), "tiny", null, null, DEFAULTS, DEFAULTS),
-                            out,
-                            SafeguardRunner.Events.NONE,
-                            Progress.SILENT,
-                            SafeguardRunnerTest.QUIET))
-                    .isInstanceOf(BadInputException.class)
-                    .hasMessage(
-                            "--judge wildguard needs either --judge-model DIR or --judge-endpoint URL (one of the two)");
-            assertThat(server.requests).isEmpty();
-            assertThat(server.loads).isEmpty();
-        }
-        assertThat(out).doesNotExist();
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+                    .hasMessageStartingWith("--endpoint " + closed + ": unreachable");
+            assertThat(out).doesNotExist();
+            try (ServedModelDouble server = new ServedModelDouble(base, "tiny")) {
+                assertThatThrownBy(() -> SafeguardRunner.run(
+                                plan,
+                                new SafeguardEndpoints(List.of(server.url()), "other", null, null, DEFAULTS, DEFAULTS),
+                                out,
+                                SafeguardRunner.Events.NONE,
+                                Progress.SILENT,
+                                SafeguardRunnerTest.QUIET))
+                        .isInstanceOf(BadInputException.class)
+                        .hasMessageContaining("does not serve the base model 'other'");
+                SafeguardPlan judged = SafeguardPlanTest.with(plan, "judge", "wildguard");
+                assertThatThrownBy(() -> SafeguardRunner.run(
+                                judged,
+                                new SafeguardEndpoints(
+                                        List.of(server.url()), "tiny", closed, "wildguard", DEFAULTS, DEFAULTS),
+                                out,
+                                SafeguardRunner.Events.NONE,
+                                Progress.SILENT,
+                                SafeguardRunnerTest.QUIET))
+                        .isInstanceOf(BadInputException.class)
+                        .hasMessageStartingWith("--judge-endpoint " + closed + ": unreachable");
+                assertThatThrownBy(() -> SafeguardRunner.run(
+                                judged,
+                                new SafeguardEndpoints(List.of(server.url()), "tiny", null, null, DEFAULTS, DEFAULTS),
+                                out,
+                                SafeguardRunner.Events.NONE,
+                                Progress.SILENT,
+                                SafeguardRunnerTest.QUIET))
+                        .isInstanceOf(BadInputException.class)
+                        .hasMessage(
+                                "--judge wildguard needs either --judge-model DIR or --judge-endpoint URL (one of the two)");
+                assertThat(server.requests).isEmpty();
+                assertThat(server.loads).isEmpty();
+            }
+            assertThat(out).doesNotExist();
         }
     }
 }

