@@ -6,14 +6,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.safemerge.model.text.HfTokenizer;
 import dev.safemerge.model.text.ScriptedTokenGenerator;
+import dev.safemerge.model.text.SharedTestCache;
 import dev.safemerge.model.text.TextGenerator;
 import dev.safemerge.tensor.JsonMappers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -85,15 +84,7 @@ class OpenAiClientCompatibilityTest {
                     process.exitValue() == 0,
                     () -> "cannot install openai@" + OPENAI_VERSION + " from the npm registry: skipping ("
                             + out.lines().findFirst().orElse("") + ")");
-            try {
-                Files.move(work, root, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileSystemException e) {
-                // another build's copy is in place (Linux reports the rename onto its non-empty folder as a plain
-                // FileSystemException, "Directory not empty"); ours stays behind as an unused temporary folder
-                if (!Files.isRegularFile(modules.resolve("openai").resolve("package.json"))) {
-                    throw e;
-                }
-            }
+            SharedTestCache.moveIntoPlace(work, root, modules.resolve("openai").resolve("package.json"));
         }
         return modules;
     }

