@@ -84,44 +84,30 @@ class SafeguardRemoteTest {
             holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             int port = holder.getLocalPort();
             String closed = "http://127.0.0.1:" + port;
-            assertThatThrownBy(() -> SafeguardRunner.run(
-                            plan,
-                            new SafeguardEndpoints(List.of(closed), "tiny", null, null, DEFAULTS, DEFAULTS),
-                            out,
-                            SafeguardRunner.Events.NONE,
-                            Progress.SILENT,
-                            SafeguardRunnerTest.QUIET))
+            assertThatThrownBy(() -> runQuietly(
+                            plan, new SafeguardEndpoints(List.of(closed), "tiny", null, null, DEFAULTS, DEFAULTS), out))
                     .isInstanceOf(BadInputException.class)
                     .hasMessageStartingWith("--endpoint " + closed + ": unreachable");
             assertThat(out).doesNotExist();
             try (ServedModelDouble server = new ServedModelDouble(base, "tiny")) {
-                assertThatThrownBy(() -> SafeguardRunner.run(
+                assertThatThrownBy(() -> runQuietly(
                                 plan,
                                 new SafeguardEndpoints(List.of(server.url()), "other", null, null, DEFAULTS, DEFAULTS),
-                                out,
-                                SafeguardRunner.Events.NONE,
-                                Progress.SILENT,
-                                SafeguardRunnerTest.QUIET))
+                                out))
                         .isInstanceOf(BadInputException.class)
                         .hasMessageContaining("does not serve the base model 'other'");
                 SafeguardPlan judged = SafeguardPlanTest.with(plan, "judge", "wildguard");
-                assertThatThrownBy(() -> SafeguardRunner.run(
+                assertThatThrownBy(() -> runQuietly(
                                 judged,
                                 new SafeguardEndpoints(
                                         List.of(server.url()), "tiny", closed, "wildguard", DEFAULTS, DEFAULTS),
-                                out,
-                                SafeguardRunner.Events.NONE,
-                                Progress.SILENT,
-                                SafeguardRunnerTest.QUIET))
+                                out))
                         .isInstanceOf(BadInputException.class)
                         .hasMessageStartingWith("--judge-endpoint " + closed + ": unreachable");
-                assertThatThrownBy(() -> SafeguardRunner.run(
+                assertThatThrownBy(() -> runQuietly(
                                 judged,
                                 new SafeguardEndpoints(List.of(server.url()), "tiny", null, null, DEFAULTS, DEFAULTS),
-                                out,
-                                SafeguardRunner.Events.NONE,
-                                Progress.SILENT,
-                                SafeguardRunnerTest.QUIET))
+                                out))
                         .isInstanceOf(BadInputException.class)
                         .hasMessage(
                                 "--judge wildguard needs either --judge-model DIR or --judge-endpoint URL (one of the two)");
@@ -130,5 +116,11 @@ class SafeguardRemoteTest {
             }
             assertThat(out).doesNotExist();
         }
+    }
+
+    /** A run against {@code endpoints} with no events, no progress bars and a quiet log. */
+    private static void runQuietly(SafeguardPlan plan, SafeguardEndpoints endpoints, Path out) {
+        SafeguardRunner.run(
+                plan, endpoints, out, SafeguardRunner.Events.NONE, Progress.SILENT, SafeguardRunnerTest.QUIET);
     }
 }
