@@ -7,6 +7,8 @@ import dev.safemerge.tensor.kernel.Matrix;
 import dev.safemerge.tensor.kernel.WeightFormat;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,8 +25,12 @@ import java.util.Set;
  * synthetic checkpoint of the same shape (norms, rope, attention, KV cache, threads: everything a token costs). The gap
  * between the two is the per-layer overhead outside the products.
  *
+ * <p>One-thread rows multiply the same matrices on the calling thread alone and count its CPU time, not the wall
+ * clock: GFLOP per CPU-second against the FMA rate of one thread. A shared machine's other work slows the wall clock
+ * far more than it slows a thread's own seconds, so these rows compare two builds run one after the other.
+ *
  * <p>Usage: {@code safemerge-bench/run KernelBench [--shapes 135m,0.5b,1b] [--repeats N] [--steps N] [--prefill-tokens N]
- * [--dir DIR]}; step rows are measured for the 135 M shape only unless {@code --steps-1b} is given (InferenceBench
+ * [--one-thread-batches 4,10,16] [--dir DIR]}; step rows are measured for the 135 M shape only unless {@code --steps-1b} is given (InferenceBench
  * measures that shape's steps).
  */
 public final class KernelBench {
@@ -43,7 +49,9 @@ public final class KernelBench {
                         "--prefill-tokens",
                         128,
                         "--dir",
-                        Scratch.defaultDir("kernel")),
+                        Scratch.defaultDir("kernel"),
+                        "--one-thread-batches",
+                        "4,10,16"),
                 Set.of("--steps-1b"));
         int repeats = options.integer("--repeats");
         int steps = options.integer("--steps");
@@ -60,6 +68,7 @@ public final class KernelBench {
                     "shape %s: %.0f M parameters per token, %d threads%n",
                     name, shape.parametersPerToken() / 1e6, threads);
             kernelRows(name, shape, repeats, prefillTokens, threads, rows);
+            oneThreadRows(name, shape, options.text("--one-thread-batches"), repeats, rows);
             if (name.strip().equals("135m") || options.flag("--steps-1b")) {
                 stepRows(name, shape, options.path("--dir"), repeats, steps, prefillTokens, threads, rows);
             }
@@ -114,6 +123,53 @@ public final class KernelBench {
                     tokensPerSecond(q8, 16, repeats),
                     Math.min(16 * q8Bandwidth / q8Bytes, fma / flops),
                     "min(16x bandwidth, FMA)"));
+        }
+    }
+
+    /**
+     * Every weight matrix of the shape times B input rows on this thread only, for each B of {@code batches}: the
+     * median of {@code repeats} passes of at least one CPU-second each, after two passes that let the JIT compile.
+     */
+    private static void oneThreadRows(
+            String name, InferenceBench.Shape shape, String batches, int repeats, List<String> rows) throws Exception {
+        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+        double fma = MachineBounds.fmaThroughput(1, 3);
+        try (Arena arena = Arena.ofShared()) {
+            List<Matrix> bf16 = matrices(shape, arena);
+            int widest = bf16.stream()
+                    .mapToInt(m -> Math.max(m.rows(), m.cols()))
+                    .max()
+                    .orElseThrow();
+            for (String text : batches.split(",")) {
+                int batch = Integer.parseInt(text.strip());
+                float[] x = new float[batch * widest];
+                java.util.Arrays.fill(x, 0.5f);
+                float[] out = new float[batch * widest];
+                double flops = 0;
+                for (Matrix m : bf16) {
+                    flops += 2.0 * m.rows() * m.cols() * batch;
+                }
+                double[] rates = new double[repeats];
+                for (int r = -2; r < repeats; r++) {
+                    long start = cpu.getCurrentThreadCpuTime();
+                    int passes = 0;
+                    while (cpu.getCurrentThreadCpuTime() - start < 1_000_000_000L) {
+                        for (Matrix m : bf16) {
+                            Kernels.get().matmulRows(m, x, batch, out, 0, m.rows());
+                        }
+                        passes++;
+                    }
+                    if (r >= 0) {
+                        rates[r] = flops * passes / ((cpu.getCurrentThreadCpuTime() - start) / 1e9);
+                    }
+                }
+                double rate = MachineBounds.median(rates);
+                rows.add(row(
+                        name + " kernels batch " + batch + ", one thread (bf16)",
+                        rate / 1e9,
+                        fma / 1e9,
+                        "GFLOP per CPU-second, one thread's FMA"));
+            }
         }
     }
 
