@@ -150,6 +150,10 @@ final class VectorKernels implements Kernels {
             for (; b + 6 <= batch; b += 6) {
                 panel16x6(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
             }
+            if (b + 4 <= batch) {
+                panel16x4(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
+                b += 4;
+            }
             for (; b + 2 <= batch; b += 2) {
                 panel16x2(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
             }
@@ -289,6 +293,62 @@ final class VectorKernels implements Kernels {
         a51.intoArray(dst, o + 5 * step + LANES);
         if (!whole) {
             copyInRange(dst, 6, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
+        }
+    }
+
+    /**
+     * {@link #panel16x6}'s arithmetic for four input rows: eight accumulator chains, enough to keep both FMA units busy
+     * through their latency, where two two-row tiles (four chains each) would wait on it and widen the panel twice.
+     */
+    private static void panel16x4(
+            WeightFormat format,
+            MemorySegment data,
+            long base,
+            int cols,
+            float[] x,
+            int b,
+            float[] out,
+            int first,
+            int rows,
+            int rowStart,
+            int rowEnd) {
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        for (int c = 0; c < cols; c++) {
+            long e = base + (long) c * PANEL_ROWS;
+            FloatVector w0 = load(format, data, e);
+            FloatVector w1 = load(format, data, e + LANES);
+            FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            v = FloatVector.broadcast(FLOATS, x[x1 + c]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            v = FloatVector.broadcast(FLOATS, x[x2 + c]);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            v = FloatVector.broadcast(FLOATS, x[x3 + c]);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+        }
+        boolean whole = first >= rowStart && first + PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[4 * PANEL_ROWS];
+        int o = whole ? b * rows + first : 0;
+        int step = whole ? rows : PANEL_ROWS;
+        a00.intoArray(dst, o);
+        a01.intoArray(dst, o + LANES);
+        a10.intoArray(dst, o + step);
+        a11.intoArray(dst, o + step + LANES);
+        a20.intoArray(dst, o + 2 * step);
+        a21.intoArray(dst, o + 2 * step + LANES);
+        a30.intoArray(dst, o + 3 * step);
+        a31.intoArray(dst, o + 3 * step + LANES);
+        if (!whole) {
+            copyInRange(dst, 4, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
         }
     }
 
