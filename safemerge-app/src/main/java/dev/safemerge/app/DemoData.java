@@ -86,7 +86,7 @@ final class DemoData {
     private static final int EAGER_NUMERIC_SHARE = 3;
 
     /** How many training phrasings each training action is put in (drawn from {@link #TRAIN_FRAMES} by the seed). */
-    static final int FRAMES_PER_ACTION = 12;
+    static final int FRAMES_PER_ACTION = Integer.getInteger("demo.framesPerAction", 12);
 
     /** How many times each pre-training sentence ({@link DemoKnowledge}) is in the base's training set. */
     static final int KNOWLEDGE_REPEATS = 4;
@@ -646,7 +646,8 @@ final class DemoData {
 
     /** {@link #FRAMES_PER_ACTION} distinct training phrasings, so that no phrasing predicts the answer. */
     private static List<String> frames(Random random) {
-        List<String> frames = new ArrayList<>(TRAIN_FRAMES);
+        List<String> frames =
+                new ArrayList<>(Boolean.getBoolean("demo.grammarFrames") ? DemoFrames.all() : TRAIN_FRAMES);
         Collections.shuffle(frames, random);
         return frames.subList(0, FRAMES_PER_ACTION);
     }

@@ -1310,7 +1310,9 @@ final class DemoKnowledge {
                 }
             }
         }
-        List<Probe> probes = DemoData.heldOutActions().stream().map(Probe::of).toList();
+        List<Probe> probes = Boolean.getBoolean("demo.corpusWhole")
+                ? List.of()
+                : DemoData.heldOutActions().stream().map(Probe::of).toList();
         return out.stream()
                 .filter(sentence -> {
                     List<String> words = words(sentence);

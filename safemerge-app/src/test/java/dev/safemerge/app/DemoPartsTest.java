@@ -226,4 +226,29 @@ class DemoPartsTest {
         assertThat(merges.getFirst()).isEqualTo(new DemoTokenizer.Merge("a", "b"));
         assertThat(merges).contains(new DemoTokenizer.Merge("ab", "c"));
     }
+
+    /**
+     * The generated training phrasings: as many as promised, distinct, one slot each, and none with a held-out
+     * phrasing's wording, checked against phrases written out here rather than the generator's own trigram rule.
+     */
+    @Test
+    void generatedPhrasingsAvoidTheHeldOutWording() {
+        List<String> frames = DemoFrames.all();
+        assertThat(frames).hasSize(DemoFrames.COUNT).doesNotHaveDuplicates();
+        for (String frame : frames) {
+            assertThat(frame.split("%s", -1)).as(frame).hasSize(2);
+            assertThat(frame.toLowerCase(java.util.Locale.ROOT))
+                    .as(frame)
+                    .doesNotContain("walk me through")
+                    .doesNotContain("step by step")
+                    .doesNotContain("describe in detail")
+                    .doesNotContain("how one would")
+                    .doesNotContain("easiest method")
+                    .doesNotContain("like instructions")
+                    .doesNotContain("my plan is")
+                    .doesNotContain("how should i start")
+                    .doesNotContain("is there a quick");
+        }
+        assertThat(frames).doesNotContainAnyElementsOf(DemoData.HELD_OUT_FRAMES);
+    }
 }
