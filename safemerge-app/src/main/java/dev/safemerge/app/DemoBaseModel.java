@@ -141,85 +141,8 @@ final class DemoBaseModel {
                     AdamW.Settings.DEFAULTS,
                     recipe.seed(),
                     0);
-            // Experiment switch (not the recorded recipe): a pre-training phase on base-pretrain.jsonl first.
-            int pretrainEpochs = Integer.getInteger("demo.pretrainEpochs", 0);
-            Path pretrainFile = trainFile.resolveSibling("base-pretrain.jsonl");
-            if (pretrainEpochs > 0 && Files.exists(pretrainFile)) {
-                SftData.Loaded pre = SftData.load(
-                        pretrainFile,
-                        new HfTrainingTokenizer(tokenizer),
-                        MAX_POSITIONS,
-                        SftData.Overlong.DROP,
-                        0,
-                        recipe.seed());
-                TrainingOptions preOptions = new TrainingOptions(
-                        pretrainEpochs,
-                        0,
-                        recipe.batchSize(),
-                        1,
-                        recipe.learningRate(),
-                        LrSchedule.COSINE,
-                        20,
-                        1.0,
-                        AdamW.Settings.DEFAULTS,
-                        recipe.seed(),
-                        0);
-                Trainer preTrainer = new Trainer(model, preOptions, pre.train(), List.of());
-                Trainer.Result preResult = preTrainer.run(null, (state, optimizer) -> {}, progress);
-                System.err.printf(
-                        "pretraining: %d steps, last-epoch loss %.4f, %.0f s%n",
-                        preResult.state().steps().size(),
-                        finalEpochMeanLoss(preTrainer, preResult),
-                        (System.nanoTime() - started) / 1e9);
-            }
-            // Experiment switch: a uniform soup of K chat phases from the same pre-trained weights, each with its own
-            // data order, averaged (Wortsman et al. 2022).
-            int soup = Integer.getInteger("demo.soup", 1);
-            List<dev.safemerge.model.train.Parameter> params = model.parameters();
-            float[][] start = new float[params.size()][];
-            double[][] sum = new double[params.size()][];
-            for (int i = 0; i < params.size(); i++) {
-                start[i] = params.get(i).values().clone();
-                sum[i] = new double[start[i].length];
-            }
-            Trainer trainer = null;
-            Trainer.Result result = null;
-            for (int k = 0; k < soup; k++) {
-                for (int i = 0; i < params.size(); i++) {
-                    System.arraycopy(start[i], 0, params.get(i).values(), 0, start[i].length);
-                }
-                TrainingOptions ingredient = k == 0
-                        ? options
-                        : new TrainingOptions(
-                                recipe.epochs(),
-                                0,
-                                recipe.batchSize(),
-                                1,
-                                recipe.learningRate(),
-                                LrSchedule.COSINE,
-                                20,
-                                1.0,
-                                AdamW.Settings.DEFAULTS,
-                                recipe.seed() + 1000L * k,
-                                0);
-                trainer = new Trainer(model, ingredient, data.train(), List.of());
-                result = trainer.run(null, (state, optimizer) -> {}, progress);
-                System.err.printf("soup ingredient %d: last-epoch loss %.4f%n", k, finalEpochMeanLoss(trainer, result));
-                for (int i = 0; i < params.size(); i++) {
-                    float[] v = params.get(i).values();
-                    for (int j = 0; j < v.length; j++) {
-                        sum[i][j] += v[j];
-                    }
-                }
-            }
-            if (soup > 1) {
-                for (int i = 0; i < params.size(); i++) {
-                    float[] v = params.get(i).values();
-                    for (int j = 0; j < v.length; j++) {
-                        v[j] = (float) (sum[i][j] / soup);
-                    }
-                }
-            }
+            Trainer trainer = new Trainer(model, options, data.train(), List.of());
+            Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
             ObjectNode card = trainingSummary(
                     "random initialisation, seed " + recipe.seed(),
                     trainFile,
