@@ -25,11 +25,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
-import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -239,7 +240,28 @@ class DashboardBrowserTest {
      */
     private static void follow(ChromeDriver browser, WebElement element) {
         element.click();
-        new WebDriverWait(browser, Duration.ofMinutes(1)).until(ExpectedConditions.stalenessOf(element));
+        awaitReplaced(browser, element);
+    }
+
+    /**
+     * Waits until the page that held {@code element} was replaced. ChromeDriver reports the old node as stale once the
+     * new document is in place, but while it is being attached it may answer "Node with given id does not belong to
+     * the document" instead, an error ExpectedConditions.stalenessOf does not take for staleness; it means the same.
+     */
+    private static void awaitReplaced(ChromeDriver browser, WebElement element) {
+        new WebDriverWait(browser, Duration.ofMinutes(1)).until(driver -> {
+            try {
+                element.isEnabled();
+                return false;
+            } catch (StaleElementReferenceException gone) {
+                return true;
+            } catch (WebDriverException e) {
+                if (e.getMessage() != null && e.getMessage().contains("does not belong to the document")) {
+                    return true;
+                }
+                throw e;
+            }
+        });
     }
 
     /** Presses the rollback button, confirms, and waits until the answer page replaced the aliases page. */
@@ -248,7 +270,7 @@ class DashboardBrowserTest {
         button.click();
         browser.switchTo().alert().accept();
         // accepting the dialog submits the form without waiting for the next page; a guard, not a delay
-        new WebDriverWait(browser, Duration.ofMinutes(1)).until(ExpectedConditions.stalenessOf(button));
+        awaitReplaced(browser, button);
     }
 
     /** Base and selected variant answer a "hostile" suite with markup that would run if a page rendered it. */
