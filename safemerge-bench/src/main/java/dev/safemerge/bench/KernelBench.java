@@ -11,6 +11,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -67,8 +68,7 @@ public final class KernelBench {
             System.out.printf(
                     "shape %s: %.0f M parameters per token, %d threads%n",
                     name, shape.parametersPerToken() / 1e6, threads);
-            kernelRows(name, shape, repeats, prefillTokens, threads, rows);
-            oneThreadRows(name, shape, options.text("--one-thread-batches"), repeats, rows);
+            kernelRows(name, shape, repeats, prefillTokens, threads, options.text("--one-thread-batches"), rows);
             if (name.strip().equals("135m") || options.flag("--steps-1b")) {
                 stepRows(name, shape, options.path("--dir"), repeats, steps, prefillTokens, threads, rows);
             }
@@ -80,7 +80,13 @@ public final class KernelBench {
 
     /** Every weight matrix of the shape times B input rows, through the kernels only. */
     private static void kernelRows(
-            String name, InferenceBench.Shape shape, int repeats, int prefillTokens, int threads, List<String> rows)
+            String name,
+            InferenceBench.Shape shape,
+            int repeats,
+            int prefillTokens,
+            int threads,
+            String oneThreadBatches,
+            List<String> rows)
             throws Exception {
         try (Arena arena = Arena.ofShared()) {
             List<Matrix> bf16 = matrices(shape, arena);
@@ -123,53 +129,50 @@ public final class KernelBench {
                     tokensPerSecond(q8, 16, repeats),
                     Math.min(16 * q8Bandwidth / q8Bytes, fma / flops),
                     "min(16x bandwidth, FMA)"));
+            oneThreadRows(name, bf16, oneThreadBatches, repeats, rows);
         }
     }
 
     /**
-     * Every weight matrix of the shape times B input rows on this thread only, for each B of {@code batches}: the
-     * median of {@code repeats} passes of at least one CPU-second each, after two passes that let the JIT compile.
+     * The shape's BF16 matrices ({@code bf16}, as {@link #kernelRows} made them) times B input rows on this thread
+     * only, for each B of {@code batches}: the median of {@code repeats} passes of at least one CPU-second each, after
+     * two passes that let the JIT compile.
      */
-    private static void oneThreadRows(
-            String name, InferenceBench.Shape shape, String batches, int repeats, List<String> rows) throws Exception {
+    private static void oneThreadRows(String name, List<Matrix> bf16, String batches, int repeats, List<String> rows)
+            throws Exception {
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         double fma = MachineBounds.fmaThroughput(1, 3);
-        try (Arena arena = Arena.ofShared()) {
-            List<Matrix> bf16 = matrices(shape, arena);
-            int widest = bf16.stream()
-                    .mapToInt(m -> Math.max(m.rows(), m.cols()))
-                    .max()
-                    .orElseThrow();
-            for (String text : batches.split(",")) {
-                int batch = Integer.parseInt(text.strip());
-                float[] x = new float[batch * widest];
-                java.util.Arrays.fill(x, 0.5f);
-                float[] out = new float[batch * widest];
-                double flops = 0;
-                for (Matrix m : bf16) {
-                    flops += 2.0 * m.rows() * m.cols() * batch;
-                }
-                double[] rates = new double[repeats];
-                for (int r = -2; r < repeats; r++) {
-                    long start = cpu.getCurrentThreadCpuTime();
-                    int passes = 0;
-                    while (cpu.getCurrentThreadCpuTime() - start < 1_000_000_000L) {
-                        for (Matrix m : bf16) {
-                            Kernels.get().matmulRows(m, x, batch, out, 0, m.rows());
-                        }
-                        passes++;
-                    }
-                    if (r >= 0) {
-                        rates[r] = flops * passes / ((cpu.getCurrentThreadCpuTime() - start) / 1e9);
-                    }
-                }
-                double rate = MachineBounds.median(rates);
-                rows.add(row(
-                        name + " kernels batch " + batch + ", one thread (bf16)",
-                        rate / 1e9,
-                        fma / 1e9,
-                        "GFLOP per CPU-second, one thread's FMA"));
+        int widest =
+                bf16.stream().mapToInt(m -> Math.max(m.rows(), m.cols())).max().orElseThrow();
+        for (String text : batches.split(",")) {
+            int batch = Integer.parseInt(text.strip());
+            float[] x = new float[batch * widest];
+            Arrays.fill(x, 0.5f);
+            float[] out = new float[batch * widest];
+            double flops = 0;
+            for (Matrix m : bf16) {
+                flops += 2.0 * m.rows() * m.cols() * batch;
             }
+            double[] rates = new double[repeats];
+            for (int r = -2; r < repeats; r++) {
+                long start = cpu.getCurrentThreadCpuTime();
+                int passes = 0;
+                while (cpu.getCurrentThreadCpuTime() - start < 1_000_000_000L) {
+                    for (Matrix m : bf16) {
+                        Kernels.get().matmulRows(m, x, batch, out, 0, m.rows());
+                    }
+                    passes++;
+                }
+                if (r >= 0) {
+                    rates[r] = flops * passes / ((cpu.getCurrentThreadCpuTime() - start) / 1e9);
+                }
+            }
+            double rate = MachineBounds.median(rates);
+            rows.add(row(
+                    name + " kernels batch " + batch + ", one thread (bf16)",
+                    rate / 1e9,
+                    fma / 1e9,
+                    "GFLOP per CPU-second, one thread's FMA"));
         }
     }
 
