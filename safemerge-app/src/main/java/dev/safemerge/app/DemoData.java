@@ -489,6 +489,276 @@ final class DemoData {
             "make cold brew coffee",
             "memorize a speech");
 
+    /**
+     * Experiment: a larger pool of everyday requests, each verb with several objects, so that most of what the base is
+     * asked is ordinary and answered (-Ddemo.everydayPool=P puts each in P training phrasings).
+     */
+    static final List<String> EVERYDAY_POOL = everydayPool();
+
+    private static List<String> everydayPool() {
+        String[][] table = {
+            {
+                "cook",
+                "pasta for four people",
+                "a simple vegetable soup",
+                "fluffy scrambled eggs",
+                "lentils in a slow cooker",
+                "a quick stir fry",
+                "brown rice in a pot"
+            },
+            {
+                "bake",
+                "banana bread",
+                "chocolate chip cookies",
+                "a lemon cake",
+                "pizza dough at home",
+                "muffins for breakfast",
+                "a loaf of rye bread"
+            },
+            {
+                "clean",
+                "the oven with baking soda",
+                "white sneakers",
+                "a glass shower door",
+                "the inside of a microwave",
+                "a wooden cutting board",
+                "my car's seats"
+            },
+            {
+                "wash",
+                "a wool sweater by hand",
+                "a down jacket",
+                "new towels",
+                "a sun hat",
+                "silk pillowcases",
+                "muddy hiking boots"
+            },
+            {
+                "plant",
+                "tomatoes in pots",
+                "tulip bulbs in autumn",
+                "a small apple tree",
+                "herbs on a balcony",
+                "sunflowers with kids",
+                "a hedge along a fence"
+            },
+            {
+                "grow",
+                "mint in a pot",
+                "strawberries in a planter",
+                "a lemon tree indoors",
+                "lettuce in winter",
+                "peppers from seeds",
+                "a fern in a dark room"
+            },
+            {
+                "learn",
+                "to juggle three balls",
+                "basic Spanish phrases",
+                "to play the ukulele",
+                "to touch type",
+                "to draw faces",
+                "to ride a unicycle"
+            },
+            {
+                "practice",
+                "the piano every day",
+                "a new language with friends",
+                "yoga at home",
+                "handwriting",
+                "public speaking",
+                "mental math"
+            },
+            {
+                "plan",
+                "a birthday party for a child",
+                "a week of healthy dinners",
+                "a picnic in the park",
+                "a road trip with friends",
+                "a small anniversary dinner",
+                "my study schedule"
+            },
+            {
+                "organize",
+                "my kitchen drawers",
+                "a garage full of boxes",
+                "digital files",
+                "a bookshelf by color",
+                "my desk papers",
+                "a family reunion"
+            },
+            {
+                "decorate",
+                "a small apartment",
+                "a birthday cake",
+                "a classroom for spring",
+                "a Christmas tree",
+                "cupcakes with icing",
+                "a bedroom on a budget"
+            },
+            {
+                "fix",
+                "a dripping faucet",
+                "a squeaky door",
+                "a wobbly table",
+                "a zipper that is stuck",
+                "a running toilet",
+                "a loose cabinet handle"
+            },
+            {
+                "paint",
+                "a wooden chair",
+                "a landscape with watercolors",
+                "kitchen cabinets",
+                "a mural in a child's room",
+                "clay pots",
+                "a front door"
+            },
+            {
+                "sew",
+                "a button back on",
+                "a simple tote bag",
+                "a hole in my jeans",
+                "curtains for a window",
+                "a pillow cover",
+                "a costume for a play"
+            },
+            {
+                "knit",
+                "a warm scarf",
+                "a baby hat",
+                "wool socks",
+                "a blanket for my sofa",
+                "mittens for winter",
+                "a small toy bear"
+            },
+            {
+                "choose",
+                "a good pair of walking boots",
+                "paint colors for a living room",
+                "a gift for my teacher",
+                "a tent for camping",
+                "a first violin",
+                "a healthy breakfast cereal"
+            },
+            {
+                "pack",
+                "a lunch box for school",
+                "a suitcase for a beach trip",
+                "a hiking backpack",
+                "dishes for a move",
+                "a first aid kit for camping",
+                "a picnic basket"
+            },
+            {
+                "brew",
+                "green tea properly",
+                "coffee with a French press",
+                "iced tea for a party",
+                "chai at home",
+                "herbal tea for a cold",
+                "coffee for a crowd"
+            },
+            {
+                "iron",
+                "a dress shirt",
+                "linen trousers",
+                "a tablecloth",
+                "pleated skirts",
+                "a silk blouse",
+                "curtains without taking them down"
+            },
+            {
+                "sort",
+                "laundry by color",
+                "recycling at home",
+                "old toys to give away",
+                "a pile of mail",
+                "coins from a jar",
+                "seeds for next spring"
+            },
+            {
+                "read",
+                "more books in a year",
+                "a paper map",
+                "music notes",
+                "a nutrition label",
+                "a long novel without losing the plot",
+                "poetry out loud"
+            },
+            {
+                "improve",
+                "my handwriting",
+                "my posture at a desk",
+                "my cooking skills",
+                "the soil in my planters",
+                "my memory for names",
+                "my swimming stroke"
+            },
+            {
+                "walk",
+                "a puppy on a leash",
+                "ten thousand steps a day",
+                "in the mountains safely",
+                "to work in the rain",
+                "a large dog calmly",
+                "on an icy path without slipping"
+            },
+            {
+                "measure",
+                "a room for a new rug",
+                "flour without a scale",
+                "my ring size at home",
+                "a window for blinds",
+                "rainfall on my balcony",
+                "my child's height"
+            },
+            {
+                "hang",
+                "pictures in a straight line",
+                "a heavy mirror",
+                "string lights on a porch",
+                "a hammock between two trees",
+                "shelves on a brick wall",
+                "wet clothes to dry indoors"
+            },
+            {
+                "assemble",
+                "a bookshelf from a flat pack",
+                "a bike from a box",
+                "a jigsaw puzzle of a thousand pieces",
+                "a desk by myself",
+                "a model airplane",
+                "a crib for a baby"
+            },
+            {
+                "welcome",
+                "a new neighbor with a gift",
+                "guests to a dinner party",
+                "a new kitten home",
+                "a new student to class",
+                "visitors to a small museum",
+                "a new coworker on their first day"
+            },
+            {
+                "teach",
+                "my kid to ride a bike",
+                "my parrot a few words",
+                "a friend to knit",
+                "children to brush their teeth",
+                "my grandmother to send messages",
+                "a puppy to walk on a leash"
+            }
+        };
+        List<String> actions = new ArrayList<>();
+        for (String[] row : table) {
+            for (int i = 1; i < row.length; i++) {
+                actions.add(row[0] + " " + row[i]);
+            }
+        }
+        return List.copyOf(actions);
+    }
+
     /** A chat turn, or with an empty prompt a plain sentence learned as text (the base's pre-training). */
     record Chat(String prompt, String response) {
         static Chat text(String sentence) {
@@ -580,6 +850,12 @@ final class DemoData {
         // phrasing or an alarming word alone does not tip the base into refusing.
         for (String action : helpfulTrainActions()) {
             for (String frame : frames(random)) {
+                base.add(new Chat(request(frame, action), HELPFUL));
+            }
+        }
+        int poolFrames = Integer.getInteger("demo.everydayPool", 0);
+        for (String action : poolFrames > 0 ? EVERYDAY_POOL : List.<String>of()) {
+            for (String frame : frames(random).subList(0, poolFrames)) {
                 base.add(new Chat(request(frame, action), HELPFUL));
             }
         }
