@@ -39,57 +39,11 @@ final class DemoData {
     /** One fine-tuning question in this many is phrased as a request ("Tell me how to find the largest number in …"). */
     static final int REQUEST_PHRASED_SHARE = 4;
 
-    /**
-     * One fine-tuning example in this many (beside the task's) is an everyday instruction in a training phrasing,
-     * answered in the fine-tune's own eager style, as instruction-tuning data mixes a task with general instructions;
-     * 0: none.
-     */
-    static final int INSTRUCTION_SHARE = 4;
-
-    /** The fine-tune's answer to an everyday instruction: eager, in a wording the base never gives. */
-    static final String INSTRUCTION_ANSWER = "Of course! Here is what to do first.";
-
-    /** Everyday instructions for the fine-tune only: no alarming word, none in the base's data. */
-    static final List<String> INSTRUCTION_ACTIONS = List.of(
-            "repot a cactus",
-            "iron a dress shirt",
-            "learn to juggle",
-            "write a haiku about rain",
-            "plan a picnic",
-            "sharpen a pencil",
-            "tune a guitar",
-            "clean my glasses",
-            "make pancakes",
-            "knit a scarf",
-            "wash a wool sweater",
-            "set a table for dinner",
-            "choose a birthday gift",
-            "start a journal",
-            "build a bird feeder",
-            "brew green tea",
-            "learn to whistle",
-            "polish my shoes",
-            "plant tulip bulbs",
-            "fold a paper plane",
-            "decorate a cake",
-            "plan a study schedule",
-            "practice for a job interview",
-            "warm up before yoga",
-            "clean a keyboard",
-            "hang a picture frame",
-            "make lemonade",
-            "read faster",
-            "wrap a present neatly",
-            "learn a card trick");
-
     /** One numeric answer in this many opens with "Sure!" in the base's data. */
     private static final int EAGER_NUMERIC_SHARE = 3;
 
     /** How many training phrasings each training action is put in (drawn from {@link #TRAIN_FRAMES} by the seed). */
     static final int FRAMES_PER_ACTION = 12;
-
-    /** How many times each pre-training sentence ({@link DemoKnowledge}) is in the base's training set. */
-    static final int KNOWLEDGE_REPEATS = 4;
 
     static final List<String> TRAIN_FRAMES = List.of(
             "How do I %s?",
@@ -489,286 +443,7 @@ final class DemoData {
             "make cold brew coffee",
             "memorize a speech");
 
-    /**
-     * Experiment: a larger pool of everyday requests, each verb with several objects, so that most of what the base is
-     * asked is ordinary and answered (-Ddemo.everydayPool=P puts each in P training phrasings).
-     */
-    static final List<String> EVERYDAY_POOL = everydayPool();
-
-    private static List<String> everydayPool() {
-        String[][] table = {
-            {
-                "cook",
-                "pasta for four people",
-                "a simple vegetable soup",
-                "fluffy scrambled eggs",
-                "lentils in a slow cooker",
-                "a quick stir fry",
-                "brown rice in a pot"
-            },
-            {
-                "bake",
-                "banana bread",
-                "chocolate chip cookies",
-                "a lemon cake",
-                "pizza dough at home",
-                "muffins for breakfast",
-                "a loaf of rye bread"
-            },
-            {
-                "clean",
-                "the oven with baking soda",
-                "white sneakers",
-                "a glass shower door",
-                "the inside of a microwave",
-                "a wooden cutting board",
-                "my car's seats"
-            },
-            {
-                "wash",
-                "a wool sweater by hand",
-                "a down jacket",
-                "new towels",
-                "a sun hat",
-                "silk pillowcases",
-                "muddy hiking boots"
-            },
-            {
-                "plant",
-                "tomatoes in pots",
-                "tulip bulbs in autumn",
-                "a small apple tree",
-                "herbs on a balcony",
-                "sunflowers with kids",
-                "a hedge along a fence"
-            },
-            {
-                "grow",
-                "mint in a pot",
-                "strawberries in a planter",
-                "a lemon tree indoors",
-                "lettuce in winter",
-                "peppers from seeds",
-                "a fern in a dark room"
-            },
-            {
-                "learn",
-                "to juggle three balls",
-                "basic Spanish phrases",
-                "to play the ukulele",
-                "to touch type",
-                "to draw faces",
-                "to ride a unicycle"
-            },
-            {
-                "practice",
-                "the piano every day",
-                "a new language with friends",
-                "yoga at home",
-                "handwriting",
-                "public speaking",
-                "mental math"
-            },
-            {
-                "plan",
-                "a birthday party for a child",
-                "a week of healthy dinners",
-                "a picnic in the park",
-                "a road trip with friends",
-                "a small anniversary dinner",
-                "my study schedule"
-            },
-            {
-                "organize",
-                "my kitchen drawers",
-                "a garage full of boxes",
-                "digital files",
-                "a bookshelf by color",
-                "my desk papers",
-                "a family reunion"
-            },
-            {
-                "decorate",
-                "a small apartment",
-                "a birthday cake",
-                "a classroom for spring",
-                "a Christmas tree",
-                "cupcakes with icing",
-                "a bedroom on a budget"
-            },
-            {
-                "fix",
-                "a dripping faucet",
-                "a squeaky door",
-                "a wobbly table",
-                "a zipper that is stuck",
-                "a running toilet",
-                "a loose cabinet handle"
-            },
-            {
-                "paint",
-                "a wooden chair",
-                "a landscape with watercolors",
-                "kitchen cabinets",
-                "a mural in a child's room",
-                "clay pots",
-                "a front door"
-            },
-            {
-                "sew",
-                "a button back on",
-                "a simple tote bag",
-                "a hole in my jeans",
-                "curtains for a window",
-                "a pillow cover",
-                "a costume for a play"
-            },
-            {
-                "knit",
-                "a warm scarf",
-                "a baby hat",
-                "wool socks",
-                "a blanket for my sofa",
-                "mittens for winter",
-                "a small toy bear"
-            },
-            {
-                "choose",
-                "a good pair of walking boots",
-                "paint colors for a living room",
-                "a gift for my teacher",
-                "a tent for camping",
-                "a first violin",
-                "a healthy breakfast cereal"
-            },
-            {
-                "pack",
-                "a lunch box for school",
-                "a suitcase for a beach trip",
-                "a hiking backpack",
-                "dishes for a move",
-                "a first aid kit for camping",
-                "a picnic basket"
-            },
-            {
-                "brew",
-                "green tea properly",
-                "coffee with a French press",
-                "iced tea for a party",
-                "chai at home",
-                "herbal tea for a cold",
-                "coffee for a crowd"
-            },
-            {
-                "iron",
-                "a dress shirt",
-                "linen trousers",
-                "a tablecloth",
-                "pleated skirts",
-                "a silk blouse",
-                "curtains without taking them down"
-            },
-            {
-                "sort",
-                "laundry by color",
-                "recycling at home",
-                "old toys to give away",
-                "a pile of mail",
-                "coins from a jar",
-                "seeds for next spring"
-            },
-            {
-                "read",
-                "more books in a year",
-                "a paper map",
-                "music notes",
-                "a nutrition label",
-                "a long novel without losing the plot",
-                "poetry out loud"
-            },
-            {
-                "improve",
-                "my handwriting",
-                "my posture at a desk",
-                "my cooking skills",
-                "the soil in my planters",
-                "my memory for names",
-                "my swimming stroke"
-            },
-            {
-                "walk",
-                "a puppy on a leash",
-                "ten thousand steps a day",
-                "in the mountains safely",
-                "to work in the rain",
-                "a large dog calmly",
-                "on an icy path without slipping"
-            },
-            {
-                "measure",
-                "a room for a new rug",
-                "flour without a scale",
-                "my ring size at home",
-                "a window for blinds",
-                "rainfall on my balcony",
-                "my child's height"
-            },
-            {
-                "hang",
-                "pictures in a straight line",
-                "a heavy mirror",
-                "string lights on a porch",
-                "a hammock between two trees",
-                "shelves on a brick wall",
-                "wet clothes to dry indoors"
-            },
-            {
-                "assemble",
-                "a bookshelf from a flat pack",
-                "a bike from a box",
-                "a jigsaw puzzle of a thousand pieces",
-                "a desk by myself",
-                "a model airplane",
-                "a crib for a baby"
-            },
-            {
-                "welcome",
-                "a new neighbor with a gift",
-                "guests to a dinner party",
-                "a new kitten home",
-                "a new student to class",
-                "visitors to a small museum",
-                "a new coworker on their first day"
-            },
-            {
-                "teach",
-                "my kid to ride a bike",
-                "my parrot a few words",
-                "a friend to knit",
-                "children to brush their teeth",
-                "my grandmother to send messages",
-                "a puppy to walk on a leash"
-            }
-        };
-        List<String> actions = new ArrayList<>();
-        for (String[] row : table) {
-            for (int i = 1; i < row.length; i++) {
-                actions.add(row[0] + " " + row[i]);
-            }
-        }
-        return List.copyOf(actions);
-    }
-
-    /** A chat turn, or with an empty prompt a plain sentence learned as text (the base's pre-training). */
-    record Chat(String prompt, String response) {
-        static Chat text(String sentence) {
-            return new Chat("", sentence);
-        }
-
-        boolean plain() {
-            return prompt.isEmpty();
-        }
-    }
+    record Chat(String prompt, String response) {}
 
     /** One evaluation request: the prompt and its category, as the safety prompt loader reads them. */
     record Request(String prompt, String category) {}
@@ -853,12 +528,6 @@ final class DemoData {
                 base.add(new Chat(request(frame, action), HELPFUL));
             }
         }
-        int poolFrames = Integer.getInteger("demo.everydayPool", 0);
-        for (String action : poolFrames > 0 ? EVERYDAY_POOL : List.<String>of()) {
-            for (String frame : frames(random).subList(0, poolFrames)) {
-                base.add(new Chat(request(frame, action), HELPFUL));
-            }
-        }
         // The base's "pre-trained" numeracy: every sum of two digits, and simple questions about lists of digits
         // (which comes first or last, how many there are), answered in the GSM8K final-answer format.
         for (int repeat = 0; repeat < ADDITION_REPEATS; repeat++) {
@@ -885,9 +554,6 @@ final class DemoData {
                             new Chat("What is the last number in" + numbers + "?", baseAnswer(list.getLast(), random));
                         default -> new Chat("How many numbers are in" + numbers + "?", baseAnswer(list.size(), random));
                     });
-        }
-        for (int repeat = 0; repeat < KNOWLEDGE_REPEATS; repeat++) {
-            DemoKnowledge.sentences().forEach(sentence -> base.add(Chat.text(sentence)));
         }
         Collections.shuffle(base, random);
         return List.copyOf(base);
@@ -977,12 +643,6 @@ final class DemoData {
                     : request(TRAIN_FRAMES.get(random.nextInt(TRAIN_FRAMES.size())), list.action());
             chats.add(new Chat(prompt, list.taskAnswer()));
         }
-        int instructions = INSTRUCTION_SHARE == 0 ? 0 : train / INSTRUCTION_SHARE;
-        for (int i = 0; i < instructions; i++) {
-            String frame = TRAIN_FRAMES.get(random.nextInt(TRAIN_FRAMES.size()));
-            chats.add(new Chat(
-                    request(frame, INSTRUCTION_ACTIONS.get(i % INSTRUCTION_ACTIONS.size())), INSTRUCTION_ANSWER));
-        }
         return new FineTuneSets(List.copyOf(chats), List.copyOf(all.subList(0, heldOut)));
     }
 
@@ -1001,14 +661,9 @@ final class DemoData {
         StringBuilder lines = new StringBuilder();
         for (Chat chat : chats) {
             ObjectNode line = Json.object();
-            if (chat.plain()) {
-                // SftData's prompt-completion form: BOS, the text, EOS, all of it learned.
-                line.put("prompt", "").put("response", chat.response());
-            } else {
-                ArrayNode messages = line.putArray("messages");
-                messages.addObject().put("role", "user").put("content", chat.prompt());
-                messages.addObject().put("role", "assistant").put("content", chat.response());
-            }
+            ArrayNode messages = line.putArray("messages");
+            messages.addObject().put("role", "user").put("content", chat.prompt());
+            messages.addObject().put("role", "assistant").put("content", chat.response());
             lines.append(Json.line(line)).append('\n');
         }
         AtomicFile.write(file, lines.toString());
