@@ -141,6 +141,37 @@ final class DemoBaseModel {
                     AdamW.Settings.DEFAULTS,
                     recipe.seed(),
                     0);
+            // Experiment switch (not the recorded recipe): a pre-training phase on base-pretrain.jsonl first.
+            int pretrainEpochs = Integer.getInteger("demo.pretrainEpochs", 0);
+            Path pretrainFile = trainFile.resolveSibling("base-pretrain.jsonl");
+            if (pretrainEpochs > 0 && Files.exists(pretrainFile)) {
+                SftData.Loaded pre = SftData.load(
+                        pretrainFile,
+                        new HfTrainingTokenizer(tokenizer),
+                        MAX_POSITIONS,
+                        SftData.Overlong.DROP,
+                        0,
+                        recipe.seed());
+                TrainingOptions preOptions = new TrainingOptions(
+                        pretrainEpochs,
+                        0,
+                        recipe.batchSize(),
+                        1,
+                        recipe.learningRate(),
+                        LrSchedule.COSINE,
+                        20,
+                        1.0,
+                        AdamW.Settings.DEFAULTS,
+                        recipe.seed(),
+                        0);
+                Trainer preTrainer = new Trainer(model, preOptions, pre.train(), List.of());
+                Trainer.Result preResult = preTrainer.run(null, (state, optimizer) -> {}, progress);
+                System.err.printf(
+                        "pretraining: %d steps, last-epoch loss %.4f, %.0f s%n",
+                        preResult.state().steps().size(),
+                        finalEpochMeanLoss(preTrainer, preResult),
+                        (System.nanoTime() - started) / 1e9);
+            }
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
             ObjectNode card = trainingSummary(
