@@ -90,10 +90,6 @@ final class DemoBaseModel {
      */
     static double train(
             Path trainFile, List<String> texts, Path scratch, Path out, Recipe recipe, Progress.Factory progress) {
-        int members = Integer.getInteger("demo.members", 1);
-        if (members > 1) {
-            return trainPacked(trainFile, texts, scratch, out, recipe, members, progress);
-        }
         Path init = writeInitial(scratch.resolve("base-init"), recipe.seed(), texts);
         ObjectNode card = trainFromScratch(
                 init,
@@ -105,153 +101,6 @@ final class DemoBaseModel {
                 out,
                 progress);
         return card.get("final_epoch_mean_loss").asDouble();
-    }
-
-    /**
-     * Experiment: K members trained from seeds S, S + 1000, ... on the same data, joined side by side into one Llama K
-     * times as wide (block-diagonal weights, the members' heads in turn, lm_head averaging their logits), then trained
-     * together for demo.packEpochs epochs at demo.packLr.
-     */
-    static double trainPacked(
-            Path trainFile,
-            List<String> texts,
-            Path scratch,
-            Path out,
-            Recipe recipe,
-            int k,
-            Progress.Factory progress) {
-        List<Path> memberDirs = new ArrayList<>();
-        boolean memberData = Boolean.getBoolean("demo.memberData");
-        List<Path> trainFiles = new ArrayList<>();
-        List<String> allTexts = new ArrayList<>(memberData ? List.of() : texts);
-        for (int m = 0; m < k; m++) {
-            if (memberData) {
-                List<DemoData.Chat> chats = DemoData.baseTrain(recipe.seed() + m);
-                Path file = scratch.resolve("data/member-train-" + m + ".jsonl");
-                DemoData.writeChats(file, chats);
-                trainFiles.add(file);
-                allTexts.addAll(DemoData.texts(chats));
-            } else {
-                trainFiles.add(trainFile);
-            }
-        }
-        for (int m = 0; m < k; m++) {
-            long seed = recipe.seed() + (memberData ? m : 1000L * m);
-            Path init = writeInitial(scratch.resolve("member-init-" + m), seed, allTexts);
-            Path member = scratch.resolve("member-" + m);
-            ObjectNode card = trainFromScratch(
-                    init,
-                    trainFiles.get(m),
-                    new Recipe(seed, recipe.epochs(), recipe.batchSize(), recipe.learningRate()),
-                    "member",
-                    "member",
-                    "safemerge_demo_base_seed",
-                    member,
-                    progress);
-            System.err.printf(
-                    "member %d (seed %d): last-epoch loss %.4f%n",
-                    m, seed, card.get("final_epoch_mean_loss").asDouble());
-            memberDirs.add(member);
-        }
-        Path packed = pack(memberDirs, scratch.resolve("base-packed"));
-        int packEpochs = Integer.getInteger("demo.packEpochs", 0);
-        double packLr = Double.parseDouble(System.getProperty("demo.packLr", "3e-4"));
-        if (packEpochs == 0) {
-            copyDir(packed, out);
-            return Double.NaN;
-        }
-        ObjectNode card = trainFromScratch(
-                packed,
-                trainFile,
-                new Recipe(recipe.seed(), packEpochs, recipe.batchSize(), packLr),
-                "safemerge demo base: packed members",
-                "./safemerge demo --retrain-base --base-seed " + recipe.seed(),
-                "safemerge_demo_base_seed",
-                out,
-                progress);
-        return card.get("final_epoch_mean_loss").asDouble();
-    }
-
-    private static void copyDir(Path from, Path to) {
-        try (AtomicDirectory dir = AtomicDirectory.begin(to);
-                var files = Files.list(from)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, dir.path().resolve(f.getFileName()));
-            }
-            dir.commit();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** Joins K trained members of the demo shape into one model K times as wide that computes their mean logits, but for the shared RMS norms. */
-    static Path pack(List<Path> members, Path dir) {
-        int k = members.size();
-        List<ModelDirectory> models = members.stream().map(ModelDirectory::open).toList();
-        try {
-            ModelDirectory first = models.get(0);
-            int vocab = (int) first.info("model.embed_tokens.weight").shape()[0];
-            Map<String, long[]> shapes = new LinkedHashMap<>();
-            for (String name : first.tensorNames()) {
-                long[] shape = first.info(name).shape().clone();
-                if (shape.length == 1) {
-                    shape[0] *= k;
-                } else if (name.equals("model.embed_tokens.weight") || name.equals("lm_head.weight")) {
-                    shape[1] *= k;
-                } else {
-                    shape[0] *= k;
-                    shape[1] *= k;
-                }
-                shapes.put(name, shape);
-            }
-            List<TensorSpec> specs = new ArrayList<>();
-            shapes.forEach((name, shape) -> specs.add(new TensorSpec(name, DType.F32, shape)));
-            try (ModelWriter writer = ModelWriter.create(dir, specs, Long.MAX_VALUE, Map.of())) {
-                for (String name : first.tensorNames()) {
-                    long[] small = first.info(name).shape();
-                    long[] big = shapes.get(name);
-                    int rows = (int) small[0];
-                    int cols = small.length == 1 ? 1 : (int) small[1];
-                    float[] out = new float[Math.toIntExact(big.length == 1 ? big[0] : big[0] * big[1])];
-                    boolean sideBySide = name.equals("model.embed_tokens.weight") || name.equals("lm_head.weight");
-                    float scale = name.equals("lm_head.weight") ? 1f / k : 1f;
-                    for (int m = 0; m < k; m++) {
-                        float[] w = new float[rows * cols];
-                        models.get(m).readFloats(name, 0, w, 0, w.length);
-                        if (small.length == 1) {
-                            System.arraycopy(w, 0, out, m * rows, rows);
-                        } else if (sideBySide) {
-                            for (int r = 0; r < rows; r++) {
-                                for (int c = 0; c < cols; c++) {
-                                    out[r * cols * k + m * cols + c] = scale * w[r * cols + c];
-                                }
-                            }
-                        } else {
-                            for (int r = 0; r < rows; r++) {
-                                for (int c = 0; c < cols; c++) {
-                                    out[(m * rows + r) * cols * k + m * cols + c] = w[r * cols + c];
-                                }
-                            }
-                        }
-                    }
-                    writer.writeFloats(name, out);
-                }
-                ObjectNode config = config(vocab);
-                config.put("hidden_size", HIDDEN * k);
-                config.put("intermediate_size", INTERMEDIATE * k);
-                config.put("num_attention_heads", HEADS * k);
-                config.put("num_key_value_heads", KV_HEADS * k);
-                config.put("head_dim", HIDDEN / HEADS);
-                writer.writeFile("config.json", utf8(Json.pretty(config)));
-                for (String file : List.of("tokenizer.json", "tokenizer_config.json", "generation_config.json")) {
-                    writer.copyFile(members.get(0).resolve(file), file);
-                }
-                writer.commit();
-            }
-        } finally {
-            models.forEach(ModelDirectory::close);
-        }
-        return dir;
     }
 
     /**
@@ -292,37 +141,6 @@ final class DemoBaseModel {
                     AdamW.Settings.DEFAULTS,
                     recipe.seed(),
                     0);
-            // Experiment switch (not the recorded recipe): a pre-training phase on base-pretrain.jsonl first.
-            int pretrainEpochs = Integer.getInteger("demo.pretrainEpochs", 0);
-            Path pretrainFile = trainFile.resolveSibling("base-pretrain.jsonl");
-            if (pretrainEpochs > 0 && Files.exists(pretrainFile)) {
-                SftData.Loaded pre = SftData.load(
-                        pretrainFile,
-                        new HfTrainingTokenizer(tokenizer),
-                        MAX_POSITIONS,
-                        SftData.Overlong.DROP,
-                        0,
-                        recipe.seed());
-                TrainingOptions preOptions = new TrainingOptions(
-                        pretrainEpochs,
-                        0,
-                        recipe.batchSize(),
-                        1,
-                        recipe.learningRate(),
-                        LrSchedule.COSINE,
-                        20,
-                        1.0,
-                        AdamW.Settings.DEFAULTS,
-                        recipe.seed(),
-                        0);
-                Trainer preTrainer = new Trainer(model, preOptions, pre.train(), List.of());
-                Trainer.Result preResult = preTrainer.run(null, (state, optimizer) -> {}, progress);
-                System.err.printf(
-                        "pretraining: %d steps, last-epoch loss %.4f, %.0f s%n",
-                        preResult.state().steps().size(),
-                        finalEpochMeanLoss(preTrainer, preResult),
-                        (System.nanoTime() - started) / 1e9);
-            }
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
             ObjectNode card = trainingSummary(

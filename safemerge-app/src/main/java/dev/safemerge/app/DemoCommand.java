@@ -192,21 +192,7 @@ final class DemoCommand implements Callable<Integer> {
                     recipe.epochs());
             w.flush();
             List<DemoData.Chat> baseTrain = DemoData.baseTrain(recipe.seed());
-            if (Integer.getInteger("demo.pretrainEpochs", 0) > 0) {
-                // Experiment switch: the generated corpus as a pre-training phase, the rest as the base's training.
-                java.util.Set<String> corpus = new java.util.HashSet<>(DemoKnowledge.corpus());
-                List<DemoData.Chat> pretrain = baseTrain.stream()
-                        .filter(c -> c.plain() && corpus.contains(c.response()))
-                        .toList();
-                DemoData.writeChats(data.resolve("base-pretrain.jsonl"), pretrain);
-                DemoData.writeChats(
-                        data.resolve("base-train.jsonl"),
-                        baseTrain.stream()
-                                .filter(c -> !(c.plain() && corpus.contains(c.response())))
-                                .toList());
-            } else {
-                DemoData.writeChats(data.resolve("base-train.jsonl"), baseTrain);
-            }
+            DemoData.writeChats(data.resolve("base-train.jsonl"), baseTrain);
             double loss = DemoBaseModel.train(
                     data.resolve("base-train.jsonl"),
                     DemoData.texts(baseTrain),
