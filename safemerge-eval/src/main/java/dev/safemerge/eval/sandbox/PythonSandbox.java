@@ -111,10 +111,18 @@ public final class PythonSandbox {
 
     private final Path python;
     private final Limits limits;
+    private final Path hostRoot;
 
+    /** A sandbox whose per-run host folders are made in the JVM's temporary directory. */
     public PythonSandbox(Path python, Limits limits) {
+        this(python, limits, Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    /** A sandbox whose per-run host folders ({@code safemerge-sandbox-*}, deleted after each run) are made in {@code hostRoot}. */
+    public PythonSandbox(Path python, Limits limits, Path hostRoot) {
         this.python = python;
         this.limits = limits;
+        this.hostRoot = hostRoot;
     }
 
     /** The interpreter to use when none is named: the system one (a per-user shim would be unreadable to nobody). */
@@ -142,6 +150,7 @@ public final class PythonSandbox {
         Path dir = null;
         try {
             dir = Files.createTempDirectory(
+                    hostRoot,
                     "safemerge-sandbox-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             Files.writeString(dir.resolve("program.py"), program, StandardCharsets.UTF_8);

@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Model-written programs that try to pass without running the test, flood the output, fill the disk or build deep
@@ -61,14 +62,18 @@ class PythonSandboxHostileTest {
     }
 
     @Test
-    void bigFilesAndDeepTreesStayInTheSandboxAndCleanupNeverFails() throws IOException {
-        long before = sandboxFolders();
-        PythonSandbox.Result big = SANDBOX.run("""
+    void bigFilesAndDeepTreesStayInTheSandboxAndCleanupNeverFails(@TempDir Path hostRoot) throws IOException {
+        // its own host root, so that sandboxes of other builds or tests running at the same time are not counted
+        PythonSandbox sandbox = new PythonSandbox(
+                PythonSandbox.defaultPython(),
+                new PythonSandbox.Limits(Duration.ofSeconds(10), 512L << 20, 16),
+                hostRoot);
+        PythonSandbox.Result big = sandbox.run("""
                 with open('big', 'wb') as f:
                     f.write(b'x' * (256 << 20))
                 """);
         assertThat(big.status()).isEqualTo(PythonSandbox.Status.FAILED);
-        PythonSandbox.Result deep = SANDBOX.run("""
+        PythonSandbox.Result deep = sandbox.run("""
                 import os
                 for i in range(3000):
                     name = 'd' * 200
@@ -76,13 +81,8 @@ class PythonSandboxHostileTest {
                     os.chdir(name)
                 """);
         assertThat(deep.status()).isIn(PythonSandbox.Status.PASSED, PythonSandbox.Status.FAILED);
-        assertThat(sandboxFolders()).isEqualTo(before);
-    }
-
-    private static long sandboxFolders() throws IOException {
-        try (Stream<Path> entries = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
-            return entries.filter(p -> p.getFileName().toString().startsWith("safemerge-sandbox-"))
-                    .count();
+        try (Stream<Path> left = Files.list(hostRoot)) {
+            assertThat(left).isEmpty();
         }
     }
 }
