@@ -15,7 +15,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SafeguardCommandTest {
-    static final String DEMO_BASE = "src/main/resources/dev/safemerge/app/demo/base";
+    /**
+     * A tiny chat Llama with a chat template, the safeguard module's test fixture; its folder is named {@code base}
+     * because the registry names a model after its folder and the tests ask for {@code base:1}.
+     */
+    static final String TINY_BASE = "../safemerge-safeguard/src/test/resources/tiny-chat/base";
 
     @TempDir
     Path tmp;
@@ -31,7 +35,7 @@ class SafeguardCommandTest {
     }
 
     /**
-     * Runs safeguard over the demo base as its own full fine-tune with {@code more} arguments, and checks that it is
+     * Runs safeguard over the tiny base as its own full fine-tune with {@code more} arguments, and checks that it is
      * refused with one error line holding {@code expected}, exit 2 and nothing written.
      */
     private void refusedBeforeAnyWork(String expected, String... more) {
@@ -39,9 +43,9 @@ class SafeguardCommandTest {
         List<String> args = new ArrayList<>(List.of(
                 "safeguard",
                 "--base",
-                DEMO_BASE,
+                TINY_BASE,
                 "--finetuned",
-                DEMO_BASE,
+                TINY_BASE,
                 "--methods",
                 "linear",
                 "--safety",
@@ -78,14 +82,14 @@ class SafeguardCommandTest {
     }
 
     /**
-     * The arguments of the smallest study of the demo base: a two-step fine-tune, one linear variant, three prompts
+     * The arguments of the smallest study of the tiny base: a two-step fine-tune, one linear variant, three prompts
      * of each set, no system prompt, one thread; callers add the answer length, the output and what they test.
      */
     static List<String> smallStudy(Path train) {
         return new ArrayList<>(List.of(
                 "safeguard",
                 "--base",
-                DEMO_BASE,
+                TINY_BASE,
                 "--train",
                 train.toString(),
                 "--finetune-option=--max-steps=2",

@@ -64,7 +64,7 @@ class SafeguardOverServeTest {
         List<String> command = childMain(
                 "serve",
                 "--model",
-                SafeguardCommandTest.DEMO_BASE,
+                SafeguardCommandTest.TINY_BASE,
                 "--served-model-name",
                 "base",
                 "--max-loras",
@@ -92,7 +92,7 @@ class SafeguardOverServeTest {
         return List.of(
                 "safeguard",
                 "--base",
-                SafeguardCommandTest.DEMO_BASE,
+                SafeguardCommandTest.TINY_BASE,
                 "--methods",
                 "linear,slerp",
                 "--lambdas",
@@ -124,9 +124,9 @@ class SafeguardOverServeTest {
         return List.of(
                 "safeguard",
                 "--base",
-                SafeguardCommandTest.DEMO_BASE,
+                SafeguardCommandTest.TINY_BASE,
                 "--finetuned",
-                SafeguardCommandTest.DEMO_BASE,
+                SafeguardCommandTest.TINY_BASE,
                 "--methods",
                 "linear",
                 "--lambdas",
@@ -205,9 +205,9 @@ class SafeguardOverServeTest {
             MainTest.Result judge = MainTest.run(
                     "safeguard",
                     "--base",
-                    SafeguardCommandTest.DEMO_BASE,
+                    SafeguardCommandTest.TINY_BASE,
                     "--finetuned",
-                    SafeguardCommandTest.DEMO_BASE,
+                    SafeguardCommandTest.TINY_BASE,
                     "--methods",
                     "linear",
                     "--safety",

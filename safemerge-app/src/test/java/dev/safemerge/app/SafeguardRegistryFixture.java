@@ -53,7 +53,7 @@ final class SafeguardRegistryFixture {
         MainTest.Result run = MainTest.run(
                 "safeguard",
                 "--base",
-                SafeguardCommandTest.DEMO_BASE,
+                SafeguardCommandTest.TINY_BASE,
                 "--train",
                 train.toString(),
                 "--finetune-option=--max-steps=8",

@@ -13,9 +13,12 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
-/** The shipped tiny demo base (a Llama with a chat template) and random LoRA fine-tunes of it. */
+/**
+ * A tiny chat Llama (the demo's first aligned base: 3 layers, hidden 96, its byte-level BPE tokenizer and chat template)
+ * and random LoRA fine-tunes of it.
+ */
 final class Fixture {
-    static final Path DEMO_BASE = Path.of("../safemerge-app/src/main/resources/dev/safemerge/app/demo/base");
+    static final Path TINY_BASE = Path.of("src/test/resources/tiny-chat/base");
     static final Path HARMFUL = Path.of("../data/safety/harmful.jsonl");
     static final Path BENIGN = Path.of("../data/safety/benign.jsonl");
     static final Path NUMERIC = Path.of("../data/tasks/numeric.jsonl");
@@ -24,7 +27,7 @@ final class Fixture {
 
     static Path base(Path dir) throws IOException {
         Path base = Files.createDirectories(dir.resolve("base"));
-        try (Stream<Path> files = Files.list(DEMO_BASE)) {
+        try (Stream<Path> files = Files.list(TINY_BASE)) {
             for (Path file : files.toList()) {
                 Files.copy(file, base.resolve(file.getFileName()));
             }
@@ -59,7 +62,7 @@ final class Fixture {
         return adapter;
     }
 
-    /** The shipped base's hidden size and key/value projection width (2 KV heads of 24). */
+    /** The tiny base's hidden size and key/value projection width (2 KV heads of 24). */
     static final int BASE_HIDDEN = 96;
 
     static final int BASE_KV_OUT = 48;
