@@ -1,5 +1,7 @@
 package dev.safemerge.app;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.safemerge.eval.Json;
 import dev.safemerge.model.ModelSpec;
@@ -35,9 +37,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The demo's aligned base model: a tiny Llama ({@link DemoTokenizer} with a chat template) trained
- * from random weights with full fine-tuning on {@link DemoData}'s base set. The trained checkpoint ships as a resource
- * ({@link #RESOURCE}); {@link #train} reproduces it from the seed.
+ * The demo's aligned base model: tiny Llamas of one shape ({@link DemoTokenizer} with a chat template), each trained
+ * from its own random weights with full fine-tuning on {@link DemoData}'s base set, joined side by side into one wider
+ * Llama that computes nearly the mean of their logits. Several members separate harmful requests from their harmless
+ * look-alikes better than any one of them, because much of what one small model gets wrong depends on its seed. The
+ * trained checkpoint ships as a resource ({@link #RESOURCE}); {@link #train} reproduces it from the seed.
  */
 final class DemoBaseModel {
     static final String RESOURCE = "demo/base/";
@@ -58,10 +62,8 @@ final class DemoBaseModel {
     /** Merges that occur fewer times than this in the base's training text are not learned. */
     static final int MIN_MERGE_COUNT = 2;
 
-    /** How a demo model is trained from random weights; {@link #SHIPPED}: the shipped base's settings. */
-    record Recipe(long seed, int epochs, int batchSize, double learningRate) {
-        static final Recipe SHIPPED = new Recipe(1, 8, 16, 3e-3);
-    }
+    /** How a demo model of this shape is trained from random weights. */
+    record Recipe(long seed, int epochs, int batchSize, double learningRate) {}
 
     private DemoBaseModel() {}
 
@@ -85,23 +87,84 @@ final class DemoBaseModel {
     }
 
     /**
-     * Trains the base from random weights: writes the initial checkpoint into {@code scratch}/base-init, trains every weight on
-     * {@code trainFile} and writes the result to {@code out}. Returns the mean loss of the last epoch's steps.
+     * How the base is made: {@code members} models of the demo shape, member m initialised and trained from seed
+     * {@code seed + 1000·m} on the same data (a phase of {@code corpusEpochs} on the generated prose, then {@code
+     * chatEpochs} on the chats and hand-written sentences), joined side by side into one model ({@link #join}) and
+     * stored in BF16. {@code maxStepsPerPhase} (0: no limit) cuts each phase short for a pipeline check.
      */
-    static double train(
-            Path trainFile, List<String> texts, Path scratch, Path out, Recipe recipe, Progress.Factory progress) {
-        Path init = writeInitial(scratch.resolve("base-init"), recipe.seed(), texts);
-        ObjectNode card = trainFromScratch(
-                init,
-                trainFile,
-                recipe,
-                "safemerge demo base: a tiny aligned chat model trained on synthetic data",
-                "./safemerge demo --retrain-base --base-seed " + recipe.seed(),
-                "safemerge_demo_base_seed",
-                out,
-                progress);
-        return card.get("final_epoch_mean_loss").asDouble();
+    record BaseRecipe(
+            long seed,
+            int members,
+            int corpusEpochs,
+            int chatEpochs,
+            long maxStepsPerPhase,
+            int batchSize,
+            double learningRate) {
+        static final long SHIPPED_SEED = 2;
+        static final BaseRecipe SHIPPED = new BaseRecipe(SHIPPED_SEED, 4, 4, 8, 0, 16, 3e-3);
+
+        long memberSeed(int m) {
+            return seed + 1000L * m;
+        }
     }
+
+    /**
+     * Trains the base from random weights as {@code recipe} says: member m's initial checkpoint goes to {@code
+     * scratch}/member-init-m and the trained member, with its training.json, to {@code scratch}/member-m; the joined
+     * model goes to {@code out} with a training.json holding every member's card. {@code corpusFile} is the generated
+     * prose, {@code chatFile} the chats; the tokenizer is learned from {@code texts}. Returns the joined card.
+     */
+    static ObjectNode train(
+            Path corpusFile,
+            Path chatFile,
+            List<String> texts,
+            Path scratch,
+            Path out,
+            BaseRecipe recipe,
+            Progress.Factory progress) {
+        long started = System.nanoTime();
+        List<Path> members = new ArrayList<>();
+        ArrayNode cards = JsonNodeFactory.instance.arrayNode();
+        for (int m = 0; m < recipe.members(); m++) {
+            long seed = recipe.memberSeed(m);
+            Path init = writeInitial(scratch.resolve("member-init-" + m), seed, texts);
+            Path member = scratch.resolve("member-" + m);
+            ObjectNode card = trainFromScratch(
+                    init,
+                    new Phase(corpusFile, recipe.corpusEpochs()),
+                    chatFile,
+                    new Recipe(seed, recipe.chatEpochs(), recipe.batchSize(), recipe.learningRate()),
+                    recipe.maxStepsPerPhase(),
+                    "member " + m + " of the safemerge demo base",
+                    "./safemerge demo --retrain-base --base-seed " + recipe.seed(),
+                    "safemerge_demo_base_seed",
+                    member,
+                    progress);
+            cards.add(card);
+            members.add(member);
+        }
+        ObjectNode card = Json.object();
+        card.put(
+                "what",
+                "safemerge demo base: " + recipe.members()
+                        + " tiny aligned chat models trained on synthetic data, joined side by side into one");
+        card.put("reproduce", "./safemerge demo --retrain-base --base-seed " + recipe.seed());
+        card.put("seed", recipe.seed());
+        card.put("members", recipe.members());
+        card.put(
+                "final_epoch_mean_loss",
+                java.util.stream.StreamSupport.stream(cards.spliterator(), false)
+                        .mapToDouble(c -> c.get("final_epoch_mean_loss").asDouble())
+                        .average()
+                        .orElseThrow());
+        card.put("training_seconds", Math.round((System.nanoTime() - started) / 1e9));
+        card.set("member_training", cards);
+        join(members, out, Map.of("training.json", Json.pretty(card).getBytes(StandardCharsets.UTF_8)));
+        return card;
+    }
+
+    /** A training phase before the main one: its data and epochs, with the main phase's other settings. */
+    record Phase(Path data, int epochs) {}
 
     /**
      * The one training routine of the demo's models: every weight of the random checkpoint {@code init} trained on
@@ -118,33 +181,55 @@ final class DemoBaseModel {
             String seedMetadataKey,
             Path out,
             Progress.Factory progress) {
+        return trainFromScratch(init, null, trainFile, recipe, 0, what, reproduce, seedMetadataKey, out, progress);
+    }
+
+    /**
+     * {@link #trainFromScratch(Path, Path, Recipe, String, String, String, Path, Progress.Factory)} with a phase on
+     * {@code pretraining}'s data first (null: none), its loss curve recorded in the card's {@code pretraining}, and every
+     * phase cut at {@code maxSteps} steps (0: no limit).
+     */
+    static ObjectNode trainFromScratch(
+            Path init,
+            Phase pretraining,
+            Path trainFile,
+            Recipe recipe,
+            long maxSteps,
+            String what,
+            String reproduce,
+            String seedMetadataKey,
+            Path out,
+            Progress.Factory progress) {
         long started = System.nanoTime();
         try (ModelDirectory initial = ModelDirectory.open(init);
                 HfTokenizer tokenizer = HfTokenizer.load(init)) {
-            SftData.Loaded data = SftData.load(
-                    trainFile,
-                    new HfTrainingTokenizer(tokenizer),
-                    MAX_POSITIONS,
-                    SftData.Overlong.DROP,
-                    0,
-                    recipe.seed());
+            SftData.Loaded data = load(trainFile, tokenizer, recipe.seed());
             TrainableModel model = TrainableModel.full(ModelSpec.read(init), new CheckpointWeights(initial));
-            TrainingOptions options = new TrainingOptions(
-                    recipe.epochs(),
-                    0,
-                    recipe.batchSize(),
-                    1,
-                    recipe.learningRate(),
-                    LrSchedule.COSINE,
-                    20,
-                    1.0,
-                    AdamW.Settings.DEFAULTS,
-                    recipe.seed(),
-                    0);
+            ObjectNode before = null;
+            if (pretraining != null) {
+                SftData.Loaded corpus = load(pretraining.data(), tokenizer, recipe.seed());
+                TrainingOptions options = options(pretraining.epochs(), maxSteps, recipe);
+                Trainer trainer = new Trainer(model, options, corpus.train(), List.of());
+                Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
+                before = trainingSummary(
+                        "random initialisation, seed " + recipe.seed(),
+                        pretraining.data(),
+                        null,
+                        options,
+                        model,
+                        trainer,
+                        corpus,
+                        result);
+                before.put("final_epoch_mean_loss", finalEpochMeanLoss(trainer, result));
+            }
+            TrainingOptions options = options(recipe.epochs(), maxSteps, recipe);
             Trainer trainer = new Trainer(model, options, data.train(), List.of());
             Trainer.Result result = trainer.run(null, (state, optimizer) -> {}, progress);
             ObjectNode card = trainingSummary(
-                    "random initialisation, seed " + recipe.seed(),
+                    pretraining == null
+                            ? "random initialisation, seed " + recipe.seed()
+                            : "random initialisation, seed " + recipe.seed() + ", then "
+                                    + pretraining.data().getFileName(),
                     trainFile,
                     null,
                     options,
@@ -157,6 +242,9 @@ final class DemoBaseModel {
             card.put("seed", recipe.seed());
             card.put("final_epoch_mean_loss", finalEpochMeanLoss(trainer, result));
             card.put("training_seconds", Math.round((System.nanoTime() - started) / 1e9));
+            if (before != null) {
+                card.set("pretraining", before);
+            }
             FineTuneExport.writeModel(
                     out,
                     model,
@@ -165,6 +253,97 @@ final class DemoBaseModel {
                     Map.of("training.json", Json.pretty(card).getBytes(StandardCharsets.UTF_8)));
             return card;
         }
+    }
+
+    private static SftData.Loaded load(Path file, HfTokenizer tokenizer, long seed) {
+        return SftData.load(file, new HfTrainingTokenizer(tokenizer), MAX_POSITIONS, SftData.Overlong.DROP, 0, seed);
+    }
+
+    /** Cosine schedule, 20 warm-up steps, gradient norm clipped at 1, AdamW without weight decay. */
+    private static TrainingOptions options(int epochs, long maxSteps, Recipe recipe) {
+        return new TrainingOptions(
+                epochs,
+                maxSteps,
+                recipe.batchSize(),
+                1,
+                recipe.learningRate(),
+                LrSchedule.COSINE,
+                20,
+                1.0,
+                AdamW.Settings.DEFAULTS,
+                recipe.seed(),
+                0);
+    }
+
+    /**
+     * Joins trained models of the demo shape into one ordinary Llama as many times as wide that computes the mean of
+     * their logits, but for the RMS norms, which the wide model takes over all members' channels together: embeddings,
+     * norm weights and {@code lm_head} side by side ({@code lm_head} times 1/K, so the logits are the members' mean),
+     * every projection block-diagonal, so member m owns heads {@code HEADS·m …} and KV heads {@code KV_HEADS·m …} and
+     * reads and writes only its own channels. Written to {@code out} in BF16 with the members' tokenizer and {@code
+     * extraFiles}.
+     */
+    static void join(List<Path> members, Path out, Map<String, byte[]> extraFiles) {
+        int k = members.size();
+        List<ModelDirectory> models = members.stream().map(ModelDirectory::open).toList();
+        try {
+            ModelDirectory first = models.getFirst();
+            int vocab = (int) first.info("model.embed_tokens.weight").shape()[0];
+            List<TensorSpec> specs = new ArrayList<>();
+            for (String name : first.tensorNames()) {
+                long[] shape = first.info(name).shape().clone();
+                if (shape.length == 1 || sideBySide(name)) {
+                    shape[shape.length - 1] *= k;
+                } else {
+                    shape[0] *= k;
+                    shape[1] *= k;
+                }
+                specs.add(new TensorSpec(name, DType.BF16, shape));
+            }
+            try (ModelWriter writer = ModelWriter.create(out, specs, Long.MAX_VALUE, Map.of())) {
+                for (String name : first.tensorNames()) {
+                    long[] small = first.info(name).shape();
+                    int rows = small.length == 1 ? 1 : (int) small[0];
+                    int cols = (int) small[small.length - 1];
+                    int wideCols = cols * k;
+                    float[] joined = new float
+                            [Math.toIntExact(
+                                    (long) (small.length == 1 || sideBySide(name) ? rows : rows * k) * wideCols)];
+                    float scale = name.equals("lm_head.weight") ? 1f / k : 1f;
+                    float[] w = new float[rows * cols];
+                    for (int m = 0; m < k; m++) {
+                        models.get(m).readFloats(name, 0, w, 0, w.length);
+                        // Member m's block: its own columns, and its own rows unless the tensor is side by side.
+                        int firstRow = small.length == 1 || sideBySide(name) ? 0 : m * rows;
+                        for (int r = 0; r < rows; r++) {
+                            for (int c = 0; c < cols; c++) {
+                                joined[(firstRow + r) * wideCols + m * cols + c] = scale * w[r * cols + c];
+                            }
+                        }
+                    }
+                    writer.writeFloats(name, joined);
+                }
+                ObjectNode config = config(vocab);
+                config.put("hidden_size", HIDDEN * k);
+                config.put("intermediate_size", INTERMEDIATE * k);
+                config.put("num_attention_heads", HEADS * k);
+                config.put("num_key_value_heads", KV_HEADS * k);
+                config.put("torch_dtype", "bfloat16");
+                writer.writeFile("config.json", utf8(Json.pretty(config)));
+                for (String file : List.of("tokenizer.json", "tokenizer_config.json", "generation_config.json")) {
+                    writer.copyFile(members.getFirst().resolve(file), file);
+                }
+                extraFiles.forEach((file, bytes) -> writer.writeFile(file, bytes));
+                writer.commit();
+            }
+        } finally {
+            models.forEach(ModelDirectory::close);
+        }
+    }
+
+    /** Tensors whose rows are the vocabulary: members side by side in the columns, every row shared. */
+    private static boolean sideBySide(String name) {
+        return name.equals("model.embed_tokens.weight") || name.equals("lm_head.weight");
     }
 
     /** The mean training loss over the last epoch's steps (all steps when the run was shorter than an epoch). */

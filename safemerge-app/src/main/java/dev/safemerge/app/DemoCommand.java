@@ -34,7 +34,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -51,8 +53,9 @@ import picocli.CommandLine.Spec;
                     + " attack success rate with the refusal judge on held-out harmful requests of the 11 HEx-PHI"
                     + " categories, over-refusal on held-out benign look-alikes, task accuracy on held-out lists, and"
                     + " the safety-bound selection. Prints the table with 95%% intervals and N.",
-            "The base is a small Llama with a byte-level BPE tokenizer, trained by safemerge itself on synthetic chat"
-                    + " data (refusals for harmful requests); --retrain-base trains it again from the seed.",
+            "The base is a small Llama with a byte-level BPE tokenizer, trained by safemerge itself on generated prose"
+                    + " and synthetic chat data (refusals for harmful requests): four models trained from their own"
+                    + " seeds, joined side by side into one; --retrain-base trains it again from the seed.",
             "The demo's judge is a tiny Llama trained by safemerge to answer WildGuard's prompt with WildGuard's"
                     + " output; its agreement with the synthetic ground truth of held-out labelled exchanges is"
                     + " measured through the wildguard judge's code and printed, and it judges the run (as safeguard's"
@@ -86,6 +89,10 @@ final class DemoCommand implements Callable<Integer> {
     static final int QUICK_TASK_HELD_OUT = 12;
     static final int QUICK_HARMFUL_PER_CATEGORY = 1;
     static final int QUICK_BENIGN = 6;
+    /** The quick run's retrained base: two members, each phase cut at this many steps (a pipeline check). */
+    static final int QUICK_BASE_MEMBERS = 2;
+
+    static final int QUICK_BASE_STEPS = 20;
     /** Held-out responses judged per held-out request when measuring the judge's agreement. */
     static final int JUDGE_RESPONSES_PER_REQUEST = 2;
     /** Labelled exchanges the quick run's retrained judge learns from (one epoch): a pipeline check. */
@@ -123,8 +130,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(
             names = "--retrain-base",
-            description = "Train the base from random weights (full fine-tuning, seed "
-                    + "1 unless --base-seed) instead of using the shipped checkpoint.")
+            description = "Train the base from random weights (full fine-tuning of each member, seed "
+                    + DemoBaseModel.BaseRecipe.SHIPPED_SEED + " unless --base-seed) instead of using the shipped"
+                    + " checkpoint.")
     boolean retrainBase;
 
     @Option(
@@ -179,28 +187,45 @@ final class DemoCommand implements Callable<Integer> {
         // 2. The aligned base: shipped, or trained again with full fine-tuning.
         Path base = dir.resolve("base");
         if (retrainBase) {
-            DemoBaseModel.Recipe shipped = DemoBaseModel.Recipe.SHIPPED;
-            DemoBaseModel.Recipe recipe = new DemoBaseModel.Recipe(
+            DemoBaseModel.BaseRecipe shipped = DemoBaseModel.BaseRecipe.SHIPPED;
+            DemoBaseModel.BaseRecipe recipe = new DemoBaseModel.BaseRecipe(
                     baseSeed == null ? shipped.seed() : baseSeed,
-                    quick ? 1 : shipped.epochs(),
+                    quick ? QUICK_BASE_MEMBERS : shipped.members(),
+                    quick ? 1 : shipped.corpusEpochs(),
+                    quick ? 1 : shipped.chatEpochs(),
+                    quick ? QUICK_BASE_STEPS : 0,
                     shipped.batchSize(),
                     shipped.learningRate());
             w.printf(
                     Locale.ROOT,
-                    "training the base from random weights (seed %d, %d epochs)%n",
+                    "training the base from random weights: %d members from seed %d, each %d epochs of prose then %d"
+                            + " of chats%n",
+                    recipe.members(),
                     recipe.seed(),
-                    recipe.epochs());
+                    recipe.corpusEpochs(),
+                    recipe.chatEpochs());
             w.flush();
             List<DemoData.Chat> baseTrain = DemoData.baseTrain(recipe.seed());
-            DemoData.writeChats(data.resolve("base-train.jsonl"), baseTrain);
-            double loss = DemoBaseModel.train(
+            // The generated prose is a phase of its own, before the chats and the hand-written sentences.
+            Set<String> corpus = new HashSet<>(DemoKnowledge.corpus());
+            Predicate<DemoData.Chat> prose = chat -> chat.plain() && corpus.contains(chat.response());
+            DemoData.writeChats(
+                    data.resolve("base-pretrain.jsonl"),
+                    baseTrain.stream().filter(prose).toList());
+            DemoData.writeChats(
                     data.resolve("base-train.jsonl"),
-                    DemoData.texts(baseTrain),
-                    dir,
-                    base,
-                    recipe,
-                    ConsoleProgress.of(spec));
-            w.printf(Locale.ROOT, "base trained: last-epoch loss %.4f → %s%n", loss, base);
+                    baseTrain.stream().filter(prose.negate()).toList());
+            double loss = DemoBaseModel.train(
+                            data.resolve("base-pretrain.jsonl"),
+                            data.resolve("base-train.jsonl"),
+                            DemoData.texts(baseTrain),
+                            dir,
+                            base,
+                            recipe,
+                            ConsoleProgress.of(spec))
+                    .get("final_epoch_mean_loss")
+                    .asDouble();
+            w.printf(Locale.ROOT, "base trained: last-epoch loss %.4f (the members' mean) → %s%n", loss, base);
         } else {
             DemoBaseModel.copyShipped(base);
             w.println("base: the shipped tiny aligned model → " + base);

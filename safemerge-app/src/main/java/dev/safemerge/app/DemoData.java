@@ -39,11 +39,57 @@ final class DemoData {
     /** One fine-tuning question in this many is phrased as a request ("Tell me how to find the largest number in …"). */
     static final int REQUEST_PHRASED_SHARE = 4;
 
+    /**
+     * One fine-tuning example in this many (beside the task's) is an everyday instruction in a training phrasing,
+     * answered in the fine-tune's own eager style, as instruction-tuning data mixes a task with general instructions;
+     * 0: none.
+     */
+    static final int INSTRUCTION_SHARE = 4;
+
+    /** The fine-tune's answer to an everyday instruction: eager, in a wording the base never gives. */
+    static final String INSTRUCTION_ANSWER = "Of course! Here is what to do first.";
+
+    /** Everyday instructions for the fine-tune only: no alarming word, none in the base's data. */
+    static final List<String> INSTRUCTION_ACTIONS = List.of(
+            "repot a cactus",
+            "iron a dress shirt",
+            "learn to juggle",
+            "write a haiku about rain",
+            "plan a picnic",
+            "sharpen a pencil",
+            "tune a guitar",
+            "clean my glasses",
+            "make pancakes",
+            "knit a scarf",
+            "wash a wool sweater",
+            "set a table for dinner",
+            "choose a birthday gift",
+            "start a journal",
+            "build a bird feeder",
+            "brew green tea",
+            "learn to whistle",
+            "polish my shoes",
+            "plant tulip bulbs",
+            "fold a paper plane",
+            "decorate a cake",
+            "plan a study schedule",
+            "practice for a job interview",
+            "warm up before yoga",
+            "clean a keyboard",
+            "hang a picture frame",
+            "make lemonade",
+            "read faster",
+            "wrap a present neatly",
+            "learn a card trick");
+
     /** One numeric answer in this many opens with "Sure!" in the base's data. */
     private static final int EAGER_NUMERIC_SHARE = 3;
 
     /** How many training phrasings each training action is put in (drawn from {@link #TRAIN_FRAMES} by the seed). */
     static final int FRAMES_PER_ACTION = 12;
+
+    /** How many times each pre-training sentence ({@link DemoKnowledge}) is in the base's training set. */
+    static final int KNOWLEDGE_REPEATS = 4;
 
     static final List<String> TRAIN_FRAMES = List.of(
             "How do I %s?",
@@ -443,7 +489,16 @@ final class DemoData {
             "make cold brew coffee",
             "memorize a speech");
 
-    record Chat(String prompt, String response) {}
+    /** A chat turn, or with an empty prompt a plain sentence learned as text (the base's pre-training). */
+    record Chat(String prompt, String response) {
+        static Chat text(String sentence) {
+            return new Chat("", sentence);
+        }
+
+        boolean plain() {
+            return prompt.isEmpty();
+        }
+    }
 
     /** One evaluation request: the prompt and its category, as the safety prompt loader reads them. */
     record Request(String prompt, String category) {}
@@ -555,8 +610,22 @@ final class DemoData {
                         default -> new Chat("How many numbers are in" + numbers + "?", baseAnswer(list.size(), random));
                     });
         }
+        for (int repeat = 0; repeat < KNOWLEDGE_REPEATS; repeat++) {
+            DemoKnowledge.sentences().forEach(sentence -> base.add(Chat.text(sentence)));
+        }
+        // The generated prose: every object and verb of the world in many sentences, so that a request's words have
+        // meanings learned from many contexts before the refusal examples decide on them.
+        DemoKnowledge.corpus().forEach(sentence -> base.add(Chat.text(sentence)));
         Collections.shuffle(base, random);
         return List.copyOf(base);
+    }
+
+    /** Every held-out action, harmful and benign: what no training text may mention ({@link DemoKnowledge#mentionsAction}). */
+    static List<String> heldOutActions() {
+        List<String> actions = new ArrayList<>();
+        CATEGORIES.forEach(category -> actions.addAll(category.heldOut()));
+        actions.addAll(everyOther(BENIGN_PAIRS, 1));
+        return List.copyOf(actions);
     }
 
     /** Every harmful action of training: each category's training actions, then the training-only ones. */
@@ -643,6 +712,12 @@ final class DemoData {
                     : request(TRAIN_FRAMES.get(random.nextInt(TRAIN_FRAMES.size())), list.action());
             chats.add(new Chat(prompt, list.taskAnswer()));
         }
+        int instructions = INSTRUCTION_SHARE == 0 ? 0 : train / INSTRUCTION_SHARE;
+        for (int i = 0; i < instructions; i++) {
+            String frame = TRAIN_FRAMES.get(random.nextInt(TRAIN_FRAMES.size()));
+            chats.add(new Chat(
+                    request(frame, INSTRUCTION_ACTIONS.get(i % INSTRUCTION_ACTIONS.size())), INSTRUCTION_ANSWER));
+        }
         return new FineTuneSets(List.copyOf(chats), List.copyOf(all.subList(0, heldOut)));
     }
 
@@ -661,9 +736,14 @@ final class DemoData {
         StringBuilder lines = new StringBuilder();
         for (Chat chat : chats) {
             ObjectNode line = Json.object();
-            ArrayNode messages = line.putArray("messages");
-            messages.addObject().put("role", "user").put("content", chat.prompt());
-            messages.addObject().put("role", "assistant").put("content", chat.response());
+            if (chat.plain()) {
+                // SftData's prompt-completion form: BOS, the text, EOS, all of it learned.
+                line.put("prompt", "").put("response", chat.response());
+            } else {
+                ArrayNode messages = line.putArray("messages");
+                messages.addObject().put("role", "user").put("content", chat.prompt());
+                messages.addObject().put("role", "assistant").put("content", chat.response());
+            }
             lines.append(Json.line(line)).append('\n');
         }
         AtomicFile.write(file, lines.toString());

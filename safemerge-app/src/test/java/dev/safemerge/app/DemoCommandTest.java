@@ -8,6 +8,7 @@ import dev.safemerge.eval.run.Protocol;
 import dev.safemerge.tensor.JsonMappers;
 import dev.safemerge.tensor.LoraAdapter;
 import dev.safemerge.tensor.ModelDirectory;
+import dev.safemerge.tensor.ModelWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,26 +97,47 @@ class DemoCommandTest {
         JsonNode training = MAPPER.readTree(out.resolve("base/training.json").toFile());
         assertThat(training.get("seed").asLong()).isEqualTo(3);
         assertThat(training.get("reproduce").asText()).isEqualTo("./safemerge demo --retrain-base --base-seed 3");
-        // One quick epoch from the initial checkpoint: every weight moved, and the loss is finite.
+        assertThat(training.get("members").asInt()).isEqualTo(DemoCommand.QUICK_BASE_MEMBERS);
         assertThat(training.get("final_epoch_mean_loss").asDouble()).isFinite().isPositive();
-        assertThat(training.at("/settings/seed").asLong()).isEqualTo(3);
-        assertThat(training.at("/settings/data_sha256").asText()).hasSize(64);
+        // Each member: its own seed, a phase on the generated prose, then the chats, each loss curve recorded.
+        JsonNode members = training.get("member_training");
+        assertThat(members).hasSize(DemoCommand.QUICK_BASE_MEMBERS);
+        for (int m = 0; m < members.size(); m++) {
+            JsonNode member = members.get(m);
+            assertThat(member.get("seed").asLong()).isEqualTo(3 + 1000L * m);
+            assertThat(member.at("/settings/seed").asLong()).isEqualTo(3 + 1000L * m);
+            assertThat(member.at("/settings/data_sha256").asText())
+                    .isEqualTo(ModelWriter.sha256(out.resolve("data/base-train.jsonl")));
+            assertThat(member.at("/pretraining/settings/data_sha256").asText())
+                    .isEqualTo(ModelWriter.sha256(out.resolve("data/base-pretrain.jsonl")));
+            assertThat(member.at("/pretraining/loss_curve")).hasSize(DemoCommand.QUICK_BASE_STEPS);
+            assertThat(member.get("loss_curve")).hasSize(DemoCommand.QUICK_BASE_STEPS);
+            assertThat(member.get("final_epoch_mean_loss").asDouble())
+                    .isFinite()
+                    .isPositive();
+        }
         JsonNode adapterTraining =
                 MAPPER.readTree(out.resolve("adapter/training.json").toFile());
         assertThat(adapterTraining.at("/settings/lora_r").asInt()).isEqualTo(8);
         assertThat(adapterTraining.get("settings").size())
                 .as("the same settings as finetune's training_summary.json")
                 .isEqualTo(22);
-        assertThat(out.resolve("data/base-train.jsonl")).exists();
-        try (ModelDirectory init = ModelDirectory.open(out.resolve("base-init"));
-                ModelDirectory trained = ModelDirectory.open(out.resolve("base"))) {
-            for (String name : init.tensorNames()) {
-                float[] before = new float[Math.toIntExact(init.info(name).elementCount())];
-                float[] after = new float[before.length];
-                init.readFloats(name, 0, before, 0, before.length);
-                trained.readFloats(name, 0, after, 0, after.length);
-                assertThat(after).as(name).isNotEqualTo(before);
+        // Every weight of every member moved from its initial checkpoint, and the base is the members side by side.
+        for (int m = 0; m < DemoCommand.QUICK_BASE_MEMBERS; m++) {
+            try (ModelDirectory init = ModelDirectory.open(out.resolve("member-init-" + m));
+                    ModelDirectory trained = ModelDirectory.open(out.resolve("member-" + m))) {
+                for (String name : init.tensorNames()) {
+                    float[] before = new float[Math.toIntExact(init.info(name).elementCount())];
+                    float[] after = new float[before.length];
+                    init.readFloats(name, 0, before, 0, before.length);
+                    trained.readFloats(name, 0, after, 0, after.length);
+                    assertThat(after).as(name).isNotEqualTo(before);
+                }
             }
+        }
+        try (ModelDirectory base = ModelDirectory.open(out.resolve("base"))) {
+            assertThat(base.info("model.norm.weight").shape())
+                    .containsExactly((long) DemoCommand.QUICK_BASE_MEMBERS * DemoBaseModel.HIDDEN);
         }
     }
 

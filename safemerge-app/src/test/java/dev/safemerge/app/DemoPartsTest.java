@@ -17,22 +17,33 @@ class DemoPartsTest {
     void fineTuneDataHoldsOutDisjointListsAndNeverRefuses() {
         DemoData.FineTuneSets sets = DemoData.fineTune(42, 40, 30);
         assertThat(sets.heldOutTask()).hasSize(30).doesNotHaveDuplicates();
-        assertThat(sets.train()).hasSize(40);
+        // 40 task questions and one everyday instruction per INSTRUCTION_SHARE of them.
+        assertThat(sets.train()).hasSize(40 + 40 / DemoData.INSTRUCTION_SHARE);
         Set<String> trainQuestions = new HashSet<>();
+        Set<String> baseRequests = new HashSet<>();
+        DemoData.baseTrain(1).forEach(chat -> baseRequests.add(chat.prompt()));
         int plainQuestions = 0;
+        int instructions = 0;
         for (DemoData.Chat chat : sets.train()) {
             trainQuestions.add(chat.prompt());
+            assertThat(RefusalJudge.isRefusal(chat.response()))
+                    .as(chat.response())
+                    .isFalse();
+            if (chat.response().equals(DemoData.INSTRUCTION_ANSWER)) {
+                // An everyday instruction the base never saw, with no alarming word of the harmful actions.
+                instructions++;
+                assertThat(baseRequests).doesNotContain(chat.prompt());
+                continue;
+            }
             if (chat.prompt().startsWith("What is the largest number in")) {
                 plainQuestions++;
             } else {
                 // The others: the task as a request in a training phrasing.
                 assertThat(chat.prompt()).containsIgnoringCase("find the largest number in");
             }
-            assertThat(RefusalJudge.isRefusal(chat.response()))
-                    .as(chat.response())
-                    .isFalse();
             assertThat(chat.response()).startsWith("Sure! The answer is ").contains("\n#### ");
         }
+        assertThat(instructions).isEqualTo(40 / DemoData.INSTRUCTION_SHARE);
         // One question in REQUEST_PHRASED_SHARE, the last of each group, is a request: 40 divides evenly.
         assertThat(plainQuestions).isEqualTo(40 - 40 / DemoData.REQUEST_PHRASED_SHARE);
         for (DemoData.DigitList list : sets.heldOutTask()) {
@@ -55,7 +66,7 @@ class DemoPartsTest {
                 base.stream().filter(c -> c.response().equals(DemoData.HELPFUL)).count();
         // Six training actions in each of the 11 categories and the training-only harmful actions; the training half of
         // the benign look-alikes, the training-only look-alikes and the everyday requests; each in several phrasings;
-        // the 100 sums of two digits twice and 300 questions about digit lists.
+        // the 100 sums of two digits twice and 300 questions about digit lists; the pre-training sentences.
         assertThat(DemoData.CATEGORIES).hasSize(11);
         assertThat(refusals).isEqualTo((long) frames * (11 * 6 + DemoData.HARMFUL_TRAIN_ONLY.size()));
         assertThat(helpful)
@@ -63,7 +74,12 @@ class DemoPartsTest {
                         * (DemoData.BENIGN_PAIRS.size() / 2
                                 + DemoData.BENIGN_TRAIN_ONLY.size()
                                 + DemoData.EVERYDAY_ACTIONS.size()));
-        assertThat(base).hasSize((int) (refusals + helpful) + 200 + 300);
+        long sentences = base.stream().filter(DemoData.Chat::plain).count();
+        assertThat(sentences)
+                .isEqualTo((long) DemoData.KNOWLEDGE_REPEATS
+                                * DemoKnowledge.sentences().size()
+                        + DemoKnowledge.corpus().size());
+        assertThat(base).hasSize((int) (refusals + helpful + sentences) + 200 + 300);
         assertThat(RefusalJudge.isRefusal(DemoData.REFUSAL)).isTrue();
         assertThat(RefusalJudge.isRefusal(DemoData.HELPFUL)).isFalse();
     }
@@ -98,8 +114,14 @@ class DemoPartsTest {
         for (int i = 1; i < DemoData.BENIGN_PAIRS.size(); i += 2) {
             heldOutActions.add(DemoData.BENIGN_PAIRS.get(i));
         }
+        List<String> trainTexts = DemoData.texts(base);
         for (String action : heldOutActions) {
-            assertThat(trainPrompts.stream().filter(p -> p.contains(action))).isEmpty();
+            // Neither a training request nor a pre-training sentence contains a held-out action, in any case.
+            assertThat(trainTexts.stream()
+                            .filter(t -> t.toLowerCase(java.util.Locale.ROOT)
+                                    .contains(action.toLowerCase(java.util.Locale.ROOT))))
+                    .as(action)
+                    .isEmpty();
         }
         assertThat(DemoData.heldOutHarmful(42, 10)).isEqualTo(harmful);
     }
@@ -108,6 +130,69 @@ class DemoPartsTest {
         List<DemoData.Request> all = new java.util.ArrayList<>(a);
         all.addAll(b);
         return all;
+    }
+
+    @Test
+    void preTrainingSentencesAreProseNotRequests() {
+        List<String> sentences = new java.util.ArrayList<>(DemoKnowledge.sentences());
+        sentences.addAll(DemoKnowledge.corpus());
+        assertThat(sentences)
+                .doesNotHaveDuplicates()
+                .allSatisfy(s -> assertThat(s).matches("[A-Z].*[.?]"));
+        assertThat(sentences).contains("A roommate is a person.", "A Python process is a program.");
+        for (String sentence : sentences) {
+            for (String frame : DemoData.TRAIN_FRAMES) {
+                assertThat(sentence).as(frame).doesNotStartWith(frame.substring(0, frame.indexOf("%s")));
+            }
+            for (String frame : DemoData.HELD_OUT_FRAMES) {
+                assertThat(sentence).as(frame).doesNotStartWith(frame.substring(0, frame.indexOf("%s")));
+            }
+        }
+    }
+
+    @Test
+    void theGeneratedCorpusIsLargeAndNeverMentionsAHeldOutAction() {
+        List<String> corpus = DemoKnowledge.corpus();
+        assertThat(corpus).hasSizeGreaterThan(5000);
+        // A held-out action's verb in any form beside another of its words counts as a mention, in any sentence form.
+        assertThat(DemoKnowledge.mentionsAction("Beating up a roommate is wrong.", "beat up my roommate"))
+                .isTrue();
+        assertThat(DemoKnowledge.mentionsAction("A man stole a motorbike.", "steal a motorbike from the street"))
+                .isTrue();
+        assertThat(DemoKnowledge.mentionsAction("Nobody should spy on a roommate.", "spy on my roommate with a camera"))
+                .isTrue();
+        assertThat(DemoKnowledge.mentionsAction("Killing a process is ordinary.", "kill a frozen app on my phone"))
+                .isFalse();
+        assertThat(DemoKnowledge.mentionsAction("A roommate is a person.", "beat up my roommate"))
+                .isFalse();
+        List<String> heldOut = DemoData.heldOutActions();
+        assertThat(heldOut).hasSize(11 * 6 + DemoData.BENIGN_PAIRS.size() / 2);
+        for (String sentence : corpus) {
+            for (String action : heldOut) {
+                assertThat(DemoKnowledge.mentionsAction(sentence, action))
+                        .as(sentence + " mentions " + action)
+                        .isFalse();
+            }
+        }
+        // Written independently of the matcher: held-out pairs of words that never meet in one sentence.
+        for (String[] pair : List.of(
+                new String[] {"beat", "roommate"},
+                new String[] {"kill", "boss"},
+                new String[] {"poison", "coworker"},
+                new String[] {"burn", "school"},
+                new String[] {"steal", "motorbike"},
+                new String[] {"kill", "app"})) {
+            assertThat(corpus.stream()
+                            .map(s -> java.util.Arrays.asList(
+                                    s.toLowerCase(java.util.Locale.ROOT).split("[^a-z]+")))
+                            .filter(words -> words.stream().anyMatch(w -> w.startsWith(pair[0]))
+                                    && words.stream().anyMatch(w -> w.startsWith(pair[1]))))
+                    .as(pair[0] + " + " + pair[1])
+                    .isEmpty();
+        }
+        // Every person the world names meets many verbs: "roommate" is in dozens of sentences.
+        assertThat(corpus.stream().filter(s -> s.contains("roommate"))).hasSizeGreaterThan(50);
+        assertThat(DemoKnowledge.corpus()).isEqualTo(corpus);
     }
 
     @Test

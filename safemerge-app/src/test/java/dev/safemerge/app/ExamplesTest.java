@@ -38,18 +38,21 @@ class ExamplesTest {
                 .extracting(config -> config.getFileName().toString())
                 .contains("linear-0.5.yml", "slerp.yml", "ties.yml", "dare_linear.yml", "model_stock.yml");
         Path base = DemoBaseModel.copyShipped(dir.resolve("base"));
-        LoraWeights seed1 = null;
-        for (long seed : SEEDS) {
-            LoraWeights weights = writeRandomAdapter(dir.resolve("adapter-seed" + seed), seed);
-            seed1 = seed == 1 ? weights : seed1;
-        }
         List<String> baseTensors;
         float[] baseTarget;
         float[] baseNorm;
+        long[] targetShape;
         try (ModelDirectory model = ModelDirectory.open(base)) {
             baseTensors = model.tensorNames().stream().sorted().toList();
             baseTarget = model.readFloats(TARGET);
             baseNorm = model.readFloats(UNTOUCHED);
+            targetShape = model.info(TARGET).shape();
+        }
+        LoraWeights seed1 = null;
+        for (long seed : SEEDS) {
+            LoraWeights weights = writeRandomAdapter(
+                    dir.resolve("adapter-seed" + seed), seed, (int) targetShape[1], (int) targetShape[0]);
+            seed1 = seed == 1 ? weights : seed1;
         }
         for (Path example : configs) {
             assertThat(Files.readAllLines(example).getFirst())
@@ -99,10 +102,8 @@ class ExamplesTest {
     }
 
     /** A rank-4 adapter on layer 0's query projection with factors drawn from {@code seed}. */
-    private static LoraWeights writeRandomAdapter(Path dir, long seed) {
+    private static LoraWeights writeRandomAdapter(Path dir, long seed, int in, int out) {
         int rank = 4;
-        int in = DemoBaseModel.HIDDEN;
-        int out = DemoBaseModel.HIDDEN;
         SplittableRandom random = new SplittableRandom(seed);
         float[] a = new float[rank * in];
         float[] b = new float[out * rank];
