@@ -23,7 +23,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The demo's judge: a tiny Llama of the base's shape, with its own {@link DemoTokenizer} learned from the judge's text,
+ * The demo's judge: a tiny Llama of one base member's shape, with its own {@link DemoTokenizer} learned from the judge's text,
  * trained from random weights to answer WildGuard's prompt with WildGuard's three-line output on
  * {@link DemoJudgeData}'s labelled pairs. It is judged exactly as a real WildGuard checkpoint is: opened with
  * {@link LocalModels} and prompted and parsed by {@link WildGuard}. The trained checkpoint ships as a resource
