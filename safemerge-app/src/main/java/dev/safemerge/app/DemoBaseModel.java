@@ -123,8 +123,10 @@ final class DemoBaseModel {
             BaseRecipe recipe,
             Progress.Factory progress) {
         long started = System.nanoTime();
+        String reproduce = "./safemerge demo --retrain-base --base-seed " + recipe.seed();
         List<Path> members = new ArrayList<>();
         ArrayNode cards = JsonNodeFactory.instance.arrayNode();
+        double lossSum = 0;
         for (int m = 0; m < recipe.members(); m++) {
             long seed = recipe.memberSeed(m);
             Path init = writeInitial(scratch.resolve("member-init-" + m), seed, texts);
@@ -136,11 +138,12 @@ final class DemoBaseModel {
                     new Recipe(seed, recipe.chatEpochs(), recipe.batchSize(), recipe.learningRate()),
                     recipe.maxStepsPerPhase(),
                     "member " + m + " of the safemerge demo base",
-                    "./safemerge demo --retrain-base --base-seed " + recipe.seed(),
+                    reproduce,
                     "safemerge_demo_base_seed",
                     member,
                     progress);
             cards.add(card);
+            lossSum += card.get("final_epoch_mean_loss").asDouble();
             members.add(member);
         }
         ObjectNode card = Json.object();
@@ -148,15 +151,10 @@ final class DemoBaseModel {
                 "what",
                 "safemerge demo base: " + recipe.members()
                         + " tiny aligned chat models trained on synthetic data, joined side by side into one");
-        card.put("reproduce", "./safemerge demo --retrain-base --base-seed " + recipe.seed());
+        card.put("reproduce", reproduce);
         card.put("seed", recipe.seed());
         card.put("members", recipe.members());
-        card.put(
-                "final_epoch_mean_loss",
-                java.util.stream.StreamSupport.stream(cards.spliterator(), false)
-                        .mapToDouble(c -> c.get("final_epoch_mean_loss").asDouble())
-                        .average()
-                        .orElseThrow());
+        card.put("final_epoch_mean_loss", lossSum / recipe.members());
         card.put("training_seconds", Math.round((System.nanoTime() - started) / 1e9));
         card.set("member_training", cards);
         join(members, out, Map.of("training.json", Json.pretty(card).getBytes(StandardCharsets.UTF_8)));
@@ -292,29 +290,26 @@ final class DemoBaseModel {
             List<TensorSpec> specs = new ArrayList<>();
             for (String name : first.tensorNames()) {
                 long[] shape = first.info(name).shape().clone();
-                if (shape.length == 1 || sideBySide(name)) {
-                    shape[shape.length - 1] *= k;
-                } else {
+                if (blockDiagonal(name, shape)) {
                     shape[0] *= k;
-                    shape[1] *= k;
                 }
+                shape[shape.length - 1] *= k;
                 specs.add(new TensorSpec(name, DType.BF16, shape));
             }
             try (ModelWriter writer = ModelWriter.create(out, specs, Long.MAX_VALUE, Map.of())) {
                 for (String name : first.tensorNames()) {
                     long[] small = first.info(name).shape();
+                    boolean blocks = blockDiagonal(name, small);
                     int rows = small.length == 1 ? 1 : (int) small[0];
                     int cols = (int) small[small.length - 1];
                     int wideCols = cols * k;
-                    float[] joined = new float
-                            [Math.toIntExact(
-                                    (long) (small.length == 1 || sideBySide(name) ? rows : rows * k) * wideCols)];
+                    float[] joined = new float[Math.toIntExact((long) (blocks ? rows * k : rows) * wideCols)];
                     float scale = name.equals("lm_head.weight") ? 1f / k : 1f;
                     float[] w = new float[rows * cols];
                     for (int m = 0; m < k; m++) {
                         models.get(m).readFloats(name, 0, w, 0, w.length);
-                        // Member m's block: its own columns, and its own rows unless the tensor is side by side.
-                        int firstRow = small.length == 1 || sideBySide(name) ? 0 : m * rows;
+                        // Member m's block: its own columns, and its own rows when the tensor is block-diagonal.
+                        int firstRow = blocks ? m * rows : 0;
                         for (int r = 0; r < rows; r++) {
                             for (int c = 0; c < cols; c++) {
                                 joined[(firstRow + r) * wideCols + m * cols + c] = scale * w[r * cols + c];
@@ -341,9 +336,12 @@ final class DemoBaseModel {
         }
     }
 
-    /** Tensors whose rows are the vocabulary: members side by side in the columns, every row shared. */
-    private static boolean sideBySide(String name) {
-        return name.equals("model.embed_tokens.weight") || name.equals("lm_head.weight");
+    /**
+     * Whether a member's tensor becomes a diagonal block of the joined one (the projections), rather than a slice of
+     * columns beside the others' (norm weights, and the embeddings and {@code lm_head}, whose rows are the vocabulary).
+     */
+    private static boolean blockDiagonal(String name, long[] shape) {
+        return shape.length == 2 && !name.equals("model.embed_tokens.weight") && !name.equals("lm_head.weight");
     }
 
     /** The mean training loss over the last epoch's steps (all steps when the run was shorter than an epoch). */
