@@ -34,9 +34,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -207,14 +205,9 @@ final class DemoCommand implements Callable<Integer> {
             w.flush();
             List<DemoData.Chat> baseTrain = DemoData.baseTrain(recipe.seed());
             // The generated prose is a phase of its own, before the chats and the hand-written sentences.
-            Set<String> corpus = new HashSet<>(DemoKnowledge.corpus());
-            Predicate<DemoData.Chat> prose = chat -> chat.plain() && corpus.contains(chat.response());
-            DemoData.writeChats(
-                    data.resolve("base-pretrain.jsonl"),
-                    baseTrain.stream().filter(prose).toList());
-            DemoData.writeChats(
-                    data.resolve("base-train.jsonl"),
-                    baseTrain.stream().filter(prose.negate()).toList());
+            DemoData.BasePhases phases = DemoData.phases(baseTrain);
+            DemoData.writeChats(data.resolve("base-pretrain.jsonl"), phases.prose());
+            DemoData.writeChats(data.resolve("base-train.jsonl"), phases.chats());
             double loss = DemoBaseModel.train(
                             data.resolve("base-pretrain.jsonl"),
                             data.resolve("base-train.jsonl"),

@@ -7,6 +7,7 @@ import dev.safemerge.tensor.AtomicFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
@@ -626,6 +627,20 @@ final class DemoData {
         CATEGORIES.forEach(category -> actions.addAll(category.heldOut()));
         actions.addAll(everyOther(BENIGN_PAIRS, 1));
         return List.copyOf(actions);
+    }
+
+    /** The base's training set in its two phases, each in {@link #baseTrain}'s order. */
+    record BasePhases(List<Chat> prose, List<Chat> chats) {}
+
+    /** Splits {@code base} into the generated prose ({@link DemoKnowledge#corpus}), learned first, and the rest. */
+    static BasePhases phases(List<Chat> base) {
+        Set<String> corpus = new HashSet<>(DemoKnowledge.corpus());
+        List<Chat> prose = new ArrayList<>();
+        List<Chat> chats = new ArrayList<>();
+        for (Chat chat : base) {
+            (chat.plain() && corpus.contains(chat.response()) ? prose : chats).add(chat);
+        }
+        return new BasePhases(List.copyOf(prose), List.copyOf(chats));
     }
 
     /** Every harmful action of training: each category's training actions, then the training-only ones. */
