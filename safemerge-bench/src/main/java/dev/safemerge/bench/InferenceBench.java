@@ -38,7 +38,8 @@ import java.util.stream.Stream;
 /**
  * Inference speed of the engine on a synthetic Llama-architecture BF16 checkpoint of a chosen shape, each figure
  * against its bound measured in the same run: decode against memory bandwidth ÷ weight bytes per token, prefill
- * against vector FMA throughput ÷ 2·parameters FLOPs per token, batched decode against the lower of the two. Beside
+ * against vector FMA throughput ÷ 2·parameters FLOPs per token, batched decode against the lower of the two, each
+ * limit the higher of the probes taken just before and just after the figure ({@link MachineBounds.Probe}). Beside
  * them, on the same checkpoint: transformers on PyTorch's CPU kernels in bf16 and f32
  * (src/main/python/inference_bench_transformers.py, run by {@code --python}; skipped with a message where it cannot
  * import torch and transformers), and the tokens/s of a 64-prompt safety evaluation through the evaluation's own
@@ -163,28 +164,28 @@ public final class InferenceBench {
                 writeCheckpoint(dir, shape);
                 System.out.printf("wrote synthetic checkpoint %s in %.1f s%n", dir, (System.nanoTime() - start) / 1e9);
             }
-            // the machine is shared, so each bound is measured right before the figure it bounds
+            // the machine is shared, so each figure's bound comes from the probes just before and just after it
             List<String> rows = new ArrayList<>();
             Map<String, Double> engine = new LinkedHashMap<>();
-            double flops = MachineBounds.fmaThroughput(threads, 3);
-            System.out.printf(Locale.ROOT, "  vector FMA %.1f GFLOP/s%n", flops / 1e9);
             try (Model model = Model.load(dir, copied)) {
                 long bytes = model.weightBytesPerToken();
                 System.out.printf(
                         "model: %.3fB parameters per token, %.3f GB of weights read per decode step%n",
                         shape.parametersPerToken() / 1e9, bytes / 1e9);
-                double prefillFlopsPerToken = shape.prefillFlopsPerToken(prefillTokens);
-                double decodeComputeBound = flops / (2.0 * shape.parametersPerToken());
+                MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
                 double prefill = prefill(model, prefillTokens, repeats);
                 engine.put("prefill", prefill);
                 rows.add(row(
                         "prefill " + prefillTokens + " tokens (bf16, copied)",
                         prefill,
-                        flops / prefillFlopsPerToken,
+                        probes.around().fmaFlops() / shape.prefillFlopsPerToken(prefillTokens),
                         "FMA"));
                 for (int batch : new int[] {1, 16, 64}) {
-                    double bound = Math.min(batch * bandwidth(threads) / bytes, decodeComputeBound);
                     double rate = decode(model, batch, decodeTokens, repeats);
+                    MachineBounds.Probe around = probes.around();
+                    double bound = Math.min(
+                            batch * around.bandwidthBytes() / bytes,
+                            around.fmaFlops() / (2.0 * shape.parametersPerToken()));
                     engine.put("decode " + batch, rate);
                     rows.add(row(
                             "decode batch " + batch + " (bf16, copied)",
@@ -195,8 +196,9 @@ public final class InferenceBench {
             }
             rows.addAll(mappedVersusCopied(dir, copied, threads, decodeTokens, repeats, pairs));
             try (Model q8 = Model.load(dir, copied.withQuantization(ModelLoadOptions.Quantization.Q8))) {
-                double bound = bandwidth(threads) / q8.weightBytesPerToken();
+                MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
                 double rate = decode(q8, 1, decodeTokens, repeats);
+                double bound = probes.around().bandwidthBytes() / q8.weightBytesPerToken();
                 engine.put("q8 decode 1", rate);
                 rows.add(row("decode batch 1 (q8)", rate, bound, "bandwidth"));
             }
@@ -219,18 +221,19 @@ public final class InferenceBench {
 
     /**
      * Batch-1 decode from the off-heap copy and through the file mapping, alternately {@code pairs} times, each
-     * against a bandwidth probe taken just before it: the series that settles which of the two is the default.
+     * against the bandwidth probes on both sides of it: the series that settles which of the two is the default.
      */
     private static List<String> mappedVersusCopied(
             Path dir, ModelLoadOptions copied, int threads, int decodeTokens, int repeats, int pairs) throws Exception {
         List<String> rows = new ArrayList<>();
         try (Model inMemory = Model.load(dir, copied);
                 Model mapped = Model.load(dir, copied.withWeightsInMemory(false))) {
+            MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
             for (int pair = 1; pair <= pairs; pair++) {
-                double copiedBound = bandwidth(threads) / inMemory.weightBytesPerToken();
                 double copiedRate = decode(inMemory, 1, decodeTokens, repeats);
-                double mappedBound = bandwidth(threads) / mapped.weightBytesPerToken();
+                double copiedBound = probes.around().bandwidthBytes() / inMemory.weightBytesPerToken();
                 double mappedRate = decode(mapped, 1, decodeTokens, repeats);
+                double mappedBound = probes.around().bandwidthBytes() / mapped.weightBytesPerToken();
                 rows.add(row("decode batch 1, pair " + pair + " (bf16, copied)", copiedRate, copiedBound, "bandwidth"));
                 rows.add(row(
                         String.format(
@@ -405,12 +408,6 @@ public final class InferenceBench {
         }
         Files.writeString(
                 dir.resolve("tokenizer_config.json"), JsonMappers.plain().writeValueAsString(config));
-    }
-
-    private static double bandwidth(int threads) throws Exception {
-        double bytesPerSecond = MachineBounds.readBandwidth(1L << 30, threads, 3);
-        System.out.printf("  read bandwidth %.1f GB/s%n", bytesPerSecond / 1e9);
-        return bytesPerSecond;
     }
 
     private static String row(String name, double rate, double bound, String from) {

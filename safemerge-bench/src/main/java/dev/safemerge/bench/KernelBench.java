@@ -95,21 +95,22 @@ public final class KernelBench {
                 bytes += m.byteSize();
             }
             double flops = 2.0 * shape.parametersPerToken();
-            double fma = MachineBounds.fmaThroughput(threads, 3);
-            double bandwidth = bandwidth(threads);
+            MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
             for (int batch : new int[] {1, 16, 64}) {
                 double rate = tokensPerSecond(bf16, batch, repeats);
-                double bound = Math.min(batch * bandwidth / bytes, fma / flops);
+                MachineBounds.Probe around = probes.around();
+                double bound = Math.min(batch * around.bandwidthBytes() / bytes, around.fmaFlops() / flops);
                 rows.add(row(
                         name + " kernels batch " + batch + " (bf16)",
                         rate,
                         bound,
                         batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
             }
+            double prefill = tokensPerSecond(bf16, prefillTokens, repeats);
             rows.add(row(
                     name + " kernels " + prefillTokens + " rows (bf16)",
-                    tokensPerSecond(bf16, prefillTokens, repeats),
-                    fma / flops,
+                    prefill,
+                    probes.around().fmaFlops() / flops,
                     "FMA"));
             List<Matrix> q8 = new ArrayList<>();
             long q8Bytes = 0;
@@ -118,16 +119,16 @@ public final class KernelBench {
                 q8.add(quantized);
                 q8Bytes += quantized.byteSize();
             }
-            double q8Bandwidth = bandwidth(threads);
+            probes = new MachineBounds.ProbeChain(threads);
+            double q8Decode = tokensPerSecond(q8, 1, repeats);
             rows.add(row(
-                    name + " kernels batch 1 (q8)",
-                    tokensPerSecond(q8, 1, repeats),
-                    q8Bandwidth / q8Bytes,
-                    "bandwidth"));
+                    name + " kernels batch 1 (q8)", q8Decode, probes.around().bandwidthBytes() / q8Bytes, "bandwidth"));
+            double q8Batch = tokensPerSecond(q8, 16, repeats);
+            MachineBounds.Probe around = probes.around();
             rows.add(row(
                     name + " kernels batch 16 (q8)",
-                    tokensPerSecond(q8, 16, repeats),
-                    Math.min(16 * q8Bandwidth / q8Bytes, fma / flops),
+                    q8Batch,
+                    Math.min(16 * around.bandwidthBytes() / q8Bytes, around.fmaFlops() / flops),
                     "min(16x bandwidth, FMA)"));
             oneThreadRows(name, bf16, oneThreadBatches, repeats, rows);
         }
@@ -254,43 +255,40 @@ public final class KernelBench {
             InferenceBench.writeCheckpoint(checkpoint, shape);
             try (Model model = Model.load(checkpoint, ModelLoadOptions.defaults())) {
                 long bytes = model.weightBytesPerToken();
-                double fma = MachineBounds.fmaThroughput(threads, 3);
                 double prefillFlops =
                         2.0 * shape.layerParameters() + 2.0 * shape.vocab() * shape.hidden() / prefillTokens;
+                MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
+                double prefill = InferenceBench.prefill(model, prefillTokens, repeats);
                 rows.add(row(
                         name + " step prefill " + prefillTokens + " tokens (bf16)",
-                        InferenceBench.prefill(model, prefillTokens, repeats),
-                        fma / prefillFlops,
+                        prefill,
+                        probes.around().fmaFlops() / prefillFlops,
                         "FMA"));
                 double decodeFlops = 2.0 * shape.parametersPerToken();
                 for (int batch : new int[] {1, 16, 64}) {
-                    double bandwidth = bandwidth(threads);
-                    double bound = Math.min(batch * bandwidth / bytes, fma / decodeFlops);
+                    double rate = InferenceBench.decode(model, batch, steps, repeats);
+                    MachineBounds.Probe around = probes.around();
+                    double bound = Math.min(batch * around.bandwidthBytes() / bytes, around.fmaFlops() / decodeFlops);
                     rows.add(row(
                             name + " step decode batch " + batch + " (bf16)",
-                            InferenceBench.decode(model, batch, steps, repeats),
+                            rate,
                             bound,
                             batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
                 }
             }
             try (Model q8 = Model.load(
                     checkpoint, ModelLoadOptions.defaults().withQuantization(ModelLoadOptions.Quantization.Q8))) {
-                double bound = bandwidth(threads) / q8.weightBytesPerToken();
+                MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
+                double rate = InferenceBench.decode(q8, 1, steps, repeats);
                 rows.add(row(
                         name + " step decode batch 1 (q8)",
-                        InferenceBench.decode(q8, 1, steps, repeats),
-                        bound,
+                        rate,
+                        probes.around().bandwidthBytes() / q8.weightBytesPerToken(),
                         "bandwidth"));
             }
         } finally {
             InferenceBench.deleteTree(checkpoint);
         }
-    }
-
-    private static double bandwidth(int threads) throws Exception {
-        double bytesPerSecond = MachineBounds.readBandwidth(1L << 30, threads, 3);
-        System.out.printf("  read bandwidth %.1f GB/s%n", bytesPerSecond / 1e9);
-        return bytesPerSecond;
     }
 
     private static String row(String name, double rate, double bound, String from) {

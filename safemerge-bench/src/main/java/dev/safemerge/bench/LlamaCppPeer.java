@@ -20,8 +20,8 @@ import java.util.Map;
  * InferenceBench's llama.cpp rows: the benchmark's checkpoint written as GGUF in BF16 and in Q8_0
  * ({@link LlamaGguf}), checked to compute the same logits as the engine on a short token sequence, then timed by
  * src/main/node/inference_bench_llamacpp.mjs through node-llama-cpp's prebuilt CPU build with the bench's threads,
- * each figure against the same bounds as the engine's rows (measured again right before the run) and as engine ÷
- * llama.cpp.
+ * each figure against the same bounds as the engine's rows (probed again right before and right after the run)
+ * and as engine ÷ llama.cpp.
  *
  * <p>node-llama-cpp comes from {@code --llamacpp DIR} ({@code SAFEMERGE_LLAMACPP_DIR}, default
  * ~/.cache/safemerge-bench/node-llama-cpp); where DIR lacks it and npm is on the path, the bench installs the pinned
@@ -74,10 +74,7 @@ final class LlamaCppPeer {
                     (System.nanoTime() - start) / 1e9);
             rows.add(check(options, modules, dir, gguf, type, threads, shape.vocab()));
 
-            double flops = MachineBounds.fmaThroughput(threads, 3);
-            double bandwidth = MachineBounds.readBandwidth(1L << 30, threads, 3);
-            System.out.printf(
-                    Locale.ROOT, "  vector FMA %.1f GFLOP/s, read bandwidth %.1f GB/s%n", flops / 1e9, bandwidth / 1e9);
+            MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
             JsonNode result = runScript(
                     options,
                     gguf,
@@ -103,6 +100,10 @@ final class LlamaCppPeer {
                     result.get("buildType").asText(),
                     result.get("gpu").asText(),
                     result.get("threads").asInt());
+            // one script run times every row, so every row's bound comes from the probes before and after the run
+            MachineBounds.Probe around = probes.around();
+            double flops = around.fmaFlops();
+            double bandwidth = around.bandwidthBytes();
             // bytes of the matrices read per decode step in this file's format: every layer and the output projection
             double bytesPerToken = shape.parametersPerToken() * (double) type.blockBytes / type.blockElements;
             double decodeComputeBound = flops / (2.0 * shape.parametersPerToken());

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -23,6 +24,44 @@ final class MachineBounds {
     private static final long FMA_BLOCK = 100_000;
 
     private MachineBounds() {}
+
+    /**
+     * Both limits, probed one after the other: vector FMA throughput (FLOP/s) and streaming read bandwidth (bytes/s).
+     * This VM's FMA probe has read anywhere from 94 to 175 GFLOP/s within one evening, so a bound taken only before a
+     * figure can catch the machine slow and flatter the figure (a prefill once measured 1.05 of such a bound): a
+     * figure's bound is the {@link #higher} of the probes on both sides of it.
+     */
+    record Probe(double fmaFlops, double bandwidthBytes) {
+        static Probe take(int threads) throws Exception {
+            Probe probe = new Probe(fmaThroughput(threads, 3), readBandwidth(1L << 30, threads, 3));
+            System.out.printf(Locale.ROOT, "  read bandwidth %.1f GB/s%n", probe.bandwidthBytes() / 1e9);
+            return probe;
+        }
+
+        /** Each limit at the higher of the two probes, so that neither probe's slow moment lowers the bound. */
+        Probe higher(Probe other) {
+            return new Probe(Math.max(fmaFlops, other.fmaFlops()), Math.max(bandwidthBytes, other.bandwidthBytes()));
+        }
+    }
+
+    /** Probes taken between timed figures: each figure's bound comes from the probes just before and just after it. */
+    static final class ProbeChain {
+        private final int threads;
+        private Probe last;
+
+        ProbeChain(int threads) throws Exception {
+            this.threads = threads;
+            this.last = Probe.take(threads);
+        }
+
+        /** The bound around the figure timed since the last call (or since the chain began). */
+        Probe around() throws Exception {
+            Probe next = Probe.take(threads);
+            Probe around = last.higher(next);
+            last = next;
+            return around;
+        }
+    }
 
     /** Bytes per second of a streaming vector read of {@code bytes} off-heap bytes split over {@code threads}. */
     static double readBandwidth(long bytes, int threads, int repeats) throws Exception {
