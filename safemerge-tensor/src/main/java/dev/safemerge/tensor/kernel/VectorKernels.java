@@ -234,12 +234,14 @@ final class VectorKernels implements Kernels {
     /**
      * Input rows from which a packed panel is decoded to floats once and its six-row tiles read the decoded copy: the
      * widening then happens once per panel instead of once per six input rows, and the tiles read a float array, not
-     * the memory segment whose loads the rest of the process shares. One thread, 135m matrices, GFLOP per CPU-second
-     * (docs/PERFORMANCE.md, "Kernels (2026-12-03): where the forward step's time goes"): 128 input rows 55 → 78, 64
-     * rows 55 → 69, 16 rows 47 either way, 6 rows 44 → 31 and 2 rows 18 → 12, since below a few tiles per panel the
-     * extra pass through the buffer costs more than the widening it saves.
+     * the memory segment whose loads the rest of the process shares. Twelve rows are two whole six-row tiles, the
+     * fewest that share one decoding pass without repeating rows; below that the extra pass through the buffer costs
+     * more than the widening it saves (one thread, 135m matrices: 6 rows 44 → 31 GFLOP per CPU-second, 2 rows 18 →
+     * 12). Decode steps of the whole model at 16 sequences, tokens per CPU-second, the threshold at 24 against 12,
+     * alternating JVMs (docs/PERFORMANCE.md, "Kernels (2026-12-04): decoded panels from twelve rows"): 1b 13.3–16.7
+     * against 16.1–21.0, 135m 95–127 against 114–144; at 12 sequences on 135m 114–131 against 102–141.
      */
-    private static final int DECODED_PANEL_BATCH = 24;
+    private static final int DECODED_PANEL_BATCH = 12;
 
     /** {@link #panel16x6}'s arithmetic over the panel decoded to floats in {@code panel}, sixteen per column. */
     private static void decodedPanel16x6(

@@ -239,11 +239,11 @@ class KernelsTest {
 
     /**
      * Packed matrices, seeded random ragged shapes (heights that end in a partial panel, any width, batches that end
-     * in a partial tile; up to 40 input rows, so that about a third of the trials take the decoded-panel tiles of
-     * large batches): the vector tiles give exactly the scalar twin's bits, one fused multiply-add per column in
-     * order, for the whole matrix and for any range of rows a thread may be given (a range that cuts a panel writes
-     * only its own rows); a row of a batch equals itself alone; and each output lies within the float32 summation
-     * bound of a double reference.
+     * in a partial tile; up to 40 input rows, so that about a quarter of the trials take the direct tiles of small
+     * batches and the rest the decoded-panel tiles): the vector tiles give exactly the scalar twin's bits, one fused
+     * multiply-add per column in order, for the whole matrix and for any range of rows a thread may be given (a range
+     * that cuts a panel writes only its own rows); a row of a batch equals itself alone; and each output lies within
+     * the float32 summation bound of a double reference.
      */
     @ParameterizedTest
     @EnumSource(
