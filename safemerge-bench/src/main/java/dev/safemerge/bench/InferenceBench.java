@@ -182,10 +182,7 @@ public final class InferenceBench {
                         "FMA"));
                 for (int batch : new int[] {1, 16, 64}) {
                     double rate = decode(model, batch, decodeTokens, repeats);
-                    MachineBounds.Probe around = probes.around();
-                    double bound = Math.min(
-                            batch * around.bandwidthBytes() / bytes,
-                            around.fmaFlops() / (2.0 * shape.parametersPerToken()));
+                    double bound = probes.around().decodeBound(batch, bytes, 2.0 * shape.parametersPerToken());
                     engine.put("decode " + batch, rate);
                     rows.add(row(
                             "decode batch " + batch + " (bf16, copied)",

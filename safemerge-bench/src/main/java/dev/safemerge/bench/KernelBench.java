@@ -98,8 +98,7 @@ public final class KernelBench {
             MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
             for (int batch : new int[] {1, 16, 64}) {
                 double rate = tokensPerSecond(bf16, batch, repeats);
-                MachineBounds.Probe around = probes.around();
-                double bound = Math.min(batch * around.bandwidthBytes() / bytes, around.fmaFlops() / flops);
+                double bound = probes.around().decodeBound(batch, bytes, flops);
                 rows.add(row(
                         name + " kernels batch " + batch + " (bf16)",
                         rate,
@@ -124,11 +123,10 @@ public final class KernelBench {
             rows.add(row(
                     name + " kernels batch 1 (q8)", q8Decode, probes.around().bandwidthBytes() / q8Bytes, "bandwidth"));
             double q8Batch = tokensPerSecond(q8, 16, repeats);
-            MachineBounds.Probe around = probes.around();
             rows.add(row(
                     name + " kernels batch 16 (q8)",
                     q8Batch,
-                    Math.min(16 * around.bandwidthBytes() / q8Bytes, around.fmaFlops() / flops),
+                    probes.around().decodeBound(16, q8Bytes, flops),
                     "min(16x bandwidth, FMA)"));
             oneThreadRows(name, bf16, oneThreadBatches, repeats, rows);
         }
@@ -267,8 +265,7 @@ public final class KernelBench {
                 double decodeFlops = 2.0 * shape.parametersPerToken();
                 for (int batch : new int[] {1, 16, 64}) {
                     double rate = InferenceBench.decode(model, batch, steps, repeats);
-                    MachineBounds.Probe around = probes.around();
-                    double bound = Math.min(batch * around.bandwidthBytes() / bytes, around.fmaFlops() / decodeFlops);
+                    double bound = probes.around().decodeBound(batch, bytes, decodeFlops);
                     rows.add(row(
                             name + " step decode batch " + batch + " (bf16)",
                             rate,

@@ -102,15 +102,12 @@ final class LlamaCppPeer {
                     result.get("threads").asInt());
             // one script run times every row, so every row's bound comes from the probes before and after the run
             MachineBounds.Probe around = probes.around();
-            double flops = around.fmaFlops();
-            double bandwidth = around.bandwidthBytes();
             // bytes of the matrices read per decode step in this file's format: every layer and the output projection
             double bytesPerToken = shape.parametersPerToken() * (double) type.blockBytes / type.blockElements;
-            double decodeComputeBound = flops / (2.0 * shape.parametersPerToken());
             rows.add(peerRow(
                     "prefill " + prefillTokens + " tokens (llama.cpp " + label + ")",
                     result.get("prefill").asDouble(),
-                    flops / shape.prefillFlopsPerToken(prefillTokens),
+                    around.fmaFlops() / shape.prefillFlopsPerToken(prefillTokens),
                     "FMA",
                     type == TensorType.BF16 ? engine.get("prefill") : null));
             for (int batch : new int[] {1, 16, 64}) {
@@ -120,7 +117,7 @@ final class LlamaCppPeer {
                 rows.add(peerRow(
                         "decode batch " + batch + " (llama.cpp " + label + ")",
                         result.get("decode").get(Integer.toString(batch)).asDouble(),
-                        Math.min(batch * bandwidth / bytesPerToken, decodeComputeBound),
+                        around.decodeBound(batch, bytesPerToken, 2.0 * shape.parametersPerToken()),
                         batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)",
                         engineRate));
             }

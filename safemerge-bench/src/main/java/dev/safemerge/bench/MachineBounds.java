@@ -38,6 +38,14 @@ final class MachineBounds {
             return probe;
         }
 
+        /**
+         * Tokens/s that decoding {@code batch} sequences cannot exceed: {@code batch} tokens per read of the {@code
+         * bytesPerStep} weight bytes, or the FMA rate ÷ {@code flopsPerToken} where that is lower.
+         */
+        double decodeBound(int batch, double bytesPerStep, double flopsPerToken) {
+            return Math.min(batch * bandwidthBytes / bytesPerStep, fmaFlops / flopsPerToken);
+        }
+
         /** Each limit at the higher of the two probes, so that neither probe's slow moment lowers the bound. */
         Probe higher(Probe other) {
             return new Probe(Math.max(fmaFlops, other.fmaFlops()), Math.max(bandwidthBytes, other.bandwidthBytes()));
