@@ -2,7 +2,6 @@ package dev.safemerge.tensor.kernel;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -14,12 +13,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector API kernels. Weights are decoded to float lanes straight from their stored format (bf16: widen and shift;
- * f16: rebias the exponent; q8: widen and convert, then one scale per block), so memory traffic stays at the stored
- * size. A matmul over several input rows decodes each panel of weight rows once into a float buffer and reuses it for
- * every input row; one input row (a decode step) reads its weights straight from their stored format. Every output is
- * the same chain of operations whatever the tile it falls in: lane-wise FMAs over the whole vectors of a row, the
- * lanes summed in a fixed order, then the scalar tail, so results do not depend on the batch size. Packed matrices
- * ({@link Matrix#packTo}) have their own tiles, an outer product over panels of sixteen rows ({@link #matmulPacked}).
+ * f16: rebias the exponent; q8: split each int of four weights into byte planes by shifts, convert, then one scale
+ * per block), so memory traffic stays at the stored size. A matmul over several input rows decodes each panel of
+ * weight rows once into a float buffer and reuses it for every input row; one input row (a decode step) reads its
+ * weights straight from their stored format. Every output is the same chain of operations whatever the tile it falls
+ * in: lane-wise FMAs over the whole vectors of a row, the lanes summed in a fixed order, then the scalar tail, so
+ * results do not depend on the batch size. Packed matrices ({@link Matrix#packTo}) have their own tiles, an outer
+ * product over panels of sixteen rows ({@link #matmulPacked}).
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -27,8 +27,6 @@ final class VectorKernels implements Kernels {
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
-    private static final VectorSpecies<Byte> BYTES =
-            VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 4));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Weight rows decoded together and multiplied in one pass. */
     private static final int PANEL = 4;
@@ -36,16 +34,16 @@ final class VectorKernels implements Kernels {
     private static final int INPUTS = 3;
 
     /** For each halving step of {@link #sumLanes}, the shuffle that brings lane i+half to lane i. */
-    private static final VectorShuffle<Float>[] HALVES = halves();
+    private static final VectorShuffle<Float>[] HALVES = halves(FLOATS);
 
     private VectorKernels() {}
 
     @SuppressWarnings({"unchecked", "rawtypes"}) // generic array of shuffles, filled once
-    private static VectorShuffle<Float>[] halves() {
-        int steps = Integer.numberOfTrailingZeros(LANES);
+    private static VectorShuffle<Float>[] halves(VectorSpecies<Float> species) {
+        int steps = Integer.numberOfTrailingZeros(species.length());
         VectorShuffle<Float>[] shuffles = new VectorShuffle[steps];
         for (int s = 0; s < steps; s++) {
-            shuffles[s] = VectorShuffle.iota(FLOATS, LANES >> (s + 1), 1, true);
+            shuffles[s] = VectorShuffle.iota(species, species.length() >> (s + 1), 1, true);
         }
         return shuffles;
     }
@@ -56,8 +54,13 @@ final class VectorKernels implements Kernels {
      * training runs with the same seed diverge depending on JIT timing.
      */
     private static float sumLanes(FloatVector v) {
+        return sumLanes(v, HALVES);
+    }
+
+    /** {@link #sumLanes(FloatVector)} for a vector of {@code halves}' species. */
+    private static float sumLanes(FloatVector v, VectorShuffle<Float>[] halves) {
         FloatVector sum = v;
-        for (VectorShuffle<Float> half : HALVES) {
+        for (VectorShuffle<Float> half : halves) {
             sum = sum.add(sum.rearrange(half));
         }
         return sum.lane(0);
@@ -812,90 +815,148 @@ final class VectorKernels implements Kernels {
         return tail(format, data, w, x, xOffset, c, cols, sumLanes(acc));
     }
 
+    /*
+     * Q8 rows are read as ints: one int holds four consecutive weights, and a vector of Q8_LANES ints holds 4·Q8_LANES
+     * of them. Shifting each int left by 24 − 8k and arithmetically right by 24 leaves weight k of every int
+     * sign-extended in its lane ("byte plane" k), which converts to floats with one instruction. Widening eight bytes
+     * at a time instead (a shuffle per vector, then the conversion) was the slower decode step: two threads read the
+     * 1b shape's q8 layer matrices at 7.4 GB/s that way and at 22 GB/s this way (docs/PERFORMANCE.md, "q8 products
+     * read as byte planes"). A plane holds every fourth weight, so the input row is first interleaved into the same
+     * order (interleaveQ8) and each product still pairs a weight with its own input.
+     */
+    private static final VectorShape Q8_SHAPE = VectorShape.forBitSize(Math.min(256, FLOATS.vectorBitSize()));
+    private static final VectorSpecies<Integer> Q8_INTS = VectorSpecies.of(int.class, Q8_SHAPE);
+    private static final VectorSpecies<Float> Q8_FLOATS = VectorSpecies.of(float.class, Q8_SHAPE);
+    /** Lanes of the Q8 vectors: at most eight, so that a vector of ints never spans two blocks' scales. */
+    private static final int Q8_LANES = Q8_FLOATS.length();
+    /** Weights per vector of ints. */
+    private static final int Q8_GROUP = 4 * Q8_LANES;
+    /** Vectors of ints per block: one, or two when vectors hold four lanes. */
+    private static final int Q8_GROUPS = Matrix.Q8_BLOCK / Q8_GROUP;
+
+    private static final VectorShuffle<Float>[] Q8_HALVES = halves(Q8_FLOATS);
+    private static final ThreadLocal<float[]> Q8_INPUTS = ThreadLocal.withInitial(() -> new float[0]);
+
     /**
-     * Q8 rows: one decoded block of quantized values serves four input rows at a time (batched); one input row (a
-     * decode step) takes the rows one at a time through {@link #dotQ8}. Advancing four weight rows together at one
-     * input row, as the other formats do, halved a q8 decode step's tokens per CPU-second on the 1 B shape
-     * (docs/PERFORMANCE.md, "Kernels (2026-12-03): the 1b regressions bisected"). Every output goes through {@link
-     * #dotQ8}'s arithmetic.
+     * Q8 rows: each block's planes are decoded once and serve four input rows at a time (batched) or one (a decode
+     * step). Every output is {@link #dotQ8}'s arithmetic, so a row gives the same bits in a batch of any size.
      */
     private static void matmulQ8(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         MemorySegment data = w.data();
         float[] scales = w.scales();
         int cols = w.cols();
         int rows = w.rows();
+        float[] interleaved = Q8_INPUTS.get();
+        if (interleaved.length < batch * cols) {
+            interleaved = new float[batch * cols];
+            Q8_INPUTS.set(interleaved);
+        }
+        for (int b = 0; b < batch; b++) {
+            interleaveQ8(x, b * cols, cols, interleaved);
+        }
         for (int r = rowStart; r < rowEnd; r++) {
             long rowElement = (long) r * cols;
             int b = 0;
             for (; b + 4 <= batch; b += 4) {
-                q8x4(data, scales, rowElement, cols, x, b * cols, cols, out, b * rows + r, rows);
+                q8x4(data, scales, rowElement, cols, interleaved, b * cols, out, b * rows + r, rows);
             }
             for (; b < batch; b++) {
-                out[b * rows + r] = dotQ8(data, scales, rowElement, x, b * cols, cols);
+                out[b * rows + r] = dotQ8(data, scales, rowElement, cols, interleaved, b * cols);
             }
         }
     }
 
+    /** {@code x[offset, offset + cols)} into {@code dst} at the same offset, each group of weights in plane order. */
+    private static void interleaveQ8(float[] x, int offset, int cols, float[] dst) {
+        for (int g = offset; g < offset + cols; g += Q8_GROUP) {
+            for (int k = 0; k < 4; k++) {
+                for (int j = 0; j < Q8_LANES; j++) {
+                    dst[g + k * Q8_LANES + j] = x[g + 4 * j + k];
+                }
+            }
+        }
+    }
+
+    /** Weight k of each int of {@code ints}, as floats. */
+    private static FloatVector plane(IntVector ints, int k) {
+        IntVector shifted = k == 3 ? ints : ints.lanewise(VectorOperators.LSHL, 24 - 8 * k);
+        return (FloatVector) shifted.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+    }
+
     /**
-     * One Q8 weight row against four inputs ({@code xOffset + t·xStride}, t &lt; 4), written to {@code out[o +
-     * t·oStride]}: {@link #dotQ8}'s block sums, one decode for all four.
+     * One Q8 weight row against an interleaved input row: per block, the products of even and of odd planes summed in
+     * two chains, their sum times the block's scale added to the row's lanes, the lanes summed at the end.
+     */
+    private static float dotQ8(
+            MemorySegment data, float[] scales, long rowElement, int cols, float[] interleaved, int xOffset) {
+        FloatVector acc = FloatVector.zero(Q8_FLOATS);
+        int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
+        for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
+            FloatVector even = FloatVector.zero(Q8_FLOATS);
+            FloatVector odd = even;
+            for (int h = 0; h < Q8_GROUPS; h++) {
+                int g = c + h * Q8_GROUP;
+                IntVector ints = IntVector.fromMemorySegment(Q8_INTS, data, rowElement + g, LE);
+                int i = xOffset + g;
+                even = plane(ints, 0).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), even);
+                odd = plane(ints, 1).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), odd);
+                even = plane(ints, 2).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + 2 * Q8_LANES), even);
+                odd = plane(ints, 3).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + 3 * Q8_LANES), odd);
+            }
+            acc = even.add(odd).fma(FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]), acc);
+        }
+        return sumLanes(acc, Q8_HALVES);
+    }
+
+    /**
+     * One Q8 weight row against four interleaved inputs ({@code xOffset + t·cols}, t &lt; 4), written to {@code out[o +
+     * t·oStride]}: {@link #dotQ8}'s arithmetic for each, one decode of the planes for all four.
      */
     private static void q8x4(
             MemorySegment data,
             float[] scales,
             long rowElement,
             int cols,
-            float[] x,
+            float[] interleaved,
             int xOffset,
-            int xStride,
             float[] out,
             int o,
             int oStride) {
-        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
-        int x0 = xOffset;
-        int x1 = x0 + xStride;
-        int x2 = x1 + xStride;
-        int x3 = x2 + xStride;
+        FloatVector a0 = FloatVector.zero(Q8_FLOATS), a1 = a0, a2 = a0, a3 = a0;
         int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
         for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
-            FloatVector b0 = FloatVector.zero(FLOATS), b1 = b0, b2 = b0, b3 = b0;
-            for (int i = 0; i < Matrix.Q8_BLOCK; i += LANES) {
-                FloatVector q = loadQ8(data, rowElement + c + i);
-                b0 = q.fma(FloatVector.fromArray(FLOATS, x, x0 + c + i), b0);
-                b1 = q.fma(FloatVector.fromArray(FLOATS, x, x1 + c + i), b1);
-                b2 = q.fma(FloatVector.fromArray(FLOATS, x, x2 + c + i), b2);
-                b3 = q.fma(FloatVector.fromArray(FLOATS, x, x3 + c + i), b3);
+            FloatVector e0 = FloatVector.zero(Q8_FLOATS), e1 = e0, e2 = e0, e3 = e0;
+            FloatVector d0 = e0, d1 = e0, d2 = e0, d3 = e0;
+            for (int h = 0; h < Q8_GROUPS; h++) {
+                int g = c + h * Q8_GROUP;
+                IntVector ints = IntVector.fromMemorySegment(Q8_INTS, data, rowElement + g, LE);
+                for (int k = 0; k < 4; k += 2) {
+                    FloatVector p = plane(ints, k);
+                    FloatVector q = plane(ints, k + 1);
+                    int i = xOffset + g + k * Q8_LANES;
+                    e0 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e0);
+                    d0 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d0);
+                    i += cols;
+                    e1 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e1);
+                    d1 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d1);
+                    i += cols;
+                    e2 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e2);
+                    d2 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d2);
+                    i += cols;
+                    e3 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e3);
+                    d3 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d3);
+                }
             }
-            FloatVector scale = FloatVector.broadcast(FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]);
-            a0 = b0.fma(scale, a0);
-            a1 = b1.fma(scale, a1);
-            a2 = b2.fma(scale, a2);
-            a3 = b3.fma(scale, a3);
+            FloatVector scale = FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]);
+            a0 = e0.add(d0).fma(scale, a0);
+            a1 = e1.add(d1).fma(scale, a1);
+            a2 = e2.add(d2).fma(scale, a2);
+            a3 = e3.add(d3).fma(scale, a3);
         }
-        out[o] = sumLanes(a0);
-        out[o + oStride] = sumLanes(a1);
-        out[o + 2 * oStride] = sumLanes(a2);
-        out[o + 3 * oStride] = sumLanes(a3);
-    }
-
-    private static FloatVector loadQ8(MemorySegment data, long element) {
-        return (FloatVector)
-                ByteVector.fromMemorySegment(BYTES, data, element, LE).convertShape(VectorOperators.B2F, FLOATS, 0);
-    }
-
-    private static float dotQ8(MemorySegment data, float[] scales, long rowElement, float[] x, int xOffset, int cols) {
-        FloatVector acc = FloatVector.zero(FLOATS);
-        int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
-        for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
-            FloatVector block = FloatVector.zero(FLOATS);
-            for (int i = 0; i < Matrix.Q8_BLOCK; i += LANES) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(BYTES, data, rowElement + c + i, LE)
-                        .convertShape(VectorOperators.B2F, FLOATS, 0);
-                block = q.fma(FloatVector.fromArray(FLOATS, x, xOffset + c + i), block);
-            }
-            acc = block.fma(FloatVector.broadcast(FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]), acc);
-        }
-        return sumLanes(acc);
+        out[o] = sumLanes(a0, Q8_HALVES);
+        out[o + oStride] = sumLanes(a1, Q8_HALVES);
+        out[o + 2 * oStride] = sumLanes(a2, Q8_HALVES);
+        out[o + 3 * oStride] = sumLanes(a3, Q8_HALVES);
     }
 
     private static FloatVector loadF32(MemorySegment data, long element) {
