@@ -112,9 +112,9 @@ final class VectorKernels implements Kernels {
      * tails, and each weight vector is used six times per load. One input row (a decode step) streams four panels at
      * once, so that eight accumulator chains hide the FMA latency while memory streams. From {@link
      * #DECODED_PANEL_BATCH} input rows on, each panel is first decoded into a per-thread float buffer that the six-row
-     * tiles then read ({@link #decodedPanel16x6}). Every output, whatever its
-     * tile, is one FMA per column in column order from zero ({@link ScalarKernels}'s packed arithmetic), so it has the
-     * same bits at any batch size, in any range of rows, and on the scalar twin.
+     * tiles then read ({@link #decodedPanel16x6}), and a four-row tile the last rows when at most four are left. Every
+     * output, whatever its tile, is one FMA per column in column order from zero ({@link ScalarKernels}'s packed
+     * arithmetic), so it has the same bits at any batch size, in any range of rows, and on the scalar twin.
      */
     private static void matmulPacked(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         if (!PACKED_TILES) {
@@ -143,12 +143,15 @@ final class VectorKernels implements Kernels {
                 for (; b + 6 <= batch; b += 6) {
                     decodedPanel16x6(panel, cols, x, b, out, first, rows, rowStart, rowEnd);
                 }
-                if (b < batch) {
-                    // the last rows in a six-row tile that ends with the batch: the rows it repeats get the same bits
-                    // again, and the narrower tiles, which widen the stored panel anew, are left nothing
+                // the last rows in a tile that ends with the batch, four rows wide when at most four are left: the
+                // rows it repeats get the same bits again, and the narrower tiles, which widen the stored panel anew,
+                // are left nothing
+                if (b < batch && batch - b <= 4) {
+                    decodedPanel16x4(panel, cols, x, batch - 4, out, first, rows, rowStart, rowEnd);
+                } else if (b < batch) {
                     decodedPanel16x6(panel, cols, x, batch - 6, out, first, rows, rowStart, rowEnd);
-                    b = batch;
                 }
+                b = batch;
             }
             for (; b + 6 <= batch; b += 6) {
                 panel16x6(format, data, base, cols, x, b, out, first, rows, rowStart, rowEnd);
@@ -298,6 +301,52 @@ final class VectorKernels implements Kernels {
         a51.intoArray(dst, o + 5 * step + LANES);
         if (!whole) {
             copyInRange(dst, 6, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
+        }
+    }
+
+    /**
+     * {@link #decodedPanel16x6} for four input rows: the batch's last rows when at most four are left after its six-row
+     * tiles. At 16 rows, 6 + 6 + 4 instead of three six-row tiles, two of whose rows were computed twice.
+     */
+    private static void decodedPanel16x4(
+            float[] panel, int cols, float[] x, int b, float[] out, int first, int rows, int rowStart, int rowEnd) {
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        for (int c = 0; c < cols; c++) {
+            int e = c * PANEL_ROWS;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, panel, e);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, panel, e + LANES);
+            FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            v = FloatVector.broadcast(FLOATS, x[x1 + c]);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            v = FloatVector.broadcast(FLOATS, x[x2 + c]);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            v = FloatVector.broadcast(FLOATS, x[x3 + c]);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+        }
+        boolean whole = first >= rowStart && first + PANEL_ROWS <= rowEnd;
+        float[] dst = whole ? out : new float[4 * PANEL_ROWS];
+        int o = whole ? b * rows + first : 0;
+        int step = whole ? rows : PANEL_ROWS;
+        a00.intoArray(dst, o);
+        a01.intoArray(dst, o + LANES);
+        a10.intoArray(dst, o + step);
+        a11.intoArray(dst, o + step + LANES);
+        a20.intoArray(dst, o + 2 * step);
+        a21.intoArray(dst, o + 2 * step + LANES);
+        a30.intoArray(dst, o + 3 * step);
+        a31.intoArray(dst, o + 3 * step + LANES);
+        if (!whole) {
+            copyInRange(dst, 4, PANEL_ROWS, out, b * rows + first, rows, first, rowStart, rowEnd);
         }
     }
 
