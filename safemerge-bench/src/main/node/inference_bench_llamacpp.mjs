@@ -1,7 +1,7 @@
 // llama.cpp side of InferenceBench, through node-llama-cpp's prebuilt CPU build: the same work per figure as the
 // engine's and transformers' rows (prefill of one prompt in one batch, timed after untimed full-length ones; greedy
 // decode of B sequences after 16-token prompts, the B sequences of one context evaluated together in one batch per
-// step, steps timed after a warm-up).
+// step, steps timed after seconds of untimed rounds).
 //
 // Prints one JSON line: {"prefill": tok/s, "decode": {"1": tok/s, "16": ..., "64": ...}, "nodeLlamaCpp": ...,
 // "llamaCpp": ..., "threads": ...}; each figure is the median of the repeats. With --logits TOKENS (comma-separated
@@ -25,6 +25,8 @@ const { values: a, positionals } = parseArgs({
         repeats: { type: "string", default: "3" },
         // untimed full-length prefills before the timed ones
         "prefill-warmup": { type: "string", default: "4" },
+        // seconds of untimed decode rounds before the timed ones
+        "decode-warmup-seconds": { type: "string", default: "5" },
         logits: { type: "string" },
     },
 });
@@ -83,14 +85,13 @@ async function prefill(tokens, repeats, warmup) {
 // into one llama_decode per step, so B sequences advance together. The clock runs from the step at which every
 // sequence has produced its warm-up tokens to the step at which every one has produced the timed ones. As in the
 // engine's rows, an end-of-generation token does not end a sequence (yieldEogToken), so the work is fixed.
-async function decode(batch, steps, repeats) {
+async function decode(batch, steps, repeats, warmupSeconds) {
     const context = await model.createContext({
         contextSize: 16 + steps + 8, sequences: batch, threads, batchSize: Math.max(batch * 16, 16),
     });
     const sequences = Array.from({ length: batch }, () => context.getSequence());
-    const rates = [];
-    for (let r = -1; r < repeats; r++) {
-        const warmup = r < 0 ? 3 : 1;
+    // one round: the 16-token prompts, one untimed step, then the timed steps
+    async function round() {
         await Promise.all(sequences.map((s) => s.clearHistory()));
         await Promise.all(sequences.map((s, b) => s.evaluateWithoutGeneratingNewTokens(prompt(15, b, vocab))));
         let warm = 0;
@@ -101,15 +102,20 @@ async function decode(batch, steps, repeats) {
             let produced = 0;
             for await (const token of s.evaluate([prompt(16, b, vocab)[15]], { temperature: 0, yieldEogToken: true })) {
                 produced++;
-                if (produced === warmup && ++warm === batch) start = performance.now();
-                if (produced === warmup + steps) {
+                if (produced === 1 && ++warm === batch) start = performance.now();
+                if (produced === 1 + steps) {
                     if (++done === batch) end = performance.now();
                     break;
                 }
             }
         }));
-        if (r >= 0) rates.push((batch * steps) / ((end - start) / 1000));
+        return (batch * steps) / ((end - start) / 1000);
     }
+    // uncounted rounds for warmupSeconds (at least one), then the counted ones: the engine's rule
+    const warmupEnd = performance.now() + warmupSeconds * 1000;
+    do await round(); while (performance.now() < warmupEnd);
+    const rates = [];
+    for (let r = 0; r < repeats; r++) rates.push(await round());
     await context.dispose();
     return median(rates);
 }
@@ -128,7 +134,10 @@ if (a.logits !== undefined) {
         prefill: await prefill(Number(a["prefill-tokens"]), repeats, Number(a["prefill-warmup"])),
         decode: {},
     };
-    for (const b of a.batches.split(",")) result.decode[b] = await decode(Number(b), Number(a["decode-tokens"]), repeats);
+    for (const b of a.batches.split(",")) {
+        const warmupSeconds = Number(a["decode-warmup-seconds"]);
+        result.decode[b] = await decode(Number(b), Number(a["decode-tokens"]), repeats, warmupSeconds);
+    }
     console.log(JSON.stringify(result));
 }
 await model.dispose();

@@ -274,7 +274,9 @@ public final class InferenceBench {
                     "--repeats",
                     options.text("--repeats"),
                     "--prefill-warmup",
-                    Integer.toString(PREFILL_WARMUP));
+                    Integer.toString(PREFILL_WARMUP),
+                    "--decode-warmup-seconds",
+                    Double.toString(DECODE_WARMUP_SECONDS));
             JsonNode result = JsonMappers.plain().readTree(lastLine(command, "the transformers benchmark"));
             String who = String.format(
                     Locale.ROOT,
@@ -457,35 +459,60 @@ public final class InferenceBench {
         return MachineBounds.median(rates);
     }
 
-    /** Median tokens/s of {@code batch} sequences decoding {@code steps} tokens each after a 16-token prompt. */
+    /**
+     * Seconds of uncounted decode rounds before the counted ones, in every peer. On the 135m shape (5 December, one
+     * process, rounds of 8 steps at batch 1) the first rounds ran at 10, 58, 63, 44, 52, 54, 50 and 62 tok/s while the
+     * JIT compiled the one-row products (prefill compiles only the batched ones), and every later one, after about
+     * 2 s, at 67–77: with one warm-up round the median of three short rounds was mostly compilation.
+     */
+    static final double DECODE_WARMUP_SECONDS = 5;
+
+    /**
+     * Median tokens/s of {@code batch} sequences decoding {@code steps} tokens each after a 16-token prompt, over
+     * {@code repeats} rounds after {@link #DECODE_WARMUP_SECONDS} of the same rounds uncounted; prints every round, so
+     * that each run shows whether its warm-up was long enough.
+     */
     static double decode(Model model, int batch, int steps, int repeats) {
-        int vocab = model.spec().vocabSize();
         double[] rates = new double[repeats];
-        for (int r = -1; r < repeats; r++) {
-            List<KvCache> caches = new ArrayList<>();
-            List<int[]> prompts = new ArrayList<>();
-            for (int b = 0; b < batch; b++) {
-                caches.add(model.newCache(16 + steps + 3));
-                prompts.add(prompt(16, b, vocab));
-            }
-            float[] logits = model.step(caches, prompts);
-            int warmup = r < 0 ? 3 : 1;
-            long start = 0;
-            for (int s = 0; s < steps + warmup; s++) {
-                if (s == warmup) {
-                    start = System.nanoTime();
-                }
-                List<int[]> next = new ArrayList<>();
-                for (int b = 0; b < batch; b++) {
-                    next.add(new int[] {argmax(logits, b * vocab, vocab)});
-                }
-                logits = model.step(caches, next);
-            }
-            if (r >= 0) {
-                rates[r] = (double) batch * steps / ((System.nanoTime() - start) / 1e9);
+        StringBuilder passes = new StringBuilder("  decode batch " + batch + " rounds, tok/s: warm-up");
+        long warmupEnd = System.nanoTime() + (long) (DECODE_WARMUP_SECONDS * 1e9);
+        boolean warming = true;
+        for (int counted = 0; counted < repeats; ) {
+            double rate = decodeRound(model, batch, steps);
+            passes.append(
+                    String.format(Locale.ROOT, warming ? " %.0f" : counted == 0 ? "; counted %.0f" : " %.0f", rate));
+            if (warming) {
+                warming = System.nanoTime() < warmupEnd;
+            } else {
+                rates[counted++] = rate;
             }
         }
+        System.out.println(passes);
         return MachineBounds.median(rates);
+    }
+
+    /** One round: a 16-token prompt per sequence, one untimed step, then {@code steps} timed greedy steps. */
+    private static double decodeRound(Model model, int batch, int steps) {
+        int vocab = model.spec().vocabSize();
+        List<KvCache> caches = new ArrayList<>();
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            caches.add(model.newCache(16 + steps + 1));
+            prompts.add(prompt(16, b, vocab));
+        }
+        float[] logits = model.step(caches, prompts);
+        long start = 0;
+        for (int s = 0; s <= steps; s++) {
+            if (s == 1) {
+                start = System.nanoTime();
+            }
+            List<int[]> next = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                next.add(new int[] {argmax(logits, b * vocab, vocab)});
+            }
+            logits = model.step(caches, next);
+        }
+        return (double) batch * steps / ((System.nanoTime() - start) / 1e9);
     }
 
     private static int argmax(float[] logits, int offset, int n) {

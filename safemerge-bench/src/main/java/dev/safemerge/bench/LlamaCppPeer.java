@@ -90,7 +90,9 @@ final class LlamaCppPeer {
                             "--repeats",
                             options.text("--repeats"),
                             "--prefill-warmup",
-                            Integer.toString(InferenceBench.PREFILL_WARMUP)),
+                            Integer.toString(InferenceBench.PREFILL_WARMUP),
+                            "--decode-warmup-seconds",
+                            Double.toString(InferenceBench.DECODE_WARMUP_SECONDS)),
                     "the llama.cpp benchmark");
             System.out.printf(
                     Locale.ROOT,
