@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The shared pool that kernels split their output rows over: one worker per core (or {@code
- * -Dsafemerge.threads=N}). Small jobs run on the calling thread, since handing them off costs more than they do.
+ * -Dsafemerge.threads=N}). Small jobs run on the calling thread, since handing them off costs more than they do, and a
+ * worker that finished a job waits briefly for the next one instead of being woken for it.
  */
 public final class KernelPool {
     private KernelPool() {}
@@ -63,12 +64,73 @@ public final class KernelPool {
         long itemsPerChunk = Math.max(1, MIN_PARALLEL_WORK / 2 / Math.max(1, workPerItem));
         int chunks = (int) Math.max(parts, Math.min((long) parts * CHUNKS_PER_THREAD, n / itemsPerChunk));
         Job job = new Job(n, chunks, task);
+        latest.set(job);
         ForkJoinPool current = pool;
-        for (int p = 1; p < parts; p++) {
-            current.execute(job::runChunks);
+        for (int p = 1 + waiting.get(); p < parts; p++) {
+            current.execute(() -> help(job));
         }
         job.runChunks();
         job.awaitTaken();
+        // a finished job holds its task's arrays; the next job replaces it anyway
+        latest.compareAndSet(job, null);
+    }
+
+    /**
+     * How long a worker that finished its chunks waits, spinning, for the next job before it returns to the pool, and
+     * how long the calling thread spins for the last taken chunks before it blocks. A decode step hands the pool a
+     * few jobs per layer, each tens of microseconds on a thin model, with microseconds between them, and waking a
+     * parked worker for each one takes a good part of the job: two threads multiplied the 135m shape's 576 × 576
+     * matrices at 17–23 GB/s against one thread's 16–19, and at 24–26 GB/s with workers that wait (docs/PERFORMANCE.md,
+     * "pool workers that wait for the next job").
+     */
+    private static final long WAIT_NANOS = 100_000;
+
+    /** The job most recently handed out and not yet finished, for the workers that wait; else null. */
+    private static final AtomicReference<Job> latest = new AtomicReference<>();
+
+    /** Workers waiting for the next job (or running one they found while waiting): at most threads − 1. */
+    private static final AtomicInteger waiting = new AtomicInteger();
+
+    /**
+     * A worker's task: {@code first}'s chunks, then every job handed out while it waits, until none comes for
+     * {@link #WAIT_NANOS}. A job that no worker sees is still finished by its caller, so waiting only ever adds help.
+     */
+    private static void help(Job first) {
+        first.runChunks();
+        if (!startWaiting()) {
+            return;
+        }
+        Job seen = first;
+        try {
+            long deadline = System.nanoTime() + WAIT_NANOS;
+            while (System.nanoTime() < deadline) {
+                Job job = latest.get();
+                if (job != null && job != seen) {
+                    seen = job;
+                    job.runChunks();
+                    deadline = System.nanoTime() + WAIT_NANOS;
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+        } finally {
+            waiting.decrementAndGet();
+        }
+        // a caller that counted this worker just before it stopped waiting handed its job to no one else
+        Job job = latest.get();
+        if (job != null && job != seen) {
+            job.runChunks();
+        }
+    }
+
+    /** Counts this worker as waiting unless threads − 1 already are, so that waiting never outnumbers the cores. */
+    private static boolean startWaiting() {
+        for (int count = waiting.get(); count < threads - 1; count = waiting.get()) {
+            if (waiting.compareAndSet(count, count + 1)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** One {@link #forRanges} call: chunks handed out in order, and how many are still running. */
@@ -102,6 +164,10 @@ public final class KernelPool {
         }
 
         void awaitTaken() {
+            long deadline = System.nanoTime() + WAIT_NANOS;
+            while (unfinished.getCount() > 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
             boolean interrupted = false;
             while (true) {
                 try {
