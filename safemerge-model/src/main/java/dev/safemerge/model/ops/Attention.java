@@ -67,6 +67,18 @@ public final class Attention {
         int row(int position) {
             return position < cachedEnd ? position % slots : stepRow + position - cachedEnd;
         }
+
+        /**
+         * How many positions from {@code position} up to {@code lastKey} sit in consecutive rows of one array: up to
+         * the end of the cached positions or of the ring, else to {@code lastKey}.
+         */
+        int run(int position, int lastKey) {
+            long end = (long) lastKey + 1;
+            if (position < cachedEnd) {
+                end = Math.min(end, Math.min(cachedEnd, (long) position - position % slots + slots));
+            }
+            return (int) (end - position);
+        }
     }
 
     /**
@@ -109,10 +121,14 @@ public final class Attention {
         for (int h = 0; h < shape.heads(); h++) {
             int kvHead = h / group;
             int qh = qOffset + h * headDim;
-            for (int j = 0; j < count; j++) {
+            for (int j = 0, run; j < count; j += run) {
                 int position = firstKey + j;
+                run = rows.run(position, lastKey);
                 int keyOffset = rows.row(position) * kvDim + kvHead * headDim;
-                scores[j] = kernels.dot(q, qh, rows.keys(position), keyOffset, headDim) * shape.scale();
+                kernels.dotRows(q, qh, rows.keys(position), keyOffset, kvDim, run, scores, j, headDim);
+            }
+            for (int j = 0; j < count; j++) {
+                scores[j] *= shape.scale();
             }
             if (shape.softcap() > 0) {
                 Softmax.softcap(scores, 0, count, shape.softcap());
@@ -124,10 +140,11 @@ public final class Attention {
             }
             int oh = outOffset + h * headDim;
             java.util.Arrays.fill(out, oh, oh + headDim, 0f);
-            for (int j = 0; j < count; j++) {
+            for (int j = 0, run; j < count; j += run) {
                 int position = firstKey + j;
+                run = rows.run(position, lastKey);
                 int valueOffset = rows.row(position) * kvDim + kvHead * headDim;
-                kernels.axpy(scores[j], rows.values(position), valueOffset, out, oh, headDim);
+                kernels.axpyRows(scores, j, rows.values(position), valueOffset, kvDim, run, out, oh, headDim);
             }
         }
     }

@@ -22,6 +22,30 @@ public interface Kernels {
     void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
 
     /**
+     * {@code out[outOffset+j] = dot(a, aOffset, x, xOffset + j·stride, n)} for j &lt; count: one row against rows of x
+     * spaced {@code stride} apart (an attention query against its keys), each with {@link #dot}'s arithmetic, so
+     * with the same bits; an implementation may interleave the rows.
+     */
+    default void dotRows(
+            float[] a, int aOffset, float[] x, int xOffset, int stride, int count, float[] out, int outOffset, int n) {
+        for (int j = 0; j < count; j++) {
+            out[outOffset + j] = dot(a, aOffset, x, xOffset + j * stride, n);
+        }
+    }
+
+    /**
+     * {@code axpy(w[wOffset+j], x, xOffset + j·stride, y, yOffset, n)} for j = 0, 1, …, count − 1 in that order (an
+     * attention head's weighted sum of its values), with the same bits; an implementation may keep y in registers
+     * across the rows.
+     */
+    default void axpyRows(
+            float[] w, int wOffset, float[] x, int xOffset, int stride, int count, float[] y, int yOffset, int n) {
+        for (int j = 0; j < count; j++) {
+            axpy(w[wOffset + j], x, xOffset + j * stride, y, yOffset, n);
+        }
+    }
+
+    /**
      * The gated MLP's middle for SiLU: {@code gate[i] = silu(gate[i])·up[i]} for i in [offset, offset+n), where
      * silu(x) = x / (1 + exp(−x)) with {@link #exp} in every lane, so both twins give the same bits. silu's relative
      * error is within 2^-21 of the exact value for |x| up to 88 (KernelsTest); below −88.3 the exponential saturates at

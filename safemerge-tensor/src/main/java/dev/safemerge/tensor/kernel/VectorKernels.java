@@ -1089,6 +1089,87 @@ final class VectorKernels implements Kernels {
         return sum;
     }
 
+    /** Four rows at a time in four accumulator chains, each row with {@link #dot}'s arithmetic. */
+    @Override
+    public void dotRows(
+            float[] a, int aOffset, float[] x, int xOffset, int stride, int count, float[] out, int outOffset, int n) {
+        int bound = n - n % LANES;
+        int j = 0;
+        for (; j + 4 <= count; j += 4) {
+            int x0 = xOffset + j * stride;
+            int x1 = x0 + stride;
+            int x2 = x1 + stride;
+            int x3 = x2 + stride;
+            FloatVector acc0 = FloatVector.zero(FLOATS), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int i = 0; i < bound; i += LANES) {
+                FloatVector q = FloatVector.fromArray(FLOATS, a, aOffset + i);
+                acc0 = q.fma(FloatVector.fromArray(FLOATS, x, x0 + i), acc0);
+                acc1 = q.fma(FloatVector.fromArray(FLOATS, x, x1 + i), acc1);
+                acc2 = q.fma(FloatVector.fromArray(FLOATS, x, x2 + i), acc2);
+                acc3 = q.fma(FloatVector.fromArray(FLOATS, x, x3 + i), acc3);
+            }
+            float s0 = sumLanes(acc0), s1 = sumLanes(acc1), s2 = sumLanes(acc2), s3 = sumLanes(acc3);
+            for (int i = bound; i < n; i++) {
+                s0 += a[aOffset + i] * x[x0 + i];
+                s1 += a[aOffset + i] * x[x1 + i];
+                s2 += a[aOffset + i] * x[x2 + i];
+                s3 += a[aOffset + i] * x[x3 + i];
+            }
+            out[outOffset + j] = s0;
+            out[outOffset + j + 1] = s1;
+            out[outOffset + j + 2] = s2;
+            out[outOffset + j + 3] = s3;
+        }
+        for (; j < count; j++) {
+            out[outOffset + j] = dot(a, aOffset, x, xOffset + j * stride, n);
+        }
+    }
+
+    /**
+     * Four vectors of y at a time held in registers across all the rows, instead of loaded and stored again for each
+     * row: every element still takes its rows' fused multiply-adds (its scalar tail's products and sums) in row order.
+     */
+    @Override
+    public void axpyRows(
+            float[] w, int wOffset, float[] x, int xOffset, int stride, int count, float[] y, int yOffset, int n) {
+        int bound = n - n % LANES;
+        int i = 0;
+        for (; i + 4 * LANES <= bound; i += 4 * LANES) {
+            int o = yOffset + i;
+            FloatVector y0 = FloatVector.fromArray(FLOATS, y, o);
+            FloatVector y1 = FloatVector.fromArray(FLOATS, y, o + LANES);
+            FloatVector y2 = FloatVector.fromArray(FLOATS, y, o + 2 * LANES);
+            FloatVector y3 = FloatVector.fromArray(FLOATS, y, o + 3 * LANES);
+            for (int j = 0; j < count; j++) {
+                FloatVector alpha = FloatVector.broadcast(FLOATS, w[wOffset + j]);
+                int e = xOffset + j * stride + i;
+                y0 = FloatVector.fromArray(FLOATS, x, e).fma(alpha, y0);
+                y1 = FloatVector.fromArray(FLOATS, x, e + LANES).fma(alpha, y1);
+                y2 = FloatVector.fromArray(FLOATS, x, e + 2 * LANES).fma(alpha, y2);
+                y3 = FloatVector.fromArray(FLOATS, x, e + 3 * LANES).fma(alpha, y3);
+            }
+            y0.intoArray(y, o);
+            y1.intoArray(y, o + LANES);
+            y2.intoArray(y, o + 2 * LANES);
+            y3.intoArray(y, o + 3 * LANES);
+        }
+        for (; i < bound; i += LANES) {
+            FloatVector acc = FloatVector.fromArray(FLOATS, y, yOffset + i);
+            for (int j = 0; j < count; j++) {
+                acc = FloatVector.fromArray(FLOATS, x, xOffset + j * stride + i)
+                        .fma(FloatVector.broadcast(FLOATS, w[wOffset + j]), acc);
+            }
+            acc.intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            float sum = y[yOffset + i];
+            for (int j = 0; j < count; j++) {
+                sum += w[wOffset + j] * x[xOffset + j * stride + i];
+            }
+            y[yOffset + i] = sum;
+        }
+    }
+
     @Override
     public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
         int i = 0;
