@@ -4,10 +4,11 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
-/** Waiting for concurrent generation work: the first failure cancels the rest and is rethrown as it was. */
+/** Waiting for concurrent generation work; a failure is rethrown as it was. */
 final class Futures {
     private Futures() {}
 
+    /** Waits for every future; the first failure cancels the rest at once, interrupting those running. */
     static void awaitAll(List<? extends Future<?>> futures) {
         try {
             for (Future<?> future : futures) {
@@ -15,14 +16,46 @@ final class Futures {
             }
         } catch (ExecutionException e) {
             futures.forEach(f -> f.cancel(true));
-            if (e.getCause() instanceof RuntimeException runtime) {
-                throw runtime;
-            }
-            throw new IllegalStateException(e.getCause());
+            throw rethrown(e.getCause());
         } catch (InterruptedException e) {
-            futures.forEach(f -> f.cancel(true));
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while generating", e);
+            throw interrupted(futures, e);
         }
+    }
+
+    /**
+     * Waits for every future to end, failed or not, then rethrows the first failure: work already under way (a
+     * request on the wire) finishes instead of being interrupted, so nothing is left running once this returns. The
+     * tasks themselves skip work not yet started after a failure. Only an interrupt of the waiting thread cancels.
+     */
+    static void awaitEach(List<? extends Future<?>> futures) {
+        Throwable first = null;
+        for (Future<?> future : futures) {
+            try {
+                future.get();
+            } catch (ExecutionException e) {
+                first = first == null ? e.getCause() : first;
+            } catch (InterruptedException e) {
+                throw interrupted(futures, e);
+            }
+        }
+        if (first != null) {
+            throw rethrown(first);
+        }
+    }
+
+    private static RuntimeException rethrown(Throwable cause) {
+        if (cause instanceof RuntimeException runtime) {
+            return runtime;
+        }
+        if (cause instanceof Error error) {
+            throw error;
+        }
+        return new IllegalStateException(cause);
+    }
+
+    private static IllegalStateException interrupted(List<? extends Future<?>> futures, InterruptedException e) {
+        futures.forEach(f -> f.cancel(true));
+        Thread.currentThread().interrupt();
+        return new IllegalStateException("interrupted while generating", e);
     }
 }

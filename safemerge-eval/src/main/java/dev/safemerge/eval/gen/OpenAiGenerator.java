@@ -23,6 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Generates through any OpenAI-compatible server (vLLM, llama.cpp's server, TGI, {@code safemerge serve}). Chat requests
@@ -139,6 +140,9 @@ public final class OpenAiGenerator implements ResponseGenerator {
     @Override
     public void generate(List<GenerationRequest> requests, Sampling params, ResponseSink sink) {
         Semaphore permits = new Semaphore(options.concurrency());
+        // after a failure no new request is sent, and those on the wire are answered (and their answers kept) before
+        // this returns, so the server has seen every request of the run by then
+        AtomicBoolean failed = new AtomicBoolean();
         List<Future<?>> futures = new ArrayList<>();
         try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < requests.size(); i++) {
@@ -146,14 +150,19 @@ public final class OpenAiGenerator implements ResponseGenerator {
                 futures.add(executor.submit(() -> {
                     permits.acquire();
                     try {
-                        sink.accept(index, generateOne(requests.get(index), params));
+                        if (!failed.get()) {
+                            sink.accept(index, generateOne(requests.get(index), params));
+                        }
+                    } catch (RuntimeException | Error e) {
+                        failed.set(true);
+                        throw e;
                     } finally {
                         permits.release();
                     }
                     return null;
                 }));
             }
-            Futures.awaitAll(futures);
+            Futures.awaitEach(futures);
         }
     }
 

@@ -13,6 +13,9 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 class OpenAiGeneratorTest {
@@ -163,6 +166,55 @@ class OpenAiGeneratorTest {
                 assertThat(out.get(i)).isEqualTo("echo: q" + i);
             }
             assertThat(server.maxInFlight()).isEqualTo(3);
+        }
+    }
+
+    /**
+     * A failure while another request is on the wire (here: the answer of q0 cannot be kept, as when the disk is full,
+     * while q1 is held at the server): q1 is answered and its answer kept before the failure is rethrown, and no
+     * request is left that the server sees after the run, so a resumed run asks exactly for what was not kept.
+     */
+    @Test
+    void aFailureLetsTheRequestsOnTheWireFinishAndKeepsTheirAnswers() throws Exception {
+        try (FakeOpenAiServer server = new FakeOpenAiServer()) {
+            CountDownLatch q1AtServer = new CountDownLatch(1);
+            CountDownLatch q1Released = new CountDownLatch(1);
+            server.answer(body -> {
+                if (body.toString().contains("\"q1\"")) {
+                    q1AtServer.countDown();
+                    awaitQuietly(q1Released);
+                }
+                return FakeOpenAiServer.echo(body);
+            });
+            List<GenerationRequest> requests = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                requests.add(chat("q" + i));
+            }
+            Map<Integer, String> kept = new ConcurrentHashMap<>();
+            assertThatThrownBy(() -> generator(server.url(), 2, Duration.ofSeconds(30), 1)
+                            .generate(requests, Protocol.STUDY_SAMPLING, (index, answer) -> {
+                                if (index == 0) {
+                                    awaitQuietly(q1AtServer);
+                                    q1Released.countDown();
+                                    throw new IllegalStateException("no space left to keep q0");
+                                }
+                                kept.put(index, answer);
+                            }))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("no space left to keep q0");
+            assertThat(kept).containsEntry(1, "echo: q1");
+            assertThat(server.bodies())
+                    .as("every request the server saw was answered and kept, but the one that failed")
+                    .hasSize(kept.size() + 1);
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 }
