@@ -69,10 +69,13 @@ public final class KernelPool {
         for (int p = 1 + waiting.get(); p < parts; p++) {
             current.execute(() -> help(job));
         }
-        job.runChunks();
-        job.awaitTaken();
-        // a finished job holds its task's arrays; the next job replaces it anyway
-        latest.compareAndSet(job, null);
+        try {
+            job.runChunks();
+            job.awaitTaken();
+        } finally {
+            // a finished job, failed or not, holds its task's arrays until the next job would replace it
+            latest.compareAndSet(job, null);
+        }
     }
 
     /**
