@@ -888,7 +888,8 @@ final class VectorKernels implements Kernels {
 
     /**
      * Q8 rows: each block's planes are decoded once and serve four input rows at a time (batched) or one (a decode
-     * step). Every output is {@link #dotQ8}'s arithmetic, so a row gives the same bits in a batch of any size.
+     * step, two weight rows at a time, {@link #q8Rows2}). Every output is {@link #dotQ8}'s arithmetic, so a row gives
+     * the same bits in a batch of any size and in any range of rows.
      */
     private static void matmulQ8(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         MemorySegment data = w.data();
@@ -903,7 +904,16 @@ final class VectorKernels implements Kernels {
         for (int b = 0; b < batch; b++) {
             interleaveQ8(x, b * cols, cols, interleaved);
         }
-        for (int r = rowStart; r < rowEnd; r++) {
+        int r = rowStart;
+        if (batch == 1) {
+            // row i of the range's first half beside row i of its second: two streams from memory, each read in order
+            int half = (rowEnd - rowStart) / 2;
+            for (int i = 0; i < half; i++) {
+                q8Rows2(data, scales, cols, interleaved, out, rowStart + i, rowStart + half + i);
+            }
+            r = rowStart + 2 * half;
+        }
+        for (; r < rowEnd; r++) {
             long rowElement = (long) r * cols;
             int b = 0;
             for (; b + 4 <= batch; b += 4) {
@@ -955,6 +965,45 @@ final class VectorKernels implements Kernels {
             acc = even.add(odd).fma(FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]), acc);
         }
         return sumLanes(acc, Q8_HALVES);
+    }
+
+    /**
+     * Q8 weight rows r and s against one interleaved input row, written to {@code out[r]} and {@code out[s]}: {@link
+     * #dotQ8}'s arithmetic for each, in two independent chains that share the input's loads, so that one row's sums
+     * wait on the FMA latency while the other's are computed. Rows far apart (not r and r + 1) make two streams that
+     * each run forward through memory; two neighbouring rows interleave within the same pages, and the 1b shape's layer
+     * matrices read that way came at 13.9–15.0 GB/s on two threads, against 16.3–18.9 one row at a time and 18.5–24.3
+     * with rows far apart (docs/PERFORMANCE.md, "q8 decode: two rows at a time").
+     */
+    private static void q8Rows2(
+            MemorySegment data, float[] scales, int cols, float[] interleaved, float[] out, int r, int s) {
+        FloatVector a0 = FloatVector.zero(Q8_FLOATS), a1 = a0;
+        long rowElement = (long) r * cols;
+        long otherElement = (long) s * cols;
+        int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
+        int secondBlock = (int) (otherElement / Matrix.Q8_BLOCK);
+        for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
+            FloatVector e0 = FloatVector.zero(Q8_FLOATS), d0 = e0, e1 = e0, d1 = e0;
+            for (int h = 0; h < Q8_GROUPS; h++) {
+                int g = c + h * Q8_GROUP;
+                IntVector ints0 = IntVector.fromMemorySegment(Q8_INTS, data, rowElement + g, LE);
+                IntVector ints1 = IntVector.fromMemorySegment(Q8_INTS, data, otherElement + g, LE);
+                for (int k = 0; k < 4; k += 2) {
+                    int i = g + k * Q8_LANES;
+                    FloatVector xe = FloatVector.fromArray(Q8_FLOATS, interleaved, i);
+                    FloatVector xo = FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES);
+                    e0 = plane(ints0, k).fma(xe, e0);
+                    d0 = plane(ints0, k + 1).fma(xo, d0);
+                    e1 = plane(ints1, k).fma(xe, e1);
+                    d1 = plane(ints1, k + 1).fma(xo, d1);
+                }
+            }
+            int block = c / Matrix.Q8_BLOCK;
+            a0 = e0.add(d0).fma(FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + block]), a0);
+            a1 = e1.add(d1).fma(FloatVector.broadcast(Q8_FLOATS, scales[secondBlock + block]), a1);
+        }
+        out[r] = sumLanes(a0, Q8_HALVES);
+        out[s] = sumLanes(a1, Q8_HALVES);
     }
 
     /**

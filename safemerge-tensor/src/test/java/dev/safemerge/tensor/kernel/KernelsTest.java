@@ -189,6 +189,42 @@ class KernelsTest {
     }
 
     /**
+     * A Q8 decode step takes two weight rows at a time, row i of its range's first half beside row i of the second
+     * half, so which rows go together depends on the range a thread is given. Seeded random heights, widths and ranges:
+     * every row of every range gets exactly the bits that a batch of four inputs (one weight row at a time, four inputs
+     * per decode) gives it, and the rows outside the range are not written.
+     */
+    @Test
+    void q8RowsGiveTheSameBitsInAnyRangeAsInABatch() {
+        SplittableRandom random = new SplittableRandom(1908);
+        try (Arena arena = Arena.ofShared()) {
+            for (int trial = 0; trial < 60; trial++) {
+                int rows = 1 + random.nextInt(40);
+                int cols = Matrix.Q8_BLOCK * (1 + random.nextInt(6));
+                Matrix w = randomMatrix(WeightFormat.Q8, rows, cols, random, arena);
+                float[] x = gaussians(cols, random);
+                float[] fourCopies = new float[4 * cols];
+                for (int t = 0; t < 4; t++) {
+                    System.arraycopy(x, 0, fourCopies, t * cols, cols);
+                }
+                float[] batched = new float[4 * rows];
+                Kernels.get().matmulRows(w, fourCopies, 4, batched, 0, rows);
+                int start = random.nextInt(rows);
+                int end = start + 1 + random.nextInt(rows - start);
+                float[] range = new float[rows];
+                java.util.Arrays.fill(range, Float.NaN);
+                Kernels.get().matmulRows(w, x, 1, range, start, end);
+                for (int r = 0; r < rows; r++) {
+                    float expected = r >= start && r < end ? batched[r] : Float.NaN;
+                    assertThat(Float.floatToRawIntBits(range[r]))
+                            .as("%dx%d rows [%d, %d): row %d", rows, cols, start, end, r)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
+                }
+            }
+        }
+    }
+
+    /**
      * Matrices of one width multiplied as one job (a layer's q, k and v) give each output exactly what that matrix
      * alone gives, for both twins: the job only splits rows differently over the threads, and every output row is
      * computed whole by one thread with the same arithmetic. Heights are uneven and small, so thread ranges straddle
