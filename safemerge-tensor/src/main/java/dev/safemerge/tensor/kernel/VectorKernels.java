@@ -866,12 +866,16 @@ final class VectorKernels implements Kernels {
 
     /*
      * Q8 rows are read as ints: one int holds four consecutive weights, and a vector of Q8_LANES ints holds 4·Q8_LANES
-     * of them. Shifting each int left by 24 − 8k and arithmetically right by 24 leaves weight k of every int
-     * sign-extended in its lane ("byte plane" k), which converts to floats with one instruction. Widening eight bytes
-     * at a time instead (a shuffle per vector, then the conversion) was the slower decode step: two threads read the
-     * 1b shape's q8 layer matrices at 7.4 GB/s that way and at 22 GB/s this way (docs/PERFORMANCE.md, "q8 products
-     * read as byte planes"). A plane holds every fourth weight, so the input row is first interleaved into the same
-     * order (interleaveQ8) and each product still pairs a weight with its own input.
+     * of them. Weight k of every int moved into the int's top byte with the bits below it cleared ("byte plane" k: a
+     * shift left by 24 − 8k, then a mask; plane 0 needs only the shift and plane 3 only the mask) is that weight times
+     * 2^24 exactly, and converts to floats with one instruction. The input row is scaled by 2^−24 once, which is exact
+     * for every input of magnitude at least 2^−102 and for zero, so each fused product is the one of the weight and its
+     * input. Shifting each plane left and then arithmetically right by 24 took seven shifts for four planes, where this
+     * takes three shifts and three ANDs, which more of the core's ports execute. Widening eight bytes at a time instead
+     * (a shuffle per vector, then the conversion) was the slower decode step: two threads read the 1b shape's q8 layer
+     * matrices at 7.4 GB/s that way and at 22 GB/s with planes (docs/PERFORMANCE.md, "q8 products read as byte
+     * planes"). A plane holds every fourth weight, so the input row is first interleaved into the same order
+     * (interleaveQ8) and each product still pairs a weight with its own input.
      */
     private static final VectorShape Q8_SHAPE = VectorShape.forBitSize(Math.min(256, FLOATS.vectorBitSize()));
     private static final VectorSpecies<Integer> Q8_INTS = VectorSpecies.of(int.class, Q8_SHAPE);
@@ -882,6 +886,8 @@ final class VectorKernels implements Kernels {
     private static final int Q8_GROUP = 4 * Q8_LANES;
     /** Vectors of ints per block: one, or two when vectors hold four lanes. */
     private static final int Q8_GROUPS = Matrix.Q8_BLOCK / Q8_GROUP;
+    /** The bits of an int's top byte: a byte plane's weight, the bits below it cleared. */
+    private static final int TOP_BYTE = 0xFF000000;
 
     private static final VectorShuffle<Float>[] Q8_HALVES = halves(Q8_FLOATS);
     private static final ThreadLocal<float[]> Q8_INPUTS = ThreadLocal.withInitial(() -> new float[0]);
@@ -925,21 +931,28 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    /** {@code x[offset, offset + cols)} into {@code dst} at the same offset, each group of weights in plane order. */
+    /**
+     * {@code x[offset, offset + cols)} times 2^−24 into {@code dst} at the same offset, each group of weights in plane
+     * order.
+     */
     private static void interleaveQ8(float[] x, int offset, int cols, float[] dst) {
         for (int g = offset; g < offset + cols; g += Q8_GROUP) {
             for (int k = 0; k < 4; k++) {
                 for (int j = 0; j < Q8_LANES; j++) {
-                    dst[g + k * Q8_LANES + j] = x[g + 4 * j + k];
+                    dst[g + k * Q8_LANES + j] = x[g + 4 * j + k] * 0x1p-24f;
                 }
             }
         }
     }
 
-    /** Weight k of each int of {@code ints}, as floats. */
+    /** Weight k of each int of {@code ints} times 2^24, as floats. */
     private static FloatVector plane(IntVector ints, int k) {
-        IntVector shifted = k == 3 ? ints : ints.lanewise(VectorOperators.LSHL, 24 - 8 * k);
-        return (FloatVector) shifted.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+        IntVector top = switch (k) {
+            case 0 -> ints.lanewise(VectorOperators.LSHL, 24);
+            case 3 -> ints.and(TOP_BYTE);
+            default -> ints.lanewise(VectorOperators.LSHL, 24 - 8 * k).and(TOP_BYTE);
+        };
+        return (FloatVector) top.convert(VectorOperators.I2F, 0);
     }
 
     /**
