@@ -914,8 +914,9 @@ final class VectorKernels implements Kernels {
         if (batch == 1) {
             // row i of the range's first half beside row i of its second: two streams from memory, each read in order
             int half = (rowEnd - rowStart) / 2;
+            float[] lanes = new float[2 * Q8_LANES];
             for (int i = 0; i < half; i++) {
-                q8Rows2(data, scales, cols, interleaved, out, rowStart + i, rowStart + half + i);
+                q8Rows2(data, scales, cols, interleaved, out, rowStart + i, rowStart + half + i, lanes);
             }
             r = rowStart + 2 * half;
         }
@@ -989,7 +990,14 @@ final class VectorKernels implements Kernels {
      * with rows far apart (docs/PERFORMANCE.md, "q8 decode: two rows at a time").
      */
     private static void q8Rows2(
-            MemorySegment data, float[] scales, int cols, float[] interleaved, float[] out, int r, int s) {
+            MemorySegment data,
+            float[] scales,
+            int cols,
+            float[] interleaved,
+            float[] out,
+            int r,
+            int s,
+            float[] lanes) {
         FloatVector a0 = FloatVector.zero(Q8_FLOATS), a1 = a0;
         long rowElement = (long) r * cols;
         long otherElement = (long) s * cols;
@@ -1015,8 +1023,25 @@ final class VectorKernels implements Kernels {
             a0 = e0.add(d0).fma(FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + block]), a0);
             a1 = e1.add(d1).fma(FloatVector.broadcast(Q8_FLOATS, scales[secondBlock + block]), a1);
         }
-        out[r] = sumLanes(a0, Q8_HALVES);
-        out[s] = sumLanes(a1, Q8_HALVES);
+        // summed from an array: handed the vectors, sumLanes was left out of line (a boxed vector per row) whenever
+        // this method compiled after other products had run, and a 0.5b decode step took 15 % longer
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, Q8_LANES);
+        out[r] = sumLanes(lanes, 0, Q8_LANES);
+        out[s] = sumLanes(lanes, Q8_LANES, Q8_LANES);
+    }
+
+    /**
+     * {@link #sumLanes(FloatVector, VectorShuffle[])}'s additions, in its order, over lanes stored in {@code
+     * lanes[offset, offset + n)} (n a power of two), which it overwrites: lane i gets lane i + w for w = n/2, n/4, …, 1.
+     */
+    private static float sumLanes(float[] lanes, int offset, int n) {
+        for (int w = n / 2; w >= 1; w /= 2) {
+            for (int i = 0; i < w; i++) {
+                lanes[offset + i] += lanes[offset + i + w];
+            }
+        }
+        return lanes[offset];
     }
 
     /**
