@@ -987,7 +987,7 @@ final class VectorKernels implements Kernels {
      * wait on the FMA latency while the other's are computed. Rows far apart (not r and r + 1) make two streams that
      * each run forward through memory; two neighbouring rows interleave within the same pages, and the 1b shape's layer
      * matrices read that way came at 13.9–15.0 GB/s on two threads, against 16.3–18.9 one row at a time and 18.5–24.3
-     * with rows far apart (docs/PERFORMANCE.md, "q8 decode: two rows at a time").
+     * with rows far apart (docs/PERFORMANCE.md, "q8 decode two rows at a time").
      */
     private static void q8Rows2(
             MemorySegment data,
