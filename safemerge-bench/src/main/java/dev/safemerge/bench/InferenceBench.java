@@ -39,7 +39,8 @@ import java.util.stream.Stream;
  * Inference speed of the engine on a synthetic Llama-architecture BF16 checkpoint of a chosen shape, each figure
  * against its bound measured in the same run: decode against memory bandwidth ÷ weight bytes per token, prefill
  * against vector FMA throughput ÷ 2·parameters FLOPs per token, batched decode against the lower of the two, each
- * limit the higher of the probes taken just before and just after the figure ({@link MachineBounds.Probe}). Beside
+ * limit the higher of the probes taken just before and just after the figure ({@link MachineBounds.Probe}); the same
+ * four rows again with the weights quantized to q8 on load, against bounds from q8's bytes. Beside
  * them, on the same checkpoint: transformers on PyTorch's CPU kernels in bf16 and f32
  * (src/main/python/inference_bench_transformers.py, run by {@code --python}; skipped with a message where it cannot
  * import torch and transformers), and the tokens/s of a 64-prompt safety evaluation through the evaluation's own
@@ -168,36 +169,15 @@ public final class InferenceBench {
             List<String> rows = new ArrayList<>();
             Map<String, Double> engine = new LinkedHashMap<>();
             try (Model model = Model.load(dir, copied)) {
-                long bytes = model.weightBytesPerToken();
                 System.out.printf(
                         "model: %.3fB parameters per token, %.3f GB of weights read per decode step%n",
-                        shape.parametersPerToken() / 1e9, bytes / 1e9);
-                MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
-                double prefill = prefill(model, prefillTokens, repeats);
-                engine.put("prefill", prefill);
-                rows.add(row(
-                        "prefill " + prefillTokens + " tokens (bf16, copied)",
-                        prefill,
-                        probes.around().fmaFlops() / shape.prefillFlopsPerToken(prefillTokens),
-                        "FMA"));
-                for (int batch : new int[] {1, 16, 64}) {
-                    double rate = decode(model, batch, decodeTokens, repeats);
-                    double bound = probes.around().decodeBound(batch, bytes, 2.0 * shape.parametersPerToken());
-                    engine.put("decode " + batch, rate);
-                    rows.add(row(
-                            "decode batch " + batch + " (bf16, copied)",
-                            rate,
-                            bound,
-                            batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
-                }
+                        shape.parametersPerToken() / 1e9, model.weightBytesPerToken() / 1e9);
+                rows.addAll(engineRows(
+                        model, "bf16, copied", "", shape, threads, prefillTokens, decodeTokens, repeats, engine));
             }
             rows.addAll(mappedVersusCopied(dir, copied, threads, decodeTokens, repeats, pairs));
             try (Model q8 = Model.load(dir, copied.withQuantization(ModelLoadOptions.Quantization.Q8))) {
-                MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
-                double rate = decode(q8, 1, decodeTokens, repeats);
-                double bound = probes.around().bandwidthBytes() / q8.weightBytesPerToken();
-                engine.put("q8 decode 1", rate);
-                rows.add(row("decode batch 1 (q8)", rate, bound, "bandwidth"));
+                rows.addAll(engineRows(q8, "q8", "q8 ", shape, threads, prefillTokens, decodeTokens, repeats, engine));
             }
             // the evaluation rate before the peers: on a busy machine the transformers rows take longest
             List<String> evaluation = evaluationRows(options, benchShape, dir, threads);
@@ -214,6 +194,44 @@ public final class InferenceBench {
                 deleteTree(dir);
             }
         }
+    }
+
+    /**
+     * The engine's prefill and decode at 1, 16 and 64 sequences for {@code model}, each against the bounds probed on
+     * both sides of it; the rates go into {@code engine} under {@code key} + "prefill" and {@code key} + "decode B".
+     */
+    private static List<String> engineRows(
+            Model model,
+            String label,
+            String key,
+            Shape shape,
+            int threads,
+            int prefillTokens,
+            int decodeTokens,
+            int repeats,
+            Map<String, Double> engine)
+            throws Exception {
+        List<String> rows = new ArrayList<>();
+        long bytes = model.weightBytesPerToken();
+        MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
+        double prefill = prefill(model, prefillTokens, repeats);
+        engine.put(key + "prefill", prefill);
+        rows.add(row(
+                "prefill " + prefillTokens + " tokens (" + label + ")",
+                prefill,
+                probes.around().fmaFlops() / shape.prefillFlopsPerToken(prefillTokens),
+                "FMA"));
+        for (int batch : new int[] {1, 16, 64}) {
+            double rate = decode(model, batch, decodeTokens, repeats);
+            double bound = probes.around().decodeBound(batch, bytes, 2.0 * shape.parametersPerToken());
+            engine.put(key + "decode " + batch, rate);
+            rows.add(row(
+                    "decode batch " + batch + " (" + label + ")",
+                    rate,
+                    bound,
+                    batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
+        }
+        return rows;
     }
 
     /**

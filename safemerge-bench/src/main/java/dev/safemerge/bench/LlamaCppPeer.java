@@ -48,7 +48,8 @@ final class LlamaCppPeer {
     /**
      * The rows, or one line saying why they are skipped.
      *
-     * @param engine the engine's tokens/s by row: "prefill", "decode 1", "decode 16", "decode 64", "q8 decode 1"
+     * @param engine the engine's tokens/s by row: "prefill", "decode 1", "decode 16", "decode 64", and the same with "q8 "
+     *     before them
      */
     static List<String> rows(BenchArgs options, Path dir, Shape shape, int threads, Map<String, Double> engine)
             throws Exception {
@@ -63,6 +64,8 @@ final class LlamaCppPeer {
         int prefillTokens = options.integer("--prefill-tokens");
         for (TensorType type : List.of(TensorType.BF16, TensorType.Q8_0)) {
             String label = type.name().toLowerCase(Locale.ROOT);
+            // the engine's rows for the same weights: bf16 beside BF16, its own q8 beside Q8_0
+            String key = type == TensorType.BF16 ? "" : "q8 ";
             Path gguf = dir.resolve("model-" + label + ".gguf");
             long start = System.nanoTime();
             LlamaGguf.write(dir, gguf, type);
@@ -111,11 +114,9 @@ final class LlamaCppPeer {
                     result.get("prefill").asDouble(),
                     around.fmaFlops() / shape.prefillFlopsPerToken(prefillTokens),
                     "FMA",
-                    type == TensorType.BF16 ? engine.get("prefill") : null));
+                    engine.get(key + "prefill")));
             for (int batch : new int[] {1, 16, 64}) {
-                Double engineRate = type == TensorType.BF16
-                        ? engine.get("decode " + batch)
-                        : batch == 1 ? engine.get("q8 decode 1") : null;
+                double engineRate = engine.get(key + "decode " + batch);
                 rows.add(peerRow(
                         "decode batch " + batch + " (llama.cpp " + label + ")",
                         result.get("decode").get(Integer.toString(batch)).asDouble(),
@@ -127,10 +128,8 @@ final class LlamaCppPeer {
         return rows;
     }
 
-    private static String peerRow(String name, double rate, double bound, String from, Double engineRate) {
-        String versus = engineRate == null
-                ? "no engine row"
-                : String.format(Locale.ROOT, "engine ÷ llama.cpp %.2f", engineRate / rate);
+    private static String peerRow(String name, double rate, double bound, String from, double engineRate) {
+        String versus = String.format(Locale.ROOT, "engine ÷ llama.cpp %.2f", engineRate / rate);
         String row = String.format(
                 Locale.ROOT, "%-44s %12.2f %12.2f %7.2f  %s; %s", name, rate, bound, rate / bound, from, versus);
         System.out.println("  " + row);
