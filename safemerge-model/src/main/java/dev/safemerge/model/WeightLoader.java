@@ -92,7 +92,7 @@ final class WeightLoader {
             adapted.add(name);
         }
         if (quantize) {
-            weight = weight.quantizeQ8(arena);
+            weight = quantized(weight);
         }
         float[] bias = hasBias ? vector(prefix + ".bias", out) : null;
         return new Linear(weight, bias);
@@ -148,8 +148,17 @@ final class WeightLoader {
         return file.readFloats(name);
     }
 
+    /**
+     * {@code matrix} quantized to Q8 in memory, packed in panels where the kernels multiply those faster (the same
+     * bytes and scales; docs/PERFORMANCE.md, "q8 in packed panels"), else row-major.
+     */
     Matrix quantized(Matrix matrix) {
-        return matrix.quantizeQ8(arena);
+        if (!Kernels.get().multipliesPackedFast()) {
+            return matrix.quantizeQ8(arena);
+        }
+        try (Arena scratch = Arena.ofConfined()) {
+            return matrix.quantizeQ8(scratch).packTo(arena);
+        }
     }
 
     boolean contains(String name) {

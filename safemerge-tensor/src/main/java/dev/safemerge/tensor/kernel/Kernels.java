@@ -5,7 +5,8 @@ package dev.safemerge.tensor.kernel;
  * the process: the Vector API one when the incubator module is present (the normal case), else the scalar one. Both compute the same sums;
  * over row-major matrices they differ only in the order of additions, so results agree to float rounding; over packed
  * matrices ({@link Matrix#packTo}) both compute each output as one chain of fused multiply-adds over its columns in
- * order, so they agree bit for bit.
+ * order (Q8: one chain per block of {@link Matrix#Q8_BLOCK} columns, the blocks' sums times their scales in another),
+ * so they agree bit for bit.
  */
 public interface Kernels {
     /**

@@ -13,7 +13,10 @@ import java.nio.ByteOrder;
  * <p>Its layout is row-major as stored, or, when {@code packed}, in panels of {@link #PANEL_ROWS} rows: panel p holds
  * rows [16p, 16p+16) column by column, the 16 elements of one column side by side (the last panel padded with zeros).
  * The kernels stream a packed panel contiguously and multiply it as an outer product with several input rows, each
- * output a plain chain of fused multiply-adds over its columns in order ({@link #packTo}).
+ * output a plain chain of fused multiply-adds over its columns in order ({@link #packTo}). A packed Q8 panel holds
+ * its rows four columns at a time instead: for each group of four columns, the panel's sixteen rows one after another,
+ * each row's four bytes side by side (one int), so that byte k of a vector of eight of those ints is column k of the
+ * group for eight rows; its scales are packed the same way, the sixteen rows' scales of one block side by side.
  */
 public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data, float[] scales, boolean packed) {
     /** Elements per Q8 scale block; a Q8 matrix's cols must be a multiple of it. */
@@ -39,11 +42,8 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
             if (cols % Q8_BLOCK != 0) {
                 throw new IllegalArgumentException("Q8 needs cols divisible by " + Q8_BLOCK + ", got " + cols);
             }
-            if (scales == null || scales.length != rows * (cols / Q8_BLOCK)) {
+            if (scales == null || scales.length != (packed ? panels(rows) * PANEL_ROWS : rows) * (cols / Q8_BLOCK)) {
                 throw new IllegalArgumentException("Q8 needs one scale per block of " + Q8_BLOCK);
-            }
-            if (packed) {
-                throw new IllegalArgumentException("Q8 matrices are row-major");
             }
         } else if (scales != null) {
             throw new IllegalArgumentException(format + " has no scales");
@@ -62,10 +62,32 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
 
     /** Where element (row, col) is stored, in elements from the start of {@link #data}. */
     long index(int row, int col) {
+        if (packed && format == WeightFormat.Q8) {
+            return ((long) (row / PANEL_ROWS) * cols + col / 4 * 4) * PANEL_ROWS + row % PANEL_ROWS * 4 + col % 4;
+        }
         if (packed) {
             return ((long) (row / PANEL_ROWS) * cols + col) * PANEL_ROWS + row % PANEL_ROWS;
         }
         return (long) row * cols + col;
+    }
+
+    /** Where the scale of the Q8 block holding element (row, col) is stored in {@link #scales}. */
+    int scaleIndex(int row, int col) {
+        int block = col / Q8_BLOCK;
+        if (packed) {
+            return ((row / PANEL_ROWS) * (cols / Q8_BLOCK) + block) * PANEL_ROWS + row % PANEL_ROWS;
+        }
+        return row * (cols / Q8_BLOCK) + block;
+    }
+
+    /** A Q8 matrix's integer value of element (row, col), without its block's scale. */
+    int quantum(int row, int col) {
+        return data.get(ValueLayout.JAVA_BYTE, index(row, col));
+    }
+
+    /** The scale of the Q8 block holding element (row, col). */
+    float scale(int row, int col) {
+        return scales[scaleIndex(row, col)];
     }
 
     /** Bytes of weights read per use of the whole matrix (what a matvec streams from memory). */
@@ -80,7 +102,7 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
             case F32 -> data.getAtIndex(FLOAT_LE, index);
             case BF16 -> Float.intBitsToFloat(data.getAtIndex(SHORT_LE, index) << 16);
             case F16 -> Float.float16ToFloat(data.getAtIndex(SHORT_LE, index));
-            case Q8 -> data.get(ValueLayout.JAVA_BYTE, index) * scales[(int) (index / Q8_BLOCK)];
+            case Q8 -> data.get(ValueLayout.JAVA_BYTE, index) * scales[scaleIndex(row, col)];
         };
     }
 
@@ -143,14 +165,27 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
 
     /**
      * A copy in memory allocated from {@code arena}, packed in panels of {@link #PANEL_ROWS} rows: the same bytes per
-     * element as stored (BF16 stays two bytes), plus zeros up to a whole last panel. Q8 matrices, and matrices already
-     * packed, are copied as they are. Elements are moved, never converted, so every value is unchanged.
+     * element as stored (BF16 stays two bytes), plus zeros up to a whole last panel (Q8: zero values and scales).
+     * Matrices already packed are copied as they are. Elements are moved, never converted, so every value is unchanged.
      */
     public Matrix packTo(Arena arena) {
-        if (format == WeightFormat.Q8 || packed) {
+        if (packed) {
             return copyTo(arena);
         }
         MemorySegment copy = arena.allocate((long) panels(rows) * PANEL_ROWS * cols * format.elementBytes(), 64);
+        if (format == WeightFormat.Q8) {
+            Matrix q8 = new Matrix(
+                    format, rows, cols, copy, new float[panels(rows) * PANEL_ROWS * (cols / Q8_BLOCK)], true);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    copy.set(ValueLayout.JAVA_BYTE, q8.index(r, c), data.get(ValueLayout.JAVA_BYTE, index(r, c)));
+                }
+                for (int c = 0; c < cols; c += Q8_BLOCK) {
+                    q8.scales[q8.scaleIndex(r, c)] = scales[scaleIndex(r, c)];
+                }
+            }
+            return q8;
+        }
         for (int r = 0; r < rows; r++) {
             long from = (long) r * cols;
             long to = (long) (r / PANEL_ROWS) * cols * PANEL_ROWS + r % PANEL_ROWS;

@@ -14,6 +14,12 @@ final class ScalarKernels implements Kernels {
         int cols = w.cols();
         float[] row = new float[cols];
         for (int r = rowStart; r < rowEnd; r++) {
+            if (w.packed() && w.format() == WeightFormat.Q8) {
+                for (int b = 0; b < batch; b++) {
+                    out[b * w.rows() + r] = q8Chain(w, r, x, b * cols);
+                }
+                continue;
+            }
             if (w.packed()) {
                 w.readRow(r, row, 0);
             } else {
@@ -30,6 +36,25 @@ final class ScalarKernels implements Kernels {
         float sum = 0;
         for (int c = 0; c < cols; c++) {
             sum = Math.fma(row[c], x[xOffset + c], sum);
+        }
+        return sum;
+    }
+
+    /**
+     * A packed Q8 matrix's arithmetic: per block of {@link Matrix#Q8_BLOCK} columns, one fused multiply-add per column
+     * in column order from zero over the integer values; then that sum times the block's scale added to the row's sum
+     * by one more fused multiply-add, block after block from zero. The factors are the integer times 2^24 and the input
+     * times 2^−24, as the vector twin has them (its byte planes hold each integer in an int's top byte); both scalings
+     * are exact for inputs of magnitude at least 2^−102, so each product is the integer's and its input's.
+     */
+    private static float q8Chain(Matrix w, int r, float[] x, int xOffset) {
+        float sum = 0;
+        for (int block = 0; block < w.cols(); block += Matrix.Q8_BLOCK) {
+            float blockSum = 0;
+            for (int c = block; c < block + Matrix.Q8_BLOCK; c++) {
+                blockSum = Math.fma(w.quantum(r, c) * 0x1p24f, x[xOffset + c] * 0x1p-24f, blockSum);
+            }
+            sum = Math.fma(blockSum, w.scale(r, block), sum);
         }
         return sum;
     }

@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * weights straight from their stored format. Every output is the same chain of operations whatever the tile it falls
  * in: lane-wise FMAs over the whole vectors of a row, the lanes summed in a fixed order, then the scalar tail, so
  * results do not depend on the batch size. Packed matrices ({@link Matrix#packTo}) have their own tiles, an outer
- * product over panels of sixteen rows ({@link #matmulPacked}).
+ * product over panels of sixteen rows ({@link #matmulPacked}; Q8: {@link #matmulPackedQ8}).
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
@@ -119,6 +119,10 @@ final class VectorKernels implements Kernels {
     private static void matmulPacked(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         if (!PACKED_TILES) {
             ScalarKernels.INSTANCE.matmulRows(w, x, batch, out, rowStart, rowEnd);
+            return;
+        }
+        if (w.format() == WeightFormat.Q8) {
+            matmulPackedQ8(w, x, batch, out, rowStart, rowEnd);
             return;
         }
         WeightFormat format = w.format();
@@ -563,9 +567,24 @@ final class VectorKernels implements Kernels {
      */
     private static void copyInRange(
             float[] tile, int inputs, int span, float[] out, int o, int rows, int first, int rowStart, int rowEnd) {
+        copyInRange(tile, 0, inputs, span, out, o, rows, first, rowStart, rowEnd);
+    }
+
+    /** {@link #copyInRange} from {@code tile[from]} on. */
+    private static void copyInRange(
+            float[] tile,
+            int from,
+            int inputs,
+            int span,
+            float[] out,
+            int o,
+            int rows,
+            int first,
+            int rowStart,
+            int rowEnd) {
         for (int k = 0; k < inputs; k++) {
             for (int r = Math.max(first, rowStart); r < Math.min(first + span, rowEnd); r++) {
-                out[o + k * rows + r - first] = tile[k * span + r - first];
+                out[o + k * rows + r - first] = tile[from + k * span + r - first];
             }
         }
     }
@@ -1093,6 +1112,285 @@ final class VectorKernels implements Kernels {
         out[o + oStride] = sumLanes(a1, Q8_HALVES);
         out[o + 2 * oStride] = sumLanes(a2, Q8_HALVES);
         out[o + 3 * oStride] = sumLanes(a3, Q8_HALVES);
+    }
+
+    /*
+     * Packed Q8 (Matrix#packTo): the ints of a panel's column group hold four columns of one row each, sixteen rows
+     * side by side, so byte plane k of a vector of eight of them is column k of the group for eight rows. Rows lie in
+     * the lanes as in the float panels: one input row's value is broadcast, no lanes are summed, and a decoded plane is
+     * a column of a float panel. Each output is ScalarKernels' packed Q8 arithmetic: per block, one fused multiply-add
+     * per column in order from zero, then the block's sum times its scale (the sixteen rows' scales side by side)
+     * added to the output's sum by one more. Against the row-major kernels above, one thread (docs/PERFORMANCE.md, "q8
+     * in packed panels"): a decode step as fast or faster, sixteen and more input rows twice as fast or more, since the
+     * tiles no longer load an interleaved input per FMA.
+     */
+    private static final ThreadLocal<float[]> Q8_SUMS = ThreadLocal.withInitial(() -> new float[6 * PANEL_ROWS]);
+
+    /**
+     * A packed Q8 matrix. One input row (a decode step) reads two panels at a time straight from their bytes, one from
+     * each half of the range, four chains of block sums; two or three input rows take that path one row at a time.
+     * From four input rows on, each panel is first decoded into the per-thread float buffer (the integers times 2^24,
+     * exactly), and six- and four-row tiles read it as the float panels' tiles do, the last tile ending with the batch
+     * (the rows it repeats get the same bits again).
+     */
+    private static void matmulPackedQ8(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
+        MemorySegment data = w.data();
+        float[] scales = w.scales();
+        int cols = w.cols();
+        int rows = w.rows();
+        float[] scaled = Q8_INPUTS.get();
+        if (scaled.length < batch * cols) {
+            scaled = new float[batch * cols];
+            Q8_INPUTS.set(scaled);
+        }
+        for (int i = 0; i < batch * cols; i++) {
+            scaled[i] = x[i] * 0x1p-24f;
+        }
+        float[] sums = Q8_SUMS.get();
+        int panelStart = rowStart / PANEL_ROWS;
+        int panelEnd = (rowEnd + PANEL_ROWS - 1) / PANEL_ROWS;
+        if (batch < 4) {
+            // panel i of the range's first half beside panel i of its second: two streams from memory, each read in
+            // order from the range's start to its end
+            int half = (panelEnd - panelStart) / 2;
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < half; i++) {
+                    int p = panelStart + i;
+                    int q = p + half;
+                    q8Panels2x1(data, scales, p, q, cols, scaled, b * cols, sums);
+                    copyInRange(
+                            sums, 1, PANEL_ROWS, out, b * rows + p * PANEL_ROWS, 0, p * PANEL_ROWS, rowStart, rowEnd);
+                    copyInRange(
+                            sums,
+                            PANEL_ROWS,
+                            1,
+                            PANEL_ROWS,
+                            out,
+                            b * rows + q * PANEL_ROWS,
+                            0,
+                            q * PANEL_ROWS,
+                            rowStart,
+                            rowEnd);
+                }
+                if (panelStart + 2 * half < panelEnd) {
+                    int p = panelEnd - 1;
+                    q8Panel1x1(data, scales, p, cols, scaled, b * cols, sums);
+                    copyInRange(
+                            sums, 1, PANEL_ROWS, out, b * rows + p * PANEL_ROWS, 0, p * PANEL_ROWS, rowStart, rowEnd);
+                }
+            }
+            return;
+        }
+        float[] panel = panel(PANEL_ROWS * cols);
+        for (int p = panelStart; p < panelEnd; p++) {
+            decodeQ8Panel(data, (long) p * PANEL_ROWS * cols, cols, panel);
+            int scaleBase = q8ScaleIndex(p, cols, 0);
+            int first = p * PANEL_ROWS;
+            for (int b = 0; b < batch; ) {
+                int width = batch >= 6 && batch - b > 4 ? 6 : 4;
+                int from = Math.min(b, batch - width);
+                if (width == 6) {
+                    q8DecodedPanel16x6(panel, scales, scaleBase, cols, scaled, from, sums);
+                } else {
+                    q8DecodedPanel16x4(panel, scales, scaleBase, cols, scaled, from, sums);
+                }
+                copyInRange(sums, width, PANEL_ROWS, out, from * rows + first, rows, first, rowStart, rowEnd);
+                b = from + width;
+            }
+        }
+    }
+
+    /** The packed Q8 panel from byte {@code base} as floats, the integers times 2^24, sixteen per column. */
+    private static void decodeQ8Panel(MemorySegment data, long base, int cols, float[] panel) {
+        for (int c = 0; c < cols; c += 4) {
+            long e = base + (long) c * PANEL_ROWS;
+            IntVector low = IntVector.fromMemorySegment(Q8_INTS, data, e, LE);
+            IntVector high = IntVector.fromMemorySegment(Q8_INTS, data, e + 4 * Q8_LANES, LE);
+            for (int k = 0; k < 4; k++) {
+                plane(low, k).intoArray(panel, (c + k) * PANEL_ROWS);
+                plane(high, k).intoArray(panel, (c + k) * PANEL_ROWS + Q8_LANES);
+            }
+        }
+    }
+
+    /**
+     * Panels p and q against one input row (its values times 2^−24 from {@code xOffset}), their sixteen outputs each
+     * written to {@code sums} (p's first): four chains of block sums, one per vector of ints, each fed its column's
+     * plane in turn, and the outputs' sums kept in registers. The loop over the planes is left to the compiler to
+     * unroll: written out (16 planes per step), or with four panels at once, the kernel exceeded the compiler's
+     * inlining budget, vectors were boxed, and it ran at a tenth of its rate.
+     */
+    private static void q8Panels2x1(
+            MemorySegment data, float[] scales, int p, int q, int cols, float[] x, int xOffset, float[] sums) {
+        long panelBytes = (long) cols * PANEL_ROWS;
+        long base = p * panelBytes;
+        long other = (q - p) * panelBytes;
+        int half = 4 * Q8_LANES;
+        int otherScales = q8ScaleIndex(q - p, cols, 0);
+        FloatVector f0 = FloatVector.zero(Q8_FLOATS), f1 = f0, f2 = f0, f3 = f0;
+        for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
+            FloatVector s0 = FloatVector.zero(Q8_FLOATS), s1 = s0, s2 = s0, s3 = s0;
+            for (int c = block; c < block + Matrix.Q8_BLOCK; c += 4) {
+                long e = base + (long) c * PANEL_ROWS;
+                IntVector i0 = IntVector.fromMemorySegment(Q8_INTS, data, e, LE);
+                IntVector i1 = IntVector.fromMemorySegment(Q8_INTS, data, e + half, LE);
+                IntVector i2 = IntVector.fromMemorySegment(Q8_INTS, data, e + other, LE);
+                IntVector i3 = IntVector.fromMemorySegment(Q8_INTS, data, e + other + half, LE);
+                for (int k = 0; k < 4; k++) {
+                    FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[xOffset + c + k]);
+                    s0 = plane(i0, k).fma(v, s0);
+                    s1 = plane(i1, k).fma(v, s1);
+                    s2 = plane(i2, k).fma(v, s2);
+                    s3 = plane(i3, k).fma(v, s3);
+                }
+            }
+            int scale = q8ScaleIndex(p, cols, block);
+            f0 = s0.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale), f0);
+            f1 = s1.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + Q8_LANES), f1);
+            f2 = s2.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + otherScales), f2);
+            f3 = s3.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + otherScales + Q8_LANES), f3);
+        }
+        f0.intoArray(sums, 0);
+        f1.intoArray(sums, Q8_LANES);
+        f2.intoArray(sums, PANEL_ROWS);
+        f3.intoArray(sums, PANEL_ROWS + Q8_LANES);
+    }
+
+    /** {@link #q8Panels2x1}'s arithmetic for panel p alone, its sixteen outputs written to {@code sums}. */
+    private static void q8Panel1x1(
+            MemorySegment data, float[] scales, int p, int cols, float[] x, int xOffset, float[] sums) {
+        long base = (long) p * cols * PANEL_ROWS;
+        FloatVector f0 = FloatVector.zero(Q8_FLOATS), f1 = f0;
+        for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
+            FloatVector s0 = FloatVector.zero(Q8_FLOATS), s1 = s0;
+            for (int c = block; c < block + Matrix.Q8_BLOCK; c += 4) {
+                long e = base + (long) c * PANEL_ROWS;
+                IntVector low = IntVector.fromMemorySegment(Q8_INTS, data, e, LE);
+                IntVector high = IntVector.fromMemorySegment(Q8_INTS, data, e + 4 * Q8_LANES, LE);
+                for (int k = 0; k < 4; k++) {
+                    FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[xOffset + c + k]);
+                    s0 = plane(low, k).fma(v, s0);
+                    s1 = plane(high, k).fma(v, s1);
+                }
+            }
+            int scale = q8ScaleIndex(p, cols, block);
+            f0 = s0.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale), f0);
+            f1 = s1.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + Q8_LANES), f1);
+        }
+        f0.intoArray(sums, 0);
+        f1.intoArray(sums, Q8_LANES);
+    }
+
+    /** Where the sixteen scales of panel p's block from column {@code col} start in a packed Q8 matrix's scales. */
+    private static int q8ScaleIndex(int p, int cols, int col) {
+        return (p * (cols / Matrix.Q8_BLOCK) + col / Matrix.Q8_BLOCK) * PANEL_ROWS;
+    }
+
+    /**
+     * A decoded Q8 panel ({@link #decodeQ8Panel}) against input rows b..b+5 (times 2^−24), the outputs written to
+     * {@code sums}, sixteen per input row: {@link #decodedPanel16x6}'s outer product, block by block.
+     */
+    private static void q8DecodedPanel16x6(
+            float[] panel, float[] scales, int scaleBase, int cols, float[] x, int b, float[] sums) {
+        java.util.Arrays.fill(sums, 0, 6 * PANEL_ROWS, 0f);
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        int x4 = x3 + cols;
+        int x5 = x4 + cols;
+        for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
+            FloatVector a00 = FloatVector.zero(Q8_FLOATS), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+            FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+            for (int c = block; c < block + Matrix.Q8_BLOCK; c++) {
+                int e = c * PANEL_ROWS;
+                FloatVector w0 = FloatVector.fromArray(Q8_FLOATS, panel, e);
+                FloatVector w1 = FloatVector.fromArray(Q8_FLOATS, panel, e + Q8_LANES);
+                FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[x0 + c]);
+                a00 = w0.fma(v, a00);
+                a01 = w1.fma(v, a01);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x1 + c]);
+                a10 = w0.fma(v, a10);
+                a11 = w1.fma(v, a11);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x2 + c]);
+                a20 = w0.fma(v, a20);
+                a21 = w1.fma(v, a21);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x3 + c]);
+                a30 = w0.fma(v, a30);
+                a31 = w1.fma(v, a31);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x4 + c]);
+                a40 = w0.fma(v, a40);
+                a41 = w1.fma(v, a41);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x5 + c]);
+                a50 = w0.fma(v, a50);
+                a51 = w1.fma(v, a51);
+            }
+            int s = scaleBase + block / Matrix.Q8_BLOCK * PANEL_ROWS;
+            FloatVector low = FloatVector.fromArray(Q8_FLOATS, scales, s);
+            FloatVector high = FloatVector.fromArray(Q8_FLOATS, scales, s + Q8_LANES);
+            a00.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 0)).intoArray(sums, 0);
+            a01.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, Q8_LANES)).intoArray(sums, Q8_LANES);
+            a10.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS)).intoArray(sums, PANEL_ROWS);
+            a11.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, PANEL_ROWS + Q8_LANES);
+            a20.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS)).intoArray(sums, 2 * PANEL_ROWS);
+            a21.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, 2 * PANEL_ROWS + Q8_LANES);
+            a30.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS)).intoArray(sums, 3 * PANEL_ROWS);
+            a31.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, 3 * PANEL_ROWS + Q8_LANES);
+            a40.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 4 * PANEL_ROWS)).intoArray(sums, 4 * PANEL_ROWS);
+            a41.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 4 * PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, 4 * PANEL_ROWS + Q8_LANES);
+            a50.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 5 * PANEL_ROWS)).intoArray(sums, 5 * PANEL_ROWS);
+            a51.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 5 * PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, 5 * PANEL_ROWS + Q8_LANES);
+        }
+    }
+
+    /** {@link #q8DecodedPanel16x6} for four input rows. */
+    private static void q8DecodedPanel16x4(
+            float[] panel, float[] scales, int scaleBase, int cols, float[] x, int b, float[] sums) {
+        java.util.Arrays.fill(sums, 0, 4 * PANEL_ROWS, 0f);
+        int x0 = b * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
+            FloatVector a00 = FloatVector.zero(Q8_FLOATS), a01 = a00, a10 = a00, a11 = a00;
+            FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (int c = block; c < block + Matrix.Q8_BLOCK; c++) {
+                int e = c * PANEL_ROWS;
+                FloatVector w0 = FloatVector.fromArray(Q8_FLOATS, panel, e);
+                FloatVector w1 = FloatVector.fromArray(Q8_FLOATS, panel, e + Q8_LANES);
+                FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[x0 + c]);
+                a00 = w0.fma(v, a00);
+                a01 = w1.fma(v, a01);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x1 + c]);
+                a10 = w0.fma(v, a10);
+                a11 = w1.fma(v, a11);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x2 + c]);
+                a20 = w0.fma(v, a20);
+                a21 = w1.fma(v, a21);
+                v = FloatVector.broadcast(Q8_FLOATS, x[x3 + c]);
+                a30 = w0.fma(v, a30);
+                a31 = w1.fma(v, a31);
+            }
+            int s = scaleBase + block / Matrix.Q8_BLOCK * PANEL_ROWS;
+            FloatVector low = FloatVector.fromArray(Q8_FLOATS, scales, s);
+            FloatVector high = FloatVector.fromArray(Q8_FLOATS, scales, s + Q8_LANES);
+            a00.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 0)).intoArray(sums, 0);
+            a01.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, Q8_LANES)).intoArray(sums, Q8_LANES);
+            a10.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS)).intoArray(sums, PANEL_ROWS);
+            a11.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, PANEL_ROWS + Q8_LANES);
+            a20.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS)).intoArray(sums, 2 * PANEL_ROWS);
+            a21.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, 2 * PANEL_ROWS + Q8_LANES);
+            a30.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS)).intoArray(sums, 3 * PANEL_ROWS);
+            a31.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS + Q8_LANES))
+                    .intoArray(sums, 3 * PANEL_ROWS + Q8_LANES);
+        }
     }
 
     private static FloatVector loadF32(MemorySegment data, long element) {

@@ -245,17 +245,19 @@ class KernelsTest {
         }
     }
 
-    /** A packed copy holds every element where {@link Matrix#get} finds it, in the stored bytes plus a padded panel. */
+    /**
+     * A packed copy holds every element where {@link Matrix#get} finds it, in the stored bytes plus a padded panel (Q8:
+     * each integer and its block's scale).
+     */
     @ParameterizedTest
-    @EnumSource(
-            value = WeightFormat.class,
-            names = {"F32", "BF16", "F16"})
+    @EnumSource(WeightFormat.class)
     void packedMatricesHoldEveryElementUnchanged(WeightFormat format) {
         SplittableRandom random = new SplittableRandom(5 + format.ordinal());
         try (Arena arena = Arena.ofShared()) {
             for (int trial = 0; trial < 12; trial++) {
                 int rows = 1 + random.nextInt(50);
-                int cols = 1 + random.nextInt(40);
+                int cols =
+                        format == WeightFormat.Q8 ? Matrix.Q8_BLOCK * (1 + random.nextInt(4)) : 1 + random.nextInt(40);
                 Matrix w = randomMatrix(format, rows, cols, random, arena);
                 Matrix packed = w.packTo(arena);
                 assertThat(packed.packed()).isTrue();
@@ -279,19 +281,20 @@ class KernelsTest {
      * batches and the rest the decoded-panel tiles): the vector tiles give exactly the scalar twin's bits, one fused
      * multiply-add per column in order, for the whole matrix and for any range of rows a thread may be given (a range
      * that cuts a panel writes only its own rows); a row of a batch equals itself alone; and each output lies within
-     * the float32 summation bound of a double reference.
+     * the float32 summation bound of a double reference. Q8 sums each block of 32 columns in its own chain and then
+     * adds the K = cols/32 scaled block sums in another, so its bound is γ for 32 + K terms, plus 2u because the
+     * reference multiplies the decoded weights q·scale rounded to float.
      */
     @ParameterizedTest
-    @EnumSource(
-            value = WeightFormat.class,
-            names = {"F32", "BF16", "F16"})
+    @EnumSource(WeightFormat.class)
     void packedTilesGiveTheScalarTwinsBitsForAnyBatchAndRange(WeightFormat format) {
         SplittableRandom random = new SplittableRandom(2026 + format.ordinal());
         double u = 0x1p-24;
         try (Arena arena = Arena.ofShared()) {
             for (int trial = 0; trial < 40; trial++) {
                 int rows = 1 + random.nextInt(150);
-                int cols = 1 + random.nextInt(200);
+                int cols =
+                        format == WeightFormat.Q8 ? Matrix.Q8_BLOCK * (1 + random.nextInt(7)) : 1 + random.nextInt(200);
                 int batch = 1 + random.nextInt(40);
                 Matrix w = randomMatrix(format, rows, cols, random, arena).packTo(arena);
                 float[] x = gaussians(batch * cols, random);
@@ -316,7 +319,7 @@ class KernelsTest {
                     }
                 }
 
-                int n = cols;
+                int n = format == WeightFormat.Q8 ? Matrix.Q8_BLOCK + cols / Matrix.Q8_BLOCK + 2 : cols;
                 double gamma = n * u / (1 - n * u);
                 for (int b = 0; b < batch; b++) {
                     float[] alone = new float[rows];
@@ -337,16 +340,17 @@ class KernelsTest {
 
     /**
      * Packed and row-major matrices of one width as one job, split over threads by whole panels and rows: each
-     * output is what its matrix alone gives, on both twins.
+     * output is what its matrix alone gives, on both twins. The width is whole Q8 blocks, so packed Q8 joins them.
      */
     @Test
     void packedAndRowMajorMatricesAsOneJobGiveWhatEachGivesAlone() {
         SplittableRandom random = new SplittableRandom(99);
-        int cols = 300;
+        int cols = 320;
         try (Arena arena = Arena.ofShared()) {
             Matrix[] ws = {
                 randomMatrix(WeightFormat.BF16, 147, cols, random, arena).packTo(arena),
                 randomMatrix(WeightFormat.BF16, 21, cols, random, arena),
+                randomMatrix(WeightFormat.Q8, 55, cols, random, arena).packTo(arena),
                 randomMatrix(WeightFormat.F32, 83, cols, random, arena).packTo(arena)
             };
             assertOneJobGivesWhatEachGivesAlone(ws, cols, new int[] {1, 7, 20}, random, "packed and row-major");
