@@ -90,66 +90,79 @@ public final class KernelBench {
             throws Exception {
         try (Arena arena = Arena.ofShared()) {
             List<Matrix> bf16 = matrices(shape, arena);
-            long bytes = 0;
+            List<Matrix> q8 = new ArrayList<>();
             for (Matrix m : bf16) {
-                bytes += m.byteSize();
+                // quantized as a loaded model quantizes them: packed where the kernels multiply that layout faster
+                q8.add(
+                        Kernels.get().multipliesPackedFast()
+                                ? m.quantizeQ8(arena).packTo(arena)
+                                : m.quantizeQ8(arena));
             }
             double flops = 2.0 * shape.parametersPerToken();
-            MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
-            for (int batch : new int[] {1, 16, 64}) {
-                double rate = tokensPerSecond(bf16, batch, repeats);
-                double bound = probes.around().decodeBound(batch, bytes, flops);
-                rows.add(row(
-                        name + " kernels batch " + batch + " (bf16)",
-                        rate,
-                        bound,
-                        batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
-            }
-            double prefill = tokensPerSecond(bf16, prefillTokens, repeats);
-            rows.add(row(
-                    name + " kernels " + prefillTokens + " rows (bf16)",
-                    prefill,
-                    probes.around().fmaFlops() / flops,
-                    "FMA"));
-            List<Matrix> q8 = new ArrayList<>();
-            long q8Bytes = 0;
-            for (Matrix m : bf16) {
-                Matrix quantized = m.quantizeQ8(arena);
-                q8.add(quantized);
-                q8Bytes += quantized.byteSize();
-            }
-            probes = new MachineBounds.ProbeChain(threads);
-            double q8Decode = tokensPerSecond(q8, 1, repeats);
-            rows.add(row(
-                    name + " kernels batch 1 (q8)", q8Decode, probes.around().bandwidthBytes() / q8Bytes, "bandwidth"));
-            double q8Batch = tokensPerSecond(q8, 16, repeats);
-            rows.add(row(
-                    name + " kernels batch 16 (q8)",
-                    q8Batch,
-                    probes.around().decodeBound(16, q8Bytes, flops),
-                    "min(16x bandwidth, FMA)"));
-            oneThreadRows(name, bf16, oneThreadBatches, repeats, rows);
+            formatRows(name, "bf16", bf16, flops, prefillTokens, threads, repeats, rows);
+            formatRows(name, "q8", q8, flops, prefillTokens, threads, repeats, rows);
+            oneThreadRows(name, "bf16", bf16, oneThreadBatches, repeats, rows);
+            oneThreadRows(name, "q8", q8, oneThreadBatches, repeats, rows);
         }
     }
 
     /**
-     * The shape's BF16 matrices ({@code bf16}, as {@link #kernelRows} made them) times B input rows on this thread
-     * only, for each B of {@code batches}: the median of {@code repeats} passes of at least one CPU-second each, after
-     * two passes that let the JIT compile.
+     * One format's matrices times 1, 16 and 64 input rows (against the bandwidth and FMA bounds for their bytes) and
+     * times a prompt of {@code prefillTokens} rows (against the FMA bound).
      */
-    private static void oneThreadRows(String name, List<Matrix> bf16, String batches, int repeats, List<String> rows)
+    private static void formatRows(
+            String name,
+            String format,
+            List<Matrix> matrices,
+            double flops,
+            int prefillTokens,
+            int threads,
+            int repeats,
+            List<String> rows)
+            throws Exception {
+        long bytes = 0;
+        for (Matrix m : matrices) {
+            bytes += m.byteSize();
+        }
+        MachineBounds.ProbeChain probes = new MachineBounds.ProbeChain(threads);
+        for (int batch : new int[] {1, 16, 64}) {
+            double rate = tokensPerSecond(matrices, batch, repeats);
+            double bound = probes.around().decodeBound(batch, bytes, flops);
+            rows.add(row(
+                    name + " kernels batch " + batch + " (" + format + ")",
+                    rate,
+                    bound,
+                    batch == 1 ? "bandwidth" : "min(" + batch + "x bandwidth, FMA)"));
+        }
+        double prefill = tokensPerSecond(matrices, prefillTokens, repeats);
+        rows.add(row(
+                name + " kernels " + prefillTokens + " rows (" + format + ")",
+                prefill,
+                probes.around().fmaFlops() / flops,
+                "FMA"));
+    }
+
+    /**
+     * The shape's matrices in one format ({@code matrices}, as {@link #kernelRows} made them) times B input rows on
+     * this thread only, for each B of {@code batches}: the median of {@code repeats} passes of at least one CPU-second
+     * each, after two passes that let the JIT compile.
+     */
+    private static void oneThreadRows(
+            String name, String format, List<Matrix> matrices, String batches, int repeats, List<String> rows)
             throws Exception {
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         double fma = MachineBounds.fmaThroughput(1, 3);
-        int widest =
-                bf16.stream().mapToInt(m -> Math.max(m.rows(), m.cols())).max().orElseThrow();
+        int widest = matrices.stream()
+                .mapToInt(m -> Math.max(m.rows(), m.cols()))
+                .max()
+                .orElseThrow();
         for (String text : batches.split(",")) {
             int batch = Integer.parseInt(text.strip());
             float[] x = new float[batch * widest];
             Arrays.fill(x, 0.5f);
             float[] out = new float[batch * widest];
             double flops = 0;
-            for (Matrix m : bf16) {
+            for (Matrix m : matrices) {
                 flops += 2.0 * m.rows() * m.cols() * batch;
             }
             double[] rates = new double[repeats];
@@ -157,7 +170,7 @@ public final class KernelBench {
                 long start = cpu.getCurrentThreadCpuTime();
                 int passes = 0;
                 while (cpu.getCurrentThreadCpuTime() - start < 1_000_000_000L) {
-                    for (Matrix m : bf16) {
+                    for (Matrix m : matrices) {
                         Kernels.get().matmulRows(m, x, batch, out, 0, m.rows());
                     }
                     passes++;
@@ -168,7 +181,7 @@ public final class KernelBench {
             }
             double rate = MachineBounds.median(rates);
             rows.add(row(
-                    name + " kernels batch " + batch + ", one thread (bf16)",
+                    name + " kernels batch " + batch + ", one thread (" + format + ")",
                     rate / 1e9,
                     fma / 1e9,
                     "GFLOP per CPU-second, one thread's FMA"));
