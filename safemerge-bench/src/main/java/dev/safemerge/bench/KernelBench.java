@@ -93,10 +93,7 @@ public final class KernelBench {
             List<Matrix> q8 = new ArrayList<>();
             for (Matrix m : bf16) {
                 // quantized as a loaded model quantizes them: packed where the kernels multiply that layout faster
-                q8.add(
-                        Kernels.get().multipliesPackedFast()
-                                ? m.quantizeQ8(arena).packTo(arena)
-                                : m.quantizeQ8(arena));
+                q8.add(m.quantizeQ8(arena, Kernels.get().multipliesPackedFast()));
             }
             double flops = 2.0 * shape.parametersPerToken();
             formatRows(name, "bf16", bf16, flops, prefillTokens, threads, repeats, rows);

@@ -153,12 +153,7 @@ final class WeightLoader {
      * bytes and scales; docs/PERFORMANCE.md, "q8 in packed panels"), else row-major.
      */
     Matrix quantized(Matrix matrix) {
-        if (!Kernels.get().multipliesPackedFast()) {
-            return matrix.quantizeQ8(arena);
-        }
-        try (Arena scratch = Arena.ofConfined()) {
-            return matrix.quantizeQ8(scratch).packTo(arena);
-        }
+        return matrix.quantizeQ8(arena, Kernels.get().multipliesPackedFast());
     }
 
     boolean contains(String name) {

@@ -125,35 +125,44 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
 
     /**
      * Quantizes this matrix to Q8: each block of {@link #Q8_BLOCK} elements of a row gets the scale max|w|/127 and
-     * values round(w/scale) (symmetric, round half away from zero).
+     * values round(w/scale) (symmetric, round half away from zero). Row-major; {@link #quantizeQ8(Arena, boolean)}
+     * writes the packed layout.
      */
     public Matrix quantizeQ8(Arena arena) {
+        return quantizeQ8(arena, false);
+    }
+
+    /**
+     * {@link #quantizeQ8(Arena)} written straight into the layout asked for: packed in panels as {@link #packTo} lays
+     * a Q8 matrix out (the last panel padded with zero values and scales), or row-major.
+     */
+    public Matrix quantizeQ8(Arena arena, boolean packedLayout) {
         if (cols % Q8_BLOCK != 0) {
             throw new IllegalArgumentException("Q8 needs cols divisible by " + Q8_BLOCK + ", got " + cols);
         }
-        int blocksPerRow = cols / Q8_BLOCK;
-        float[] newScales = new float[rows * blocksPerRow];
-        MemorySegment q = arena.allocate((long) rows * cols, 64);
+        int height = packedLayout ? panels(rows) * PANEL_ROWS : rows;
+        MemorySegment q = arena.allocate((long) height * cols, 64);
+        Matrix quantized =
+                new Matrix(WeightFormat.Q8, rows, cols, q, new float[height * (cols / Q8_BLOCK)], packedLayout);
         float[] row = new float[cols];
         for (int r = 0; r < rows; r++) {
             readRow(r, row, 0);
-            for (int b = 0; b < blocksPerRow; b++) {
+            for (int block = 0; block < cols; block += Q8_BLOCK) {
                 float max = 0;
-                for (int i = 0; i < Q8_BLOCK; i++) {
-                    max = Math.max(max, Math.abs(row[b * Q8_BLOCK + i]));
+                for (int c = block; c < block + Q8_BLOCK; c++) {
+                    max = Math.max(max, Math.abs(row[c]));
                 }
                 float scale = max / 127f;
-                newScales[r * blocksPerRow + b] = scale;
+                quantized.scales[quantized.scaleIndex(r, block)] = scale;
                 float inverse = scale == 0 ? 0 : 1f / scale;
-                for (int i = 0; i < Q8_BLOCK; i++) {
-                    int c = b * Q8_BLOCK + i;
+                for (int c = block; c < block + Q8_BLOCK; c++) {
                     int value = Math.round(Math.abs(row[c]) * inverse);
                     value = Math.min(127, value);
-                    q.set(ValueLayout.JAVA_BYTE, (long) r * cols + c, (byte) (row[c] < 0 ? -value : value));
+                    q.set(ValueLayout.JAVA_BYTE, quantized.index(r, c), (byte) (row[c] < 0 ? -value : value));
                 }
             }
         }
-        return new Matrix(WeightFormat.Q8, rows, cols, q, newScales);
+        return quantized;
     }
 
     /** A copy of this matrix in memory allocated from {@code arena} (not backed by any file), in the same layout. */
@@ -178,10 +187,10 @@ public record Matrix(WeightFormat format, int rows, int cols, MemorySegment data
                     format, rows, cols, copy, new float[panels(rows) * PANEL_ROWS * (cols / Q8_BLOCK)], true);
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
-                    copy.set(ValueLayout.JAVA_BYTE, q8.index(r, c), data.get(ValueLayout.JAVA_BYTE, index(r, c)));
+                    copy.set(ValueLayout.JAVA_BYTE, q8.index(r, c), (byte) quantum(r, c));
                 }
                 for (int c = 0; c < cols; c += Q8_BLOCK) {
-                    q8.scales[q8.scaleIndex(r, c)] = scales[scaleIndex(r, c)];
+                    q8.scales[q8.scaleIndex(r, c)] = scale(r, c);
                 }
             }
             return q8;

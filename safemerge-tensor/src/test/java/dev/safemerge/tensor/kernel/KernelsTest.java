@@ -402,6 +402,26 @@ class KernelsTest {
         }
     }
 
+    /** Quantizing straight into panels gives the bytes and scales of quantizing row-major and then packing. */
+    @Test
+    void q8QuantizedIntoPanelsIsThePackedRowMajorQuantization() {
+        SplittableRandom random = new SplittableRandom(8);
+        try (Arena arena = Arena.ofShared()) {
+            for (int trial = 0; trial < 8; trial++) {
+                int rows = 1 + random.nextInt(50);
+                int cols = Matrix.Q8_BLOCK * (1 + random.nextInt(4));
+                Matrix f32 = randomMatrix(WeightFormat.F32, rows, cols, random, arena);
+                Matrix direct = f32.quantizeQ8(arena, true);
+                Matrix packed = f32.quantizeQ8(arena).packTo(arena);
+                assertThat(direct.packed()).isTrue();
+                assertThat(direct.data().mismatch(packed.data()))
+                        .as("%dx%d bytes", rows, cols)
+                        .isEqualTo(-1L);
+                assertThat(direct.scales()).as("%dx%d scales", rows, cols).containsExactly(packed.scales());
+            }
+        }
+    }
+
     @Test
     void q8QuantizationErrorIsAtMostHalfAStep() {
         SplittableRandom random = new SplittableRandom(7);
