@@ -12,14 +12,16 @@ final class ScalarKernels implements Kernels {
     @Override
     public void matmulRows(Matrix w, float[] x, int batch, float[] out, int rowStart, int rowEnd) {
         int cols = w.cols();
-        float[] row = new float[cols];
-        for (int r = rowStart; r < rowEnd; r++) {
-            if (w.packed() && w.format() == WeightFormat.Q8) {
+        if (w.packed() && w.format() == WeightFormat.Q8) {
+            for (int r = rowStart; r < rowEnd; r++) {
                 for (int b = 0; b < batch; b++) {
                     out[b * w.rows() + r] = q8Chain(w, r, x, b * cols);
                 }
-                continue;
             }
+            return;
+        }
+        float[] row = new float[cols];
+        for (int r = rowStart; r < rowEnd; r++) {
             if (w.packed()) {
                 w.readRow(r, row, 0);
             } else {
