@@ -1,5 +1,6 @@
 package dev.safemerge.bench;
 
+import dev.safemerge.tensor.kernel.KernelSpecies;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -16,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /** The machine's limits measured in the running process: streaming read bandwidth and vector FMA throughput. */
 final class MachineBounds {
-    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FLOATS = KernelSpecies.FLOATS;
 
     /** Untimed passes that let the JIT compile the loops first. */
     private static final int WARMUP = 3;

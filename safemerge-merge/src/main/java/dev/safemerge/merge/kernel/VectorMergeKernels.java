@@ -1,5 +1,6 @@
 package dev.safemerge.merge.kernel;
 
+import dev.safemerge.tensor.kernel.KernelSpecies;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -16,14 +17,14 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMergeKernels implements MergeKernels {
     // Species must be static finals: the JIT only turns vector operations into instructions for constant species.
-    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FLOATS = KernelSpecies.FLOATS;
+    private static final VectorSpecies<Integer> INTS = KernelSpecies.INTS;
     private static final int LANES = FLOATS.length();
     /** Half a vector of floats widens to a full vector of doubles for the l1 norm. */
     private static final VectorSpecies<Float> HALF_FLOATS =
             VectorSpecies.of(float.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
 
-    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = KernelSpecies.DOUBLES;
     private static final ScalarMergeKernels SCALAR = ScalarMergeKernels.INSTANCE;
 
     private VectorMergeKernels() {}

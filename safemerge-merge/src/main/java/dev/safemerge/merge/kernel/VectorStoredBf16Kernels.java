@@ -1,5 +1,6 @@
 package dev.safemerge.merge.kernel;
 
+import dev.safemerge.tensor.kernel.KernelSpecies;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -21,8 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorStoredBf16Kernels implements StoredBf16Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     // Species must be static finals: the JIT only turns vector operations into instructions for constant species.
-    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
+    private static final VectorSpecies<Float> FLOATS = KernelSpecies.FLOATS;
+    private static final VectorSpecies<Integer> INTS = KernelSpecies.INTS;
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * Short.SIZE));
     private static final int LANES = FLOATS.length();

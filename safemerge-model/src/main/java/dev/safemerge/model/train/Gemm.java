@@ -2,6 +2,7 @@ package dev.safemerge.model.train;
 
 import dev.safemerge.tensor.kernel.KernelPool;
 import dev.safemerge.tensor.kernel.KernelProvider;
+import dev.safemerge.tensor.kernel.KernelSpecies;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Gemm {
     private Gemm() {}
 
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> SPECIES = KernelSpecies.FLOATS;
     static final int LANES = SPECIES.length();
     /** Rows of A per micro-kernel. */
     static final int MR = 4;

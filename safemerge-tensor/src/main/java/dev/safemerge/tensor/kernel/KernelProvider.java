@@ -3,7 +3,6 @@ package dev.safemerge.tensor.kernel;
 import dev.safemerge.tensor.BadInputException;
 import java.util.Locale;
 import java.util.function.Supplier;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Decides once per process whether the hot loops run on the Vector API or on their plain scalar twins, the way
@@ -89,11 +88,11 @@ public final class KernelProvider {
         private PreferredFloats() {}
 
         static int floatLanes() {
-            return FloatVector.SPECIES_PREFERRED.length();
+            return KernelSpecies.FLOATS.length();
         }
 
         static String describe() {
-            return FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit, " + floatLanes() + " float lanes";
+            return KernelSpecies.describe();
         }
     }
 }

@@ -22,9 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * product over panels of sixteen rows ({@link #matmulPacked}; Q8: {@link #matmulPackedQ8}).
  */
 final class VectorKernels implements Kernels {
-    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FLOATS = KernelSpecies.FLOATS;
     private static final int LANES = FLOATS.length();
-    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = KernelSpecies.INTS;
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -54,13 +54,8 @@ final class VectorKernels implements Kernels {
      * training runs with the same seed diverge depending on JIT timing.
      */
     private static float sumLanes(FloatVector v) {
-        return sumLanes(v, HALVES);
-    }
-
-    /** {@link #sumLanes(FloatVector)} for a vector of {@code halves}' species. */
-    private static float sumLanes(FloatVector v, VectorShuffle<Float>[] halves) {
         FloatVector sum = v;
-        for (VectorShuffle<Float> half : halves) {
+        for (VectorShuffle<Float> half : HALVES) {
             sum = sum.add(sum.rearrange(half));
         }
         return sum.lane(0);
@@ -94,9 +89,9 @@ final class VectorKernels implements Kernels {
     private static final int PANEL_ROWS = Matrix.PANEL_ROWS;
 
     /**
-     * The packed tiles hold a panel's column in two vectors, so they need eight float lanes (AVX2, and AVX-512's
-     * preferred species is wider); with other widths packed matrices take the scalar twin's loop, and {@link
-     * #multipliesPackedFast} tells loaders not to pack.
+     * The packed tiles hold a panel's column in two vectors, so they need eight float lanes (AVX2 and AVX-512, whose
+     * vectors {@link KernelSpecies} takes at 256 bits); with four-lane vectors packed matrices take the scalar twin's loop,
+     * and {@link #multipliesPackedFast} tells loaders not to pack.
      */
     private static final boolean PACKED_TILES = 2 * LANES == PANEL_ROWS;
 
@@ -884,7 +879,7 @@ final class VectorKernels implements Kernels {
     }
 
     /*
-     * Q8 rows are read as ints: one int holds four consecutive weights, and a vector of Q8_LANES ints holds 4·Q8_LANES
+     * Q8 rows are read as ints: one int holds four consecutive weights, and a vector of LANES ints holds 4·LANES
      * of them. Weight k of every int moved into the int's top byte with the bits below it cleared ("byte plane" k: a
      * shift left by 24 − 8k, then a mask; plane 0 needs only the shift and plane 3 only the mask) is that weight times
      * 2^24 exactly, and converts to floats with one instruction. The input row is scaled by 2^−24 once, which is exact
@@ -896,19 +891,13 @@ final class VectorKernels implements Kernels {
      * planes"). A plane holds every fourth weight, so the input row is first interleaved into the same order
      * (interleaveQ8) and each product still pairs a weight with its own input.
      */
-    private static final VectorShape Q8_SHAPE = VectorShape.forBitSize(Math.min(256, FLOATS.vectorBitSize()));
-    private static final VectorSpecies<Integer> Q8_INTS = VectorSpecies.of(int.class, Q8_SHAPE);
-    private static final VectorSpecies<Float> Q8_FLOATS = VectorSpecies.of(float.class, Q8_SHAPE);
-    /** Lanes of the Q8 vectors: at most eight, so that a vector of ints never spans two blocks' scales. */
-    private static final int Q8_LANES = Q8_FLOATS.length();
-    /** Weights per vector of ints. */
-    private static final int Q8_GROUP = 4 * Q8_LANES;
+    /** Weights per vector of ints ({@link #FLOATS} has at most eight lanes: a vector never spans two blocks). */
+    private static final int Q8_GROUP = 4 * LANES;
     /** Vectors of ints per block: one, or two when vectors hold four lanes. */
     private static final int Q8_GROUPS = Matrix.Q8_BLOCK / Q8_GROUP;
     /** The bits of an int's top byte: a byte plane's weight, the bits below it cleared. */
     private static final int TOP_BYTE = 0xFF000000;
 
-    private static final VectorShuffle<Float>[] Q8_HALVES = halves(Q8_FLOATS);
     private static final ThreadLocal<float[]> Q8_INPUTS = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
@@ -933,7 +922,7 @@ final class VectorKernels implements Kernels {
         if (batch == 1) {
             // row i of the range's first half beside row i of its second: two streams from memory, each read in order
             int half = (rowEnd - rowStart) / 2;
-            float[] lanes = new float[2 * Q8_LANES];
+            float[] lanes = new float[2 * LANES];
             for (int i = 0; i < half; i++) {
                 q8Rows2(data, scales, cols, interleaved, out, rowStart + i, rowStart + half + i, lanes);
             }
@@ -958,8 +947,8 @@ final class VectorKernels implements Kernels {
     private static void interleaveQ8(float[] x, int offset, int cols, float[] dst) {
         for (int g = offset; g < offset + cols; g += Q8_GROUP) {
             for (int k = 0; k < 4; k++) {
-                for (int j = 0; j < Q8_LANES; j++) {
-                    dst[g + k * Q8_LANES + j] = x[g + 4 * j + k] * 0x1p-24f;
+                for (int j = 0; j < LANES; j++) {
+                    dst[g + k * LANES + j] = x[g + 4 * j + k] * 0x1p-24f;
                 }
             }
         }
@@ -981,23 +970,23 @@ final class VectorKernels implements Kernels {
      */
     private static float dotQ8(
             MemorySegment data, float[] scales, long rowElement, int cols, float[] interleaved, int xOffset) {
-        FloatVector acc = FloatVector.zero(Q8_FLOATS);
+        FloatVector acc = FloatVector.zero(FLOATS);
         int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
         for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
-            FloatVector even = FloatVector.zero(Q8_FLOATS);
+            FloatVector even = FloatVector.zero(FLOATS);
             FloatVector odd = even;
             for (int h = 0; h < Q8_GROUPS; h++) {
                 int g = c + h * Q8_GROUP;
-                IntVector ints = IntVector.fromMemorySegment(Q8_INTS, data, rowElement + g, LE);
+                IntVector ints = IntVector.fromMemorySegment(INTS, data, rowElement + g, LE);
                 int i = xOffset + g;
-                even = plane(ints, 0).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), even);
-                odd = plane(ints, 1).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), odd);
-                even = plane(ints, 2).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + 2 * Q8_LANES), even);
-                odd = plane(ints, 3).fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + 3 * Q8_LANES), odd);
+                even = plane(ints, 0).fma(FloatVector.fromArray(FLOATS, interleaved, i), even);
+                odd = plane(ints, 1).fma(FloatVector.fromArray(FLOATS, interleaved, i + LANES), odd);
+                even = plane(ints, 2).fma(FloatVector.fromArray(FLOATS, interleaved, i + 2 * LANES), even);
+                odd = plane(ints, 3).fma(FloatVector.fromArray(FLOATS, interleaved, i + 3 * LANES), odd);
             }
-            acc = even.add(odd).fma(FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]), acc);
+            acc = even.add(odd).fma(FloatVector.broadcast(FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]), acc);
         }
-        return sumLanes(acc, Q8_HALVES);
+        return sumLanes(acc);
     }
 
     /**
@@ -1017,21 +1006,21 @@ final class VectorKernels implements Kernels {
             int r,
             int s,
             float[] lanes) {
-        FloatVector a0 = FloatVector.zero(Q8_FLOATS), a1 = a0;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0;
         long rowElement = (long) r * cols;
         long otherElement = (long) s * cols;
         int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
         int secondBlock = (int) (otherElement / Matrix.Q8_BLOCK);
         for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
-            FloatVector e0 = FloatVector.zero(Q8_FLOATS), d0 = e0, e1 = e0, d1 = e0;
+            FloatVector e0 = FloatVector.zero(FLOATS), d0 = e0, e1 = e0, d1 = e0;
             for (int h = 0; h < Q8_GROUPS; h++) {
                 int g = c + h * Q8_GROUP;
-                IntVector ints0 = IntVector.fromMemorySegment(Q8_INTS, data, rowElement + g, LE);
-                IntVector ints1 = IntVector.fromMemorySegment(Q8_INTS, data, otherElement + g, LE);
+                IntVector ints0 = IntVector.fromMemorySegment(INTS, data, rowElement + g, LE);
+                IntVector ints1 = IntVector.fromMemorySegment(INTS, data, otherElement + g, LE);
                 for (int k = 0; k < 4; k += 2) {
-                    int i = g + k * Q8_LANES;
-                    FloatVector xe = FloatVector.fromArray(Q8_FLOATS, interleaved, i);
-                    FloatVector xo = FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES);
+                    int i = g + k * LANES;
+                    FloatVector xe = FloatVector.fromArray(FLOATS, interleaved, i);
+                    FloatVector xo = FloatVector.fromArray(FLOATS, interleaved, i + LANES);
                     e0 = plane(ints0, k).fma(xe, e0);
                     d0 = plane(ints0, k + 1).fma(xo, d0);
                     e1 = plane(ints1, k).fma(xe, e1);
@@ -1039,15 +1028,15 @@ final class VectorKernels implements Kernels {
                 }
             }
             int block = c / Matrix.Q8_BLOCK;
-            a0 = e0.add(d0).fma(FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + block]), a0);
-            a1 = e1.add(d1).fma(FloatVector.broadcast(Q8_FLOATS, scales[secondBlock + block]), a1);
+            a0 = e0.add(d0).fma(FloatVector.broadcast(FLOATS, scales[firstBlock + block]), a0);
+            a1 = e1.add(d1).fma(FloatVector.broadcast(FLOATS, scales[secondBlock + block]), a1);
         }
         // summed from an array: handed the vectors, sumLanes was left out of line (a boxed vector per row) whenever
         // this method compiled after other products had run, and a 0.5b decode step took 15 % longer
         a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, Q8_LANES);
-        out[r] = sumLanes(lanes, 0, Q8_LANES);
-        out[s] = sumLanes(lanes, Q8_LANES, Q8_LANES);
+        a1.intoArray(lanes, LANES);
+        out[r] = sumLanes(lanes, 0, LANES);
+        out[s] = sumLanes(lanes, LANES, LANES);
     }
 
     /**
@@ -1077,41 +1066,41 @@ final class VectorKernels implements Kernels {
             float[] out,
             int o,
             int oStride) {
-        FloatVector a0 = FloatVector.zero(Q8_FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
         int firstBlock = (int) (rowElement / Matrix.Q8_BLOCK);
         for (int c = 0; c < cols; c += Matrix.Q8_BLOCK) {
-            FloatVector e0 = FloatVector.zero(Q8_FLOATS), e1 = e0, e2 = e0, e3 = e0;
+            FloatVector e0 = FloatVector.zero(FLOATS), e1 = e0, e2 = e0, e3 = e0;
             FloatVector d0 = e0, d1 = e0, d2 = e0, d3 = e0;
             for (int h = 0; h < Q8_GROUPS; h++) {
                 int g = c + h * Q8_GROUP;
-                IntVector ints = IntVector.fromMemorySegment(Q8_INTS, data, rowElement + g, LE);
+                IntVector ints = IntVector.fromMemorySegment(INTS, data, rowElement + g, LE);
                 for (int k = 0; k < 4; k += 2) {
                     FloatVector p = plane(ints, k);
                     FloatVector q = plane(ints, k + 1);
-                    int i = xOffset + g + k * Q8_LANES;
-                    e0 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e0);
-                    d0 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d0);
+                    int i = xOffset + g + k * LANES;
+                    e0 = p.fma(FloatVector.fromArray(FLOATS, interleaved, i), e0);
+                    d0 = q.fma(FloatVector.fromArray(FLOATS, interleaved, i + LANES), d0);
                     i += cols;
-                    e1 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e1);
-                    d1 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d1);
+                    e1 = p.fma(FloatVector.fromArray(FLOATS, interleaved, i), e1);
+                    d1 = q.fma(FloatVector.fromArray(FLOATS, interleaved, i + LANES), d1);
                     i += cols;
-                    e2 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e2);
-                    d2 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d2);
+                    e2 = p.fma(FloatVector.fromArray(FLOATS, interleaved, i), e2);
+                    d2 = q.fma(FloatVector.fromArray(FLOATS, interleaved, i + LANES), d2);
                     i += cols;
-                    e3 = p.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i), e3);
-                    d3 = q.fma(FloatVector.fromArray(Q8_FLOATS, interleaved, i + Q8_LANES), d3);
+                    e3 = p.fma(FloatVector.fromArray(FLOATS, interleaved, i), e3);
+                    d3 = q.fma(FloatVector.fromArray(FLOATS, interleaved, i + LANES), d3);
                 }
             }
-            FloatVector scale = FloatVector.broadcast(Q8_FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]);
+            FloatVector scale = FloatVector.broadcast(FLOATS, scales[firstBlock + c / Matrix.Q8_BLOCK]);
             a0 = e0.add(d0).fma(scale, a0);
             a1 = e1.add(d1).fma(scale, a1);
             a2 = e2.add(d2).fma(scale, a2);
             a3 = e3.add(d3).fma(scale, a3);
         }
-        out[o] = sumLanes(a0, Q8_HALVES);
-        out[o + oStride] = sumLanes(a1, Q8_HALVES);
-        out[o + 2 * oStride] = sumLanes(a2, Q8_HALVES);
-        out[o + 3 * oStride] = sumLanes(a3, Q8_HALVES);
+        out[o] = sumLanes(a0);
+        out[o + oStride] = sumLanes(a1);
+        out[o + 2 * oStride] = sumLanes(a2);
+        out[o + 3 * oStride] = sumLanes(a3);
     }
 
     /*
@@ -1204,11 +1193,11 @@ final class VectorKernels implements Kernels {
     private static void decodeQ8Panel(MemorySegment data, long base, int cols, float[] panel) {
         for (int c = 0; c < cols; c += 4) {
             long e = base + (long) c * PANEL_ROWS;
-            IntVector low = IntVector.fromMemorySegment(Q8_INTS, data, e, LE);
-            IntVector high = IntVector.fromMemorySegment(Q8_INTS, data, e + 4 * Q8_LANES, LE);
+            IntVector low = IntVector.fromMemorySegment(INTS, data, e, LE);
+            IntVector high = IntVector.fromMemorySegment(INTS, data, e + 4 * LANES, LE);
             for (int k = 0; k < 4; k++) {
                 plane(low, k).intoArray(panel, (c + k) * PANEL_ROWS);
-                plane(high, k).intoArray(panel, (c + k) * PANEL_ROWS + Q8_LANES);
+                plane(high, k).intoArray(panel, (c + k) * PANEL_ROWS + LANES);
             }
         }
     }
@@ -1225,19 +1214,19 @@ final class VectorKernels implements Kernels {
         long panelBytes = (long) cols * PANEL_ROWS;
         long base = p * panelBytes;
         long other = (q - p) * panelBytes;
-        int half = 4 * Q8_LANES;
+        int half = 4 * LANES;
         int otherScales = q8ScaleIndex(q - p, cols, 0);
-        FloatVector f0 = FloatVector.zero(Q8_FLOATS), f1 = f0, f2 = f0, f3 = f0;
+        FloatVector f0 = FloatVector.zero(FLOATS), f1 = f0, f2 = f0, f3 = f0;
         for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
-            FloatVector s0 = FloatVector.zero(Q8_FLOATS), s1 = s0, s2 = s0, s3 = s0;
+            FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0, s2 = s0, s3 = s0;
             for (int c = block; c < block + Matrix.Q8_BLOCK; c += 4) {
                 long e = base + (long) c * PANEL_ROWS;
-                IntVector i0 = IntVector.fromMemorySegment(Q8_INTS, data, e, LE);
-                IntVector i1 = IntVector.fromMemorySegment(Q8_INTS, data, e + half, LE);
-                IntVector i2 = IntVector.fromMemorySegment(Q8_INTS, data, e + other, LE);
-                IntVector i3 = IntVector.fromMemorySegment(Q8_INTS, data, e + other + half, LE);
+                IntVector i0 = IntVector.fromMemorySegment(INTS, data, e, LE);
+                IntVector i1 = IntVector.fromMemorySegment(INTS, data, e + half, LE);
+                IntVector i2 = IntVector.fromMemorySegment(INTS, data, e + other, LE);
+                IntVector i3 = IntVector.fromMemorySegment(INTS, data, e + other + half, LE);
                 for (int k = 0; k < 4; k++) {
-                    FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[xOffset + c + k]);
+                    FloatVector v = FloatVector.broadcast(FLOATS, x[xOffset + c + k]);
                     s0 = plane(i0, k).fma(v, s0);
                     s1 = plane(i1, k).fma(v, s1);
                     s2 = plane(i2, k).fma(v, s2);
@@ -1245,40 +1234,40 @@ final class VectorKernels implements Kernels {
                 }
             }
             int scale = q8ScaleIndex(p, cols, block);
-            f0 = s0.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale), f0);
-            f1 = s1.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + Q8_LANES), f1);
-            f2 = s2.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + otherScales), f2);
-            f3 = s3.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + otherScales + Q8_LANES), f3);
+            f0 = s0.fma(FloatVector.fromArray(FLOATS, scales, scale), f0);
+            f1 = s1.fma(FloatVector.fromArray(FLOATS, scales, scale + LANES), f1);
+            f2 = s2.fma(FloatVector.fromArray(FLOATS, scales, scale + otherScales), f2);
+            f3 = s3.fma(FloatVector.fromArray(FLOATS, scales, scale + otherScales + LANES), f3);
         }
         f0.intoArray(sums, 0);
-        f1.intoArray(sums, Q8_LANES);
+        f1.intoArray(sums, LANES);
         f2.intoArray(sums, PANEL_ROWS);
-        f3.intoArray(sums, PANEL_ROWS + Q8_LANES);
+        f3.intoArray(sums, PANEL_ROWS + LANES);
     }
 
     /** {@link #q8Panels2x1}'s arithmetic for panel p alone, its sixteen outputs written to {@code sums}. */
     private static void q8Panel1x1(
             MemorySegment data, float[] scales, int p, int cols, float[] x, int xOffset, float[] sums) {
         long base = (long) p * cols * PANEL_ROWS;
-        FloatVector f0 = FloatVector.zero(Q8_FLOATS), f1 = f0;
+        FloatVector f0 = FloatVector.zero(FLOATS), f1 = f0;
         for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
-            FloatVector s0 = FloatVector.zero(Q8_FLOATS), s1 = s0;
+            FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0;
             for (int c = block; c < block + Matrix.Q8_BLOCK; c += 4) {
                 long e = base + (long) c * PANEL_ROWS;
-                IntVector low = IntVector.fromMemorySegment(Q8_INTS, data, e, LE);
-                IntVector high = IntVector.fromMemorySegment(Q8_INTS, data, e + 4 * Q8_LANES, LE);
+                IntVector low = IntVector.fromMemorySegment(INTS, data, e, LE);
+                IntVector high = IntVector.fromMemorySegment(INTS, data, e + 4 * LANES, LE);
                 for (int k = 0; k < 4; k++) {
-                    FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[xOffset + c + k]);
+                    FloatVector v = FloatVector.broadcast(FLOATS, x[xOffset + c + k]);
                     s0 = plane(low, k).fma(v, s0);
                     s1 = plane(high, k).fma(v, s1);
                 }
             }
             int scale = q8ScaleIndex(p, cols, block);
-            f0 = s0.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale), f0);
-            f1 = s1.fma(FloatVector.fromArray(Q8_FLOATS, scales, scale + Q8_LANES), f1);
+            f0 = s0.fma(FloatVector.fromArray(FLOATS, scales, scale), f0);
+            f1 = s1.fma(FloatVector.fromArray(FLOATS, scales, scale + LANES), f1);
         }
         f0.intoArray(sums, 0);
-        f1.intoArray(sums, Q8_LANES);
+        f1.intoArray(sums, LANES);
     }
 
     /** Where the sixteen scales of panel p's block from column {@code col} start in a packed Q8 matrix's scales. */
@@ -1300,51 +1289,51 @@ final class VectorKernels implements Kernels {
         int x4 = x3 + cols;
         int x5 = x4 + cols;
         for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
-            FloatVector a00 = FloatVector.zero(Q8_FLOATS), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+            FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
             FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
             for (int c = block; c < block + Matrix.Q8_BLOCK; c++) {
                 int e = c * PANEL_ROWS;
-                FloatVector w0 = FloatVector.fromArray(Q8_FLOATS, panel, e);
-                FloatVector w1 = FloatVector.fromArray(Q8_FLOATS, panel, e + Q8_LANES);
-                FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[x0 + c]);
+                FloatVector w0 = FloatVector.fromArray(FLOATS, panel, e);
+                FloatVector w1 = FloatVector.fromArray(FLOATS, panel, e + LANES);
+                FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
                 a00 = w0.fma(v, a00);
                 a01 = w1.fma(v, a01);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x1 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x1 + c]);
                 a10 = w0.fma(v, a10);
                 a11 = w1.fma(v, a11);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x2 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x2 + c]);
                 a20 = w0.fma(v, a20);
                 a21 = w1.fma(v, a21);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x3 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x3 + c]);
                 a30 = w0.fma(v, a30);
                 a31 = w1.fma(v, a31);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x4 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x4 + c]);
                 a40 = w0.fma(v, a40);
                 a41 = w1.fma(v, a41);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x5 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x5 + c]);
                 a50 = w0.fma(v, a50);
                 a51 = w1.fma(v, a51);
             }
             int s = scaleBase + block / Matrix.Q8_BLOCK * PANEL_ROWS;
-            FloatVector low = FloatVector.fromArray(Q8_FLOATS, scales, s);
-            FloatVector high = FloatVector.fromArray(Q8_FLOATS, scales, s + Q8_LANES);
-            a00.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 0)).intoArray(sums, 0);
-            a01.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, Q8_LANES)).intoArray(sums, Q8_LANES);
-            a10.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS)).intoArray(sums, PANEL_ROWS);
-            a11.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, PANEL_ROWS + Q8_LANES);
-            a20.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS)).intoArray(sums, 2 * PANEL_ROWS);
-            a21.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, 2 * PANEL_ROWS + Q8_LANES);
-            a30.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS)).intoArray(sums, 3 * PANEL_ROWS);
-            a31.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, 3 * PANEL_ROWS + Q8_LANES);
-            a40.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 4 * PANEL_ROWS)).intoArray(sums, 4 * PANEL_ROWS);
-            a41.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 4 * PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, 4 * PANEL_ROWS + Q8_LANES);
-            a50.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 5 * PANEL_ROWS)).intoArray(sums, 5 * PANEL_ROWS);
-            a51.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 5 * PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, 5 * PANEL_ROWS + Q8_LANES);
+            FloatVector low = FloatVector.fromArray(FLOATS, scales, s);
+            FloatVector high = FloatVector.fromArray(FLOATS, scales, s + LANES);
+            a00.fma(low, FloatVector.fromArray(FLOATS, sums, 0)).intoArray(sums, 0);
+            a01.fma(high, FloatVector.fromArray(FLOATS, sums, LANES)).intoArray(sums, LANES);
+            a10.fma(low, FloatVector.fromArray(FLOATS, sums, PANEL_ROWS)).intoArray(sums, PANEL_ROWS);
+            a11.fma(high, FloatVector.fromArray(FLOATS, sums, PANEL_ROWS + LANES))
+                    .intoArray(sums, PANEL_ROWS + LANES);
+            a20.fma(low, FloatVector.fromArray(FLOATS, sums, 2 * PANEL_ROWS)).intoArray(sums, 2 * PANEL_ROWS);
+            a21.fma(high, FloatVector.fromArray(FLOATS, sums, 2 * PANEL_ROWS + LANES))
+                    .intoArray(sums, 2 * PANEL_ROWS + LANES);
+            a30.fma(low, FloatVector.fromArray(FLOATS, sums, 3 * PANEL_ROWS)).intoArray(sums, 3 * PANEL_ROWS);
+            a31.fma(high, FloatVector.fromArray(FLOATS, sums, 3 * PANEL_ROWS + LANES))
+                    .intoArray(sums, 3 * PANEL_ROWS + LANES);
+            a40.fma(low, FloatVector.fromArray(FLOATS, sums, 4 * PANEL_ROWS)).intoArray(sums, 4 * PANEL_ROWS);
+            a41.fma(high, FloatVector.fromArray(FLOATS, sums, 4 * PANEL_ROWS + LANES))
+                    .intoArray(sums, 4 * PANEL_ROWS + LANES);
+            a50.fma(low, FloatVector.fromArray(FLOATS, sums, 5 * PANEL_ROWS)).intoArray(sums, 5 * PANEL_ROWS);
+            a51.fma(high, FloatVector.fromArray(FLOATS, sums, 5 * PANEL_ROWS + LANES))
+                    .intoArray(sums, 5 * PANEL_ROWS + LANES);
         }
     }
 
@@ -1357,39 +1346,39 @@ final class VectorKernels implements Kernels {
         int x2 = x1 + cols;
         int x3 = x2 + cols;
         for (int block = 0; block < cols; block += Matrix.Q8_BLOCK) {
-            FloatVector a00 = FloatVector.zero(Q8_FLOATS), a01 = a00, a10 = a00, a11 = a00;
+            FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a10 = a00, a11 = a00;
             FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
             for (int c = block; c < block + Matrix.Q8_BLOCK; c++) {
                 int e = c * PANEL_ROWS;
-                FloatVector w0 = FloatVector.fromArray(Q8_FLOATS, panel, e);
-                FloatVector w1 = FloatVector.fromArray(Q8_FLOATS, panel, e + Q8_LANES);
-                FloatVector v = FloatVector.broadcast(Q8_FLOATS, x[x0 + c]);
+                FloatVector w0 = FloatVector.fromArray(FLOATS, panel, e);
+                FloatVector w1 = FloatVector.fromArray(FLOATS, panel, e + LANES);
+                FloatVector v = FloatVector.broadcast(FLOATS, x[x0 + c]);
                 a00 = w0.fma(v, a00);
                 a01 = w1.fma(v, a01);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x1 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x1 + c]);
                 a10 = w0.fma(v, a10);
                 a11 = w1.fma(v, a11);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x2 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x2 + c]);
                 a20 = w0.fma(v, a20);
                 a21 = w1.fma(v, a21);
-                v = FloatVector.broadcast(Q8_FLOATS, x[x3 + c]);
+                v = FloatVector.broadcast(FLOATS, x[x3 + c]);
                 a30 = w0.fma(v, a30);
                 a31 = w1.fma(v, a31);
             }
             int s = scaleBase + block / Matrix.Q8_BLOCK * PANEL_ROWS;
-            FloatVector low = FloatVector.fromArray(Q8_FLOATS, scales, s);
-            FloatVector high = FloatVector.fromArray(Q8_FLOATS, scales, s + Q8_LANES);
-            a00.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 0)).intoArray(sums, 0);
-            a01.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, Q8_LANES)).intoArray(sums, Q8_LANES);
-            a10.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS)).intoArray(sums, PANEL_ROWS);
-            a11.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, PANEL_ROWS + Q8_LANES);
-            a20.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS)).intoArray(sums, 2 * PANEL_ROWS);
-            a21.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 2 * PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, 2 * PANEL_ROWS + Q8_LANES);
-            a30.fma(low, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS)).intoArray(sums, 3 * PANEL_ROWS);
-            a31.fma(high, FloatVector.fromArray(Q8_FLOATS, sums, 3 * PANEL_ROWS + Q8_LANES))
-                    .intoArray(sums, 3 * PANEL_ROWS + Q8_LANES);
+            FloatVector low = FloatVector.fromArray(FLOATS, scales, s);
+            FloatVector high = FloatVector.fromArray(FLOATS, scales, s + LANES);
+            a00.fma(low, FloatVector.fromArray(FLOATS, sums, 0)).intoArray(sums, 0);
+            a01.fma(high, FloatVector.fromArray(FLOATS, sums, LANES)).intoArray(sums, LANES);
+            a10.fma(low, FloatVector.fromArray(FLOATS, sums, PANEL_ROWS)).intoArray(sums, PANEL_ROWS);
+            a11.fma(high, FloatVector.fromArray(FLOATS, sums, PANEL_ROWS + LANES))
+                    .intoArray(sums, PANEL_ROWS + LANES);
+            a20.fma(low, FloatVector.fromArray(FLOATS, sums, 2 * PANEL_ROWS)).intoArray(sums, 2 * PANEL_ROWS);
+            a21.fma(high, FloatVector.fromArray(FLOATS, sums, 2 * PANEL_ROWS + LANES))
+                    .intoArray(sums, 2 * PANEL_ROWS + LANES);
+            a30.fma(low, FloatVector.fromArray(FLOATS, sums, 3 * PANEL_ROWS)).intoArray(sums, 3 * PANEL_ROWS);
+            a31.fma(high, FloatVector.fromArray(FLOATS, sums, 3 * PANEL_ROWS + LANES))
+                    .intoArray(sums, 3 * PANEL_ROWS + LANES);
         }
     }
 
