@@ -15,7 +15,12 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The machine's limits measured in the running process: streaming read bandwidth and vector FMA throughput. */
+/**
+ * The machine's limits measured in the running process: streaming read bandwidth and vector FMA throughput. The FMA
+ * probe runs the kernels' vectors ({@link KernelSpecies}: at most 256 bits, so that no 512-bit vector enters the
+ * process and costs the kernels their intrinsics); on this project's AVX-512 machines (AMD Zen 4) 512-bit FMAs run no
+ * faster, 117 GFLOP/s per core either way (docs/PERFORMANCE.md, "AVX-512 machines").
+ */
 final class MachineBounds {
     private static final VectorSpecies<Float> FLOATS = KernelSpecies.FLOATS;
 
