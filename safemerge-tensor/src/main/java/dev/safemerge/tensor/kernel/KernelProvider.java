@@ -63,7 +63,7 @@ public final class KernelProvider {
         }
         String unavailable = vectorUnavailableReason();
         if (unavailable == null) {
-            return new KernelProvider(true, "vector (" + PreferredFloats.describe() + ")");
+            return new KernelProvider(true, "vector (" + KernelSpecies.describe() + ")");
         }
         if (request.equals("vector")) {
             throw new BadInputException("-D" + PROPERTY + "=vector: " + unavailable);
@@ -75,24 +75,12 @@ public final class KernelProvider {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             return "module jdk.incubator.vector absent; run java with --add-modules jdk.incubator.vector";
         }
-        int lanes = PreferredFloats.floatLanes();
+        // KernelSpecies, the only class here that touches the Vector API, loads once the module is known present
+        int lanes = KernelSpecies.FLOATS.length();
         if (lanes < MIN_LANES || Matrix.Q8_BLOCK % lanes != 0) {
             return "vectors of " + lanes + " floats do not fit the kernels (at least " + MIN_LANES + ", dividing "
                     + Matrix.Q8_BLOCK + ")";
         }
         return null;
-    }
-
-    /** Touches the Vector API only once the module is known to be present. */
-    private static final class PreferredFloats {
-        private PreferredFloats() {}
-
-        static int floatLanes() {
-            return KernelSpecies.FLOATS.length();
-        }
-
-        static String describe() {
-            return KernelSpecies.describe();
-        }
     }
 }

@@ -5,8 +5,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The one vector width of every vector twin (inference, conversion, merge, stored BF16 merge, training products) and
- * of the benchmarks' FMA probe: the machine's preferred vectors, at most 256 bits wide. Load it only where {@link
- * KernelProvider} chose the vector twins.
+ * of the benchmarks' FMA probe: the machine's preferred vectors, at most 256 bits wide. Touch it only once the
+ * Vector API module is known to be present ({@link KernelProvider} checks first).
  *
  * <p>Why at most 256 bits: the packed inference tiles hold a panel's column of sixteen rows in two vectors of eight
  * floats, and with AVX-512's sixteen lanes they could not run (the loader kept every matrix row-major, and q8 decode on
