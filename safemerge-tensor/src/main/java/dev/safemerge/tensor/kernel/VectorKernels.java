@@ -34,16 +34,16 @@ final class VectorKernels implements Kernels {
     private static final int INPUTS = 3;
 
     /** For each halving step of {@link #sumLanes}, the shuffle that brings lane i+half to lane i. */
-    private static final VectorShuffle<Float>[] HALVES = halves(FLOATS);
+    private static final VectorShuffle<Float>[] HALVES = halves();
 
     private VectorKernels() {}
 
     @SuppressWarnings({"unchecked", "rawtypes"}) // generic array of shuffles, filled once
-    private static VectorShuffle<Float>[] halves(VectorSpecies<Float> species) {
-        int steps = Integer.numberOfTrailingZeros(species.length());
+    private static VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(LANES);
         VectorShuffle<Float>[] shuffles = new VectorShuffle[steps];
         for (int s = 0; s < steps; s++) {
-            shuffles[s] = VectorShuffle.iota(species, species.length() >> (s + 1), 1, true);
+            shuffles[s] = VectorShuffle.iota(FLOATS, LANES >> (s + 1), 1, true);
         }
         return shuffles;
     }
