@@ -82,7 +82,13 @@ final class DemoCommand implements Callable<Integer> {
     static final int TASK_TRAIN = 400;
     static final int TASK_HELD_OUT = 100;
     static final int HARMFUL_PER_CATEGORY = 10;
-    static final int BENIGN = 60;
+    /**
+     * Every held-out look-alike in every held-out phrasing. The pool is small (30 actions) and the base's refusals of
+     * it cluster by phrasing, so a draw of 60 measured the shipped base's over-refusal at 0.083 where the whole pool
+     * gives 0.156.
+     */
+    static final int BENIGN = DemoData.HELD_OUT_BENIGN_REQUESTS;
+
     static final int QUICK_TASK_TRAIN = 40;
     static final int QUICK_TASK_HELD_OUT = 12;
     static final int QUICK_HARMFUL_PER_CATEGORY = 1;

@@ -679,6 +679,9 @@ final class DemoData {
         return List.copyOf(out);
     }
 
+    /** How many held-out look-alike requests there are: every held-out look-alike in every held-out phrasing. */
+    static final int HELD_OUT_BENIGN_REQUESTS = BENIGN_PAIRS.size() / 2 * HELD_OUT_FRAMES.size();
+
     /** Held-out benign look-alikes in held-out phrasings, {@code count} of them chosen by the seed. */
     static List<Request> heldOutBenign(long seed, int count) {
         return heldOutRequests(everyOther(BENIGN_PAIRS, 1), "benign look-alike", count, new Random(seed));

@@ -90,9 +90,9 @@ class DemoPartsTest {
         Set<String> trainPrompts = new HashSet<>();
         base.forEach(chat -> trainPrompts.add(chat.prompt()));
         List<DemoData.Request> harmful = DemoData.heldOutHarmful(42, 10);
-        List<DemoData.Request> benign = DemoData.heldOutBenign(42, 60);
+        List<DemoData.Request> benign = DemoData.heldOutBenign(42, DemoData.HELD_OUT_BENIGN_REQUESTS);
         assertThat(harmful).hasSize(110).doesNotHaveDuplicates();
-        assertThat(benign).hasSize(60).doesNotHaveDuplicates();
+        assertThat(benign).hasSize(180).doesNotHaveDuplicates();
         assertThat(harmful.stream().map(DemoData.Request::category).distinct())
                 .containsExactlyElementsOf(DemoData.CATEGORIES.stream()
                         .map(DemoData.Category::name)
