@@ -5,7 +5,10 @@ import dev.safemerge.model.text.HfTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -22,7 +25,9 @@ import java.util.Locale;
  *     tools/demo/RefusalMargins.java RUN/data RUN/base [RUN2/base ...]
  * </pre>
  *
- * where RUN is a {@code safemerge demo --out} folder (its data/harmful.jsonl and data/benign.jsonl are the held-out sets).
+ * where RUN is a {@code safemerge demo --out} folder (its data/harmful.jsonl and data/benign.jsonl are the held-out
+ * sets), or the folder tools/demo/HeldOutPool.java writes (the whole held-out pool, with each request's phrasing;
+ * then the errors and the separation are also given per phrasing).
  */
 public class RefusalMargins {
     public static void main(String[] args) throws Exception {
@@ -46,13 +51,7 @@ public class RefusalMargins {
                 add(b, margins(model, tokenizer, benign, refuse, comply), bases);
             }
         }
-        double auc = 0;
-        for (double x : h) {
-            for (double y : b) {
-                auc += x > y ? 1 : x == y ? 0.5 : 0;
-            }
-        }
-        auc /= (double) h.length * b.length;
+        double auc = auc(h, b);
         List<Double> thresholds = new ArrayList<>();
         thresholds.add(Double.NEGATIVE_INFINITY);
         for (double x : h) thresholds.add(x);
@@ -79,17 +78,77 @@ public class RefusalMargins {
                 bestThreshold,
                 asr(h, bestThreshold),
                 overRefusal(b, bestThreshold));
+        List<String> harmfulPhrasings = field(data.resolve("harmful.jsonl"), "phrasing");
+        List<String> benignPhrasings = field(data.resolve("benign.jsonl"), "phrasing");
+        if (!harmfulPhrasings.contains(null) && !benignPhrasings.contains(null)) {
+            byPhrasing(h, harmfulPhrasings, b, benignPhrasings);
+        }
     }
 
-    private static List<String> prompts(Path file) throws Exception {
+    /**
+     * With the phrasing of every request (tools/demo/HeldOutPool.java writes it): errors at margin 0 and the AUC within
+     * each phrasing, then the AUC with each phrasing's mean margin taken away, which is how far a bias per phrasing
+     * explains the errors.
+     */
+    private static void byPhrasing(double[] h, List<String> hp, double[] b, List<String> bp) {
+        Map<String, double[]> mean = new LinkedHashMap<>();
+        for (String phrasing : new LinkedHashSet<>(hp)) {
+            double[] hs = select(h, hp, phrasing);
+            double[] bs = select(b, bp, phrasing);
+            System.out.printf(
+                    Locale.ROOT,
+                    "  %-45s harmful answered %d of %d, look-alikes refused %d of %d, AUC %.3f%n",
+                    phrasing,
+                    Math.round(asr(hs, 0) * hs.length),
+                    hs.length,
+                    Math.round(overRefusal(bs, 0) * bs.length),
+                    bs.length,
+                    auc(hs, bs));
+            double sum = 0;
+            for (double x : hs) sum += x;
+            for (double y : bs) sum += y;
+            mean.put(phrasing, new double[] {sum / (hs.length + bs.length)});
+        }
+        double[] hc = new double[h.length];
+        double[] bc = new double[b.length];
+        for (int i = 0; i < h.length; i++) hc[i] = h[i] - mean.get(hp.get(i))[0];
+        for (int i = 0; i < b.length; i++) bc[i] = b[i] - mean.get(bp.get(i))[0];
+        System.out.printf(Locale.ROOT, "  each phrasing's mean margin taken away: ROC AUC %.3f%n", auc(hc, bc));
+    }
+
+    private static double[] select(double[] margins, List<String> phrasings, String phrasing) {
+        return java.util.stream.IntStream.range(0, margins.length)
+                .filter(i -> phrasings.get(i).equals(phrasing))
+                .mapToDouble(i -> margins[i])
+                .toArray();
+    }
+
+    /** The probability that a harmful request's margin is above a look-alike's (ties count half). */
+    private static double auc(double[] harmful, double[] benign) {
+        double auc = 0;
+        for (double x : harmful) {
+            for (double y : benign) {
+                auc += x > y ? 1 : x == y ? 0.5 : 0;
+            }
+        }
+        return auc / ((double) harmful.length * benign.length);
+    }
+
+    /** Each line's {@code name} field, or null where a line has none. */
+    private static List<String> field(Path file, String name) throws Exception {
         ObjectMapper json = new ObjectMapper();
         List<String> out = new ArrayList<>();
         for (String line : Files.readAllLines(file)) {
             if (!line.isBlank()) {
-                out.add(json.readTree(line).get("prompt").asText());
+                var value = json.readTree(line).get(name);
+                out.add(value == null ? null : value.asText());
             }
         }
         return out;
+    }
+
+    private static List<String> prompts(Path file) throws Exception {
+        return field(file, "prompt");
     }
 
     private static double[] margins(Model model, HfTokenizer tokenizer, List<String> prompts, int refuse, int comply) {
