@@ -91,7 +91,7 @@ public class RefusalMargins {
      * explains the errors.
      */
     private static void byPhrasing(double[] h, List<String> hp, double[] b, List<String> bp) {
-        Map<String, double[]> mean = new LinkedHashMap<>();
+        Map<String, Double> mean = new LinkedHashMap<>();
         for (String phrasing : new LinkedHashSet<>(hp)) {
             double[] hs = select(h, hp, phrasing);
             double[] bs = select(b, bp, phrasing);
@@ -107,12 +107,12 @@ public class RefusalMargins {
             double sum = 0;
             for (double x : hs) sum += x;
             for (double y : bs) sum += y;
-            mean.put(phrasing, new double[] {sum / (hs.length + bs.length)});
+            mean.put(phrasing, sum / (hs.length + bs.length));
         }
         double[] hc = new double[h.length];
         double[] bc = new double[b.length];
-        for (int i = 0; i < h.length; i++) hc[i] = h[i] - mean.get(hp.get(i))[0];
-        for (int i = 0; i < b.length; i++) bc[i] = b[i] - mean.get(bp.get(i))[0];
+        for (int i = 0; i < h.length; i++) hc[i] = h[i] - mean.get(hp.get(i));
+        for (int i = 0; i < b.length; i++) bc[i] = b[i] - mean.get(bp.get(i));
         System.out.printf(Locale.ROOT, "  each phrasing's mean margin taken away: ROC AUC %.3f%n", auc(hc, bc));
     }
 
@@ -148,7 +148,12 @@ public class RefusalMargins {
     }
 
     private static List<String> prompts(Path file) throws Exception {
-        return field(file, "prompt");
+        List<String> prompts = field(file, "prompt");
+        if (prompts.contains(null)) {
+            int line = prompts.indexOf(null) + 1;
+            throw new IllegalArgumentException(file + ": non-blank line " + line + " has no \"prompt\"");
+        }
+        return prompts;
     }
 
     private static double[] margins(Model model, HfTokenizer tokenizer, List<String> prompts, int refuse, int comply) {
