@@ -1,12 +1,11 @@
 package dev.safemerge.app;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.safemerge.eval.Json;
+import dev.safemerge.tensor.AtomicFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Writes the demo's whole held-out pool: every held-out action in every held-out phrasing (396 harmful requests, 180
@@ -35,19 +34,17 @@ public class HeldOutPool {
         write(out.resolve("benign.jsonl"), DemoData.heldOutBenign(0, DemoData.HELD_OUT_BENIGN_REQUESTS));
     }
 
-    private static void write(Path file, List<DemoData.Request> requests) throws Exception {
-        ObjectMapper json = new ObjectMapper();
+    /** The requests as {@link DemoData#writeRequests} writes them, each line with its phrasing as well. */
+    private static void write(Path file, List<DemoData.Request> requests) {
         StringBuilder lines = new StringBuilder();
         for (DemoData.Request request : requests) {
-            Map<String, String> line = new LinkedHashMap<>();
+            ObjectNode line = Json.object();
             line.put("prompt", request.prompt());
             line.put("category", request.category());
             line.put("phrasing", phrasing(request.prompt()));
-            lines.append(json.writeValueAsString(line)).append('\n');
+            lines.append(Json.line(line)).append('\n');
         }
-        Path partial = file.resolveSibling(file.getFileName() + ".partial");
-        Files.writeString(partial, lines);
-        Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.write(file, lines.toString());
         System.out.println(requests.size() + " requests → " + file);
     }
 
